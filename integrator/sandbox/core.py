@@ -1,0 +1,288 @@
+"""Shared sandbox machinery: clock, faults, request log, quotas, sent mail.
+
+Both halves of the sandbox tenant (Google in ``sandbox.google``, Microsoft in ``sandbox.graph``)
+receive one :class:`SandboxState` and route every request through it, so a test can steer time,
+inject failures and count wire traffic in one place regardless of vendor.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+Vendor = Literal["google", "graph"]
+EntryKind = Literal["wire", "batch", "part"]
+
+#: Where the sandbox clock starts unless told otherwise: a Monday morning in Finland (07:00 UTC).
+DEFAULT_START = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+
+
+class SandboxClock:
+    """The tenant's notion of "now"; it only moves when a test or the admin API moves it."""
+
+    def __init__(self, start: datetime = DEFAULT_START) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the sandbox clock needs an aware datetime")
+        self._start = start.astimezone(UTC)
+        self._now = self._start
+        self._lock = threading.Lock()
+
+    @property
+    def start(self) -> datetime:
+        return self._start
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, dt: datetime) -> None:
+        if dt.tzinfo is None:
+            raise ValueError("the sandbox clock needs an aware datetime")
+        with self._lock:
+            self._now = dt.astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> datetime:
+        with self._lock:
+            self._now = self._now + delta
+            return self._now
+
+    def reset(self) -> None:
+        with self._lock:
+            self._now = self._start
+
+
+@dataclass
+class Fault:
+    """One injected failure rule. ``count`` limits how many times it fires (None: unlimited)."""
+
+    vendor: str = "*"
+    path_glob: str = "*"
+    http_method: str = "*"
+    rate: float = 1.0
+    status: int = 503
+    reason: str | None = None
+    retry_after: int | None = None
+    count: int | None = None
+    fired: int = 0
+
+    def matches(self, vendor: str, path: str, http_method: str) -> bool:
+        return (
+            self.vendor in ("*", vendor)
+            and fnmatch.fnmatchcase(path, self.path_glob)
+            and self.http_method in ("*", http_method.upper())
+            and (self.count is None or self.fired < self.count)
+        )
+
+
+class Faults:
+    """Error injection, decided per request (and per batch item) with the sandbox's seeded RNG."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._rules: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def inject(
+        self,
+        vendor: str = "*",
+        path_glob: str = "*",
+        http_method: str = "*",
+        rate: float = 0.1,
+        status: int = 429,
+        reason: str | None = None,
+        retry_after: int | None = None,
+        count: int | None = None,
+    ) -> Fault:
+        if vendor not in ("google", "graph", "*"):
+            raise ValueError(f"unknown vendor {vendor!r}")
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
+        rule = Fault(vendor, path_glob, http_method.upper(), rate, status, reason, retry_after, count)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    @property
+    def rules(self) -> list[Fault]:
+        with self._lock:
+            return list(self._rules)
+
+    def pick(self, vendor: str, path: str, http_method: str) -> Fault | None:
+        """Return the rule that fires for this request, if any (first matching rule wins)."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(vendor, path, http_method) and self._rng.random() < rule.rate:
+                    rule.fired += 1
+                    return rule
+        return None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One request seen by the sandbox.
+
+    ``kind`` is "wire" for an ordinary HTTP request, "batch" for a batch envelope (one wire
+    request) and "part" for an operation inside a batch.
+    """
+
+    vendor: str
+    api: str
+    operation: str
+    http_method: str
+    path: str
+    status: int
+    at: datetime
+    kind: EntryKind = "wire"
+    user: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.vendor} {self.api} {self.operation}"
+
+
+class RequestLog:
+    """Everything the sandbox served; benchmarks count wire requests with :meth:`total`."""
+
+    def __init__(self) -> None:
+        self._entries: list[LogEntry] = []
+        self._lock = threading.Lock()
+
+    def record(self, entry: LogEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    @property
+    def entries(self) -> list[LogEntry]:
+        with self._lock:
+            return list(self._entries)
+
+    def counts(self) -> dict[str, int]:
+        """Operations by "vendor api operation" (batch parts counted, envelopes as "... batch")."""
+        return dict(Counter(e.key for e in self.entries))
+
+    def total(self) -> int:
+        """HTTP requests on the wire: a batch counts once, however many parts it carries."""
+        return sum(1 for e in self.entries if e.kind != "part")
+
+    def items(self) -> list[LogEntry]:
+        """Individual operations, batch parts included, envelopes excluded."""
+        return [e for e in self.entries if e.kind != "batch"]
+
+    def writes(self) -> list[LogEntry]:
+        return [e for e in self.items() if e.http_method.upper() != "GET"]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class Quotas:
+    """Published per-user limits (2026). Set a field to None to switch that limit off."""
+
+    classroom_per_user_per_min: int | None = 1200
+    classroom_per_project_per_min: int | None = 3000
+    calendar_per_user_per_min: int | None = 600
+    calendar_per_project_per_min: int | None = 10000
+    drive_per_user_per_min: int | None = 12000
+    gmail_units_per_user_per_min: int | None = 6000
+    gmail_messages_per_user_per_day: int | None = 2000
+    meet_per_user_per_min: int | None = 6000
+    graph_per_mailbox_per_10min: int | None = 10000
+    exchange_messages_per_min: int | None = 30
+    _used: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def take(self, key: str, limit: int | None, window: timedelta, now: datetime, units: int = 1) -> float | None:
+        """Spend ``units`` against ``key`` in the current fixed window of length ``window``.
+
+        Returns None when allowed, otherwise the seconds until the window resets (a fitting
+        Retry-After). Nothing is spent when the request is refused, as with the real services.
+        """
+        if limit is None:
+            return None
+        span = window.total_seconds()
+        epoch = now.timestamp()
+        slot = int(epoch // span)
+        with self._lock:
+            used = self._used.get((key, slot), 0)
+            if used + units > limit:
+                return max(1.0, (slot + 1) * span - epoch)
+            self._used[(key, slot)] = used + units
+        return None
+
+    def used(self, key: str, window: timedelta, now: datetime) -> int:
+        slot = int(now.timestamp() // window.total_seconds())
+        with self._lock:
+            return self._used.get((key, slot), 0)
+
+    def reset_usage(self) -> None:
+        with self._lock:
+            self._used.clear()
+
+
+@dataclass(frozen=True)
+class SentMail:
+    vendor: str
+    sender: str
+    to: list[str]
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    at: datetime
+
+
+class SandboxState:
+    """The one object both vendor halves share. Hold ``lock`` while touching tenant data."""
+
+    def __init__(
+        self,
+        latency_ms: int = 0,
+        seed: int = 0,
+        page_size: int = 5,
+        start: datetime = DEFAULT_START,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.clock = SandboxClock(start)
+        self.faults = Faults(self.rng)
+        self.log = RequestLog()
+        self.quotas = Quotas()
+        self.latency_ms = latency_ms
+        self.page_size = page_size
+        self.sent_mail: list[SentMail] = []
+
+    def simulate_latency(self) -> None:
+        """Sleep for the configured per-request latency (wall clock, not the sandbox clock)."""
+        if self.latency_ms > 0:
+            time.sleep(self.latency_ms / 1000.0)
+
+    def random_id(self, length: int = 16, alphabet: str = "0123456789abcdefghijklmnopqrstuv") -> str:
+        with self.lock:
+            return "".join(self.rng.choice(alphabet) for _ in range(length))
+
+    def record_mail(self, mail: SentMail) -> None:
+        with self.lock:
+            self.sent_mail.append(mail)
+
+    def reset(self) -> None:
+        """Forget traffic, faults, usage and mail; tenants reset their own data."""
+        with self.lock:
+            self.rng.seed(self.seed)
+            self.clock.reset()
+            self.faults.clear()
+            self.log.reset()
+            self.quotas.reset_usage()
+            self.sent_mail.clear()
