@@ -1,0 +1,1 @@
+"""Jobs: weekly setup, nightly sync, notifications. Each is plan, then apply."""

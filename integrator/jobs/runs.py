@@ -1,0 +1,108 @@
+"""Job runs and locks: every job records what it did, and two runs of one job never overlap."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from integrator.store.db import Store
+from integrator.store.models import JobLock, JobRun, JobStatus
+from integrator.store.types import utcnow
+
+
+class JobAlreadyRunning(RuntimeError):
+    """Another process holds the lock for this job and organisation."""
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def job_lock(store: Store, name: str, *, ttl: timedelta = timedelta(hours=2)) -> Iterator[None]:
+    """A lock row in the database, so that it holds across processes and hosts.
+
+    An expired lock (its holder was killed) is taken over; the TTL is longer than any job.
+    """
+    now = utcnow()
+    with store.session() as s:
+        s.execute(delete(JobLock).where(JobLock.name == name, JobLock.expires_at < now))
+    try:
+        with store.session() as s:
+            s.add(JobLock(name=name, holder=_holder(), acquired_at=now, expires_at=now + ttl))
+    except IntegrityError as err:
+        with store.session() as s:
+            held = s.scalar(select(JobLock).where(JobLock.name == name))
+        who = held.holder if held else "another process"
+        raise JobAlreadyRunning(f"{name} is already running ({who}); try again when it has finished") from err
+    try:
+        yield
+    finally:
+        with store.session() as s:
+            s.execute(delete(JobLock).where(JobLock.name == name, JobLock.holder == _holder()))
+
+
+@dataclass
+class RunRecorder:
+    """Writes a JobRun row as the job goes: progress, counts and per-item errors."""
+
+    store: Store
+    run_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    done: int = 0
+    total: int = 0
+
+    @classmethod
+    def start(cls, store: Store, kind: str, *, organisation_id: int | None, params: dict[str, Any],
+              dry_run: bool = False, triggered_by: str = "cli") -> RunRecorder:
+        with store.session() as s:
+            run = JobRun(kind=kind, organisation_id=organisation_id, params=params, dry_run=dry_run,
+                         triggered_by=triggered_by, status=JobStatus.RUNNING)
+            s.add(run)
+            s.flush()
+            run_id = run.id
+        return cls(store=store, run_id=run_id)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def error(self, item: str, message: str, *, kind: str = "fatal") -> None:
+        # `item` is a pseudonymous key (client code, group key, resource key) – never an email.
+        self.errors.append({"item": item, "error": message, "kind": kind})
+
+    def progress(self, done: int | None = None, total: int | None = None, *, flush: bool = True) -> None:
+        if done is not None:
+            self.done = done
+        if total is not None:
+            self.total = total
+        if flush:
+            self._write()
+
+    def _write(self, **extra: Any) -> None:
+        with self.store.session() as s:
+            run = s.get(JobRun, self.run_id)
+            assert run is not None
+            run.progress_done = self.done
+            run.progress_total = self.total
+            run.counts = dict(self.counts)
+            run.errors = list(self.errors)
+            for k, v in extra.items():
+                setattr(run, k, v)
+
+    def save_plan(self, plan: list[dict[str, Any]]) -> None:
+        self._write(plan=plan)
+
+    def finish(self, status: JobStatus | None = None) -> JobStatus:
+        if status is None:
+            status = JobStatus.PARTIAL if self.errors else JobStatus.SUCCEEDED
+        self._write(status=status, finished_at=utcnow())
+        return status

@@ -1,0 +1,1 @@
+"""Vendor providers: every call to Google or Microsoft goes through these modules."""

@@ -1,0 +1,38 @@
+"""The four ways a vendor call can fail, as the jobs need to react to them.
+
+Every provider module turns vendor exceptions (googleapiclient HttpError, kiota APIError,
+transport errors) into exactly one of these, in one place, so jobs never inspect vendor types.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """Base: `vendor` is "google" or "graph"; `status` the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, vendor: str = "", status: int | None = None,
+                 reason: str | None = None) -> None:
+        super().__init__(message)
+        self.vendor = vendor
+        self.status = status
+        self.reason = reason
+
+
+class Retriable(ProviderError):
+    """Try again later: 429, 5xx, 403 rate limits, connection errors."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class Fatal(ProviderError):
+    """This item cannot succeed as asked (400, 404, 409 not handled by the caller): report it."""
+
+
+class NeedsReauth(ProviderError):
+    """Credentials or delegation are wrong (401, unauthorized_client): stop the whole run."""
+
+
+class Parked(ProviderError):
+    """A daily quota is used up: park the rest of the work until the quota resets."""

@@ -1,0 +1,100 @@
+"""The one retry policy and rate limiter, shared by all providers.
+
+googleapiclient's own `num_retries` ignores Retry-After and has no cap, and its batch retries
+only 401 items; Kiota retries POSTs on 503 (a second letter!). So providers call the vendor
+once per attempt and this module decides whether and when to try again.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from integrator.providers.errors import Retriable
+
+T = TypeVar("T")
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    # Retry-After beyond this is not waited out inside a run: the item is reported retriable.
+    max_retry_after_s: float = 120.0
+    jitter: float = 0.5  # +-50 % full jitter around the exponential delay
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, error: Retriable) -> float:
+        """Seconds to wait before attempt `attempt + 1` (attempt counts from 1)."""
+        if error.retry_after is not None:
+            # The server told us; honour it exactly (plus a little jitter so that a batch of
+            # parked callers does not stampede at the same instant).
+            return float(error.retry_after) + self.rng.uniform(0, 0.05 * max(error.retry_after, 1))
+        exp = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
+        return max(0.0, exp * (1 + self.rng.uniform(-self.jitter, self.jitter)))
+
+    def call(self, fn: Callable[[], T], *, on_retry: Callable[[int, Retriable, float], None] | None = None) -> T:
+        """Run `fn`, retrying on `Retriable` up to `max_attempts` times."""
+        attempt = 1
+        while True:
+            try:
+                return fn()
+            except Retriable as err:
+                if attempt >= self.max_attempts:
+                    raise
+                if err.retry_after is not None and err.retry_after > self.max_retry_after_s:
+                    raise
+                wait = self.delay(attempt, err)
+                if on_retry is not None:
+                    on_retry(attempt, err, wait)
+                self.sleep(wait)
+                attempt += 1
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` calls per `per_s` seconds, bursts up to `rate`.
+
+    Used to pace calls to the published limits (e.g. Exchange 30 messages/min) instead of
+    running into 429s and burning retries.
+    """
+
+    def __init__(self, rate: float, per_s: float = 60.0, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if rate <= 0 or per_s <= 0:
+            raise ValueError("rate and per_s must be positive")
+        self.capacity = float(rate)
+        self.fill_per_s = rate / per_s
+        self.tokens = float(rate)
+        self._clock = clock
+        self._sleep = sleep
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self._last) * self.fill_per_s)
+        self._last = now
+
+    def try_acquire(self, n: float = 1.0) -> bool:
+        with self._lock:
+            self._refill()
+            if self.tokens >= n:
+                self.tokens -= n
+                return True
+            return False
+
+    def acquire(self, n: float = 1.0) -> None:
+        while True:
+            with self._lock:
+                self._refill()
+                if self.tokens >= n:
+                    self.tokens -= n
+                    return
+                wait = (n - self.tokens) / self.fill_per_s
+            self._sleep(wait)
