@@ -35,8 +35,8 @@ class RetryPolicy:
         if error.retry_after is not None:
             # The server told us; honour it exactly (plus a little jitter so that a batch of
             # parked callers does not stampede at the same instant).
-            return float(error.retry_after) + self.rng.uniform(0, 0.05 * max(error.retry_after, 1))
-        exp = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
+            return float(error.retry_after) + float(self.rng.uniform(0, 0.05 * max(error.retry_after, 1)))
+        exp: float = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
         return max(0.0, exp * (1 + self.rng.uniform(-self.jitter, self.jitter)))
 
     def call(self, fn: Callable[[], T], *, on_retry: Callable[[int, Retriable, float], None] | None = None) -> T:
