@@ -85,9 +85,13 @@ class Rules(Strict):
         return self
 
 
+# The field below is named `time`; inside that class body the name would shadow the type.
+_TimeOfDay = time
+
+
 class WeeklyAt(Strict):
     weekday: int = 4
-    time: time = time(12, 0)
+    time: _TimeOfDay = _TimeOfDay(12, 0)
     enabled: bool = True
 
     @field_validator("weekday", mode="before")
