@@ -1,0 +1,148 @@
+"""The work-day calendar: ISO weeks, a group's work days, holidays and meeting times.
+
+Which holidays are skipped: every day `holidays.Finland()` reports in its default
+"public" category. Besides the statutory holidays (*pyhäpäivät*) that category contains
+two eves that are not statutory holidays but on which workplaces are closed in practice:
+*Juhannusaatto* (Midsummer Eve, the Friday before Midsummer Day) and *Jouluaatto*
+(Christmas Eve, 24 December). It does NOT contain *Uudenvuodenaatto* (New Year's Eve),
+*Pääsiäislauantai* (Easter Saturday) or *Vapunaatto* (May Day Eve); an organisation that
+closes on those lists them as closure days. The "unofficial" and "workday" categories
+(flag days such as Runebergin päivä) are not days off and are not consulted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from holidays import country_holidays
+
+ORGANISATION_CLOSED = "organisation closed"
+
+_ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+def weeks_in_year(year: int) -> int:
+    """52 or 53: 28 December always lies in the last ISO week of its year."""
+    return date(year, 12, 28).isocalendar().week
+
+
+def parse_iso_week(s: str) -> tuple[int, int]:
+    """"2026-W49" -> (2026, 49). Only the canonical form; W53 only where the year has one."""
+    if not isinstance(s, str):
+        raise ValueError(f"expected an ISO week like '2026-W49', got {s!r}")
+    m = _ISO_WEEK.fullmatch(s)
+    if m is None:
+        raise ValueError(f"expected an ISO week like '2026-W49', got {s!r}")
+    year, week = int(m.group(1)), int(m.group(2))
+    if year < 1:
+        raise ValueError(f"year must be 1 or later in ISO week {s!r}")
+    last = weeks_in_year(year)
+    if not 1 <= week <= last:
+        raise ValueError(f"ISO year {year} has weeks 1-{last}, got week {week} in {s!r}")
+    return year, week
+
+
+def iso_week_of(d: date) -> str:
+    """The ISO week a day belongs to, e.g. 2027-01-01 -> "2026-W53"."""
+    iso = d.isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+def week_monday(week: str) -> date:
+    """The Monday that starts an ISO week."""
+    year, wk = parse_iso_week(week)
+    return date.fromisocalendar(year, wk, 1)
+
+
+@dataclass(frozen=True)
+class SkippedDay:
+    """A group work day that does not take place, with the reason shown to the coordinator."""
+
+    day: date
+    reason: str  # the Finnish holiday name (e.g. "Itsenäisyyspäivä") or ORGANISATION_CLOSED
+
+
+@dataclass(frozen=True)
+class WeekCalendar:
+    week: str
+    days: list[date]  # the work days that take place, sorted
+    skipped: list[SkippedDay]  # the group's weekdays that fall on a holiday or closure, sorted
+
+
+def _validate_weekdays(weekdays: Iterable[int]) -> set[int]:
+    result: set[int] = set()
+    for wd in weekdays:
+        if isinstance(wd, bool) or not isinstance(wd, int) or not 1 <= wd <= 7:
+            raise ValueError(f"weekdays are ISO numbers 1 (Monday) to 7 (Sunday), got {wd!r}")
+        result.add(wd)
+    return result
+
+
+def finnish_holidays(years: Iterable[int], language: str = "fi") -> dict[date, str]:
+    """Finnish public holidays (incl. Juhannusaatto and Jouluaatto) by day, named in `language`."""
+    return dict(country_holidays("FI", years=sorted(set(years)), language=language).items())
+
+
+def work_days_for_week(
+    week: str,
+    weekdays: Iterable[int],
+    *,
+    closures: Iterable[date] = (),
+    language: str = "fi",
+) -> WeekCalendar:
+    """The group's work days in `week`: its weekdays minus public holidays and closure days.
+
+    A day that is both a holiday and a closure is reported with the holiday name: it is
+    the more informative reason, and it would be skipped without the closure too.
+    """
+    wanted = _validate_weekdays(weekdays)
+    monday = week_monday(week)
+    candidates = [monday + timedelta(days=wd - 1) for wd in sorted(wanted)]
+    names = finnish_holidays({d.year for d in candidates}, language) if candidates else {}
+    closed = set(closures)
+    days: list[date] = []
+    skipped: list[SkippedDay] = []
+    for d in candidates:
+        if d in names:
+            skipped.append(SkippedDay(d, names[d]))
+        elif d in closed:
+            skipped.append(SkippedDay(d, ORGANISATION_CLOSED))
+        else:
+            days.append(d)
+    return WeekCalendar(week=week, days=days, skipped=skipped)
+
+
+def client_work_days(
+    week_calendar: WeekCalendar,
+    period_start: date,
+    period_end: date,
+    client_weekdays: Iterable[int],
+) -> list[date]:
+    """The group's days on which this client takes part: inside the period (end inclusive)
+    and on one of the client's own weekdays."""
+    own = _validate_weekdays(client_weekdays)
+    return [d for d in week_calendar.days if period_start <= d <= period_end and d.isoweekday() in own]
+
+
+def meeting_window(
+    day: date, start: time, end: time, tz: str = "Europe/Helsinki"
+) -> tuple[datetime, datetime]:
+    """The meeting as aware UTC instants, from local wall-clock times on `day`.
+
+    The UTC offset is taken for each end separately, so a meeting on the day of a DST
+    change (at 03:00/04:00 local in Finland) still starts at the wall-clock time people see.
+    A wall-clock time that does not exist (spring gap) is read with the offset in force before
+    the gap; an ambiguous one (autumn overlap) is the first occurrence (fold=0).
+    """
+    if end <= start:
+        raise ValueError(f"meeting end {end} must be after its start {start}")
+    if start.tzinfo is not None or end.tzinfo is not None:
+        raise ValueError("meeting times are local wall-clock times; pass them without a timezone")
+    zone = ZoneInfo(tz)
+    begins = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+    ends = datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+    return begins, ends

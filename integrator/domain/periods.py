@@ -1,0 +1,97 @@
+"""Law limits of a period (*jakso*): length, weekdays, hours a day.
+
+Dates are INCLUSIVE at both ends everywhere in the product: a period from 2026-01-15 to
+2026-04-14 includes both days and is exactly 3 calendar months long, because the day after
+its last day (2026-04-15) is 3 months after its first day. Month arithmetic clamps to the
+end of a shorter month (2026-01-31 + 1 month = 2026-02-28), as Finnish contract practice does.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+from integrator.config import Rules
+from integrator.store.models import ServiceModel
+
+
+def add_months(d: date, months: int) -> date:
+    """`d` moved by whole calendar months, clamped to the last day of the target month."""
+    index = d.year * 12 + (d.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(d.day, last))
+
+
+def period_end_for(start: date, months: int) -> date:
+    """The inclusive last day of a period of `months` calendar months starting on `start`."""
+    return add_months(start, months) - timedelta(days=1)
+
+
+def period_active_on(start: date, end: date, day: date) -> bool:
+    """True when `day` is inside the period; both ends are included."""
+    return start <= day <= end
+
+
+def _months(n: int) -> str:
+    return f"{n} month" if n == 1 else f"{n} months"
+
+
+def validate_period(
+    start: date,
+    end: date,
+    weekdays: list[int],
+    hours_per_day: float,
+    rules: Rules,
+    service_model: ServiceModel | None = None,
+) -> list[str]:
+    """Problems with a period in plain English (an empty list means valid).
+
+    Every service model must fit the legal 3-24 month frame (`rules.period_min_months` ..
+    `rules.period_max_months`) except the interval model. Why: seeds/000 (the Raisio pilot,
+    "Kuva 3") describes the *intervallijakso* as "2 vkoa Mahittulan toimintakeskuksen ollessa
+    suljettuna" - a two-week remote stint while the on-site activity centre is closed. It is a
+    remote part of the client's ongoing legal period, which itself is 3-24 months, so the
+    minimum length applies to that enclosing period, not to the stint. An interval record may
+    therefore be short, but never longer than the legal maximum.
+
+    Weekdays and hours apply to every model: they are per-week and per-day rules. For the
+    hybrid model the weekdays given are the remote days; checking the on-site days is not ours.
+    """
+    problems: list[str] = []
+
+    if end <= start:
+        problems.append(f"The period must end after it starts (start {start.isoformat()}, end {end.isoformat()}).")
+    else:
+        # Inclusive end: the period covers [start, end], so compare end + 1 day with start + N months.
+        after_end = end + timedelta(days=1)
+        if service_model is not ServiceModel.INTERVAL and after_end < add_months(start, rules.period_min_months):
+            problems.append(
+                f"The period is shorter than the minimum of {_months(rules.period_min_months)}: "
+                f"a period starting {start.isoformat()} must end on "
+                f"{period_end_for(start, rules.period_min_months).isoformat()} or later."
+            )
+        if after_end > add_months(start, rules.period_max_months):
+            problems.append(
+                f"The period is longer than the maximum of {_months(rules.period_max_months)}: "
+                f"a period starting {start.isoformat()} must end on "
+                f"{period_end_for(start, rules.period_max_months).isoformat()} or earlier."
+            )
+
+    bad = [wd for wd in weekdays if isinstance(wd, bool) or not isinstance(wd, int) or not 1 <= wd <= 7]
+    if bad:
+        problems.append(f"Weekdays must be numbers from 1 (Monday) to 7 (Sunday); got {bad}.")
+    if len(set(weekdays)) != len(weekdays):
+        problems.append("Each weekday may be given only once.")
+    distinct = len({wd for wd in weekdays if wd not in bad})
+    if not bad and not rules.min_days_per_week <= distinct <= rules.max_days_per_week:
+        problems.append(
+            f"The client must take part on {rules.min_days_per_week} to {rules.max_days_per_week} "
+            f"days a week; {distinct} given."
+        )
+
+    if not hours_per_day >= rules.min_hours_per_day:  # also rejects NaN
+        problems.append(
+            f"A work day must last at least {rules.min_hours_per_day:g} hours; {hours_per_day:g} given."
+        )
+    return problems
