@@ -1,0 +1,448 @@
+"""The one way into Google's APIs: services, the `execute` choke point, batches and paging.
+
+Every Google call the product makes goes through a :class:`GoogleClient`, so that errors are
+classified, retried and logged in exactly one place.
+
+Building services
+    ``client.service("classroom", subject="coordinator@domain")`` returns a
+    ``googleapiclient`` Resource acting as ``subject`` through domain-wide delegation
+    (``service_account.Credentials(...).with_subject(subject)``; the key file comes from the
+    tenant's ``SecretRef``). The discovery document is the static one shipped with
+    google-api-python-client; when ``tenant.api_base_url`` is set (the sandbox) its ``rootUrl``
+    becomes ``f"{api_base_url}/{api}/"`` so that ordinary, batch and media calls all reach the
+    sandbox (docs/SANDBOX_CONTRACT.md). Services are cached per (thread, api, subject, scopes):
+    httplib2 is not thread-safe, so each thread gets its own connection.
+
+`execute(request, retry=True)`
+    Runs one ``HttpRequest`` and returns its parsed response. Vendor failures become our own
+    errors (integrator.providers.errors):
+
+    ============================================================  ===============
+    403 userRateLimitExceeded / rateLimitExceeded / quotaExceeded  Retriable
+    403/429 dailyLimitExceeded (and other per-day reasons)         Parked
+    429, 5xx, connection errors, timeouts                          Retriable (Retry-After parsed)
+    401, unauthorized_client, non-retryable RefreshError,          NeedsReauth
+    403 insufficient scopes
+    any other 4xx (400, 403, 404, 409 ALREADY_EXISTS, ...)         Fatal
+    ============================================================  ===============
+
+    Retriable errors are retried by the shared :class:`RetryPolicy` (honours Retry-After,
+    capped exponential backoff with jitter). Pass ``retry=False`` for a create without an
+    idempotency key, and find out by listing whether it happened before trying again.
+    ``ProviderError.reason`` is the first ``errors[].reason`` or else the error ``status``
+    (e.g. "ALREADY_EXISTS", "notFound"), so callers can branch on it.
+
+`batch(requests, retry=True)`
+    Runs many requests (a mapping key -> HttpRequest, any services) in batch envelopes at the
+    API's limit (Classroom 50, Drive 100, Calendar 50, Gmail 50, see BATCH_LIMITS), retries
+    only the items that failed retriably (waiting the longest Retry-After among them, else
+    backoff), and returns ``{key: ItemResult}`` with either ``.response`` or ``.error`` per item.
+    One item's failure never affects another. Once an item is Parked, the remaining unsent
+    items of that API are returned Parked too instead of burning the rest of the day's quota.
+    A NeedsReauth on the envelope (token refresh) is raised: nothing else can succeed.
+
+`list_all(collection, items_key, **params)` / `batch_list_all(requests, items_key)`
+    Read every page (never just the first one); the batch form fetches first pages of many
+    lists in batch envelopes, then the following pages of the lists that have more.
+
+The public API of this module (GoogleClient, ItemResult, classify, BATCH_LIMITS, SCOPES,
+API_VERSIONS) is stable: other jobs build on it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import socket
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import google_auth_httplib2
+import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from google.oauth2 import service_account
+from googleapiclient.discovery import build_from_document
+from googleapiclient.discovery_cache import get_static_doc
+from googleapiclient.errors import BatchError, HttpError
+from googleapiclient.http import BatchHttpRequest, HttpRequest
+
+from integrator.config import GoogleTenant
+from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable
+from integrator.providers.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K")
+
+API_VERSIONS: dict[str, str] = {"classroom": "v1", "drive": "v3", "calendar": "v3", "gmail": "v1", "meet": "v2"}
+
+#: Most calls one batch envelope may carry (vendor documentation, 2026).
+BATCH_LIMITS: dict[str, int] = {"classroom": 50, "drive": 100, "calendar": 50, "gmail": 50, "meet": 50}
+
+_CLASSROOM = "https://www.googleapis.com/auth/classroom."
+#: The scopes each API's service asks for by default; the admin guide lists the same set.
+SCOPES: dict[str, tuple[str, ...]] = {
+    "classroom": tuple(
+        _CLASSROOM + s for s in ("courses", "rosters", "profile.emails", "coursework.students", "topics")
+    ),
+    "drive": ("https://www.googleapis.com/auth/drive",),
+    "calendar": ("https://www.googleapis.com/auth/calendar",),
+    "gmail": ("https://www.googleapis.com/auth/gmail.send",),
+    "meet": ("https://www.googleapis.com/auth/meetings.space.readonly",),
+}
+
+RATE_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded", "RESOURCE_EXHAUSTED",
+                          "backendError", "internalError"})
+DAILY_REASONS = frozenset({"dailyLimitExceeded", "dailyLimitExceededUnreg", "userDailyLimitExceeded",
+                           "sendingLimitExceeded", "domainPolicy.dailyLimitExceeded"})
+SCOPE_REASONS = frozenset({"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "authError"})
+
+
+@dataclass
+class ItemResult(Generic[K]):
+    """One request's outcome in a batch: a response or an error, never both."""
+
+    key: K
+    response: Any = None
+    error: ProviderError | None = None
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class ClientStats:
+    """Wire-level counters of one client (for job-run counts and benchmarks)."""
+
+    requests: int = 0  # HTTP requests sent (a batch envelope counts once)
+    items: int = 0  # operations sent, batch parts included
+    retries: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, err: ProviderError) -> None:
+        name = type(err).__name__
+        self.errors[name] = self.errors.get(name, 0) + 1
+
+
+# ---- classification (pure) -------------------------------------------------------------------
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _error_fields(content: bytes | str | None) -> tuple[str | None, str]:
+    """(reason, message) from Google's JSON error body; reason falls back to `status`."""
+    if not content:
+        return None, ""
+    try:
+        data = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None, (content[:200].decode("utf-8", "replace") if isinstance(content, bytes) else content[:200])
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, str):  # OAuth-style {"error": "unauthorized_client", ...}
+        return err, str(data.get("error_description", ""))
+    if not isinstance(err, dict):
+        return None, ""
+    reason: str | None = None
+    items = err.get("errors")
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        reason = items[0].get("reason")
+    for detail in err.get("details", []) or []:
+        if reason is None and isinstance(detail, dict) and detail.get("reason"):
+            reason = str(detail["reason"])
+    return reason or err.get("status"), str(err.get("message", ""))
+
+
+def classify_http(status: int, content: bytes | str | None, retry_after: str | None = None) -> ProviderError:
+    """Turn an HTTP error answer into Retriable / Parked / NeedsReauth / Fatal."""
+    reason, message = _error_fields(content)
+    text = f"HTTP {status} {reason or ''}: {message}".strip()
+    kw: dict[str, Any] = {"vendor": "google", "status": status, "reason": reason}
+    if reason in DAILY_REASONS:
+        return Parked(text, **kw)
+    if status == 401 or reason == "unauthorized_client":
+        return NeedsReauth(text, **kw)
+    if status == 429 or status >= 500 or (status == 403 and reason in RATE_REASONS):
+        return Retriable(text, retry_after=parse_retry_after(retry_after), **kw)
+    if status == 403 and reason in SCOPE_REASONS:
+        return NeedsReauth(text, **kw)
+    return Fatal(text, **kw)
+
+
+def classify(exc: BaseException) -> ProviderError:
+    """Any exception a Google call can raise, as one of our error classes."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, HttpError):
+        return classify_http(int(exc.resp.status), exc.content, exc.resp.get("retry-after"))
+    if isinstance(exc, RefreshError):
+        if getattr(exc, "retryable", False):
+            return Retriable(f"token refresh failed, retrying: {exc.args[0] if exc.args else ''}", vendor="google")
+        return NeedsReauth(f"token refresh refused: {exc.args[0] if exc.args else exc}", vendor="google",
+                           reason="unauthorized_client" if "unauthorized_client" in str(exc) else None)
+    if isinstance(exc, TransportError | httplib2.HttpLib2Error | socket.timeout | ConnectionError | TimeoutError):
+        return Retriable(f"transport error: {type(exc).__name__}: {exc}", vendor="google")
+    if isinstance(exc, BatchError):
+        return Retriable(f"malformed batch answer: {exc}", vendor="google")
+    if isinstance(exc, OSError):
+        return Retriable(f"network error: {type(exc).__name__}: {exc}", vendor="google")
+    raise exc
+
+
+# ---- discovery -------------------------------------------------------------------------------
+
+
+@cache
+def _discovery_json(api: str, version: str, base_url: str | None) -> str:
+    text = get_static_doc(api, version)
+    if text is None:
+        raise LookupError(f"no static discovery document for {api} {version}")
+    if base_url is None:
+        return str(text)
+    doc = json.loads(text)
+    # Per docs/SANDBOX_CONTRACT.md: every call, batch included, goes to {base}/{api}/.
+    doc["rootUrl"] = f"{base_url.rstrip('/')}/{api}/"
+    doc["baseUrl"] = doc["rootUrl"] + doc.get("servicePath", "")
+    return json.dumps(doc)
+
+
+def next_page_request(request: HttpRequest, page_token: str) -> HttpRequest:
+    """A copy of a list request asking for the page after `page_token`."""
+    parts = urlsplit(request.uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "pageToken"]
+    query.append(("pageToken", page_token))
+    uri = urlunsplit(parts._replace(query=urlencode(query)))
+    return HttpRequest(request.http, request.postproc, uri, method=request.method, body=request.body,
+                       headers=dict(request.headers), methodId=request.methodId)
+
+
+# ---- the client ------------------------------------------------------------------------------
+
+
+class GoogleClient:
+    """Services for one Google Workspace tenant, and the one place their calls are executed."""
+
+    def __init__(self, tenant: GoogleTenant, *, policy: RetryPolicy | None = None, timeout_s: float = 60.0,
+                 batch_limits: Mapping[str, int] | None = None, key_info: Mapping[str, Any] | None = None) -> None:
+        self.tenant = tenant
+        self.policy = policy or RetryPolicy()
+        self.timeout_s = timeout_s
+        self.batch_limits = {**BATCH_LIMITS, **(batch_limits or {})}
+        self.stats = ClientStats()
+        self._key_info = dict(key_info) if key_info is not None else None
+        self._base_creds: service_account.Credentials | None = None
+        self._creds: dict[tuple[str, tuple[str, ...]], service_account.Credentials] = {}
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        # id(AuthorizedHttp) -> (api, batch uri): to batch requests with the service they came from
+        self._batch_uris: dict[int, tuple[str, str]] = {}
+
+    # -- credentials and services --
+    def _service_account(self) -> service_account.Credentials:
+        with self._lock:
+            if self._base_creds is None:
+                info = self._key_info if self._key_info is not None else json.loads(self.tenant.service_account.read())
+                self._base_creds = service_account.Credentials.from_service_account_info(info)  # type: ignore[no-untyped-call]
+            return self._base_creds
+
+    def credentials(self, subject: str | None = None, scopes: Iterable[str] = ()) -> service_account.Credentials:
+        """Credentials acting as `subject` (default: the tenant's admin subject) for `scopes`."""
+        user = subject or self.tenant.admin_subject
+        key = (user.lower(), tuple(sorted(set(scopes))))
+        base = self._service_account()
+        with self._lock:
+            creds = self._creds.get(key)
+            if creds is None:
+                creds = base.with_scopes(list(key[1])).with_subject(user)
+                self._creds[key] = creds
+            return creds
+
+    def service(self, api: str, *, subject: str | None = None, scopes: Iterable[str] | None = None) -> Any:
+        """A googleapiclient Resource for `api` acting as `subject` (cached per thread)."""
+        version = API_VERSIONS[api]
+        wanted = tuple(sorted(scopes if scopes is not None else SCOPES[api]))
+        user = (subject or self.tenant.admin_subject).lower()
+        cache: dict[tuple[str, str, tuple[str, ...]], Any] = self._local.__dict__.setdefault("services", {})
+        key = (api, user, wanted)
+        svc = cache.get(key)
+        if svc is None:
+            creds = self.credentials(user, wanted)
+            http = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=self.timeout_s))
+            doc = _discovery_json(api, version, self.tenant.api_base_url)
+            svc = build_from_document(doc, http=http)
+            root = json.loads(doc)
+            with self._lock:
+                self._batch_uris[id(http)] = (api, root["rootUrl"] + root.get("batchPath", "batch"))
+            cache[key] = svc
+        return svc
+
+    def check_token(self, subject: str | None = None, scopes: Iterable[str] = ()) -> None:
+        """Fetch a token now (for tenant checks); raises NeedsReauth/Retriable."""
+        creds = self.credentials(subject, scopes)
+        try:
+            creds.refresh(google_auth_httplib2.Request(httplib2.Http(timeout=self.timeout_s)))  # type: ignore[no-untyped-call]
+        except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a vendor error
+            raise classify(exc) from exc
+
+    # -- single calls --
+    def _once(self, request: HttpRequest) -> Any:
+        self.stats.requests += 1
+        self.stats.items += 1
+        try:
+            return request.execute(num_retries=0)
+        except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a vendor error
+            err = classify(exc)
+            self.stats.error(err)
+            raise err from exc
+
+    def execute(self, request: HttpRequest, *, retry: bool = True) -> Any:
+        """Run one request through the shared retry policy; raise our error classes only."""
+        if not retry:
+            return self._once(request)
+        return self.policy.call(lambda: self._once(request), on_retry=self._on_retry)
+
+    def _on_retry(self, attempt: int, err: Retriable, wait: float) -> None:
+        self.stats.retries += 1
+        log.info("google call retrying", extra={"attempt": attempt, "status": err.status, "reason": err.reason,
+                                                "wait_s": round(wait, 2)})
+
+    def list_all(self, collection: Any, items_key: str, *, method: str = "list", **params: Any) -> list[Any]:
+        """Every item of a paged list, e.g. ``list_all(svc.courses(), "courses", teacherId="me")``."""
+        out: list[Any] = []
+        request: HttpRequest | None = getattr(collection, method)(**params)
+        while request is not None:
+            response = self.execute(request) or {}
+            out.extend(response.get(items_key, []))
+            token = response.get("nextPageToken")
+            request = next_page_request(request, token) if token else None
+        return out
+
+    # -- batches --
+    def _batch_target(self, request: HttpRequest) -> tuple[str, str]:
+        with self._lock:
+            target = self._batch_uris.get(id(request.http))
+        if target is None:
+            raise ValueError("batch() takes requests built from GoogleClient.service()")
+        return target
+
+    def batch(self, requests: Mapping[K, HttpRequest] | Iterable[tuple[K, HttpRequest]], *,
+              retry: bool = True) -> dict[K, ItemResult[K]]:
+        """Run requests in batch envelopes at each API's limit; per-item results, retriable items retried."""
+        pairs = list(requests.items()) if isinstance(requests, Mapping) else list(requests)
+        results: dict[K, ItemResult[K]] = {k: ItemResult(k) for k, _ in pairs}
+        # Requests of one envelope must share a service (batch URI and HTTP connection).
+        groups: dict[int, list[tuple[K, HttpRequest]]] = {}
+        for key, req in pairs:
+            groups.setdefault(id(req.http), []).append((key, req))
+        for group in groups.values():
+            self._batch_group(group, results, retry=retry)
+        return results
+
+    def _batch_group(self, pairs: list[tuple[K, HttpRequest]], results: dict[K, ItemResult[K]], *,
+                     retry: bool) -> None:
+        api, uri = self._batch_target(pairs[0][1])
+        limit = max(1, self.batch_limits.get(api, 50))
+        pending = pairs
+        attempt = 1
+        parked: Parked | None = None
+        while pending:
+            failed: list[tuple[K, HttpRequest]] = []
+            for start in range(0, len(pending), limit):
+                chunk = pending[start:start + limit]
+                if parked is not None:
+                    for key, _ in chunk:
+                        results[key].error = Parked(f"not sent: {parked}", vendor="google", reason=parked.reason)
+                    continue
+                self._send_chunk(uri, chunk, results)
+                for key, req in chunk:
+                    err = results[key].error
+                    if isinstance(err, Parked):
+                        parked = err
+                    elif isinstance(err, Retriable):
+                        failed.append((key, req))
+            if not failed or not retry or attempt >= self.policy.max_attempts:
+                return
+            errors = [e for e in (results[k].error for k, _ in failed) if isinstance(e, Retriable)]
+            waits = [e.retry_after for e in errors if e.retry_after is not None]
+            if waits and max(waits) > self.policy.max_retry_after_s:
+                return
+            worst = max(errors, key=lambda e: e.retry_after or 0.0)
+            wait = self.policy.delay(attempt, worst)
+            self._on_retry(attempt, worst, wait)
+            self.policy.sleep(wait)
+            attempt += 1
+            pending = failed
+
+    def _send_chunk(self, uri: str, chunk: list[tuple[K, HttpRequest]], results: dict[K, ItemResult[K]]) -> None:
+        ids = {str(i): key for i, (key, _) in enumerate(chunk)}
+
+        def done(request_id: str, response: Any, exception: HttpError | None) -> None:
+            item = results[ids[request_id]]
+            if exception is None:
+                item.response, item.error = response, None
+            else:
+                item.response, item.error = None, classify(exception)
+                self.stats.error(item.error)
+
+        batch = BatchHttpRequest(callback=done, batch_uri=uri)
+        for i, (key, req) in enumerate(chunk):
+            results[key].attempts += 1
+            batch.add(req, request_id=str(i))
+        self.stats.requests += 1
+        self.stats.items += len(chunk)
+        try:
+            batch.execute()
+        except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a vendor error
+            err = classify(exc)
+            self.stats.error(err)
+            if isinstance(err, NeedsReauth):
+                raise err from exc
+            # The envelope failed as a whole: every item in it shares the outcome.
+            for key, _ in chunk:
+                results[key].response, results[key].error = None, err
+
+    def batch_list_all(self, requests: Mapping[K, HttpRequest], items_key: str) -> dict[K, ItemResult[K]]:
+        """First pages of many lists in batches, then their next pages; `.response` is the full item list."""
+        results: dict[K, ItemResult[K]] = {k: ItemResult(k, response=[]) for k in requests}
+        pending: dict[K, HttpRequest] = dict(requests)
+        while pending:
+            answers = self.batch(pending)
+            pending = {}
+            for key, res in answers.items():
+                if res.error is not None:
+                    results[key].response, results[key].error = None, res.error
+                    continue
+                page = res.response or {}
+                results[key].response.extend(page.get(items_key, []))
+                token = page.get("nextPageToken")
+                if token:
+                    pending[key] = next_page_request(requests[key], token)
+        return results
+
+
+def chunks(items: list[K], size: int) -> Iterator[list[K]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
