@@ -135,8 +135,11 @@ def meeting_window(
 
     The UTC offset is taken for each end separately, so a meeting on the day of a DST
     change (at 03:00/04:00 local in Finland) still starts at the wall-clock time people see.
-    A wall-clock time that does not exist (spring gap) is read with the offset in force before
-    the gap; an ambiguous one (autumn overlap) is the first occurrence (fold=0).
+    A wall-clock time that does not exist (the spring gap) is moved forward by the gap
+    (03:30 -> 04:30 summer time), an ambiguous one (the autumn overlap) is its first
+    occurrence (fold=0); the usual Python reading. Should that leave the meeting empty or
+    reversed (e.g. 03:59-04:00 on the spring-change night), it is refused with ValueError
+    rather than scheduled at a surprising time.
     """
     if end <= start:
         raise ValueError(f"meeting end {end} must be after its start {start}")
@@ -145,4 +148,9 @@ def meeting_window(
     zone = ZoneInfo(tz)
     begins = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
     ends = datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+    if ends <= begins:
+        raise ValueError(
+            f"the meeting {start}-{end} on {day.isoformat()} falls into the daylight-saving change "
+            f"in {tz} and has no length; move it out of the changing hour"
+        )
     return begins, ends
