@@ -353,10 +353,11 @@ class GoogleClient:
         """Run requests in batch envelopes at each API's limit; per-item results, retriable items retried."""
         pairs = list(requests.items()) if isinstance(requests, Mapping) else list(requests)
         results: dict[K, ItemResult[K]] = {k: ItemResult(k) for k, _ in pairs}
-        # Requests of one envelope must share a service (batch URI and HTTP connection).
-        groups: dict[int, list[tuple[K, HttpRequest]]] = {}
+        # One envelope per API: each part carries its own Authorization header (the sandbox and
+        # Google both honour it), so parts acting as different delegated users share envelopes.
+        groups: dict[str, list[tuple[K, HttpRequest]]] = {}
         for key, req in pairs:
-            groups.setdefault(id(req.http), []).append((key, req))
+            groups.setdefault(self._batch_target(req)[1], []).append((key, req))
         for group in groups.values():
             self._batch_group(group, results, retry=retry)
         return results
@@ -396,6 +397,21 @@ class GoogleClient:
             attempt += 1
             pending = failed
 
+    def _ensure_tokens(self, requests: Iterable[HttpRequest]) -> None:
+        # googleapiclient refreshes only the envelope's credentials up front; a part whose
+        # credentials have no token yet would go out unauthenticated and come back 401.
+        seen: set[int] = set()
+        for req in requests:
+            creds = getattr(req.http, "credentials", None)
+            if creds is None or id(creds) in seen:
+                continue
+            seen.add(id(creds))
+            if not creds.valid:
+                try:
+                    creds.refresh(google_auth_httplib2.Request(httplib2.Http(timeout=self.timeout_s)))
+                except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a vendor error
+                    raise classify(exc) from exc
+
     def _send_chunk(self, uri: str, chunk: list[tuple[K, HttpRequest]], results: dict[K, ItemResult[K]]) -> None:
         ids = {str(i): key for i, (key, _) in enumerate(chunk)}
 
@@ -414,6 +430,7 @@ class GoogleClient:
         self.stats.requests += 1
         self.stats.items += len(chunk)
         try:
+            self._ensure_tokens(req for _, req in chunk)
             batch.execute()
         except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a vendor error
             err = classify(exc)
