@@ -1,0 +1,241 @@
+"""The Microsoft tenant's data and the Python setup/simulation API (``sb.graph``).
+
+Handlers and setup methods share ``state.lock``; every stored resource keeps its Graph JSON
+(camelCase, as Graph returns it) next to the few typed fields the emulator reasons with.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from integrator.sandbox.core import SandboxState
+
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+
+#: Application permissions (Entra app roles) an app gets unless told otherwise: what we use.
+DEFAULT_PERMISSIONS = frozenset(
+    {
+        "User.Read.All",
+        "Calendars.ReadWrite",
+        "OnlineMeetings.ReadWrite.All",
+        "OnlineMeetingArtifact.Read.All",
+        "Mail.Send",
+    }
+)
+
+Json = dict[str, Any]
+
+
+@dataclass
+class RegisteredApp:
+    client_id: str
+    secret: str
+    permissions: frozenset[str]
+    certificates: list[x509.Certificate] = field(default_factory=list)
+
+
+@dataclass
+class StoredEvent:
+    id: str
+    owner_id: str
+    start: datetime
+    end: datetime
+    data: Json
+    transaction_id: str | None = None
+
+
+@dataclass
+class Meeting:
+    id: str
+    organizer_id: str
+    join_url: str
+    start: datetime
+    end: datetime
+    data: Json
+    external_id: str | None = None
+
+
+@dataclass
+class AttendanceInterval:
+    """One join..leave of one participant (``sb.graph.join_meeting``)."""
+
+    meeting_id: str
+    identity_id: str
+    display_name: str
+    email: str | None
+    role: str
+    join: datetime
+    leave: datetime
+
+
+class GraphTenant:
+    """One Entra tenant with its users, app registrations, calendars, Teams meetings and mail."""
+
+    domain = "sandbox.example.fi"
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.signing_kid = secrets.token_hex(8)
+        self.token_lifetime = timedelta(hours=1)
+        self._clear()
+
+    def _clear(self) -> None:
+        self.tenant_id = self.new_uuid()
+        self.apps: dict[str, RegisteredApp] = {}
+        self.users: dict[str, Json] = {}
+        self.events: dict[str, StoredEvent] = {}
+        self.meetings: dict[str, Meeting] = {}
+        self.policy_users: set[str] = set()
+        self.attendance: list[AttendanceInterval] = []
+
+    def reset(self) -> None:
+        """Empty tenant (new tenant id); the token signing key survives."""
+        with self.state.lock:
+            self._clear()
+
+    # -- ids --------------------------------------------------------------------------------
+    def new_uuid(self) -> str:
+        with self.state.lock:
+            return str(uuid.UUID(int=self.state.rng.getrandbits(128), version=4))
+
+    def new_outlook_id(self) -> str:
+        """Outlook ids are long opaque base64url strings starting with AAMkA."""
+        with self.state.lock:
+            raw = self.state.rng.getrandbits(8 * 48).to_bytes(48, "big")
+        return "AAMkA" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    # -- setup API (contract) ----------------------------------------------------------------
+    def register_app(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        permissions: list[str] | set[str] | frozenset[str] | None = None,
+        certificate_pem: bytes | None = None,
+    ) -> tuple[str, str]:
+        """Register an app (service principal with admin-consented application permissions)."""
+        app_id = client_id or self.new_uuid()
+        secret = client_secret or ("sbx~" + self.state.random_id(36))
+        certs = [x509.load_pem_x509_certificate(certificate_pem)] if certificate_pem else []
+        with self.state.lock:
+            self.apps[app_id] = RegisteredApp(
+                client_id=app_id,
+                secret=secret,
+                permissions=frozenset(DEFAULT_PERMISSIONS if permissions is None else permissions),
+                certificates=certs,
+            )
+        return app_id, secret
+
+    def add_user(self, email: str, name: str, user_id: str | None = None) -> str:
+        """A licensed member user; ``email`` is both UPN and primary SMTP address."""
+        oid = user_id or self.new_uuid()
+        given, _, surname = name.partition(" ")
+        with self.state.lock:
+            self.users[oid] = {
+                "businessPhones": [],
+                "displayName": name,
+                "givenName": given or None,
+                "jobTitle": None,
+                "mail": email,
+                "mobilePhone": None,
+                "officeLocation": None,
+                "preferredLanguage": "fi-FI",
+                "surname": surname or None,
+                "userPrincipalName": email,
+                "id": oid,
+            }
+        return oid
+
+    def grant_meeting_policy(self, user_id: str) -> None:
+        """Teams application access policy: lets app-only calls act on this organiser's meetings."""
+        with self.state.lock:
+            self.policy_users.add(self.user(user_id)["id"])
+
+    def join_meeting(
+        self,
+        join_url: str,
+        user_id: str | None = None,
+        email: str | None = None,
+        display_name: str | None = None,
+        minutes: int = 60,
+        start: datetime | None = None,
+        via_phone: bool = False,
+    ) -> None:
+        """Someone attends the meeting behind ``join_url`` for ``minutes`` from ``start``.
+
+        Default start is the meeting's scheduled start. A phone dial-in has no email and a
+        phone number as display name, as in real Teams attendance reports.
+        """
+        with self.state.lock:
+            meeting = self.meeting_by_join_url(join_url)
+            if meeting is None:
+                raise KeyError(f"no meeting with join url {join_url!r}")
+            user = self.find_user(user_id or email or "") if (user_id or email) else None
+            if via_phone:
+                identity_id = self.new_uuid()
+                name = display_name or "+35840" + self.state.random_id(7, "0123456789")
+                address = None
+            elif user is not None:
+                identity_id, name, address = user["id"], user["displayName"], user["mail"]
+            else:
+                identity_id = self.new_uuid()
+                name = display_name or (email or "Guest").split("@")[0]
+                address = email
+            role = "Organizer" if identity_id == meeting.organizer_id else "Attendee"
+            begin = start or meeting.start
+            self.attendance.append(
+                AttendanceInterval(
+                    meeting_id=meeting.id,
+                    identity_id=identity_id,
+                    display_name=name,
+                    email=address,
+                    role=role,
+                    join=begin,
+                    leave=begin + timedelta(minutes=minutes),
+                )
+            )
+
+    # -- lookups used by handlers ------------------------------------------------------------
+    def find_user(self, key: str) -> Json | None:
+        """By object id or (case-insensitive) UPN/mail."""
+        with self.state.lock:
+            if key in self.users:
+                return self.users[key]
+            lowered = key.lower()
+            for user in self.users.values():
+                if str(user["userPrincipalName"]).lower() == lowered or str(user["mail"]).lower() == lowered:
+                    return user
+        return None
+
+    def user(self, key: str) -> Json:
+        found = self.find_user(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def meeting_by_join_url(self, join_url: str) -> Meeting | None:
+        with self.state.lock:
+            for meeting in self.meetings.values():
+                if meeting.join_url == join_url:
+                    return meeting
+        return None
+
+    def new_join_url(self, organizer_id: str) -> tuple[str, str]:
+        """(thread id, join URL) in the shape Teams uses."""
+        thread = f"19:meeting_{self.state.random_id(48, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')}@thread.v2"
+        context = quote(f'{{"Tid":"{self.tenant_id}","Oid":"{organizer_id}"}}', safe="")
+        return thread, f"https://teams.microsoft.com/l/meetup-join/{quote(thread, safe='')}/0?context={context}"
+
+    def meeting_id_for(self, organizer_id: str, thread: str) -> str:
+        raw = f"1*{organizer_id}*0**{thread}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
