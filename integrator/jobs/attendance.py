@@ -1,0 +1,336 @@
+"""Attendance days from stored evidence: evaluate, correct, and read the register.
+
+Everything here reads and writes the store only, so the register can be recomputed at any
+time from the raw evidence the harvest kept. The sync re-evaluates a window of recent days
+(late reports, late mappings) but never touches a coordinator's decision (`override_*`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrator.config import Rules
+from integrator.domain.attendance import DayEvidence, evaluate_day, minutes_present
+from integrator.store.db import Store
+from integrator.store.models import (
+    AttendanceDay,
+    AttendanceStatus,
+    AuditEvent,
+    Client,
+    ExternalResource,
+    MeetingAttendance,
+    Membership,
+    PeerGroup,
+    Period,
+    Submission,
+    WorkDay,
+    WorkDayStatus,
+)
+from integrator.store.types import utcnow
+
+if TYPE_CHECKING:
+    from integrator.reports.register import Register
+
+#: Submission states that are a return of the work (Classroom states; Drive files are "added").
+RETURNED_STATES = frozenset({"TURNED_IN", "RETURNED", "added"})
+#: ExternalResource kind under which the harvest records "this work day's meeting report is in".
+REPORT_KIND = "meeting_report"
+
+
+def report_key(work_day_id: int, source: str, report_id: str) -> str:
+    return f"{REPORT_KIND}:{work_day_id}:{source}:{report_id}"
+
+
+# --- who is expected on a work day -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expected:
+    client_id: int
+    work_day_id: int
+
+
+def expected_pairs(session: Session, work_days: Sequence[WorkDay],
+                   client_ids: Iterable[int] | None = None) -> list[Expected]:
+    """The clients who take part on each work day: a member of the group that day, inside a
+    period, and the day is one of the period's own (remote) weekdays."""
+    if not work_days:
+        return []
+    group_ids = {w.group_id for w in work_days}
+    only = set(client_ids) if client_ids is not None else None
+    members = session.scalars(select(Membership).where(Membership.group_id.in_(group_ids))).all()
+    member_clients = {m.client_id for m in members}
+    periods: dict[int, list[Period]] = defaultdict(list)
+    if member_clients:
+        for p in session.scalars(select(Period).where(Period.client_id.in_(member_clients))).all():
+            periods[p.client_id].append(p)
+    by_group: dict[int, list[Membership]] = defaultdict(list)
+    for m in members:
+        if only is None or m.client_id in only:
+            by_group[m.group_id].append(m)
+    out: list[Expected] = []
+    for w in work_days:
+        seen: set[int] = set()
+        for m in by_group[w.group_id]:
+            if m.client_id in seen or not (m.start_date <= w.day and (m.end_date is None or w.day <= m.end_date)):
+                continue
+            if any(p.start_date <= w.day <= p.end_date and w.day.isoweekday() in p.weekdays
+                   for p in periods[m.client_id]):
+                seen.add(m.client_id)
+                out.append(Expected(m.client_id, w.id))
+    return out
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+
+def _interval(pair: Any) -> tuple[datetime, datetime] | None:
+    try:
+        a, b = pair
+        return datetime.fromisoformat(a), datetime.fromisoformat(b)
+    except (TypeError, ValueError):
+        return None
+
+
+def rules_snapshot(rules: Rules) -> dict[str, Any]:
+    return {"attendance_min_minutes": rules.attendance_min_minutes,
+            "task_return_counts_as_present": rules.task_return_counts_as_present}
+
+
+@dataclass
+class _Bundle:
+    meetings: list[MeetingAttendance] = field(default_factory=list)
+    returns: list[Submission] = field(default_factory=list)
+
+
+def _evidence_for(wd: WorkDay, bundle: _Bundle, report_in: bool) -> tuple[DayEvidence, dict[str, Any]]:
+    intervals: list[tuple[datetime, datetime]] = []
+    fallback_seconds = 0
+    for m in bundle.meetings:
+        parsed = [iv for iv in (_interval(p) for p in (m.intervals or [])) if iv is not None]
+        if parsed:
+            intervals.extend(parsed)
+        else:
+            fallback_seconds = max(fallback_seconds, m.seconds)
+    # Time before the scheduled start or after the end does not count (lobby, staying on).
+    minutes = minutes_present(intervals, (wd.meeting_start, wd.meeting_end)) if intervals else 0
+    minutes = max(minutes, fallback_seconds // 60 if not intervals else 0)
+    returned = [s for s in bundle.returns if s.state in RETURNED_STATES and s.returned_at is not None]
+    on_time = [s for s in returned if not s.late]
+    late = [s for s in returned if s.late]
+    ev = DayEvidence(meeting_minutes=minutes, report_available=report_in or bool(bundle.meetings),
+                     task_returned_on_time=bool(on_time), task_returned_late=bool(late) and not on_time)
+    details = {
+        "meeting": {"report_available": ev.report_available, "minutes": minutes,
+                    "records": sorted(m.id for m in bundle.meetings),
+                    "sources": sorted({m.source for m in bundle.meetings}),
+                    "via_phone": any(m.via_phone for m in bundle.meetings)},
+        "returns": [{"source": s.source, "at": s.returned_at.isoformat() if s.returned_at else None,
+                     "late": s.late, "mime_type": s.mime_type, "state": s.state} for s in returned],
+    }
+    return ev, details
+
+
+# --- evaluation -------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationResult:
+    evaluated: int = 0
+    created: int = 0
+    changed: int = 0
+    overridden_kept: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+def work_days_in_window(session: Session, org_id: int, start: date, end: date, now: datetime) -> list[WorkDay]:
+    """Planned work days of the organisation in [start, end] whose meeting has ended."""
+    rows = session.scalars(
+        select(WorkDay).join(PeerGroup, WorkDay.group_id == PeerGroup.id)
+        .where(PeerGroup.organisation_id == org_id, WorkDay.day >= start, WorkDay.day <= end,
+               WorkDay.status == WorkDayStatus.PLANNED)
+        .order_by(WorkDay.day, WorkDay.id)).all()
+    return [w for w in rows if w.meeting_end <= now]
+
+
+def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules: Rules, *,
+             client_ids: Iterable[int] | None = None, actor: str = "system:nightly_sync") -> EvaluationResult:
+    """Compute and upsert the attendance days of these work days in the caller's transaction."""
+    result = EvaluationResult()
+    pairs = expected_pairs(session, work_days, client_ids)
+    if not pairs:
+        return result
+    wd_ids = [w.id for w in work_days]
+    by_id = {w.id: w for w in work_days}
+    bundles: dict[tuple[int, int], _Bundle] = defaultdict(_Bundle)
+    for m in session.scalars(select(MeetingAttendance).where(
+            MeetingAttendance.work_day_id.in_(wd_ids), MeetingAttendance.client_id.is_not(None))).all():
+        assert m.client_id is not None and m.work_day_id is not None
+        bundles[(m.client_id, m.work_day_id)].meetings.append(m)
+    for s in session.scalars(select(Submission).where(
+            Submission.work_day_id.in_(wd_ids), Submission.client_id.is_not(None))).all():
+        assert s.client_id is not None and s.work_day_id is not None
+        bundles[(s.client_id, s.work_day_id)].returns.append(s)
+    reports_in = _work_days_with_report(session, org_id, wd_ids)
+    existing = {(a.client_id, a.work_day_id): a for a in session.scalars(
+        select(AttendanceDay).where(AttendanceDay.work_day_id.in_(wd_ids))).all()}
+    codes = dict(session.execute(select(Client.id, Client.code).where(
+        Client.id.in_({p.client_id for p in pairs}))).all())
+    now = utcnow()
+    snapshot = rules_snapshot(rules)
+    for pair in pairs:
+        wd = by_id[pair.work_day_id]
+        ev, details = _evidence_for(wd, bundles[(pair.client_id, pair.work_day_id)], wd.id in reports_in)
+        decision = evaluate_day(ev, rules)
+        evidence = {**details, "reasons": decision.reasons, "rules": snapshot}
+        row = existing.get((pair.client_id, pair.work_day_id))
+        result.evaluated += 1
+        result.by_status[decision.status.value] = result.by_status.get(decision.status.value, 0) + 1
+        if row is None:
+            session.add(AttendanceDay(client_id=pair.client_id, work_day_id=wd.id, computed_status=decision.status,
+                                      minutes=decision.minutes, evidence=evidence, computed_at=now))
+            result.created += 1
+            continue
+        if row.override_status is not None:
+            result.overridden_kept += 1
+        if row.computed_status != decision.status:
+            result.changed += 1
+            session.add(AuditEvent(
+                organisation_id=org_id, actor=actor, action="attendance.recomputed", entity="attendance_day",
+                entity_id=str(row.id),
+                details={"client": codes.get(pair.client_id), "day": wd.day.isoformat(),
+                         "from": row.computed_status.value, "to": decision.status.value,
+                         "override": row.override_status.value if row.override_status else None}))
+        row.computed_status = decision.status
+        row.minutes = decision.minutes
+        row.evidence = evidence
+        row.computed_at = now
+    return result
+
+
+def _work_days_with_report(session: Session, org_id: int, wd_ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for key in session.scalars(select(ExternalResource.local_key).where(
+            ExternalResource.organisation_id == org_id, ExternalResource.kind == REPORT_KIND)).all():
+        parts = key.split(":")
+        if len(parts) >= 2 and parts[1].isdigit():
+            found.add(int(parts[1]))
+    return found & set(wd_ids)
+
+
+def evaluate_window(store: Store, org_id: int, rules: Rules, *, now: datetime, since: date | None = None,
+                    today: date | None = None) -> EvaluationResult:
+    """Re-evaluate the last `rules.reevaluate_days` days (or from `since`) in one transaction,
+    so that a crash leaves the register as it was, never half-updated."""
+    end = today or now.date()
+    start = since or (end - timedelta(days=rules.reevaluate_days))
+    with store.session() as s:
+        days = work_days_in_window(s, org_id, start, end, now)
+        return evaluate(s, org_id, days, rules)
+
+
+def _rules_from_rows(session: Session, wd_ids: Sequence[int]) -> Rules:
+    row = session.scalar(select(AttendanceDay).where(AttendanceDay.work_day_id.in_(wd_ids)).limit(1))
+    snap = (row.evidence or {}).get("rules") if row is not None else None
+    return Rules(**snap) if isinstance(snap, dict) else Rules()
+
+
+def reevaluate_work_days(store: Store, org_id: int, work_day_ids: Sequence[int], *,
+                         client_ids: Iterable[int] | None = None, rules: Rules | None = None,
+                         actor: str = "system:reevaluate") -> EvaluationResult:
+    """Recompute some days now (after a mapping), with the rules the last sync used."""
+    with store.session() as s:
+        days = list(s.scalars(select(WorkDay).where(WorkDay.id.in_(work_day_ids),
+                                                    WorkDay.status == WorkDayStatus.PLANNED)).all())
+        return evaluate(s, org_id, days, rules or _rules_from_rows(s, work_day_ids),
+                        client_ids=client_ids, actor=actor)
+
+
+# --- coordinator corrections ------------------------------------------------------------
+
+ALLOWED_OVERRIDES = frozenset({AttendanceStatus.PRESENT, AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED})
+
+
+class CorrectionError(ValueError):
+    """A correction that cannot be accepted (no reason, unknown day, pending as a decision)."""
+
+
+def correct_attendance(store: Store, attendance_day_id: int, status: AttendanceStatus | str | None,
+                       reason: str, actor_staff_id: int | None) -> AttendanceDay:
+    """A coordinator's decision on one day, with its reason, audited; `None` withdraws it.
+
+    The nightly sync never overwrites this decision; the computed status stays visible beside it.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise CorrectionError("a correction needs a reason")
+    new = AttendanceStatus(status) if status is not None else None
+    if new is not None and new not in ALLOWED_OVERRIDES:
+        raise CorrectionError(f"'{new.value}' is not a decision a coordinator can make")
+    with store.session() as s:
+        row = s.get(AttendanceDay, attendance_day_id)
+        if row is None:
+            raise CorrectionError("no such attendance day")
+        client = s.get(Client, row.client_id)
+        wd = s.get(WorkDay, row.work_day_id)
+        assert client is not None and wd is not None
+        before = row.override_status
+        row.override_status = new
+        row.override_reason = reason if new is not None else None
+        row.override_by_id = actor_staff_id if new is not None else None
+        row.override_at = utcnow() if new is not None else None
+        s.add(AuditEvent(
+            organisation_id=client.organisation_id,
+            actor=f"staff:{actor_staff_id}" if actor_staff_id is not None else "system",
+            action="attendance.override" if new is not None else "attendance.override_removed",
+            entity="attendance_day", entity_id=str(row.id),
+            details={"client": client.code, "day": wd.day.isoformat(), "reason": reason,
+                     "from": before.value if before else None, "to": new.value if new else None,
+                     "computed": row.computed_status.value}))
+        s.flush()
+        s.expunge(row)
+        return row
+
+
+def correct_attendance_for(store: Store, client_id: int, work_day_id: int, status: AttendanceStatus | str,
+                           reason: str, actor_staff_id: int | None) -> AttendanceDay:
+    """As `correct_attendance`, for a day not evaluated yet (e.g. sick leave marked in advance)."""
+    with store.session() as s:
+        row = s.scalar(select(AttendanceDay).where(AttendanceDay.client_id == client_id,
+                                                   AttendanceDay.work_day_id == work_day_id))
+        if row is None:
+            if s.get(WorkDay, work_day_id) is None or s.get(Client, client_id) is None:
+                raise CorrectionError("no such client or work day")
+            row = AttendanceDay(client_id=client_id, work_day_id=work_day_id,
+                                computed_status=AttendanceStatus.PENDING, minutes=0,
+                                evidence={"reasons": ["Ei vielä arvioitu"]}, computed_at=utcnow())
+            s.add(row)
+            s.flush()
+        row_id = row.id
+    return correct_attendance(store, row_id, status, reason, actor_staff_id)
+
+
+# --- reading the register (built in reports.register; plain functions here for the web) --
+
+
+def register_for_month(store: Store, org: str | int, month: str | date, *, group_key: str | None = None,
+                       rules: Rules | None = None, today: date | None = None) -> Register:
+    """The month's register of one organisation (optionally one group)."""
+    from integrator.reports.register import build_month
+
+    return build_month(store, org, month, group_key=group_key, rules=rules, today=today)
+
+
+def register_for_week(store: Store, org: str | int, week: str, *, group_key: str | None = None,
+                      rules: Rules | None = None, today: date | None = None) -> Register:
+    """The ISO week's register (e.g. "2026-W48") of one organisation (optionally one group)."""
+    from integrator.reports.register import build_week
+
+    return build_week(store, org, week, group_key=group_key, rules=rules, today=today)

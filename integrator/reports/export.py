@@ -1,0 +1,135 @@
+"""The register as files: CSV (for machines: ISO dates, dot decimals) and XLSX (for a coordinator:
+Finnish headers, readable dates, colours, totals, and a sheet of every correction with its reason).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from integrator.reports.register import NOT_EVALUATED, STATUS_LABEL, Register
+from integrator.store.models import AttendanceStatus
+
+WEEKDAY_FI = ["ma", "ti", "ke", "to", "pe", "la", "su"]
+SUMMARY_HEADERS = ["Läsnä", "Perusteltu poissaolo", "Poissa", "Odottaa", "Korvauspäivät", "Korvaus (€)"]
+FILL = {
+    AttendanceStatus.PRESENT: PatternFill("solid", fgColor="C6EFCE"),
+    AttendanceStatus.ABSENT: PatternFill("solid", fgColor="FFC7CE"),
+    AttendanceStatus.PENDING: PatternFill("solid", fgColor="FFEB9C"),
+    AttendanceStatus.EXCUSED: PatternFill("solid", fgColor="DDEBF7"),
+}
+
+
+def day_heading(d: date) -> str:
+    return f"{WEEKDAY_FI[d.weekday()]} {d.day}.{d.month}."
+
+
+def _counts(reg: Register) -> list[list[object]]:
+    out: list[list[object]] = []
+    for r in reg.rows:
+        out.append([r.count(AttendanceStatus.PRESENT), r.count(AttendanceStatus.EXCUSED),
+                    r.count(AttendanceStatus.ABSENT), r.count(AttendanceStatus.PENDING),
+                    r.compensation_days, r.amount])
+    return out
+
+
+def to_csv(reg: Register) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    dates = reg.dates
+    w.writerow(["asiakas", "ryhmä", *[d.isoformat() for d in dates], "läsnä", "perusteltu", "poissa",
+                "odottaa", "korvauspäivät", "korvaus_eur"])
+    for row, counts in zip(reg.rows, _counts(reg), strict=True):
+        cells = []
+        for d in dates:
+            st = row.status_on(d)
+            cells.append(st.value if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else ""))
+        w.writerow([row.client_code, " ".join(row.groups), *cells, *counts[:5], f"{counts[5]:.2f}"])
+    w.writerow(["yhteensä", "", *["" for _ in dates], "", "", "", "", reg.total_compensation_days,
+                f"{reg.total_amount:.2f}"])
+    return buf.getvalue()
+
+
+def to_xlsx(reg: Register) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = f"Läsnäolot {reg.title}"[:31]
+    dates = reg.dates
+    ws.append([f"Läsnäolorekisteri {reg.title} – {reg.organisation_name}"
+               + (f" – ryhmä {reg.group_key}" if reg.group_key else "")])
+    ws.append([f"Ajalta {reg.start:%d.%m.%Y}–{reg.end:%d.%m.%Y}, kulukorvaus {reg.rate:.2f} € / toteutunut päivä"])
+    ws.append([])
+    header = ["Asiakas", "Ryhmä", *[day_heading(d) for d in dates], *SUMMARY_HEADERS]
+    ws.append(header)
+    head_row = ws.max_row
+    for cell in ws[head_row]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+    ws["A1"].font = Font(bold=True, size=14)
+    for row, counts in zip(reg.rows, _counts(reg), strict=True):
+        cells: list[object] = [row.client_code, ", ".join(row.groups)]
+        for d in dates:
+            st = row.status_on(d)
+            cells.append(STATUS_LABEL[st] if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else ""))
+        ws.append([*cells, *counts[:5], float(counts[5])])  # type: ignore[arg-type]
+        r = ws.max_row
+        for i, d in enumerate(dates):
+            st = row.status_on(d)
+            if isinstance(st, AttendanceStatus):
+                ws.cell(r, 3 + i).fill = FILL[st]
+        ws.cell(r, 3 + len(dates) + 5).number_format = "#,##0.00 €"
+    first, last = head_row + 1, ws.max_row
+    total_row = last + 1
+    ws.cell(total_row, 1, "Yhteensä").font = Font(bold=True)
+    for k in range(6):
+        col = 3 + len(dates) + k
+        letter = get_column_letter(col)
+        cell = ws.cell(total_row, col, f"=SUM({letter}{first}:{letter}{last})" if last >= first else 0)
+        cell.font = Font(bold=True)
+        if k == 5:
+            cell.number_format = "#,##0.00 €"
+    ws.freeze_panes = ws.cell(head_row + 1, 3)
+    ws.column_dimensions["A"].width = 12
+    ws.column_dimensions["B"].width = 16
+    for i in range(len(dates)):
+        ws.column_dimensions[get_column_letter(3 + i)].width = 11
+    for k, title in enumerate(SUMMARY_HEADERS):
+        ws.column_dimensions[get_column_letter(3 + len(dates) + k)].width = max(10, len(title) + 2)
+    _corrections_sheet(wb, reg)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _corrections_sheet(wb: Workbook, reg: Register) -> None:
+    """Every coordinator decision in the period, with its reason: the audit a payer asks for."""
+    ws = wb.create_sheet("Korjaukset")
+    ws.append(["Asiakas", "Päivä", "Laskettu", "Päätös", "Perustelu", "Päättäjä"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in reg.rows:
+        for d in row.days:
+            if d.overridden and d.status is not None:
+                ws.append([row.client_code, d.day, STATUS_LABEL[d.computed] if d.computed else "",
+                           STATUS_LABEL[d.status], d.override_reason or "", d.override_by or ""])
+                ws.cell(ws.max_row, 2).number_format = "d.m.yyyy"
+    for col, width in zip("ABCDEF", (12, 12, 18, 22, 50, 24), strict=True):
+        ws.column_dimensions[col].width = width
+
+
+def write(reg: Register, fmt: str, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        out.write_text(to_csv(reg), encoding="utf-8")
+    elif fmt == "xlsx":
+        out.write_bytes(to_xlsx(reg))
+    else:
+        raise ValueError(f"unknown format {fmt!r} (csv or xlsx)")
+    return out

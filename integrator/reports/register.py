@@ -1,0 +1,187 @@
+"""The attendance register (läsnäolorekisteri): per client the work days, each day's status,
+days attended, compensation days and amount. Built from the store only.
+
+A row per client; a client in two groups (e.g. a hybrid period) has one row with both groups'
+days, so that the compensation is counted once per person.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from integrator.config import Rules
+from integrator.domain.attendance import compensation_amount, compensation_days, daily_rate
+from integrator.domain.calendar import week_monday
+from integrator.jobs.attendance import expected_pairs
+from integrator.store.db import Store
+from integrator.store.models import (
+    AttendanceDay,
+    AttendanceStatus,
+    Client,
+    Organisation,
+    PeerGroup,
+    StaffUser,
+    WorkDay,
+    WorkDayStatus,
+)
+
+#: Finnish labels for the coordinator (UI text is Finnish).
+STATUS_LABEL = {
+    AttendanceStatus.PRESENT: "läsnä",
+    AttendanceStatus.ABSENT: "poissa",
+    AttendanceStatus.PENDING: "odottaa",
+    AttendanceStatus.EXCUSED: "perusteltu poissaolo",
+}
+NOT_EVALUATED = "-"  # a work day not evaluated yet (in the future, or its meeting has not ended)
+
+
+@dataclass(frozen=True)
+class RegisterDay:
+    day: date
+    group: str
+    work_day_id: int
+    attendance_day_id: int | None
+    status: AttendanceStatus | None  # effective; None: not evaluated yet
+    computed: AttendanceStatus | None
+    overridden: bool
+    override_reason: str | None
+    override_by: str | None
+    minutes: int
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABEL[self.status] if self.status is not None else NOT_EVALUATED
+
+
+@dataclass
+class RegisterRow:
+    client_id: int
+    client_code: str
+    groups: list[str]
+    days: list[RegisterDay]
+    rate: Decimal
+
+    def count(self, status: AttendanceStatus) -> int:
+        return sum(1 for d in self.days if d.status is status)
+
+    @property
+    def attended(self) -> int:
+        return self.count(AttendanceStatus.PRESENT)
+
+    @property
+    def compensation_days(self) -> int:
+        return compensation_days(d.status for d in self.days if d.status is not None)
+
+    @property
+    def amount(self) -> Decimal:
+        return compensation_amount(self.compensation_days, self.rate)
+
+    def status_on(self, day: date) -> AttendanceStatus | None | str:
+        """The day's status, or "" when the day is not one of this client's work days."""
+        found = [d for d in self.days if d.day == day]
+        return found[0].status if found else ""
+
+
+@dataclass
+class Register:
+    organisation_key: str
+    organisation_name: str
+    title: str  # e.g. "2026-11" or "2026-W48"
+    start: date
+    end: date
+    group_key: str | None
+    rate: Decimal
+    rows: list[RegisterRow] = field(default_factory=list)
+
+    @property
+    def dates(self) -> list[date]:
+        return sorted({d.day for r in self.rows for d in r.days})
+
+    @property
+    def total_compensation_days(self) -> int:
+        return sum(r.compensation_days for r in self.rows)
+
+    @property
+    def total_amount(self) -> Decimal:
+        return sum((r.amount for r in self.rows), Decimal("0.00"))
+
+    def table(self) -> dict[str, dict[date, str]]:
+        """{client code: {day: status value}} - the compact shape tests and the UI compare."""
+        return {r.client_code: {d.day: d.status.value if d.status else NOT_EVALUATED for d in r.days}
+                for r in self.rows}
+
+
+def _org(store: Store, org: str | int) -> Organisation:
+    with store.session() as s:
+        found = s.get(Organisation, org) if isinstance(org, int) else s.scalar(
+            select(Organisation).where(Organisation.key == org))
+        if found is None:
+            raise LookupError(f"no organisation {org!r} in the store")
+        return found
+
+
+def build(store: Store, org: str | int, start: date, end: date, title: str, *, group_key: str | None = None,
+          rules: Rules | None = None, today: date | None = None) -> Register:
+    organisation = _org(store, org)
+    rate = daily_rate(rules or Rules())
+    reg = Register(organisation.key, organisation.name, title, start, end, group_key, rate)
+    with store.session() as s:
+        q = (select(WorkDay, PeerGroup.key).join(PeerGroup, WorkDay.group_id == PeerGroup.id)
+             .where(PeerGroup.organisation_id == organisation.id, WorkDay.day >= start, WorkDay.day <= end,
+                    WorkDay.status == WorkDayStatus.PLANNED))
+        if group_key is not None:
+            q = q.where(PeerGroup.key == group_key)
+        found = s.execute(q.order_by(WorkDay.day, PeerGroup.key)).all()
+        work_days = [w for w, _ in found]
+        group_of = {w.id: g for w, g in found}
+        by_id = {w.id: w for w in work_days}
+        pairs = {(p.client_id, p.work_day_id) for p in expected_pairs(s, work_days)}
+        rows = {(a.client_id, a.work_day_id): a for a in s.scalars(
+            select(AttendanceDay).where(AttendanceDay.work_day_id.in_(list(by_id)))).all()}
+        pairs |= set(rows)  # a decided day stays in the register even if the membership changed
+        clients = {c.id: c.code for c in s.scalars(
+            select(Client).where(Client.id.in_({c for c, _ in pairs}))).all()}
+        staff = dict(s.execute(select(StaffUser.id, StaffUser.display_name)).all())
+    per_client: dict[int, list[RegisterDay]] = defaultdict(list)
+    for client_id, wd_id in pairs:
+        w = by_id[wd_id]
+        a = rows.get((client_id, wd_id))
+        per_client[client_id].append(RegisterDay(
+            day=w.day, group=group_of[wd_id], work_day_id=wd_id, attendance_day_id=a.id if a else None,
+            status=a.status if a else None, computed=a.computed_status if a else None,
+            overridden=bool(a and a.override_status), override_reason=a.override_reason if a else None,
+            override_by=staff.get(a.override_by_id) if a and a.override_by_id else None,
+            minutes=a.minutes if a else 0))
+    for client_id, days in per_client.items():
+        days.sort(key=lambda d: (d.day, d.group))
+        reg.rows.append(RegisterRow(client_id, clients[client_id], sorted({d.group for d in days}), days, rate))
+    reg.rows.sort(key=lambda r: r.client_code)
+    return reg
+
+
+def build_month(store: Store, org: str | int, month: str | date, *, group_key: str | None = None,
+                rules: Rules | None = None, today: date | None = None) -> Register:
+    first = month.replace(day=1) if isinstance(month, date) else _parse_month(month)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return build(store, org, first, last, first.strftime("%Y-%m"), group_key=group_key, rules=rules, today=today)
+
+
+def build_week(store: Store, org: str | int, week: str, *, group_key: str | None = None,
+               rules: Rules | None = None, today: date | None = None) -> Register:
+    monday = week_monday(week)
+    return build(store, org, monday, monday + timedelta(days=6), week, group_key=group_key, rules=rules,
+                 today=today)
+
+
+def _parse_month(text: str) -> date:
+    try:
+        year, month = text.split("-")
+        return date(int(year), int(month), 1)
+    except ValueError as err:
+        raise ValueError(f"expected a month like 2026-11, got {text!r}") from err

@@ -1,0 +1,297 @@
+"""A scripted week of evidence, evaluated into the register and compared with a hand-written table.
+
+Week 2026-W48. Group g-tue meets Tue and Thu on Teams 10-11 (Helsinki, = 08-09 UTC);
+group g-wed meets Wed on Meet 10-11. Rules: 30 minutes, a return counts, 9 € a day.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from integrator.config import Rules
+from integrator.jobs.attendance import (
+    REPORT_KIND,
+    CorrectionError,
+    correct_attendance,
+    evaluate_window,
+    register_for_month,
+    register_for_week,
+    report_key,
+)
+from integrator.jobs.identity import map_identity, unmatched_attendees
+from integrator.reports.export import to_csv, to_xlsx
+from integrator.store.db import Store
+from integrator.store.models import (
+    AttendanceDay,
+    AuditEvent,
+    Client,
+    ExternalResource,
+    MeetingAttendance,
+    MeetingProvider,
+    Membership,
+    Organisation,
+    PeerGroup,
+    Period,
+    ServiceModel,
+    StaffRole,
+    StaffUser,
+    Submission,
+    WorkDay,
+)
+
+TUE, WED, THU = date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26)
+RULES = Rules()
+
+
+def utc(d: date, hh: int, mm: int = 0) -> datetime:
+    return datetime(d.year, d.month, d.day, hh, mm, tzinfo=UTC)
+
+
+class Week:
+    """Builds the scripted week straight into the store (no providers involved)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        with store.session() as s:
+            org = Organisation(key="testorg", name="Testikunta")
+            s.add(org)
+            s.flush()
+            coord = StaffUser(organisation_id=org.id, email="ohjaaja@example.fi", display_name="Olli Ohjaaja",
+                              role=StaffRole.COORDINATOR)
+            s.add(coord)
+            s.flush()
+            self.org_id, self.coordinator_id = org.id, coord.id
+            self.groups: dict[str, int] = {}
+            self.work_days: dict[tuple[str, date], int] = {}
+            for key, days, provider in (("g-tue", [TUE, THU], MeetingProvider.TEAMS),
+                                        ("g-wed", [WED], MeetingProvider.MEET)):
+                g = PeerGroup(organisation_id=org.id, key=key, name=key, weekdays=[d.isoweekday() for d in days],
+                              meeting_start=time(10), meeting_end=time(11), meeting_provider=provider)
+                s.add(g)
+                s.flush()
+                self.groups[key] = g.id
+                for d in days:
+                    w = WorkDay(group_id=g.id, day=d, iso_week="2026-W48", meeting_start=utc(d, 8),
+                                meeting_end=utc(d, 9))
+                    s.add(w)
+                    s.flush()
+                    self.work_days[(key, d)] = w.id
+        self.clients: dict[str, int] = {}
+
+    def client(self, code: str, group: str, weekdays: list[int], start: date = date(2026, 9, 1),
+               model: ServiceModel = ServiceModel.LONG_TERM) -> None:
+        with self.store.session() as s:
+            c = Client(organisation_id=self.org_id, code=code, display_name=f"Asiakas {code}",
+                       email=f"{code.lower()}@example.fi", entra_object_id=f"entra-{code}")
+            s.add(c)
+            s.flush()
+            s.add(Period(client_id=c.id, service_model=model, start_date=start, end_date=date(2027, 3, 31),
+                         weekdays=weekdays))
+            s.add(Membership(group_id=self.groups[group], client_id=c.id, start_date=start))
+            self.clients[code] = c.id
+
+    def report_in(self, group: str, d: date, source: str = "teams") -> None:
+        with self.store.session() as s:
+            wd = self.work_days[(group, d)]
+            s.add(ExternalResource(organisation_id=self.org_id, kind=REPORT_KIND,
+                                   local_key=report_key(wd, source, f"r{wd}"), external_id=f"r{wd}"))
+
+    def attended(self, code: str | None, group: str, d: date, *sessions: tuple[int, int, int, int],
+                 source: str = "teams", key: str | None = None, phone: bool = False) -> None:
+        """sessions in UTC (h1, m1, h2, m2); code None: an attendee nobody recognises."""
+        intervals = [[utc(d, a, b).isoformat(), utc(d, c, e).isoformat()] for a, b, c, e in sessions]
+        with self.store.session() as s:
+            wd = self.work_days[(group, d)]
+            s.add(MeetingAttendance(
+                organisation_id=self.org_id, work_day_id=wd, source=source,
+                record_key=f"r{wd}:{code or key}", participant_key=key or f"email:{(code or '').lower()}@example.fi",
+                display_name=key, via_phone=phone, intervals=intervals,
+                seconds=sum(int((datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds())
+                            for a, b in intervals),
+                client_id=self.clients[code] if code else None))
+
+    def returned(self, code: str, group: str, d: date, at: datetime, *, source: str = "classroom",
+                 late: bool = False, mime: str | None = None) -> None:
+        with self.store.session() as s:
+            s.add(Submission(organisation_id=self.org_id, client_id=self.clients[code],
+                             work_day_id=self.work_days[(group, d)], source=source,
+                             external_id=f"{source}:{code}:{d}", state="TURNED_IN" if source == "classroom" else "added",
+                             returned_at=at, late=late, mime_type=mime))
+
+    def sync(self, **kw: Any) -> None:
+        evaluate_window(self.store, self.org_id, RULES, now=utc(THU, 23), since=date(2026, 11, 23), **kw)
+
+    def day_id(self, code: str, group: str, d: date) -> int:
+        with self.store.session() as s:
+            row = s.scalar(select(AttendanceDay).where(AttendanceDay.client_id == self.clients[code],
+                                                       AttendanceDay.work_day_id == self.work_days[(group, d)]))
+            assert row is not None
+            return row.id
+
+
+@pytest.fixture
+def week(store: Store) -> Week:
+    w = Week(store)
+    w.client("K-0001", "g-tue", [2, 4])
+    w.client("K-0002", "g-tue", [2])
+    w.client("K-0003", "g-tue", [2, 4])
+    w.client("K-0004", "g-tue", [2, 4])
+    w.client("K-0005", "g-tue", [2, 4])
+    w.client("K-0006", "g-wed", [3], model=ServiceModel.SHORT_TERM)
+    w.client("K-0007", "g-wed", [3], model=ServiceModel.INTERVAL)
+    w.client("K-0008", "g-tue", [4], start=THU)  # period starts on Thursday
+    w.client("K-0009", "g-tue", [4], model=ServiceModel.HYBRID)  # on site on Tuesdays
+
+    # Tuesday: the Teams report is in.
+    w.report_in("g-tue", TUE)
+    w.attended("K-0001", "g-tue", TUE, (8, 0, 8, 45))
+    w.attended("K-0002", "g-tue", TUE, (8, 40, 9, 0))  # 20 min: below the limit
+    w.returned("K-0003", "g-tue", TUE, utc(TUE, 12), source="drive", mime="image/jpeg")  # a photo only
+    # K-0004 and K-0005 leave no trace on Tuesday.
+
+    # Wednesday (Meet): one unknown phone dial-in, K-0007 waits in the lobby.
+    w.report_in("g-wed", WED, source="meet")
+    w.attended(None, "g-wed", WED, (8, 0, 8, 50), source="meet", key="phone:+358 40 *** **12", phone=True)
+    w.attended("K-0007", "g-wed", WED, (7, 30, 8, 20), source="meet")  # 50 min, only 20 inside the meeting
+
+    # Thursday: returns are in; the Teams report is not (yet).
+    w.returned("K-0001", "g-tue", THU, utc(THU, 10))
+    w.returned("K-0003", "g-tue", THU, utc(THU, 23), late=True)
+    return w
+
+
+BEFORE_THURSDAY_REPORT = {
+    "K-0001": {TUE: "present", THU: "present"},  # Thu: returned the task on time
+    "K-0002": {TUE: "absent"},
+    "K-0003": {TUE: "present", THU: "pending"},  # a late return proves nothing; the report decides
+    "K-0004": {TUE: "absent", THU: "pending"},
+    "K-0005": {TUE: "absent", THU: "pending"},
+    "K-0006": {WED: "absent"},  # joined by phone, but nobody knows yet that it was K-0006
+    "K-0007": {WED: "absent"},
+    "K-0008": {THU: "pending"},
+    "K-0009": {THU: "pending"},
+}
+
+FINAL = {
+    "K-0001": {TUE: "present", THU: "present"},
+    "K-0002": {TUE: "absent"},
+    "K-0003": {TUE: "present", THU: "absent"},
+    "K-0004": {TUE: "absent", THU: "absent"},
+    "K-0005": {TUE: "excused", THU: "present"},
+    "K-0006": {WED: "present"},
+    "K-0007": {WED: "absent"},
+    "K-0008": {THU: "present"},
+    "K-0009": {THU: "absent"},
+}
+
+FINAL_COMPENSATION = {"K-0001": 2, "K-0002": 0, "K-0003": 1, "K-0004": 0, "K-0005": 1, "K-0006": 1,
+                      "K-0007": 0, "K-0008": 1, "K-0009": 0}
+
+
+def play_rest_of_week(week: Week) -> None:
+    """The coordinator maps the phone number and excuses a sick day; Thursday's report arrives."""
+    (phone,) = unmatched_attendees(week.store, week.org_id)
+    map_identity(week.store, week.org_id, phone.source, phone.participant_key, week.clients["K-0006"],
+                 week.coordinator_id)
+    correct_attendance(week.store, week.day_id("K-0005", "g-tue", TUE), "excused", "sairausloma (lääkärintodistus)",
+                       week.coordinator_id)
+    week.report_in("g-tue", THU)
+    week.attended("K-0001", "g-tue", THU, (8, 0, 8, 20))
+    week.attended("K-0005", "g-tue", THU, (8, 0, 8, 20), (8, 10, 8, 40))  # two devices: 40 min, not 50
+    week.attended("K-0008", "g-tue", THU, (8, 30, 9, 0))  # exactly the limit
+    week.sync()
+
+
+def test_register_before_thursdays_report_shows_pending_days(week: Week) -> None:
+    week.sync()
+    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    assert reg.table() == BEFORE_THURSDAY_REPORT
+
+
+def test_the_scripted_week_gives_the_hand_written_register(week: Week) -> None:
+    week.sync()
+    play_rest_of_week(week)
+    reg = register_for_month(week.store, "testorg", "2026-11", rules=RULES)
+    assert reg.table() == FINAL
+    assert {r.client_code: r.compensation_days for r in reg.rows} == FINAL_COMPENSATION
+    assert {r.client_code: r.amount for r in reg.rows}["K-0001"] == Decimal("18.00")
+    assert reg.total_amount == Decimal("54.00")
+
+
+def test_a_coordinators_decision_survives_every_later_sync_and_is_audited(week: Week) -> None:
+    week.sync()
+    play_rest_of_week(week)
+    week.sync()
+    with week.store.session() as s:
+        row = s.get(AttendanceDay, week.day_id("K-0005", "g-tue", TUE))
+        assert row is not None
+        assert (row.computed_status.value, row.status.value) == ("absent", "excused")
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "attendance.override")).all()
+    assert [(a.details["client"], a.details["reason"], a.actor) for a in audit] == [
+        ("K-0005", "sairausloma (lääkärintodistus)", f"staff:{week.coordinator_id}")]
+
+
+def test_a_correction_without_a_reason_is_refused(week: Week) -> None:
+    week.sync()
+    with pytest.raises(CorrectionError, match="reason"):
+        correct_attendance(week.store, week.day_id("K-0004", "g-tue", TUE), "excused", "  ", week.coordinator_id)
+    with pytest.raises(CorrectionError, match="pending"):
+        correct_attendance(week.store, week.day_id("K-0004", "g-tue", TUE), "pending", "odotetaan", None)
+
+
+def test_the_mapping_is_reused_for_the_next_meeting(week: Week) -> None:
+    week.sync()
+    play_rest_of_week(week)
+    assert unmatched_attendees(week.store, week.org_id) == []
+    with week.store.session() as s:
+        from integrator.jobs.identity import ClientIndex
+
+        index = ClientIndex.load(s, week.org_id)
+    assert index.resolve("meet", user_id=None, key="phone:+358 40 *** **12", email=None) == week.clients["K-0006"]
+
+
+def test_each_day_explains_itself_in_finnish(week: Week) -> None:
+    week.sync()
+    play_rest_of_week(week)
+    with week.store.session() as s:
+        row = s.get(AttendanceDay, week.day_id("K-0005", "g-tue", THU))
+        assert row is not None
+    assert row.minutes == 40
+    assert "Läsnä kokouksessa 40 min (raja 30 min)" in row.evidence["reasons"]
+
+
+def test_csv_and_xlsx_carry_the_same_register(week: Week) -> None:
+    week.sync()
+    play_rest_of_week(week)
+    reg = register_for_month(week.store, "testorg", "2026-11", rules=RULES)
+    lines = to_csv(reg).splitlines()
+    assert lines[0] == ("asiakas,ryhmä,2026-11-24,2026-11-25,2026-11-26,läsnä,perusteltu,poissa,odottaa,"
+                        "korvauspäivät,korvaus_eur")
+    assert lines[1] == "K-0001,g-tue,present,,present,2,0,0,0,2,18.00"
+    assert lines[5] == "K-0005,g-tue,excused,,present,1,1,0,0,1,9.00"
+    assert lines[-1].endswith(",6,54.00")
+
+    import io
+
+    wb = load_workbook(io.BytesIO(to_xlsx(reg)))
+    ws = wb["Läsnäolot 2026-11"]
+    rows = list(ws.iter_rows(values_only=True))
+    header = rows[3]
+    assert header[:5] == ("Asiakas", "Ryhmä", "ti 24.11.", "ke 25.11.", "to 26.11.")
+    assert rows[4][:5] == ("K-0001", "g-tue", "läsnä", None, "läsnä")
+    assert rows[-1][0] == "Yhteensä" and str(rows[-1][-1]).startswith("=SUM(")
+    corrections = list(wb["Korjaukset"].iter_rows(values_only=True))
+    assert corrections[1][:5] == ("K-0005", datetime(2026, 11, 24), "poissa", "perusteltu poissaolo",
+                                  "sairausloma (lääkärintodistus)")
+
+
+def test_a_group_register_has_only_that_groups_days(week: Week) -> None:
+    week.sync()
+    reg = register_for_month(week.store, "testorg", "2026-11", group_key="g-wed", rules=RULES)
+    assert reg.table() == {"K-0006": {WED: "absent"}, "K-0007": {WED: "absent"}}
