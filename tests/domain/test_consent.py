@@ -1,0 +1,64 @@
+"""The consent gate: nothing is provisioned for a client without a recorded data-protection briefing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from integrator.domain.consent import has_consent, partition_by_consent
+
+
+@dataclass
+class PeriodStub:
+    code: str
+    briefing_recorded_at: datetime | None
+
+
+def test_a_client_without_a_recorded_briefing_has_no_consent() -> None:
+    assert has_consent(None) is False
+    assert has_consent(None, on=date(2026, 12, 1)) is False
+
+
+def test_a_recorded_briefing_is_consent() -> None:
+    assert has_consent(datetime(2026, 11, 2, 9, 0, tzinfo=UTC)) is True
+
+
+def test_consent_counts_from_the_finnish_calendar_day_of_the_briefing() -> None:
+    # 22:30 UTC on 30 November is 00:30 on 1 December in Helsinki.
+    recorded = datetime(2026, 11, 30, 22, 30, tzinfo=UTC)
+    assert has_consent(recorded, on=date(2026, 11, 30)) is False
+    assert has_consent(recorded, on=date(2026, 12, 1)) is True
+    assert has_consent(recorded, on=date(2027, 1, 1)) is True
+
+
+def test_a_naive_briefing_time_is_refused_rather_than_guessed() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        has_consent(datetime(2026, 11, 2, 9, 0))
+
+
+def test_clients_are_split_into_ready_and_blocked_in_their_original_order() -> None:
+    a = PeriodStub("K001", datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    b = PeriodStub("K002", None)
+    c = PeriodStub("K003", datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
+    d = PeriodStub("K004", None)
+    ready, blocked = partition_by_consent([a, b, c, d], key=lambda p: p.briefing_recorded_at)
+    assert [p.code for p in ready] == ["K001", "K003"]
+    assert [p.code for p in blocked] == ["K002", "K004"]
+
+
+briefings = st.none() | st.datetimes(timezones=st.just(UTC))
+
+
+@given(st.lists(briefings, max_size=30))
+def test_partition_loses_no_client_and_blocks_exactly_those_without_a_briefing(
+    recorded: list[datetime | None],
+) -> None:
+    items = list(enumerate(recorded))
+    ready, blocked = partition_by_consent(items, key=lambda item: item[1])
+    assert sorted(ready + blocked) == items
+    assert all(r is not None for _, r in ready)
+    assert all(r is None for _, r in blocked)
