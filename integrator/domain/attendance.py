@@ -170,7 +170,9 @@ def absence_streaks(
     not in the list, so they neither break nor extend a run) with their *effective* status.
     PRESENT and EXCUSED end a run. PENDING neither breaks nor extends it: the evidence is not
     in yet, and an unknown day should not hide two real absences around it. Each run is
-    returned whole (it may be longer than the threshold) and only once.
+    returned whole (it may be longer than the threshold) and only once per call; a run's
+    first day identifies it, so a caller that alerts nightly can key the alert on that day
+    and not alert again as the same run grows.
     """
     if threshold < 1:
         raise ValueError(f"threshold must be at least 1, got {threshold}")

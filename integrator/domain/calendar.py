@@ -16,13 +16,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from holidays import country_holidays
 
 ORGANISATION_CLOSED = "organisation closed"
 
-_ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+# ASCII digits only: \d would also accept other scripts' digits, which int() happily reads.
+_ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 
 
 def weeks_in_year(year: int) -> int:
@@ -145,7 +146,10 @@ def meeting_window(
         raise ValueError(f"meeting end {end} must be after its start {start}")
     if start.tzinfo is not None or end.tzinfo is not None:
         raise ValueError("meeting times are local wall-clock times; pass them without a timezone")
-    zone = ZoneInfo(tz)
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {tz!r}; use an IANA name like 'Europe/Helsinki'") from exc
     begins = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
     ends = datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
     if ends <= begins:

@@ -229,3 +229,18 @@ def test_a_meeting_from_inside_the_spring_gap_to_just_after_it_is_refused_not_re
     # 03:30 does not exist on 28 March 2027; read as 04:30 summer time it is after the 04:15 end.
     with pytest.raises(ValueError, match="daylight-saving"):
         meeting_window(date(2027, 3, 28), time(3, 30), time(4, 15))
+
+
+def test_an_unknown_time_zone_is_a_clear_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown time zone"):
+        meeting_window(date(2026, 3, 2), time(10, 0), time(11, 0), tz="Mars/Olympus")
+
+
+def test_iso_weeks_with_non_ascii_digits_are_refused() -> None:
+    with pytest.raises(ValueError, match="ISO week"):
+        parse_iso_week("２０２６-W01")
+
+
+def test_a_group_in_the_spring_dst_week_keeps_all_its_days() -> None:
+    # The clock change on Sunday 29 March 2026 moves meeting times in UTC, never work days.
+    assert work_days_for_week("2026-W13", [1, 5, 7]).days == [date(2026, 3, 23), date(2026, 3, 27), date(2026, 3, 29)]

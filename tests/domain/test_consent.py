@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -62,3 +62,13 @@ def test_partition_loses_no_client_and_blocks_exactly_those_without_a_briefing(
     assert sorted(ready + blocked) == items
     assert all(r is not None for _, r in ready)
     assert all(r is None for _, r in blocked)
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+       st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)), st.integers(0, 400))
+def test_once_a_client_is_cleared_they_stay_cleared_on_every_later_day(
+    recorded: datetime, day: date, later: int
+) -> None:
+    if has_consent(recorded, on=day):
+        assert has_consent(recorded, on=day + timedelta(days=later))
+    assert has_consent(recorded) is True
