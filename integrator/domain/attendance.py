@@ -30,11 +30,14 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     A client on a phone and a laptop at once shows up as overlapping sessions; the union
     counts that time once. Sessions that touch (one leaves the second the other joins) are
     joined into one. Empty sessions (end == start) carry no time and are dropped. A session
-    that ends before it starts is corrupt evidence and raises ValueError rather than being
-    silently guessed at.
+    that ends before it starts, or a naive time, is corrupt evidence and raises ValueError
+    rather than being silently guessed at; callers filter such records before calling.
     """
     ordered: list[Interval] = []
     for start, end in intervals:
+        if start.tzinfo is None or end.tzinfo is None:
+            # A naive time is ambiguous by two or three hours in Finland: refuse, don't guess.
+            raise ValueError(f"session times must be timezone-aware: {start.isoformat()} - {end.isoformat()}")
         if end < start:
             raise ValueError(f"a session ends before it starts: {start.isoformat()} > {end.isoformat()}")
         if end > start:

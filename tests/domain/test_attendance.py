@@ -334,3 +334,8 @@ def test_compensation_is_never_off_by_more_than_half_a_cent(days: int, rate: Dec
     amount = compensation_amount(days, rate)
     assert amount.as_tuple().exponent == -2
     assert abs(amount - rate * days) <= Decimal("0.005")
+
+
+def test_naive_session_times_are_refused_rather_than_guessed() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        minutes_present([(datetime(2026, 12, 1, 10, 0), datetime(2026, 12, 1, 10, 45))])
