@@ -203,7 +203,9 @@ class Quotas:
     _used: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def take(self, key: str, limit: int | None, window: timedelta, now: datetime, units: int = 1) -> float | None:
+    def take(
+        self, key: str, limit: int | None, window: timedelta, now: datetime, units: int = 1
+    ) -> float | None:
         """Spend ``units`` against ``key`` in the current fixed window of length ``window``.
 
         Returns None when allowed, otherwise the seconds until the window resets (a fitting

@@ -1,0 +1,550 @@
+"""Drive v3: files, permissions, generated ids, the changes feed and shared drives."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from integrator.sandbox.google.discovery import Method
+from integrator.sandbox.google.drive_query import compile_query
+from integrator.sandbox.google.errors import GoogleError, invalid
+from integrator.sandbox.google.registry import Call, handles
+from integrator.sandbox.google.tenant import GoogleTenant, GoogleUser
+from integrator.sandbox.google.util import page, rfc3339
+
+Json = dict[str, Any]
+FOLDER = "application/vnd.google-apps.folder"
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+ROLES = ("owner", "organizer", "fileOrganizer", "writer", "commenter", "reader")
+WRITERS = ("owner", "organizer", "fileOrganizer", "writer")
+
+#: What Drive returns when the caller does not ask for `fields` (Drive v3 answers sparsely).
+_DEFAULT_FIELDS = {
+    "File": "kind,id,name,mimeType",
+    "FileList": "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType)",
+    "ChangeList": "kind,nextPageToken,newStartPageToken,changes(kind,changeType,time,removed,fileId,driveId,file(kind,id,name,mimeType))",
+    "Permission": "kind,id,type,role",
+    "PermissionList": "kind,nextPageToken,permissions(kind,id,type,role)",
+    "Drive": "kind,id,name",
+    "DriveList": "kind,nextPageToken,drives(kind,id,name)",
+}
+
+
+def default_fields(method: Method) -> str | None:
+    return _DEFAULT_FIELDS.get(method.spec.get("response", {}).get("$ref", ""))
+
+
+@dataclass
+class DriveFile:
+    resource: Json
+    owner: str  # email
+    content: bytes = b""
+    drive_id: str | None = None
+    permissions: list[Json] = field(default_factory=list)
+
+
+@dataclass
+class Change:
+    token: int
+    file_id: str
+    time: str
+    removed: bool
+    drive_id: str | None
+    snapshot: Json | None
+
+
+@dataclass
+class DriveData:
+    files: dict[str, DriveFile] = field(default_factory=dict)
+    roots: dict[str, str] = field(default_factory=dict)  # user email -> root folder id
+    generated: set[str] = field(default_factory=set)
+    changes: list[Change] = field(default_factory=list)
+    drives: dict[str, Json] = field(default_factory=dict)
+    members: dict[str, set[str]] = field(default_factory=dict)  # drive id -> member emails
+
+
+def not_found(file_id: str) -> GoogleError:
+    return GoogleError(404, f"File not found: {file_id}.", "NOT_FOUND", reason="notFound", location="fileId")
+
+
+def _link(file_id: str, mime: str) -> str:
+    if mime == FOLDER:
+        return f"https://drive.google.com/drive/folders/{file_id}"
+    if mime.startswith("application/vnd.google-apps."):
+        kind = mime.rsplit(".", 1)[1]
+        return f"https://docs.google.com/{kind}/d/{file_id}/edit?usp=drivesdk"
+    return f"https://drive.google.com/file/d/{file_id}/view?usp=drivesdk"
+
+
+def _owner_json(user: GoogleUser, me: GoogleUser | None) -> Json:
+    return {
+        "kind": "drive#user",
+        "displayName": user.name,
+        "emailAddress": user.email,
+        "permissionId": user.id,
+        "me": me is not None and me.id == user.id,
+    }
+
+
+def _root(tenant: GoogleTenant, user: GoogleUser) -> str:
+    data = tenant.drive
+    if user.email not in data.roots:
+        root_id = "0A" + tenant.new_id(17, alphabet=ID_ALPHABET) + "Uk9PVA"
+        stamp = rfc3339(tenant.state.clock.now())
+        data.files[root_id] = DriveFile(
+            {"kind": "drive#file", "id": root_id, "name": "My Drive", "mimeType": FOLDER, "trashed": False,
+             "createdTime": stamp, "modifiedTime": stamp, "webViewLink": _link(root_id, FOLDER), "version": "1"},
+            user.email,
+        )  # fmt: skip
+        data.roots[user.email] = root_id
+    return data.roots[user.email]
+
+
+def _resolve_id(tenant: GoogleTenant, user: GoogleUser, file_id: str) -> str:
+    return _root(tenant, user) if file_id == "root" else file_id
+
+
+def role_of(tenant: GoogleTenant, user: GoogleUser, record: DriveFile, depth: int = 0) -> str | None:
+    """The user's effective role: ownership, shared-drive membership, or a permission here or above."""
+    if record.owner == user.email and record.drive_id is None:
+        return "owner"
+    if record.drive_id is not None and user.email in tenant.drive.members.get(record.drive_id, set()):
+        return "organizer"
+    for perm in record.permissions:
+        if (
+            perm.get("emailAddress") == user.email
+            or perm.get("type") == "anyone"
+            or (perm.get("type") == "domain" and perm.get("domain") == tenant.domain)
+        ):
+            return str(perm["role"])
+    for parent in record.resource.get("parents", []):
+        above = tenant.drive.files.get(parent)
+        if above is not None and depth < 20:
+            role = role_of(tenant, user, above, depth + 1)
+            if role is not None:
+                return "writer" if role in ("owner", "organizer") else role
+    return None
+
+
+def visible(call: Call, file_id: str, write: bool = False) -> DriveFile:
+    file_id = _resolve_id(call.tenant, call.user, file_id)
+    record = call.tenant.drive.files.get(file_id)
+    if record is None:
+        raise not_found(file_id)
+    if record.drive_id is not None and not call.param("supportsAllDrives"):
+        raise not_found(file_id)
+    role = role_of(call.tenant, call.user, record)
+    if role is None:
+        raise not_found(file_id)
+    if write and role not in WRITERS:
+        raise GoogleError(
+            403,
+            "The user does not have sufficient permissions for this file.",
+            reason="insufficientFilePermissions",
+        )
+    return record
+
+
+def view(tenant: GoogleTenant, record: DriveFile, me: GoogleUser | None) -> Json:
+    shown = copy.deepcopy(record.resource)
+    owner = tenant.user(record.owner)
+    if record.drive_id is None and owner is not None:
+        shown["owners"] = [_owner_json(owner, me)]
+    if record.drive_id is not None:
+        shown["driveId"] = record.drive_id
+    shown["permissionIds"] = [p["id"] for p in _permissions(tenant, record)]
+    return shown
+
+
+def record_change(tenant: GoogleTenant, record: DriveFile, removed: bool = False) -> None:
+    data = tenant.drive
+    snapshot = None if removed else copy.deepcopy(record)
+    data.changes.append(
+        Change(
+            len(data.changes) + 1,
+            record.resource["id"],
+            rfc3339(tenant.state.clock.now()),
+            removed,
+            record.drive_id,
+            snapshot.resource if snapshot else None,
+        )
+    )
+
+
+def _new_file(
+    tenant: GoogleTenant, user: GoogleUser, meta: Json, parents: list[str], content: bytes, file_id: str | None,
+    at: datetime | None = None,
+) -> DriveFile:  # fmt: skip
+    data = tenant.drive
+    if file_id is None:
+        file_id = "1" + tenant.new_id(32, alphabet=ID_ALPHABET)
+    stamp = rfc3339(at or tenant.state.clock.now())
+    mime = str(meta.get("mimeType") or "application/octet-stream")
+    resource: Json = {
+        "kind": "drive#file",
+        "id": file_id,
+        "name": meta.get("name") or "Untitled",
+        "mimeType": mime,
+        "parents": parents,
+        "trashed": False,
+        "createdTime": stamp,
+        "modifiedTime": stamp,
+        "webViewLink": _link(file_id, mime),
+        "version": "1",
+    }
+    for key in ("appProperties", "properties", "description"):
+        if meta.get(key):
+            resource[key] = (
+                {k: v for k, v in meta[key].items() if v is not None} if key != "description" else meta[key]
+            )
+    if mime != FOLDER and not mime.startswith("application/vnd.google-apps."):
+        resource["size"] = str(len(content))
+        resource["md5Checksum"] = hashlib.md5(content, usedforsecurity=False).hexdigest()
+    drive_id = None
+    if parents:
+        parent = data.files.get(parents[0])
+        drive_id = (
+            parent.drive_id if parent is not None else (parents[0] if parents[0] in data.drives else None)
+        )
+    record = DriveFile(resource, user.email, content, drive_id)
+    data.files[file_id] = record
+    record_change(tenant, record)
+    return record
+
+
+def _parents_for_create(call: Call, requested: list[str]) -> list[str]:
+    if len(requested) > 1:
+        raise GoogleError(
+            403, "Increasing the number of parents is not allowed", reason="cannotAddParent", domain="global"
+        )
+    if not requested:
+        return [_root(call.tenant, call.user)]
+    parent_id = _resolve_id(call.tenant, call.user, requested[0])
+    if parent_id in call.tenant.drive.drives:
+        if not call.param("supportsAllDrives") or call.user.email not in call.tenant.drive.members[parent_id]:
+            raise not_found(parent_id)
+        return [parent_id]
+    parent = visible(call, parent_id, write=True)
+    if parent.resource["mimeType"] != FOLDER:
+        raise invalid("The specified parent is not a folder.", reason="parentNotAFolder")
+    return [parent_id]
+
+
+@handles("drive.files.create")
+def create_file(call: Call) -> Json:
+    meta: Json = dict(call.body or {})
+    if call.media is not None and "mimeType" not in meta:
+        meta["mimeType"] = call.media_type
+    file_id = meta.get("id")
+    if file_id is not None:
+        if file_id in call.tenant.drive.files:
+            raise GoogleError(
+                409, "A file already exists with the provided ID.", "ALREADY_EXISTS", reason="duplicate"
+            )
+        if file_id not in call.tenant.drive.generated:
+            raise invalid("The provided file ID is not usable.", reason="fileIdNotUsable")
+        call.tenant.drive.generated.discard(file_id)
+    parents = _parents_for_create(call, list(meta.get("parents") or []))
+    record = _new_file(call.tenant, call.user, meta, parents, call.media or b"", file_id)
+    return view(call.tenant, record, call.user)
+
+
+@handles("drive.files.copy")
+def copy_file(call: Call) -> Json:
+    source = visible(call, call.params["fileId"])
+    if source.resource["mimeType"] == FOLDER:
+        raise GoogleError(403, "This file cannot be copied by the user.", reason="cannotCopyFile")
+    meta: Json = dict(call.body or {})
+    meta.setdefault("name", f"Copy of {source.resource['name']}")
+    meta["mimeType"] = source.resource["mimeType"]
+    meta.setdefault("appProperties", source.resource.get("appProperties"))
+    meta.setdefault("description", source.resource.get("description"))
+    requested = list(meta.get("parents") or [])
+    if not requested and source.drive_id is None and role_of(call.tenant, call.user, source) == "owner":
+        requested = list(source.resource.get("parents", []))
+    parents = _parents_for_create(call, requested)
+    record = _new_file(call.tenant, call.user, meta, parents, source.content, None)
+    return view(call.tenant, record, call.user)
+
+
+@handles("drive.files.get")
+def get_file(call: Call) -> Json:
+    return view(call.tenant, visible(call, call.params["fileId"]), call.user)
+
+
+@handles("drive.files.list")
+def list_files(call: Call) -> Json:
+    tenant, user = call.tenant, call.user
+    drive_id = call.param("driveId")
+    all_drives = bool(call.param("includeItemsFromAllDrives")) and bool(call.param("supportsAllDrives"))
+    if drive_id and not all_drives:
+        raise GoogleError(
+            403,
+            "The includeItemsFromAllDrives and supportsAllDrives parameters must be set to true when driveId is specified.",
+            reason="teamDriveIdRequiresIncludeTeamDriveItems",
+        )
+    match = compile_query(call.param("q") or "")
+    roots = set(tenant.drive.roots.values())
+    found: list[Json] = []
+    for record in tenant.drive.files.values():
+        if record.resource["id"] in roots or record.resource["id"] in tenant.drive.drives:
+            continue
+        if record.drive_id is not None and not all_drives:
+            continue
+        if drive_id and record.drive_id != drive_id:
+            continue
+        if role_of(tenant, user, record) is None:
+            continue
+        shown = view(tenant, record, user)
+        if match(_with_root_alias(tenant, user, shown)):
+            found.append(shown)
+    order = (call.param("orderBy") or "").split(",")[0].strip()
+    if order:
+        key, _, direction = order.partition(" ")
+        found.sort(key=lambda f: str(f.get(key, "")).lower(), reverse=direction == "desc")
+    chunk, token = page(found, call.param("pageToken"), call.param("pageSize"), tenant.state.page_size)
+    body: Json = {"kind": "drive#fileList", "incompleteSearch": False, "files": chunk}
+    if token:
+        body["nextPageToken"] = token
+    return body
+
+
+def _with_root_alias(tenant: GoogleTenant, user: GoogleUser, shown: Json) -> Json:
+    root = tenant.drive.roots.get(user.email)
+    if root and root in shown.get("parents", []):
+        return {**shown, "parents": [*shown["parents"], "root"]}
+    return shown
+
+
+@handles("drive.files.update")
+def update_file(call: Call) -> Json:
+    record = visible(call, call.params["fileId"], write=True)
+    resource = record.resource
+    meta: Json = call.body or {}
+    for key in ("name", "description", "trashed", "mimeType"):
+        if key in meta:
+            resource[key] = meta[key]
+    for key in ("appProperties", "properties"):
+        if key in meta:
+            merged = dict(resource.get(key, {}))
+            for name, value in (meta[key] or {}).items():
+                if value is None:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = value
+            resource[key] = merged
+    parents = list(resource.get("parents", []))
+    for remove in filter(None, (call.param("removeParents") or "").split(",")):
+        if remove in parents:
+            parents.remove(remove)
+    for add in filter(None, (call.param("addParents") or "").split(",")):
+        add = _parents_for_create(call, [add])[0]
+        if add not in parents:
+            parents.append(add)
+    if len(parents) > 1:
+        raise GoogleError(403, "Increasing the number of parents is not allowed", reason="cannotAddParent")
+    resource["parents"] = parents
+    if call.media is not None:
+        record.content = call.media
+        resource["size"] = str(len(call.media))
+        resource["md5Checksum"] = hashlib.md5(call.media, usedforsecurity=False).hexdigest()
+    resource["modifiedTime"] = rfc3339(call.tenant.state.clock.now())
+    resource["version"] = str(int(resource["version"]) + 1)
+    record_change(call.tenant, record)
+    return view(call.tenant, record, call.user)
+
+
+@handles("drive.files.delete")
+def delete_file(call: Call) -> None:
+    record = visible(call, call.params["fileId"])
+    if role_of(call.tenant, call.user, record) not in ("owner", "organizer"):
+        raise GoogleError(
+            403,
+            "The user does not have sufficient permissions for this file.",
+            reason="insufficientFilePermissions",
+        )
+    del call.tenant.drive.files[record.resource["id"]]
+    record_change(call.tenant, record, removed=True)
+
+
+@handles("drive.files.generateIds")
+def generate_ids(call: Call) -> Json:
+    count = int(call.param("count") or 10)
+    if not 1 <= count <= 1000:
+        raise invalid("Invalid Value", reason="invalid", location="count")
+    ids = ["1" + call.tenant.new_id(32, alphabet=ID_ALPHABET) for _ in range(count)]
+    call.tenant.drive.generated.update(ids)
+    return {"kind": "drive#generatedIds", "space": call.param("space") or "drive", "ids": ids}
+
+
+# ---- permissions ----
+
+
+def _permissions(tenant: GoogleTenant, record: DriveFile) -> list[Json]:
+    perms: list[Json] = []
+    owner = tenant.user(record.owner)
+    if record.drive_id is None and owner is not None:
+        perms.append({"kind": "drive#permission", "id": owner.id, "type": "user", "role": "owner",
+                      "emailAddress": owner.email, "displayName": owner.name})  # fmt: skip
+    return perms + [dict(p) for p in record.permissions]
+
+
+@handles("drive.permissions.create")
+def create_permission(call: Call) -> Json:
+    record = visible(call, call.params["fileId"], write=True)
+    body: Json = call.body or {}
+    kind, role = body.get("type"), body.get("role")
+    if kind not in ("user", "group", "domain", "anyone"):
+        raise invalid("The permission type field is required.", reason="required", location="permission.type")
+    if role not in ROLES or role == "owner":
+        raise invalid("The provided role is invalid.", reason="invalid", location="permission.role")
+    perm: Json = {"kind": "drive#permission", "type": kind, "role": role}
+    if kind in ("user", "group"):
+        email = str(body.get("emailAddress", "")).lower()
+        if not email:
+            raise invalid("The permission emailAddress field is required.", reason="required")
+        user = call.tenant.user(email) or call.tenant._add(email, email.split("@")[0], None, external=True)
+        perm.update(id=user.id, emailAddress=email, displayName=user.name)
+    elif kind == "domain":
+        perm.update(id=call.tenant.new_id(20), domain=body.get("domain", call.tenant.domain))
+    else:
+        perm["id"] = "anyoneWithLink"
+    record.permissions = [p for p in record.permissions if p["id"] != perm["id"]] + [perm]
+    record_change(call.tenant, record)
+    return dict(perm)
+
+
+@handles("drive.permissions.list")
+def list_permissions(call: Call) -> Json:
+    record = visible(call, call.params["fileId"])
+    chunk, token = page(_permissions(call.tenant, record), call.param("pageToken"), call.param("pageSize"),
+                        call.tenant.state.page_size)  # fmt: skip
+    body: Json = {"kind": "drive#permissionList", "permissions": chunk}
+    if token:
+        body["nextPageToken"] = token
+    return body
+
+
+@handles("drive.permissions.get")
+def get_permission(call: Call) -> Json:
+    record = visible(call, call.params["fileId"])
+    for perm in _permissions(call.tenant, record):
+        if perm["id"] == call.params["permissionId"]:
+            return perm
+    raise GoogleError(404, f"Permission not found: {call.params['permissionId']}.", reason="notFound",
+                      location="permissionId")  # fmt: skip
+
+
+@handles("drive.permissions.delete")
+def delete_permission(call: Call) -> None:
+    record = visible(call, call.params["fileId"], write=True)
+    before = len(record.permissions)
+    record.permissions = [p for p in record.permissions if p["id"] != call.params["permissionId"]]
+    if len(record.permissions) == before:
+        raise GoogleError(404, f"Permission not found: {call.params['permissionId']}.", reason="notFound",
+                          location="permissionId")  # fmt: skip
+    record_change(call.tenant, record)
+
+
+# ---- changes ----
+
+
+@handles("drive.changes.getStartPageToken")
+def start_page_token(call: Call) -> Json:
+    return {"kind": "drive#startPageToken", "startPageToken": str(len(call.tenant.drive.changes) + 1)}
+
+
+@handles("drive.changes.list")
+def list_changes(call: Call) -> Json:
+    tenant, user = call.tenant, call.user
+    try:
+        start = int(call.params["pageToken"])
+    except ValueError:
+        raise invalid("Invalid Value", reason="invalid", location="pageToken") from None
+    all_drives = bool(call.param("includeItemsFromAllDrives")) and bool(call.param("supportsAllDrives"))
+    drive_id = call.param("driveId")
+    size = min(call.param("pageSize") or tenant.state.page_size, tenant.state.page_size)
+    items: list[Json] = []
+    position = start
+    changes = tenant.drive.changes
+    while position <= len(changes) and len(items) < size:
+        change = changes[position - 1]
+        position += 1
+        if drive_id and change.drive_id != drive_id:
+            continue
+        if change.drive_id is not None and not all_drives:
+            continue
+        record = tenant.drive.files.get(change.file_id)
+        if record is not None and role_of(tenant, user, record) is None:
+            continue
+        item: Json = {"kind": "drive#change", "changeType": "file", "time": change.time,
+                      "removed": change.removed or record is None, "fileId": change.file_id}  # fmt: skip
+        if change.drive_id:
+            item["driveId"] = change.drive_id
+        if record is not None and not change.removed:
+            item["file"] = view(tenant, record, user)
+        items.append(item)
+    body: Json = {"kind": "drive#changeList", "changes": items}
+    if position <= len(changes):
+        body["nextPageToken"] = str(position)
+    else:
+        body["newStartPageToken"] = str(len(changes) + 1)
+    return body
+
+
+# ---- shared drives ----
+
+
+@handles("drive.drives.get")
+def get_drive(call: Call) -> Json:
+    drive = call.tenant.drive.drives.get(call.params["driveId"])
+    if drive is None or call.user.email not in call.tenant.drive.members[drive["id"]]:
+        raise GoogleError(404, f"Shared drive not found: {call.params['driveId']}", reason="notFound",
+                          location="driveId")  # fmt: skip
+    return dict(drive)
+
+
+@handles("drive.drives.list")
+def list_drives(call: Call) -> Json:
+    mine = [
+        dict(d)
+        for d in call.tenant.drive.drives.values()
+        if call.user.email in call.tenant.drive.members[d["id"]]
+    ]
+    chunk, token = page(mine, call.param("pageToken"), call.param("pageSize"), call.tenant.state.page_size)
+    body: Json = {"kind": "drive#driveList", "drives": chunk}
+    if token:
+        body["nextPageToken"] = token
+    return body
+
+
+# ---- simulation ----
+
+
+def create_shared_drive(tenant: GoogleTenant, name: str, member_emails: list[str]) -> str:
+    with tenant.state.lock:
+        drive_id = "0A" + tenant.new_id(17, alphabet=ID_ALPHABET) + "Uk9PVA"
+        tenant.drive.drives[drive_id] = {"kind": "drive#drive", "id": drive_id, "name": name,
+                                         "createdTime": rfc3339(tenant.state.clock.now()), "hidden": False}  # fmt: skip
+        tenant.drive.members[drive_id] = {e.lower() for e in member_emails}
+        return drive_id
+
+
+def add_file(
+    tenant: GoogleTenant, owner_email: str, name: str, mime_type: str, parents: list[str], content: bytes,
+    at: datetime | None = None,
+) -> str:  # fmt: skip
+    """Put a file in Drive as if ``owner_email`` had made it (appears in the changes feed)."""
+    with tenant.state.lock:
+        user = tenant.user(owner_email)
+        if user is None:
+            raise KeyError(f"unknown user {owner_email}")
+        for parent in parents:
+            if parent not in tenant.drive.files and parent not in tenant.drive.drives:
+                raise KeyError(f"no folder {parent}")
+        resolved = parents or [_root(tenant, user)]
+        record = _new_file(tenant, user, {"name": name, "mimeType": mime_type}, resolved, content, None, at)
+        return str(record.resource["id"])

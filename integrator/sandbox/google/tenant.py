@@ -1,0 +1,201 @@
+"""The Google Workspace tenant: users, service accounts, tokens and each API's data."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from integrator.sandbox.core import SandboxState
+
+if TYPE_CHECKING:
+    from integrator.sandbox.google.calendar import CalendarData
+    from integrator.sandbox.google.classroom import ClassroomData
+    from integrator.sandbox.google.drive import DriveData
+    from integrator.sandbox.google.gmail import GmailData
+    from integrator.sandbox.google.meet import MeetData
+
+DOMAIN = "sandbox.example.fi"
+
+#: Every scope the product asks for; the default domain-wide delegation allow-list.
+DEFAULT_SCOPES = (
+    "https://www.googleapis.com/auth/classroom.courses",
+    "https://www.googleapis.com/auth/classroom.rosters",
+    "https://www.googleapis.com/auth/classroom.profile.emails",
+    "https://www.googleapis.com/auth/classroom.coursework.students",
+    "https://www.googleapis.com/auth/classroom.topics",
+    "https://www.googleapis.com/auth/drive",
+    "https://www.googleapis.com/auth/gmail.send",
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/meetings.space.readonly",
+)
+
+
+@dataclass
+class GoogleUser:
+    id: str
+    email: str
+    name: str
+    external: bool = False
+
+    @property
+    def given_name(self) -> str:
+        return self.name.split(" ")[0]
+
+    @property
+    def family_name(self) -> str:
+        return self.name.split(" ", 1)[1] if " " in self.name else ""
+
+
+@dataclass
+class ServiceAccount:
+    client_id: str
+    client_email: str
+    key_id: str
+    public_pem: bytes
+    scopes: set[str]
+
+
+@dataclass
+class AccessToken:
+    subject: str  # the acting user's email (the service account's own email without delegation)
+    scopes: set[str]
+    expires_at: datetime
+
+
+@dataclass
+class GoogleTenant:
+    state: SandboxState
+    base_url: str = "http://127.0.0.1"
+    domain: str = DOMAIN
+    users: dict[str, GoogleUser] = field(default_factory=dict)
+    service_accounts: dict[str, ServiceAccount] = field(default_factory=dict)
+    tokens: dict[str, AccessToken] = field(default_factory=dict)
+    #: Resumable upload sessions: upload id -> (HTTP method, metadata, media type, bytes so far).
+    uploads: dict[str, tuple[str, Any, str, bytearray]] = field(default_factory=dict)
+    _key_pem: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self._fresh_data()
+
+    def _fresh_data(self) -> None:
+        from integrator.sandbox.google.calendar import CalendarData
+        from integrator.sandbox.google.classroom import ClassroomData
+        from integrator.sandbox.google.drive import DriveData
+        from integrator.sandbox.google.gmail import GmailData
+        from integrator.sandbox.google.meet import MeetData
+
+        self.classroom: ClassroomData = ClassroomData()
+        self.drive: DriveData = DriveData()
+        self.calendar: CalendarData = CalendarData()
+        self.gmail: GmailData = GmailData()
+        self.meet: MeetData = MeetData()
+
+    def reset(self) -> None:
+        with self.state.lock:
+            self.users.clear()
+            self.service_accounts.clear()
+            self.tokens.clear()
+            self.uploads.clear()
+            self._fresh_data()
+
+    # ---- ids ----
+    def new_id(self, length: int = 12, alphabet: str = string.digits, first: str = "") -> str:
+        return first + self.state.random_id(length - len(first), alphabet)
+
+    # ---- users ----
+    def add_user(self, email: str, name: str, user_id: str | None = None) -> str:
+        """A user of the Workspace domain (staff or a client's domain account)."""
+        if not email.lower().endswith("@" + self.domain):
+            raise ValueError(f"{email} is not in the sandbox domain {self.domain}")
+        return self._add(email, name, user_id, external=False).id
+
+    def add_external_user(self, email: str, name: str) -> str:
+        """A personal Google account outside the domain (may join Meet, cannot be enrolled)."""
+        return self._add(email, name, None, external=True).id
+
+    def _add(self, email: str, name: str, user_id: str | None, external: bool) -> GoogleUser:
+        with self.state.lock:
+            user = GoogleUser(user_id or self.new_id(21, first="1"), email.lower(), name, external)
+            self.users[user.email] = user
+            return user
+
+    def user(self, key: str) -> GoogleUser | None:
+        """Look a user up by email or Google id."""
+        with self.state.lock:
+            found = self.users.get(key.lower())
+            if found is not None:
+                return found
+            return next((u for u in self.users.values() if u.id == key), None)
+
+    def domain_user(self, key: str) -> GoogleUser | None:
+        found = self.user(key)
+        return found if found is not None and not found.external else None
+
+    # ---- service accounts ----
+    def service_account_info(self, scopes: list[str] | None = None) -> dict[str, Any]:
+        from integrator.sandbox.google.auth import register_service_account
+
+        return register_service_account(self, list(scopes) if scopes is not None else list(DEFAULT_SCOPES))
+
+    # ---- simulation, delegated to each API module ----
+    def create_shared_drive(self, name: str, member_emails: list[str]) -> str:
+        from integrator.sandbox.google import drive
+
+        return drive.create_shared_drive(self, name, member_emails)
+
+    def add_file(
+        self,
+        owner_email: str,
+        name: str,
+        mime_type: str,
+        parents: list[str] | None = None,
+        content: bytes = b"",
+    ) -> str:
+        from integrator.sandbox.google import drive
+
+        return drive.add_file(self, owner_email, name, mime_type, parents or [], content)
+
+    def upload_file(
+        self, user_email: str, folder_id: str, name: str, mime_type: str, at: datetime | None = None
+    ) -> str:
+        from integrator.sandbox.google import drive
+
+        return drive.add_file(self, user_email, name, mime_type, [folder_id], b"uploaded by sandbox", at)
+
+    def accept_invitation(self, invitation_id: str) -> None:
+        from integrator.sandbox.google import classroom
+
+        classroom.accept_invitation(self, invitation_id)
+
+    def accept_all_invitations(self) -> int:
+        from integrator.sandbox.google import classroom
+
+        return classroom.accept_all_invitations(self)
+
+    def submit_task(
+        self,
+        course_id: str,
+        course_work_id: str,
+        user_id: str,
+        at: datetime | None = None,
+        turn_in: bool = True,
+    ) -> str:
+        from integrator.sandbox.google import coursework
+
+        return coursework.submit_task(self, course_id, course_work_id, user_id, at, turn_in)
+
+    def join_meet(
+        self,
+        event_or_meeting_code: str,
+        email: str | None = None,
+        display_name: str | None = None,
+        minutes: int = 60,
+        start: datetime | None = None,
+        via_phone: bool = False,
+    ) -> str:
+        from integrator.sandbox.google import meet
+
+        return meet.join_meet(self, event_or_meeting_code, email, display_name, minutes, start, via_phone)
