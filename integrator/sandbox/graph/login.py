@@ -129,8 +129,19 @@ def _check_scope(scope: str) -> None:
             )
 
 
-def _thumbprints(cert: x509.Certificate) -> set[str]:
-    return {_b64url(cert.fingerprint(hashes.SHA256())), _b64url(cert.fingerprint(hashes.SHA1()))}  # noqa: S303
+def _thumbprints(cert: x509.Certificate) -> set[bytes]:
+    return {cert.fingerprint(hashes.SHA256()), cert.fingerprint(hashes.SHA1())}  # noqa: S303 - x5t is SHA-1 by spec
+
+
+def _thumb_bytes(value: object) -> bytes:
+    """x5t / x5t#S256 as sent: base64url or (as MSAL does for x5t) padded standard base64."""
+    if not isinstance(value, str):
+        return b""
+    text = value.strip().replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return b""
 
 
 def _verify_assertion(app: RegisteredApp, assertion: str, token_url: str) -> None:
@@ -139,7 +150,7 @@ def _verify_assertion(app: RegisteredApp, assertion: str, token_url: str) -> Non
     except jwt.PyJWTError:
         raise EntraError(400, "invalid_request", 50027, "JWT token is invalid or malformed.") from None
     thumb = header.get("x5t#S256") or header.get("x5t")
-    cert = next((c for c in app.certificates if thumb in _thumbprints(c)), None)
+    cert = next((c for c in app.certificates if _thumb_bytes(thumb) in _thumbprints(c)), None)
     if cert is None:
         raise EntraError(
             401,
