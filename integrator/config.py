@@ -223,6 +223,8 @@ class StaffConfig(Strict):
 class MailConfig(Strict):
     via: Literal["gmail", "graph"] = "gmail"
     reply_to: str | None = None
+    per_minute: int | None = Field(None, ge=1)  # None: the vendor limit (Gmail 60, Exchange 30)
+    per_day: int | None = Field(None, ge=1)  # None: the vendor limit (Gmail 2000, Exchange 10000)
 
 
 class OrganisationConfig(Strict):
@@ -236,6 +238,7 @@ class OrganisationConfig(Strict):
     closure_days: list[date] = Field(default_factory=list)
     staff: list[StaffConfig] = Field(default_factory=list)
     groups: list[GroupConfig] = Field(default_factory=list)
+    templates_dir: Path | None = None  # letter/reminder templates overriding integrator/jobs/templates
 
 
 class Settings(Strict):
@@ -481,7 +484,9 @@ def _parse(text: str, file: str) -> tuple[Any, yaml.Node | None, list[Problem]]:
         line = mark.line + 1 if mark is not None else None
         words = e.problem or "invalid YAML"
         if e.context:
-            words = f"{words} ({e.context})"
+            started = e.context_mark.line + 1 if e.context_mark is not None else None
+            words += f" ({e.context} that starts on line {started})" if started and started != line \
+                else f" ({e.context})"
         return None, None, [Problem(file, line, "", f"YAML syntax error: {words}")]
     except yaml.YAMLError:
         return None, None, [Problem(file, None, "", "YAML syntax error")]

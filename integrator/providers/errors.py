@@ -36,3 +36,8 @@ class NeedsReauth(ProviderError):
 
 class Parked(ProviderError):
     """A daily quota is used up: park the rest of the work until the quota resets."""
+
+
+class DeliveryUncertain(Fatal):
+    """A send (Gmail send, Graph sendMail) that may have gone through: a 5xx or a timeout after
+    the request left. Neither API has an idempotency key, so it is never retried blindly."""

@@ -107,6 +107,9 @@ class OutboxStatus(enum.StrEnum):
     PARKED = "parked"  # over a sending limit; resumed later
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # The run stopped, or the provider answered 5xx, while sending: maybe sent. Never resent
+    # automatically; a coordinator checks the sender's Sent Items and requeues or drops it.
+    UNCERTAIN = "uncertain"
 
 
 class MessageKind(enum.StrEnum):

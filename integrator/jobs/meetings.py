@@ -1,0 +1,460 @@
+"""Peer-group meetings: one Teams or Meet event per work day, planned then applied.
+
+Our memory of each meeting is an `ExternalResource` (kind "meeting", key
+``meeting:<group>:<day>``). Its `state` holds the provider, a generation number, the
+idempotency key of the current generation (Graph `transactionId` / Calendar event id), the
+event id, join URL, onlineMeeting id and a fingerprint of what we last applied. The row is
+written as "pending" *before* the provider call, so a crash between the call and our commit
+is resumed with the same idempotency key and never makes a second meeting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from integrator.config import OrganisationConfig, Settings
+from integrator.domain.calendar import week_monday
+from integrator.domain.consent import has_consent
+from integrator.jobs.plan import Action, Plan
+from integrator.jobs.rendering import render
+from integrator.jobs.runs import RunRecorder
+from integrator.providers.errors import NeedsReauth, ProviderError
+from integrator.providers.meetings import MeetingRef, MeetingSpec
+from integrator.store.db import Store
+from integrator.store.models import (
+    Client,
+    ExternalResource,
+    MeetingProvider,
+    Membership,
+    Organisation,
+    PeerGroup,
+    WorkDay,
+    WorkDayStatus,
+)
+
+log = logging.getLogger(__name__)
+
+KIND = "meeting"
+RESOURCE = "meeting"
+_TX_NAMESPACE = uuid.UUID("6f1d7a52-3c0e-4d5e-9b8a-2f6c1e0b7d11")
+
+
+def meeting_key(group_key: str, day: date) -> str:
+    return f"meeting:{group_key}:{day.isoformat()}"
+
+
+# ---- who takes part ------------------------------------------------------------------------
+
+
+def takes_part(client: Client, membership: Membership, day: date) -> bool:
+    """A member of the group on `day`, in a period covering `day` on one of its weekdays,
+    with the data-protection briefing recorded (nothing is provisioned before it)."""
+    if membership.start_date > day or (membership.end_date is not None and membership.end_date < day):
+        return False
+    for period in client.periods:
+        if period.start_date <= day <= period.end_date and day.isoweekday() in (period.weekdays or []):
+            return has_consent(period.briefing_recorded_at)
+    return False
+
+
+def participants(group: PeerGroup, day: date) -> list[Client]:
+    """Clients of `group` on `day`, sorted by code. Load memberships/clients/periods eagerly."""
+    seen: dict[int, Client] = {}
+    for m in group.memberships:
+        if m.client_id not in seen and takes_part(m.client, m, day):
+            seen[m.client_id] = m.client
+    return sorted(seen.values(), key=lambda c: c.code)
+
+
+def load_groups(s: Session, org_id: int, group_key: str | None = None) -> list[PeerGroup]:
+    q = (
+        select(PeerGroup)
+        .where(PeerGroup.organisation_id == org_id)
+        .options(
+            selectinload(PeerGroup.memberships).selectinload(Membership.client).selectinload(Client.periods),
+            selectinload(PeerGroup.coordinator),
+        )
+        .order_by(PeerGroup.key)
+    )
+    if group_key is not None:
+        q = q.where(PeerGroup.key == group_key)
+    return list(s.scalars(q))
+
+
+def organisation_id(s: Session, org_key: str) -> int:
+    org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_key))
+    if org_id is None:
+        raise LookupError(f"organisation {org_key!r} is not in the store; run `integrator config apply` first")
+    return org_id
+
+
+# ---- the desired meeting -------------------------------------------------------------------
+
+
+def meeting_spec(org_cfg: OrganisationConfig, settings: Settings, group: PeerGroup, wd: WorkDay,
+                 attendees: Iterable[Client]) -> MeetingSpec:
+    if group.coordinator is None:
+        raise LookupError(f"group {group.key} has no coordinator: the meeting needs an organiser")
+    tz = group.time_zone
+    body = render(org_cfg.templates_dir, "meeting_body.html.j2", group_name=group.name, date=wd.day,
+                  start=wd.meeting_start, end=wd.meeting_end, tz=tz, instructions=wd.instructions,
+                  tasks=[t.title for t in wd.tasks], coordinator_name=group.coordinator.display_name)
+    offsets = settings.schedule.reminder_offsets_minutes
+    return MeetingSpec(
+        organizer=group.coordinator.email,
+        subject=f"Vertaisryhmä {group.name} {wd.day.day}.{wd.day.month}.",
+        body_html=body,
+        start=wd.meeting_start,
+        end=wd.meeting_end,
+        attendees=tuple(sorted(c.email for c in attendees if c.email)),
+        reminder_minutes=offsets[0] if offsets else 15,
+        time_zone=tz,
+    )
+
+
+def fingerprint(provider: str, spec: MeetingSpec) -> str:
+    data = {"provider": provider, "organizer": spec.organizer.lower(), "subject": spec.subject,
+            "body": spec.body_html, "start": spec.start.isoformat(), "end": spec.end.isoformat(),
+            "attendees": sorted(a.lower() for a in spec.attendees), "reminder": spec.reminder_minutes}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _changes(old: dict[str, Any], spec: MeetingSpec) -> list[str]:
+    """What changed, in a coordinator's words (for the plan's reason)."""
+    out = []
+    if old.get("start") != spec.start.isoformat() or old.get("end") != spec.end.isoformat():
+        out.append("aika muuttui")
+    if sorted(old.get("attendees", [])) != sorted(a.lower() for a in spec.attendees):
+        out.append("osallistujat muuttuivat")
+    return out or ["sisältö muuttui"]
+
+
+# ---- plan ----------------------------------------------------------------------------------
+
+
+def plan_meetings(store: Store, settings: Settings, org_key: str, week: str,
+                  group_key: str | None = None) -> Plan:
+    """Create, update or cancel each group's meeting of each work day in `week`."""
+    org_cfg = settings.organisation(org_key)
+    plan = Plan()
+    monday = week_monday(week)
+    with store.session() as s:
+        org_id = organisation_id(s, org_key)
+        groups = load_groups(s, org_id, group_key)
+        by_id = {g.id: g for g in groups}
+        days = list(s.scalars(
+            select(WorkDay).where(WorkDay.group_id.in_(by_id), WorkDay.iso_week == week)
+            .options(selectinload(WorkDay.tasks)).order_by(WorkDay.day)))
+        keys = [meeting_key(g.key, monday + timedelta(days=i)) for g in groups for i in range(7)]
+        existing = {r.local_key: r for r in s.scalars(select(ExternalResource).where(
+            ExternalResource.organisation_id == org_id, ExternalResource.kind == KIND,
+            ExternalResource.local_key.in_(keys)))}
+        wanted: set[str] = set()
+        for wd in days:
+            group = by_id[wd.group_id]
+            key = meeting_key(group.key, wd.day)
+            row = existing.get(key)
+            alive = row is not None and row.status in ("active", "pending")
+            if wd.status == WorkDayStatus.CANCELLED or not group.active:
+                reason = wd.cancelled_reason or ("ryhmä ei ole toiminnassa" if not group.active else "päivä peruttu")
+                if alive:
+                    plan.add(Action("remove", RESOURCE, key, group=group.key, reason=reason,
+                                    detail={"work_day_id": wd.id}))
+                else:
+                    plan.add(Action("skip", RESOURCE, key, group=group.key, reason=reason))
+                continue
+            wanted.add(key)
+            people = participants(group, wd.day)
+            if not people:
+                plan.add(Action("skip", RESOURCE, key, group=group.key, reason="ryhmässä ei ole osallistujia"))
+                if alive:
+                    plan.add(Action("remove", RESOURCE, key, group=group.key, reason="ei osallistujia",
+                                    detail={"work_day_id": wd.id}))
+                continue
+            if group.coordinator is None:
+                plan.add(Action("skip", RESOURCE, key, group=group.key, reason="ryhmällä ei ole ohjaajaa"))
+                continue
+            spec = meeting_spec(org_cfg, settings, group, wd, people)
+            provider = group.meeting_provider.value
+            fp = fingerprint(provider, spec)
+            detail = {"work_day_id": wd.id, "provider": provider}
+            if row is None or row.status != "active":
+                why = "kesken jäänyt luonti" if row is not None and row.status == "pending" else "uusi työpäivä"
+                plan.add(Action("create", RESOURCE, key, group=group.key, reason=why, detail=detail))
+            elif row.state.get("provider") != provider:
+                plan.add(Action("create", RESOURCE, key, group=group.key, reason="tapaamisalusta vaihtui",
+                                detail={**detail, "replace": True}))
+            elif row.state.get("fingerprint") != fp:
+                plan.add(Action("update", RESOURCE, key, group=group.key,
+                                reason=", ".join(_changes(row.state, spec)), detail=detail))
+            elif provider == MeetingProvider.TEAMS.value and not row.state.get("online_meeting_id"):
+                plan.add(Action("update", RESOURCE, key, group=group.key,
+                                reason="Teams-kokouksen tunniste puuttuu", detail={**detail, "resolve_only": True}))
+        # A work day that no longer exists (deleted from the store) leaves no meeting behind.
+        for key, row in existing.items():
+            if key not in wanted and row.status in ("active", "pending") and not any(
+                    a.key == key for a in plan.actions):
+                plan.add(Action("remove", RESOURCE, key, group=key.split(":")[1], reason="työpäivää ei ole enää"))
+    return plan
+
+
+# ---- apply ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Target:
+    key: str
+    provider: str
+    spec: MeetingSpec | None
+    week: str | None
+
+
+class MeetingProviders:
+    """Lazily built vendor clients for one organisation (one per run)."""
+
+    def __init__(self, org_cfg: OrganisationConfig) -> None:
+        self.org_cfg = org_cfg
+        self._graph: Any = None
+        self._google: Any = None
+        self._object_ids: dict[str, str] = {}
+
+    def graph(self) -> Any:
+        if self._graph is None:
+            from integrator.providers.microsoft.client import GraphClient
+
+            if self.org_cfg.microsoft is None:
+                raise LookupError(f"organisation {self.org_cfg.key} has no Microsoft tenant configured")
+            self._graph = GraphClient(self.org_cfg.microsoft)
+        return self._graph
+
+    def google(self) -> Any:
+        if self._google is None:
+            from integrator.providers.google.client import GoogleClient
+
+            if self.org_cfg.google is None:
+                raise LookupError(f"organisation {self.org_cfg.key} has no Google tenant configured")
+            self._google = GoogleClient(self.org_cfg.google)
+        return self._google
+
+    def object_id(self, upn: str) -> str:
+        from integrator.providers.microsoft.events import user_object_id
+
+        if upn.lower() not in self._object_ids:
+            self._object_ids[upn.lower()] = user_object_id(self.graph(), upn)
+        return self._object_ids[upn.lower()]
+
+    def requests(self) -> int:
+        n = 0
+        if self._graph is not None:
+            n += int(self._graph.requests)
+        if self._google is not None:
+            n += int(self._google.stats.requests)
+        return n
+
+    def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
+
+
+def _transaction_id(org_key: str, key: str, generation: int) -> str:
+    return str(uuid.uuid5(_TX_NAMESPACE, f"{org_key}:{key}:{generation}"))
+
+
+def _target(s: Session, org_cfg: OrganisationConfig, settings: Settings, action: Action) -> _Target:
+    wd_id = action.detail.get("work_day_id")
+    wd = s.get(WorkDay, wd_id) if wd_id is not None else None
+    if wd is None or action.op == "remove":
+        return _Target(action.key, str(action.detail.get("provider", "")), None, wd.iso_week if wd else None)
+    group = load_groups(s, wd.group.organisation_id, wd.group.key)[0]
+    spec = meeting_spec(org_cfg, settings, group, wd, participants(group, wd.day))
+    return _Target(action.key, group.meeting_provider.value, spec, wd.iso_week)
+
+
+def _row(s: Session, org_id: int, key: str) -> ExternalResource | None:
+    return s.scalar(select(ExternalResource).where(
+        ExternalResource.organisation_id == org_id, ExternalResource.kind == KIND,
+        ExternalResource.local_key == key))
+
+
+def _provider_create(p: MeetingProviders, provider: str, spec: MeetingSpec, idem: str) -> MeetingRef:
+    if provider == MeetingProvider.TEAMS.value:
+        from integrator.providers.microsoft.events import create_teams_event
+
+        return create_teams_event(p.graph(), spec, idem)
+    from integrator.providers.google.calendar import create_meet_event
+
+    return create_meet_event(p.google(), spec, idem)
+
+
+def _provider_update(p: MeetingProviders, provider: str, spec: MeetingSpec, event_id: str) -> MeetingRef | None:
+    """Patch; None when the event is gone at the provider (then it is created anew)."""
+    from integrator.providers.errors import Fatal
+
+    try:
+        if provider == MeetingProvider.TEAMS.value:
+            from integrator.providers.microsoft.events import update_teams_event
+
+            return update_teams_event(p.graph(), spec, event_id)
+        from integrator.providers.google.calendar import update_meet_event
+
+        return update_meet_event(p.google(), spec, event_id)
+    except Fatal as err:
+        if err.status in (404, 410):
+            return None
+        raise
+
+
+def _provider_cancel(p: MeetingProviders, provider: str, organizer: str, event_id: str) -> None:
+    if provider == MeetingProvider.TEAMS.value:
+        from integrator.providers.microsoft.events import cancel_teams_event
+
+        cancel_teams_event(p.graph(), organizer, event_id)
+    else:
+        from integrator.providers.google.calendar import cancel_meet_event
+
+        cancel_meet_event(p.google(), organizer, event_id)
+
+
+def _resolve_online_meeting(p: MeetingProviders, organizer: str, join_url: str | None) -> str | None:
+    from integrator.providers.microsoft.online_meetings import find_by_join_url
+
+    if not join_url:
+        return None
+    return find_by_join_url(p.graph(), p.object_id(organizer), join_url)
+
+
+def _record(state: dict[str, Any], ref: MeetingRef, spec: MeetingSpec, provider: str) -> dict[str, Any]:
+    return {**state, "provider": provider, "event_id": ref.event_id,
+            "join_url": ref.join_url or state.get("join_url"), "conference_id": ref.conference_id,
+            "organizer": spec.organizer, "start": spec.start.isoformat(), "end": spec.end.isoformat(),
+            "attendees": sorted(a.lower() for a in spec.attendees), "fingerprint": fingerprint(provider, spec)}
+
+
+def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, org_id: int,
+               p: MeetingProviders, action: Action) -> str:
+    """Apply one action; returns what was done (for counts)."""
+    with store.session() as s:
+        target = _target(s, org_cfg, settings, action)
+        row = _row(s, org_id, action.key)
+        if row is None:
+            if action.op == "remove":
+                return "noop"
+            row = ExternalResource(organisation_id=org_id, kind=KIND, local_key=action.key, status="pending",
+                                   state={"generation": 1})
+            s.add(row)
+            s.flush()
+        state = dict(row.state or {})
+        status = row.status
+
+    # Cancel the old meeting first when replacing (provider changed) or removing.
+    if action.op == "remove" or action.detail.get("replace"):
+        if state.get("event_id") and status in ("active", "pending"):
+            _provider_cancel(p, str(state.get("provider")), str(state.get("organizer")), str(state["event_id"]))
+        state = {**state, "event_id": None, "join_url": None, "online_meeting_id": None, "fingerprint": None}
+        if action.op == "remove":
+            _save(store, org_id, action.key, "removed", state)
+            return "removed"
+        status = "removed"
+
+    spec = target.spec
+    assert spec is not None
+    provider = target.provider
+    if action.op == "update" and status == "active" and state.get("event_id"):
+        ref: MeetingRef | None
+        if action.detail.get("resolve_only"):
+            ref = MeetingRef(event_id=str(state["event_id"]), join_url=state.get("join_url"))
+        else:
+            ref = _provider_update(p, provider, spec, str(state["event_id"]))
+        if ref is not None:
+            state = _record(state, ref, spec, provider)
+            state = _with_online_meeting(p, provider, spec, state)
+            _save(store, org_id, action.key, "active", state)
+            return "updated"
+        status = "removed"  # gone at the provider: create a new one below
+
+    # create: a new generation unless we are resuming a pending one
+    if status != "pending" or not state.get("idempotency_key"):
+        generation = int(state.get("generation", 0)) + (0 if status == "pending" else 1)
+        idem = (_transaction_id(org_cfg.key, action.key, generation) if provider == MeetingProvider.TEAMS.value
+                else _google_event_id(org_cfg.key, action.key, generation))
+        state = {**state, "generation": generation, "idempotency_key": idem, "provider": provider,
+                 "organizer": spec.organizer, "week": target.week}
+        _save(store, org_id, action.key, "pending", state)
+    ref = _provider_create(p, provider, spec, str(state["idempotency_key"]))
+    state = _record(state, ref, spec, provider)
+    # Active as soon as the event exists; the onlineMeeting id may follow in a later run.
+    _save(store, org_id, action.key, "active", state, external_id=ref.event_id)
+    state = _with_online_meeting(p, provider, spec, state)
+    _save(store, org_id, action.key, "active", state, external_id=ref.event_id)
+    return "created"
+
+
+def _google_event_id(org_key: str, key: str, generation: int) -> str:
+    from integrator.providers.google.calendar import event_id_for
+
+    return event_id_for(f"{org_key}:{key}:{generation}")
+
+
+def _with_online_meeting(p: MeetingProviders, provider: str, spec: MeetingSpec,
+                         state: dict[str, Any]) -> dict[str, Any]:
+    if provider != MeetingProvider.TEAMS.value or state.get("online_meeting_id"):
+        return state
+    try:
+        found = _resolve_online_meeting(p, spec.organizer, state.get("join_url"))
+    except ProviderError as err:
+        # The event stands; attendance needs the id, and the next run tries again.
+        log.warning("online meeting not resolved", extra={"status": err.status, "reason": err.reason})
+        return {**state, "online_meeting_error": str(err)[:200]}
+    return {**state, "online_meeting_id": found, "online_meeting_error": None if found else "not found"}
+
+
+def _save(store: Store, org_id: int, key: str, status: str, state: dict[str, Any],
+          external_id: str | None = None) -> None:
+    with store.session() as s:
+        row = _row(s, org_id, key)
+        assert row is not None
+        row.status = status
+        row.state = state
+        if external_id is not None:
+            row.external_id = external_id
+        elif status == "removed":
+            row.external_id = None
+
+
+def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, recorder: RunRecorder, *,
+                   providers: MeetingProviders | None = None) -> None:
+    """Apply the plan's meeting actions one by one; an item's failure never stops the others
+    (except NeedsReauth: nothing else can succeed with those credentials)."""
+    org_cfg = settings.organisation(org_key)
+    with store.session() as s:
+        org_id = organisation_id(s, org_key)
+    own = providers is None
+    p = providers or MeetingProviders(org_cfg)
+    actions = [a for a in plan.actions if a.resource == RESOURCE]
+    try:
+        for i, action in enumerate(actions, 1):
+            try:
+                done = _apply_one(store, settings, org_cfg, org_id, p, action)
+                recorder.count(f"meeting:{done}")
+            except NeedsReauth as err:
+                recorder.error(action.key, str(err), kind="reauth")
+                raise
+            except (ProviderError, LookupError) as err:
+                kind = type(err).__name__.lower()
+                recorder.error(action.key, str(err)[:300], kind=kind)
+                recorder.count("meeting:error")
+            recorder.progress(done=i, total=len(actions), flush=(i % 20 == 0 or i == len(actions)))
+    finally:
+        recorder.count("meeting:requests", p.requests())
+        if own:
+            p.close()

@@ -1,0 +1,114 @@
+"""Teams peer-group meetings as events on the coordinator's calendar.
+
+Idempotency: every create carries a `transactionId` derived from our own key, so a create
+repeated after a crash or a lost response returns the event already made instead of a
+second one (Graph's documented use of `transactionId`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from msgraph.generated.models.attendee import Attendee
+from msgraph.generated.models.attendee_type import AttendeeType
+from msgraph.generated.models.body_type import BodyType
+from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+from msgraph.generated.models.email_address import EmailAddress
+from msgraph.generated.models.event import Event
+from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
+from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
+
+from integrator.providers.errors import Fatal
+from integrator.providers.meetings import MeetingRef, MeetingSpec
+from integrator.providers.microsoft.client import GraphClient
+
+CANCEL_COMMENT = "Tapaaminen on peruttu."
+
+
+def _when(dt: datetime) -> DateTimeTimeZone:
+    # UTC on the wire: no Windows/IANA time-zone name mapping to get wrong.
+    return DateTimeTimeZone(date_time=dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC")
+
+
+def _attendees(emails: tuple[str, ...]) -> list[Attendee]:
+    return [Attendee(email_address=EmailAddress(address=e), type=AttendeeType.Required) for e in emails]
+
+
+def event_body(spec: MeetingSpec) -> Event:
+    """The fields we own on the event (used for create and for update)."""
+    return Event(
+        subject=spec.subject,
+        body=ItemBody(content_type=BodyType.Html, content=spec.body_html),
+        start=_when(spec.start),
+        end=_when(spec.end),
+        attendees=_attendees(spec.attendees),
+        is_reminder_on=True,
+        reminder_minutes_before_start=spec.reminder_minutes,
+    )
+
+
+def _ref(event: Event | None) -> MeetingRef:
+    if event is None or not event.id:
+        raise Fatal("graph events create: empty response", vendor="graph")
+    join = event.online_meeting.join_url if event.online_meeting else None
+    return MeetingRef(event_id=event.id, join_url=join)
+
+
+def create_teams_event(client: GraphClient, spec: MeetingSpec, transaction_id: str) -> MeetingRef:
+    body = event_body(spec)
+    body.is_online_meeting = True
+    body.online_meeting_provider = OnlineMeetingProviderType.TeamsForBusiness
+    body.transaction_id = transaction_id
+    event = client.call(
+        "events.create",
+        lambda sdk: sdk.users.by_user_id(spec.organizer).events.post(body),
+    )
+    return _ref(event)
+
+
+def get_event(client: GraphClient, organizer: str, event_id: str) -> MeetingRef | None:
+    """The event as Graph has it now, or None when it is gone (404)."""
+    try:
+        event = client.call(
+            "events.get",
+            lambda sdk: sdk.users.by_user_id(organizer).events.by_event_id(event_id).get(),
+        )
+    except Fatal as err:
+        if err.status == 404:
+            return None
+        raise
+    return _ref(event)
+
+
+def update_teams_event(client: GraphClient, spec: MeetingSpec, event_id: str) -> MeetingRef:
+    """PATCH time, attendees, subject and body; Teams keeps the same meeting link."""
+    body = event_body(spec)
+    event = client.call(
+        "events.update",
+        lambda sdk: sdk.users.by_user_id(spec.organizer).events.by_event_id(event_id).patch(body),
+    )
+    return _ref(event)
+
+
+def cancel_teams_event(client: GraphClient, organizer: str, event_id: str, comment: str = CANCEL_COMMENT) -> bool:
+    """Cancel and notify attendees. False when the event was already gone (nothing to do)."""
+    try:
+        client.call(
+            "events.cancel",
+            lambda sdk: sdk.users.by_user_id(organizer).events.by_event_id(event_id).cancel.post(
+                CancelPostRequestBody(comment=comment)),
+        )
+    except Fatal as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
+
+
+def user_object_id(client: GraphClient, upn: str) -> str:
+    """Entra object id of a user (online-meeting paths need the id, not the UPN)."""
+    user = client.call("users.get", lambda sdk: sdk.users.by_user_id(upn).get())
+    if user is None or not user.id:
+        raise Fatal(f"users.get: no user for the organiser {upn!r}", vendor="graph", status=404)
+    return user.id
