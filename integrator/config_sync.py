@@ -76,14 +76,16 @@ def _apply_groups(s: Session, org: Organisation, org_cfg: OrganisationConfig, co
                   report: list[str]) -> set[int]:
     kept: set[int] = set()
     for g in org_cfg.groups:
+        # Look everything up before adding a new row: a query autoflushes, and a half-built
+        # group would hit its NOT NULL columns.
+        coordinator = s.scalars(select(StaffUser).where(
+            func.lower(StaffUser.email) == g.coordinator.strip().lower())).one_or_none()
         group = s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org.id,
                                                   PeerGroup.key == g.key)).one_or_none()
         created = group is None
         if group is None:
             group = PeerGroup(organisation_id=org.id, key=g.key)
             s.add(group)
-        coordinator = s.scalars(select(StaffUser).where(
-            func.lower(StaffUser.email) == g.coordinator.strip().lower())).one_or_none()
         changed = _assign(group, {
             "name": g.name,
             "coordinator_id": coordinator.id if coordinator is not None else None,
