@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from integrator.config import Rules
 from integrator.domain.attendance import DayEvidence, evaluate_day, minutes_present
+from integrator.domain.consent import has_consent
 from integrator.store.db import Store
 from integrator.store.models import (
     AttendanceDay,
@@ -60,7 +61,7 @@ class Expected:
 def expected_pairs(session: Session, work_days: Sequence[WorkDay],
                    client_ids: Iterable[int] | None = None) -> list[Expected]:
     """The clients who take part on each work day: a member of the group that day, inside a
-    period, and the day is one of the period's own (remote) weekdays."""
+    briefed period, and the day is one of the period's own (remote) weekdays (as jobs.meetings)."""
     if not work_days:
         return []
     group_ids = {w.group_id for w in work_days}
@@ -81,8 +82,9 @@ def expected_pairs(session: Session, work_days: Sequence[WorkDay],
         for m in by_group[w.group_id]:
             if m.client_id in seen or not (m.start_date <= w.day and (m.end_date is None or w.day <= m.end_date)):
                 continue
+            # Nothing is provisioned before the data-protection briefing: no briefing, no day.
             if any(p.start_date <= w.day <= p.end_date and w.day.isoweekday() in p.weekdays
-                   for p in periods[m.client_id]):
+                   and has_consent(p.briefing_recorded_at) for p in periods[m.client_id]):
                 seen.add(m.client_id)
                 out.append(Expected(m.client_id, w.id))
     return out

@@ -64,9 +64,11 @@ class Week:
             s.flush()
             coord = StaffUser(organisation_id=org.id, email="ohjaaja@example.fi", display_name="Olli Ohjaaja",
                               role=StaffRole.COORDINATOR)
-            s.add(coord)
+            worker = StaffUser(organisation_id=org.id, email="sosiaaliohjaaja@example.fi", display_name="Sari Sosiaali",
+                               role=StaffRole.SOCIAL_WORKER)
+            s.add_all([coord, worker])
             s.flush()
-            self.org_id, self.coordinator_id = org.id, coord.id
+            self.org_id, self.coordinator_id, self.worker_id = org.id, coord.id, worker.id
             self.groups: dict[str, int] = {}
             self.work_days: dict[tuple[str, date], int] = {}
             for key, days, provider in (("g-tue", [TUE, THU], MeetingProvider.TEAMS),
@@ -92,7 +94,7 @@ class Week:
             s.add(c)
             s.flush()
             s.add(Period(client_id=c.id, service_model=model, start_date=start, end_date=date(2027, 3, 31),
-                         weekdays=weekdays))
+                         weekdays=weekdays, briefing_recorded_at=utc(start, 9), responsible_worker_id=self.worker_id))
             s.add(Membership(group_id=self.groups[group], client_id=c.id, start_date=start))
             self.clients[code] = c.id
 
@@ -295,3 +297,31 @@ def test_a_group_register_has_only_that_groups_days(week: Week) -> None:
     week.sync()
     reg = register_for_month(week.store, "testorg", "2026-11", group_key="g-wed", rules=RULES)
     assert reg.table() == {"K-0006": {WED: "absent"}, "K-0007": {WED: "absent"}}
+
+
+def test_two_absences_in_a_row_alert_the_responsible_worker_once_with_code_group_and_dates_only(week: Week) -> None:
+    from integrator.jobs.alerts import queue_absence_alerts
+    from integrator.store.models import OutboxMessage
+
+    week.sync()
+    play_rest_of_week(week)
+    for _ in range(2):  # a second night changes nothing
+        with week.store.session() as s:
+            queue_absence_alerts(s, week.org_id, RULES, today=date(2026, 11, 27))
+    with week.store.session() as s:
+        sent = s.scalars(select(OutboxMessage)).all()
+    assert [(m.to_address, m.subject) for m in sent] == [
+        ("sosiaaliohjaaja@example.fi", "Toistuvia poissaoloja: asiakas K-0004")]
+    assert sent[0].body_text == ("Asiakas K-0004 (ryhmä g-tue) on ollut poissa etäkuntouttavasta työtoiminnasta "
+                                 "2 peräkkäisenä toimintapäivänä: 24.11.2026, 26.11.2026.\n")
+
+
+def test_an_excused_day_breaks_the_streak(week: Week) -> None:
+    from integrator.jobs.alerts import queue_absence_alerts
+
+    week.sync()
+    play_rest_of_week(week)
+    correct_attendance(week.store, week.day_id("K-0004", "g-tue", THU), "excused", "sairausloma", week.coordinator_id)
+    with week.store.session() as s:
+        result = queue_absence_alerts(s, week.org_id, RULES, today=date(2026, 11, 27))
+    assert (result.streaks, result.queued) == (0, 0)

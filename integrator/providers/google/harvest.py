@@ -1,0 +1,193 @@
+"""Reading the evidence of a work day from Google: Classroom returns, Drive changes, Meet records.
+
+Every list reads every page. Classroom submissions of many courses are read in batch envelopes
+(courseWorkId "-" lists all of a course's work at once); Drive is read through the changes feed
+from a saved page token, so a night without new files costs one request per feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from integrator.providers.errors import ProviderError
+from integrator.providers.google.client import GoogleClient, next_page_request
+
+CHANGE_FIELDS = ("nextPageToken,newStartPageToken,changes(fileId,removed,time,driveId,"
+                 "file(id,name,mimeType,parents,createdTime,trashed))")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+# ---- Classroom ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassroomReturn:
+    course_id: str
+    course_work_id: str
+    submission_id: str
+    user_id: str
+    state: str
+    turned_in_at: datetime | None  # the last TURNED_IN in the history
+    late: bool
+    updated_at: datetime | None
+
+    def raw(self) -> dict[str, Any]:
+        return {"courseId": self.course_id, "courseWorkId": self.course_work_id, "userId": self.user_id,
+                "state": self.state, "late": self.late,
+                "updateTime": self.updated_at.isoformat() if self.updated_at else None}
+
+
+def _turned_in(sub: dict[str, Any]) -> datetime | None:
+    stamps = [parse_time(h["stateHistory"].get("stateTimestamp")) for h in sub.get("submissionHistory", [])
+              if isinstance(h, dict) and h.get("stateHistory", {}).get("state") == "TURNED_IN"]
+    found = [s for s in stamps if s is not None]
+    return max(found) if found else None
+
+
+def to_return(sub: dict[str, Any]) -> ClassroomReturn:
+    return ClassroomReturn(
+        course_id=str(sub["courseId"]), course_work_id=str(sub["courseWorkId"]), submission_id=str(sub["id"]),
+        user_id=str(sub["userId"]), state=str(sub.get("state", "")), turned_in_at=_turned_in(sub),
+        late=bool(sub.get("late", False)), updated_at=parse_time(sub.get("updateTime")))
+
+
+def list_submissions(gc: GoogleClient, courses: Iterable[tuple[str, str]]
+                     ) -> dict[str, list[ClassroomReturn] | ProviderError]:
+    """All student submissions of each course's work, keyed by course id.
+
+    `courses` are (course id, subject) pairs: each list is read as a teacher of that course.
+    A course that fails is returned as its error; the others are unaffected.
+    """
+    requests = {}
+    for course_id, subject in courses:
+        svc = gc.service("classroom", subject=subject)
+        requests[course_id] = svc.courses().courseWork().studentSubmissions().list(
+            courseId=course_id, courseWorkId="-", pageSize=100)
+    if not requests:
+        return {}
+    out: dict[str, list[ClassroomReturn] | ProviderError] = {}
+    for course_id, res in gc.batch_list_all(requests, "studentSubmissions").items():
+        out[course_id] = res.error if res.error is not None else [to_return(s) for s in res.response]
+    return out
+
+
+# ---- Drive changes feed ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriveFileAdded:
+    file_id: str
+    name: str
+    mime_type: str
+    parents: list[str]
+    created_at: datetime | None
+    changed_at: datetime | None
+    removed: bool
+
+
+@dataclass
+class ChangesPage:
+    """Everything read from one feed in one run, and the token to start from next time."""
+
+    files: list[DriveFileAdded] = field(default_factory=list)
+    new_start_token: str = ""
+
+
+def start_page_token(gc: GoogleClient, subject: str, drive_id: str | None = None) -> str:
+    svc = gc.service("drive", subject=subject)
+    kw: dict[str, Any] = {"driveId": drive_id, "supportsAllDrives": True} if drive_id else {}
+    return str(gc.execute(svc.changes().getStartPageToken(**kw))["startPageToken"])
+
+
+def read_changes(gc: GoogleClient, subject: str, token: str, drive_id: str | None = None) -> ChangesPage:
+    """Every change since `token`, all pages. The new token is returned, not saved: the caller
+    saves it only after storing what the pages held."""
+    svc = gc.service("drive", subject=subject)
+    kw: dict[str, Any] = {"pageToken": token, "pageSize": 1000, "fields": CHANGE_FIELDS,
+                          "includeItemsFromAllDrives": True, "supportsAllDrives": True}
+    if drive_id:
+        kw["driveId"] = drive_id
+    request = svc.changes().list(**kw)
+    out = ChangesPage()
+    while True:
+        body = gc.execute(request) or {}
+        for ch in body.get("changes", []):
+            f = ch.get("file") or {}
+            out.files.append(DriveFileAdded(
+                file_id=str(ch.get("fileId")), name=str(f.get("name", "")), mime_type=str(f.get("mimeType", "")),
+                parents=list(f.get("parents", [])), created_at=parse_time(f.get("createdTime")),
+                changed_at=parse_time(ch.get("time")), removed=bool(ch.get("removed") or f.get("trashed"))))
+        if body.get("nextPageToken"):
+            request = next_page_request(request, str(body["nextPageToken"]))
+            continue
+        out.new_start_token = str(body.get("newStartPageToken") or token)
+        return out
+
+
+# ---- Meet conference records ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeetParticipant:
+    name: str  # conferenceRecords/x/participants/y
+    kind: str  # signedin | anonymous | phone
+    user_id: str | None  # Google user id of a signed-in user
+    display_name: str | None
+    intervals: list[tuple[datetime, datetime]]
+
+    def raw(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "user_id": self.user_id}
+
+
+@dataclass(frozen=True)
+class MeetRecord:
+    name: str  # conferenceRecords/x
+    space: str  # spaces/y
+    start: datetime | None
+    end: datetime | None  # None while the conference is still going on
+
+
+def list_conference_records(gc: GoogleClient, subject: str, since: datetime | None) -> list[MeetRecord]:
+    svc = gc.service("meet", subject=subject)
+    kw: dict[str, Any] = {"pageSize": 100}
+    if since is not None:
+        kw["filter"] = f'start_time>="{since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"'
+    items = gc.list_all(svc.conferenceRecords(), "conferenceRecords", **kw)
+    return [MeetRecord(name=str(r["name"]), space=str(r.get("space", "")), start=parse_time(r.get("startTime")),
+                       end=parse_time(r.get("endTime"))) for r in items]
+
+
+def _participant(p: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    if "signedinUser" in p:
+        u = p["signedinUser"]
+        user = str(u.get("user", ""))
+        return "signedin", user.split("/", 1)[1] if user.startswith("users/") else (user or None), u.get("displayName")
+    if "phoneUser" in p:
+        return "phone", None, p["phoneUser"].get("displayName")
+    return "anonymous", None, (p.get("anonymousUser") or {}).get("displayName")
+
+
+def list_participants(gc: GoogleClient, subject: str, record_name: str) -> list[MeetParticipant]:
+    """Every participant of one conference with every session (a rejoin is a new session)."""
+    svc = gc.service("meet", subject=subject)
+    out: list[MeetParticipant] = []
+    for p in gc.list_all(svc.conferenceRecords().participants(), "participants", parent=record_name, pageSize=100):
+        sessions = gc.list_all(svc.conferenceRecords().participants().participantSessions(), "participantSessions",
+                               parent=p["name"], pageSize=100)
+        intervals = []
+        for s in sessions:
+            start, end = parse_time(s.get("startTime")), parse_time(s.get("endTime"))
+            if start is not None and end is not None:
+                intervals.append((start, end))
+        kind, user_id, name = _participant(p)
+        out.append(MeetParticipant(name=str(p["name"]), kind=kind, user_id=user_id, display_name=name,
+                                   intervals=intervals))
+    return out

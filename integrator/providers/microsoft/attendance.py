@@ -1,0 +1,102 @@
+"""Teams attendance: a meeting's attendance reports and their records, every page read.
+
+A report exists only after the meeting has ended, and Graph lists at most the 50 latest per
+meeting; both are fine for one meeting a work day read the night after. The SDK's models are
+turned into plain, typed values here so that jobs never see vendor types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from msgraph.graph_service_client import GraphServiceClient
+
+from integrator.providers.microsoft.client import GraphClient
+
+
+@dataclass(frozen=True)
+class TeamsReport:
+    id: str
+    start: datetime | None
+    end: datetime | None
+    participants: int
+
+
+@dataclass(frozen=True)
+class TeamsRecord:
+    """One attendee of one report; `intervals` are (join, leave) pairs in UTC."""
+
+    id: str
+    identity_id: str | None
+    display_name: str | None
+    email: str | None
+    role: str | None
+    tenant_id: str | None
+    seconds: int
+    intervals: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+    def raw(self) -> dict[str, Any]:
+        return {"id": self.id, "user_id": self.identity_id, "role": self.role, "tenant_id": self.tenant_id,
+                "seconds": self.seconds}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _meeting(sdk: GraphServiceClient, organizer_id: str, meeting_id: str) -> Any:
+    return sdk.users.by_user_id(organizer_id).online_meetings.by_online_meeting_id(meeting_id)
+
+
+def list_reports(client: GraphClient, organizer_id: str, meeting_id: str) -> list[TeamsReport]:
+    """Every attendance report of one online meeting (empty until the meeting has ended)."""
+    out: list[TeamsReport] = []
+    page = client.call("attendanceReports.list",
+                       lambda sdk: _meeting(sdk, organizer_id, meeting_id).attendance_reports.get())
+    while page is not None:
+        for r in page.value or []:
+            out.append(TeamsReport(id=str(r.id), start=_utc(r.meeting_start_date_time),
+                                   end=_utc(r.meeting_end_date_time), participants=int(r.total_participant_count or 0)))
+        link = page.odata_next_link
+        if not link:
+            break
+        page = client.call("attendanceReports.list",
+                           lambda sdk, link=link: _meeting(sdk, organizer_id, meeting_id)  # type: ignore[misc]
+                           .attendance_reports.with_url(link).get())
+    return out
+
+
+def _record(r: Any) -> TeamsRecord:
+    identity = r.identity
+    extra = getattr(identity, "additional_data", None) or {}
+    intervals = []
+    for iv in r.attendance_intervals or []:
+        join, leave = _utc(iv.join_date_time), _utc(iv.leave_date_time)
+        if join is not None and leave is not None:
+            intervals.append((join, leave))
+    return TeamsRecord(
+        id=str(r.id), identity_id=getattr(identity, "id", None), display_name=getattr(identity, "display_name", None),
+        email=r.email_address, role=r.role, tenant_id=extra.get("tenantId") or getattr(identity, "tenant_id", None),
+        seconds=int(r.total_attendance_in_seconds or 0), intervals=intervals)
+
+
+def list_records(client: GraphClient, organizer_id: str, meeting_id: str, report_id: str) -> list[TeamsRecord]:
+    """Every attendance record of one report, all pages."""
+    def records(sdk: GraphServiceClient) -> Any:
+        return _meeting(sdk, organizer_id, meeting_id).attendance_reports.by_meeting_attendance_report_id(
+            report_id).attendance_records
+
+    out: list[TeamsRecord] = []
+    page = client.call("attendanceRecords.list", lambda sdk: records(sdk).get())
+    while page is not None:
+        out.extend(_record(r) for r in page.value or [])
+        link = page.odata_next_link
+        if not link:
+            break
+        page = client.call("attendanceRecords.list",
+                           lambda sdk, link=link: records(sdk).with_url(link).get())  # type: ignore[misc]
+    return out
