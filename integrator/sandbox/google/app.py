@@ -11,9 +11,18 @@ from urllib.parse import parse_qs, quote
 from werkzeug.wrappers import Request, Response
 
 from integrator.sandbox.core import LogEntry
-
-# Importing the API modules registers their handlers.
-from integrator.sandbox.google import admin, auth, batch, calendar, classroom, drive, gmail, meet, uploads  # noqa: E402, F401, I001
+from integrator.sandbox.google import (
+    admin,
+    auth,
+    batch,
+    calendar,
+    classroom,
+    coursework,
+    drive,
+    gmail,
+    meet,
+    uploads,
+)
 from integrator.sandbox.google.discovery import APIS, Method, parse_query, route, validate_body
 from integrator.sandbox.google.errors import GoogleError, injected, invalid, not_found, rate_limited
 from integrator.sandbox.google.registry import HANDLERS, Call, Reply
@@ -21,6 +30,8 @@ from integrator.sandbox.google.tenant import GoogleTenant
 from integrator.sandbox.google.util import parse_fields, select
 from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 
+#: Importing these modules registers their handlers by discovery method id.
+API_MODULES = (calendar, classroom, coursework, drive, gmail, meet)
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
 
@@ -44,6 +55,9 @@ class GoogleApp:
         if raw_path == "/token":
             status, token_body = auth.exchange(self.tenant, {k: v for k, v in request.form.items()})
             answer = HttpAnswer(status, token_body, {"Cache-Control": "no-store"})
+            self.state.log.record(
+                LogEntry("google", "oauth", "token", "POST", raw_path, status, self.state.clock.now())
+            )
         elif raw_path.startswith("/_sandbox/"):
             answer = admin.handle(self, call)
         else:

@@ -93,7 +93,7 @@ def _split_and(q: str) -> list[str]:
 
 def compile_query(q: str) -> Predicate:
     predicates: list[Predicate] = []
-    for term in _split_and(q):
+    for term in _split_and(q) if q.strip() else []:
         for pattern, build in _TERMS:
             found = pattern.match(term)
             if found:
