@@ -1,0 +1,133 @@
+"""The in-process scheduler of `integrator serve`: nightly sync, reminders, weekly letters and
+(optionally) the weekly setup, per organisation, at the times in the config's `schedule`.
+
+Each firing takes a database lock named `schedule:<job>:<org>` (integrator.jobs.runs.job_lock),
+so two service processes never run the same job for one organisation at once; the jobs' own
+locks still keep a scheduled run and a CLI run apart. A missed firing (service down at 02:00)
+runs once when the service is back within the grace time, never several times.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from integrator import metrics
+from integrator.config import Settings
+from integrator.jobs.runs import JobAlreadyRunning, job_lock
+from integrator.store.db import Store
+
+log = logging.getLogger(__name__)
+CRON_DAYS = {1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat", 7: "sun"}
+
+JobFn = Callable[[Store, Settings, str], Any]
+
+
+# Adapters: each takes (store, settings, org_key) and calls the job module that owns the work.
+# Imports happen when a job fires, so the service starts even if one job module is broken.
+
+def _nightly_sync(store: Store, settings: Settings, org_key: str) -> Any:
+    from integrator.jobs import nightly_sync  # type: ignore[attr-defined,unused-ignore]
+
+    return nightly_sync.run_nightly_sync(store, settings, org_key=org_key, triggered_by="scheduler")
+
+
+def _reminders(store: Store, settings: Settings, org_key: str) -> Any:
+    from integrator.jobs import notify  # type: ignore[attr-defined,unused-ignore]
+
+    notify.queue_due_reminders(store, settings, org_key=org_key)
+    return notify.send_outbox(store, settings, org_key=org_key)
+
+
+def _weekly_letters(store: Store, settings: Settings, org_key: str) -> Any:
+    from integrator.jobs import notify  # type: ignore[attr-defined,unused-ignore]
+
+    notify.queue_weekly_letters(store, settings, org_key=org_key)
+    return notify.send_outbox(store, settings, org_key=org_key)
+
+
+def _weekly_setup(store: Store, settings: Settings, org_key: str) -> Any:
+    from integrator.jobs.weekly_setup_cli import run_weekly_setup  # type: ignore[import-not-found,unused-ignore]
+    from integrator.web.weeks import today, week_of
+
+    next_week = week_of(today(settings.time_zone) + timedelta(days=7))
+    return run_weekly_setup(store, settings, next_week, org_key=org_key, dry_run=False, triggered_by="scheduler")
+
+
+JOB_FUNCTIONS: dict[str, JobFn] = {
+    "nightly_sync": _nightly_sync,
+    "reminders": _reminders,
+    "weekly_letters": _weekly_letters,
+    "weekly_setup": _weekly_setup,
+}
+
+
+@dataclass
+class ScheduledJob:
+    kind: str
+    org_key: str
+    trigger: Any
+
+
+def planned_jobs(settings: Settings) -> list[ScheduledJob]:
+    sched = settings.schedule
+    tz = settings.time_zone
+    out: list[ScheduledJob] = []
+    for org in settings.organisations:
+        n = sched.nightly_sync
+        out.append(ScheduledJob("nightly_sync", org.key, CronTrigger(hour=n.hour, minute=n.minute, timezone=tz)))
+        out.append(ScheduledJob("reminders", org.key,
+                                IntervalTrigger(minutes=sched.reminders_every_minutes, timezone=tz)))
+        for kind, at in (("weekly_letters", sched.weekly_letter), ("weekly_setup", sched.weekly_setup)):
+            if at.enabled:
+                out.append(ScheduledJob(kind, org.key, CronTrigger(
+                    day_of_week=CRON_DAYS[at.weekday], hour=at.time.hour, minute=at.time.minute, timezone=tz)))
+    return out
+
+
+def run_locked(store: Store, settings: Settings, kind: str, org_key: str, fn: JobFn) -> bool:
+    """Runs one job for one organisation under its lock; False when another process has it."""
+    started = time.monotonic()
+    status = "failed"
+    try:
+        with job_lock(store, f"schedule:{kind}:{org_key}", ttl=timedelta(hours=3)):
+            log.info("scheduled job started", extra={"job": kind, "org": org_key})
+            fn(store, settings, org_key)
+            status = "ok"
+            return True
+    except JobAlreadyRunning:
+        status = "skipped"
+        log.info("scheduled job skipped: already running", extra={"job": kind, "org": org_key})
+        return False
+    except Exception:  # noqa: BLE001 - one failing job must not stop the scheduler
+        log.exception("scheduled job failed", extra={"job": kind, "org": org_key})
+        return False
+    finally:
+        elapsed = time.monotonic() - started
+        metrics.observe_job(kind, elapsed, status)
+        log.info("scheduled job finished",
+                 extra={"job": kind, "org": org_key, "status": status, "seconds": round(elapsed, 3)})
+
+
+def build_scheduler(store: Store, settings: Settings,
+                    targets: dict[str, JobFn] | None = None) -> BackgroundScheduler:
+    fns = targets or JOB_FUNCTIONS
+    scheduler = BackgroundScheduler(timezone=settings.time_zone,
+                                    job_defaults={"coalesce": True, "max_instances": 1,
+                                                  "misfire_grace_time": 3600})
+    for job in planned_jobs(settings):
+        fn = fns.get(job.kind)
+        if fn is None:
+            continue
+        scheduler.add_job(run_locked, job.trigger, args=(store, settings, job.kind, job.org_key, fn),
+                          id=f"{job.kind}:{job.org_key}", name=f"{job.kind} {job.org_key}",
+                          replace_existing=True)
+    return scheduler

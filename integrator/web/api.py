@@ -1,0 +1,214 @@
+"""JSON API under /api/v1 (documented in openapi.py; a test keeps the two in step)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from integrator.store.models import AttendanceStatus, Organisation, PeerGroup
+from integrator.web import access, background, readmodels, services, weeks
+from integrator.web.auth import current_principal
+from integrator.web.context import get_store
+
+log = logging.getLogger(__name__)
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description="expected a JSON object")
+    return body
+
+
+def _week_arg(value: Any, *, default_current: bool = True) -> str:
+    if value is None and default_current:
+        return weeks.week_of(weeks.today())
+    if not isinstance(value, str):
+        abort(400, description="week must look like 2026-W49")
+    try:
+        weeks.monday_of(value)
+    except ValueError as err:
+        abort(400, description=str(err))
+    return value
+
+
+def _int_field(body: dict[str, Any], name: str, *, required: bool) -> int | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            abort(400, description=f"{name} is required")
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
+        abort(400, description=f"{name} must be a positive integer")
+    return value
+
+
+@bp.get("/me")
+def me() -> ResponseReturnValue:
+    p = current_principal()
+    return jsonify(staff_id=p.staff_id, role=p.role.value, organisation_id=p.organisation_id, via=p.via)
+
+
+@bp.get("/organisations")
+def organisations() -> ResponseReturnValue:
+    p = current_principal()
+    access.require_admin(p)
+    with get_store().session() as s:
+        return jsonify([readmodels.organisation_json(o) for o in s.scalars(access.organisations_query(p))])
+
+
+@bp.get("/organisations/<int:org_id>")
+def organisation(org_id: int) -> ResponseReturnValue:
+    p = current_principal()
+    access.require_admin(p)
+    with get_store().session() as s:
+        org = access.organisation_or_404(s, p, org_id)
+        groups = [readmodels.group_json(g) for g in access.visible_groups(s, p) if g.organisation_id == org.id]
+        return jsonify({**readmodels.organisation_json(org), "groups": groups})
+
+
+@bp.get("/groups")
+def groups() -> ResponseReturnValue:
+    with get_store().session() as s:
+        return jsonify([readmodels.group_json(g) for g in access.visible_groups(s, current_principal())])
+
+
+@bp.get("/groups/<int:group_id>")
+def group(group_id: int) -> ResponseReturnValue:
+    with get_store().session() as s:
+        return jsonify(readmodels.group_json(access.group_or_404(s, current_principal(), group_id)))
+
+
+@bp.get("/groups/<int:group_id>/clients")
+def group_clients(group_id: int) -> ResponseReturnValue:
+    week = _week_arg(request.args.get("week"))
+    with get_store().session() as s:
+        g = access.group_or_404(s, current_principal(), group_id)
+        days = weeks.days_of(week)
+        members = readmodels.active_members(s, g, days[0], days[-1])
+        return jsonify([readmodels.client_json(c, with_periods=True) for c in members])
+
+
+@bp.get("/clients/<int:client_id>")
+def client(client_id: int) -> ResponseReturnValue:
+    with get_store().session() as s:
+        c = access.client_or_404(s, current_principal(), client_id)
+        return jsonify(readmodels.client_json(c, with_periods=True))
+
+
+@bp.get("/groups/<int:group_id>/work-days")
+def group_work_days(group_id: int) -> ResponseReturnValue:
+    week = _week_arg(request.args.get("week"))
+    with get_store().session() as s:
+        g = access.group_or_404(s, current_principal(), group_id)
+        return jsonify([readmodels.work_day_json(d) for d in readmodels.work_days(s, g, week)])
+
+
+@bp.get("/groups/<int:group_id>/attendance")
+def group_attendance(group_id: int) -> ResponseReturnValue:
+    week = _week_arg(request.args.get("week"))
+    with get_store().session() as s:
+        g = access.group_or_404(s, current_principal(), group_id)
+        return jsonify(readmodels.attendance_grid(s, g, week))
+
+
+@bp.post("/attendance/<int:attendance_day_id>/correction")
+def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
+    p = current_principal()
+    body = _json_body()
+    status, reason = body.get("status"), body.get("reason")
+    if status not in services.CORRECTABLE_STATUSES:
+        abort(400, description=f"status must be one of {', '.join(sorted(services.CORRECTABLE_STATUSES))}")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        abort(400, description="reason is required (1-500 characters)")
+    store = get_store()
+    with store.session() as s:
+        access.attendance_day_or_404(s, p, attendance_day_id)
+    services.correct(store, attendance_day_id, AttendanceStatus(status), reason.strip(), p.staff_id)
+    with store.session() as s:
+        ad = access.attendance_day_or_404(s, p, attendance_day_id)
+        return jsonify(readmodels.attendance_cell(ad))
+
+
+def _setup_target(body: dict[str, Any]) -> tuple[str, str | None, int | None]:
+    """(organisation key, group key or None, organisation id) the principal may run a setup for."""
+    p = current_principal()
+    group_id = _int_field(body, "group_id", required=not p.is_admin)
+    org_id = _int_field(body, "organisation_id", required=False)
+    with get_store().session() as s:
+        if group_id is not None:
+            g: PeerGroup = access.group_or_404(s, p, group_id)
+            return g.organisation.key, g.key, g.organisation_id
+        if org_id is None:
+            abort(400, description="give group_id or organisation_id")
+        org: Organisation = access.organisation_or_404(s, p, org_id)
+        return org.key, None, org.id
+
+
+@bp.post("/jobs/weekly-setup/preview")
+def weekly_setup_preview() -> ResponseReturnValue:
+    body = _json_body()
+    week = _week_arg(body.get("week"), default_current=False)
+    org_key, group_key, _ = _setup_target(body)
+    p = current_principal()
+    plan, run_id = services.call_job(lambda settings: background.preview(
+        get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
+    return jsonify(job_run_id=run_id, week=week, counts=plan.counts(), text=plan.render(),
+                   actions=plan.to_json())
+
+
+@bp.post("/jobs/weekly-setup/apply")
+def weekly_setup_apply() -> ResponseReturnValue:
+    body = _json_body()
+    week = _week_arg(body.get("week"), default_current=False)
+    org_key, group_key, _ = _setup_target(body)
+    p = current_principal()
+    run_id = services.call_job(lambda settings: background.start_apply(
+        get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
+    log.info("weekly setup apply started", extra={"job_run_id": run_id, "group": group_key, "week": week})
+    resp = jsonify(job_run_id=run_id)
+    resp.status_code = 202
+    return resp
+
+
+@bp.get("/jobs")
+def jobs() -> ResponseReturnValue:
+    kind = request.args.get("kind")
+    if kind is not None and (len(kind) > 40 or not kind.replace("_", "").isalnum()):
+        abort(400, description="kind is a job kind such as weekly_setup")
+    with get_store().session() as s:
+        runs = access.visible_runs(s, current_principal(), kind=kind)
+        return jsonify([readmodels.run_json(r) for r in runs])
+
+
+@bp.get("/jobs/<int:run_id>")
+def job(run_id: int) -> ResponseReturnValue:
+    with get_store().session() as s:
+        return jsonify(readmodels.run_json(access.job_run_or_404(s, current_principal(), run_id),
+                                           with_plan=True))
+
+
+@bp.get("/groups/<int:group_id>/register")
+def group_register(group_id: int) -> ResponseReturnValue:
+    month = request.args.get("month")
+    fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        abort(400, description="format is csv or xlsx")
+    if month is None:
+        month = weeks.today().strftime("%Y-%m")
+    try:
+        year, num = weeks.parse_month(month)
+    except ValueError as err:
+        abort(400, description=str(err))
+    store = get_store()
+    with store.session() as s:
+        g = access.group_or_404(s, current_principal(), group_id)
+        org_key, group_key = g.organisation.key, g.key
+    data, mimetype = services.register_file(store, org_key, group_key, year, num, fmt)
+    filename = f"lasnaolot-{group_key}-{month}.{fmt}"
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,139 @@
+"""Who is asking: staff sessions (login form) and API tokens; every route but a few needs one."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from integrator.store.models import StaffRole, StaffUser
+from integrator.web import accounts
+from integrator.web.context import get_store
+from integrator.web.ratelimit import LoginLimiter
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+
+# Endpoints anyone may reach. `static` is our CSS and one script: no data in them.
+PUBLIC_ENDPOINTS = frozenset({"healthz", "auth.login", "static"})
+LIMITER_KEY = "integrator.login_limiter"
+
+
+@dataclass(frozen=True)
+class Principal:
+    staff_id: int
+    role: StaffRole
+    organisation_id: int | None  # None on an admin: every organisation
+    via: str  # "session" | "token"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is StaffRole.ADMIN
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.staff_id}"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[LIMITER_KEY] = LoginLimiter()
+    app.before_request(_authenticate)
+
+
+def current_principal() -> Principal:
+    p = g.get("principal")
+    assert isinstance(p, Principal), "a protected view ran without a principal"
+    return p
+
+
+def _principal(user: StaffUser, via: str) -> Principal:
+    return Principal(staff_id=user.id, role=user.role, organisation_id=user.organisation_id, via=via)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/metrics"
+
+
+def _authenticate() -> ResponseReturnValue | None:
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None  # unknown URLs fall through to 404
+    store = get_store()
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = accounts.user_for_token(store, header.removeprefix("Bearer ").strip())
+        if user is not None:
+            g.principal = _principal(user, "token")
+            return None
+        return _unauthorised("invalid or revoked token")
+    staff_id = session.get("staff_id")
+    if isinstance(staff_id, int):
+        with store.session() as s:
+            user = s.get(StaffUser, staff_id)
+            if user is not None and user.active and user.role in accounts.LOGIN_ROLES:
+                g.principal = _principal(user, "session")
+                return None
+        session.clear()  # deactivated since login
+    return _unauthorised("login required")
+
+
+def _unauthorised(message: str) -> ResponseReturnValue:
+    if _wants_json():
+        resp = jsonify(error="unauthorized", message=message)
+        resp.status_code = 401
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="integrator"'
+        return resp
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only our own paths: "//evil.example" or "https://..." would be an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("ui.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    error = None
+    status = 200
+    if request.method == "POST":
+        email = request.form.get("email", "")[:320]
+        password = request.form.get("password", "")[:1024]
+        address = request.remote_addr or "?"
+        limiter: LoginLimiter = current_app.extensions[LIMITER_KEY]
+        if not limiter.allowed(email, address):
+            log.warning("login refused: too many failed attempts")
+            error, status = "Liian monta epäonnistunutta yritystä. Yritä uudelleen 15 minuutin kuluttua.", 429
+        else:
+            user = accounts.verify_login(get_store(), email, password)
+            if user is None:
+                limiter.failed(email, address)
+                log.info("login failed")
+                error, status = "Väärä sähköpostiosoite tai salasana.", 401
+            else:
+                limiter.succeeded(email, address)
+                session.clear()  # a fresh session id and CSRF token: no session fixation
+                session["staff_id"] = user.id
+                session.permanent = True
+                log.info("login", extra={"staff_id": user.id})
+                return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,97 @@
+"""Weekly setup from the web: a dry-run preview in the request, the apply in a background thread.
+
+The apply creates its own JobRun (inside `run_weekly_setup`); we find that row by a unique
+`triggered_by` tag, so the page can follow JobRun.progress_done/total while the thread works.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from integrator import metrics
+from integrator.jobs.plan import Plan
+from integrator.store.db import Store
+from integrator.store.models import JobRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ticket:
+    tag: str
+    error: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class WeeklySetupUnavailable(RuntimeError):
+    pass
+
+
+class ApplyFailed(RuntimeError):
+    """The apply ended before it recorded a JobRun; the message is the job's own."""
+
+
+def _run_weekly_setup(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
+                      dry_run: bool, triggered_by: str) -> tuple[Plan, int]:
+    try:
+        from integrator.jobs.weekly_setup_cli import run_weekly_setup  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as err:
+        raise WeeklySetupUnavailable("weekly setup is not installed in this build") from err
+    started = time.monotonic()
+    status = "failed"
+    try:
+        plan, run_id = run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key,
+                                        dry_run=dry_run, triggered_by=triggered_by)
+        status = "dry_run" if dry_run else "applied"
+        return plan, int(run_id)
+    finally:
+        metrics.observe_job("weekly_setup", time.monotonic() - started, status)
+
+
+def preview(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
+            actor: str) -> tuple[Plan, int]:
+    return _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=True,
+                             triggered_by=f"web:{actor}")
+
+
+def start_apply(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
+                actor: str, wait_s: float = 20.0) -> int:
+    """Starts the apply and returns its JobRun id once the job has recorded it.
+
+    Raises ApplyFailed with the job's own message when it fails before recording a run
+    (e.g. another run of the same job holds the lock).
+    """
+    ticket = Ticket(tag=f"web:{actor}#{secrets.token_hex(6)}")
+
+    def work() -> None:
+        try:
+            _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=False,
+                              triggered_by=ticket.tag)
+        except Exception as err:  # noqa: BLE001 - a thread must report, not die silently
+            ticket.error = str(err) or type(err).__name__
+            log.exception("weekly setup apply failed", extra={"group": group_key, "week": week})
+        finally:
+            ticket.done.set()
+
+    threading.Thread(target=work, name=f"weekly-setup-{group_key or org_key}", daemon=True).start()
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        with store.session() as s:
+            run_id = s.scalar(select(JobRun.id).where(JobRun.triggered_by == ticket.tag))
+        if run_id is not None:
+            return run_id
+        if ticket.done.is_set():
+            with store.session() as s:
+                run_id = s.scalar(select(JobRun.id).where(JobRun.triggered_by == ticket.tag))
+            if run_id is not None:
+                return run_id
+            raise ApplyFailed(ticket.error or "the weekly setup ended without recording a run")
+        ticket.done.wait(0.2)
+    raise ApplyFailed("the weekly setup did not start in time; see the job history")

@@ -1,0 +1,191 @@
+"""The OpenAPI 3.0 document of /api/v1, written by hand and checked against the routes by tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from integrator import __version__
+from integrator.web.weeks import MONTH_PATTERN, WEEK_PATTERN
+
+bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+
+J = dict[str, Any]
+
+
+def _ref(name: str) -> J:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(props: J, required: list[str] | None = None) -> J:
+    return {"type": "object", "properties": props, "required": required if required is not None else list(props)}
+
+
+STR: J = {"type": "string"}
+INT: J = {"type": "integer"}
+BOOL: J = {"type": "boolean"}
+NSTR: J = {"type": "string", "nullable": True}
+NINT: J = {"type": "integer", "nullable": True}
+ID_PARAM_MAX = 2**31 - 1
+
+SCHEMAS: J = {
+    "Error": _obj({"error": STR, "message": STR}),
+    "Me": _obj({"staff_id": INT, "role": {"type": "string", "enum": ["admin", "coordinator"]},
+                "organisation_id": NINT, "via": {"type": "string", "enum": ["session", "token"]}}),
+    "Organisation": _obj({"id": INT, "key": STR, "name": STR,
+                          "kind": {"type": "string", "enum": ["municipality", "provider"]}}),
+    "OrganisationDetail": {"allOf": [_ref("Organisation"), _obj({"groups": {"type": "array", "items": _ref("Group")}})]},
+    "Group": _obj({"id": INT, "key": STR, "name": STR, "organisation_id": INT, "coordinator_id": NINT,
+                   "weekdays": {"type": "array", "items": INT}, "meeting_start": STR, "meeting_end": STR,
+                   "meeting_provider": {"type": "string", "enum": ["teams", "meet"]}, "time_zone": STR,
+                   "active": BOOL}),
+    "Period": _obj({"id": INT, "service_model": STR, "start_date": {"type": "string", "format": "date"},
+                    "end_date": {"type": "string", "format": "date"}, "weekdays": {"type": "array", "items": INT},
+                    "hours_per_day": {"type": "number"}, "briefing_recorded": BOOL}),
+    "Client": _obj({"id": INT, "code": STR, "display_name": STR, "organisation_id": INT, "plain_language": BOOL,
+                    "digital_support": NSTR, "periods": {"type": "array", "items": _ref("Period")}},
+                   required=["id", "code", "display_name", "organisation_id", "plain_language",
+                             "digital_support"]),
+    "WorkDay": _obj({"id": INT, "group_id": INT, "day": {"type": "string", "format": "date"}, "iso_week": STR,
+                     "status": {"type": "string", "enum": ["planned", "cancelled"]}, "cancelled_reason": NSTR,
+                     "meeting_start": STR, "meeting_end": STR, "tasks": {"type": "array", "items": STR}}),
+    "AttendanceCell": _obj({"id": INT, "status": STR, "computed_status": STR, "override_status": NSTR,
+                            "override_reason": NSTR, "minutes": INT, "evidence": {"type": "object"}}),
+    "AttendanceGrid": _obj({
+        "group": _ref("Group"), "week": STR, "work_days": {"type": "array", "items": _ref("WorkDay")},
+        "rows": {"type": "array", "items": _obj({
+            "client": _ref("Client"),
+            "days": {"type": "array", "items": {"allOf": [_ref("AttendanceCell")], "nullable": True}}})}}),
+    "Correction": {**_obj({"status": {"type": "string", "enum": ["present", "absent", "excused"]},
+                           "reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
+                   "additionalProperties": False},
+    "SetupRequest": {"type": "object", "additionalProperties": False, "required": ["week"],
+                     "properties": {"week": {"type": "string", "pattern": WEEK_PATTERN},
+                                    "group_id": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX},
+                                    "organisation_id": {"type": "integer", "minimum": 1,
+                                                        "maximum": ID_PARAM_MAX}}},
+    "Action": _obj({"op": STR, "resource": STR, "key": STR, "group": NSTR, "client": NSTR, "reason": STR,
+                    "detail": {"type": "object"}}),
+    "Preview": _obj({"job_run_id": INT, "week": STR, "counts": {"type": "object", "additionalProperties": INT},
+                     "text": STR, "actions": {"type": "array", "items": _ref("Action")}}),
+    "Started": _obj({"job_run_id": INT}),
+    "JobRun": _obj({"id": INT, "kind": STR, "organisation_id": NINT, "params": {"type": "object"},
+                    "dry_run": BOOL, "status": {"type": "string",
+                                                "enum": ["running", "succeeded", "partial", "failed"]},
+                    "triggered_by": STR, "started_at": STR, "finished_at": NSTR, "progress_done": INT,
+                    "progress_total": INT, "counts": {"type": "object"},
+                    "errors": {"type": "array", "items": {"type": "object"}},
+                    "plan": {"type": "array", "items": {"type": "object"}}},
+                   required=["id", "kind", "organisation_id", "params", "dry_run", "status", "triggered_by",
+                             "started_at", "finished_at", "progress_done", "progress_total", "counts",
+                             "errors"]),
+}
+
+
+def _err(desc: str) -> J:
+    return {"description": desc, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _ok(schema: J, desc: str = "OK") -> J:
+    return {"description": desc, "content": {"application/json": {"schema": schema}}}
+
+
+def _id(name: str) -> J:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX}}
+
+
+WEEK_Q: J = {"name": "week", "in": "query", "required": False,
+             "schema": {"type": "string", "pattern": WEEK_PATTERN}, "description": "ISO week, default this week"}
+COMMON = {"401": _err("Not logged in / no valid token")}
+NOTFOUND = {"404": _err("Not found or not visible to you")}
+BAD = {"400": _err("Invalid request")}
+
+
+def _op(op_id: str, summary: str, responses: J, params: list[J] | None = None, body: J | None = None) -> J:
+    out: J = {"operationId": op_id, "summary": summary, "responses": {**responses, **COMMON}}
+    if params:
+        out["parameters"] = params
+    if body is not None:
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return out
+
+
+def _array(name: str) -> J:
+    return {"type": "array", "items": _ref(name)}
+
+
+PATHS: J = {
+    "/me": {"get": _op("me", "Who am I", {"200": _ok(_ref("Me"))})},
+    "/organisations": {"get": _op("listOrganisations", "Organisations (admin)",
+                                  {"200": _ok(_array("Organisation")), "403": _err("Admins only")})},
+    "/organisations/{org_id}": {"get": _op("getOrganisation", "One organisation with its groups (admin)",
+                                           {"200": _ok(_ref("OrganisationDetail")), "403": _err("Admins only"),
+                                            **NOTFOUND}, [_id("org_id")])},
+    "/groups": {"get": _op("listGroups", "Groups visible to you", {"200": _ok(_array("Group"))})},
+    "/groups/{group_id}": {"get": _op("getGroup", "One group", {"200": _ok(_ref("Group")), **NOTFOUND},
+                                      [_id("group_id")])},
+    "/groups/{group_id}/clients": {"get": _op("listGroupClients", "The group's clients and their periods",
+                                              {"200": _ok(_array("Client")), **BAD, **NOTFOUND},
+                                              [_id("group_id"), WEEK_Q])},
+    "/clients/{client_id}": {"get": _op("getClient", "One client with periods",
+                                        {"200": _ok(_ref("Client")), **NOTFOUND}, [_id("client_id")])},
+    "/groups/{group_id}/work-days": {"get": _op("listWorkDays", "Work days of a week",
+                                                {"200": _ok(_array("WorkDay")), **BAD, **NOTFOUND},
+                                                [_id("group_id"), WEEK_Q])},
+    "/groups/{group_id}/attendance": {"get": _op("attendanceGrid", "Attendance grid of a week",
+                                                 {"200": _ok(_ref("AttendanceGrid")), **BAD, **NOTFOUND},
+                                                 [_id("group_id"), WEEK_Q])},
+    "/attendance/{attendance_day_id}/correction": {"post": _op(
+        "correctAttendance", "A coordinator's decision on one day, with its reason",
+        {"200": _ok(_ref("AttendanceCell")), **BAD, **NOTFOUND}, [_id("attendance_day_id")], _ref("Correction"))},
+    "/jobs/weekly-setup/preview": {"post": _op(
+        "previewWeeklySetup", "Dry-run: the plan of next week's setup, nothing written to the tenant",
+        {"200": _ok(_ref("Preview")), **BAD, **NOTFOUND, "409": _err("Cannot run now (lock held, not configured)")},
+        body=_ref("SetupRequest"))},
+    "/jobs/weekly-setup/apply": {"post": _op(
+        "applyWeeklySetup", "Apply the setup in the background; follow GET /jobs/{run_id}",
+        {"202": _ok(_ref("Started"), "Started"), **BAD, **NOTFOUND,
+         "409": _err("Cannot run now (lock held, not configured)")}, body=_ref("SetupRequest"))},
+    "/jobs": {"get": _op("listJobs", "Recent job runs visible to you", {"200": _ok(_array("JobRun")), **BAD},
+                         [{"name": "kind", "in": "query", "required": False,
+                           "schema": {"type": "string", "pattern": "^[a-z_]{1,40}$"}}])},
+    "/jobs/{run_id}": {"get": _op("getJob", "One job run with progress, errors and plan",
+                                  {"200": _ok(_ref("JobRun")), **NOTFOUND}, [_id("run_id")])},
+    "/groups/{group_id}/register": {"get": _op(
+        "downloadRegister", "The month's attendance register as CSV or XLSX",
+        {"200": {"description": "The file", "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                {"schema": {"type": "string", "format": "binary"}}}},
+         **BAD, **NOTFOUND, "409": _err("Register not available")},
+        [_id("group_id"),
+         {"name": "month", "in": "query", "required": False, "schema": {"type": "string", "pattern": MONTH_PATTERN}},
+         {"name": "format", "in": "query", "required": False,
+          "schema": {"type": "string", "enum": ["csv", "xlsx"]}}])},
+    "/openapi.json": {"get": _op("openapi", "This document", {"200": _ok({"type": "object"})})},
+}
+
+
+def document() -> J:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "integrator API", "version": __version__,
+                 "description": "Remote rehabilitative work activity: groups, clients, work days, attendance "
+                                "and jobs. Clients appear by pseudonymous code and id, never by email."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "API token (integrator staff token create)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "integrator_session"}},
+            "schemas": SCHEMAS},
+        "paths": PATHS,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> ResponseReturnValue:
+    return jsonify(document())

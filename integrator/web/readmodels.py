@@ -1,0 +1,108 @@
+"""Read models shared by the JSON API and the pages: plain dicts, clients by code and id only."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from integrator.store.models import (
+    AttendanceDay,
+    Client,
+    JobRun,
+    Membership,
+    Organisation,
+    PeerGroup,
+    Period,
+    WorkDay,
+)
+from integrator.web import weeks
+
+
+def organisation_json(org: Organisation) -> dict[str, Any]:
+    return {"id": org.id, "key": org.key, "name": org.name, "kind": org.kind.value}
+
+
+def group_json(g: PeerGroup) -> dict[str, Any]:
+    return {"id": g.id, "key": g.key, "name": g.name, "organisation_id": g.organisation_id,
+            "coordinator_id": g.coordinator_id, "weekdays": list(g.weekdays),
+            "meeting_start": g.meeting_start.strftime("%H:%M"), "meeting_end": g.meeting_end.strftime("%H:%M"),
+            "meeting_provider": g.meeting_provider.value, "time_zone": g.time_zone, "active": g.active}
+
+
+def period_json(p: Period) -> dict[str, Any]:
+    return {"id": p.id, "service_model": p.service_model.value, "start_date": p.start_date.isoformat(),
+            "end_date": p.end_date.isoformat(), "weekdays": list(p.weekdays), "hours_per_day": p.hours_per_day,
+            "briefing_recorded": p.briefing_recorded_at is not None}
+
+
+def client_json(c: Client, *, with_periods: bool = False) -> dict[str, Any]:
+    # No email or phone: the API and pages show what the coordinator's work needs.
+    out: dict[str, Any] = {"id": c.id, "code": c.code, "display_name": c.display_name,
+                           "organisation_id": c.organisation_id, "plain_language": c.plain_language,
+                           "digital_support": c.digital_support.value if c.digital_support else None}
+    if with_periods:
+        out["periods"] = [period_json(p) for p in c.periods]
+    return out
+
+
+def work_day_json(wd: WorkDay) -> dict[str, Any]:
+    return {"id": wd.id, "group_id": wd.group_id, "day": wd.day.isoformat(), "iso_week": wd.iso_week,
+            "status": wd.status.value, "cancelled_reason": wd.cancelled_reason,
+            "meeting_start": wd.meeting_start.isoformat(), "meeting_end": wd.meeting_end.isoformat(),
+            "tasks": [t.title for t in wd.tasks]}
+
+
+def run_json(run: JobRun, *, with_plan: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": run.id, "kind": run.kind, "organisation_id": run.organisation_id, "params": run.params or {},
+        "dry_run": run.dry_run, "status": run.status.value,
+        "triggered_by": run.triggered_by.split("#", 1)[0],
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "progress_done": run.progress_done, "progress_total": run.progress_total,
+        "counts": run.counts or {}, "errors": run.errors or []}
+    if with_plan:
+        out["plan"] = run.plan or []
+    return out
+
+
+def active_members(s: Session, group: PeerGroup, first: date, last: date) -> list[Client]:
+    q = (select(Client).join(Membership, Membership.client_id == Client.id)
+         .where(Membership.group_id == group.id, Membership.start_date <= last,
+                or_(Membership.end_date.is_(None), Membership.end_date >= first))
+         .order_by(Client.code).distinct())
+    return list(s.scalars(q))
+
+
+def work_days(s: Session, group: PeerGroup, week: str) -> list[WorkDay]:
+    return list(s.scalars(select(WorkDay).where(WorkDay.group_id == group.id, WorkDay.iso_week == week)
+                          .order_by(WorkDay.day)))
+
+
+def attendance_cell(ad: AttendanceDay | None) -> dict[str, Any] | None:
+    if ad is None:
+        return None
+    return {"id": ad.id, "status": ad.status.value, "computed_status": ad.computed_status.value,
+            "override_status": ad.override_status.value if ad.override_status else None,
+            "override_reason": ad.override_reason, "minutes": ad.minutes,
+            "evidence": ad.evidence or {}}
+
+
+def attendance_grid(s: Session, group: PeerGroup, week: str) -> dict[str, Any]:
+    days = work_days(s, group, week)
+    dates = weeks.days_of(week)
+    members = active_members(s, group, dates[0], dates[-1])
+    cells: dict[tuple[int, int], AttendanceDay] = {}
+    if days and members:
+        rows = s.scalars(select(AttendanceDay).where(AttendanceDay.work_day_id.in_([d.id for d in days]),
+                                                     AttendanceDay.client_id.in_([c.id for c in members])))
+        cells = {(a.client_id, a.work_day_id): a for a in rows}
+    return {
+        "group": group_json(group), "week": week,
+        "work_days": [work_day_json(d) for d in days],
+        "rows": [{"client": client_json(c),
+                  "days": [attendance_cell(cells.get((c.id, d.id))) for d in days]} for c in members],
+    }

@@ -1,0 +1,65 @@
+"""The web's doors into the jobs and reports other modules own; their errors become HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort
+
+from integrator.jobs.runs import JobAlreadyRunning
+from integrator.store.db import Store
+from integrator.store.models import AttendanceStatus
+from integrator.web.background import ApplyFailed, WeeklySetupUnavailable
+from integrator.web.context import get_settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CORRECTABLE_STATUSES = frozenset({AttendanceStatus.PRESENT.value, AttendanceStatus.ABSENT.value,
+                                  AttendanceStatus.EXCUSED.value})
+
+
+def correct(store: Store, attendance_day_id: int, status: AttendanceStatus, reason: str, staff_id: int) -> None:
+    from integrator.jobs.attendance import CorrectionError, correct_attendance
+
+    try:
+        correct_attendance(store, attendance_day_id, status, reason, staff_id)
+    except CorrectionError as err:
+        abort(400, description=str(err))
+    log.info("attendance corrected", extra={"attendance_day_id": attendance_day_id, "status": status.value})
+
+
+def call_job(fn: Callable[[Any], T]) -> T:
+    """Runs a job function with the settings; 'cannot run now' answers 409 with the job's words."""
+    try:
+        settings = get_settings()
+    except LookupError as err:
+        abort(409, description=str(err))
+    try:
+        return fn(settings)
+    except JobAlreadyRunning as err:
+        abort(409, description=str(err))
+    except WeeklySetupUnavailable as err:
+        abort(409, description=str(err))
+    except ApplyFailed as err:
+        # The job's own failure message (lock held, tenant unreachable...)
+        abort(409, description=str(err))
+    except (KeyError, ValueError) as err:
+        abort(400, description=str(err))
+
+
+def register_file(store: Store, org_key: str, group_key: str, year: int, month: int,
+                  fmt: str) -> tuple[bytes, str]:
+    from integrator.jobs.attendance import register_for_month
+    from integrator.reports.export import to_csv, to_xlsx
+
+    try:
+        rules = get_settings().rules_for(org_key)
+    except (LookupError, KeyError):
+        rules = None  # the law's defaults; the file still lists every day and its status
+    register = register_for_month(store, org_key, f"{year:04d}-{month:02d}", group_key=group_key, rules=rules)
+    if fmt == "xlsx":
+        return to_xlsx(register), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return to_csv(register).encode("utf-8"), "text/csv; charset=utf-8"

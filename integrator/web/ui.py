@@ -1,0 +1,175 @@
+"""The coordinator's pages (Finnish, server-rendered; one small script for the progress bar)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from integrator.store.models import AttendanceStatus
+from integrator.web import access, background, readmodels, services, weeks
+from integrator.web.auth import current_principal
+from integrator.web.context import get_store
+from integrator.web.explain import explain_error
+
+bp = Blueprint("ui", __name__)
+
+STATUS_FI = {"present": "Läsnä", "absent": "Poissa", "excused": "Poissa, hyväksytty syy",
+             "pending": "Odottaa tietoja"}
+RUN_STATUS_FI = {"running": "Käynnissä", "succeeded": "Valmis", "partial": "Valmis, osa epäonnistui",
+                 "failed": "Epäonnistui"}
+KIND_FI = {"weekly_setup": "Viikon valmistelu", "nightly_sync": "Yöajo", "notify": "Viestit",
+           "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset"}
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"STATUS_FI": STATUS_FI, "RUN_STATUS_FI": RUN_STATUS_FI, "KIND_FI": KIND_FI,
+            "WEEKDAY_FI": weeks.WEEKDAY_FI, "explain_error": explain_error}
+
+
+@bp.app_template_filter("fi_weekdays")
+def _fi_weekdays(days: list[int]) -> str:
+    return ", ".join(weeks.WEEKDAY_FI.get(d, "?") for d in days)
+
+
+def _week_param() -> str:
+    week = request.args.get("week") or weeks.week_of(weeks.today())
+    try:
+        weeks.monday_of(week)
+    except ValueError:
+        abort(400, description="Viikko on annettava muodossa 2026-W49.")
+    return week
+
+
+@bp.get("/")
+def dashboard() -> ResponseReturnValue:
+    p = current_principal()
+    week = _week_param()
+    with get_store().session() as s:
+        groups = access.visible_groups(s, p)
+        grids = [readmodels.attendance_grid(s, g, week) for g in groups]
+        runs = [readmodels.run_json(r) for r in access.visible_runs(s, p, limit=5)]
+    return render_template("dashboard.html", week=week, grids=grids, runs=runs,
+                           prev_week=weeks.shift(week, -1), next_week=weeks.shift(week, 1))
+
+
+@bp.get("/groups/<int:group_id>")
+def group_page(group_id: int) -> ResponseReturnValue:
+    week = _week_param()
+    with get_store().session() as s:
+        g = access.group_or_404(s, current_principal(), group_id)
+        days = weeks.days_of(week)
+        clients = [readmodels.client_json(c, with_periods=True)
+                   for c in readmodels.active_members(s, g, days[0], days[-1])]
+        work_days = [readmodels.work_day_json(d) for d in readmodels.work_days(s, g, week)]
+        group = readmodels.group_json(g)
+    return render_template("group.html", group=group, clients=clients, work_days=work_days, week=week,
+                           month=days[0].strftime("%Y-%m"))
+
+
+@bp.get("/groups/<int:group_id>/attendance")
+def attendance_page(group_id: int) -> ResponseReturnValue:
+    week = _week_param()
+    with get_store().session() as s:
+        grid = readmodels.attendance_grid(s, access.group_or_404(s, current_principal(), group_id), week)
+    return render_template("attendance.html", grid=grid, week=week, prev_week=weeks.shift(week, -1),
+                           next_week=weeks.shift(week, 1))
+
+
+@bp.post("/attendance/<int:attendance_day_id>/correct")
+def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
+    p = current_principal()
+    store = get_store()
+    with store.session() as s:
+        ad = access.attendance_day_or_404(s, p, attendance_day_id)
+        wd = access.work_day_or_404(s, p, ad.work_day_id)
+        back = url_for("ui.attendance_page", group_id=wd.group_id, week=wd.iso_week)
+    status = request.form.get("status", "")
+    reason = (request.form.get("reason") or "").strip()
+    if status not in services.CORRECTABLE_STATUSES:
+        flash("Valitse läsnäolon tila.", "error")
+    elif not reason or len(reason) > 500:
+        flash("Kirjoita korjauksen syy (enintään 500 merkkiä).", "error")
+    else:
+        services.correct(store, attendance_day_id, AttendanceStatus(status), reason, p.staff_id)
+        flash("Korjaus tallennettu.", "ok")
+    return redirect(f"{back}#ad-{attendance_day_id}")
+
+
+def _setup_form_groups() -> list[dict[str, Any]]:
+    with get_store().session() as s:
+        return [readmodels.group_json(g) for g in access.visible_groups(s, current_principal())]
+
+
+def _setup_target() -> tuple[int, str, str, str]:
+    """(group id, organisation key, group key, week) from the form, checked against the principal."""
+    try:
+        group_id = int(request.form.get("group_id", ""))
+    except ValueError:
+        abort(400, description="Valitse ryhmä.")
+    week = request.form.get("week", "")
+    try:
+        weeks.monday_of(week)
+    except ValueError:
+        abort(400, description="Viikko on annettava muodossa 2026-W49.")
+    with get_store().session() as s:
+        g = access.group_or_404(s, current_principal(), group_id)
+        return g.id, g.organisation.key, g.key, week
+
+
+@bp.get("/weekly-setup")
+def weekly_setup_page() -> ResponseReturnValue:
+    next_week = weeks.week_of(weeks.today() + timedelta(days=7))
+    return render_template("weekly_setup.html", groups=_setup_form_groups(), week=next_week, preview=None,
+                           selected=request.args.get("group_id", type=int))
+
+
+@bp.post("/weekly-setup/preview")
+def weekly_setup_preview() -> ResponseReturnValue:
+    group_id, org_key, group_key, week = _setup_target()
+    p = current_principal()
+    try:
+        plan, run_id = services.call_job(lambda settings: background.preview(
+            get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
+    except HTTPException as err:
+        if err.code != 409:
+            raise
+        flash(f"Esikatselu ei onnistunut: {err.description}", "error")
+        return redirect(url_for("ui.weekly_setup_page", group_id=group_id))
+    preview = {"run_id": run_id, "counts": plan.counts(), "by_group": plan.by_group(),
+               "writes": len(plan.writes), "notes": len(plan.notes)}
+    return render_template("weekly_setup.html", groups=_setup_form_groups(), week=week, preview=preview,
+                           selected=group_id)
+
+
+@bp.post("/weekly-setup/apply")
+def weekly_setup_apply() -> ResponseReturnValue:
+    group_id, org_key, group_key, week = _setup_target()
+    p = current_principal()
+    try:
+        run_id = services.call_job(lambda settings: background.start_apply(
+            get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
+    except HTTPException as err:
+        if err.code != 409:
+            raise
+        flash(f"Valmistelua ei voitu käynnistää: {err.description}", "error")
+        return redirect(url_for("ui.weekly_setup_page", group_id=group_id))
+    return redirect(url_for("ui.job_page", run_id=run_id))
+
+
+@bp.get("/jobs")
+def jobs_page() -> ResponseReturnValue:
+    with get_store().session() as s:
+        runs = [readmodels.run_json(r) for r in access.visible_runs(s, current_principal(), limit=100)]
+    return render_template("jobs.html", runs=runs)
+
+
+@bp.get("/jobs/<int:run_id>")
+def job_page(run_id: int) -> ResponseReturnValue:
+    with get_store().session() as s:
+        run = readmodels.run_json(access.job_run_or_404(s, current_principal(), run_id), with_plan=True)
+    return render_template("job.html", run=run)
