@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, jsonify
-from jinja2 import FileSystemLoader
 from flask.typing import ResponseReturnValue
+from jinja2 import FileSystemLoader
 
 from integrator.web import context, errors, security
 

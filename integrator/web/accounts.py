@@ -16,7 +16,7 @@ TOKEN_PREFIX = "itk_"  # noqa: S105 - a prefix that makes leaked tokens greppabl
 MIN_PASSWORD_LENGTH = 12
 LOGIN_ROLES = frozenset({StaffRole.ADMIN, StaffRole.COORDINATOR})
 # Werkzeug's scrypt (n=2**15). Tests may lower the cost; production never changes it.
-PASSWORD_METHOD = "scrypt"
+PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hashing method name, not a password
 _dummy_hash: dict[str, str] = {}
 
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-import pytest
 
 from integrator.web import accounts
 from integrator.web.context import get_store

@@ -18,7 +18,6 @@ from integrator.store.models import (
     PeerGroup,
     Period,
     ServiceModel,
-    StaffRole,
     WorkDay,
 )
 from integrator.web import accounts
