@@ -83,3 +83,14 @@ def google(sandbox: Sandbox) -> GoogleSandbox:
         CLIENT_B: sandbox.google.add_user(CLIENT_B, "Bertta Asiakas"),
     }
     return GoogleSandbox(sandbox, sandbox.google.service_account_info(), users)
+
+
+# Microsoft half: fixtures live beside the Graph tests.
+from tests.sandbox.graph_fixtures import (  # noqa: E402, F401
+    anyio_backend,
+    app_registration,
+    credential,
+    graph_client,
+    ms,
+    organiser,
+)

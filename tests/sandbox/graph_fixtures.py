@@ -1,8 +1,8 @@
-"""Fixtures for the Microsoft half of the sandbox: one TLS server per test session, a clean
+"""Fixtures for the Microsoft half of the sandbox (on the session's shared ``Sandbox``): a clean
 tenant per test, and clients built exactly as the product builds them (real azure-identity
 credential, real msgraph-sdk GraphServiceClient, sandbox CA trusted only by these clients).
 
-Test modules import the fixtures they use from here.
+tests/sandbox/conftest.py imports the fixtures from here.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from msgraph.graph_request_adapter import options as graph_middleware_options
 from msgraph_core import GraphClientFactory
 from msgraph_core.authentication import AzureIdentityAuthenticationProvider
 
-from integrator.sandbox.core import SandboxState
-from integrator.sandbox.graph.serve import GraphServer
+from integrator.sandbox import Sandbox
+from integrator.sandbox.core import Quotas, SandboxState
 from integrator.sandbox.graph.tenant import GraphTenant
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -29,29 +29,34 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 @dataclass
 class GraphSandbox:
-    """What a test needs: the shared state, the tenant (``sb.graph``) and where things live."""
+    """The Microsoft side of the shared sandbox, plus credentials and clients built as product code does."""
 
-    server: GraphServer
+    sandbox: Sandbox
 
     @property
     def state(self) -> SandboxState:
-        return self.server.state
+        return self.sandbox.state
 
     @property
     def graph(self) -> GraphTenant:
-        return self.server.tenant
+        tenant: GraphTenant = self.sandbox.graph
+        return tenant
 
     @property
     def graph_url(self) -> str:
-        return self.server.graph_url
+        return self.sandbox.graph_url
 
     @property
     def login_authority(self) -> str:
-        return self.server.login_authority
+        return self.sandbox.login_authority
 
     @property
     def ca_cert_path(self) -> str:
-        return str(self.server.tls.ca_cert_path)
+        return self.sandbox.ca_cert_path
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Trust the sandbox CA, and only for this client."""
+        return ssl.create_default_context(cafile=self.ca_cert_path)
 
     def secret_credential(self, client_id: str, secret: str) -> ClientSecretCredential:
         return ClientSecretCredential(
@@ -76,7 +81,7 @@ class GraphSandbox:
     def client(self, credential: Any) -> tuple[GraphServiceClient, httpx.AsyncClient]:
         """The recipe from integrator/sandbox/graph/__init__.py, verbatim."""
         http_client = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(verify=ssl.create_default_context(cafile=self.ca_cert_path)),
+            client=httpx.AsyncClient(verify=self.tls_context()),
             options=graph_middleware_options,
         )
         auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE], allowed_hosts=["127.0.0.1"])
@@ -85,38 +90,31 @@ class GraphSandbox:
         return GraphServiceClient(request_adapter=adapter), http_client
 
 
-@pytest.fixture(scope="session")
-def graph_server() -> Iterator[GraphServer]:
-    server = GraphServer(SandboxState(page_size=5)).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def sb(graph_server: GraphServer) -> GraphSandbox:
+def ms(sandbox: Sandbox) -> GraphSandbox:
     """A clean tenant and state (clock at its start, no faults, empty log) for every test."""
-    graph_server.state.reset()
-    graph_server.tenant.reset()
-    graph_server.state.latency_ms = 0
-    graph_server.state.page_size = 5
-    return GraphSandbox(graph_server)
+    sandbox.reset()
+    sandbox.state.latency_ms = 0
+    sandbox.state.page_size = 5
+    sandbox.state.quotas = Quotas()
+    return GraphSandbox(sandbox)
 
 
 @pytest.fixture
-def app_registration(sb: GraphSandbox) -> tuple[str, str]:
-    return sb.graph.register_app()
+def app_registration(ms: GraphSandbox) -> tuple[str, str]:
+    return ms.graph.register_app()
 
 
 @pytest.fixture
-def credential(sb: GraphSandbox, app_registration: tuple[str, str]) -> Iterator[ClientSecretCredential]:
-    cred = sb.secret_credential(*app_registration)
+def credential(ms: GraphSandbox, app_registration: tuple[str, str]) -> Iterator[ClientSecretCredential]:
+    cred = ms.secret_credential(*app_registration)
     yield cred
     cred.close()
 
 
 @pytest.fixture
-async def graph_client(sb: GraphSandbox, credential: ClientSecretCredential) -> AsyncIterator[GraphServiceClient]:
-    client, http_client = sb.client(credential)
+async def graph_client(ms: GraphSandbox, credential: ClientSecretCredential) -> AsyncIterator[GraphServiceClient]:
+    client, http_client = ms.client(credential)
     yield client
     await http_client.aclose()
 
@@ -127,8 +125,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def organiser(sb: GraphSandbox) -> str:
+def organiser(ms: GraphSandbox) -> str:
     """A coach whose Teams meetings the app may manage (policy granted)."""
-    user_id = sb.graph.add_user("ohjaaja@sandbox.example.fi", "Olli Ohjaaja")
-    sb.graph.grant_meeting_policy(user_id)
+    user_id = ms.graph.add_user("ohjaaja@sandbox.example.fi", "Olli Ohjaaja")
+    ms.graph.grant_meeting_policy(user_id)
     return user_id

@@ -11,39 +11,29 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
 from integrator.sandbox.graph.login import issue_access_token
 from integrator.sandbox.tls import self_signed_app_certificate
-from tests.sandbox.graph_fixtures import (  # noqa: F401 - fixtures
-    GRAPH_SCOPE,
-    GraphSandbox,
-    anyio_backend,
-    app_registration,
-    credential,
-    graph_client,
-    graph_server,
-    organiser,
-    sb,
-)
+from tests.sandbox.graph_fixtures import GRAPH_SCOPE, GraphSandbox
 
 pytestmark = pytest.mark.anyio
 
 
-def test_client_secret_credential_gets_a_graph_token_carrying_the_apps_roles(sb: GraphSandbox) -> None:
-    client_id, secret = sb.graph.register_app(permissions=["User.Read.All", "Mail.Send"])
-    cred = sb.secret_credential(client_id, secret)
+def test_client_secret_credential_gets_a_graph_token_carrying_the_apps_roles(ms: GraphSandbox) -> None:
+    client_id, secret = ms.graph.register_app(permissions=["User.Read.All", "Mail.Send"])
+    cred = ms.secret_credential(client_id, secret)
     token = cred.get_token(GRAPH_SCOPE)
     cred.close()
     claims = jwt.decode(token.token, options={"verify_signature": False})
     assert claims["roles"] == ["Mail.Send", "User.Read.All"]
-    assert claims["tid"] == sb.graph.tenant_id and claims["appid"] == client_id
+    assert claims["tid"] == ms.graph.tenant_id and claims["appid"] == client_id
     assert claims["aud"] == "https://graph.microsoft.com"
-    assert sb.state.log.counts() == {"graph login openid_configuration": 1, "graph login token": 1}
+    assert ms.state.log.counts() == {"graph login openid_configuration": 1, "graph login token": 1}
 
 
-async def test_certificate_credential_signs_in_and_calls_graph(sb: GraphSandbox) -> None:
+async def test_certificate_credential_signs_in_and_calls_graph(ms: GraphSandbox) -> None:
     cert_pem, key_pem = self_signed_app_certificate()
-    client_id, _ = sb.graph.register_app(certificate_pem=cert_pem)
-    user_id = sb.graph.add_user("ohjaaja@sandbox.example.fi", "Olli Ohjaaja")
-    cred = sb.certificate_credential(client_id, key_pem + cert_pem)
-    client, http_client = sb.client(cred)
+    client_id, _ = ms.graph.register_app(certificate_pem=cert_pem)
+    user_id = ms.graph.add_user("ohjaaja@sandbox.example.fi", "Olli Ohjaaja")
+    cred = ms.certificate_credential(client_id, key_pem + cert_pem)
+    client, http_client = ms.client(cred)
     try:
         user = await client.users.by_user_id(user_id).get()
     finally:
@@ -52,29 +42,29 @@ async def test_certificate_credential_signs_in_and_calls_graph(sb: GraphSandbox)
     assert user is not None and user.display_name == "Olli Ohjaaja"
 
 
-def test_certificate_the_app_does_not_have_is_refused(sb: GraphSandbox) -> None:
+def test_certificate_the_app_does_not_have_is_refused(ms: GraphSandbox) -> None:
     registered, _ = self_signed_app_certificate()
     other_cert, other_key = self_signed_app_certificate("someone else")
-    client_id, _ = sb.graph.register_app(certificate_pem=registered)
-    cred = sb.certificate_credential(client_id, other_key + other_cert)
+    client_id, _ = ms.graph.register_app(certificate_pem=registered)
+    cred = ms.certificate_credential(client_id, other_key + other_cert)
     with pytest.raises(ClientAuthenticationError, match="AADSTS700027"):
         cred.get_token(GRAPH_SCOPE)
     cred.close()
 
 
-def test_wrong_secret_is_refused_with_aadsts7000215(sb: GraphSandbox) -> None:
-    client_id, _ = sb.graph.register_app()
-    cred = sb.secret_credential(client_id, "not-the-secret")
+def test_wrong_secret_is_refused_with_aadsts7000215(ms: GraphSandbox) -> None:
+    client_id, _ = ms.graph.register_app()
+    cred = ms.secret_credential(client_id, "not-the-secret")
     with pytest.raises(ClientAuthenticationError, match="AADSTS7000215"):
         cred.get_token(GRAPH_SCOPE)
     cred.close()
 
 
-def test_token_endpoint_answers_in_entras_error_shape(sb: GraphSandbox) -> None:
-    client_id, _ = sb.graph.register_app()
-    url = f"{sb.login_authority}/{sb.graph.tenant_id}/oauth2/v2.0/token"
+def test_token_endpoint_answers_in_entras_error_shape(ms: GraphSandbox) -> None:
+    client_id, _ = ms.graph.register_app()
+    url = f"{ms.login_authority}/{ms.graph.tenant_id}/oauth2/v2.0/token"
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "x", "scope": GRAPH_SCOPE}
-    with httpx.Client(verify=sb.server.tls.client_context()) as http:
+    with httpx.Client(verify=ms.tls_context()) as http:
         bad_secret = http.post(url, data=form)
         unknown_app = http.post(url, data={**form, "client_id": "11111111-2222-3333-4444-555555555555"})
     assert bad_secret.status_code == 401
@@ -85,18 +75,18 @@ def test_token_endpoint_answers_in_entras_error_shape(sb: GraphSandbox) -> None:
     assert unknown_app.json()["error_description"].startswith("AADSTS700016: Application with identifier")
 
 
-def test_unknown_app_is_refused_by_the_credential(sb: GraphSandbox) -> None:
-    cred = sb.secret_credential("11111111-2222-3333-4444-555555555555", "whatever")
+def test_unknown_app_is_refused_by_the_credential(ms: GraphSandbox) -> None:
+    cred = ms.secret_credential("11111111-2222-3333-4444-555555555555", "whatever")
     with pytest.raises(ClientAuthenticationError, match="AADSTS700016"):
         cred.get_token(GRAPH_SCOPE)
     cred.close()
 
 
-def test_expired_and_forged_tokens_get_graphs_401(sb: GraphSandbox) -> None:
-    client_id, _ = sb.graph.register_app()
-    user_id = sb.graph.add_user("ohjaaja@sandbox.example.fi", "Olli Ohjaaja")
-    expired = issue_access_token(sb.graph, sb.graph.apps[client_id], lifetime=-600)
-    with httpx.Client(verify=sb.server.tls.client_context(), base_url=sb.graph_url) as http:
+def test_expired_and_forged_tokens_get_graphs_401(ms: GraphSandbox) -> None:
+    client_id, _ = ms.graph.register_app()
+    user_id = ms.graph.add_user("ohjaaja@sandbox.example.fi", "Olli Ohjaaja")
+    expired = issue_access_token(ms.graph, ms.graph.apps[client_id], lifetime=-600)
+    with httpx.Client(verify=ms.tls_context(), base_url=ms.graph_url) as http:
         stale = http.get(f"/users/{user_id}", headers={"Authorization": f"Bearer {expired}"})
         forged = http.get(f"/users/{user_id}", headers={"Authorization": "Bearer not.a.token"})
         missing = http.get(f"/users/{user_id}")
@@ -109,11 +99,11 @@ def test_expired_and_forged_tokens_get_graphs_401(sb: GraphSandbox) -> None:
     assert missing.json()["error"]["message"] == "Access token is empty."
 
 
-async def test_a_missing_application_permission_is_forbidden(sb: GraphSandbox) -> None:
-    client_id, secret = sb.graph.register_app(permissions=["Mail.Send"])
-    user_id = sb.graph.add_user("ohjaaja@sandbox.example.fi", "Olli Ohjaaja")
-    cred = sb.secret_credential(client_id, secret)
-    client, http_client = sb.client(cred)
+async def test_a_missing_application_permission_is_forbidden(ms: GraphSandbox) -> None:
+    client_id, secret = ms.graph.register_app(permissions=["Mail.Send"])
+    user_id = ms.graph.add_user("ohjaaja@sandbox.example.fi", "Olli Ohjaaja")
+    cred = ms.secret_credential(client_id, secret)
+    client, http_client = ms.client(cred)
     try:
         with pytest.raises(ODataError) as directory:
             await client.users.by_user_id(user_id).get()

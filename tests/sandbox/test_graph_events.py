@@ -14,19 +14,12 @@ from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
 from msgraph.generated.models.user_collection_response import UserCollectionResponse
-from msgraph.generated.users.item.calendar_view.calendar_view_request_builder import CalendarViewRequestBuilder
+from msgraph.generated.users.item.calendar_view.calendar_view_request_builder import (
+    CalendarViewRequestBuilder,
+)
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
 
-from tests.sandbox.graph_fixtures import (  # noqa: F401 - fixtures
-    GraphSandbox,
-    anyio_backend,
-    app_registration,
-    credential,
-    graph_client,
-    graph_server,
-    organiser,
-    sb,
-)
+from tests.sandbox.graph_fixtures import GraphSandbox
 
 pytestmark = pytest.mark.anyio
 
@@ -45,8 +38,8 @@ def morning_session(transaction_id: str | None = "weekly-setup:group-7:2026-01-0
     )
 
 
-async def test_users_are_found_by_id_and_by_upn(sb: GraphSandbox, graph_client: GraphServiceClient) -> None:
-    user_id = sb.graph.add_user("Ohjaaja@Sandbox.example.fi", "Olli Ohjaaja")
+async def test_users_are_found_by_id_and_by_upn(ms: GraphSandbox, graph_client: GraphServiceClient) -> None:
+    user_id = ms.graph.add_user("Ohjaaja@Sandbox.example.fi", "Olli Ohjaaja")
     by_id = await graph_client.users.by_user_id(user_id).get()
     by_upn = await graph_client.users.by_user_id("ohjaaja@sandbox.example.fi").get()
     assert by_id is not None and by_upn is not None
@@ -62,9 +55,9 @@ async def test_unknown_user_is_the_directorys_404(graph_client: GraphServiceClie
 
 
 async def test_user_list_pages_with_next_links_until_everyone_is_read(
-    sb: GraphSandbox, graph_client: GraphServiceClient
+    ms: GraphSandbox, graph_client: GraphServiceClient
 ) -> None:
-    created = {sb.graph.add_user(f"asiakas{i}@sandbox.example.fi", f"Asiakas {i}") for i in range(12)}
+    created = {ms.graph.add_user(f"asiakas{i}@sandbox.example.fi", f"Asiakas {i}") for i in range(12)}
     seen: list[str] = []
     pages = 0
     page: UserCollectionResponse | None = await graph_client.users.get()
@@ -77,7 +70,7 @@ async def test_user_list_pages_with_next_links_until_everyone_is_read(
 
 
 async def test_teams_event_gets_a_join_link_and_round_trips_its_details(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
     created = await graph_client.users.by_user_id(organiser).events.post(morning_session())
     assert created is not None and created.id
@@ -98,7 +91,7 @@ async def test_teams_event_gets_a_join_link_and_round_trips_its_details(
 
 
 async def test_repeating_a_create_with_the_same_transaction_id_returns_the_first_event(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
     first = await graph_client.users.by_user_id(organiser).events.post(morning_session())
     again = await graph_client.users.by_user_id(organiser).events.post(morning_session())
@@ -106,11 +99,11 @@ async def test_repeating_a_create_with_the_same_transaction_id_returns_the_first
     assert first is not None and again is not None and other is not None
     assert again.id == first.id
     assert other.id != first.id
-    assert len(sb.graph.events) == 2
+    assert len(ms.graph.events) == 2
 
 
 async def test_event_is_updated_cancelled_and_deleted(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
     events = graph_client.users.by_user_id(organiser).events
     one = await events.post(morning_session("one"))
@@ -133,7 +126,7 @@ async def test_event_is_updated_cancelled_and_deleted(
 
 
 async def test_calendar_view_lists_the_days_events_in_the_preferred_zone(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
     events = graph_client.users.by_user_id(organiser).events
     for day in range(5, 10):
@@ -155,7 +148,7 @@ async def test_calendar_view_lists_the_days_events_in_the_preferred_zone(
 
 
 async def test_unknown_property_is_rejected_like_graph_does(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
     event = morning_session()
     event.additional_data = {"foo": "bar"}
@@ -165,11 +158,11 @@ async def test_unknown_property_is_rejected_like_graph_does(
     assert raised.value.error is not None and raised.value.error.code == "RequestBodyRead"
     assert raised.value.error.message is not None
     assert raised.value.error.message.startswith("The property 'foo' does not exist on type 'microsoft.graph.event'.")
-    assert sb.graph.events == {}
+    assert ms.graph.events == {}
 
 
 async def test_unknown_nested_property_names_the_nested_type(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
     event = morning_session()
     assert event.start is not None

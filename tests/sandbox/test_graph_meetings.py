@@ -19,16 +19,7 @@ from msgraph.generated.users.item.online_meetings.online_meetings_request_builde
     OnlineMeetingsRequestBuilder,
 )
 
-from tests.sandbox.graph_fixtures import (  # noqa: F401 - fixtures
-    GraphSandbox,
-    anyio_backend,
-    app_registration,
-    credential,
-    graph_client,
-    graph_server,
-    organiser,
-    sb,
-)
+from tests.sandbox.graph_fixtures import GraphSandbox
 
 pytestmark = pytest.mark.anyio
 
@@ -62,7 +53,7 @@ async def meeting_id_for(client: GraphServiceClient, organiser: str, join_url: s
 
 
 async def test_event_join_link_resolves_to_its_online_meeting(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
     _, join_url = await teams_event(graph_client, organiser)
     meeting_id = await meeting_id_for(graph_client, organiser, join_url)
@@ -73,15 +64,15 @@ async def test_event_join_link_resolves_to_its_online_meeting(
 
 
 async def test_without_the_teams_access_policy_meetings_are_forbidden(
-    sb: GraphSandbox, graph_client: GraphServiceClient
+    ms: GraphSandbox, graph_client: GraphServiceClient
 ) -> None:
-    coach = sb.graph.add_user("uusi.ohjaaja@sandbox.example.fi", "Uusi Ohjaaja")  # no policy granted
+    coach = ms.graph.add_user("uusi.ohjaaja@sandbox.example.fi", "Uusi Ohjaaja")  # no policy granted
     _, join_url = await teams_event(graph_client, coach)  # calendar access needs no policy
     with pytest.raises(ODataError) as raised:
         await meeting_id_for(graph_client, coach, join_url)
     assert raised.value.response_status_code == 403
     assert raised.value.error is not None and raised.value.error.code == "Forbidden"
-    sb.graph.grant_meeting_policy(coach)
+    ms.graph.grant_meeting_policy(coach)
     assert await meeting_id_for(graph_client, coach, join_url)
 
 
@@ -104,22 +95,22 @@ async def test_create_or_get_with_the_same_external_id_returns_the_same_meeting(
 
 
 async def test_attendance_report_appears_only_after_the_meeting_has_ended(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
-    client_id = sb.graph.add_user("asiakas1@sandbox.example.fi", "Asiakas Yksi")
+    client_id = ms.graph.add_user("asiakas1@sandbox.example.fi", "Asiakas Yksi")
     _, join_url = await teams_event(graph_client, organiser)
     meeting_id = await meeting_id_for(graph_client, organiser, join_url)
-    sb.graph.join_meeting(join_url, user_id=organiser, minutes=60)
-    sb.graph.join_meeting(join_url, user_id=client_id, minutes=20)
-    sb.graph.join_meeting(join_url, user_id=client_id, minutes=25, start=START + timedelta(minutes=30))
-    sb.graph.join_meeting(join_url, via_phone=True, minutes=45, start=START + timedelta(minutes=5))
+    ms.graph.join_meeting(join_url, user_id=organiser, minutes=60)
+    ms.graph.join_meeting(join_url, user_id=client_id, minutes=20)
+    ms.graph.join_meeting(join_url, user_id=client_id, minutes=25, start=START + timedelta(minutes=30))
+    ms.graph.join_meeting(join_url, via_phone=True, minutes=45, start=START + timedelta(minutes=5))
     reports = graph_client.users.by_user_id(organiser).online_meetings.by_online_meeting_id(meeting_id).attendance_reports
 
-    sb.state.clock.set(START + timedelta(minutes=59))
+    ms.state.clock.set(START + timedelta(minutes=59))
     during = await reports.get()
     assert during is not None and during.value == []
 
-    sb.state.clock.advance(timedelta(minutes=2))
+    ms.state.clock.advance(timedelta(minutes=2))
     after = await reports.get()
     assert after is not None and after.value and len(after.value) == 1
     report = after.value[0]
@@ -141,15 +132,15 @@ async def test_attendance_report_appears_only_after_the_meeting_has_ended(
 
 
 async def test_attendance_reports_list_at_most_the_fifty_latest(
-    sb: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
 ) -> None:
     meeting = await graph_client.users.by_user_id(organiser).online_meetings.create_or_get.post(
         CreateOrGetPostRequestBody(external_id="standing", start_date_time=START, end_date_time=START + timedelta(hours=1))
     )
     assert meeting is not None and meeting.id and meeting.join_web_url
     for day in range(52):
-        sb.graph.join_meeting(meeting.join_web_url, user_id=organiser, minutes=30, start=START + timedelta(days=day))
-    sb.state.clock.set(START + timedelta(days=60))
+        ms.graph.join_meeting(meeting.join_web_url, user_id=organiser, minutes=30, start=START + timedelta(days=day))
+    ms.state.clock.set(START + timedelta(days=60))
     listed = await graph_client.users.by_user_id(organiser).online_meetings.by_online_meeting_id(
         meeting.id
     ).attendance_reports.get()
