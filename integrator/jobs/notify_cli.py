@@ -1,0 +1,162 @@
+"""`integrator notify ...`: meetings, weekly letters, reminders and the outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from integrator.config import Settings, load_settings
+from integrator.store.db import Store
+from integrator.store.models import OutboxMessage, OutboxStatus
+from integrator.store.types import utcnow
+
+config_option = click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+                             help="Config file (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).")
+
+
+def _load(config_file: Path | None) -> tuple[Settings, Store]:
+    settings = load_settings(config_file)
+    return settings, Store(settings.database_url)
+
+
+def _now(value: str | None) -> datetime:
+    if not value:
+        return utcnow()
+    dt = datetime.fromisoformat(value)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _orgs(settings: Settings, org: str | None) -> list[str]:
+    return [org] if org else [o.key for o in settings.organisations]
+
+
+@click.group()
+def notify() -> None:
+    """Peer-group meetings, weekly letters and reminders to clients."""
+
+
+@notify.command("meetings")
+@config_option
+@click.option("--week", required=True, help="ISO week, e.g. 2026-W49.")
+@click.option("--org", default=None, help="Organisation key (default: all).")
+@click.option("--group", "group_key", default=None, help="Only this group.")
+@click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
+def meetings_cmd(config_file: Path | None, week: str, org: str | None, group_key: str | None, dry_run: bool) -> None:
+    """Create, update or cancel the week's meetings (weekly setup does this too)."""
+    from integrator.jobs.meetings import apply_meetings, organisation_id, plan_meetings
+    from integrator.jobs.runs import RunRecorder, job_lock
+
+    settings, store = _load(config_file)
+    failed = False
+    for org_key in _orgs(settings, org):
+        plan = plan_meetings(store, settings, org_key, week, group_key)
+        click.echo(f"[{org_key}]\n{plan.render()}")
+        if dry_run:
+            continue
+        with job_lock(store, f"meetings:{org_key}"):
+            with store.session() as s:
+                org_id = organisation_id(s, org_key)
+            recorder = RunRecorder.start(store, "meetings", organisation_id=org_id,
+                                         params={"week": week, "group": group_key})
+            recorder.save_plan(plan.to_json())
+            try:
+                apply_meetings(store, settings, org_key, plan, recorder)
+            finally:
+                status = recorder.finish()
+            click.echo(f"[{org_key}] {status.value}: {json.dumps(recorder.counts, sort_keys=True)}")
+            for err in recorder.errors:
+                click.echo(f"  error {err['item']}: {err['error']}", err=True)
+            failed = failed or bool(recorder.errors)
+    if failed:
+        raise SystemExit(1)
+
+
+@notify.command("letters")
+@config_option
+@click.option("--week", default=None, help="ISO week the letters are about (default: next week).")
+@click.option("--org", default=None, help="Organisation key (default: all).")
+def letters_cmd(config_file: Path | None, week: str | None, org: str | None) -> None:
+    """Queue next week's letter for each client (once per client and week)."""
+    from integrator.jobs.notify import queue_weekly_letters, week_after
+
+    settings, store = _load(config_file)
+    week = week or week_after(utcnow().date())
+    for org_key in _orgs(settings, org):
+        counts = queue_weekly_letters(store, settings, org_key, week)
+        click.echo(f"[{org_key}] {week}: {json.dumps(counts, sort_keys=True)}")
+
+
+@notify.command("reminders")
+@config_option
+@click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
+def reminders_cmd(config_file: Path | None, now_s: str | None) -> None:
+    """Queue the reminders that are due now."""
+    from integrator.jobs.notify import queue_due_reminders
+
+    settings, store = _load(config_file)
+    click.echo(json.dumps(queue_due_reminders(store, settings, _now(now_s)), sort_keys=True))
+
+
+@notify.command("send")
+@config_option
+@click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
+def send_cmd(config_file: Path | None, now_s: str | None) -> None:
+    """Send the due messages of the outbox, paced to the senders' limits."""
+    from integrator.jobs.notify import send_outbox
+
+    settings, store = _load(config_file)
+    counts = send_outbox(store, settings, _now(now_s) if now_s else None)
+    click.echo(json.dumps(counts, sort_keys=True))
+    if counts.get("recovered_uncertain") or counts.get("uncertain"):
+        click.echo("Some messages may or may not have been sent: see `integrator notify outbox --status "
+                   "uncertain`.", err=True)
+
+
+@notify.command("outbox")
+@config_option
+@click.option("--status", type=click.Choice([s.value for s in OutboxStatus]), default=None)
+@click.option("--limit", default=50, show_default=True)
+def outbox_cmd(config_file: Path | None, status: str | None, limit: int) -> None:
+    """List outbox messages (keys carry client codes only; no addresses are printed)."""
+    from integrator.jobs.notify import counts_by_status
+
+    _, store = _load(config_file)
+    click.echo(json.dumps(counts_by_status(store), sort_keys=True))
+    with store.session() as s:
+        q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+        if status:
+            q = q.where(OutboxMessage.status == OutboxStatus(status))
+        for m in s.scalars(q):
+            when = m.sent_at or m.not_before
+            click.echo(f"{m.status.value:<10} {m.key:<60} attempts={m.attempts} "
+                       f"{when.isoformat() if when else '-'} {m.last_error or ''}".rstrip())
+
+
+@notify.command("requeue")
+@config_option
+@click.argument("key")
+def requeue_cmd(config_file: Path | None, key: str) -> None:
+    """Send an uncertain/failed/cancelled message (again) – after checking the Sent Items."""
+    from integrator.jobs.outbox import requeue
+
+    _, store = _load(config_file)
+    if not requeue(store, key):
+        raise click.ClickException(f"no uncertain, failed or cancelled message with key {key}")
+    click.echo(f"requeued {key}")
+
+
+@notify.command("cancel")
+@config_option
+@click.argument("key")
+def cancel_cmd(config_file: Path | None, key: str) -> None:
+    """Do not send this message (e.g. an uncertain one that did arrive)."""
+    from integrator.jobs.outbox import cancel_key
+
+    _, store = _load(config_file)
+    if not cancel_key(store, key, "cancelled by a coordinator"):
+        raise click.ClickException(f"no queued, parked or uncertain message with key {key}")
+    click.echo(f"cancelled {key}")

@@ -1,0 +1,256 @@
+"""The outbox: every email we send is first a row with one unique key, then a claim, then a send.
+
+Life of a message::
+
+    queued ──claim──> sending ──provider accepted──> sent
+       ^                 │ 429 / connect error (provider did not take it) ──> queued (not_before)
+       │                 │ daily limit ─────────────────────────────────────> parked (not_before)
+       │                 │ 5xx / timeout after the request left ────────────> uncertain
+       │                 │ 4xx ─────────────────────────────────────────────> failed
+       └── requeue ── uncertain / failed (a coordinator's decision, `integrator notify requeue`)
+
+The window. Gmail `messages.send` and Graph `sendMail` have no idempotency key. Between the
+provider accepting a message and our commit of "sent" (milliseconds) a crash leaves the row in
+SENDING. At the start of every send run (under the job lock, so no other sender is alive) such
+rows become UNCERTAIN: we do NOT resend them automatically, because a second letter or reminder
+is worse for a client than a coordinator's look at the Sent Items. A provider 5xx after the
+request left is treated the same way. Everything else is exactly once: the unique key stops a
+re-run from queuing a message twice, and a claimed message is never claimed again.
+
+Pacing. Each organisation sends from one mailbox; a token bucket keeps to the per-minute limit
+(Gmail 6,000 units = 60 messages, Exchange 30) and a rolling 24-hour count to the daily limit
+(Gmail 2,000; Exchange 10,000 recipients). Over the daily limit the rest are parked with
+`not_before` and resumed by a later run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from integrator.providers.errors import DeliveryUncertain, NeedsReauth, Parked, ProviderError, Retriable
+from integrator.store.db import Store
+from integrator.store.models import MessageKind, OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+DUE = (OutboxStatus.QUEUED, OutboxStatus.PARKED)
+MAX_ATTEMPTS = 8
+VENDOR_LIMITS = {"gmail": (60, 2000), "graph": (30, 10000)}  # (per minute, per day)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    key: str
+    kind: MessageKind
+    organisation_id: int
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    client_id: int | None = None
+    work_day_id: int | None = None
+    staff_user_id: int | None = None
+    not_before: datetime | None = None
+
+
+def enqueue(s: Session, messages: Iterable[NewMessage]) -> int:
+    """Insert the messages whose key is new; returns how many were new.
+
+    INSERT .. ON CONFLICT DO NOTHING: two runs racing on one key both succeed, one row results.
+    """
+    rows = [
+        {"key": m.key, "kind": m.kind, "organisation_id": m.organisation_id, "to_address": m.to_address,
+         "subject": m.subject, "body_text": m.body_text, "body_html": m.body_html, "client_id": m.client_id,
+         "work_day_id": m.work_day_id, "staff_user_id": m.staff_user_id, "not_before": m.not_before,
+         "status": OutboxStatus.QUEUED, "attempts": 0}
+        for m in messages
+    ]
+    if not rows:
+        return 0
+    keys = [r["key"] for r in rows]
+    before = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.key.in_(keys))) or 0
+    dialect = s.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), 500):
+        s.execute(insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"]), rows[start:start + 500])
+    after = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.key.in_(keys))) or 0
+    return int(after - before)
+
+
+def recover_in_flight(store: Store) -> list[str]:
+    """Rows left in SENDING by a run that died: maybe sent. Mark them UNCERTAIN; return their keys.
+
+    Call only while holding the send lock: then no live sender owns a SENDING row.
+    """
+    with store.session() as s:
+        keys = list(s.scalars(select(OutboxMessage.key).where(OutboxMessage.status == OutboxStatus.SENDING)))
+        if keys:
+            s.execute(update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING).values(
+                status=OutboxStatus.UNCERTAIN,
+                last_error="uncertain: the sending run stopped between claim and commit; check the "
+                           "sender's Sent Items, then requeue or cancel"))
+    for key in keys:
+        log.warning("outbox message maybe sent", extra={"key": key})
+    return keys
+
+
+def due_ids(s: Session, now: datetime, organisation_id: int | None = None) -> list[int]:
+    q = select(OutboxMessage.id).where(
+        OutboxMessage.status.in_(DUE),
+        (OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now),
+    ).order_by(OutboxMessage.not_before.is_not(None), OutboxMessage.id)
+    if organisation_id is not None:
+        q = q.where(OutboxMessage.organisation_id == organisation_id)
+    return list(s.scalars(q))
+
+
+def claim(store: Store, message_id: int, now: datetime) -> OutboxMessage | None:
+    """Move one due message to SENDING (committed). None when someone else took it or it is not due."""
+    with store.session() as s:
+        result = s.execute(update(OutboxMessage).where(
+            OutboxMessage.id == message_id, OutboxMessage.status.in_(DUE),
+            (OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now),
+        ).values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1))
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        return s.get(OutboxMessage, message_id)
+
+
+def finish(store: Store, message_id: int, status: OutboxStatus, *, now: datetime, error: str | None = None,
+           not_before: datetime | None = None, provider_message_id: str | None = None) -> None:
+    with store.session() as s:
+        msg = s.get(OutboxMessage, message_id)
+        assert msg is not None
+        msg.status = status
+        msg.last_error = error[:500] if error else None
+        msg.not_before = not_before
+        if status == OutboxStatus.SENT:
+            msg.sent_at = now
+            msg.provider_message_id = provider_message_id
+
+
+def sent_in_window(s: Session, organisation_id: int, now: datetime) -> tuple[int, datetime | None]:
+    """(messages sent in the last 24 hours, the oldest of them) for the daily limit."""
+    since = now - timedelta(days=1)
+    row = s.execute(select(func.count(), func.min(OutboxMessage.sent_at)).where(
+        OutboxMessage.organisation_id == organisation_id, OutboxMessage.status == OutboxStatus.SENT,
+        OutboxMessage.sent_at > since)).one()
+    oldest = row[1]
+    if oldest is not None and oldest.tzinfo is None:
+        from datetime import UTC
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(row[0]), oldest
+
+
+def park_rest(store: Store, organisation_id: int, until: datetime, reason: str, now: datetime) -> int:
+    """Park every due message of the organisation until `until` (over the daily limit)."""
+    with store.session() as s:
+        result = s.execute(update(OutboxMessage).where(
+            OutboxMessage.organisation_id == organisation_id, OutboxMessage.status.in_(DUE),
+            (OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now),
+        ).values(status=OutboxStatus.PARKED, not_before=until, last_error=reason))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def requeue(store: Store, key: str) -> bool:
+    """A coordinator's decision: send an UNCERTAIN or FAILED message (again)."""
+    with store.session() as s:
+        result = s.execute(update(OutboxMessage).where(
+            OutboxMessage.key == key,
+            OutboxMessage.status.in_((OutboxStatus.UNCERTAIN, OutboxStatus.FAILED, OutboxStatus.CANCELLED)),
+        ).values(status=OutboxStatus.QUEUED, not_before=None, last_error=None))
+        return getattr(result, "rowcount", 0) == 1
+
+
+def cancel_key(store: Store, key: str, reason: str) -> bool:
+    with store.session() as s:
+        result = s.execute(update(OutboxMessage).where(
+            OutboxMessage.key == key, OutboxMessage.status.in_((*DUE, OutboxStatus.UNCERTAIN)),
+        ).values(status=OutboxStatus.CANCELLED, last_error=reason))
+        return getattr(result, "rowcount", 0) == 1
+
+
+# ---- sending -------------------------------------------------------------------------------
+
+
+class Mailer(Protocol):
+    """One sender mailbox. Raises Retriable (not taken), Parked (daily limit), DeliveryUncertain,
+    NeedsReauth or Fatal; returns the provider's message id when it gives one."""
+
+    def send(self, msg: OutboxMessage) -> str | None: ...
+
+
+@dataclass
+class SendStats:
+    sent: int = 0
+    requeued: int = 0
+    parked: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    cancelled: int = 0
+    recovered_uncertain: int = 0
+    refused: int = 0  # the sender's credentials were refused: nothing more sent for that organisation
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.__dict__.items()}
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def send_one(store: Store, mailer: Mailer, message_id: int, now: datetime, stats: SendStats,
+             validate: Callable[[OutboxMessage], str | None] | None = None) -> str:
+    """Claim, (re)validate, send and record one message. Returns the outcome's name.
+
+    `validate` returns a reason to cancel (e.g. "work day cancelled") or None to send.
+    Raises Parked / NeedsReauth for the caller to stop this sender.
+    """
+    msg = claim(store, message_id, now)
+    if msg is None:
+        return "skipped"
+    if validate is not None:
+        why = validate(msg)
+        if why:
+            finish(store, msg.id, OutboxStatus.CANCELLED, now=now, error=why)
+            stats.cancelled += 1
+            return "cancelled"
+    try:
+        provider_id = mailer.send(msg)
+    except Parked as err:
+        finish(store, msg.id, OutboxStatus.PARKED, now=now, error=str(err), not_before=now + timedelta(hours=1))
+        stats.parked += 1
+        raise
+    except NeedsReauth as err:
+        # Not sent: the token was refused before anything was accepted.
+        finish(store, msg.id, OutboxStatus.QUEUED, now=now, error=str(err))
+        raise
+    except Retriable as err:
+        if msg.attempts >= MAX_ATTEMPTS:
+            finish(store, msg.id, OutboxStatus.FAILED, now=now, error=f"gave up after {msg.attempts}: {err}")
+            stats.failed += 1
+            return "failed"
+        wait = timedelta(seconds=err.retry_after) if err.retry_after else backoff(msg.attempts)
+        finish(store, msg.id, OutboxStatus.QUEUED, now=now, error=str(err), not_before=now + wait)
+        stats.requeued += 1
+        return "requeued"
+    except DeliveryUncertain as err:
+        finish(store, msg.id, OutboxStatus.UNCERTAIN, now=now, error=f"uncertain: {err}")
+        stats.uncertain += 1
+        log.warning("outbox message maybe sent", extra={"key": msg.key, "status": err.status})
+        return "uncertain"
+    except ProviderError as err:
+        finish(store, msg.id, OutboxStatus.FAILED, now=now, error=str(err))
+        stats.failed += 1
+        return "failed"
+    finish(store, msg.id, OutboxStatus.SENT, now=now, provider_message_id=provider_id)
+    stats.sent += 1
+    return "sent"

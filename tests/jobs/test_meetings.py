@@ -1,0 +1,109 @@
+"""Peer-group meetings on the sandbox: one per work day, updated or cancelled, never doubled."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from integrator.jobs.meetings import apply_meetings, plan_meetings
+from integrator.jobs.runs import RunRecorder
+from integrator.store.models import ExternalResource, Membership, WorkDay, WorkDayStatus
+from tests.jobs.notify_world import ORG, WEEK, World, sandbox_server, sb, world  # noqa: F401
+
+
+def run(world: World) -> RunRecorder:
+    plan = plan_meetings(world.store, world.settings, ORG, WEEK)
+    recorder = RunRecorder.start(world.store, "meetings", organisation_id=None, params={})
+    apply_meetings(world.store, world.settings, ORG, plan, recorder)
+    recorder.finish()
+    return recorder
+
+
+def meetings(world: World) -> dict[str, ExternalResource]:
+    with world.store.session() as s:
+        return {r.local_key: r for r in s.scalars(select(ExternalResource).where(ExternalResource.kind == "meeting"))}
+
+
+def test_each_work_day_gets_one_meeting_with_its_clients_and_a_link(world: World) -> None:
+    recorder = run(world)
+
+    assert recorder.errors == []
+    rows = meetings(world)
+    assert sorted(rows) == ["meeting:keskiviikko:2026-01-14", "meeting:tiistai:2026-01-13",
+                            "meeting:tiistai:2026-01-15"]
+    teams = rows["meeting:tiistai:2026-01-13"]
+    assert teams.status == "active" and teams.state["join_url"].startswith("https://teams.microsoft.com/")
+    assert teams.state["online_meeting_id"], "the onlineMeeting id is stored for attendance"
+    assert len(teams.state["attendees"]) == 4
+    meet = rows["meeting:keskiviikko:2026-01-14"]
+    assert meet.state["join_url"].startswith("https://meet.google.com/")
+    stored = world.sb.graph.events[teams.external_id]
+    assert stored.data["isOnlineMeeting"] is True
+    assert stored.data["reminderMinutesBeforeStart"] == 60
+    assert "Kirjoita lyhyt teksti" in stored.data["body"]["content"]
+
+
+def test_a_second_run_changes_nothing(world: World) -> None:
+    run(world)
+    world.sb.state.log.reset()
+
+    plan = plan_meetings(world.store, world.settings, ORG, WEEK)
+
+    assert plan.actions == []
+    run(world)
+    assert world.sb.state.log.writes() == []
+
+
+def test_a_time_change_updates_the_same_event(world: World) -> None:
+    run(world)
+    before = meetings(world)["meeting:tiistai:2026-01-13"].external_id
+    with world.store.session() as s:
+        wd = s.scalar(select(WorkDay).where(WorkDay.iso_week == WEEK).order_by(WorkDay.day))
+        assert wd is not None
+        wd.meeting_start = wd.meeting_start.replace(hour=wd.meeting_start.hour + 1)
+        wd.meeting_end = wd.meeting_end.replace(hour=wd.meeting_end.hour + 1)
+
+    plan = plan_meetings(world.store, world.settings, ORG, WEEK)
+    assert [(a.op, a.key) for a in plan.actions] == [("update", "meeting:tiistai:2026-01-13")]
+    assert "aika muuttui" in plan.actions[0].reason
+    run(world)
+
+    after = meetings(world)["meeting:tiistai:2026-01-13"]
+    assert after.external_id == before
+    assert world.sb.graph.events[before].start.hour == 9  # 11:00 Helsinki = 09:00 UTC
+    assert len([e for e in world.sb.graph.events.values() if not e.data.get("isCancelled")]) == 2
+
+
+def test_a_cancelled_work_day_cancels_its_meeting(world: World) -> None:
+    run(world)
+    with world.store.session() as s:
+        for wd in s.scalars(select(WorkDay)):
+            if wd.day.isoformat() in ("2026-01-13", "2026-01-14"):
+                wd.status = WorkDayStatus.CANCELLED
+                wd.cancelled_reason = "ohjaaja sairaana"
+    rows = meetings(world)
+
+    run(world)
+
+    after = meetings(world)
+    assert after["meeting:tiistai:2026-01-13"].status == "removed"
+    assert after["meeting:keskiviikko:2026-01-14"].status == "removed"
+    teams_event = world.sb.graph.events.get(rows["meeting:tiistai:2026-01-13"].external_id)
+    assert teams_event is None or teams_event.data.get("isCancelled")
+    google_event = world.sb.google.calendar.events[world.coordinator][rows["meeting:keskiviikko:2026-01-14"].external_id]
+    assert google_event["status"] == "cancelled"
+    assert after["meeting:tiistai:2026-01-15"].status == "active"
+
+
+def test_a_client_leaving_is_removed_from_the_attendees(world: World) -> None:
+    run(world)
+    with world.store.session() as s:
+        m = s.scalar(select(Membership).order_by(Membership.id))
+        assert m is not None
+        m.end_date = m.start_date  # left long before the week
+
+    run(world)
+
+    row = meetings(world)["meeting:tiistai:2026-01-13"]
+    assert len(row.state["attendees"]) == 3
+    attendees = world.sb.graph.events[row.external_id].data["attendees"]
+    assert "k-0001@asiakas.example.fi" not in [a["emailAddress"]["address"] for a in attendees]
