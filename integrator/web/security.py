@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 
 from flask import Flask, Response, abort, request, session
 
@@ -18,12 +19,13 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 def init_app(app: Flask) -> None:
     insecure_ok = bool(app.config.get("TESTING") or app.config.get("INSECURE_HTTP"))
-    app.config.setdefault("SESSION_COOKIE_SECURE", not insecure_ok)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "integrator_session")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)  # a working day
-    app.config.setdefault("MAX_CONTENT_LENGTH", 5 * 1024 * 1024)  # client CSV uploads are small
+    # Flask's defaults exist as keys already, so these are set, not defaulted.
+    app.config["SESSION_COOKIE_SECURE"] = not insecure_ok
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_NAME"] = "integrator_session"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)  # a working day
+    app.config["MAX_CONTENT_LENGTH"] = app.config.get("MAX_CONTENT_LENGTH") or 5 * 1024 * 1024
     app.before_request(_check_csrf)
     app.after_request(_secure_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token

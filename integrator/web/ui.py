@@ -173,3 +173,11 @@ def job_page(run_id: int) -> ResponseReturnValue:
     with get_store().session() as s:
         run = readmodels.run_json(access.job_run_or_404(s, current_principal(), run_id), with_plan=True)
     return render_template("job.html", run=run)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_page() -> ResponseReturnValue:
+    """Client CSV import (admins): check every row first, then write all rows or none."""
+    from integrator.web.client_import import handle_import
+
+    return handle_import()
