@@ -184,6 +184,10 @@ def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
         return [], [], [RowProblem(1, None, None, "the file is empty",
                                    f"a header row with the columns: {', '.join(COLUMNS)}")]
     header = [c.strip().lower() for c in header_cells]
+    if "code" not in header:
+        # Without a code column the first row is most likely data: never echo its cells.
+        return header, [], [RowProblem(1, "code", None, "the required column is missing (is the header row there?)",
+                                       f"a header row with the columns: {', '.join(COLUMNS)}")]
     problems: list[RowProblem] = []
     for name in sorted({h for h in header if header.count(h) > 1}):
         problems.append(RowProblem(1, name, None, "column given twice"))
@@ -192,9 +196,6 @@ def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
             close = difflib.get_close_matches(name, COLUMNS, n=1)
             problems.append(RowProblem(1, name or "(empty)", None, "unknown column",
                                        f"'{close[0]}'" if close else f"one of: {', '.join(COLUMNS)}"))
-    if "code" not in header:
-        problems.append(RowProblem(1, "code", None, "the required column is missing (is the header row there?)",
-                                   f"a header row with the columns: {', '.join(COLUMNS)}"))
     if problems:
         return header, [], problems
 
@@ -434,7 +435,7 @@ def _check_row(line: int, cells: dict[str, str], ctx: _Context) -> tuple[Row | N
             bad(_period_column(words), words)
         outside = [d for d in parsed["weekdays"] if d not in ctx.rules.work_weekdays]
         if outside:
-            bad("weekdays", f"{_days(outside)} not a work-activity day in the rules",
+            bad("weekdays", f"not a work-activity day in the rules: {_days(outside)}",
                 f"days among {_days(ctx.rules.work_weekdays)}")
         if group is not None and group.active and not set(parsed["weekdays"]) & set(group.weekdays):
             bad("weekdays", "the period has none of the group's meeting days",
