@@ -7,7 +7,10 @@ from sqlalchemy import select
 from integrator.jobs.meetings import apply_meetings, plan_meetings
 from integrator.jobs.runs import RunRecorder
 from integrator.store.models import ExternalResource, Membership, WorkDay, WorkDayStatus
-from tests.jobs.notify_world import ORG, WEEK, World, sandbox_server, sb, world  # noqa: F401
+from tests.jobs import notify_world as nw
+from tests.jobs.notify_world import ORG, WEEK, World
+
+sandbox_server, sb, world = nw.sandbox_server, nw.sb, nw.world  # fixtures
 
 
 def run(world: World) -> RunRecorder:
