@@ -246,8 +246,11 @@ class GoogleClient:
     """Services for one Google Workspace tenant, and the one place their calls are executed."""
 
     def __init__(self, tenant: GoogleTenant, *, policy: RetryPolicy | None = None, timeout_s: float = 60.0,
-                 batch_limits: Mapping[str, int] | None = None, key_info: Mapping[str, Any] | None = None) -> None:
+                 batch_limits: Mapping[str, int] | None = None, key_info: Mapping[str, Any] | None = None,
+                 batching: bool = True) -> None:
         self.tenant = tenant
+        # batching=False sends every request of batch() on its own (a baseline for benchmarks).
+        self.batching = batching
         self.policy = policy or RetryPolicy()
         self.timeout_s = timeout_s
         self.batch_limits = {**BATCH_LIMITS, **(batch_limits or {})}
@@ -331,8 +334,12 @@ class GoogleClient:
 
     def list_all(self, collection: Any, items_key: str, *, method: str = "list", **params: Any) -> list[Any]:
         """Every item of a paged list, e.g. ``list_all(svc.courses(), "courses", teacherId="me")``."""
+        return self.collect(getattr(collection, method)(**params), items_key)
+
+    def collect(self, first: HttpRequest, items_key: str) -> list[Any]:
+        """Every item of a paged list, starting from the request for its first page."""
         out: list[Any] = []
-        request: HttpRequest | None = getattr(collection, method)(**params)
+        request: HttpRequest | None = first
         while request is not None:
             response = self.execute(request) or {}
             out.extend(response.get(items_key, []))
@@ -348,11 +355,25 @@ class GoogleClient:
             raise ValueError("batch() takes requests built from GoogleClient.service()")
         return target
 
+    def api_of(self, request: HttpRequest) -> str:
+        """The API ("classroom", "drive", ...) a request built by this client belongs to."""
+        return self._batch_target(request)[0]
+
     def batch(self, requests: Mapping[K, HttpRequest] | Iterable[tuple[K, HttpRequest]], *,
               retry: bool = True) -> dict[K, ItemResult[K]]:
         """Run requests in batch envelopes at each API's limit; per-item results, retriable items retried."""
         pairs = list(requests.items()) if isinstance(requests, Mapping) else list(requests)
         results: dict[K, ItemResult[K]] = {k: ItemResult(k) for k, _ in pairs}
+        if not self.batching:
+            for key, req in pairs:
+                results[key].attempts += 1
+                try:
+                    results[key].response = self.execute(req, retry=retry)
+                except NeedsReauth:
+                    raise
+                except ProviderError as err:
+                    results[key].error = err
+            return results
         # One envelope per API: each part carries its own Authorization header (the sandbox and
         # Google both honour it), so parts acting as different delegated users share envelopes.
         groups: dict[str, list[tuple[K, HttpRequest]]] = {}

@@ -1,0 +1,160 @@
+"""Weekly setup: next week's courses, topics, enrolments, folders, sharing and coursework.
+
+``run_weekly_setup`` is the one entry point for the CLI, the web service and the scheduler.
+Per organisation it
+1. syncs the config into the store and materialises the week's work days and tasks
+   (store rows only; the meetings planner reads them too, also in a dry run),
+2. looks at invitations we sent earlier (reads only) to see who has accepted,
+3. diffs the desired state with the store's ExternalResource rows -> a Plan,
+4. unless ``dry_run``: applies the plan in batches (integrator.jobs.weekly_apply), recording
+   each confirmed result at once, so that a crash resumes and a re-run writes nothing,
+5. plans (and applies) the week's meetings through integrator.jobs.meetings when present.
+A JobRun row records the plan, counts and per-item errors (also for a dry run).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from integrator.config import GoogleTenant, OrganisationConfig, Settings
+from integrator.config_sync import apply_to_session
+from integrator.domain.calendar import parse_iso_week
+from integrator.jobs.plan import Action, Plan
+from integrator.jobs.runs import RunRecorder, job_lock
+from integrator.jobs.weekly_apply import Applier, observe_invitations
+from integrator.jobs.weekly_plan import PlannedOrg, diff
+from integrator.jobs.weekly_state import desired_resources, load_week
+from integrator.jobs.weekly_tasks import TaskFile, load_task_file
+from integrator.providers.errors import NeedsReauth, ProviderError
+from integrator.providers.google.client import GoogleClient
+from integrator.store.db import Store
+from integrator.store.models import Client, ExternalResource, JobStatus, Organisation
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[[GoogleTenant], GoogleClient]
+
+
+def _org_id(store: Store, key: str) -> int | None:
+    with store.session() as s:
+        return s.scalar(select(Organisation.id).where(Organisation.key == key))
+
+
+def _material_bank(gc: GoogleClient, google: GoogleTenant, task_file: TaskFile | None) -> dict[str, str]:
+    """File name -> id in the material bank folder, read only when the task file names materials."""
+    if not task_file or not google.material_bank_folder_id or not any(t.material for t in task_file.tasks):
+        return {}
+    svc = gc.service("drive")
+    files = gc.collect(svc.files().list(q=f"'{google.material_bank_folder_id}' in parents and trashed=false",
+                                        supportsAllDrives=True, includeItemsFromAllDrives=True,
+                                        fields="nextPageToken,files(id,name)", pageSize=1000), "files")
+    return {f["name"]: f["id"] for f in files}
+
+
+def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
+             gc: GoogleClient, *, group_key: str | None = None, task_file: TaskFile | None = None) -> PlannedOrg:
+    """Materialise the week in the store and diff it against what exists: the organisation's plan."""
+    assert org_cfg.google is not None
+    today: date = now.astimezone(ZoneInfo(settings.time_zone)).date()
+    bank = _material_bank(gc, org_cfg.google, task_file)
+    with store.session() as s:
+        apply_to_session(s, settings)
+        org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_cfg.key))
+        rows = {(r.kind, r.local_key): r for r in s.scalars(
+            select(ExternalResource).where(ExternalResource.organisation_id == org_id))}
+        course_ids = {key: str(r.external_id) for (kind, key), r in rows.items()
+                      if kind == "course" and r.external_id and r.status == "active"}
+        emails = {c.code: (c.email or "").lower() for c in s.scalars(select(Client).where(
+            Client.organisation_id == org_id))}
+    accepted = observe_invitations(gc, rows, course_ids, emails)
+    with store.session() as s:
+        ow = load_week(s, org_cfg, week, today, task_file, bank)
+    desired, notes = desired_resources(ow, org_cfg, now)
+    return diff(ow, desired, notes, rows, accepted, now, group_key)
+
+
+def _meetings_module() -> object | None:
+    if importlib.util.find_spec("integrator.jobs.meetings") is None:
+        return None
+    return importlib.import_module("integrator.jobs.meetings")
+
+
+def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str | None = None,
+                     group_key: str | None = None, dry_run: bool = False, triggered_by: str = "cli", *,
+                     tasks_file: Path | None = None, now: datetime | None = None,
+                     client_factory: ClientFactory | None = None, include_meetings: bool = True,
+                     echo: Callable[[str], None] | None = None) -> tuple[Plan, int]:
+    """Plan (and unless `dry_run`, apply) the week for one or every organisation.
+
+    Returns the combined plan (Google and meetings) and the JobRun id. Raises NeedsReauth when
+    an organisation's credentials or delegation are wrong (after recording it in the run).
+    """
+    parse_iso_week(week)
+    now = now or datetime.now(UTC)
+    orgs = [settings.organisation(org_key)] if org_key else list(settings.organisations)
+    task_file = load_task_file(tasks_file, week) if tasks_file else None
+    factory = client_factory or (lambda tenant: GoogleClient(tenant))
+    say = echo or (lambda _line: None)
+    if org_key:
+        with store.session() as s:
+            apply_to_session(s, settings)
+    recorder = RunRecorder.start(
+        store, "weekly_setup", organisation_id=_org_id(store, org_key) if org_key else None,
+        params={"week": week, "org": org_key, "group": group_key, "tasks": str(tasks_file) if tasks_file else None},
+        dry_run=dry_run, triggered_by=triggered_by)
+    full = Plan()
+    status: JobStatus | None = None
+    try:
+        for org_cfg in orgs:
+            lock: AbstractContextManager[None] = nullcontext() if dry_run else job_lock(
+                store, f"weekly_setup:{org_cfg.key}")
+            with lock:
+                full.extend(_run_org(store, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
+                                     task_file=task_file, dry_run=dry_run, say=say, meetings=include_meetings))
+    except NeedsReauth as err:
+        recorder.error("credentials", str(err), kind="needs_reauth")
+        status = JobStatus.FAILED
+        raise
+    finally:
+        if dry_run:
+            for k, v in full.counts().items():
+                recorder.counts[k] = v
+        recorder.save_plan(full.to_json())
+        recorder.finish(status)
+    return full, recorder.run_id
+
+
+def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
+             factory: ClientFactory, recorder: RunRecorder, *, group_key: str | None, task_file: TaskFile | None,
+             dry_run: bool, say: Callable[[str], None], meetings: bool = True) -> Plan:
+    plan = Plan()
+    if org_cfg.google is None:
+        plan.add(Action("skip", "organisation", f"organisation:{org_cfg.key}",
+                        reason="no Google Workspace configured: courses and folders skipped"))
+    else:
+        gc = factory(org_cfg.google)
+        planned = plan_org(store, settings, org_cfg, week, now, gc, group_key=group_key, task_file=task_file)
+        plan.extend(planned.plan)
+        if not dry_run and planned.plan.actions:
+            say(f"{org_cfg.key}: applying {len(planned.plan.actions)} Google change(s)")
+            Applier(store, org_cfg, gc, planned, recorder, now).apply()
+    module = _meetings_module() if meetings else None
+    if module is not None:
+        try:
+            m_plan: Plan = module.plan_meetings(store, settings, org_cfg.key, week, group_key)  # type: ignore[attr-defined]
+            plan.extend(m_plan)
+            if not dry_run and m_plan.actions:
+                module.apply_meetings(store, settings, org_cfg.key, m_plan, recorder)  # type: ignore[attr-defined]
+        except NeedsReauth:
+            raise
+        except (ProviderError, KeyError, LookupError) as err:
+            recorder.error(f"meetings:{org_cfg.key}", str(err), kind="meetings")
+    return plan
