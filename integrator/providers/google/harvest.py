@@ -15,8 +15,8 @@ from typing import Any
 from integrator.providers.errors import ProviderError
 from integrator.providers.google.client import GoogleClient, next_page_request
 
-CHANGE_FIELDS = ("nextPageToken,newStartPageToken,changes(fileId,removed,time,driveId,"
-                 "file(id,name,mimeType,parents,createdTime,trashed))")
+FILE_FIELDS = "id,name,mimeType,parents,createdTime,trashed,owners(emailAddress)"
+CHANGE_FIELDS = f"nextPageToken,newStartPageToken,changes(fileId,removed,time,driveId,file({FILE_FIELDS}))"
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -91,6 +91,15 @@ class DriveFileAdded:
     created_at: datetime | None
     changed_at: datetime | None
     removed: bool
+    owners: tuple[str, ...] = ()
+
+
+def _file(f: dict[str, Any], changed_at: datetime | None = None, removed: bool = False) -> DriveFileAdded:
+    return DriveFileAdded(
+        file_id=str(f.get("id")), name=str(f.get("name", "")), mime_type=str(f.get("mimeType", "")),
+        parents=list(f.get("parents", [])), created_at=parse_time(f.get("createdTime")), changed_at=changed_at,
+        removed=removed or bool(f.get("trashed")),
+        owners=tuple(str(o.get("emailAddress", "")).lower() for o in f.get("owners", []) if isinstance(o, dict)))
 
 
 @dataclass
@@ -120,16 +129,38 @@ def read_changes(gc: GoogleClient, subject: str, token: str, drive_id: str | Non
     while True:
         body = gc.execute(request) or {}
         for ch in body.get("changes", []):
-            f = ch.get("file") or {}
-            out.files.append(DriveFileAdded(
-                file_id=str(ch.get("fileId")), name=str(f.get("name", "")), mime_type=str(f.get("mimeType", "")),
-                parents=list(f.get("parents", [])), created_at=parse_time(f.get("createdTime")),
-                changed_at=parse_time(ch.get("time")), removed=bool(ch.get("removed") or f.get("trashed"))))
+            f = {"id": ch.get("fileId"), **(ch.get("file") or {})}
+            out.files.append(_file(f, parse_time(ch.get("time")), bool(ch.get("removed"))))
         if body.get("nextPageToken"):
             request = next_page_request(request, str(body["nextPageToken"]))
             continue
         out.new_start_token = str(body.get("newStartPageToken") or token)
         return out
+
+
+def list_folder_files(gc: GoogleClient, subject: str, folder_ids: Iterable[str]
+                      ) -> dict[str, list[DriveFileAdded] | ProviderError]:
+    """The files in each folder (batched), to start a feed: what was there before the first token."""
+    svc = gc.service("drive", subject=subject)
+    requests = {fid: svc.files().list(q=f"'{fid}' in parents and trashed = false", pageSize=1000,
+                                      fields=f"nextPageToken,files({FILE_FIELDS})", supportsAllDrives=True,
+                                      includeItemsFromAllDrives=True)
+                for fid in folder_ids}
+    out: dict[str, list[DriveFileAdded] | ProviderError] = {}
+    for fid, res in (gc.batch_list_all(requests, "files").items() if requests else []):
+        out[fid] = res.error if res.error is not None else [_file(f) for f in res.response]
+    return out
+
+
+def user_emails(gc: GoogleClient, subject: str, user_ids: Iterable[str]) -> dict[str, str]:
+    """Google user id -> e-mail through Classroom user profiles (batched); unknown ids are left out."""
+    svc = gc.service("classroom", subject=subject)
+    requests = {uid: svc.userProfiles().get(userId=uid) for uid in user_ids}
+    out: dict[str, str] = {}
+    for uid, res in (gc.batch(requests).items() if requests else []):
+        if res.error is None and isinstance(res.response, dict) and res.response.get("emailAddress"):
+            out[uid] = str(res.response["emailAddress"]).lower()
+    return out
 
 
 # ---- Meet conference records ----------------------------------------------------------------
@@ -155,11 +186,18 @@ class MeetRecord:
     end: datetime | None  # None while the conference is still going on
 
 
-def list_conference_records(gc: GoogleClient, subject: str, since: datetime | None) -> list[MeetRecord]:
+def list_conference_records(gc: GoogleClient, subject: str, *, since: datetime | None = None,
+                            meeting_code: str | None = None) -> list[MeetRecord]:
+    """Conference records (newest first), optionally of one meeting code and from `since` on."""
     svc = gc.service("meet", subject=subject)
-    kw: dict[str, Any] = {"pageSize": 100}
+    terms = []
+    if meeting_code:
+        terms.append(f'space.meeting_code = "{meeting_code}"')
     if since is not None:
-        kw["filter"] = f'start_time>="{since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"'
+        terms.append(f'start_time >= "{since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"')
+    kw: dict[str, Any] = {"pageSize": 100}
+    if terms:
+        kw["filter"] = " AND ".join(terms)
     items = gc.list_all(svc.conferenceRecords(), "conferenceRecords", **kw)
     return [MeetRecord(name=str(r["name"]), space=str(r.get("space", "")), start=parse_time(r.get("startTime")),
                        end=parse_time(r.get("endTime"))) for r in items]

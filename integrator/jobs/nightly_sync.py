@@ -1,0 +1,152 @@
+"""The nightly sync: harvest the evidence, re-evaluate the recent attendance days, queue alerts.
+
+Per organisation, under the `nightly_sync:<org>` lock:
+1. harvest (each source stores its raw evidence with its cursor, unit by unit): Classroom
+   returns, Drive returns, Meet and Teams attendance; a failing source is recorded and the
+   others still run;
+2. re-evaluate the window (last `rules.reevaluate_days` days, or from --since) in ONE
+   transaction: a crash leaves the register exactly as it was;
+3. queue absence alerts - only when every source was read, so that a missing return can
+   never make an alert; the next night catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from integrator.config import OrganisationConfig, Settings
+from integrator.jobs.alerts import AlertResult, queue_absence_alerts
+from integrator.jobs.attendance import EvaluationResult, evaluate_window
+from integrator.jobs.nightly_sync_context import load_context
+from integrator.jobs.runs import RunRecorder, job_lock
+from integrator.providers.errors import NeedsReauth, ProviderError
+from integrator.store.db import Store
+from integrator.store.models import JobStatus, Organisation
+from integrator.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _default_google(org_cfg: OrganisationConfig) -> Any:
+    from integrator.providers.google.client import GoogleClient
+
+    return GoogleClient(org_cfg.google) if org_cfg.google else None
+
+
+def _default_graph(org_cfg: OrganisationConfig) -> Any:
+    from integrator.providers.microsoft.client import GraphClient
+
+    return GraphClient(org_cfg.microsoft) if org_cfg.microsoft else None
+
+
+@dataclass
+class Providers:
+    """How to reach each tenant; tests, the demo and the benchmark pass their own."""
+
+    google: Callable[[OrganisationConfig], Any] = _default_google
+    graph: Callable[[OrganisationConfig], Any] = _default_graph
+
+
+@dataclass
+class OrgSyncResult:
+    org_key: str
+    status: JobStatus
+    run_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    evaluation: EvaluationResult | None = None
+    alerts: AlertResult | None = None
+    requests: int = 0
+
+
+def run_nightly_sync(store: Store, settings: Settings, *, org_key: str | None = None, since: date | None = None,
+                     now: datetime | None = None, providers: Providers | None = None,
+                     triggered_by: str = "cli") -> list[OrgSyncResult]:
+    """Run the sync for one organisation or all of them; one JobRun per organisation."""
+    now = now or utcnow()
+    providers = providers or Providers()
+    orgs = [settings.organisation(org_key)] if org_key else list(settings.organisations)
+    return [_run_org(store, settings, o, since=since, now=now, providers=providers, triggered_by=triggered_by)
+            for o in orgs]
+
+
+def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, since: date | None, now: datetime,
+             providers: Providers, triggered_by: str) -> OrgSyncResult:
+    with store.session() as s:
+        org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_cfg.key))
+    if org_id is None:
+        raise LookupError(f"organisation {org_cfg.key!r} is not in the store; run `integrator config apply` first")
+    rules = settings.rules_for(org_cfg.key)
+    start = since or (now.date() - timedelta(days=rules.reevaluate_days))
+    with job_lock(store, f"nightly_sync:{org_cfg.key}"):
+        rec = RunRecorder.start(store, "nightly_sync", organisation_id=org_id, triggered_by=triggered_by,
+                                params={"since": since.isoformat() if since else None, "now": now.isoformat()})
+        result = OrgSyncResult(org_key=org_cfg.key, status=JobStatus.RUNNING, run_id=rec.run_id)
+        try:
+            with store.session() as s:
+                ctx = load_context(s, org_id, org_cfg.key, org_cfg, rules, now=now, start=start,
+                                   tz=settings.time_zone)
+            result.requests = _harvest(store, ctx, providers, rec, force=since is not None)
+            result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start)
+            for status, n in result.evaluation.by_status.items():
+                rec.count(f"days_{status}", n)
+            rec.count("days_changed", result.evaluation.changed)
+            if rec.errors:
+                rec.count("alerts_postponed")  # a source failed: a missing return must not alert
+            else:
+                with store.session() as s:
+                    result.alerts = queue_absence_alerts(s, org_id, rules, today=now.date())
+                rec.count("alerts_queued", result.alerts.queued)
+                for code in result.alerts.without_worker:
+                    rec.error(code, "absence streak, but the client's period names no responsible worker",
+                              kind="no_worker")
+            rec.count("requests", result.requests)
+            result.status = rec.finish()
+        except BaseException:
+            rec.finish(JobStatus.FAILED)
+            raise
+        result.counts, result.errors = dict(rec.counts), list(rec.errors)
+        return result
+
+
+def _harvest(store: Store, ctx: Any, providers: Providers, rec: RunRecorder, *, force: bool) -> int:
+    from integrator.jobs import nightly_sync_google as google
+    from integrator.jobs import nightly_sync_teams as teams
+
+    requests = 0
+    org_cfg = ctx.org_cfg
+    if org_cfg.google is not None:
+        gc = providers.google(org_cfg)
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("classroom", lambda: google.harvest_classroom(store, ctx, gc, rec, force=force)),
+            ("drive", lambda: google.harvest_drive(store, ctx, gc, rec)),
+            ("meet", lambda: google.harvest_meet(store, ctx, gc, rec)),
+        ]
+        _steps(steps, rec)
+        requests += int(gc.stats.requests)
+    if org_cfg.microsoft is not None and any(m.provider == "teams" for m in ctx.meetings):
+        graph = providers.graph(org_cfg)
+        try:
+            _steps([("teams", lambda: teams.harvest_teams(store, ctx, graph, rec))], rec)
+            requests += int(graph.requests)
+        finally:
+            graph.close()
+    return requests
+
+
+def _steps(steps: list[tuple[str, Callable[[], None]]], rec: RunRecorder) -> None:
+    for name, step in steps:
+        try:
+            step()
+        except NeedsReauth as err:
+            # Credentials are wrong: every further call of this tenant would fail the same way.
+            rec.error(name, f"needs re-authorisation: {err}"[:300], kind="reauth")
+            return
+        except (ProviderError, LookupError) as err:
+            rec.error(name, str(err)[:300], kind=type(err).__name__.lower())

@@ -1,0 +1,35 @@
+"""`integrator nightly-sync [--org X] [--since DATE]`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+from integrator.config import load_settings
+from integrator.jobs.nightly_sync import run_nightly_sync
+from integrator.store.db import Store
+from integrator.store.models import JobStatus
+
+
+@click.command("nightly-sync")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+              help="Config file (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).")
+@click.option("--org", default=None, help="Organisation key (default: all).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Re-read and re-evaluate from this day (default: the last reevaluate_days days).")
+def nightly_sync(config_file: Path | None, org: str | None, since: object) -> None:
+    """Harvest returns and meeting attendance, update the attendance days, queue absence alerts."""
+    settings = load_settings(config_file)
+    store = Store(settings.database_url)
+    since_day: date | None = since.date() if since is not None else None  # type: ignore[attr-defined]
+    failed = False
+    for r in run_nightly_sync(store, settings, org_key=org, since=since_day):
+        click.echo(f"[{r.org_key}] {r.status.value} (run {r.run_id}): {json.dumps(r.counts, sort_keys=True)}")
+        for err in r.errors:
+            click.echo(f"  error {err['item']}: {err['error']}", err=True)
+        failed = failed or r.status is not JobStatus.SUCCEEDED
+    if failed:
+        raise SystemExit(1)

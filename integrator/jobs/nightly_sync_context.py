@@ -1,0 +1,153 @@
+"""What one organisation's nightly sync needs to know before it reads anything: the window,
+the work days in it, our memory of the outside world (ExternalResource rows) and the cursors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrator.config import OrganisationConfig, Rules
+from integrator.jobs.attendance import REPORT_KIND
+from integrator.jobs.identity import ClientIndex
+from integrator.store.models import (
+    Client,
+    ExternalResource,
+    PeerGroup,
+    StaffUser,
+    SyncCursor,
+    WorkDay,
+    WorkDayStatus,
+)
+from integrator.store.types import utcnow
+
+#: A meeting without any report this long after its end had nobody in it (Teams and Meet
+#: publish within minutes); until then its days stay pending rather than absent.
+REPORT_GRACE = timedelta(hours=4)
+
+
+def get_cursor(s: Session, org_id: int, source: str, partition: str = "") -> str | None:
+    row = s.scalar(select(SyncCursor).where(SyncCursor.organisation_id == org_id, SyncCursor.source == source,
+                                            SyncCursor.partition == partition))
+    return row.value if row is not None else None
+
+
+def set_cursor(s: Session, org_id: int, source: str, partition: str, value: str) -> None:
+    """Saved in the caller's transaction: together with the writes it covers, or not at all."""
+    row = s.scalar(select(SyncCursor).where(SyncCursor.organisation_id == org_id, SyncCursor.source == source,
+                                            SyncCursor.partition == partition))
+    if row is None:
+        s.add(SyncCursor(organisation_id=org_id, source=source, partition=partition, value=value, updated_at=utcnow()))
+    elif row.value != value:
+        row.value = value
+        row.updated_at = utcnow()
+
+
+@dataclass
+class MeetingRow:
+    work_day_id: int
+    provider: str
+    organizer: str
+    online_meeting_id: str | None
+    meeting_code: str | None
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class SyncContext:
+    org_id: int
+    org_key: str
+    org_cfg: OrganisationConfig
+    rules: Rules
+    now: datetime
+    start: date
+    end: date
+    tz: ZoneInfo
+    work_days: dict[int, WorkDay] = field(default_factory=dict)
+    group_of: dict[int, PeerGroup] = field(default_factory=dict)  # work day id -> group
+    groups: dict[str, PeerGroup] = field(default_factory=dict)
+    coordinators: dict[int, str] = field(default_factory=dict)  # group id -> coordinator email
+    staff_emails: set[str] = field(default_factory=set)
+    courses: dict[str, str] = field(default_factory=dict)  # course id -> group key
+    coursework: dict[str, int] = field(default_factory=dict)  # courseWork id -> work day id
+    folders: dict[str, int] = field(default_factory=dict)  # Drive folder id -> client id
+    folder_owners: set[str] = field(default_factory=set)
+    meetings: list[MeetingRow] = field(default_factory=list)
+    reported: set[int] = field(default_factory=set)  # work days whose meeting report is in
+    codes: dict[int, str] = field(default_factory=dict)  # client id -> code
+    index: ClientIndex | None = None
+
+    def day_end(self, day: date) -> datetime:
+        """The end of a work day (local midnight), when a return is due at the latest."""
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz).astimezone(UTC)
+
+    def local_date(self, instant: datetime) -> date:
+        return instant.astimezone(self.tz).date()
+
+
+def _work_day_of_coursework(key: str) -> int | None:
+    # coursework:<group>:<week>:wd<work day id>:t<position>:<variant> (jobs.weekly_state)
+    for part in key.split(":"):
+        if part.startswith("wd") and part[2:].isdigit():
+            return int(part[2:])
+    return None
+
+
+def load_context(s: Session, org_id: int, org_key: str, org_cfg: OrganisationConfig, rules: Rules, *,
+                 now: datetime, start: date, tz: str) -> SyncContext:
+    ctx = SyncContext(org_id=org_id, org_key=org_key, org_cfg=org_cfg, rules=rules, now=now, start=start,
+                      end=now.date(), tz=ZoneInfo(tz))
+    rows = s.execute(
+        select(WorkDay, PeerGroup).join(PeerGroup, WorkDay.group_id == PeerGroup.id)
+        .where(PeerGroup.organisation_id == org_id, WorkDay.day >= start, WorkDay.day <= ctx.end,
+               WorkDay.status == WorkDayStatus.PLANNED)).all()
+    for wd, group in rows:
+        ctx.work_days[wd.id] = wd
+        ctx.group_of[wd.id] = group
+    for g in s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org_id)).all():
+        ctx.groups[g.key] = g
+        if g.coordinator_id is not None:
+            staff = s.get(StaffUser, g.coordinator_id)
+            if staff is not None:
+                ctx.coordinators[g.id] = staff.email
+    ctx.staff_emails = {e.lower() for e in s.scalars(select(StaffUser.email)).all()}
+    ctx.codes = dict(s.execute(select(Client.id, Client.code).where(Client.organisation_id == org_id)).all())
+    by_code = {code: cid for cid, code in ctx.codes.items()}
+    by_day = {(ctx.group_of[w].key, ctx.work_days[w].day.isoformat()): w for w in ctx.work_days}
+    for r in s.scalars(select(ExternalResource).where(ExternalResource.organisation_id == org_id,
+                                                      ExternalResource.status != "removed")).all():
+        _remember(ctx, r, by_code, by_day)
+    ctx.index = ClientIndex.load(s, org_id)
+    return ctx
+
+
+def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
+              by_day: dict[tuple[str, str], int]) -> None:
+    parts = r.local_key.split(":")
+    state: dict[str, Any] = r.state or {}
+    if r.kind == REPORT_KIND and len(parts) > 1 and parts[1].isdigit():
+        ctx.reported.add(int(parts[1]))
+    elif r.kind == "meeting" and len(parts) == 3 and (parts[1], parts[2]) in by_day:
+        wd_id = by_day[(parts[1], parts[2])]
+        wd = ctx.work_days[wd_id]
+        ctx.meetings.append(MeetingRow(
+            work_day_id=wd_id, provider=str(state.get("provider", "")), organizer=str(state.get("organizer", "")),
+            online_meeting_id=state.get("online_meeting_id"), meeting_code=state.get("conference_id"),
+            start=wd.meeting_start, end=wd.meeting_end))
+    elif not r.external_id:
+        return
+    elif r.kind == "course" and len(parts) > 1:
+        ctx.courses[r.external_id] = parts[1]
+    elif r.kind == "coursework":
+        cw_day = _work_day_of_coursework(r.local_key)
+        if cw_day is not None:
+            ctx.coursework[r.external_id] = cw_day
+    elif r.kind in ("folder", "week_folder") and len(parts) > 1 and parts[1] in by_code:
+        ctx.folders[r.external_id] = by_code[parts[1]]
+        if state.get("owner"):
+            ctx.folder_owners.add(str(state["owner"]))

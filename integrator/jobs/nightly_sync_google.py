@@ -1,0 +1,201 @@
+"""The Google half of the nightly sync: Classroom returns, Drive returns, Meet attendance.
+
+Each unit of work (a course, a Drive feed, a meeting) is stored in one transaction together
+with its cursor, so a crash or a fault loses at most that unit, which the next run reads again.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy.orm import Session
+
+from integrator.jobs.attendance import expected_pairs
+from integrator.jobs.identity import participant_key
+from integrator.jobs.nightly_sync_context import REPORT_GRACE, SyncContext, get_cursor, set_cursor
+from integrator.jobs.nightly_sync_store import (
+    AttendeeIn,
+    ReturnIn,
+    mark_report,
+    store_attendees,
+    upsert_returns,
+)
+from integrator.jobs.runs import RunRecorder
+from integrator.providers.errors import NeedsReauth, ProviderError
+from integrator.providers.google import harvest
+from integrator.providers.google.client import GoogleClient
+from integrator.store.db import Store
+from integrator.store.models import Client
+
+RETURN_STATES = frozenset({"TURNED_IN", "RETURNED", "RECLAIMED_BY_STUDENT"})
+FOLDER_MIME = "application/vnd.google-apps.folder"
+
+
+def _subject(ctx: SyncContext, group_key: str | None) -> str:
+    google = ctx.org_cfg.google
+    assert google is not None
+    group = ctx.groups.get(group_key or "")
+    if group is not None and group.id in ctx.coordinators:
+        return ctx.coordinators[group.id]
+    return google.admin_subject
+
+
+def learn_google_ids(gc: GoogleClient, store: Store, ctx: SyncContext, user_ids: set[str]) -> None:
+    """Ids nobody knows yet are looked up once (Classroom profile e-mail) and kept on the client."""
+    assert ctx.index is not None
+    unknown = {u for u in user_ids if u not in ctx.index.by_google}
+    if not unknown:
+        return
+    emails = harvest.user_emails(gc, _subject(ctx, None), sorted(unknown))
+    with store.session() as s:
+        for uid, email in emails.items():
+            client_id = ctx.index.by_email.get(email)
+            if client_id is not None:
+                client = s.get(Client, client_id)
+                if client is not None and not client.google_user_id:
+                    client.google_user_id = uid
+                ctx.index.by_google[uid] = client_id
+
+
+# ---- Classroom -------------------------------------------------------------------------------
+
+
+def harvest_classroom(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder, *, force: bool) -> None:
+    """Read the courses with a work day closed since their cursor (the last closed day read)."""
+    todo: dict[str, date] = {}
+    with store.session() as s:
+        for course_id, group_key in sorted(ctx.courses.items()):
+            group = ctx.groups.get(group_key)
+            closed = [w.day for wid, w in ctx.work_days.items()
+                      if group is not None and w.group_id == group.id and ctx.day_end(w.day) <= ctx.now]
+            if not closed:
+                continue
+            cursor = get_cursor(s, ctx.org_id, "classroom", course_id)
+            if force or cursor is None or max(closed) > date.fromisoformat(cursor):
+                todo[course_id] = max(closed)
+    if not todo:
+        return
+    results = harvest.list_submissions(gc, [(cid, _subject(ctx, ctx.courses[cid])) for cid in todo])
+    seen_users = {r.user_id for res in results.values() if not isinstance(res, ProviderError) for r in res}
+    learn_google_ids(gc, store, ctx, seen_users)
+    assert ctx.index is not None
+    for course_id, res in results.items():
+        if isinstance(res, ProviderError):
+            if isinstance(res, NeedsReauth):
+                raise res
+            rec.error(f"course:{ctx.courses[course_id]}", str(res)[:300], kind=type(res).__name__.lower())
+            continue
+        items = [ReturnIn(source="classroom", external_id=r.submission_id,
+                          client_id=ctx.index.by_google.get(r.user_id), work_day_id=ctx.coursework.get(r.course_work_id),
+                          state=r.state, returned_at=r.turned_in_at, late=r.late, mime_type=None, raw=r.raw())
+                 for r in res if r.state in RETURN_STATES or r.turned_in_at is not None]
+        with store.session() as s:
+            rec.count("classroom_returns_written", upsert_returns(s, ctx, items))
+            set_cursor(s, ctx.org_id, "classroom", course_id, todo[course_id].isoformat())
+        rec.count("classroom_courses_read")
+
+
+# ---- Drive -----------------------------------------------------------------------------------
+
+
+def _feeds(ctx: SyncContext) -> list[tuple[str, str, str | None]]:
+    """(partition, subject, shared drive id): one changes feed per place client folders live."""
+    google = ctx.org_cfg.google
+    assert google is not None
+    if google.shared_drive_id:
+        return [(f"drive:{google.shared_drive_id}", google.admin_subject, google.shared_drive_id)]
+    owners = sorted(ctx.folder_owners) or [google.admin_subject]
+    return [(f"user:{o.lower()}", o, None) for o in owners]
+
+
+def _client_days(s: Session, ctx: SyncContext) -> dict[tuple[int, date], int]:
+    return {(p.client_id, ctx.work_days[p.work_day_id].day): p.work_day_id
+            for p in expected_pairs(s, list(ctx.work_days.values()))}
+
+
+def _drive_returns(ctx: SyncContext, files: list[harvest.DriveFileAdded],
+                   days: dict[tuple[int, date], int]) -> list[ReturnIn]:
+    out = []
+    for f in files:
+        client_id = next((ctx.folders[p] for p in f.parents if p in ctx.folders), None)
+        if client_id is None or f.mime_type == FOLDER_MIME:
+            continue
+        if any(o in ctx.staff_emails for o in f.owners):
+            continue  # put there by a coordinator (instructions, material): not the client's work
+        wd = days.get((client_id, ctx.local_date(f.created_at))) if f.created_at else None
+        out.append(ReturnIn(source="drive", external_id=f.file_id, client_id=client_id, work_day_id=wd,
+                            state="removed" if f.removed else "added", returned_at=f.created_at, late=False,
+                            mime_type=f.mime_type, raw={"parents": f.parents, "mimeType": f.mime_type}))
+    return out
+
+
+def harvest_drive(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder) -> None:
+    if not ctx.folders:
+        return
+    with store.session() as s:
+        days = _client_days(s, ctx)
+    for partition, subject, drive_id in _feeds(ctx):
+        with store.session() as s:
+            token = get_cursor(s, ctx.org_id, "drive_changes", partition)
+        files: list[harvest.DriveFileAdded] = []
+        if token is None:
+            # First run: take the token first, then list what is already there, so that nothing
+            # added in between is missed (it is read twice at worst, and upserted once).
+            new_token = harvest.start_page_token(gc, subject, drive_id)
+            for res in harvest.list_folder_files(gc, subject, sorted(ctx.folders)).values():
+                if isinstance(res, ProviderError):
+                    raise res
+                files.extend(res)
+        else:
+            page = harvest.read_changes(gc, subject, token, drive_id)
+            files, new_token = page.files, page.new_start_token
+        with store.session() as s:
+            rec.count("drive_returns_written", upsert_returns(s, ctx, _drive_returns(ctx, files, days)))
+            set_cursor(s, ctx.org_id, "drive_changes", partition, new_token)
+        rec.count("drive_feeds_read")
+
+
+# ---- Meet ------------------------------------------------------------------------------------
+
+
+def _meet_attendee(record_name: str, p: harvest.MeetParticipant) -> AttendeeIn:
+    phone = p.kind == "phone"
+    key = participant_key(user_id=p.user_id if p.kind == "signedin" else None, email=None,
+                          display_name=p.display_name, via_phone=phone)
+    seconds = int(sum((b - a).total_seconds() for a, b in p.intervals))
+    return AttendeeIn(record_key=p.name, participant_key=key, user_id=p.user_id, email=None,
+                      display_name=p.display_name, via_phone=phone, seconds=seconds, intervals=p.intervals,
+                      raw={"conference": record_name, "kind": p.kind})
+
+
+def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder) -> None:
+    """Each ended Meet meeting of the window whose evidence is not in yet (then never again)."""
+    for m in ctx.meetings:
+        if m.provider != "meet" or not m.meeting_code or m.work_day_id in ctx.reported or m.end > ctx.now:
+            continue
+        day = ctx.work_days[m.work_day_id].day
+        try:
+            records = harvest.list_conference_records(gc, m.organizer, meeting_code=m.meeting_code,
+                                                      since=m.start - timedelta(hours=3))
+            records = [r for r in records if r.start is not None and ctx.local_date(r.start) == day]
+            if any(r.end is None for r in records):
+                continue  # still going on: next run
+            found = {r.name: harvest.list_participants(gc, m.organizer, r.name) for r in records}
+        except NeedsReauth:
+            raise
+        except ProviderError as err:
+            rec.error(f"meeting:{ctx.group_of[m.work_day_id].key}:{day}", str(err)[:300], kind="meet")
+            continue
+        if not records and ctx.now < m.end + REPORT_GRACE:
+            continue
+        signed_in = {p.user_id for ps in found.values() for p in ps if p.user_id}
+        learn_google_ids(gc, store, ctx, signed_in)
+        with store.session() as s:
+            for name, participants in found.items():
+                n = store_attendees(s, ctx, "meet", m.work_day_id, [_meet_attendee(name, p) for p in participants])
+                rec.count("meet_attendees_written", n)
+                mark_report(s, ctx, m.work_day_id, "meet", name.split("/")[-1], {"participants": n})
+            if not records:
+                mark_report(s, ctx, m.work_day_id, "meet", "none", {"participants": 0, "note": "no conference"})
+        rec.count("meet_meetings_read")
+
