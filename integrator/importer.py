@@ -425,7 +425,7 @@ def _check_row(line: int, cells: dict[str, str], ctx: _Context) -> tuple[Row | N
     if briefing_at is not None and not cells.get("briefing_recorded_by"):
         bad("briefing_recorded_by", "required when briefing_recorded_at is given",
             "the email of the staff user who gave the briefing")
-    if briefing_at is None and cells.get("briefing_recorded_by"):
+    if not cells.get("briefing_recorded_at") and cells.get("briefing_recorded_by"):
         bad("briefing_recorded_at", "missing, but briefing_recorded_by is given", "when the briefing was given")
 
     if {"period_start", "period_end", "weekdays"} <= parsed.keys() and model is not None:
