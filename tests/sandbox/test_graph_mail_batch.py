@@ -104,8 +104,8 @@ async def test_batch_item_bodies_are_json_objects_as_graph_sends_them(
         subject="Erä", start=DateTimeTimeZone(date_time="2026-01-05T09:00:00", time_zone="UTC"),
         end=DateTimeTimeZone(date_time="2026-01-05T10:00:00", time_zone="UTC"))))
     missing = BatchRequestItem(user.events.by_event_id("AAMkAnotthere").to_get_request_information())
-    content.add_request(None, create)
-    content.add_request(None, missing)
+    for item in (create, missing):
+        content.add_request(None, item)
     info = await graph_client.batch.to_post_request_information(content)
     raw = await graph_client.request_adapter.send_primitive_async(info, "bytes", None)
     answers = {r["id"]: r for r in json.loads(raw)["responses"]}
@@ -115,6 +115,23 @@ async def test_batch_item_bodies_are_json_objects_as_graph_sends_them(
     assert created.subject == "Erä" and created.id in ms.graph.events
     assert answers[create.id]["headers"]["Content-Type"].startswith("application/json")
     assert answers[missing.id]["body"]["error"]["code"] == "ErrorItemNotFound"
+
+
+async def test_batch_items_must_be_relative_to_the_version_root_as_on_graph(
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+) -> None:
+    content = BatchRequestContent()
+    relative = BatchRequestItem(graph_client.users.by_user_id(organiser).to_get_request_information())
+    absolute = BatchRequestItem(graph_client.users.by_user_id(organiser).to_get_request_information())
+    absolute.url = f"{ms.graph_url}{absolute.url}"
+    versioned = BatchRequestItem(graph_client.users.by_user_id(organiser).to_get_request_information())
+    versioned.url = f"/v1.0{versioned.url}"
+    for item in (relative, absolute, versioned):
+        content.add_request(None, item)
+    result = await graph_client.batch.post(content)
+    assert isinstance(result, BatchResponseContent)
+    assert relative.url == f"/users/{organiser}"  # what the SDK builds before the adapter sets a base URL
+    assert result.get_response_status_codes() == {relative.id: 200, absolute.id: 400, versioned.id: 400}
 
 
 async def test_batch_of_more_than_twenty_requests_is_rejected(

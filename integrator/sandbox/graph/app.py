@@ -175,7 +175,8 @@ def _handle_entra_error(error: EntraError) -> Response:
 def _handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     if status == 404 and request.path.startswith("/v1.0/"):
-        segment = request.path.removeprefix("/v1.0/").split("/")[0]
+        segments = request.path.removeprefix("/v1.0/").split("/")
+        segment = segments[0] if segments[0] not in ("users", "me", "$batch") else segments[-1]
         return _handle_graph_error(GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'."))
     if status == 405:
         return _handle_graph_error(GraphError(405, "UnknownError", "No HTTP resource was found that matches the request URI."))

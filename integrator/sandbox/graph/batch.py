@@ -59,9 +59,10 @@ def _body_bytes(item: dict[str, Any], headers: dict[str, str]) -> bytes | None:
 
 
 def _run(item: dict[str, Any]) -> dict[str, Any]:
-    url = str(item["url"])
-    url = "/" + url.lstrip("/")
-    url = url.removeprefix("/v1.0")
+    # Graph resolves item URLs against /v1.0 itself: an absolute URL or one that repeats the
+    # version fails with "Resource not found for the segment 'https:'" (or 'v1.0'), which is
+    # what msgraph-core 1.5.2's BatchRequestItem sends unless the caller strips the base URL.
+    url = "/" + str(item["url"]).lstrip("/")
     path, _, query = url.partition("?")
     headers = {str(k): str(v) for k, v in (item.get("headers") or {}).items()}
     authorization = request.headers.get("Authorization")
