@@ -28,6 +28,7 @@ from integrator.jobs.outbox import (
     VENDOR_LIMITS,
     Mailer,
     NewMessage,
+    SenderPaused,
     SendStats,
     due_ids,
     enqueue,
@@ -38,7 +39,7 @@ from integrator.jobs.outbox import (
 )
 from integrator.jobs.rendering import fi_time, render_pair
 from integrator.jobs.runs import job_lock
-from integrator.providers.errors import NeedsReauth, Parked
+from integrator.providers.errors import NeedsReauth
 from integrator.providers.retry import RateLimiter
 from integrator.store.db import Store
 from integrator.store.models import (
@@ -383,8 +384,9 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
                     at = current()
                     try:
                         outcome = send_one(store, mailer, message_id, at, stats, validate)
-                    except Parked:
-                        stats.parked += park_rest(store, org_id, at + timedelta(hours=1), "provider daily limit", at)
+                    except SenderPaused as pause:
+                        stats.parked += park_rest(store, org_id, pause.until, pause.reason[:200], at)
+                        log.warning("sender paused", extra={"org": org_cfg.key, "until": pause.until.isoformat()})
                         break
                     except NeedsReauth as err:
                         log.error("sender refused", extra={"org": org_cfg.key, "error": str(err)[:200]})

@@ -203,6 +203,20 @@ class SendStats:
         return {k: int(v) for k, v in self.__dict__.items()}
 
 
+class SenderPaused(Exception):  # noqa: N818 - a state, not a failure
+    """The sender may not send again before `until` (daily limit, or a long Retry-After)."""
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
+
+
+#: A Retry-After longer than this is a sender-wide pause (e.g. Gmail's daily limit answers 429
+#: "Retry after <tomorrow>"), not one message's bad luck: the rest are parked too.
+PAUSE_AFTER = timedelta(minutes=5)
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
@@ -212,7 +226,7 @@ def send_one(store: Store, mailer: Mailer, message_id: int, now: datetime, stats
     """Claim, (re)validate, send and record one message. Returns the outcome's name.
 
     `validate` returns a reason to cancel (e.g. "work day cancelled") or None to send.
-    Raises Parked / NeedsReauth for the caller to stop this sender.
+    Raises SenderPaused / NeedsReauth for the caller to stop this sender.
     """
     msg = claim(store, message_id, now)
     if msg is None:
@@ -226,9 +240,10 @@ def send_one(store: Store, mailer: Mailer, message_id: int, now: datetime, stats
     try:
         provider_id = mailer.send(msg)
     except Parked as err:
-        finish(store, msg.id, OutboxStatus.PARKED, now=now, error=str(err), not_before=now + timedelta(hours=1))
+        until = now + timedelta(hours=1)
+        finish(store, msg.id, OutboxStatus.PARKED, now=now, error=str(err), not_before=until)
         stats.parked += 1
-        raise
+        raise SenderPaused(until, f"provider daily limit: {err}") from err
     except NeedsReauth as err:
         # Not sent: the token was refused before anything was accepted.
         finish(store, msg.id, OutboxStatus.QUEUED, now=now, error=str(err))
@@ -239,6 +254,10 @@ def send_one(store: Store, mailer: Mailer, message_id: int, now: datetime, stats
             stats.failed += 1
             return "failed"
         wait = timedelta(seconds=err.retry_after) if err.retry_after else backoff(msg.attempts)
+        if wait > PAUSE_AFTER:
+            finish(store, msg.id, OutboxStatus.PARKED, now=now, error=str(err), not_before=now + wait)
+            stats.parked += 1
+            raise SenderPaused(now + wait, f"provider asked to wait {int(wait.total_seconds())} s") from err
         finish(store, msg.id, OutboxStatus.QUEUED, now=now, error=str(err), not_before=now + wait)
         stats.requeued += 1
         return "requeued"

@@ -1,0 +1,124 @@
+"""The outbox under failures: never a message twice, nothing lost silently, limits kept."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from integrator.jobs.notify import queue_weekly_letters, send_outbox
+from integrator.jobs.outbox import NewMessage, enqueue, requeue
+from integrator.sandbox.launcher import Sandbox
+from integrator.store.db import Store
+from integrator.store.models import MessageKind, OutboxMessage, OutboxStatus
+from tests.jobs import notify_world as nw
+from tests.jobs.notify_world import LETTER_DAY, ORG, TWO_GROUPS, WEEK, World
+
+sandbox_server, sb, world = nw.sandbox_server, nw.sb, nw.world  # fixtures
+
+
+def statuses(world: World) -> Counter[OutboxStatus]:
+    with world.store.session() as s:
+        return Counter(s.scalars(select(OutboxMessage.status)))
+
+
+def recipients(world: World) -> Counter[str]:
+    return Counter(m.to[0] for m in world.sb.sent_mail())
+
+
+def test_the_same_key_is_queued_once(world: World) -> None:
+    msg = NewMessage(key="letter:raisio:K-0001:2026-W03", kind=MessageKind.WEEKLY_LETTER, organisation_id=1,
+                     to_address="k-0001@asiakas.example.fi", subject="s", body_text="t", body_html=None)
+    with world.store.session() as s:
+        assert enqueue(s, [msg, msg]) == 1
+    with world.store.session() as s:
+        assert enqueue(s, [msg]) == 0
+    assert statuses(world) == {OutboxStatus.QUEUED: 1}
+
+
+def test_a_sendmail_5xx_is_not_retried_but_flagged_for_a_coordinator(world: World) -> None:
+    queue_weekly_letters(world.store, world.settings, ORG, WEEK)
+    world.sb.state.faults.inject(vendor="graph", path_glob="*sendMail", rate=1.0, status=503, count=1)
+
+    first = send_outbox(world.store, world.settings, LETTER_DAY)
+    second = send_outbox(world.store, world.settings, LETTER_DAY + timedelta(hours=1))
+
+    assert first["uncertain"] == 1 and first["sent"] == 6 and second["sent"] == 0
+    assert world.sb.state.log.counts()["graph mail sendMail"] == 7, "Kiota did not retry the 503"
+    assert statuses(world) == {OutboxStatus.SENT: 6, OutboxStatus.UNCERTAIN: 1}
+    with world.store.session() as s:
+        key = s.scalar(select(OutboxMessage.key).where(OutboxMessage.status == OutboxStatus.UNCERTAIN))
+    assert key is not None and requeue(world.store, key)
+    send_outbox(world.store, world.settings, LETTER_DAY + timedelta(hours=2))
+    assert sorted(recipients(world).values()) == [1] * 7
+
+
+def test_a_throttled_message_is_sent_later_exactly_once(world: World) -> None:
+    queue_weekly_letters(world.store, world.settings, ORG, WEEK)
+    world.sb.state.faults.inject(vendor="graph", path_glob="*sendMail", rate=1.0, status=429, retry_after=30,
+                                 count=2)
+
+    first = send_outbox(world.store, world.settings, LETTER_DAY)
+    too_early = send_outbox(world.store, world.settings, LETTER_DAY + timedelta(seconds=10))
+    later = send_outbox(world.store, world.settings, LETTER_DAY + timedelta(minutes=1))
+
+    assert first["requeued"] == 2 and first["sent"] == 5
+    assert too_early["sent"] == 0 and later["sent"] == 2
+    assert sorted(recipients(world).values()) == [1] * 7
+
+
+def test_a_message_left_sending_by_a_killed_run_is_flagged_not_resent(world: World) -> None:
+    queue_weekly_letters(world.store, world.settings, ORG, WEEK)
+    with world.store.session() as s:
+        first_id = s.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id))
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == first_id).values(status=OutboxStatus.SENDING))
+
+    counts = send_outbox(world.store, world.settings, LETTER_DAY)
+
+    assert counts["recovered_uncertain"] == 1 and counts["sent"] == 6
+    assert statuses(world) == {OutboxStatus.SENT: 6, OutboxStatus.UNCERTAIN: 1}
+
+
+def test_over_the_daily_limit_the_rest_are_parked_and_resumed_the_next_day(
+        sb: Sandbox, store: Store, db_url: str, tmp_path: Path) -> None:
+    w = World.build(sb, store, db_url, tmp_path, groups=TWO_GROUPS, per_day=3)
+    queue_weekly_letters(w.store, w.settings, ORG, WEEK)
+
+    day1 = send_outbox(w.store, w.settings, LETTER_DAY)
+    day1_later = send_outbox(w.store, w.settings, LETTER_DAY + timedelta(hours=5))
+    day2 = send_outbox(w.store, w.settings, LETTER_DAY + timedelta(days=1, minutes=1))
+    day3 = send_outbox(w.store, w.settings, LETTER_DAY + timedelta(days=2, minutes=2))
+
+    assert (day1["sent"], day1["parked"]) == (3, 4)
+    assert day1_later["sent"] == 0
+    assert (day2["sent"], day3["sent"]) == (3, 1)
+    assert sorted(recipients(w).values()) == [1] * 7
+
+
+def test_gmail_daily_quota_parks_the_rest(sb: Sandbox, store: Store, db_url: str, tmp_path: Path) -> None:
+    w = World.build(sb, store, db_url, tmp_path, groups=TWO_GROUPS, mail_via="gmail")
+    sb.state.quotas.gmail_messages_per_user_per_day = 4
+    queue_weekly_letters(w.store, w.settings, ORG, WEEK)
+
+    counts = send_outbox(w.store, w.settings, LETTER_DAY)
+
+    assert counts["sent"] == 4 and counts["parked"] == 3
+    assert statuses(w) == {OutboxStatus.SENT: 4, OutboxStatus.PARKED: 3}
+
+
+def test_sending_is_paced_to_the_per_minute_limit(sb: Sandbox, store: Store, db_url: str, tmp_path: Path) -> None:
+    w = World.build(sb, store, db_url, tmp_path, groups=TWO_GROUPS, per_minute=2)
+    queue_weekly_letters(w.store, w.settings, ORG, WEEK)
+    fake = {"t": 0.0}
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        fake["t"] += seconds
+
+    counts = send_outbox(w.store, w.settings, LETTER_DAY, sleep=sleep, monotonic=lambda: fake["t"])
+
+    assert counts["sent"] == 7
+    assert round(sum(slept)) == 150  # 2 at once, then one every 30 s
