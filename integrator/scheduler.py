@@ -24,8 +24,11 @@ from integrator import metrics
 from integrator.config import Settings
 from integrator.jobs.runs import JobAlreadyRunning, job_lock
 from integrator.store.db import Store
+from integrator.store.types import utcnow
+from integrator.web.weeks import today, week_of
 
 log = logging.getLogger(__name__)
+ALL = "*"  # the org key of jobs that cover every organisation in one run
 CRON_DAYS = {1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat", 7: "sun"}
 
 JobFn = Callable[[Store, Settings, str], Any]
@@ -40,23 +43,33 @@ def _nightly_sync(store: Store, settings: Settings, org_key: str) -> Any:
     return nightly_sync.run_nightly_sync(store, settings, org_key=org_key, triggered_by="scheduler")
 
 
-def _reminders(store: Store, settings: Settings, org_key: str) -> Any:
-    from integrator.jobs import notify  # type: ignore[attr-defined,unused-ignore]
+def _send(store: Store, settings: Settings) -> Any:
+    from integrator.jobs.notify import send_outbox
 
-    notify.queue_due_reminders(store, settings, org_key=org_key)
-    return notify.send_outbox(store, settings, org_key=org_key)
+    try:
+        return send_outbox(store, settings)
+    except JobAlreadyRunning:
+        return None  # another process is sending right now; the next tick sends the rest
+
+
+def _reminders(store: Store, settings: Settings, org_key: str) -> Any:
+    # One run covers every organisation (org_key is ALL): reminders are due by the minute.
+    from integrator.jobs.notify import queue_due_reminders
+
+    queue_due_reminders(store, settings, utcnow())
+    return _send(store, settings)
 
 
 def _weekly_letters(store: Store, settings: Settings, org_key: str) -> Any:
-    from integrator.jobs import notify  # type: ignore[attr-defined,unused-ignore]
+    from integrator.jobs.notify import queue_weekly_letters
 
-    notify.queue_weekly_letters(store, settings, org_key=org_key)
-    return notify.send_outbox(store, settings, org_key=org_key)
+    next_week = week_of(today(settings.time_zone) + timedelta(days=7))
+    queue_weekly_letters(store, settings, org_key, next_week)
+    return _send(store, settings)
 
 
 def _weekly_setup(store: Store, settings: Settings, org_key: str) -> Any:
     from integrator.jobs.weekly_setup_cli import run_weekly_setup  # type: ignore[import-not-found,unused-ignore]
-    from integrator.web.weeks import today, week_of
 
     next_week = week_of(today(settings.time_zone) + timedelta(days=7))
     return run_weekly_setup(store, settings, next_week, org_key=org_key, dry_run=False, triggered_by="scheduler")
@@ -81,11 +94,12 @@ def planned_jobs(settings: Settings) -> list[ScheduledJob]:
     sched = settings.schedule
     tz = settings.time_zone
     out: list[ScheduledJob] = []
+    if settings.organisations:
+        out.append(ScheduledJob("reminders", ALL, IntervalTrigger(minutes=sched.reminders_every_minutes,
+                                                                  timezone=tz)))
     for org in settings.organisations:
         n = sched.nightly_sync
         out.append(ScheduledJob("nightly_sync", org.key, CronTrigger(hour=n.hour, minute=n.minute, timezone=tz)))
-        out.append(ScheduledJob("reminders", org.key,
-                                IntervalTrigger(minutes=sched.reminders_every_minutes, timezone=tz)))
         for kind, at in (("weekly_letters", sched.weekly_letter), ("weekly_setup", sched.weekly_setup)):
             if at.enabled:
                 out.append(ScheduledJob(kind, org.key, CronTrigger(

@@ -18,7 +18,7 @@ MAX_BYTES = 2 * 1024 * 1024
 def _raw_upload() -> bytes | None:
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        raw = upload.read(MAX_BYTES + 1)
+        raw = bytes(upload.read(MAX_BYTES + 1))
     elif request.form.get("checked_file"):
         # The file the admin already checked, carried in the form so that "Tuo" writes exactly it.
         try:

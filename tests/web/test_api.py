@@ -1,0 +1,97 @@
+"""The JSON API as a coordinator uses it, and the OpenAPI document that describes it."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from integrator.store.models import AuditEvent
+from integrator.web.context import get_store
+from tests.web.world import WEEK, World
+
+
+def test_attendance_grid_lists_the_groups_clients_by_code_without_emails(as_coord_a: FlaskClient,
+                                                                          world: World) -> None:
+    grid = as_coord_a.get(f"/api/v1/groups/{world.group_a}/attendance?week={WEEK}").get_json()
+    assert [d["day"] for d in grid["work_days"]] == ["2026-11-24"]
+    assert [r["client"]["code"] for r in grid["rows"]] == ["K-0001"]
+    cell = grid["rows"][0]["days"][0]
+    assert cell["status"] == "absent" and cell["override_status"] is None
+    assert "@" not in str(grid)
+
+
+def test_a_correction_with_reason_wins_and_is_audited(app: Flask, as_coord_a: FlaskClient, world: World) -> None:
+    resp = as_coord_a.post(f"/api/v1/attendance/{world.attendance_a}/correction",
+                           json={"status": "excused", "reason": "Sairas"})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["status"] == "excused"
+    assert resp.get_json()["computed_status"] == "absent"
+    with get_store(app).session() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.entity == "attendance_day")).one()
+        assert event.actor == f"staff:{world.coord_a}"
+        assert event.details["reason"] == "Sairas"
+
+
+def test_a_correction_needs_a_known_status_and_a_reason(as_coord_a: FlaskClient, world: World) -> None:
+    url = f"/api/v1/attendance/{world.attendance_a}/correction"
+    assert as_coord_a.post(url, json={"status": "excused", "reason": "  "}).status_code == 400
+    assert as_coord_a.post(url, json={"status": "pending", "reason": "x"}).status_code == 400
+    assert as_coord_a.post(url, data="not json", content_type="application/json").status_code == 400
+
+
+def test_a_bad_week_is_a_400_with_the_expected_form(as_coord_a: FlaskClient, world: World) -> None:
+    resp = as_coord_a.get(f"/api/v1/groups/{world.group_a}/attendance?week=2026-W60")
+    assert resp.status_code == 400
+    assert resp.get_json()["error"] == "bad_request"
+
+
+def test_job_runs_show_progress_and_errors_of_own_groups_only(as_coord_a: FlaskClient, world: World) -> None:
+    runs = as_coord_a.get("/api/v1/jobs").get_json()
+    assert [r["id"] for r in runs] == [world.run_a]
+    run = as_coord_a.get(f"/api/v1/jobs/{world.run_a}").get_json()
+    assert run["status"] == "partial"
+    assert run["errors"] == [{"item": "K-0001", "error": "403 forbidden", "kind": "fatal"}]
+
+
+def test_register_downloads_as_csv_and_xlsx(as_coord_a: FlaskClient, world: World) -> None:
+    csv = as_coord_a.get(f"/api/v1/groups/{world.group_a}/register?month=2026-11&format=csv")
+    assert csv.status_code == 200
+    assert csv.mimetype == "text/csv"
+    assert "K-0001" in csv.get_data(as_text=True)
+    assert 'filename="lasnaolot-ti-ryhma-2026-11.csv"' in csv.headers["Content-Disposition"]
+    xlsx = as_coord_a.get(f"/api/v1/groups/{world.group_a}/register?month=2026-11&format=xlsx")
+    assert xlsx.status_code == 200
+    assert xlsx.data[:2] == b"PK"  # a zip container, as every XLSX file is
+
+
+def test_weekly_setup_without_configuration_says_so(as_coord_a: FlaskClient, world: World) -> None:
+    resp = as_coord_a.post("/api/v1/jobs/weekly-setup/preview", json={"week": WEEK, "group_id": world.group_a})
+    assert resp.status_code == 409
+    assert "config" in resp.get_json()["message"].lower()
+
+
+def test_a_coordinator_must_name_the_group_to_set_up(as_coord_a: FlaskClient) -> None:
+    resp = as_coord_a.post("/api/v1/jobs/weekly-setup/preview", json={"week": WEEK})
+    assert resp.status_code == 400
+
+
+def _flask_path(rule: str) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+
+
+def test_the_openapi_document_describes_exactly_the_api_routes(app: Flask, as_coord_a: FlaskClient) -> None:
+    doc = as_coord_a.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.0")
+    documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    served = {(_flask_path(r.rule.removeprefix("/api/v1")), m) for r in app.url_map.iter_rules()
+              if r.rule.startswith("/api/v1") for m in (r.methods or set()) - {"HEAD", "OPTIONS"}}
+    assert documented == served
+
+
+def test_every_documented_schema_reference_resolves(as_coord_a: FlaskClient) -> None:
+    doc = as_coord_a.get("/api/v1/openapi.json").get_json()
+    refs = set(re.findall(r'"#/components/schemas/(\w+)"', str(doc).replace("'", '"')))
+    assert refs <= set(doc["components"]["schemas"])
