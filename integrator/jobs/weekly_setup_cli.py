@@ -1,0 +1,68 @@
+"""`integrator weekly-setup --week 2026-W49 [--org X] [--group G] [--tasks FILE] [--dry-run]`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from integrator.config import load_settings
+from integrator.jobs.runs import JobAlreadyRunning
+from integrator.jobs.weekly_setup import run_weekly_setup
+from integrator.providers.errors import NeedsReauth
+from integrator.store.db import Store
+from integrator.store.models import JobRun
+
+# The web service and the scheduler call the plain function; it lives in weekly_setup.
+__all__ = ["run_weekly_setup", "weekly_setup"]
+
+
+@click.command("weekly-setup")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+              help="Config file (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).")
+@click.option("--week", required=True, help="ISO week to set up, e.g. 2026-W49.")
+@click.option("--org", "org_key", default=None, help="Organisation key (default: every organisation).")
+@click.option("--group", "group_key", default=None, help="Only this group.")
+@click.option("--tasks", "tasks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML file with the week's tasks (see integrator/jobs/weekly_tasks.py).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in Google or Microsoft.")
+@click.option("--no-meetings", is_flag=True, help="Leave the week's meetings out (Google part only).")
+@click.option("--now", "now_text", default=None, hidden=True, help="Pretend it is this instant (tests).")
+def weekly_setup(config_file: Path | None, week: str, org_key: str | None, group_key: str | None,
+                 tasks_file: Path | None, dry_run: bool, no_meetings: bool, now_text: str | None) -> None:
+    """Set up next week: courses, topics, enrolments, task folders, coursework and meetings.
+
+    Safe to run again: what exists is not created twice, and a run with nothing changed
+    makes no changes at all.
+    """
+    settings = load_settings(config_file)
+    store = Store(settings.database_url)
+    now = None
+    if now_text:
+        parsed = datetime.fromisoformat(now_text)
+        now = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        plan, run_id = run_weekly_setup(store, settings, week, org_key, group_key, dry_run, "cli",
+                                        tasks_file=tasks_file, now=now, include_meetings=not no_meetings,
+                                        echo=lambda line: click.echo(line, err=True))
+    except NeedsReauth as err:
+        click.echo(f"Credentials or delegation need fixing: {err}\nRun: integrator tenant check --org {org_key or 'X'}",
+                   err=True)
+        sys.exit(3)
+    except JobAlreadyRunning as err:
+        click.echo(str(err), err=True)
+        sys.exit(4)
+    click.echo(plan.render())
+    with store.session() as s:
+        run = s.get(JobRun, run_id)
+        assert run is not None
+        status, counts, errors = run.status.value, dict(run.counts), list(run.errors)
+    click.echo(f"{'Dry run' if dry_run else 'Run'} #{run_id}: {status} {json.dumps(counts, sort_keys=True)}")
+    for item in errors:
+        click.echo(f"  error {item['item']}: {item['error']}", err=True)
+    store.dispose()
+    if errors:
+        sys.exit(1)
