@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from integrator.sandbox.launcher import Sandbox
-
     from integrator.sandbox.core import SandboxState, SentMail
+    from integrator.sandbox.launcher import Sandbox
 
 __all__ = ["Sandbox", "SandboxState", "SentMail"]
 
