@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from integrator.config import ConfigError, Problem, Settings, check_config, config_path, load_settings
 
@@ -71,6 +72,11 @@ def apply_cmd(file: Path | None, database_url: str | None) -> None:
     try:
         report: list[str] = []
         counts = apply_settings(store, settings, report)
+    except SQLAlchemyError as e:
+        # Not str(e): SQLAlchemy quotes the statement's parameters, which include staff emails.
+        click.echo(f"database error ({type(e).__name__}); nothing was written. "
+                   "Is the schema created? Run `integrator db upgrade`.", err=True)
+        raise SystemExit(1) from None
     finally:
         store.dispose()
     for line in report:

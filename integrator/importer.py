@@ -63,6 +63,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from integrator.config import ConfigError, Rules, Settings, config_path, load_settings, parse_weekday
@@ -663,6 +664,11 @@ def clients_cmd(file: Path, org_key: str | None, dry_run: bool, config_file: Pat
     except LookupError as e:
         click.echo(f"{file}: {e}", err=True)
         raise SystemExit(EXIT_PROBLEMS) from None
+    except SQLAlchemyError as e:
+        # Not str(e): SQLAlchemy quotes the statement's parameters, which may be emails.
+        click.echo(f"{file}: database error ({type(e).__name__}); nothing was written. "
+                   "Is the schema created? Run `integrator db upgrade`.", err=True)
+        raise SystemExit(1) from None
     finally:
         store.dispose()
     if result.problems:

@@ -106,3 +106,11 @@ def test_config_apply_refuses_a_bad_file_and_writes_nothing(store: Store, db_url
     assert result.exit_code == 2
     assert f"{bad}:" in result.output
     assert _rows(store) == (0, 0, 0)
+
+
+def test_config_apply_on_an_unmigrated_database_says_what_to_do(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = CliRunner().invoke(cli, ["config", "apply", str(EXAMPLE), "--database-url", url])
+    assert result.exit_code == 1
+    assert "Run `integrator db upgrade`" in result.output
+    assert "@" not in result.output

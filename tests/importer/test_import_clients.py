@@ -172,3 +172,12 @@ def test_moving_a_client_to_another_group_moves_the_membership(store: Store, db_
         aino = s.scalars(select(Client).where(Client.code == "RAI-0001")).one()
         groups = s.scalars(select(PeerGroup.key).join(Membership).where(Membership.client_id == aino.id)).all()
         assert groups == ["ti-iltapaiva"]
+
+
+def test_an_unmigrated_database_is_reported_without_quoting_any_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = run_import(url, GOOD)
+    assert result.exit_code == 1
+    assert "database error (OperationalError); nothing was written" in result.output
+    assert "integrator db upgrade" in result.output
+    assert "@" not in result.output
