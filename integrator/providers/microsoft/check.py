@@ -1,0 +1,145 @@
+"""`integrator tenant check`, Microsoft side: token, permissions, Teams policy, sender mailbox.
+
+Every check says what it found and, when it fails, exactly what the IT admin does about it
+(docs/admin-guide-microsoft.md has the long form).
+"""
+
+from __future__ import annotations
+
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+
+from integrator.config import OrganisationConfig
+from integrator.providers.checks import CheckResult
+from integrator.providers.errors import NeedsReauth, ProviderError
+from integrator.providers.microsoft.client import GraphClient
+from integrator.providers.microsoft.events import user_object_id
+from integrator.providers.microsoft.online_meetings import find_by_join_url
+from integrator.providers.retry import RetryPolicy
+
+GUIDE = "docs/admin-guide-microsoft.md"
+PROBE_JOIN_URL = "https://teams.microsoft.com/l/meetup-join/integrator-tenant-check"
+POLICY_HINT = (
+    "Teams application access policy missing for this organiser. In Teams PowerShell: "
+    "New-CsApplicationAccessPolicy -Identity Integrator-Meetings -AppIds \"{app}\" "
+    "-Description \"integrator\"; then Grant-CsApplicationAccessPolicy -PolicyName Integrator-Meetings "
+    "-Identity \"{user}\" (or -Global). Changes take up to 30 minutes. See " + GUIDE + "."
+)
+
+
+def required_permissions(org_cfg: OrganisationConfig) -> dict[str, str]:
+    """Application permission -> why we need it, for this organisation's configuration."""
+    need = {"User.Read.All": "find organisers' object ids"}
+    if any(g.meeting.provider == "teams" for g in org_cfg.groups):
+        need["Calendars.ReadWrite"] = "create peer-group meetings on coordinators' calendars"
+        need["OnlineMeetings.ReadWrite.All"] = "resolve each event's Teams meeting"
+        need["OnlineMeetingArtifact.Read.All"] = "read attendance reports"
+    if org_cfg.mail.via == "graph":
+        need["Mail.Send"] = "send weekly letters and reminders"
+    return need
+
+
+def _token(client: GraphClient) -> tuple[CheckResult, set[str] | None]:
+    try:
+        claims = client.access_token_claims()
+    except Exception as exc:  # noqa: BLE001 - any failure here is the admin's to see, not a crash
+        from integrator.providers.microsoft.client import map_error
+
+        err = map_error(exc, "token")
+        return CheckResult("microsoft.token", "fail", str(err)[:300],
+                           "Check tenant_id and client_id, and that the client secret or certificate "
+                           "is the current one (Entra admin center > App registrations > Certificates & "
+                           "secrets; secrets expire)."), None
+    roles = set(claims.get("roles") or [])
+    return CheckResult("microsoft.token", "ok", f"app-only token for tenant {claims.get('tid', '?')}"), roles
+
+
+def _permissions(org_cfg: OrganisationConfig, roles: set[str]) -> CheckResult:
+    need = required_permissions(org_cfg)
+    have = set(roles)
+    if "OnlineMeetings.Read.All" in have:
+        have.add("OnlineMeetings.ReadWrite.All")  # read is enough for what we do
+    missing = sorted(set(need) - have)
+    if missing:
+        why = "; ".join(f"{p} ({need[p]})" for p in missing)
+        return CheckResult("microsoft.permissions", "fail", f"missing application permissions: {why}",
+                           "Entra admin center > App registrations > the app > API permissions > Add a "
+                           "permission > Microsoft Graph > Application permissions: add "
+                           + ", ".join(missing) + "; then 'Grant admin consent'.")
+    return CheckResult("microsoft.permissions", "ok", "granted: " + ", ".join(sorted(need)))
+
+
+def _organiser(client: GraphClient, org_cfg: OrganisationConfig, upn: str) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    try:
+        oid = user_object_id(client, upn)
+    except ProviderError as err:
+        return [CheckResult(f"microsoft.organiser:{upn}", "fail", str(err)[:300],
+                            "The coordinator must be a licensed user in this tenant with an Exchange "
+                            "mailbox; check the email in the config.")]
+    config = RequestConfiguration(query_parameters=EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+        top=1, select=["id"]))
+    try:
+        client.call("events.list", lambda sdk: sdk.users.by_user_id(oid).events.get(request_configuration=config))
+        out.append(CheckResult(f"microsoft.calendar:{upn}", "ok", "calendar readable and writable"))
+    except ProviderError as err:
+        out.append(CheckResult(f"microsoft.calendar:{upn}", "fail", str(err)[:300],
+                               "The coordinator needs an Exchange Online mailbox (a licence), and the app "
+                               "Calendars.ReadWrite; an Exchange application access policy, if you use one, "
+                               "must include this mailbox."))
+    try:
+        find_by_join_url(client, oid, PROBE_JOIN_URL)
+        out.append(CheckResult(f"microsoft.meeting_policy:{upn}", "ok",
+                               "the app may read this organiser's online meetings"))
+    except ProviderError as err:
+        hint = POLICY_HINT.format(app=client.tenant.client_id, user=upn) if err.status == 403 else (
+            "Unexpected answer; see " + GUIDE)
+        out.append(CheckResult(f"microsoft.meeting_policy:{upn}", "fail", str(err)[:300], hint))
+    return out
+
+
+def _sender(client: GraphClient, org_cfg: OrganisationConfig) -> CheckResult:
+    sender = org_cfg.microsoft.mail_sender if org_cfg.microsoft else None
+    if not sender:
+        return CheckResult("microsoft.sender", "fail", "mail.via is graph but microsoft.mail_sender is not set",
+                           "Set microsoft.mail_sender to the mailbox (UPN) letters are sent from, e.g. a "
+                           "shared mailbox tyotoiminta@kunta.fi.")
+    try:
+        user = client.call("users.get", lambda sdk: sdk.users.by_user_id(sender).get())
+    except ProviderError as err:
+        return CheckResult("microsoft.sender", "fail", str(err)[:300],
+                           "Create the sender mailbox (a shared mailbox needs no licence) and check the "
+                           "address in microsoft.mail_sender.")
+    if user is None or not user.mail:
+        return CheckResult("microsoft.sender", "fail", f"{sender} has no mailbox (no mail address)",
+                           "Give the sender an Exchange Online mailbox.")
+    return CheckResult("microsoft.sender", "ok", f"sender mailbox {user.mail} exists")
+
+
+def run_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
+    """All Microsoft checks for one organisation; never raises for a tenant problem."""
+    teams = [g for g in org_cfg.groups if g.meeting.provider == "teams"]
+    if org_cfg.microsoft is None:
+        if teams or org_cfg.mail.via == "graph":
+            return [CheckResult("microsoft.config", "fail", "Teams meetings or Graph mail are configured but "
+                                "there is no microsoft: section", "Add the microsoft: tenant settings; see " + GUIDE)]
+        return [CheckResult("microsoft.config", "skip", "no Microsoft tenant configured")]
+    try:
+        client = GraphClient(org_cfg.microsoft, policy=RetryPolicy(max_attempts=2, base_delay_s=0.2))
+    except (LookupError, OSError, ValueError) as exc:
+        return [CheckResult("microsoft.config", "fail", f"cannot build the credential: {exc}",
+                            "Check the client_secret / certificate reference (file or env) in the config.")]
+    with client:
+        token, roles = _token(client)
+        results = [token]
+        if roles is None:
+            return results
+        results.append(_permissions(org_cfg, roles))
+        try:
+            for upn in sorted({g.coordinator.lower() for g in teams}):
+                results.extend(_organiser(client, org_cfg, upn))
+            if org_cfg.mail.via == "graph":
+                results.append(_sender(client, org_cfg))
+        except NeedsReauth as err:
+            results.append(CheckResult("microsoft.token", "fail", str(err)[:300], "The token stopped working."))
+    return results

@@ -1,0 +1,88 @@
+"""`tenant check`, Microsoft side, against the sandbox tenant: each failure names its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integrator.config import OrganisationConfig
+from integrator.providers.microsoft.check import run_checks
+from integrator.sandbox.launcher import Sandbox
+
+COACH = "ohjaaja@sandbox.example.fi"
+SENDER = "posti@sandbox.example.fi"
+
+
+@pytest.fixture(scope="module")
+def server() -> Any:
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def sb(server: Sandbox) -> Sandbox:
+    server.reset()
+    return server
+
+
+def org(sb: Sandbox, tmp_path: Path, *, permissions: list[str] | None = None, policy: bool = True,
+        sender: bool = True, secret: str | None = None) -> OrganisationConfig:
+    client_id, real_secret = sb.graph.register_app(permissions=permissions)
+    oid = sb.graph.add_user(COACH, "Olli Ohjaaja")
+    if sender:
+        sb.graph.add_user(SENDER, "Posti")
+    if policy:
+        sb.graph.grant_meeting_policy(oid)
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(secret or real_secret)
+    return OrganisationConfig.model_validate({
+        "key": "raisio", "name": "Raisio",
+        "microsoft": {"tenant_id": sb.graph.tenant_id, "client_id": client_id,
+                      "client_secret": {"file": str(secret_file)}, "mail_sender": SENDER,
+                      "authority": sb.login_authority, "graph_base_url": sb.graph_url, "ca_bundle": sb.ca_cert_path},
+        "mail": {"via": "graph"},
+        "groups": [{"key": "tiistai", "name": "Tiistai", "coordinator": COACH, "weekdays": ["tuesday"],
+                    "meeting": {"start": "10:00", "end": "11:00", "provider": "teams"}}],
+    })
+
+
+def by_name(results: list[Any]) -> dict[str, Any]:
+    return {r.name: r for r in results}
+
+
+def test_a_correctly_set_up_tenant_passes_every_check(sb: Sandbox, tmp_path: Path) -> None:
+    results = by_name(run_checks(org(sb, tmp_path)))
+
+    assert {n: r.status for n, r in results.items()} == {
+        "microsoft.token": "ok", "microsoft.permissions": "ok", f"microsoft.calendar:{COACH}": "ok",
+        f"microsoft.meeting_policy:{COACH}": "ok", "microsoft.sender": "ok"}
+
+
+def test_a_wrong_secret_fails_the_token_check_with_a_hint(sb: Sandbox, tmp_path: Path) -> None:
+    results = run_checks(org(sb, tmp_path, secret="not-the-secret"))
+
+    assert [(r.name, r.status) for r in results] == [("microsoft.token", "fail")]
+    assert "Certificates & secrets" in results[0].hint
+
+
+def test_a_missing_permission_is_named_with_the_consent_step(sb: Sandbox, tmp_path: Path) -> None:
+    perms = ["User.Read.All", "Calendars.ReadWrite", "OnlineMeetings.ReadWrite.All", "OnlineMeetingArtifact.Read.All"]
+    result = by_name(run_checks(org(sb, tmp_path, permissions=perms)))["microsoft.permissions"]
+
+    assert result.status == "fail" and "Mail.Send" in result.detail
+    assert "Grant admin consent" in result.hint
+
+
+def test_a_missing_teams_access_policy_gives_the_powershell_commands(sb: Sandbox, tmp_path: Path) -> None:
+    result = by_name(run_checks(org(sb, tmp_path, policy=False)))[f"microsoft.meeting_policy:{COACH}"]
+
+    assert result.status == "fail"
+    assert "New-CsApplicationAccessPolicy" in result.hint and "Grant-CsApplicationAccessPolicy" in result.hint
+
+
+def test_a_missing_sender_mailbox_fails(sb: Sandbox, tmp_path: Path) -> None:
+    result = by_name(run_checks(org(sb, tmp_path, sender=False)))["microsoft.sender"]
+
+    assert result.status == "fail" and "microsoft.mail_sender" in result.hint
