@@ -142,8 +142,10 @@ class WeeklyWorld:
                 r = f.resource
                 if r.get("mimeType") != "application/vnd.google-apps.folder" or not r.get("appProperties"):
                     continue
-                parent = drive.files.get(r["parents"][0]) if r.get("parents") else None
-                folders.append((r["name"], parent.resource["name"] if parent else None,
+                parent_id = r["parents"][0] if r.get("parents") else ""
+                parent = drive.files.get(parent_id)
+                parent_name = parent.resource["name"] if parent else drive.drives.get(parent_id, {}).get("name")
+                folders.append((r["name"], parent_name,
                                 tuple(sorted((p.get("emailAddress", ""), p["role"]) for p in f.permissions))))
         return {"courses": courses, "folders": sorted(folders)}
 
@@ -160,3 +162,24 @@ class WeeklyWorld:
 
 def now_utc() -> datetime:
     return NOW.astimezone(UTC)
+
+
+# ---- fixtures (imported by the weekly-setup test modules) ----
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def weekly_sandbox() -> Iterator[Sandbox]:
+    with Sandbox(page_size=5, with_graph=False) as sb:
+        yield sb
+
+
+@pytest.fixture
+def sbx(weekly_sandbox: Sandbox) -> Iterator[Sandbox]:
+    weekly_sandbox.reset()
+    weekly_sandbox.state.page_size = 5
+    yield weekly_sandbox
+    weekly_sandbox.state.faults.clear()

@@ -1,0 +1,191 @@
+"""Weekly setup on the sandbox: plan, apply, re-run, changes and the consent gate."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from integrator.jobs.weekly_setup import run_weekly_setup
+from integrator.sandbox.launcher import Sandbox
+from integrator.store.db import Store
+from integrator.store.models import (
+    Client,
+    ClientVariantChoice,
+    ExternalResource,
+    JobRun,
+    JobStatus,
+    VariantKind,
+    WorkDay,
+    WorkDayStatus,
+)
+
+from .weekly_world import NOW, ORG, WEEK, WeeklyWorld, sbx, weekly_sandbox  # noqa: F401
+
+FOLDER_MIME = "application/vnd.google-apps.folder"
+
+
+def run(world: WeeklyWorld, *, dry_run: bool = False, week: str = WEEK, now: datetime = NOW,
+        tasks: Path | None = None, group: str | None = None) -> tuple[object, JobRun]:
+    plan, run_id = run_weekly_setup(world.store, world.settings, week, ORG, group, dry_run, "test",
+                                    tasks_file=tasks, now=now, client_factory=world.client_factory(),
+                                    include_meetings=False)
+    with world.store.session() as s:
+        job = s.get(JobRun, run_id)
+        assert job is not None
+    return plan, job
+
+
+def test_dry_run_lists_every_change_by_group_and_client_and_writes_nothing(sbx: Sandbox, store: Store,
+                                                                          tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=2, clients_per_group=2)
+    plan, job = run(world, dry_run=True)
+    text = plan.render()  # type: ignore[attr-defined]
+    assert "Group ryhma-1:" in text and "Group ryhma-2:" in text
+    assert "create course       course:ryhma-1" in text
+    assert "folder:K-0001 [K-0001]" in text
+    assert world.writes() == []
+    assert job.dry_run and job.counts["create:course"] == 2 and job.counts["create:folder"] == 4
+    with store.session() as s:
+        assert s.scalars(select(ExternalResource)).first() is None
+
+
+def test_apply_builds_courses_folders_and_scheduled_coursework(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=2, clients_per_group=3, external_every=3)
+    _, job = run(world)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    snap = world.snapshot()
+    course = snap["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]
+    assert course["state"] == "ACTIVE" and course["owner"] == "ohjaaja1@sandbox.example.fi"
+    assert course["students"] == ["k-0001@sandbox.example.fi", "k-0002@sandbox.example.fi"]
+    assert course["invited"] == ["k-0003@gmail.example.com"]  # outside the domain: by invitation
+    assert course["topics"] == ["Viikko 49 (30.11.–6.12.2026)"]
+    # Tuesday 1.12.: published 08:00 Helsinki (06:00 UTC), due 23:59 Helsinki (21:59 UTC).
+    titles = {(w[0], w[1]) for w in course["coursework"]}
+    assert ("ti 1.12. Päivän tehtävä", "2026-12-01T06:00:00Z") in titles
+    with sbx.state.lock:
+        work = next(iter(sbx.google.classroom.course_work[next(iter(sbx.google.classroom.courses))].values()))
+    assert work["dueTime"] == {"hours": 21, "minutes": 59} and work["state"] == "DRAFT"
+    names = {f[0] for f in snap["folders"]}
+    assert {"K-0001", "K-0002", "K-0003", WEEK} <= names
+    k1 = next(f for f in snap["folders"] if f[0] == "K-0001")
+    assert k1[2] == (("k-0001@sandbox.example.fi", "writer"),)  # shared with the client only (coordinator owns it)
+
+
+def test_variants_go_to_the_right_students(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=4, plain_every=2)
+    with store.session() as s:
+        k1 = s.scalars(select(Client).where(Client.code == "K-0001")).one()
+        s.add(ClientVariantChoice(client_id=k1.id, kind=VariantKind.EASIER))
+    tasks = tmp_path / "tasks.yaml"
+    tasks.write_text(
+        "week: 2026-W49\n"
+        "tasks:\n"
+        "  - title: Päiväkirja\n"
+        "    instructions: Kirjoita päivästäsi.\n"
+        "    variants:\n"
+        "      plain_language: {title: Päiväkirja selkokielellä, instructions: Kirjoita 3 lausetta.}\n"
+        "      easier: {title: Päiväkirja (kevyt), instructions: Kirjoita 1 lause.}\n", encoding="utf-8")
+    _, job = run(world, tasks=tasks)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    work = world.snapshot()["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]["coursework"]
+    by_title = {w[0]: w[4] for w in work}
+    assert by_title["ti 1.12. Päiväkirja selkokielellä"] == ("k-0002@sandbox.example.fi", "k-0004@sandbox.example.fi")
+    assert by_title["ti 1.12. Päiväkirja (kevyt)"] == ("k-0001@sandbox.example.fi",)
+    assert by_title["ti 1.12. Päiväkirja"] == ("k-0003@sandbox.example.fi",)
+
+
+def test_a_rerun_with_nothing_changed_makes_zero_write_calls(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=2, clients_per_group=3, external_every=3)
+    run(world)
+    sbx.state.log.reset()
+    plan, job = run(world)
+    assert world.writes() == []
+    assert plan.actions == []  # type: ignore[attr-defined]
+    assert job.status == JobStatus.SUCCEEDED
+
+
+def test_client_whose_period_ended_leaves_course_and_folder_sharing_in_one_run(sbx: Sandbox, store: Store,
+                                                                                tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=3)
+    run(world)
+    world.end_period("K-0002", date(2026, 11, 29))
+    plan, job = run(world)
+    removed = {(a.resource, a.key) for a in plan.actions if a.op == "remove"}  # type: ignore[attr-defined]
+    assert removed == {("enrolment", "enrolment:ryhma-1:K-0002"), ("permission", "permission:K-0002:client")}
+    assert any("period ended 2026-11-29" in a.reason for a in plan.actions)  # type: ignore[attr-defined]
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    snap = world.snapshot()
+    course = snap["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]
+    assert "k-0002@sandbox.example.fi" not in course["students"]
+    assert all("k-0002@sandbox.example.fi" not in w[4] for w in course["coursework"])
+    k2 = next(f for f in snap["folders"] if f[0] == "K-0002")
+    assert k2[2] == ()  # the folder is kept, nobody but its owner can open it
+
+
+def test_changed_weekday_moves_future_coursework_instead_of_duplicating(sbx: Sandbox, store: Store,
+                                                                        tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, weekdays=[[2]], plain_every=0)
+    run(world)
+    raw = world.settings.model_dump(mode="json")
+    raw["organisations"][0]["groups"][0]["weekdays"] = [3]
+    world.settings = type(world.settings).model_validate(raw)
+    with store.session() as s:
+        for c in s.scalars(select(Client)):
+            c.periods[0].weekdays = [3]
+    plan, job = run(world)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert [a.op for a in plan.actions if a.resource == "coursework"] == ["update"]  # type: ignore[attr-defined]
+    work = world.snapshot()["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]["coursework"]
+    assert [(w[0], w[1]) for w in work] == [("ke 2.12. Päivän tehtävä", "2026-12-02T06:00:00Z")]
+    with store.session() as s:
+        days = [(wd.day, wd.status) for wd in s.scalars(select(WorkDay))]
+    assert days == [(date(2026, 12, 2), WorkDayStatus.PLANNED)]
+
+
+def test_holidays_are_skipped_and_reported(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1, weekdays=[[4, 5]])
+    plan, job = run(world, week="2026-W52", now=datetime.fromisoformat("2026-12-18T10:00:00+00:00"))
+    notes = [a for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
+    assert {a.reason for a in notes} == {"2026-12-24: Jouluaatto", "2026-12-25: Joulupäivä"}
+    assert not [a for a in plan.actions if a.resource == "coursework"]  # type: ignore[attr-defined]
+    assert job.status == JobStatus.SUCCEEDED
+
+
+def test_clients_without_a_data_protection_briefing_are_listed_not_provisioned(sbx: Sandbox, store: Store,
+                                                                                tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=3, unbriefed=1)
+    plan, _ = run(world)
+    skipped = [a for a in plan.notes if a.resource == "client"]  # type: ignore[attr-defined]
+    assert [(a.client, a.reason) for a in skipped] == [
+        ("K-0001", "no data-protection briefing recorded: not provisioned")]
+    assert not any(a.client == "K-0001" for a in plan.actions)  # type: ignore[attr-defined]
+    snap = world.snapshot()
+    assert "k-0001@sandbox.example.fi" not in snap["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]["students"]
+    assert "K-0001" not in {f[0] for f in snap["folders"]}
+
+
+def test_an_accepted_invitation_is_noticed_and_the_client_gets_coursework(sbx: Sandbox, store: Store,
+                                                                          tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, external_every=2, plain_every=0)
+    plan, _ = run(world)
+    assert any(a.reason == "waiting for the class invitation to be accepted" for a in plan.notes)  # type: ignore[attr-defined]
+    assert sbx.google.accept_all_invitations() == 1
+    plan, job = run(world)
+    assert [(a.op, a.resource) for a in plan.actions] == [("update", "assignees")]  # type: ignore[attr-defined]
+    assert job.counts.get("accepted:invitation") == 1
+    course = world.snapshot()["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]
+    assert course["coursework"][0][4] == ("k-0001@sandbox.example.fi", "k-0002@gmail.example.com")
+    with store.session() as s:
+        assert s.scalars(select(Client).where(Client.code == "K-0002")).one().google_user_id
+
+
+def test_a_shared_drive_holds_the_folders_shared_with_client_and_coordinator(sbx: Sandbox, store: Store,
+                                                                             tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1, shared_drive=True)
+    _, job = run(world)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    folder = next(f for f in world.snapshot()["folders"] if f[0] == "K-0001")
+    assert folder[1] == "Etätyötoiminta"
+    assert folder[2] == (("k-0001@sandbox.example.fi", "writer"), ("ohjaaja1@sandbox.example.fi", "writer"))
