@@ -54,6 +54,11 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
         if not sandbox:
             raise click.UsageError("set INTEGRATOR_SECRET_KEY to a long random string (sessions are signed with it)")
         secret = secrets.token_urlsafe(32)  # a rehearsal: sessions may end with the process
+    if sandbox and not database_url:
+        # A rehearsal never writes into the real database by accident.
+        import tempfile
+
+        database_url = f"sqlite:///{tempfile.mkdtemp(prefix='integrator-rehearsal-db-')}/rehearsal.db"
     upgrade(database_url)
     app_config: dict[str, Any] = {"SECRET_KEY": secret, "DATABASE_URL": database_url,
                                   "CONFIG_FILE": config_file,

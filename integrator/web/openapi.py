@@ -143,7 +143,8 @@ PATHS: J = {
         {"200": _ok(_ref("AttendanceCell")), **BAD, **NOTFOUND}, [_id("attendance_day_id")], _ref("Correction"))},
     "/jobs/weekly-setup/preview": {"post": _op(
         "previewWeeklySetup", "Dry-run: the plan of next week's setup, nothing written to the tenant",
-        {"200": _ok(_ref("Preview")), **BAD, **NOTFOUND, "409": _err("Cannot run now (lock held, not configured)")},
+        {"200": _ok(_ref("Preview")), **BAD, **NOTFOUND, "409": _err("Cannot run now (lock held, not configured)"),
+         "502": _err("The tenant failed (credentials, outage)")},
         body=_ref("SetupRequest"))},
     "/jobs/weekly-setup/apply": {"post": _op(
         "applyWeeklySetup", "Apply the setup in the background; follow GET /jobs/{run_id}",

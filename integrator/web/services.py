@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import abort
 
 from integrator.jobs.runs import JobAlreadyRunning
+from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
 from integrator.store.models import AttendanceStatus
 from integrator.web.background import ApplyFailed, WeeklySetupUnavailable
@@ -46,6 +47,10 @@ def call_job(fn: Callable[[Any], T]) -> T:
     except ApplyFailed as err:
         # The job's own failure message (lock held, tenant unreachable...)
         abort(409, description=str(err))
+    except NeedsReauth as err:
+        abort(502, description=f"the tenant refused our credentials or delegation; an admin must fix them: {err}")
+    except ProviderError as err:
+        abort(502, description=f"the tenant did not answer as expected; try again later: {err}")
     except (KeyError, ValueError) as err:
         abort(400, description=str(err))
 

@@ -136,7 +136,7 @@ def weekly_setup_preview() -> ResponseReturnValue:
         plan, run_id = services.call_job(lambda settings: background.preview(
             get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
     except HTTPException as err:
-        if err.code != 409:
+        if err.code not in (409, 502):
             raise
         flash(f"Esikatselu ei onnistunut: {err.description}", "error")
         return redirect(url_for("ui.weekly_setup_page", group_id=group_id))
@@ -154,7 +154,7 @@ def weekly_setup_apply() -> ResponseReturnValue:
         run_id = services.call_job(lambda settings: background.start_apply(
             get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
     except HTTPException as err:
-        if err.code != 409:
+        if err.code not in (409, 502):
             raise
         flash(f"Valmistelua ei voitu käynnistää: {err.description}", "error")
         return redirect(url_for("ui.weekly_setup_page", group_id=group_id))
