@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from integrator.config import load_settings
 from integrator.config_sync import apply_settings
 from integrator.importer import import_clients
 from integrator.store.db import Store
+from integrator.store.migrate import upgrade
 from integrator.store.models import (
     Client,
     Membership,
@@ -63,11 +66,34 @@ def test_the_corpus_has_at_least_fifteen_bad_files() -> None:
     assert all(f.with_suffix(".expect").exists() for f in BAD)
 
 
+@pytest.fixture(scope="module")
+def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated, seeded SQLite file per module; each corpus case works on a copy (fast)."""
+    path = tmp_path_factory.mktemp("seeded") / "integrator.db"
+    upgrade(f"sqlite:///{path}")
+    st = Store(f"sqlite:///{path}")
+    seed(st)
+    st.dispose()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def seeded(seeded_file: Path, tmp_path: Path) -> Iterator[tuple[Store, str]]:
+    target = tmp_path / "integrator.db"
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{seeded_file}{suffix}").exists():
+            shutil.copy(f"{seeded_file}{suffix}", f"{target}{suffix}")
+    st = Store(f"sqlite:///{target}")
+    yield st, f"sqlite:///{target}"
+    st.dispose()
+
+
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
 def test_each_bad_file_is_explained_by_line_and_column_and_writes_nothing(
-        store: Store, db_url: str, path: Path) -> None:
-    seed(store)
+        seeded: tuple[Store, str], path: Path) -> None:
+    store, db_url = seeded
     before = snapshot(store)
+    assert len(before[0]) == 3  # the store has data: a bad file must leave it exactly as it was
     result = run_import(db_url, path)
     assert result.exit_code == 2, result.output
     for fragment in path.with_suffix(".expect").read_text(encoding="utf-8").splitlines():
