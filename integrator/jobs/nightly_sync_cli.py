@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -20,13 +20,18 @@ from integrator.store.models import JobStatus
 @click.option("--org", default=None, help="Organisation key (default: all).")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Re-read and re-evaluate from this day (default: the last reevaluate_days days).")
-def nightly_sync(config_file: Path | None, org: str | None, since: object) -> None:
+@click.option("--now", "now_s", default=None, hidden=True,
+              help="Pretend it is this instant (ISO 8601): for the sandbox clock and rehearsals.")
+def nightly_sync(config_file: Path | None, org: str | None, since: object, now_s: str | None) -> None:
     """Harvest returns and meeting attendance, update the attendance days, queue absence alerts."""
     settings = load_settings(config_file)
     store = Store(settings.database_url)
     since_day: date | None = since.date() if since is not None else None  # type: ignore[attr-defined]
     failed = False
-    for r in run_nightly_sync(store, settings, org_key=org, since=since_day):
+    now = datetime.fromisoformat(now_s) if now_s else None
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    for r in run_nightly_sync(store, settings, org_key=org, since=since_day, now=now):
         click.echo(f"[{r.org_key}] {r.status.value} (run {r.run_id}): {json.dumps(r.counts, sort_keys=True)}")
         for err in r.errors:
             click.echo(f"  error {err['item']}: {err['error']}", err=True)

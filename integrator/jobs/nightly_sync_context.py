@@ -73,6 +73,7 @@ class SyncContext:
     groups: dict[str, PeerGroup] = field(default_factory=dict)
     coordinators: dict[int, str] = field(default_factory=dict)  # group id -> coordinator email
     staff_emails: set[str] = field(default_factory=set)
+    staff_by_id: dict[int, str] = field(default_factory=dict)
     courses: dict[str, str] = field(default_factory=dict)  # course id -> group key
     coursework: dict[str, int] = field(default_factory=dict)  # courseWork id -> work day id
     folders: dict[str, int] = field(default_factory=dict)  # Drive folder id -> client id
@@ -115,7 +116,8 @@ def load_context(s: Session, org_id: int, org_key: str, org_cfg: OrganisationCon
             staff = s.get(StaffUser, g.coordinator_id)
             if staff is not None:
                 ctx.coordinators[g.id] = staff.email
-    ctx.staff_emails = {e.lower() for e in s.scalars(select(StaffUser.email)).all()}
+    ctx.staff_by_id = dict(s.execute(select(StaffUser.id, StaffUser.email)).all())
+    ctx.staff_emails = {e.lower() for e in ctx.staff_by_id.values()}
     ctx.codes = dict(s.execute(select(Client.id, Client.code).where(Client.organisation_id == org_id)).all())
     by_code = {code: cid for cid, code in ctx.codes.items()}
     by_day = {(ctx.group_of[w].key, ctx.work_days[w].day.isoformat()): w for w in ctx.work_days}
@@ -149,5 +151,8 @@ def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
             ctx.coursework[r.external_id] = cw_day
     elif r.kind in ("folder", "week_folder") and len(parts) > 1 and parts[1] in by_code:
         ctx.folders[r.external_id] = by_code[parts[1]]
-        if state.get("owner"):
-            ctx.folder_owners.add(str(state["owner"]))
+        # The weekly setup records the owning coordinator's staff id ("" = the admin subject).
+        owner = state.get("owner")
+        if r.kind == "folder":  # week folders live inside the client folder, under the same owner
+            ctx.folder_owners.add(ctx.staff_by_id.get(owner, "") if isinstance(owner, int)
+                                  else str(owner or ""))

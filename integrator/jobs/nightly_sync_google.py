@@ -104,7 +104,7 @@ def _feeds(ctx: SyncContext) -> list[tuple[str, str, str | None]]:
     assert google is not None
     if google.shared_drive_id:
         return [(f"drive:{google.shared_drive_id}", google.admin_subject, google.shared_drive_id)]
-    owners = sorted(ctx.folder_owners) or [google.admin_subject]
+    owners = sorted({o or google.admin_subject for o in ctx.folder_owners} or {google.admin_subject})
     return [(f"user:{o.lower()}", o, None) for o in owners]
 
 

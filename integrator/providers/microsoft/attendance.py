@@ -78,9 +78,11 @@ def _record(r: Any) -> TeamsRecord:
         join, leave = _utc(iv.join_date_time), _utc(iv.leave_date_time)
         if join is not None and leave is not None:
             intervals.append((join, leave))
+    tenant = extra.get("tenantId") or getattr(identity, "tenant_id", None)
+    ident = getattr(identity, "id", None)
     return TeamsRecord(
-        id=str(r.id), identity_id=getattr(identity, "id", None), display_name=getattr(identity, "display_name", None),
-        email=r.email_address, role=r.role, tenant_id=extra.get("tenantId") or getattr(identity, "tenant_id", None),
+        id=str(r.id), identity_id=str(ident) if ident else None, display_name=getattr(identity, "display_name", None),
+        email=r.email_address, role=str(r.role) if r.role else None, tenant_id=str(tenant) if tenant else None,
         seconds=int(r.total_attendance_in_seconds or 0), intervals=intervals)
 
 
