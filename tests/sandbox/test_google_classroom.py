@@ -245,3 +245,28 @@ def test_unknown_field_and_bad_enum_are_refused_like_google(classroom: Any, cour
             body={"title": "T", "workType": "ASSIGNMENT", "materials": [{"link": {"href": "x"}}]},
         ).execute()
     assert "Unknown name \"href\" at 'course_work.materials[0].link'" in nested.value.reason
+
+
+def test_returned_work_and_user_profiles(
+    classroom: Any, course: dict[str, Any], google: GoogleSandbox
+) -> None:
+    work = (
+        classroom.courses()
+        .courseWork()
+        .create(
+            courseId=course["id"], body={"title": "Palautus", "workType": "ASSIGNMENT", "state": "PUBLISHED"}
+        )
+        .execute()
+    )
+    sub_id = google.sb.google.submit_task(course["id"], work["id"], CLIENT_A)
+    submissions = classroom.courses().courseWork().studentSubmissions()
+    submissions.return_(courseId=course["id"], courseWorkId=work["id"], id=sub_id, body={}).execute()
+    returned = submissions.get(courseId=course["id"], courseWorkId=work["id"], id=sub_id).execute()
+    assert returned["state"] == "RETURNED"
+    assert [h["stateHistory"]["state"] for h in returned["submissionHistory"]] == [
+        "CREATED",
+        "TURNED_IN",
+        "RETURNED",
+    ]
+    me = classroom.userProfiles().get(userId=google.users[CLIENT_A]).execute()
+    assert me["emailAddress"] == CLIENT_A and me["name"]["fullName"] == "Aino Asiakas"

@@ -81,7 +81,8 @@ USED_METHODS = {
     "classroom.courses.courseWork.create", "classroom.courses.courseWork.patch", "classroom.courses.courseWork.get",
     "classroom.courses.courseWork.list", "classroom.courses.courseWork.modifyAssignees",
     "classroom.courses.courseWork.delete", "classroom.courses.courseWork.studentSubmissions.list",
-    "classroom.courses.courseWork.studentSubmissions.get",
+    "classroom.courses.courseWork.studentSubmissions.get", "classroom.courses.courseWork.studentSubmissions.return",
+    "classroom.userProfiles.get", "classroom.courses.students.get", "classroom.invitations.get",
     "drive.files.create", "drive.files.copy", "drive.files.get", "drive.files.list", "drive.files.update",
     "drive.files.generateIds", "drive.permissions.create", "drive.permissions.list", "drive.permissions.delete",
     "drive.changes.getStartPageToken", "drive.changes.list", "drive.drives.get", "drive.drives.list",
@@ -119,6 +120,7 @@ def test_classroom_responses_match_discovery(google: GoogleSandbox, check: Confo
         cr.invitations().create(body={"courseId": cid, "userId": "c@sandbox.example.fi", "role": "STUDENT"})
     )
     check(cr.invitations().list(courseId=cid))
+    check(cr.invitations().get(id=inv["id"]))
     check(cr.invitations().delete(id=inv["id"]))
     topic = check(cr.courses().topics().create(courseId=cid, body={"name": "Viikko 1"}))
     check(cr.courses().topics().list(courseId=cid))
@@ -162,6 +164,14 @@ def test_classroom_responses_match_discovery(google: GoogleSandbox, check: Confo
         .studentSubmissions()
         .get(courseId=cid, courseWorkId=work["id"], id=sub["id"])
     )
+    check(
+        cr.courses()
+        .courseWork()
+        .studentSubmissions()
+        .return_(courseId=cid, courseWorkId=work["id"], id=sub["id"], body={})
+    )
+    check(cr.userProfiles().get(userId=CLIENT_A))
+    check(cr.courses().students().get(courseId=cid, userId=CLIENT_B))
     check(cr.courses().students().delete(courseId=cid, userId=CLIENT_B))
     check(cr.courses().courseWork().delete(courseId=cid, id=work["id"]))
     assert {m for m in USED_METHODS if m.startswith("classroom.")} <= check.seen

@@ -426,3 +426,14 @@ def delete_topic(call: Call) -> Json:
     topics, topic = _topic(call)
     del topics[topic["topicId"]]
     return {}
+
+
+# ---- user profiles ----
+
+
+@handles("classroom.userProfiles.get")
+def get_user_profile(call: Call) -> Json:
+    user = user_of(call, call.params["userId"], domain_only=False)
+    shown = profile(user)
+    shown["verifiedTeacher"] = False
+    return shown

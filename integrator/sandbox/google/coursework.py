@@ -302,6 +302,41 @@ def get_submission(call: Call) -> Json:
     raise not_found()
 
 
+def _transition(call: Call, state: str, allowed: tuple[str, ...], actor: str) -> Json:
+    course, work = _work(call, "courseWorkId")
+    for sub in submissions_of(call.tenant, course["id"], work).values():
+        if sub["id"] == call.params["id"]:
+            if sub["state"] not in allowed:
+                raise GoogleError(400, "Precondition check failed.", "FAILED_PRECONDITION")
+            stamp = now(call)
+            sub["state"], sub["updateTime"] = state, stamp
+            sub["submissionHistory"].append(
+                {"stateHistory": {"state": state, "stateTimestamp": stamp, "actorUserId": actor}}
+            )
+            return {}
+    raise not_found()
+
+
+@handles("classroom.courses.courseWork.studentSubmissions.return")
+def return_submission(call: Call) -> Json:
+    """A teacher hands the work back (the only way a submission becomes RETURNED)."""
+    return _transition(call, "RETURNED", ("TURNED_IN", "CREATED", "NEW"), call.user.id)
+
+
+@handles("classroom.courses.courseWork.studentSubmissions.turnIn")
+def turn_in_submission(call: Call) -> Json:
+    course, work = _work(call, "courseWorkId")
+    owner = next(
+        (s for s in submissions_of(call.tenant, course["id"], work).values() if s["id"] == call.params["id"]),
+        None,
+    )
+    if owner is None or owner["userId"] != call.user.id:
+        raise not_found()
+    return _transition(
+        call, "TURNED_IN", ("NEW", "CREATED", "RECLAIMED_BY_STUDENT", "RETURNED"), call.user.id
+    )
+
+
 def submit_task(
     tenant: GoogleTenant,
     course_id: str,
