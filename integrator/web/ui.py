@@ -21,13 +21,18 @@ STATUS_FI = {"present": "Läsnä", "absent": "Poissa", "excused": "Poissa, hyvä
              "pending": "Odottaa tietoja"}
 RUN_STATUS_FI = {"running": "Käynnissä", "succeeded": "Valmis", "partial": "Valmis, osa epäonnistui",
                  "failed": "Epäonnistui"}
+OP_FI = {"create": "luodaan", "update": "päivitetään", "remove": "poistetaan", "skip": "ohitetaan"}
+RESOURCE_FI = {"course": "kurssi", "topic": "aihe", "enrolment": "kurssin jäsenyys", "invitation": "kurssikutsu",
+               "folder": "kansio", "week_folder": "viikkokansio", "permission": "jakooikeus",
+               "coursework": "tehtävä", "event": "kalenteritapahtuma", "meeting": "tapaaminen",
+               "organisation": "organisaatio"}
 KIND_FI = {"weekly_setup": "Viikon valmistelu", "nightly_sync": "Yöajo", "notify": "Viestit",
            "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset"}
 
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"STATUS_FI": STATUS_FI, "RUN_STATUS_FI": RUN_STATUS_FI, "KIND_FI": KIND_FI,
+    return {"OP_FI": OP_FI, "RESOURCE_FI": RESOURCE_FI, "STATUS_FI": STATUS_FI, "RUN_STATUS_FI": RUN_STATUS_FI, "KIND_FI": KIND_FI,
             "WEEKDAY_FI": weeks.WEEKDAY_FI, "explain_error": explain_error}
 
 
