@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph import GraphServiceClient
@@ -171,3 +173,32 @@ async def test_unknown_nested_property_names_the_nested_type(
         await graph_client.users.by_user_id(organiser).events.post(event)
     assert raised.value.error is not None and raised.value.error.message is not None
     assert "'zone' does not exist on type 'microsoft.graph.dateTimeTimeZone'" in raised.value.error.message
+
+
+async def test_a_value_of_the_wrong_type_is_rejected(
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+) -> None:
+    event = Event(subject="Aamupalaveri",
+                  start=DateTimeTimeZone(date_time="2026-01-05T09:00:00", time_zone="UTC"),
+                  end=DateTimeTimeZone(date_time="2026-01-05T10:00:00", time_zone="UTC"))
+    event.additional_data = {"reminderMinutesBeforeStart": "half an hour"}  # a string, not an Int32
+    with pytest.raises(ODataError) as raised:
+        await graph_client.users.by_user_id(organiser).events.post(event)
+    assert raised.value.response_status_code == 400
+    assert raised.value.error is not None and raised.value.error.message is not None
+    assert "'reminderMinutesBeforeStart'" in raised.value.error.message
+    assert ms.graph.events == {}
+
+
+async def test_outlook_throttles_a_mailbox_over_its_request_quota(
+    ms: GraphSandbox, graph_client: GraphServiceClient, organiser: str
+) -> None:
+    ms.state.quotas.graph_per_mailbox_per_10min = 3
+    for _ in range(3):
+        await graph_client.users.by_user_id(organiser).events.get()
+    with pytest.raises(ODataError) as raised:  # Retry-After of minutes: kiota gives up at once
+        await graph_client.users.by_user_id(organiser).events.get()
+    assert raised.value.response_status_code == 429
+    assert raised.value.error is not None and raised.value.error.code == "ApplicationThrottled"
+    ms.state.clock.advance(timedelta(minutes=10))
+    assert await graph_client.users.by_user_id(organiser).events.get() is not None

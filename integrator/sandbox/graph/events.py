@@ -238,7 +238,7 @@ def delete(user_id: str, event_id: str) -> Response:
 def cancel(user_id: str, event_id: str) -> Response:
     """The organiser cancels: attendees are notified and the event leaves the organiser's calendar."""
     organizer = require_user(user_id)
-    parse_body(CancelPostRequestBody)
+    parse_body(CancelPostRequestBody, action=True)
     with graph_app().state.lock:
         event = _require_event(organizer, event_id)
         del tenant().events[event.id]

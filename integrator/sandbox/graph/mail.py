@@ -26,8 +26,8 @@ def _addresses(recipients: object) -> list[str]:
 
 def send_mail(user_id: str) -> Response:
     sender = require_user(user_id)
-    _, raw = parse_body(SendMailPostRequestBody)
-    message = raw.get("message") or raw.get("Message")
+    _, raw = parse_body(SendMailPostRequestBody, action=True)
+    message = raw.get("Message")
     if not isinstance(message, dict):
         raise GraphError(400, "ErrorInvalidParameter", "The value of the parameter 'Message' is empty.")
     recipients = [

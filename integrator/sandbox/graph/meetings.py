@@ -124,7 +124,7 @@ def create(user_id: str) -> Response:
 
 def create_or_get(user_id: str) -> Response:
     organizer = require_policy(user_id)
-    _, raw = parse_body(CreateOrGetPostRequestBody)
+    _, raw = parse_body(CreateOrGetPostRequestBody, action=True)
     external_id = raw.get("externalId")
     if not external_id:
         raise GraphError(400, "BadRequest", "externalId is required for createOrGet.")

@@ -3,18 +3,19 @@
 The body is parsed with kiota's JSON parse node into the SDK model (e.g. ``Event``). Properties
 the model does not define land in ``additional_data``; Graph answers those with 400
 ``RequestBodyRead``. Values the model cannot read (a number where a string belongs, an unknown
-enum member) come back as None; comparing against the raw JSON finds those too.
+enum member) come back as None, so they go missing when the parsed model is serialised again:
+comparing that echo with the raw JSON finds them.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, TypeVar
 
 from flask import request
 from kiota_abstractions.serialization import Parsable
 from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
+from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
 
 from integrator.sandbox.graph.errors import GraphError
 
@@ -34,36 +35,41 @@ def _type_name(model: object) -> str:
     return "microsoft.graph." + name[0].lower() + name[1:]
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _check(model: object, raw: object) -> None:
+def _unknown_properties(model: object) -> None:
+    """Walk the parsed model; anything in ``additional_data`` is a property the type lacks."""
     extra = getattr(model, "additional_data", None) or {}
     for key in extra:
         if not key.startswith("@"):
             raise GraphError(400, "RequestBodyRead", _UNKNOWN.format(name=key, type=_type_name(model)))
-    if not isinstance(raw, dict):
-        return
-    for key, value in raw.items():
-        if key.startswith("@") or key in extra or value is None:
-            continue
-        attr = getattr(model, _snake(key), None)
-        if attr is None:  # Python keywords get a trailing underscore (Message.from_)
-            attr = getattr(model, _snake(key) + "_", None)
-        if attr is None:
-            raise GraphError(
-                400,
-                "BadRequest",
-                f"Cannot convert the literal '{value}' to the expected type of property '{key}' on "
-                f"type '{_type_name(model)}'.",
-            )
-        if isinstance(attr, list) and isinstance(value, list):
-            for sub_model, sub_raw in zip(attr, value, strict=False):
-                if isinstance(sub_model, Parsable):
-                    _check(sub_model, sub_raw)
-        elif isinstance(attr, Parsable):
-            _check(attr, value)
+    for value in vars(model).values():
+        children = value if isinstance(value, list) else [value]
+        for child in children:
+            if isinstance(child, Parsable):
+                _unknown_properties(child)
+
+
+def _unreadable_values(raw: object, echoed: object, type_name: str) -> None:
+    """A value present in the request but lost by the SDK's parse+serialize had the wrong type."""
+    if isinstance(raw, dict) and isinstance(echoed, dict):
+        for key, value in raw.items():
+            if key.startswith("@") or value is None or value in ("", [], {}):
+                continue
+            if echoed.get(key) is None:
+                raise GraphError(
+                    400,
+                    "BadRequest",
+                    f"Cannot convert the literal '{value}' to the expected type of property '{key}' on type '{type_name}'.",
+                )
+            _unreadable_values(value, echoed[key], type_name)
+    elif isinstance(raw, list) and isinstance(echoed, list):
+        for raw_item, echoed_item in zip(raw, echoed, strict=False):
+            _unreadable_values(raw_item, echoed_item, type_name)
+
+
+def _echo(model: Parsable) -> object:
+    writer = JsonSerializationWriter()
+    writer.write_object_value(None, model)
+    return json.loads(writer.get_serialized_content())
 
 
 def read_json() -> dict[str, Any]:
@@ -81,9 +87,17 @@ def read_json() -> dict[str, Any]:
     return data
 
 
-def parse_body(model_class: type[P]) -> tuple[P, dict[str, Any]]:
-    """(SDK model, raw JSON) of the request body, or Graph's 400 for anything Graph would reject."""
+def parse_body(model_class: type[P], action: bool = False) -> tuple[P, dict[str, Any]]:
+    """(SDK model, raw JSON) of the request body, or Graph's 400 for anything Graph would reject.
+
+    ``action``: the body holds action parameters, which Graph matches case-insensitively (the SDK
+    sends sendMail's as "Message"/"SaveToSentItems", the docs write "message"); the returned raw
+    JSON then uses the SDK model's spelling.
+    """
     data = read_json()
+    if action:
+        names = {name.lower(): name for name in model_class().get_field_deserializers()}
+        data = {names.get(key.lower(), key): value for key, value in data.items()}
     return parse_value(model_class, data), data
 
 
@@ -93,5 +107,6 @@ def parse_value(model_class: type[P], data: dict[str, Any]) -> P:
         model: P = node.get_object_value(model_class)  # type: ignore[arg-type]
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise GraphError(400, "RequestBodyRead", f"Unable to read the request body: {exc}") from None
-    _check(model, data)
+    _unknown_properties(model)
+    _unreadable_values(data, _echo(model), _type_name(model))
     return model
