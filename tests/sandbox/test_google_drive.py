@@ -203,3 +203,27 @@ def test_shared_drive_items_need_supports_all_drives(drive: Any, google: GoogleS
     )
     assert [f["id"] for f in listed] == [made["id"]]
     assert drive.drives().get(driveId=drive_id).execute()["name"] == "Etäkuntoutus"
+
+
+def test_a_client_can_upload_only_into_a_folder_shared_with_them(drive: Any, google: GoogleSandbox) -> None:
+    private = folder(drive, "Vain ohjaajalle")
+    with pytest.raises(PermissionError):
+        google.sb.google.upload_file(CLIENT_A, private["id"], "kuva.jpg", "image/jpeg")
+
+
+def test_batched_permission_deletes_answer_no_content_per_item(drive: Any) -> None:
+    shared = folder(drive, "Jaettu")
+    ids = [
+        drive.permissions()
+        .create(fileId=shared["id"], body={"type": "user", "role": "reader", "emailAddress": e})
+        .execute()["id"]
+        for e in (CLIENT_A, "ulkoinen@example.com")
+    ]
+    outcomes: list[Any] = []
+    batch = drive.new_batch_http_request(callback=lambda _id, resp, exc: outcomes.append((resp, exc)))
+    for pid in ids:
+        batch.add(drive.permissions().delete(fileId=shared["id"], permissionId=pid))
+    batch.execute()
+    assert [exc for _, exc in outcomes] == [None, None]
+    left = drive.permissions().list(fileId=shared["id"], fields="permissions(role)").execute()["permissions"]
+    assert left == [{"role": "owner"}]

@@ -124,33 +124,36 @@ class GoogleApp:
         # Per-minute windows run on wall time so that a client honouring Retry-After can recover.
         now = datetime.now(UTC)
         minute = timedelta(minutes=1)
-        if api == "classroom":
-            wait = quotas.take(f"classroom:{email}", quotas.classroom_per_user_per_min, minute, now)
-            if wait is not None:
-                raise rate_limited(
-                    429,
-                    "rateLimitExceeded",
-                    wait,
-                    "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' "
-                    "of service 'classroom.googleapis.com'.",
-                )
-        elif api == "calendar":
-            wait = quotas.take(f"calendar:{email}", quotas.calendar_per_user_per_min, minute, now)
-            if wait is not None:
-                raise rate_limited(403, "userRateLimitExceeded", wait)
-        elif api == "drive":
-            wait = quotas.take(f"drive:{email}", quotas.drive_per_user_per_min, minute, now)
-            if wait is not None:
-                raise rate_limited(403, "userRateLimitExceeded", wait)
-        elif api == "meet":
-            wait = quotas.take(f"meet:{email}", quotas.meet_per_user_per_min, minute, now)
-            if wait is not None:
-                raise rate_limited(429, "rateLimitExceeded", wait)
-        elif api == "gmail":
-            units = 100 if method.operation == "users.messages.send" else 5
-            wait = quotas.take(f"gmail:{email}", quotas.gmail_units_per_user_per_min, minute, now, units)
-            if wait is not None:
-                raise rate_limited(429, "rateLimitExceeded", wait, "User-rate limit exceeded.")
+        units = 100 if method.operation == "users.messages.send" else (5 if api == "gmail" else 1)
+        limits: dict[str, tuple[int | None, int | None, int, str]] = {
+            # api: (per user, per project, status when refused, reason)
+            "classroom": (
+                quotas.classroom_per_user_per_min,
+                quotas.classroom_per_project_per_min,
+                429,
+                "rateLimitExceeded",
+            ),
+            "calendar": (
+                quotas.calendar_per_user_per_min,
+                quotas.calendar_per_project_per_min,
+                403,
+                "userRateLimitExceeded",
+            ),
+            "drive": (quotas.drive_per_user_per_min, None, 403, "userRateLimitExceeded"),
+            "meet": (quotas.meet_per_user_per_min, None, 429, "rateLimitExceeded"),
+            "gmail": (quotas.gmail_units_per_user_per_min, None, 429, "rateLimitExceeded"),
+        }
+        per_user, per_project, status, reason = limits[api]
+        wait = quotas.take(f"{api}:project", per_project, minute, now, units)
+        if wait is None:
+            wait = quotas.take(f"{api}:{email}", per_user, minute, now, units)
+        if wait is not None:
+            message = {
+                "classroom": "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' "
+                "of service 'classroom.googleapis.com'.",
+                "gmail": "User-rate limit exceeded.",
+            }.get(api)
+            raise rate_limited(status, reason, wait, message)
 
     def _handle(
         self, call: HttpCall, method: Method, path_params: dict[str, str], user: Any, is_upload: bool

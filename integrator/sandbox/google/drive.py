@@ -159,14 +159,16 @@ def view(tenant: GoogleTenant, record: DriveFile, me: GoogleUser | None) -> Json
     return shown
 
 
-def record_change(tenant: GoogleTenant, record: DriveFile, removed: bool = False) -> None:
+def record_change(
+    tenant: GoogleTenant, record: DriveFile, removed: bool = False, at: datetime | None = None
+) -> None:
     data = tenant.drive
     snapshot = None if removed else copy.deepcopy(record)
     data.changes.append(
         Change(
             len(data.changes) + 1,
             record.resource["id"],
-            rfc3339(tenant.state.clock.now()),
+            rfc3339(at or tenant.state.clock.now()),
             removed,
             record.drive_id,
             snapshot.resource if snapshot else None,
@@ -211,7 +213,7 @@ def _new_file(
         )
     record = DriveFile(resource, user.email, content, drive_id)
     data.files[file_id] = record
-    record_change(tenant, record)
+    record_change(tenant, record, at=at)
     return record
 
 
@@ -536,8 +538,12 @@ def create_shared_drive(tenant: GoogleTenant, name: str, member_emails: list[str
 def add_file(
     tenant: GoogleTenant, owner_email: str, name: str, mime_type: str, parents: list[str], content: bytes,
     at: datetime | None = None,
+    must_write: bool = False,
 ) -> str:  # fmt: skip
-    """Put a file in Drive as if ``owner_email`` had made it (appears in the changes feed)."""
+    """Put a file in Drive as if ``owner_email`` had made it (appears in the changes feed).
+
+    ``must_write`` makes it a user's upload: refused unless the folder is shared with them.
+    """
     with tenant.state.lock:
         user = tenant.user(owner_email)
         if user is None:
@@ -546,5 +552,9 @@ def add_file(
             if parent not in tenant.drive.files and parent not in tenant.drive.drives:
                 raise KeyError(f"no folder {parent}")
         resolved = parents or [_root(tenant, user)]
+        if must_write:
+            folder = tenant.drive.files.get(resolved[0])
+            if folder is None or role_of(tenant, user, folder) not in WRITERS:
+                raise PermissionError(f"{owner_email} cannot add files to {resolved[0]}")
         record = _new_file(tenant, user, {"name": name, "mimeType": mime_type}, resolved, content, None, at)
         return str(record.resource["id"])

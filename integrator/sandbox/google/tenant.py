@@ -163,7 +163,9 @@ class GoogleTenant:
     ) -> str:
         from integrator.sandbox.google import drive
 
-        return drive.add_file(self, user_email, name, mime_type, [folder_id], b"uploaded by sandbox", at)
+        return drive.add_file(
+            self, user_email, name, mime_type, [folder_id], b"uploaded by sandbox", at, must_write=True
+        )
 
     def accept_invitation(self, invitation_id: str) -> None:
         from integrator.sandbox.google import classroom
