@@ -80,9 +80,15 @@ def _is_login() -> bool:
     return request.endpoint is not None and request.endpoint.startswith("login.")
 
 
+def _is_admin() -> bool:
+    return request.path.startswith("/_sandbox/")
+
+
 def _before() -> None:
     app = graph_app()
     state = app.state
+    if _is_admin():
+        return
     if not request.environ.get(BATCH_PART):
         state.simulate_latency()
     fault = state.faults.pick("graph", request.path, request.method)
@@ -118,6 +124,8 @@ def _before() -> None:
 def _after(response: Response) -> Response:
     app = graph_app()
     state = app.state
+    if _is_admin():
+        return response
     operation = app.operations.get(request.endpoint or "")
     kind: EntryKind
     if operation is not None and operation.api == "batch":
@@ -185,7 +193,7 @@ def _handle_http_exception(error: HTTPException) -> Response:
 
 def make_graph_app(state: SandboxState, graph_tenant: GraphTenant | None = None) -> GraphApp:
     """The WSGI app serving Entra login and Graph v1.0; ``app.tenant`` is ``sb.graph``."""
-    from integrator.sandbox.graph import attendance, batch, events, mail, meetings, users
+    from integrator.sandbox.graph import admin, attendance, batch, events, mail, meetings, users
 
     app = GraphApp("integrator.sandbox.graph", static_folder=None)
     app.state = state
@@ -197,6 +205,7 @@ def make_graph_app(state: SandboxState, graph_tenant: GraphTenant | None = None)
     app.register_error_handler(EntraError, _handle_entra_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     login.register(app, app.tenant)
+    admin.register(app, app.tenant)
     for module in (users, events, meetings, attendance, mail, batch):
         module.register(app)
     return app
