@@ -1,0 +1,107 @@
+"""`integrator staff ...` and `integrator serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from integrator.cli import cli
+from integrator.store.db import Store
+from integrator.store.models import Organisation
+from integrator.web import accounts
+
+
+@pytest.fixture
+def org_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
+    with store.session() as s:
+        s.add(Organisation(key="raisio", name="Raisio"))
+    return store
+
+
+def test_staff_add_then_token_create_prints_a_working_token_once(org_store: Store, db_url: str) -> None:
+    runner = CliRunner()
+    env = {"INTEGRATOR_DATABASE_URL": db_url, "PW": "a long enough password"}
+    result = runner.invoke(cli, ["staff", "add", "--email", "ohjaaja@example.fi", "--name", "Ohjaaja",
+                                 "--role", "coordinator", "--org", "raisio", "--password-env", "PW"], env=env)
+    assert result.exit_code == 0, result.output
+    assert accounts.verify_login(org_store, "ohjaaja@example.fi", "a long enough password") is not None
+    result = runner.invoke(cli, ["staff", "token", "create", "--email", "ohjaaja@example.fi", "--name", "ci"], env=env)
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert token.startswith("itk_")
+    user = accounts.user_for_token(org_store, token)
+    assert user is not None and user.email == "ohjaaja@example.fi"
+
+
+def test_staff_add_explains_mistakes(org_store: Store, db_url: str) -> None:
+    runner = CliRunner()
+    env = {"INTEGRATOR_DATABASE_URL": db_url, "PW": "short"}
+    result = runner.invoke(cli, ["staff", "add", "--email", "a@example.fi", "--name", "A", "--role", "coordinator",
+                                 "--org", "raisio", "--password-env", "PW"], env=env)
+    assert result.exit_code != 0 and "at least 12 characters" in result.output
+    env["PW"] = "a long enough password"
+    result = runner.invoke(cli, ["staff", "add", "--email", "a@example.fi", "--name", "A", "--role", "coordinator",
+                                 "--password-env", "PW"], env=env)
+    assert result.exit_code != 0 and "only an admin may be without an organisation" in result.output
+
+
+def test_staff_add_prompts_for_the_password(org_store: Store, db_url: str) -> None:
+    result = CliRunner().invoke(cli, ["staff", "add", "--email", "b@example.fi", "--name", "B", "--role", "admin"],
+                                env={"INTEGRATOR_DATABASE_URL": db_url},
+                                input="a long enough password\na long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert accounts.verify_login(org_store, "b@example.fi", "a long enough password") is not None
+
+
+def test_serve_refuses_to_start_without_a_secret_key(db_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "INTEGRATOR_SECRET_KEY"}
+    result = CliRunner().invoke(cli, ["serve", "--database-url", db_url], env=env)
+    assert result.exit_code != 0
+    assert "INTEGRATOR_SECRET_KEY" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_with_sandbox_answers_health_and_hides_the_rest(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "INTEGRATOR_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    env.pop("INTEGRATOR_SECRET_KEY", None)
+    proc = subprocess.Popen([sys.executable, "-c", "from integrator.cli import main; main()", "serve", "--sandbox", "--no-scheduler",
+                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    body = json.loads(resp.read())
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert body == {"status": "ok"}
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/groups", timeout=2)
+            raise AssertionError("the API answered without login")
+        except urllib.error.HTTPError as err:
+            assert err.code == 401
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=15)
+    for line in stderr.decode().splitlines():
+        if line.startswith("{"):
+            assert "@" not in json.loads(line)["msg"]

@@ -1,0 +1,111 @@
+"""JSON logs carry codes and ids only: the redaction filter, and a scan of a whole rehearsed week."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from integrator import create_app
+from integrator.logs import JsonFormatter, redact, setup_logging
+from integrator.store.db import Store
+from integrator.store.migrate import upgrade
+from integrator.store.models import Client, PeerGroup, StaffUser
+from integrator.web import accounts, weeks
+from integrator.web.rehearsal import start_rehearsal
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+@pytest.fixture
+def log_buffer() -> Iterator[io.StringIO]:
+    buf = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = setup_logging("DEBUG", stream=buf)
+    yield buf
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+@pytest.mark.parametrize("secret", [
+    "maija.meikalainen@example.fi",
+    "Authorization: Bearer abc.def-ghi",
+    "itk_3m9JqkJ2xZlY8Q0n5gS7cWvB1a4T6yRuEoP",
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+    "ya29.a0AfH6SMBx-token",
+    "client_secret=s3cr3t-value",
+    '"password": "hunter2hunter2"',
+])
+def test_redaction_removes_what_looks_like_an_address_or_a_secret(secret: str) -> None:
+    cleaned = redact(f"before {secret} after")
+    assert "[redacted]" in cleaned
+    assert cleaned.startswith("before") and cleaned.endswith("after")
+    for part in re.split(r"[\s:=\"]+", secret):
+        if len(part) > 8 and part.lower() not in ("authorization", "client_secret", "password"):
+            assert part not in cleaned
+
+
+def test_log_lines_are_json_with_extras_and_redacted_exceptions() -> None:
+    logger = logging.getLogger("integrator.test")
+    try:
+        raise ValueError("could not mail aino@example.fi")
+    except ValueError:
+        record = logger.makeRecord("integrator.test", logging.ERROR, __file__, 1, "send failed for %s", ("K-0001",),
+                                   exc_info=__import__("sys").exc_info(), extra={"client": "K-0001",
+                                                                                "to": "aino@example.fi"})
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "send failed for K-0001"
+    assert line["client"] == "K-0001"
+    assert line["to"] == "[redacted]"
+    assert "aino@example.fi" not in line["exc"]
+
+
+def test_a_rehearsed_week_logs_no_emails_names_or_tokens(tmp_path: object, db_url: str, log_buffer: io.StringIO,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
+    upgrade(db_url)
+    store = Store(db_url)
+    r = start_rehearsal(store, password="rehearsal password 2")
+    try:
+        app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "k" * 32,
+                          "WTF_CSRF_ENABLED": False, "SETTINGS": r.settings})
+        client = app.test_client()
+        client.post("/login", data={"email": r.login_email, "password": "wrong password!!"})
+        assert client.post("/login", data={"email": r.login_email, "password": "rehearsal password 2"}).status_code == 302
+        with store.session() as s:
+            gid = s.scalar(select(PeerGroup.id).where(PeerGroup.key == "ti-ryhma"))
+            staff_id = s.scalar(select(StaffUser.id).where(StaffUser.email == r.login_email))
+        assert gid is not None and staff_id is not None
+        token = accounts.create_token(store, staff_id, "scan")
+        week = weeks.week_of(weeks.today() + timedelta(days=7))
+        assert client.post("/api/v1/jobs/weekly-setup/preview", json={"week": week, "group_id": gid}).status_code == 200
+        run_id = client.post("/api/v1/jobs/weekly-setup/apply", json={"week": week, "group_id": gid}).get_json()["job_run_id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/api/v1/jobs/{run_id}").get_json()["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        client.get("/api/v1/groups", headers={"Authorization": f"Bearer {token}"})
+        client.get("/api/v1/groups", headers={"Authorization": "Bearer itk_not_a_real_token_at_all_000"})
+        client.get(f"/groups/{gid}/attendance?week={week}")
+        with store.session() as s:
+            names = [c.display_name for c in s.scalars(select(Client))] + \
+                    [u.display_name for u in s.scalars(select(StaffUser))]
+    finally:
+        r.stop()
+        store.dispose()
+    logs = log_buffer.getvalue()
+    assert "weekly setup apply started" in logs, "the scan must see the service's own logs"
+    for line in logs.splitlines():
+        json.loads(line)  # every line is one JSON object
+    assert not EMAIL.findall(logs)
+    for name in names:
+        assert name not in logs
+    assert token not in logs and "itk_not_a_real" not in logs
+    assert "rehearsal password 2" not in logs
