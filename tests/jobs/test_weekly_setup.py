@@ -21,7 +21,10 @@ from integrator.store.models import (
     WorkDayStatus,
 )
 
-from .weekly_world import NOW, ORG, WEEK, WeeklyWorld, sbx, weekly_sandbox  # noqa: F401
+from . import weekly_world as ww
+from .weekly_world import NOW, ORG, WEEK, WeeklyWorld
+
+weekly_sandbox, sbx = ww.weekly_sandbox, ww.sbx  # fixtures
 
 FOLDER_MIME = "application/vnd.google-apps.folder"
 
