@@ -186,11 +186,20 @@ class DemoWorld:
 
     def nightly_sync(self, **kw: Any) -> Any:
         from integrator.jobs.nightly_sync import Providers, run_nightly_sync
+        from integrator.providers.microsoft.client import GraphClient
 
-        providers = Providers(google=lambda org: GoogleClient(org.google, policy=fast_policy()))
+        providers = Providers(
+            google=lambda org: GoogleClient(org.google, policy=fast_policy()) if org.google else None,
+            graph=lambda org: GraphClient(org.microsoft, policy=fast_policy()) if org.microsoft else None)
         (result,) = run_nightly_sync(self.store, self.settings, org_key=ORG, now=self.sb.state.clock.now(),
                                      providers=providers, **kw)
         return result
+
+    def client_id(self, code: str) -> int:
+        with self.store.session() as s:
+            found = s.scalar(select(Client.id).where(Client.code == code))
+            assert found is not None
+            return found
 
     # ---- what the weekly setup made, read from the store ----
     def work_days(self) -> list[tuple[WorkDay, str]]:
