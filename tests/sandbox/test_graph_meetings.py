@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph import GraphServiceClient
+from msgraph.generated.models.communications_phone_identity import CommunicationsPhoneIdentity
 from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 from msgraph.generated.models.event import Event
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
@@ -122,6 +123,7 @@ async def test_attendance_report_appears_only_after_the_meeting_has_ended(
     assert coach.role == "Organizer" and coach.total_attendance_in_seconds == 3600
     client = records["Asiakas Yksi"]
     assert client.email_address == "asiakas1@sandbox.example.fi" and client.role == "Attendee"
+    assert client.identity is not None and client.identity.id == client_id  # the Entra object id
     assert client.total_attendance_in_seconds == (20 + 25) * 60
     assert [(i.join_date_time, i.duration_in_seconds) for i in client.attendance_intervals or []] == [
         (START, 1200),
@@ -129,6 +131,7 @@ async def test_attendance_report_appears_only_after_the_meeting_has_ended(
     ]
     phone = next(r for name, r in records.items() if name.startswith("+358"))
     assert phone.email_address is None and phone.total_attendance_in_seconds == 45 * 60
+    assert isinstance(phone.identity, CommunicationsPhoneIdentity)
 
 
 async def test_attendance_reports_list_at_most_the_fifty_latest(

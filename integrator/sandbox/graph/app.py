@@ -163,10 +163,14 @@ def _after(response: Response) -> Response:
 def _handle_graph_error(error: GraphError) -> Response:
     if _is_login():
         # Login paths speak OAuth2, even for injected faults.
-        return entra_error_response(
-            EntraError(error.status, "temporarily_unavailable" if error.status >= 500 else "invalid_request", 90033, error.message),
+        unavailable = error.status >= 500 or error.status == 429
+        answer = entra_error_response(
+            EntraError(error.status, "temporarily_unavailable" if unavailable else "invalid_request", 90033, error.message),
             graph_app().state.clock.now(),
         )
+        if error.retry_after is not None:
+            answer.headers["Retry-After"] = str(error.retry_after)
+        return answer
     response = graph_error_response(error, graph_app().state.clock.now(), request.headers.get("client-request-id"))
     if error.status == 401:
         response.headers["WWW-Authenticate"] = (

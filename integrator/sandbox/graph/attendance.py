@@ -56,6 +56,18 @@ def _report(meeting: Meeting, session: list[AttendanceInterval]) -> Json:
     }
 
 
+def _identity(interval: AttendanceInterval) -> Json:
+    """Teams types the participant: a tenant user, an email/name guest, or a phone dial-in."""
+    identity: Json = {
+        "@odata.type": f"#microsoft.graph.communications{interval.kind.capitalize()}Identity",
+        "id": interval.identity_id,
+        "displayName": interval.display_name,
+    }
+    if interval.kind == "user":
+        identity["tenantId"] = tenant().tenant_id
+    return identity
+
+
 def _records(session: list[AttendanceInterval]) -> list[Json]:
     by_identity: dict[str, list[AttendanceInterval]] = defaultdict(list)
     for interval in session:
@@ -71,7 +83,6 @@ def _records(session: list[AttendanceInterval]) -> list[Json]:
             }
             for a in intervals
         ]
-        member = tenant().find_user(identity_id) is not None
         records.append(
             {
                 "id": identity_id,
@@ -79,11 +90,7 @@ def _records(session: list[AttendanceInterval]) -> list[Json]:
                 "totalAttendanceInSeconds": sum(int(s["durationInSeconds"]) for s in spans),  # type: ignore[call-overload]
                 "role": first.role,
                 "registrationId": None,
-                "identity": {
-                    "id": identity_id,
-                    "displayName": first.display_name,
-                    "tenantId": tenant().tenant_id if member else None,
-                },
+                "identity": _identity(first),
                 "attendanceIntervals": spans,
             }
         )

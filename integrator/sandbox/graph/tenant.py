@@ -7,6 +7,7 @@ Handlers and setup methods share ``state.lock``; every stored resource keeps its
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ DEFAULT_PERMISSIONS = frozenset(
 )
 
 Json = dict[str, Any]
+
+
+def _lower_escapes(text: str) -> str:
+    """Teams writes percent-escapes in lower case (19%3ameeting_...%40thread.v2)."""
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
 
 
 @dataclass
@@ -76,6 +82,7 @@ class AttendanceInterval:
     role: str
     join: datetime
     leave: datetime
+    kind: str = "user"  # "user" (tenant member), "guest" (joined by email/name) or "phone" (dial-in)
 
 
 class GraphTenant:
@@ -182,13 +189,14 @@ class GraphTenant:
                 raise KeyError(f"no meeting with join url {join_url!r}")
             user = self.find_user(user_id or email or "") if (user_id or email) else None
             if via_phone:
-                identity_id = self.new_uuid()
+                identity_id, kind = self.new_uuid(), "phone"
                 name = display_name or "+35840" + self.state.random_id(7, "0123456789")
                 address = None
             elif user is not None:
-                identity_id, name, address = user["id"], user["displayName"], user["mail"]
+                identity_id, kind = user["id"], "user"
+                name, address = user["displayName"], user["mail"]
             else:
-                identity_id = self.new_uuid()
+                identity_id, kind = self.new_uuid(), "guest"
                 name = display_name or (email or "Guest").split("@")[0]
                 address = email
             role = "Organizer" if identity_id == meeting.organizer_id else "Attendee"
@@ -202,6 +210,7 @@ class GraphTenant:
                     role=role,
                     join=begin,
                     leave=begin + timedelta(minutes=minutes),
+                    kind=kind,
                 )
             )
 
@@ -233,8 +242,8 @@ class GraphTenant:
     def new_join_url(self, organizer_id: str) -> tuple[str, str]:
         """(thread id, join URL) in the shape Teams uses."""
         thread = f"19:meeting_{self.state.random_id(48, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')}@thread.v2"
-        context = quote(f'{{"Tid":"{self.tenant_id}","Oid":"{organizer_id}"}}', safe="")
-        return thread, f"https://teams.microsoft.com/l/meetup-join/{quote(thread, safe='')}/0?context={context}"
+        context = _lower_escapes(quote(f'{{"Tid":"{self.tenant_id}","Oid":"{organizer_id}"}}', safe=""))
+        return thread, f"https://teams.microsoft.com/l/meetup-join/{_lower_escapes(quote(thread, safe=''))}/0?context={context}"
 
     def meeting_id_for(self, organizer_id: str, thread: str) -> str:
         raw = f"1*{organizer_id}*0**{thread}".encode()
