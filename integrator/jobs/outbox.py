@@ -102,6 +102,38 @@ def recover_in_flight(store: Store) -> list[str]:
     return keys
 
 
+def break_stale_lock(store: Store, name: str) -> bool:
+    """Drop the lock `name` if its holder was a process on this host that no longer exists.
+
+    A SIGKILLed run cannot release its lock; without this the next run would wait out the TTL.
+    (Candidate for integrator/jobs/runs.py.)
+    """
+    import os
+    import socket
+
+    from sqlalchemy import delete
+
+    from integrator.store.models import JobLock
+
+    with store.session() as s:
+        lock = s.scalar(select(JobLock).where(JobLock.name == name))
+        if lock is None:
+            return False
+        host, _, pid = lock.holder.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+            return False
+        try:
+            os.kill(int(pid), 0)
+            return False
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            return False
+        s.execute(delete(JobLock).where(JobLock.id == lock.id, JobLock.holder == lock.holder))
+    log.warning("stale job lock released", extra={"lock": name, "holder_pid": pid})
+    return True
+
+
 def due_ids(s: Session, now: datetime, organisation_id: int | None = None) -> list[int]:
     q = select(OutboxMessage.id).where(
         OutboxMessage.status.in_(DUE),
@@ -253,7 +285,7 @@ def send_one(store: Store, mailer: Mailer, message_id: int, now: datetime, stats
             finish(store, msg.id, OutboxStatus.FAILED, now=now, error=f"gave up after {msg.attempts}: {err}")
             stats.failed += 1
             return "failed"
-        wait = timedelta(seconds=err.retry_after) if err.retry_after else backoff(msg.attempts)
+        wait = timedelta(seconds=err.retry_after) if err.retry_after is not None else backoff(msg.attempts)
         if wait > PAUSE_AFTER:
             finish(store, msg.id, OutboxStatus.PARKED, now=now, error=str(err), not_before=now + wait)
             stats.parked += 1

@@ -195,3 +195,57 @@ TWO_GROUPS = [GroupSpec("tiistai", [2, 4], MeetingProvider.TEAMS, 4),
 @pytest.fixture
 def world(sb: Sandbox, store: Store, db_url: str, tmp_path: Path) -> World:
     return World.build(sb, store, db_url, tmp_path, groups=TWO_GROUPS)
+
+
+# ---- the week, as one job process (driven as a subprocess by the crash tests) ---------------
+
+
+def run_week(settings: Settings, store: Store, *, max_send_passes: int = 20) -> dict[str, int]:
+    """Meetings, Thursday's letters, then each work day's reminders: everything idempotent,
+    so a killed run is simply run again from the top."""
+    from sqlalchemy import select as _select
+
+    from integrator.jobs.meetings import apply_meetings, organisation_id, plan_meetings
+    from integrator.jobs.notify import queue_due_reminders, queue_weekly_letters, send_outbox
+    from integrator.jobs.outbox import break_stale_lock
+    from integrator.jobs.runs import RunRecorder, job_lock
+
+    totals: dict[str, int] = {"sent": 0}
+
+    def send_until_quiet(now: datetime) -> None:
+        for _ in range(max_send_passes):
+            counts = send_outbox(store, settings, now)
+            totals["sent"] += counts["sent"]
+            if counts["sent"] + counts["requeued"] == 0:
+                return
+
+    for _ in range(5):  # faults may leave an item for the next pass
+        break_stale_lock(store, f"meetings:{ORG}")
+        with job_lock(store, f"meetings:{ORG}"):
+            plan = plan_meetings(store, settings, ORG, WEEK)
+            if not plan.actions:
+                break
+            with store.session() as s:
+                org_id = organisation_id(s, ORG)
+            recorder = RunRecorder.start(store, "meetings", organisation_id=org_id, params={"week": WEEK})
+            apply_meetings(store, settings, ORG, plan, recorder)
+            recorder.finish()
+    queue_weekly_letters(store, settings, ORG, WEEK)
+    send_until_quiet(LETTER_DAY)
+    with store.session() as s:
+        starts = sorted({wd.meeting_start for wd in s.scalars(_select(WorkDay).where(WorkDay.iso_week == WEEK))})
+    for start in starts:
+        moment = start - timedelta(minutes=60)
+        queue_due_reminders(store, settings, moment)
+        send_until_quiet(moment)
+    return totals
+
+
+if __name__ == "__main__":
+    import sys
+
+    from integrator.config import load_settings
+
+    _settings = load_settings(sys.argv[1])
+    _store = Store(os.environ["INTEGRATOR_DATABASE_URL"])
+    print(json.dumps(run_week(_settings, _store)))
