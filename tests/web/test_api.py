@@ -95,3 +95,12 @@ def test_every_documented_schema_reference_resolves(as_coord_a: FlaskClient) -> 
     doc = as_coord_a.get("/api/v1/openapi.json").get_json()
     refs = set(re.findall(r'"#/components/schemas/(\w+)"', str(doc).replace("'", '"')))
     assert refs <= set(doc["components"]["schemas"])
+
+
+def test_the_openapi_document_is_valid_openapi_3_0(as_coord_a: FlaskClient) -> None:
+    import jsonschema
+    from schemathesis.specs.openapi.definitions import OPENAPI_30  # the official OAS 3.0 JSON schema
+
+    doc = as_coord_a.get("/api/v1/openapi.json").get_json()
+    errors = [e.message for e in jsonschema.Draft4Validator(OPENAPI_30).iter_errors(doc)]
+    assert errors == []
