@@ -19,6 +19,7 @@ from integrator.sandbox.google import (
     classroom,
     coursework,
     drive,
+    drive_sharing,
     gmail,
     meet,
     uploads,
@@ -31,7 +32,7 @@ from integrator.sandbox.google.util import parse_fields, select
 from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 
 #: Importing these modules registers their handlers by discovery method id.
-API_MODULES = (calendar, classroom, coursework, drive, gmail, meet)
+API_MODULES = (calendar, classroom, coursework, drive, drive_sharing, gmail, meet)
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
 
