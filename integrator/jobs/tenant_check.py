@@ -1,0 +1,61 @@
+"""`integrator tenant check --org X`: verify an organisation's tenants end to end, with fix hints."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import click
+
+from integrator.config import OrganisationConfig, load_settings
+from integrator.providers.checks import CheckResult
+from integrator.providers.google.check import run_checks as google_checks
+
+MARK = {"ok": "  OK ", "fail": " FAIL", "warn": " WARN", "skip": " SKIP"}
+
+
+def microsoft_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
+    if importlib.util.find_spec("integrator.providers.microsoft.check") is None:
+        return [CheckResult("microsoft.check", "skip", "Microsoft checks are not installed in this build")]
+    from integrator.providers.microsoft.check import run_checks
+
+    return run_checks(org_cfg)
+
+
+def all_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
+    return [*google_checks(org_cfg), *microsoft_checks(org_cfg)]
+
+
+def render(results: list[CheckResult]) -> str:
+    lines: list[str] = []
+    for r in results:
+        lines.append(f"[{MARK[r.status]}] {r.name}: {r.detail}")
+        if r.status in ("fail", "warn") and r.hint:
+            lines.append(f"         fix: {r.hint}")
+    return "\n".join(lines)
+
+
+@click.group()
+def tenant() -> None:
+    """Tenant configuration: verify Google Workspace and Microsoft 365 settings."""
+
+
+@tenant.command("check")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+              help="Config file (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).")
+@click.option("--org", "org_key", required=True, help="Organisation key.")
+def check(config_file: Path | None, org_key: str) -> None:
+    """Check token, delegation, every scope, Classroom, Drive, shared drive (and Microsoft)."""
+    settings = load_settings(config_file)
+    try:
+        org_cfg = settings.organisation(org_key)
+    except KeyError as err:
+        raise click.BadParameter(str(err), param_hint="--org") from err
+    results = all_checks(org_cfg)
+    click.echo(f"Tenant check for {org_cfg.key} ({org_cfg.name}):")
+    click.echo(render(results))
+    failed = [r for r in results if r.status == "fail"]
+    click.echo(f"{len(failed)} check(s) failed." if failed else "All checks passed.")
+    if failed:
+        sys.exit(1)
