@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import httplib2
 import pytest
@@ -102,3 +103,17 @@ def test_gmail_me_is_the_delegated_user(google: GoogleSandbox) -> None:
     raw = base64.urlsafe_b64encode(letter.as_bytes()).decode()
     google.service("gmail").users().messages().send(userId="me", body={"raw": raw}).execute()
     assert google.sb.sent_mail()[0].sender == COACH
+
+
+def test_batch_items_answer_401_after_expiry_and_the_library_retries_them(google: GoogleSandbox) -> None:
+    drive = google.service("drive")
+    drive.files().list().execute()
+    google.sb.state.clock.advance(timedelta(hours=2))
+    outcomes: list[Any] = []
+    batch = drive.new_batch_http_request(callback=lambda _id, resp, exc: outcomes.append(exc))
+    for n in range(3):
+        batch.add(drive.files().create(body={"name": f"k{n}"}))
+    batch.execute()
+    assert outcomes == [None, None, None]
+    parts = [(e.operation, e.status) for e in google.sb.state.log.entries if e.kind == "part"]
+    assert parts == [("files.create", 401)] * 3 + [("files.create", 200)] * 3
