@@ -148,6 +148,7 @@ async def test_batch_of_more_than_twenty_requests_is_rejected(
         )
     assert too_many.status_code == 400
     assert too_many.json()["error"]["code"] == "BadRequest"
+    assert too_many.json()["error"]["message"] == "Number of requests inside batch exceeds the limit."
     assert twenty.status_code == 200
     assert [r["status"] for r in twenty.json()["responses"]] == [200] * 20
 
@@ -175,6 +176,25 @@ async def test_batch_item_whose_dependency_failed_is_not_run(
         )
     assert [(r["id"], r["status"]) for r in answer.json()["responses"]] == [("1", 404), ("2", 424)]
     assert ms.state.sent_mail == []
+
+
+async def test_outlook_refuses_more_than_four_parallel_batch_items_for_one_mailbox(
+    ms: GraphSandbox, credential: object, organiser: str
+) -> None:
+    token = credential.get_token(GRAPH_SCOPE).token  # type: ignore[attr-defined]
+    letter_body = {"message": {"subject": "x", "toRecipients": [{"emailAddress": {"address": "a@example.fi"}}]}}
+    parallel = [{"id": str(i), "method": "POST", "url": f"/users/{organiser}/sendMail",
+                 "headers": {"Content-Type": "application/json"}, "body": letter_body} for i in range(6)]
+    chained = [dict(item, id=f"c{i}", dependsOn=[f"c{i - 1}"] if i else []) for i, item in enumerate(parallel)]
+    with httpx.Client(verify=ms.tls_context(), base_url=ms.graph_url) as http:
+        first = http.post("/$batch", json={"requests": parallel}, headers={"Authorization": f"Bearer {token}"})
+        second = http.post("/$batch", json={"requests": chained}, headers={"Authorization": f"Bearer {token}"})
+    answers = first.json()["responses"]
+    assert [r["status"] for r in answers] == [202, 202, 202, 202, 429, 429]
+    assert answers[-1]["headers"]["Retry-After"] == "1"
+    assert answers[-1]["body"]["error"]["code"] == "ApplicationThrottled"
+    assert [r["status"] for r in second.json()["responses"]] == [202] * 6  # dependsOn: one at a time
+    assert len(ms.state.sent_mail) == 10
 
 
 async def test_injected_server_error_surfaces_as_graphs_error(

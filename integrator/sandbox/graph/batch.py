@@ -2,7 +2,8 @@
 
 Items run in order through the same WSGI app (flagged as batch parts), so every part meets the
 same faults, token and permission checks, validation and request log as a direct call. An item
-whose ``dependsOn`` target failed gets 424, as in Graph.
+whose ``dependsOn`` target failed gets 424, as in Graph; Outlook items beyond 4 in parallel for
+one mailbox get 429 (MailboxConcurrency).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import json
 from typing import Any
 
 from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from integrator.sandbox.graph.app import BATCH_PART, GraphApp, Operation, graph_app, json_response
+from integrator.sandbox.core import LogEntry
+from integrator.sandbox.graph.app import BATCH_PART, GraphApp, Operation, graph_app, json_response, tenant
 from integrator.sandbox.graph.errors import GraphError, graph_error_body
 from integrator.sandbox.graph.validation import read_json
 
@@ -30,7 +33,7 @@ def _validate(requests: object) -> list[dict[str, Any]]:
     if not isinstance(requests, list) or not requests:
         raise _invalid("Invalid batch payload format.")
     if len(requests) > MAX_REQUESTS:
-        raise _invalid(f"Too many requests in the batch. The maximum number of requests in a batch is {MAX_REQUESTS}.")
+        raise _invalid("Number of requests inside batch exceeds the limit.")
     ids: set[str] = set()
     for item in requests:
         if not isinstance(item, dict) or not item.get("id") or not item.get("url"):
@@ -103,14 +106,68 @@ def _failed_dependency(item: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(item["id"]), "status": 424, "headers": {"Content-Type": "application/json"}, "body": body}
 
 
+def _mailbox_of(item: dict[str, Any]) -> str | None:
+    """The mailbox an Outlook item (events, sendMail) acts on, if it is one."""
+    path = "/v1.0/" + str(item["url"]).lstrip("/").partition("?")[0]
+    try:
+        endpoint, args = graph_app().url_map.bind("localhost").match(path, str(item["method"]).upper())
+    except HTTPException:
+        return None
+    operation = graph_app().operations.get(str(endpoint))
+    if operation is None or not operation.mailbox:
+        return None
+    user = tenant().find_user(str(args.get("user_id", "")))
+    return str(user["id"]) if user else None
+
+
+def _over_concurrency(items: list[dict[str, Any]]) -> set[str]:
+    """Ids of items Outlook refuses: more than N parallel requests to one mailbox.
+
+    Graph runs items without ``dependsOn`` in parallel; Outlook allows 4 concurrent requests per
+    mailbox, so the rest come back 429 (``tenant.mailbox_concurrency``; None switches this off).
+    """
+    limit = tenant().mailbox_concurrency
+    if limit is None:
+        return set()
+    running: dict[str, int] = {}
+    refused: set[str] = set()
+    for item in items:
+        if item.get("dependsOn"):
+            continue
+        mailbox = _mailbox_of(item)
+        if mailbox is None:
+            continue
+        running[mailbox] = running.get(mailbox, 0) + 1
+        if running[mailbox] > limit:
+            refused.add(str(item["id"]))
+    return refused
+
+
+def _throttled(item: dict[str, Any]) -> dict[str, Any]:
+    state = graph_app().state
+    body = graph_error_body(
+        "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", state.clock.now(), None
+    )
+    path = "/v1.0/" + str(item["url"]).lstrip("/").partition("?")[0]
+    state.log.record(
+        LogEntry(vendor="graph", api="batch", operation="throttled", http_method=str(item["method"]).upper(),
+                 path=path, status=429, at=state.clock.now(), kind="part")
+    )
+    return {"id": str(item["id"]), "status": 429,
+            "headers": {"Content-Type": "application/json", "Retry-After": "1"}, "body": body}
+
+
 def batch() -> Response:
     items = _validate(read_json().get("requests"))
+    refused = _over_concurrency(items)
     responses: list[dict[str, Any]] = []
     status_by_id: dict[str, int] = {}
     for item in items:
         dependencies = [str(d) for d in item.get("dependsOn") or []]
         if any(not 200 <= status_by_id.get(d, 0) < 300 for d in dependencies):
             result = _failed_dependency(item)
+        elif str(item["id"]) in refused:
+            result = _throttled(item)
         else:
             result = _run(item)
         status_by_id[result["id"]] = result["status"]

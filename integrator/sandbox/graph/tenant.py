@@ -99,6 +99,8 @@ class GraphTenant:
 
     def _clear(self) -> None:
         self.tenant_id = self.new_uuid()
+        #: Outlook's concurrent requests per mailbox, felt by parallel ($batch) items; None: off.
+        self.mailbox_concurrency: int | None = 4
         self.apps: dict[str, RegisteredApp] = {}
         self.users: dict[str, Json] = {}
         self.events: dict[str, StoredEvent] = {}
