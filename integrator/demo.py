@@ -1,0 +1,183 @@
+"""`integrator demo`: the whole story of one week on an in-process sandbox tenant, in seconds.
+
+One organisation, 20 pseudonymous clients in four groups (long-term, short-term, interval,
+hybrid). The weekly setup makes courses, folders, coursework and meetings and the letters go
+out; then the week is played on the sandbox clock (some attend, some return work, some are
+absent, one dials in by phone, one returns a photo only), the nightly sync runs every night,
+the coordinator maps the phone number and excuses a sick day, the social worker is alerted of
+a repeated absence, and the attendance register is printed and written as CSV and XLSX.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time as wall
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from integrator.demo_world import ORG, DemoWorld, local
+
+WEEK = "2026-W03"
+MON = date(2026, 1, 12)
+TUE, WED, THU, FRI = (MON + timedelta(days=i) for i in range(1, 5))
+PHONE = "+358 40 765 4321"
+STATUS_FI = {"succeeded": "onnistui", "partial": "osittain", "failed": "epäonnistui"}
+SETUP_AT = datetime(2026, 1, 9, 10, 0, tzinfo=UTC)  # the Friday before, 12:00 in Helsinki
+
+# Who does what: (client, group, day, action, argument). The codes are pseudonyms; the
+# register must explain each of these outcomes.
+SCRIPT: list[tuple[str, str, date, str, Any]] = [
+    ("K-0001", "pitka", TUE, "attend", 55),
+    ("K-0002", "pitka", TUE, "attend", 20), ("K-0002", "pitka", TUE, "turn_in", None),
+    ("K-0003", "pitka", TUE, "phone", 50),
+    ("K-0004", "pitka", TUE, "file", ("kuva.jpg", "image/jpeg")),
+    ("K-0006", "pitka", TUE, "attend", 25),
+    ("K-0016", "hybridi", TUE, "absent", None),
+    ("K-0018", "hybridi", TUE, "attend", 60),
+    ("K-0020", "hybridi", TUE, "attend", 45),
+    ("K-0007", "lyhyt", WED, "attend", 60),
+    ("K-0008", "lyhyt", WED, "attend", 45), ("K-0008", "lyhyt", WED, "turn_in", None),
+    ("K-0009", "lyhyt", WED, "file", ("video.mp4", "video/mp4")),
+    ("K-0011", "lyhyt", WED, "late", None),
+    ("K-0012", "intervalli", THU, "attend", 40),
+    ("K-0013", "intervalli", THU, "attend", 20), ("K-0013", "intervalli", THU, "rejoin", 25),
+    ("K-0014", "intervalli", THU, "turn_in", None),
+    ("K-0017", "hybridi", THU, "attend", 50),
+    ("K-0018", "hybridi", THU, "attend", 35),
+    ("K-0019", "hybridi", THU, "turn_in", None),
+]
+
+
+def _play(w: DemoWorld, day: date, say: Any) -> None:
+    from integrator.reports.export import day_heading
+
+    w.sb.state.clock.set(local(day, 12))
+    done: list[str] = []
+    for code, group, when, action, arg in SCRIPT:
+        if when != day:
+            continue
+        if action == "attend":
+            w.attend(code, group, day, int(arg))
+            done.append(f"{code} kokouksessa {arg} min")
+        elif action == "rejoin":
+            w.attend(code, group, day, int(arg), late_by=25)
+            done.append(f"{code} palasi kokoukseen {arg} min")
+        elif action == "phone":
+            w.attend(code, group, day, int(arg), phone=PHONE)
+            done.append(f"{code} soitti kokoukseen puhelimella {arg} min")
+        elif action == "turn_in":
+            w.turn_in(code, group, day, at=local(day, 14))
+            done.append(f"{code} palautti tehtävän Classroomiin")
+        elif action == "late":
+            w.turn_in(code, group, day, at=local(day + timedelta(days=1), 9))
+            done.append(f"{code} palautti tehtävän myöhässä (seuraavana aamuna)")
+        elif action == "file":
+            name, mime = arg
+            w.drop_file(code, WEEK, name, mime, at=local(day, 13))
+            done.append(f"{code} palautti kansioon tiedoston {name}")
+        elif action == "absent":
+            done.append(f"{code} poissa")
+    say(f"  {day_heading(day)}: " + "; ".join(done))
+
+
+def _night(w: DemoWorld, day: date, say: Any) -> None:
+    w.sb.state.clock.set(local(day, 2))
+    r = w.nightly_sync()
+    c = r.counts
+    say(f"  yöajo {day.day}.{day.month}. klo 2.00: {STATUS_FI.get(r.status.value, r.status.value)}, pyyntöjä {c.get('requests', 0)}, "
+        f"läsnä {c.get('days_present', 0)}, poissa {c.get('days_absent', 0)}, odottaa {c.get('days_pending', 0)}, "
+        f"hälytyksiä {c.get('alerts_queued', 0)}")
+
+
+def _table(reg: Any) -> list[str]:
+    from integrator.reports.export import day_heading
+    from integrator.store.models import AttendanceStatus
+
+    dates = reg.dates
+    head = f"{'asiakas':<8} {'ryhmä':<11}" + "".join(f"{day_heading(d):>11}" for d in dates) + "  läsnä  korvaus"
+    lines = [head, "-" * len(head)]
+    short = {"present": "läsnä", "absent": "poissa", "pending": "odottaa", "excused": "perusteltu"}
+    for row in reg.rows:
+        cells = ""
+        for d in dates:
+            st = row.status_on(d)
+            label = short[st.value] if isinstance(st, AttendanceStatus) else ("-" if st is None else "")
+            cells += f"{label:>11}"
+        lines.append(f"{row.client_code:<8} {','.join(row.groups):<11}{cells}  {row.attended:>5}  {row.amount:>6.2f} €")
+    lines.append(f"{'yhteensä':<20}" + " " * (11 * len(dates)) +
+                 f"  {reg.total_compensation_days:>5}  {reg.total_amount:>6.2f} €")
+    return lines
+
+
+def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
+    from integrator.jobs.attendance import correct_attendance_for, register_for_month, register_for_week
+    from integrator.jobs.identity import map_identity, unmatched_attendees
+    from integrator.jobs.notify import send_outbox
+    from integrator.reports.export import write
+    from integrator.sandbox import Sandbox
+    from integrator.store.db import Store
+    from integrator.store.migrate import upgrade
+
+    started = wall.monotonic()
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    db_url = f"sqlite:///{folder / 'demo.db'}"
+    upgrade(db_url)
+    store = Store(db_url)
+    with Sandbox(page_size=20) as sb:
+        sb.state.clock.set(SETUP_AT)
+        w = DemoWorld.build(sb, store, folder, db_url=db_url)
+        say(f"Organisaatio {ORG}: 20 asiakasta neljässä ryhmässä (pitkä, lyhyt, intervalli, hybridi); "
+            f"asetukset {w.config_path}")
+        plan = w.weekly_setup(WEEK)
+        say(f"Viikon {WEEK} valmistelu: " + ", ".join(f"{k}={v}" for k, v in plan.counts().items()))
+        letters = w.letters(WEEK)
+        say(f"Viikkokirjeet: {letters['sent']} lähetetty")
+        say("Viikko:")
+        for day, night in ((TUE, WED), (WED, THU), (THU, FRI)):
+            _play(w, day, say)
+            _night(w, night, say)
+        _night(w, FRI + timedelta(days=1), say)
+
+        org_id = 1
+        for u in unmatched_attendees(store, org_id):
+            if u.via_phone:
+                map_identity(store, org_id, u.source, u.participant_key, w.client_id("K-0003"), "staff:1")
+                say("Ohjaaja yhdisti tunnistamattoman puhelinosallistujan asiakkaaseen K-0003 "
+                    "(käytetään jatkossa automaattisesti)")
+        wd = next(wd for wd, g in w.work_days() if g == "pitka" and wd.day == TUE)
+        correct_attendance_for(store, w.client_id("K-0005"), wd.id, "excused", "sairausloma", 1)
+        say("Ohjaaja merkitsi K-0005:n tiistain perustelluksi poissaoloksi (sairausloma)")
+        sent = send_outbox(store, w.settings, now=sb.state.clock.now())
+        alerts = [m for m in sb.sent_mail() if m.subject.startswith("Toistuvia poissaoloja")]
+        for m in alerts:
+            say(f"Poissaolohälytys -> {', '.join(m.to)}: {m.text.strip()}")
+        rules = w.settings.rules_for(ORG)
+        week_reg = register_for_week(store, ORG, WEEK, rules=rules)
+        say("")
+        say(f"Läsnäolot viikolla {WEEK} (kulukorvaus {week_reg.rate:.2f} € / päivä):")
+        for line in _table(week_reg):
+            say(line)
+        month = register_for_month(store, ORG, "2026-01", rules=rules)
+        csv_path = write(month, "csv", folder / "lasnaolot-2026-01.csv")
+        xlsx_path = write(month, "xlsx", folder / "lasnaolot-2026-01.xlsx")
+    elapsed = wall.monotonic() - started
+    say("")
+    say(f"Rekisteri: {csv_path.resolve()}")
+    say(f"           {xlsx_path.resolve()}")
+    say(f"Valmis {elapsed:.1f} sekunnissa.")
+    store.dispose()
+    return {"table": week_reg.table(), "alerts": len(alerts), "sent": sent, "csv": csv_path, "xlsx": xlsx_path,
+            "seconds": elapsed}
+
+
+@click.command("demo")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("var/demo"), show_default=True,
+              help="Where the demo writes its config, key files, database and register files (emptied first).")
+def demo(folder: Path) -> None:
+    """Play one week of remote work activity on a local sandbox tenant and print the register."""
+    run_demo(folder, say=click.echo)
