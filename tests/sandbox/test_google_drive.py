@@ -227,3 +227,22 @@ def test_batched_permission_deletes_answer_no_content_per_item(drive: Any) -> No
     assert [exc for _, exc in outcomes] == [None, None]
     left = drive.permissions().list(fileId=shared["id"], fields="permissions(role)").execute()["permissions"]
     assert left == [{"role": "owner"}]
+
+
+def test_copy_without_parents_lands_beside_the_source_when_writable(
+    drive: Any, google: GoogleSandbox
+) -> None:
+    bank = folder(drive, "Pankki")
+    source = google.sb.google.add_file(COACH, "Ohje", "application/vnd.google-apps.document", [bank["id"]])
+    beside = drive.files().copy(fileId=source, body={}, fields="parents").execute()
+    assert beside["parents"] == [bank["id"]]
+    drive.permissions().create(
+        fileId=source, body={"type": "user", "role": "reader", "emailAddress": CLIENT_A}
+    ).execute()
+    client_copy = (
+        google.service("drive", subject=CLIENT_A)
+        .files()
+        .copy(fileId=source, body={}, fields="parents")
+        .execute()
+    )
+    assert client_copy["parents"] != [bank["id"]]  # the reader's copy goes to their own My Drive

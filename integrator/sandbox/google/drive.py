@@ -254,6 +254,15 @@ def create_file(call: Call) -> Json:
     return view(call.tenant, record, call.user)
 
 
+def _writable_parent(call: Call, parent_id: str) -> bool:
+    if parent_id in call.tenant.drive.drives:
+        return (
+            bool(call.param("supportsAllDrives")) and call.user.email in call.tenant.drive.members[parent_id]
+        )
+    parent = call.tenant.drive.files.get(parent_id)
+    return parent is not None and role_of(call.tenant, call.user, parent) in WRITERS
+
+
 @handles("drive.files.copy")
 def copy_file(call: Call) -> Json:
     source = visible(call, call.params["fileId"])
@@ -265,8 +274,9 @@ def copy_file(call: Call) -> Json:
     meta.setdefault("appProperties", source.resource.get("appProperties"))
     meta.setdefault("description", source.resource.get("description"))
     requested = list(meta.get("parents") or [])
-    if not requested and source.drive_id is None and role_of(call.tenant, call.user, source) == "owner":
-        requested = list(source.resource.get("parents", []))
+    if not requested:
+        # Drive: a copy "inherits any discoverable parents of the source file".
+        requested = [p for p in source.resource.get("parents", []) if _writable_parent(call, p)][:1]
     parents = _parents_for_create(call, requested)
     record = _new_file(call.tenant, call.user, meta, parents, source.content, None)
     return view(call.tenant, record, call.user)
