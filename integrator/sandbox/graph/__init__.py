@@ -50,12 +50,15 @@ Notes for the provider, all seen against this emulator:
   ``/users/{id}/events``; an absolute or ``/v1.0/``-prefixed item URL gets 400 "Resource not
   found for the segment", as on Graph). Add items one at a time (``BatchRequestContent`` rejects
   a list of 20);
-  ``BatchResponseContent.get_response_status_codes()`` works, but ``response_body()`` cannot read
-  Graph's JSON-object item bodies (msgraph-core reads them as base64 bytes), so post
+  ``BatchResponseContent.get_response_status_codes()`` works, but item bodies that are JSON
+  objects (what Graph sends for JSON) come back as ``body is None`` and ``response_body()`` fails
+  (kiota-serialization-json 1.16 reads them as base64 only: microsoft/kiota-python#737), so post
   ``await client.batch.to_post_request_information(content)`` with
   ``adapter.send_primitive_async(info, "bytes", None)`` and parse each item's ``body`` with
   kiota's ``JsonParseNodeFactory``. msgraph-core serialises ``dependsOn`` as ``depends_on``,
   which Graph (and this sandbox) ignore. msgraph-core's batch modules import ``deprecated``.
+  Outlook allows 4 concurrent requests per mailbox: parallel items (no ``dependsOn``) beyond 4 for
+  one mailbox get 429 ApplicationThrottled (``sb.graph.mailbox_concurrency``, None = off).
 - Teams: resolve an event's ``onlineMeeting.joinUrl`` with
   ``users/{organiser}/onlineMeetings?$filter=JoinWebUrl eq '<url>'``; it and attendance reports
   answer 403 until the organiser has the Teams application access policy.
