@@ -227,7 +227,7 @@ class DemoWorld:
                phone: str | None = None) -> None:
         """Join the day's meeting `late_by` minutes after its start and stay `minutes`."""
         row = self.resource("meeting", f"meeting:{group}:{day.isoformat()}")
-        assert row is not None, f"no meeting for {group} on {day}"
+        assert row is not None and row.state.get("join_url"), f"no meeting for {group} on {day}: {row and row.state}"
         start = local(day, 10) + timedelta(minutes=late_by)
         provider = row.state.get("provider")
         if provider == "teams":
