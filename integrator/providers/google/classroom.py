@@ -133,70 +133,70 @@ class Classroom:
     def __init__(self, client: GoogleClient) -> None:
         self.client = client
 
-    def _svc(self, subject: str | None) -> Any:
-        return self.client.service("classroom", subject=subject)
+    def _c(self, subject: str | None, path: str) -> Any:
+        return self.client.collection("classroom", path, subject=subject)
 
     # courses
     def create_course(self, spec: CourseSpec) -> HttpRequest:
-        return self._svc(spec.owner).courses().create(body=course_body(spec))
+        return self._c(spec.owner, "courses").create(body=course_body(spec))
 
     def get_course(self, id_or_alias: str, *, subject: str | None = None) -> HttpRequest:
-        return self._svc(subject).courses().get(id=id_or_alias)
+        return self._c(subject, "courses").get(id=id_or_alias)
 
     def patch_course(self, course_id: str, spec: CourseSpec) -> HttpRequest:
         body, mask = course_patch(spec)
-        return self._svc(spec.owner).courses().patch(id=course_id, updateMask=mask, body=body)
+        return self._c(spec.owner, "courses").patch(id=course_id, updateMask=mask, body=body)
 
     # topics
     def create_topic(self, owner: str, course_id: str, name: str) -> HttpRequest:
-        return self._svc(owner).courses().topics().create(courseId=course_id, body={"name": name})
+        return self._c(owner, "courses.topics").create(courseId=course_id, body={"name": name})
 
     def list_topics(self, owner: str, course_id: str) -> HttpRequest:
-        return self._svc(owner).courses().topics().list(courseId=course_id)
+        return self._c(owner, "courses.topics").list(courseId=course_id)
 
     # rosters
     def add_student(self, course_id: str, email: str) -> HttpRequest:
-        return self._svc(None).courses().students().create(courseId=course_id, body={"userId": email})
+        return self._c(None, "courses.students").create(courseId=course_id, body={"userId": email})
 
     def get_student(self, course_id: str, user: str) -> HttpRequest:
-        return self._svc(None).courses().students().get(courseId=course_id, userId=user)
+        return self._c(None, "courses.students").get(courseId=course_id, userId=user)
 
     def remove_student(self, course_id: str, user: str) -> HttpRequest:
-        return self._svc(None).courses().students().delete(courseId=course_id, userId=user)
+        return self._c(None, "courses.students").delete(courseId=course_id, userId=user)
 
     def list_students(self, course_id: str) -> HttpRequest:
-        return self._svc(None).courses().students().list(courseId=course_id)
+        return self._c(None, "courses.students").list(courseId=course_id)
 
     def invite_student(self, owner: str, course_id: str, email: str) -> HttpRequest:
-        return self._svc(owner).invitations().create(body={"courseId": course_id, "userId": email, "role": "STUDENT"})
+        return self._c(owner, "invitations").create(body={"courseId": course_id, "userId": email, "role": "STUDENT"})
 
     def get_invitation(self, invitation_id: str) -> HttpRequest:
-        return self._svc(None).invitations().get(id=invitation_id)
+        return self._c(None, "invitations").get(id=invitation_id)
 
     def list_invitations(self, course_id: str, user: str | None = None) -> HttpRequest:
         params = {"courseId": course_id}
         if user:
             params["userId"] = user
-        return self._svc(None).invitations().list(**params)
+        return self._c(None, "invitations").list(**params)
 
     def delete_invitation(self, invitation_id: str) -> HttpRequest:
-        return self._svc(None).invitations().delete(id=invitation_id)
+        return self._c(None, "invitations").delete(id=invitation_id)
 
     # coursework
     def create_coursework(self, owner: str, course_id: str, spec: CourseWorkSpec) -> HttpRequest:
-        return self._svc(owner).courses().courseWork().create(courseId=course_id, body=coursework_body(spec))
+        return self._c(owner, "courses.courseWork").create(courseId=course_id, body=coursework_body(spec))
 
     def patch_coursework(self, owner: str, course_id: str, work_id: str, spec: CourseWorkSpec) -> HttpRequest:
         body, mask = coursework_patch(spec)
-        return self._svc(owner).courses().courseWork().patch(courseId=course_id, id=work_id, updateMask=mask,
+        return self._c(owner, "courses.courseWork").patch(courseId=course_id, id=work_id, updateMask=mask,
                                                              body=body)
 
     def modify_assignees(self, owner: str, course_id: str, work_id: str, change: Json) -> HttpRequest:
-        return self._svc(owner).courses().courseWork().modifyAssignees(courseId=course_id, id=work_id, body=change)
+        return self._c(owner, "courses.courseWork").modifyAssignees(courseId=course_id, id=work_id, body=change)
 
     def delete_coursework(self, owner: str, course_id: str, work_id: str) -> HttpRequest:
-        return self._svc(owner).courses().courseWork().delete(courseId=course_id, id=work_id)
+        return self._c(owner, "courses.courseWork").delete(courseId=course_id, id=work_id)
 
     def list_coursework(self, owner: str, course_id: str) -> HttpRequest:
-        return self._svc(owner).courses().courseWork().list(courseId=course_id,
+        return self._c(owner, "courses.courseWork").list(courseId=course_id,
                                                             courseWorkStates=["PUBLISHED", "DRAFT"])

@@ -302,6 +302,22 @@ class GoogleClient:
             cache[key] = svc
         return svc
 
+    def collection(self, api: str, path: str, *, subject: str | None = None) -> Any:
+        """A cached collection of a service, e.g. ``collection("classroom", "courses.courseWork")``.
+
+        googleapiclient builds every method object again each time a collection is reached
+        (``svc.courses()``: about 2 ms); building thousands of requests needs them cached.
+        """
+        cache: dict[tuple[str, str, str], Any] = self._local.__dict__.setdefault("collections", {})
+        key = (api, (subject or self.tenant.admin_subject).lower(), path)
+        found = cache.get(key)
+        if found is None:
+            found = self.service(api, subject=subject)
+            for name in path.split("."):
+                found = getattr(found, name)()
+            cache[key] = found
+        return found
+
     def check_token(self, subject: str | None = None, scopes: Iterable[str] = ()) -> None:
         """Fetch a token now (for tenant checks); raises NeedsReauth/Retriable."""
         creds = self.credentials(subject, scopes)

@@ -62,10 +62,10 @@ class Drive:
         self.client = client
 
     def _files(self, subject: str | None) -> Any:
-        return self.client.service("drive", subject=subject).files()
+        return self.client.collection("drive", "files", subject=subject)
 
     def _perms(self, subject: str | None) -> Any:
-        return self.client.service("drive", subject=subject).permissions()
+        return self.client.collection("drive", "permissions", subject=subject)
 
     def generate_ids(self, subject: str | None, count: int) -> HttpRequest:
         return self._files(subject).generateIds(count=count, space="drive", type="files")
@@ -97,4 +97,4 @@ class Drive:
         return self._perms(subject).delete(fileId=file_id, permissionId=permission_id, supportsAllDrives=True)
 
     def get_drive(self, subject: str | None, drive_id: str) -> HttpRequest:
-        return self.client.service("drive", subject=subject).drives().get(driveId=drive_id)
+        return self.client.collection("drive", "drives", subject=subject).get(driveId=drive_id)
