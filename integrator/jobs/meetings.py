@@ -382,14 +382,7 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
             return "updated"
         status = "removed"  # gone at the provider: create a new one below
 
-    # create: a new generation unless we are resuming a pending one
-    if status != "pending" or not state.get("idempotency_key"):
-        generation = int(state.get("generation", 0)) + (0 if status == "pending" else 1)
-        idem = (_transaction_id(org_cfg.key, action.key, generation) if provider == MeetingProvider.TEAMS.value
-                else _google_event_id(org_cfg.key, action.key, generation))
-        state = {**state, "generation": generation, "idempotency_key": idem, "provider": provider,
-                 "organizer": spec.organizer, "week": target.week}
-        _save(store, org_id, action.key, "pending", state)
+    state = _pending(store, org_cfg, org_id, action.key, target, state, status)
     ref = _provider_create(p, provider, spec, str(state["idempotency_key"]))
     state = _record(state, ref, spec, provider)
     # Active as soon as the event exists; the onlineMeeting id may follow in a later run.
@@ -397,6 +390,87 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
     state = _with_online_meeting(p, provider, spec, state)
     _save(store, org_id, action.key, "active", state, external_id=ref.event_id)
     return "created"
+
+
+def _pending(store: Store, org_cfg: OrganisationConfig, org_id: int, key: str, target: _Target,
+             state: dict[str, Any], status: str) -> dict[str, Any]:
+    """Write the row as pending with the idempotency key the create will use (committed first,
+    so a crash after the provider call resumes with the same key). A pending row is resumed
+    with its key; anything else starts a new generation."""
+    assert target.spec is not None
+    provider = target.provider
+    if status == "pending" and state.get("idempotency_key") and state.get("provider") == provider:
+        return state
+    generation = int(state.get("generation", 0)) + (0 if status == "pending" else 1)
+    idem = (_transaction_id(org_cfg.key, key, generation) if provider == MeetingProvider.TEAMS.value
+            else _google_event_id(org_cfg.key, key, generation))
+    state = {**state, "generation": generation, "idempotency_key": idem, "provider": provider,
+             "organizer": target.spec.organizer, "week": target.week}
+    _save(store, org_id, key, "pending", state)
+    return state
+
+
+@dataclass
+class _Prepared:
+    key: str
+    spec: MeetingSpec
+    state: dict[str, Any]
+
+
+def _prepare_teams_create(store: Store, settings: Settings, org_cfg: OrganisationConfig, org_id: int,
+                          action: Action) -> _Prepared:
+    """The store half of a Teams create, so that the provider half can go in a `$batch`."""
+    with store.session() as s:
+        target = _target(s, org_cfg, settings, action)
+        row = _row(s, org_id, action.key)
+        if row is None:
+            row = ExternalResource(organisation_id=org_id, kind=KIND, local_key=action.key, status="pending",
+                                   state={"generation": 1})
+            s.add(row)
+            s.flush()
+        state, status = dict(row.state or {}), row.status
+    assert target.spec is not None
+    return _Prepared(action.key, target.spec, _pending(store, org_cfg, org_id, action.key, target, state, status))
+
+
+def _create_teams_batched(store: Store, org_id: int, p: MeetingProviders, items: list[_Prepared],
+                          recorder: RunRecorder) -> None:
+    from integrator.providers.microsoft.events import create_teams_events
+    from integrator.providers.microsoft.online_meetings import find_many_by_join_url
+
+    teams = MeetingProvider.TEAMS.value
+    refs = create_teams_events(p.graph(), [(i.key, i.spec, str(i.state["idempotency_key"])) for i in items])
+    created: list[_Prepared] = []
+    for item in items:
+        ref = refs[item.key]
+        if isinstance(ref, ProviderError):
+            if isinstance(ref, NeedsReauth):
+                recorder.error(item.key, str(ref), kind="reauth")
+                raise ref
+            recorder.error(item.key, str(ref)[:300], kind=type(ref).__name__.lower())
+            recorder.count("meeting:error")
+            continue
+        item.state = _record(item.state, ref, item.spec, teams)
+        _save(store, org_id, item.key, "active", item.state, external_id=ref.event_id)
+        recorder.count("meeting:created")
+        created.append(item)
+    lookups = []
+    for item in created:
+        try:
+            if item.state.get("join_url"):
+                lookups.append((item.key, p.object_id(item.spec.organizer), str(item.state["join_url"])))
+        except ProviderError as err:
+            item.state["online_meeting_error"] = str(err)[:200]
+    found = find_many_by_join_url(p.graph(), lookups) if lookups else {}
+    for item in created:
+        answer = found.get(item.key)
+        if isinstance(answer, ProviderError):
+            item.state["online_meeting_error"] = str(answer)[:200]
+        elif answer:
+            item.state.update(online_meeting_id=answer, online_meeting_error=None)
+        else:
+            item.state.setdefault("online_meeting_error", "not found")
+        _save(store, org_id, item.key, "active", item.state)
 
 
 def _google_event_id(org_key: str, key: str, generation: int) -> str:
@@ -441,9 +515,14 @@ def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, r
     own = providers is None
     p = providers or MeetingProviders(org_cfg)
     actions = [a for a in plan.actions if a.resource == RESOURCE]
+    batched: list[_Prepared] = []
     try:
         for i, action in enumerate(actions, 1):
             try:
+                if (action.op == "create" and action.detail.get("provider") == MeetingProvider.TEAMS.value
+                        and not action.detail.get("replace")):
+                    batched.append(_prepare_teams_create(store, settings, org_cfg, org_id, action))
+                    continue
                 done = _apply_one(store, settings, org_cfg, org_id, p, action)
                 recorder.count(f"meeting:{done}")
             except NeedsReauth as err:
@@ -454,6 +533,13 @@ def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, r
                 recorder.error(action.key, str(err)[:300], kind=kind)
                 recorder.count("meeting:error")
             recorder.progress(done=i, total=len(actions), flush=(i % 20 == 0 or i == len(actions)))
+        if batched:
+            try:
+                _create_teams_batched(store, org_id, p, batched, recorder)
+            except LookupError as err:
+                for item in batched:
+                    recorder.error(item.key, str(err)[:300], kind="lookuperror")
+            recorder.progress(done=len(actions), total=len(actions))
     finally:
         recorder.count("meeting:requests", p.requests())
         if own:

@@ -16,7 +16,8 @@ import base64
 import json
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -24,13 +25,18 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from azure.identity import CertificateCredential, ClientSecretCredential
 from kiota_abstractions.api_error import APIError
+from kiota_abstractions.request_information import RequestInformation
+from kiota_abstractions.serialization import Parsable
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from kiota_http.middleware.options import RetryHandlerOption, UrlReplaceHandlerOption
+from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
+from msgraph_core.requests.batch_request_content import BatchRequestContent
+from msgraph_core.requests.batch_request_item import BatchRequestItem
 
 from integrator.config import MicrosoftTenant
 from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable
@@ -42,6 +48,7 @@ T = TypeVar("T")
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 _RETRIABLE_STATUS = {429, 500, 502, 503, 504}
+BATCH_LIMIT = 20  # Graph JSON batching
 
 
 def build_credential(tenant: MicrosoftTenant) -> TokenCredential:
@@ -190,6 +197,77 @@ class GraphClient:
 
         return self.policy.call(once, on_retry=on_retry)
 
+    def batch(self, op: str, items: Sequence[BatchItem]) -> dict[str, BatchResult]:
+        """Run `items` as Graph `$batch` envelopes of at most 20, retrying only the items that
+        failed retriably (rebuilt from per-item statuses; msgraph-core's
+        `new_batch_with_failed_requests()` crashes). Only for requests safe to repeat.
+
+        Requests are added one at a time: `BatchRequestContent` built from a list of exactly 20
+        raises ValueError in msgraph-core 1.5.2.
+        """
+        results = {item.key: BatchResult(item.key) for item in items}
+        pending = list(items)
+        attempt = 1
+        while pending:
+            failed: list[BatchItem] = []
+            for start in range(0, len(pending), BATCH_LIMIT):
+                chunk = pending[start:start + BATCH_LIMIT]
+                self._batch_chunk(op, chunk, results)
+                failed += [i for i in chunk if isinstance(results[i.key].error, Retriable)]
+            if not failed or attempt >= self.policy.max_attempts:
+                break
+            worst = max((results[i.key].error for i in failed), key=lambda e: getattr(e, "retry_after", 0) or 0)
+            assert isinstance(worst, Retriable)
+            if worst.retry_after is not None and worst.retry_after > self.policy.max_retry_after_s:
+                break
+            self.policy.sleep(self.policy.delay(attempt, worst))
+            attempt += 1
+            pending = failed
+        return results
+
+    def _batch_chunk(self, op: str, chunk: Sequence[BatchItem], results: dict[str, BatchResult]) -> None:
+        content = BatchRequestContent()
+        ids: dict[str, BatchItem] = {}
+        for n, item in enumerate(chunk, 1):
+            ids[str(n)] = item
+            content.add_request(str(n), BatchRequestItem(request_information=item.request, id=str(n)))
+
+        async def post(sdk: GraphServiceClient) -> bytes:
+            # msgraph-core 1.5.2 reads item bodies only as base64 strings, but Graph answers JSON
+            # objects: send the envelope ourselves and parse the raw answer.
+            info = await sdk.batch.to_post_request_information(content)
+            raw: Any = await sdk.request_adapter.send_primitive_async(info, "bytes", None)  # type: ignore[func-returns-value]
+            return bytes(raw or b"")
+
+        try:
+            raw = self.call(f"{op} $batch", post)
+        except ProviderError as err:
+            if isinstance(err, NeedsReauth):
+                raise
+            for item in chunk:
+                results[item.key] = BatchResult(item.key, error=err)
+            return
+        try:
+            answers = {str(r.get("id")): r for r in json.loads(raw or b"{}").get("responses", [])}
+        except (ValueError, AttributeError):
+            answers = {}
+        for rid, item in ids.items():
+            resp = answers.get(rid)
+            if resp is None or not isinstance(resp.get("status"), int):
+                results[item.key] = BatchResult(item.key, error=Retriable(f"{op}: no answer in $batch", vendor="graph"))
+                continue
+            status = int(resp["status"])
+            body = json.dumps(resp.get("body") or {}).encode()
+            if 200 <= status < 300:
+                value: Any = None
+                if item.parse_as is not None and resp.get("body"):
+                    node = JsonParseNodeFactory().get_root_parse_node("application/json", body)
+                    value = node.get_object_value(item.parse_as)  # type: ignore[arg-type]
+                results[item.key] = BatchResult(item.key, status=status, value=value)
+            else:
+                results[item.key] = BatchResult(item.key, status=status,
+                                                error=_item_error(op, status, resp.get("headers"), body))
+
     def access_token_claims(self) -> dict[str, Any]:
         """The app-only token's claims (roles = granted application permissions)."""
         token = self.credential.get_token(GRAPH_SCOPE).token
@@ -197,6 +275,44 @@ class GraphClient:
         payload += "=" * (-len(payload) % 4)
         claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload))
         return claims
+
+
+@dataclass
+class BatchItem:
+    """One request of a `$batch`: our key, the SDK's RequestInformation, and the model to parse."""
+
+    key: str
+    request: RequestInformation
+    parse_as: type[Parsable] | None = None
+
+
+@dataclass
+class BatchResult:
+    key: str
+    status: int | None = None
+    value: Any = None
+    error: ProviderError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _item_error(op: str, status: int, headers: dict[str, Any] | None, body: bytes) -> ProviderError:
+    code, message = None, ""
+    try:
+        err = json.loads(body or b"{}").get("error") or {}
+        code, message = err.get("code"), err.get("message", "")
+    except (ValueError, AttributeError):
+        pass
+    text = f"{op}: {code or 'error'} ({status}): {message}"
+    if status in _RETRIABLE_STATUS:
+        ra = _header(headers, "Retry-After")
+        retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
+        return Retriable(text, vendor="graph", status=status, reason=code, retry_after=retry_after)
+    if status == 401:
+        return NeedsReauth(text, vendor="graph", status=status, reason=code)
+    return Fatal(text, vendor="graph", status=status, reason=code)
 
 
 def never_reached(err: Retriable) -> bool:

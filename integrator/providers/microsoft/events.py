@@ -19,9 +19,9 @@ from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
 
-from integrator.providers.errors import Fatal
+from integrator.providers.errors import Fatal, ProviderError
 from integrator.providers.meetings import MeetingRef, MeetingSpec
-from integrator.providers.microsoft.client import GraphClient
+from integrator.providers.microsoft.client import BatchItem, GraphClient
 
 CANCEL_COMMENT = "Tapaaminen on peruttu."
 
@@ -112,3 +112,29 @@ def user_object_id(client: GraphClient, upn: str) -> str:
     if user is None or not user.id:
         raise Fatal(f"users.get: no user for the organiser {upn!r}", vendor="graph", status=404)
     return user.id
+
+
+def create_teams_events(client: GraphClient, items: list[tuple[str, MeetingSpec, str]]
+                        ) -> dict[str, MeetingRef | ProviderError]:
+    """Many creates in `$batch` envelopes; (key, spec, transactionId) -> ref or error per key.
+
+    Safe to retry item by item: each carries its transactionId.
+    """
+    batch: list[BatchItem] = []
+    for key, spec, transaction_id in items:
+        body = event_body(spec)
+        body.is_online_meeting = True
+        body.online_meeting_provider = OnlineMeetingProviderType.TeamsForBusiness
+        body.transaction_id = transaction_id
+        request = client.sdk.users.by_user_id(spec.organizer).events.to_post_request_information(body)
+        batch.append(BatchItem(key, request, Event))
+    out: dict[str, MeetingRef | ProviderError] = {}
+    for key, result in client.batch("events.create", batch).items():
+        if result.error is not None:
+            out[key] = result.error
+        else:
+            try:
+                out[key] = _ref(result.value)
+            except Fatal as err:
+                out[key] = err
+    return out
