@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from integrator.store.models import AttendanceStatus, Organisation, PeerGroup
-from integrator.web import access, background, readmodels, services, weeks
+from integrator.web import access, background, identities, readmodels, services, weeks
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store
 
@@ -132,6 +132,24 @@ def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
     with store.session() as s:
         ad = access.attendance_day_or_404(s, p, attendance_day_id)
         return jsonify(readmodels.attendance_cell(ad))
+
+
+@bp.get("/groups/<int:group_id>/unmatched-attendees")
+def group_unmatched(group_id: int) -> ResponseReturnValue:
+    store = get_store()
+    with store.session() as s:
+        g = access.group_or_404(s, current_principal(), group_id)
+    return jsonify(identities.unmatched_for_group(store, g))
+
+
+@bp.post("/groups/<int:group_id>/identity-mappings")
+def group_map_identity(group_id: int) -> ResponseReturnValue:
+    body = _json_body()
+    attached = identities.map_for_group(get_store(), current_principal(), group_id, body.get("source"),
+                                        body.get("participant_key"), body.get("client_id"))
+    log.info("attendee mapped", extra={"group_id": group_id, "client_id": body.get("client_id"),
+                                       "records": attached})
+    return jsonify(records=attached)
 
 
 def _setup_target(body: dict[str, Any]) -> tuple[str, str | None, int | None]:

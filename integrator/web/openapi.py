@@ -71,6 +71,14 @@ SCHEMAS: J = {
     "Preview": _obj({"job_run_id": INT, "week": STR, "counts": {"type": "object", "additionalProperties": INT},
                      "text": STR, "actions": {"type": "array", "items": _ref("Action")}}),
     "Started": _obj({"job_run_id": INT}),
+    "Unmatched": _obj({"source": {"type": "string", "enum": ["teams", "meet"]}, "participant_key": STR,
+                       "display_name": NSTR, "email": NSTR, "via_phone": BOOL, "records": INT,
+                       "work_day_ids": {"type": "array", "items": INT}}),
+    "Mapping": {"type": "object", "additionalProperties": False, "required": ["source", "participant_key", "client_id"],
+                "properties": {"source": {"type": "string", "enum": ["teams", "meet"]},
+                               "participant_key": {"type": "string", "minLength": 1, "maxLength": 300},
+                               "client_id": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX}}},
+    "Mapped": _obj({"records": INT}),
     "JobRun": _obj({"id": INT, "kind": STR, "organisation_id": NINT, "params": {"type": "object"},
                     "dry_run": BOOL, "status": {"type": "string",
                                                 "enum": ["running", "succeeded", "partial", "failed"]},
@@ -141,6 +149,12 @@ PATHS: J = {
     "/attendance/{attendance_day_id}/correction": {"post": _op(
         "correctAttendance", "A coordinator's decision on one day, with its reason",
         {"200": _ok(_ref("AttendanceCell")), **BAD, **NOTFOUND}, [_id("attendance_day_id")], _ref("Correction"))},
+    "/groups/{group_id}/unmatched-attendees": {"get": _op(
+        "listUnmatchedAttendees", "Meeting attendees of this group nobody could place",
+        {"200": _ok(_array("Unmatched")), **NOTFOUND}, [_id("group_id")])},
+    "/groups/{group_id}/identity-mappings": {"post": _op(
+        "mapAttendee", "Map an unmatched attendee to a client of the group, once; their days are re-evaluated",
+        {"200": _ok(_ref("Mapped")), **BAD, **NOTFOUND}, [_id("group_id")], _ref("Mapping"))},
     "/jobs/weekly-setup/preview": {"post": _op(
         "previewWeeklySetup", "Dry-run: the plan of next week's setup, nothing written to the tenant",
         {"200": _ok(_ref("Preview")), **BAD, **NOTFOUND, "409": _err("Cannot run now (lock held, not configured)"),

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from integrator.store.models import AttendanceStatus
-from integrator.web import access, background, readmodels, services, weeks
+from integrator.web import access, background, identities, readmodels, services, weeks
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store
 from integrator.web.explain import explain_error
@@ -79,10 +79,25 @@ def group_page(group_id: int) -> ResponseReturnValue:
 @bp.get("/groups/<int:group_id>/attendance")
 def attendance_page(group_id: int) -> ResponseReturnValue:
     week = _week_param()
-    with get_store().session() as s:
-        grid = readmodels.attendance_grid(s, access.group_or_404(s, current_principal(), group_id), week)
+    store = get_store()
+    with store.session() as s:
+        group = access.group_or_404(s, current_principal(), group_id)
+        grid = readmodels.attendance_grid(s, group, week)
+    unmatched = identities.unmatched_for_group(store, group)
     return render_template("attendance.html", grid=grid, week=week, prev_week=weeks.shift(week, -1),
-                           next_week=weeks.shift(week, 1))
+                           next_week=weeks.shift(week, 1), unmatched=unmatched)
+
+
+@bp.post("/groups/<int:group_id>/identity-mappings")
+def map_attendee(group_id: int) -> ResponseReturnValue:
+    client_id = request.form.get("client_id", type=int)
+    if client_id is None:
+        flash("Valitse asiakas.", "error")
+    else:
+        identities.map_for_group(get_store(), current_principal(), group_id, request.form.get("source"),
+                                 request.form.get("participant_key"), client_id)
+        flash("Osallistuja yhdistetty asiakkaaseen; hänen päivänsä laskettiin uudelleen.", "ok")
+    return redirect(url_for("ui.attendance_page", group_id=group_id, week=request.form.get("week") or None))
 
 
 @bp.post("/attendance/<int:attendance_day_id>/correct")

@@ -104,3 +104,23 @@ def test_the_openapi_document_is_valid_openapi_3_0(as_coord_a: FlaskClient) -> N
     doc = as_coord_a.get("/api/v1/openapi.json").get_json()
     errors = [e.message for e in jsonschema.Draft4Validator(OPENAPI_30).iter_errors(doc)]
     assert errors == []
+
+
+def test_an_unmatched_phone_attendee_is_mapped_once_and_the_day_recomputed(app: Flask, as_coord_a: FlaskClient,
+                                                                           world: World) -> None:
+    unmatched = as_coord_a.get(f"/api/v1/groups/{world.group_a}/unmatched-attendees").get_json()
+    assert [(u["source"], u["participant_key"], u["via_phone"]) for u in unmatched] == [
+        ("teams", "phone:+358401234567", True)]
+    resp = as_coord_a.post(f"/api/v1/groups/{world.group_a}/identity-mappings",
+                           json={"source": "teams", "participant_key": "phone:+358401234567",
+                                 "client_id": world.client_a})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json() == {"records": 1}
+    assert as_coord_a.get(f"/api/v1/groups/{world.group_a}/unmatched-attendees").get_json() == []
+
+
+def test_an_attendee_cannot_be_mapped_to_a_client_of_another_group(as_coord_a: FlaskClient, world: World) -> None:
+    resp = as_coord_a.post(f"/api/v1/groups/{world.group_a}/identity-mappings",
+                           json={"source": "teams", "participant_key": "phone:+358401234567",
+                                 "client_id": world.client_b})
+    assert resp.status_code == 404

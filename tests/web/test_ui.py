@@ -101,3 +101,14 @@ def test_client_import_is_for_admins_and_their_own_organisation(app: Flask, as_c
                                          "file": (io.BytesIO(b"code\nK-1\n"), "a.csv")},
                         content_type="multipart/form-data")
     assert resp.status_code == 404
+
+
+def test_attendance_page_offers_to_map_an_unknown_phone_attendee(as_coord_a: FlaskClient, world: World) -> None:
+    html = as_coord_a.get(f"/groups/{world.group_a}/attendance?week={WEEK}").get_data(as_text=True)
+    assert "Tunnistamattomat osallistujat" in html and "(puhelimella)" in html
+    resp = as_coord_a.post(f"/groups/{world.group_a}/identity-mappings",
+                           data={"source": "teams", "participant_key": "phone:+358401234567",
+                                 "client_id": str(world.client_a), "week": WEEK}, follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert "Osallistuja yhdistetty asiakkaaseen" in page
+    assert "Tunnistamattomat osallistujat" not in page

@@ -12,6 +12,7 @@ from integrator.store.models import (
     Client,
     JobRun,
     JobStatus,
+    MeetingAttendance,
     MeetingProvider,
     Membership,
     Organisation,
@@ -92,6 +93,10 @@ def build_world(store: Store) -> World:
         gc = _group(s, org_b, "ke-ryhma", coord_b)
         ca, wda, ada = _client(s, org_a, ga, "K-0001", "Aino Asiakas")
         cb, wdb, adb = _client(s, org_a, gb, "K-0002", "Bertta Berg")
+        # Someone joined group A's meeting by phone; nobody could tell who.
+        s.add(MeetingAttendance(organisation_id=org_a.id, work_day_id=wda.id, source="teams", record_key="r1:a1",
+                                participant_key="phone:+358401234567", display_name="+358 40 123 4567",
+                                via_phone=True, seconds=3600))
         run_a = JobRun(organisation_id=org_a.id, kind="weekly_setup", params={"week": WEEK, "group_key": "ti-ryhma"},
                        status=JobStatus.PARTIAL, errors=[{"item": "K-0001", "error": "403 forbidden", "kind": "fatal"}])
         run_b = JobRun(organisation_id=org_a.id, kind="weekly_setup", params={"week": WEEK, "group_key": "to-ryhma"},

@@ -1,0 +1,54 @@
+"""Unmatched meeting attendees of a group, and the coordinator's one-time mapping to a client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from sqlalchemy import select
+
+from integrator.store.db import Store
+from integrator.store.models import Membership, PeerGroup, WorkDay
+from integrator.web import access
+from integrator.web.auth import Principal
+
+SOURCES = frozenset({"teams", "meet"})
+
+
+def unmatched_for_group(store: Store, group: PeerGroup) -> list[dict[str, Any]]:
+    """Attendees nobody could place, in this group's meetings only."""
+    from integrator.jobs.identity import unmatched_attendees
+
+    with store.session() as s:
+        day_ids = set(s.scalars(select(WorkDay.id).where(WorkDay.group_id == group.id)))
+    out = []
+    for u in unmatched_attendees(store, group.organisation_id):
+        days = [d for d in u.work_day_ids if d in day_ids]
+        if days:
+            out.append({"source": u.source, "participant_key": u.participant_key,
+                        "display_name": u.display_name, "email": u.email, "via_phone": u.via_phone,
+                        "records": u.records, "work_day_ids": days})
+    return out
+
+
+def map_for_group(store: Store, p: Principal, group_id: int, source: Any, participant_key: Any,
+                  client_id: Any) -> int:
+    """Checks that the key is unmatched in this group and the client a member, then maps it."""
+    from integrator.jobs.identity import map_identity
+
+    if source not in SOURCES or not isinstance(participant_key, str) or not participant_key \
+            or len(participant_key) > 300:
+        abort(400, description="source (teams|meet) and participant_key are required")
+    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**31:
+        abort(400, description="client_id must be a positive integer")
+    with store.session() as s:
+        group = access.group_or_404(s, p, group_id)
+        org_id = group.organisation_id
+        member = s.scalar(select(Membership.id).where(Membership.group_id == group.id,
+                                                      Membership.client_id == client_id))
+        if member is None:
+            abort(404, description="no such client in this group")
+    if not any(u["source"] == source and u["participant_key"] == participant_key
+               for u in unmatched_for_group(store, group)):
+        abort(404, description="no such unmatched attendee in this group's meetings")
+    return map_identity(store, org_id, source, participant_key, client_id, p.staff_id)
