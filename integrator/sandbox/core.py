@@ -223,6 +223,22 @@ class Quotas:
             self._used[(key, slot)] = used + units
         return None
 
+    def take_all(
+        self, limits: list[tuple[str, int | None]], window: timedelta, now: datetime, units: int = 1
+    ) -> float | None:
+        """Like :meth:`take` for several counters at once (e.g. per user and per project): all or none."""
+        span = window.total_seconds()
+        epoch = now.timestamp()
+        slot = int(epoch // span)
+        with self._lock:
+            for key, limit in limits:
+                if limit is not None and self._used.get((key, slot), 0) + units > limit:
+                    return max(1.0, (slot + 1) * span - epoch)
+            for key, limit in limits:
+                if limit is not None:
+                    self._used[(key, slot)] = self._used.get((key, slot), 0) + units
+        return None
+
     def used(self, key: str, window: timedelta, now: datetime) -> int:
         slot = int(now.timestamp() // window.total_seconds())
         with self._lock:

@@ -145,9 +145,9 @@ class GoogleApp:
             "gmail": (quotas.gmail_units_per_user_per_min, None, 429, "rateLimitExceeded"),
         }
         per_user, per_project, status, reason = limits[api]
-        wait = quotas.take(f"{api}:project", per_project, minute, now, units)
-        if wait is None:
-            wait = quotas.take(f"{api}:{email}", per_user, minute, now, units)
+        wait = quotas.take_all(
+            [(f"{api}:project", per_project), (f"{api}:{email}", per_user)], minute, now, units
+        )
         if wait is not None:
             message = {
                 "classroom": "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' "
