@@ -186,12 +186,17 @@ class Applier:
             else:
                 self.fail(a, r.error or "unknown")
 
+        handover = [a for a in actions if a.op == "update" and "owner" in a.detail.get("fields", [])]
+        self.hand_over(handover)
         steps: list[Step] = []
         for a in actions:
             d = self.desired(a)
             spec = self.course_spec(d)
             cid = self.ext("course", a.key)
-            req = self.classroom.patch_course(cid, spec) if a.op == "update" and cid else self.classroom.create_course(spec)
+            if a.op == "update" and cid:
+                req = self.classroom.patch_course(cid, spec, new_owner=a in handover)
+            else:
+                req = self.classroom.create_course(spec)
             steps.append(Step(a, req, created))
         self.run_steps(steps)
         if not adopt:
@@ -216,6 +221,16 @@ class Applier:
                                                           subject=self.course_spec(self.desired(a)).owner), adopted)
                         for a in adopt])
         self.run_steps(fix)
+
+    def hand_over(self, actions: list[Action]) -> None:
+        """A new coordinator becomes a teacher first: Classroom hands a course only to a teacher."""
+        def added(s: Session, a: Action, r: ItemResult[int]) -> None:
+            if not (r.ok or _exists(r.error)):
+                self.fail(a, r.error or "unknown")
+
+        self.run_steps([Step(a, self.classroom.add_teacher(self.ext("course", a.key) or "",
+                                                           self.course_spec(self.desired(a)).owner), added)
+                        for a in actions if self.ext("course", a.key)])
 
     # folders (client folders and week folders share the reserve-then-create path)
     def folder_subject(self, folder_key: str) -> str | None:

@@ -79,7 +79,8 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
     accepted = observe_invitations(gc, rows, course_ids, emails)
     with store.session() as s:
         ow = load_week(s, org_cfg, week, today, task_file, bank)
-    desired, notes = desired_resources(ow, org_cfg, now)
+    owners = {key: r.state.get("owner") for (kind, key), r in rows.items() if kind == "folder" and r.external_id}
+    desired, notes = desired_resources(ow, org_cfg, now, owners)
     return diff(ow, desired, notes, rows, accepted, now, group_key)
 
 

@@ -215,8 +215,14 @@ def coursework_title(day: date, title: str) -> str:
     return f"{weekday} {day.day}.{day.month}. {title}"
 
 
-def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime) -> tuple[list[Desired], list[Desired]]:
-    """(resources that should exist, notes of what is deliberately not provisioned)."""
+def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime,
+                      folder_owners: dict[str, int | None] | None = None) -> tuple[list[Desired], list[Desired]]:
+    """(resources that should exist, notes of what is deliberately not provisioned).
+
+    `folder_owners`: folder key -> staff id of the My Drive that already holds it. A folder stays
+    where it was made; a new coordinator gets it shared instead.
+    """
+    owners = folder_owners or {}
     google = org_cfg.google
     assert google is not None
     out: list[Desired] = []
@@ -252,7 +258,7 @@ def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime) -
             folder = f"folder:{c.code}"
             if folder not in folders:
                 parent = google.shared_drive_id or "root"
-                owner = None if google.shared_drive_id else gw.coordinator_id
+                owner = None if google.shared_drive_id else owners.get(folder, gw.coordinator_id)
                 folders[folder] = Desired("folder", folder, gw.key, c.code, {"name": c.code},
                                           detail={"parent": parent, "owner": owner})
                 week_folder = f"week_folder:{c.code}:{ow.week}"

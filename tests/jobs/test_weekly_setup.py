@@ -192,3 +192,22 @@ def test_a_shared_drive_holds_the_folders_shared_with_client_and_coordinator(sbx
     folder = next(f for f in world.snapshot()["folders"] if f[0] == "K-0001")
     assert folder[1] == "Etätyötoiminta"
     assert folder[2] == (("k-0001@sandbox.example.fi", "writer"), ("ohjaaja1@sandbox.example.fi", "writer"))
+
+
+def test_a_new_coordinator_takes_over_the_course_and_gets_the_folders_shared(sbx: Sandbox, store: Store,
+                                                                             tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, coordinators=2)
+    run(world)
+    raw = world.settings.model_dump(mode="json")
+    raw["organisations"][0]["groups"][0]["coordinator"] = "ohjaaja2@sandbox.example.fi"
+    world.settings = type(world.settings).model_validate(raw)
+    plan, job = run(world)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert {(a.op, a.resource) for a in plan.actions} == {("update", "course"), ("create", "permission")}  # type: ignore[attr-defined]
+    snap = world.snapshot()
+    assert snap["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]["owner"] == "ohjaaja2@sandbox.example.fi"
+    k1 = next(f for f in snap["folders"] if f[0] == "K-0001")
+    assert k1[2] == (("k-0001@sandbox.example.fi", "writer"), ("ohjaaja2@sandbox.example.fi", "writer"))
+    sbx.state.log.reset()
+    run(world)
+    assert world.writes() == []

@@ -58,8 +58,11 @@ def course_body(spec: CourseSpec) -> Json:
             "courseState": "ACTIVE"}
 
 
-def course_patch(spec: CourseSpec) -> tuple[Json, str]:
-    return {"name": spec.name, "section": spec.section, "courseState": "ACTIVE"}, "name,section,courseState"
+def course_patch(spec: CourseSpec, *, owner: bool = False) -> tuple[Json, str]:
+    body: Json = {"name": spec.name, "section": spec.section, "courseState": "ACTIVE"}
+    if owner:  # the new owner must already be a teacher of the course
+        body["ownerId"] = spec.owner
+    return body, ",".join(body)
 
 
 def marker(local_key: str) -> str:
@@ -143,9 +146,13 @@ class Classroom:
     def get_course(self, id_or_alias: str, *, subject: str | None = None) -> HttpRequest:
         return self._c(subject, "courses").get(id=id_or_alias)
 
-    def patch_course(self, course_id: str, spec: CourseSpec) -> HttpRequest:
-        body, mask = course_patch(spec)
-        return self._c(spec.owner, "courses").patch(id=course_id, updateMask=mask, body=body)
+    def patch_course(self, course_id: str, spec: CourseSpec, *, new_owner: bool = False) -> HttpRequest:
+        """Acting as the owner; a change of owner is made by the admin subject."""
+        body, mask = course_patch(spec, owner=new_owner)
+        return self._c(None if new_owner else spec.owner, "courses").patch(id=course_id, updateMask=mask, body=body)
+
+    def add_teacher(self, course_id: str, email: str) -> HttpRequest:
+        return self._c(None, "courses.teachers").create(courseId=course_id, body={"userId": email})
 
     # topics
     def create_topic(self, owner: str, course_id: str, name: str) -> HttpRequest:
