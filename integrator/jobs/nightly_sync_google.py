@@ -169,33 +169,47 @@ def _meet_attendee(record_name: str, p: harvest.MeetParticipant) -> AttendeeIn:
 
 
 def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder) -> None:
-    """Each ended Meet meeting of the window whose evidence is not in yet (then never again)."""
-    for m in ctx.meetings:
-        if m.provider != "meet" or not m.meeting_code or m.work_day_id in ctx.reported or m.end > ctx.now:
-            continue
-        day = ctx.work_days[m.work_day_id].day
-        try:
-            records = harvest.list_conference_records(gc, m.organizer, meeting_code=m.meeting_code,
-                                                      since=m.start - timedelta(hours=3))
-            records = [r for r in records if r.start is not None and ctx.local_date(r.start) == day]
-            if any(r.end is None for r in records):
-                continue  # still going on: next run
-            found = {r.name: harvest.list_participants(gc, m.organizer, r.name) for r in records}
-        except NeedsReauth:
-            raise
-        except ProviderError as err:
-            rec.error(f"meeting:{ctx.group_of[m.work_day_id].key}:{day}", str(err)[:300], kind="meet")
-            continue
-        if not records and ctx.now < m.end + REPORT_GRACE:
-            continue
-        signed_in = {p.user_id for ps in found.values() for p in ps if p.user_id}
-        learn_google_ids(gc, store, ctx, signed_in)
-        with store.session() as s:
-            for name, participants in found.items():
-                n = store_attendees(s, ctx, "meet", m.work_day_id, [_meet_attendee(name, p) for p in participants])
-                rec.count("meet_attendees_written", n)
-                mark_report(s, ctx, m.work_day_id, "meet", name.split("/")[-1], {"participants": n})
-            if not records:
-                mark_report(s, ctx, m.work_day_id, "meet", "none", {"participants": 0, "note": "no conference"})
-        rec.count("meet_meetings_read")
+    """Each ended Meet meeting of the window whose evidence is not in yet (then never again).
 
+    Reads are batched across meetings: records of all meetings, then their participants,
+    then the participants' sessions - three rounds of envelopes however many meetings.
+    """
+    todo = {m.work_day_id: m for m in ctx.meetings
+            if m.provider == "meet" and m.meeting_code and m.work_day_id not in ctx.reported and m.end <= ctx.now}
+    if not todo:
+        return
+    found = harvest.conference_records_for(
+        gc, {wd: (m.organizer, str(m.meeting_code), m.start - timedelta(hours=3)) for wd, m in todo.items()})
+    complete: dict[int, list[harvest.MeetRecord]] = {}
+    for wd, res in found.items():
+        label = f"meeting:{ctx.group_of[wd].key}:{ctx.work_days[wd].day}"
+        if isinstance(res, ProviderError):
+            if isinstance(res, NeedsReauth):
+                raise res
+            rec.error(label, str(res)[:300], kind="meet")
+            continue
+        day = ctx.work_days[wd].day
+        records = [r for r in res if r.start is not None and ctx.local_date(r.start) == day]
+        if any(r.end is None for r in records):
+            continue  # still going on: next run
+        if not records and ctx.now < todo[wd].end + REPORT_GRACE:
+            continue
+        complete[wd] = records
+    people = harvest.participants_for(gc, {r.name: todo[wd].organizer for wd, rs in complete.items() for r in rs})
+    learn_google_ids(gc, store, ctx, {p.user_id for ps in people.values() if not isinstance(ps, ProviderError)
+                                      for p in ps if p.user_id})
+    for wd, records in complete.items():
+        failed = [people[r.name] for r in records if isinstance(people[r.name], ProviderError)]
+        if failed:
+            rec.error(f"meeting:{ctx.group_of[wd].key}:{ctx.work_days[wd].day}", str(failed[0])[:300], kind="meet")
+            continue
+        with store.session() as s:
+            for r in records:
+                participants = people[r.name]
+                assert not isinstance(participants, ProviderError)
+                n = store_attendees(s, ctx, "meet", wd, [_meet_attendee(r.name, p) for p in participants])
+                rec.count("meet_attendees_written", n)
+                mark_report(s, ctx, wd, "meet", r.name.split("/")[-1], {"participants": n})
+            if not records:
+                mark_report(s, ctx, wd, "meet", "none", {"participants": 0, "note": "no conference"})
+        rec.count("meet_meetings_read")

@@ -49,27 +49,49 @@ class _Organizers:
 
 
 def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRecorder) -> None:
+    """Reports of every pending meeting in `$batch` envelopes, then the records of every report."""
     organizers = _Organizers(graph)
-    for m in ctx.meetings:
-        if m.provider != "teams" or not m.online_meeting_id or m.work_day_id in ctx.reported or m.end > ctx.now:
-            continue
-        label = f"meeting:{ctx.group_of[m.work_day_id].key}:{ctx.work_days[m.work_day_id].day}"
+    todo = {str(m.work_day_id): m for m in ctx.meetings
+            if m.provider == "teams" and m.online_meeting_id and m.work_day_id not in ctx.reported
+            and m.end <= ctx.now}
+    if not todo:
+        return
+    ids: dict[str, tuple[str, str]] = {}
+    for key, m in todo.items():
         try:
-            oid = organizers.object_id(m.organizer)
-            reports = teams.list_reports(graph, oid, m.online_meeting_id)
-            records = {r.id: teams.list_records(graph, oid, m.online_meeting_id, r.id) for r in reports}
-        except NeedsReauth:
-            raise
-        except ProviderError as err:
-            rec.error(label, str(err)[:300], kind="teams")
+            ids[key] = (organizers.object_id(m.organizer), str(m.online_meeting_id))
+        except (ProviderError, LookupError) as err:
+            if isinstance(err, NeedsReauth):
+                raise
+            rec.error(_label(ctx, m.work_day_id), str(err)[:300], kind="teams")
+    reports = teams.reports_for(graph, ids)
+    wanted = {f"{key}/{r.id}": (*ids[key], r.id) for key, rs in reports.items()
+              if not isinstance(rs, ProviderError) for r in rs}
+    records = teams.records_for(graph, wanted)
+    for key, rs in reports.items():
+        m = todo[key]
+        if isinstance(rs, ProviderError):
+            if isinstance(rs, NeedsReauth):
+                raise rs
+            rec.error(_label(ctx, m.work_day_id), str(rs)[:300], kind="teams")
             continue
-        if not reports and ctx.now < m.end + REPORT_GRACE:
+        if not rs and ctx.now < m.end + REPORT_GRACE:
             continue  # the report is not published yet: the day stays pending
+        failed = [records[f"{key}/{r.id}"] for r in rs if isinstance(records[f"{key}/{r.id}"], ProviderError)]
+        if failed:
+            rec.error(_label(ctx, m.work_day_id), str(failed[0])[:300], kind="teams")
+            continue
         with store.session() as s:
-            for report_id, recs in records.items():
-                n = store_attendees(s, ctx, "teams", m.work_day_id, [_attendee(report_id, r) for r in recs])
+            for r in rs:
+                recs = records[f"{key}/{r.id}"]
+                assert not isinstance(recs, ProviderError)
+                n = store_attendees(s, ctx, "teams", m.work_day_id, [_attendee(r.id, x) for x in recs])
                 rec.count("teams_attendees_written", n)
-                mark_report(s, ctx, m.work_day_id, "teams", report_id, {"records": n})
-            if not reports:
+                mark_report(s, ctx, m.work_day_id, "teams", r.id, {"records": n})
+            if not rs:
                 mark_report(s, ctx, m.work_day_id, "teams", "none", {"records": 0, "note": "no report"})
         rec.count("teams_meetings_read")
+
+
+def _label(ctx: SyncContext, work_day_id: int) -> str:
+    return f"meeting:{ctx.group_of[work_day_id].key}:{ctx.work_days[work_day_id].day}"

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from integrator.providers.errors import ProviderError
 from integrator.providers.google.client import GoogleClient, next_page_request
 
 FILE_FIELDS = "id,name,mimeType,parents,createdTime,trashed,owners(emailAddress)"
+K = TypeVar("K")
 CHANGE_FIELDS = f"nextPageToken,newStartPageToken,changes(fileId,removed,time,driveId,file({FILE_FIELDS}))"
 
 
@@ -186,23 +187,6 @@ class MeetRecord:
     end: datetime | None  # None while the conference is still going on
 
 
-def list_conference_records(gc: GoogleClient, subject: str, *, since: datetime | None = None,
-                            meeting_code: str | None = None) -> list[MeetRecord]:
-    """Conference records (newest first), optionally of one meeting code and from `since` on."""
-    svc = gc.service("meet", subject=subject)
-    terms = []
-    if meeting_code:
-        terms.append(f'space.meeting_code = "{meeting_code}"')
-    if since is not None:
-        terms.append(f'start_time >= "{since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"')
-    kw: dict[str, Any] = {"pageSize": 100}
-    if terms:
-        kw["filter"] = " AND ".join(terms)
-    items = gc.list_all(svc.conferenceRecords(), "conferenceRecords", **kw)
-    return [MeetRecord(name=str(r["name"]), space=str(r.get("space", "")), start=parse_time(r.get("startTime")),
-                       end=parse_time(r.get("endTime"))) for r in items]
-
-
 def _participant(p: dict[str, Any]) -> tuple[str, str | None, str | None]:
     if "signedinUser" in p:
         u = p["signedinUser"]
@@ -213,19 +197,69 @@ def _participant(p: dict[str, Any]) -> tuple[str, str | None, str | None]:
     return "anonymous", None, (p.get("anonymousUser") or {}).get("displayName")
 
 
-def list_participants(gc: GoogleClient, subject: str, record_name: str) -> list[MeetParticipant]:
-    """Every participant of one conference with every session (a rejoin is a new session)."""
-    svc = gc.service("meet", subject=subject)
-    out: list[MeetParticipant] = []
-    for p in gc.list_all(svc.conferenceRecords().participants(), "participants", parent=record_name, pageSize=100):
-        sessions = gc.list_all(svc.conferenceRecords().participants().participantSessions(), "participantSessions",
-                               parent=p["name"], pageSize=100)
-        intervals = []
-        for s in sessions:
-            start, end = parse_time(s.get("startTime")), parse_time(s.get("endTime"))
-            if start is not None and end is not None:
-                intervals.append((start, end))
-        kind, user_id, name = _participant(p)
-        out.append(MeetParticipant(name=str(p["name"]), kind=kind, user_id=user_id, display_name=name,
-                                   intervals=intervals))
+def _meet_filter(meeting_code: str | None, since: datetime | None) -> str:
+    terms = []
+    if meeting_code:
+        terms.append(f'space.meeting_code = "{meeting_code}"')
+    if since is not None:
+        terms.append(f'start_time >= "{since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"')
+    return " AND ".join(terms)
+
+
+def conference_records_for(gc: GoogleClient, meetings: dict[K, tuple[str, str, datetime]]
+                           ) -> dict[K, list[MeetRecord] | ProviderError]:
+    """The conference records of many meetings, keyed as given: (subject, meeting code, since)."""
+    requests = {}
+    for key, (subject, code, since) in meetings.items():
+        svc = gc.service("meet", subject=subject)
+        requests[key] = svc.conferenceRecords().list(filter=_meet_filter(code, since), pageSize=100)
+    out: dict[K, list[MeetRecord] | ProviderError] = {}
+    for key, res in (gc.batch_list_all(requests, "conferenceRecords").items() if requests else []):
+        out[key] = res.error if res.error is not None else [
+            MeetRecord(name=str(r["name"]), space=str(r.get("space", "")), start=parse_time(r.get("startTime")),
+                       end=parse_time(r.get("endTime"))) for r in res.response]
+    return out
+
+
+def participants_for(gc: GoogleClient, records: dict[str, str]) -> dict[str, list[MeetParticipant] | ProviderError]:
+    """Every participant, with every session, of many conference records ({record name: subject}).
+
+    Participants of all records are listed in batch envelopes, then all their sessions: a
+    rejoin is a new session, and the union of the sessions is the time in the meeting.
+    """
+    people: dict[str, list[dict[str, Any]] | ProviderError] = {}
+    requests = {name: gc.service("meet", subject=subject).conferenceRecords().participants().list(
+        parent=name, pageSize=100) for name, subject in records.items()}
+    for name, res in (gc.batch_list_all(requests, "participants").items() if requests else []):
+        people[name] = res.error if res.error is not None else list(res.response)
+    session_requests = {}
+    for name, found in people.items():
+        if isinstance(found, ProviderError):
+            continue
+        svc = gc.service("meet", subject=records[name])
+        for p in found:
+            session_requests[str(p["name"])] = svc.conferenceRecords().participants().participantSessions().list(
+                parent=p["name"], pageSize=100)
+    sessions = gc.batch_list_all(session_requests, "participantSessions") if session_requests else {}
+    out: dict[str, list[MeetParticipant] | ProviderError] = {}
+    for name, found in people.items():
+        if isinstance(found, ProviderError):
+            out[name] = found
+            continue
+        listed: list[MeetParticipant] = []
+        for p in found:
+            res = sessions[str(p["name"])]
+            if res.error is not None:
+                out[name] = res.error
+                break
+            intervals = []
+            for sess in res.response:
+                start, end = parse_time(sess.get("startTime")), parse_time(sess.get("endTime"))
+                if start is not None and end is not None:
+                    intervals.append((start, end))
+            kind, user_id, display = _participant(p)
+            listed.append(MeetParticipant(name=str(p["name"]), kind=kind, user_id=user_id, display_name=display,
+                                          intervals=intervals))
+        else:
+            out[name] = listed
     return out

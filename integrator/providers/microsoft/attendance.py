@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from msgraph.generated.models.attendance_record_collection_response import AttendanceRecordCollectionResponse
+from msgraph.generated.models.meeting_attendance_report_collection_response import (
+    MeetingAttendanceReportCollectionResponse,
+)
 from msgraph.graph_service_client import GraphServiceClient
 
-from integrator.providers.microsoft.client import GraphClient
+from integrator.providers.errors import ProviderError
+from integrator.providers.microsoft.client import BatchItem, GraphClient
 
 
 @dataclass(frozen=True)
@@ -101,4 +106,64 @@ def list_records(client: GraphClient, organizer_id: str, meeting_id: str, report
             break
         page = client.call("attendanceRecords.list",
                            lambda sdk, link=link: records(sdk).with_url(link).get())  # type: ignore[misc]
+    return out
+
+
+# ---- many meetings at once: Graph $batch (20 per envelope), next pages one by one ----
+
+
+def _report(r: Any) -> TeamsReport:
+    return TeamsReport(id=str(r.id), start=_utc(r.meeting_start_date_time), end=_utc(r.meeting_end_date_time),
+                       participants=int(r.total_participant_count or 0))
+
+
+def reports_for(client: GraphClient, meetings: dict[str, tuple[str, str]]
+                ) -> dict[str, list[TeamsReport] | ProviderError]:
+    """Attendance reports of many meetings ({key: (organiser object id, online meeting id)})."""
+    items = [BatchItem(key, _meeting(client.sdk, oid, mid).attendance_reports.to_get_request_information(),
+                       MeetingAttendanceReportCollectionResponse)
+             for key, (oid, mid) in meetings.items()]
+    out: dict[str, list[TeamsReport] | ProviderError] = {}
+    for key, res in (client.batch("attendanceReports.list", items).items() if items else []):
+        if res.error is not None:
+            out[key] = res.error
+            continue
+        page = res.value
+        found: list[TeamsReport] = []
+        while page is not None:
+            found.extend(_report(r) for r in page.value or [])
+            link = page.odata_next_link
+            if not link:
+                break
+            oid, mid = meetings[key]
+            page = client.call("attendanceReports.list", lambda sdk, link=link, oid=oid, mid=mid:  # type: ignore[misc]
+                               _meeting(sdk, oid, mid).attendance_reports.with_url(link).get())
+        out[key] = found
+    return out
+
+
+def records_for(client: GraphClient, reports: dict[str, tuple[str, str, str]]
+                ) -> dict[str, list[TeamsRecord] | ProviderError]:
+    """Attendance records of many reports ({key: (organiser object id, meeting id, report id)})."""
+    def builder(sdk: Any, oid: str, mid: str, rid: str) -> Any:
+        return _meeting(sdk, oid, mid).attendance_reports.by_meeting_attendance_report_id(rid).attendance_records
+
+    items = [BatchItem(key, builder(client.sdk, *ids).to_get_request_information(), AttendanceRecordCollectionResponse)
+             for key, ids in reports.items()]
+    out: dict[str, list[TeamsRecord] | ProviderError] = {}
+    for key, res in (client.batch("attendanceRecords.list", items).items() if items else []):
+        if res.error is not None:
+            out[key] = res.error
+            continue
+        page = res.value
+        records: list[TeamsRecord] = []
+        while page is not None:
+            records.extend(_record(r) for r in page.value or [])
+            link = page.odata_next_link
+            if not link:
+                break
+            ids = reports[key]
+            page = client.call("attendanceRecords.list", lambda sdk, link=link, ids=ids:  # type: ignore[misc]
+                               builder(sdk, *ids).with_url(link).get())
+        out[key] = records
     return out
