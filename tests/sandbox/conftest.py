@@ -77,6 +77,7 @@ def google(sandbox: Sandbox) -> GoogleSandbox:
     sandbox.state.latency_ms = 0
     sandbox.state.page_size = 5
     sandbox.state.quotas = Quotas()
+    sandbox.google.enforce_classroom_roles = False
     users = {
         COACH: sandbox.google.add_user(COACH, "Olli Ohjaaja"),
         CLIENT_A: sandbox.google.add_user(CLIENT_A, "Aino Asiakas"),

@@ -6,7 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrator.sandbox.google.errors import GoogleError, already_exists, invalid, not_found
+from integrator.sandbox.google.errors import (
+    GoogleError,
+    already_exists,
+    invalid,
+    not_found,
+    permission_denied,
+)
 from integrator.sandbox.google.registry import Call, handles
 from integrator.sandbox.google.tenant import GoogleTenant, GoogleUser
 from integrator.sandbox.google.util import page, rfc3339
@@ -49,6 +55,23 @@ def course_of(tenant: GoogleTenant, key: str) -> Json:
     if found is None:
         raise not_found()
     return found
+
+
+def course_for(call: Call, key: str) -> Json:
+    """The course, if the acting user may manage it (a teacher of it or an admin, when enforced)."""
+    course = course_of(call.tenant, key)
+    tenant = call.tenant
+    if tenant.enforce_classroom_roles and call.user.email not in tenant.admins:
+        if call.user.id not in tenant.classroom.teachers.get(course["id"], []):
+            raise permission_denied()
+    return course
+
+
+def _may_view(call: Call, course_id: str) -> bool:
+    tenant, me = call.tenant, call.user
+    if not tenant.enforce_classroom_roles or me.email in tenant.admins:
+        return True
+    return me.id in tenant.classroom.teachers[course_id] or me.id in tenant.classroom.students[course_id]
 
 
 def user_of(call: Call, key: str, domain_only: bool = True) -> GoogleUser:
@@ -95,6 +118,8 @@ def create_course(call: Call) -> Json:
     if not body.get("ownerId"):
         raise invalid("ownerId: Owner ID is required.")
     owner = user_of(call, str(body["ownerId"]))
+    if tenant.enforce_classroom_roles and owner.id != call.user.id and call.user.email not in tenant.admins:
+        raise permission_denied()
     course_id = tenant.new_id(12, first="7")
     stamp = now(call)
     course: Json = {
@@ -125,7 +150,7 @@ def create_course(call: Call) -> Json:
 
 @handles("classroom.courses.get")
 def get_course(call: Call) -> Json:
-    return dict(course_of(call.tenant, call.params["id"]))
+    return dict(course_for(call, call.params["id"]))
 
 
 @handles("classroom.courses.list")
@@ -140,6 +165,7 @@ def list_courses(call: Call) -> Json:
         if (not states or c["courseState"] in states)
         and (student is None or student in data.students[c["id"]])
         and (teacher is None or teacher in data.teachers[c["id"]])
+        and _may_view(call, c["id"])
     ]
     return listed(call, found, "courses")
 
@@ -167,13 +193,13 @@ def patch_course(call: Call) -> Json:
     mask = call.param("updateMask")
     if not mask:
         raise invalid("updateMask: Update mask is required.")
-    course = course_of(call.tenant, call.params["id"])
+    course = course_for(call, call.params["id"])
     return _apply_course(call, course, call.body or {}, [f.strip() for f in mask.split(",")])
 
 
 @handles("classroom.courses.update")
 def update_course(call: Call) -> Json:
-    course = course_of(call.tenant, call.params["id"])
+    course = course_for(call, call.params["id"])
     body: Json = call.body or {}
     fields = [f for f in EDITABLE_COURSE_FIELDS if f in body or f not in ("ownerId", "courseState")]
     return _apply_course(call, course, body, fields)
@@ -182,7 +208,7 @@ def update_course(call: Call) -> Json:
 @handles("classroom.courses.delete")
 def delete_course(call: Call) -> Json:
     data = call.tenant.classroom
-    course = course_of(call.tenant, call.params["id"])
+    course = course_for(call, call.params["id"])
     course_id = course["id"]
     del data.courses[course_id]
     for alias in [a for a, c in data.aliases.items() if c == course_id]:
@@ -195,7 +221,7 @@ def delete_course(call: Call) -> Json:
 
 @handles("classroom.courses.aliases.create")
 def create_alias(call: Call) -> Json:
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     alias = str((call.body or {}).get("alias", ""))
     if not _alias_ok(alias):
         raise invalid("Request contains an invalid argument.")
@@ -207,14 +233,14 @@ def create_alias(call: Call) -> Json:
 
 @handles("classroom.courses.aliases.list")
 def list_aliases(call: Call) -> Json:
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     items = [{"alias": a} for a, c in call.tenant.classroom.aliases.items() if c == course["id"]]
     return listed(call, items, "aliases")
 
 
 @handles("classroom.courses.aliases.delete")
 def delete_alias(call: Call) -> Json:
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     if call.tenant.classroom.aliases.get(call.params["alias"]) != course["id"]:
         raise not_found()
     del call.tenant.classroom.aliases[call.params["alias"]]
@@ -229,7 +255,7 @@ def _member(course_id: str, user: GoogleUser) -> Json:
 
 
 def _roster(call: Call, kind: str) -> tuple[Json, list[str]]:
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     data = call.tenant.classroom
     return course, (data.students if kind == "students" else data.teachers)[course["id"]]
 
@@ -242,6 +268,11 @@ def _add_member(call: Call, kind: str) -> Json:
     if user.external:
         raise GoogleError(
             403, "@UserInIllegalDomain The user is not in an allowed domain.", "PERMISSION_DENIED"
+        )
+    tenant = call.tenant
+    if kind == "students" and tenant.enforce_classroom_roles and call.user.email not in tenant.admins:
+        raise GoogleError(
+            403, "@CannotDirectAddUser The user cannot be added directly; invite them.", "PERMISSION_DENIED"
         )
     if user.id in roster:
         raise already_exists()
@@ -295,7 +326,7 @@ _register_roster("teachers")
 def create_invitation(call: Call) -> Json:
     body: Json = call.body or {}
     data = call.tenant.classroom
-    course = course_of(call.tenant, str(body.get("courseId", "")))
+    course = course_for(call, str(body.get("courseId", "")))
     user = user_of(call, str(body.get("userId", "")), domain_only=False)
     role = body.get("role")
     if role not in ("STUDENT", "TEACHER", "OWNER"):
@@ -323,7 +354,7 @@ def list_invitations(call: Call) -> Json:
     course_key, user_key = call.param("courseId"), call.param("userId")
     if not course_key and not user_key:
         raise invalid("Either courseId or userId must be specified.")
-    course_id = course_of(call.tenant, course_key)["id"] if course_key else None
+    course_id = course_for(call, course_key)["id"] if course_key else None
     user_id = user_of(call, user_key, domain_only=False).id if user_key else None
     items = [
         dict(i)
@@ -375,7 +406,7 @@ def accept_all_invitations(tenant: GoogleTenant) -> int:
 
 
 def _topic(call: Call) -> tuple[dict[str, Json], Json]:
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     topics = call.tenant.classroom.topics[course["id"]]
     found = topics.get(call.params["id"])
     if found is None:
@@ -385,7 +416,7 @@ def _topic(call: Call) -> tuple[dict[str, Json], Json]:
 
 @handles("classroom.courses.topics.create")
 def create_topic(call: Call) -> Json:
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     name = str((call.body or {}).get("name", "")).strip()
     if not name:
         raise invalid("name: Name is required.")
@@ -404,7 +435,7 @@ def get_topic(call: Call) -> Json:
 
 @handles("classroom.courses.topics.list")
 def list_topics(call: Call) -> Json:
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     items = sorted(
         call.tenant.classroom.topics[course["id"]].values(), key=lambda t: t["updateTime"], reverse=True
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from integrator.sandbox.google.classroom import course_of, listed, now, user_of
+from integrator.sandbox.google.classroom import course_for, course_of, listed, now, user_of
 from integrator.sandbox.google.errors import GoogleError, invalid, not_found
 from integrator.sandbox.google.registry import Call, handles
 from integrator.sandbox.google.tenant import GoogleTenant
@@ -35,7 +35,7 @@ def publish_due(tenant: GoogleTenant) -> None:
 
 def _work(call: Call, key: str = "id") -> tuple[Json, Json]:
     publish_due(call.tenant)
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     work = call.tenant.classroom.course_work[course["id"]].get(call.params[key])
     if work is None:
         raise not_found()
@@ -86,7 +86,7 @@ def _assignees(call: Call, course_id: str, student_ids: list[str]) -> list[str]:
 @handles("classroom.courses.courseWork.create")
 def create_work(call: Call) -> Json:
     publish_due(call.tenant)
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     body: Json = dict(call.body or {})
     if not body.get("title"):
         raise invalid("title: Title is required.")
@@ -134,7 +134,7 @@ def get_work(call: Call) -> Json:
 @handles("classroom.courses.courseWork.list")
 def list_work(call: Call) -> Json:
     publish_due(call.tenant)
-    course = course_of(call.tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     states = call.param("courseWorkStates") or ["PUBLISHED"]
     items = [
         dict(w) for w in call.tenant.classroom.course_work[course["id"]].values() if w["state"] in states
@@ -269,7 +269,7 @@ def _view(tenant: GoogleTenant, work: Json, submission: Json) -> Json:
 def list_submissions(call: Call) -> Json:
     publish_due(call.tenant)
     tenant = call.tenant
-    course = course_of(tenant, call.params["courseId"])
+    course = course_for(call, call.params["courseId"])
     works = tenant.classroom.course_work[course["id"]]
     key = call.params["courseWorkId"]
     if key == "-":

@@ -75,6 +75,11 @@ class GoogleTenant:
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     #: Resumable upload sessions: upload id -> (HTTP method, metadata, media type, bytes so far).
     uploads: dict[str, tuple[str, Any, str, bytearray]] = field(default_factory=dict)
+    #: Workspace super admins (may manage any course). Only consulted with ``enforce_classroom_roles``.
+    admins: set[str] = field(default_factory=set)
+    #: Off by default: when on, Classroom calls need a teacher of the course or an admin, and only
+    #: admins add students directly (teachers invite), as in a real domain.
+    enforce_classroom_roles: bool = False
     _key_pem: bytes | None = None
 
     def __post_init__(self) -> None:
@@ -99,6 +104,7 @@ class GoogleTenant:
             self.service_accounts.clear()
             self.tokens.clear()
             self.uploads.clear()
+            self.admins.clear()
             self._fresh_data()
 
     # ---- ids ----
@@ -111,6 +117,11 @@ class GoogleTenant:
         if not email.lower().endswith("@" + self.domain):
             raise ValueError(f"{email} is not in the sandbox domain {self.domain}")
         return self._add(email, name, user_id, external=False).id
+
+    def make_admin(self, email: str) -> None:
+        """Make a domain user a super admin (matters only with ``enforce_classroom_roles``)."""
+        with self.state.lock:
+            self.admins.add(email.lower())
 
     def add_external_user(self, email: str, name: str) -> str:
         """A personal Google account outside the domain (may join Meet, cannot be enrolled)."""
