@@ -37,7 +37,7 @@ class Sandbox:
         self.state = SandboxState(latency_ms=latency_ms, seed=seed, page_size=page_size, start=start_time)
         self.google = GoogleTenant(self.state)
         self._google_app = GoogleApp(self.google)
-        self._google_app.sandbox = self  # type: ignore[attr-defined]  # lets the admin API reset both halves
+        self._google_app.sandbox = self
         self._google_port = google_port
         self._graph_port = graph_port
         self._with_graph = with_graph

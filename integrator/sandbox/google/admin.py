@@ -79,9 +79,8 @@ def _dispatch(app: GoogleApp, verb: str, path: str, args: Json) -> Any:
             if not f.name.startswith("_")
         }
     if route == "reset" and verb == "POST":
-        sandbox = getattr(app, "sandbox", None)
-        if sandbox is not None:
-            sandbox.reset()
+        if app.sandbox is not None:
+            app.sandbox.reset()
         else:
             state.reset()
             tenant.reset()

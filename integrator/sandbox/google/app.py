@@ -27,7 +27,7 @@ from integrator.sandbox.google import (
 from integrator.sandbox.google.discovery import APIS, Method, parse_query, route, validate_body
 from integrator.sandbox.google.errors import GoogleError, injected, invalid, not_found, rate_limited
 from integrator.sandbox.google.registry import HANDLERS, Call, Reply
-from integrator.sandbox.google.tenant import GoogleTenant
+from integrator.sandbox.google.tenant import GoogleTenant, GoogleUser
 from integrator.sandbox.google.util import parse_fields, select
 from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 
@@ -41,6 +41,8 @@ class GoogleApp:
     def __init__(self, tenant: GoogleTenant) -> None:
         self.tenant = tenant
         self.state = tenant.state
+        #: The launcher's ``Sandbox``, so that the admin API's reset also empties the Graph half.
+        self.sandbox: Any = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -157,7 +159,7 @@ class GoogleApp:
             raise rate_limited(status, reason, wait, message)
 
     def _handle(
-        self, call: HttpCall, method: Method, path_params: dict[str, str], user: Any, is_upload: bool
+        self, call: HttpCall, method: Method, path_params: dict[str, str], user: GoogleUser, is_upload: bool
     ) -> HttpAnswer:
         query = parse_qs(call.query, keep_blank_values=True)
         upload_id = query.pop("upload_id", [None])[0]
