@@ -1,4 +1,19 @@
-"""The Google half of the sandbox tenant: OAuth, Classroom, Drive, Gmail, Calendar and Meet."""
+"""The Google half of the sandbox tenant: OAuth, Classroom, Drive, Gmail, Calendar and Meet.
+
+Layout: ``app`` is the one request pipeline (route by the shipped discovery documents, bearer
+and scope check, fault injection, quota, body validation, handler, partial response, request
+log); ``batch`` unpacks multipart/mixed batches into the same pipeline; one module per API
+registers handlers by discovery method id (``registry``); ``tenant`` holds the data and the
+simulation entry points of docs/SANDBOX_CONTRACT.md; ``admin`` mirrors them under /_sandbox/.
+
+Deliberate simplifications (the product does not rely on these):
+- Classroom role checks are opt-in (``tenant.enforce_classroom_roles`` with ``make_admin``).
+- Calendar: the acting user's own calendar only; no recurring events, sync tokens or ``q``.
+- Drive: the ``q`` subset in ``drive_query``; no export/download/revisions.
+- Meet: joins belong to one conference while they overlap it; records are visible domain-wide.
+- Per-minute quotas run on wall time (so Retry-After can be honoured); daily ones on the
+  sandbox clock. Faults apply to API calls, batch envelopes and batch items, not to /token.
+"""
 
 from __future__ import annotations
 
