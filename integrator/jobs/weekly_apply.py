@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from googleapiclient.http import HttpRequest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig
@@ -80,6 +80,7 @@ class Applier:
             for k, r in planned.rows.items()}
         self.adopted: set[str] = set()
         self.followups: list[Action] = []
+        self.user_ids: dict[int, str] = {}
         with store.session() as s:
             self.staff = {u.id: u.email for u in s.scalars(select(StaffUser))}
             self.clients = {c.id: (c.email or "").lower() for c in
@@ -91,10 +92,20 @@ class Applier:
         row = self.rows.get((kind, key))
         return row["external_id"] if row and row["status"] != "removed" else None
 
+    def _row(self, s: Session, kind: str, key: str) -> ExternalResource | None:
+        known = self.rows.get((kind, key))
+        if not known:
+            return None
+        obj = known.get("obj")
+        if obj is not None and obj in s:
+            return obj  # type: ignore[no-any-return]
+        row_id = known["id"] if known["id"] is not None else (obj.id if obj is not None else None)
+        return s.get(ExternalResource, row_id) if row_id is not None else None
+
     def put(self, s: Session, kind: str, key: str, *, external_id: str | None = None, status: str = "active",
             **state: Any) -> None:
-        known = self.rows.get((kind, key))
-        row = s.get(ExternalResource, known["id"]) if known else None
+        """Record a resource's external id, status and state; written when the session commits."""
+        row = self._row(s, kind, key)
         if row is None:
             row = ExternalResource(organisation_id=self.org_id, kind=kind, local_key=key, state={})
             s.add(row)
@@ -103,15 +114,22 @@ class Applier:
         if external_id is not None:
             row.external_id = external_id
         row.status = status
-        s.flush()
-        self.rows[(kind, key)] = {"id": row.id, "external_id": row.external_id, "status": status, "state": merged}
+        # No flush per row (a round trip each): ids are read from the object after the commit.
+        self.rows[(kind, key)] = {"id": row.id, "obj": row, "external_id": row.external_id, "status": status,
+                                  "state": merged}
 
     def forget(self, s: Session, kind: str, key: str) -> None:
-        known = self.rows.pop((kind, key), None)
-        if known:
-            row = s.get(ExternalResource, known["id"])
-            if row is not None:
-                s.delete(row)
+        row = self._row(s, kind, key)
+        self.rows.pop((kind, key), None)
+        if row is not None:
+            s.delete(row)
+
+    def preload(self, s: Session, keys: list[tuple[str, str]]) -> None:
+        """Load the rows a batch's results will touch in one query (the session's identity map)."""
+        ids = [i for k in (self.rows.get(key) for key in keys) if k
+               and (i := k.get("id") or getattr(k.get("obj"), "id", None)) is not None]
+        if ids:
+            s.scalars(select(ExternalResource).where(ExternalResource.id.in_(ids))).all()
 
     # ---- running steps in batches, recording after each batch ----
     def run_steps(self, steps: list[Step], *, retry: bool = True) -> None:
@@ -124,9 +142,18 @@ class Applier:
                 chunk = group[start:start + size]
                 results = self.gc.batch([(i, st.request) for i, st in enumerate(chunk)], retry=retry)
                 with self.store.session() as s:
+                    self.preload(s, [(st.action.resource, st.action.key) for st in chunk]
+                                 + [("coursework", st.action.key) for st in chunk])
                     for i, st in enumerate(chunk):
                         st.handle(s, st.action, results[i])
+                    self.save_user_ids(s)
                 self.recorder.progress(self.recorder.done + len(chunk))
+
+    def save_user_ids(self, s: Session) -> None:
+        """Clients' Google user ids learnt from enrolments, in one statement per batch."""
+        if self.user_ids:
+            s.execute(update(Client), [{"id": cid, "google_user_id": uid} for cid, uid in self.user_ids.items()])
+            self.user_ids.clear()
 
     def fail(self, action: Action, err: ProviderError | str) -> None:
         if isinstance(err, NeedsReauth):
@@ -392,8 +419,6 @@ class Applier:
         if not cid or not email:
             self.fail(a, "the group's course is not available")
             return None
-        if a.op == "update":  # the address moved into or out of the domain: enrol the new way
-            pass
         if d.fp["mode"] == "student":
             return Step(a, self.classroom.add_student(cid, email), self.enrolled)
         return Step(a, self.classroom.invite_student(self.owner_of(d.parent or "") or "", cid, email), self.enrolled)
@@ -403,9 +428,7 @@ class Applier:
         if r.ok and d.fp["mode"] == "student":
             user_id = str(r.response["userId"])
             self.put(s, "enrolment", a.key, external_id=user_id, fp=d.fp, accepted=True, mode="student")
-            client = s.get(Client, d.detail["client_id"])
-            if client is not None and client.google_user_id != user_id:
-                client.google_user_id = user_id
+            self.user_ids[d.detail["client_id"]] = user_id
             self.ok(a)
         elif r.ok:
             self.put(s, "enrolment", a.key, external_id=str(r.response["id"]), fp=d.fp, accepted=False,

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import OrganisationConfig
 from integrator.domain.calendar import SkippedDay, WeekCalendar, client_work_days, week_monday
@@ -31,6 +31,7 @@ from integrator.jobs.weekly_tasks import (
 from integrator.providers.google.classroom import course_alias
 from integrator.store.models import (
     Assignment,
+    Client,
     ClientVariantChoice,
     Membership,
     Organisation,
@@ -134,8 +135,8 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, today: date,
         wk = materialise_week(s, group, week, org_cfg.closure_days, today)
         gw.skipped, gw.moved, gw.cancelled = wk.skipped, wk.moved, wk.cancelled
         cal = WeekCalendar(week, [wd.day for wd in wk.days], wk.skipped)
-        members = s.scalars(select(Membership).where(Membership.group_id == group.id,
-                                                     Membership.start_date <= sunday)).all()
+        members = s.scalars(select(Membership).where(Membership.group_id == group.id, Membership.start_date <= sunday)
+                            .options(selectinload(Membership.client).selectinload(Client.periods))).all()
         for m in sorted(members, key=lambda m: m.client.code):
             if m.end_date is not None and m.end_date < monday:
                 continue
@@ -159,7 +160,8 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, today: date,
         result.groups.append(gw)
     # Clients with an earlier membership in the organisation who are not in any group this week:
     # their enrolments and sharing are removed, with the reason.
-    for m in s.scalars(select(Membership).join(PeerGroup).where(PeerGroup.organisation_id == org.id)):
+    for m in s.scalars(select(Membership).join(PeerGroup).where(PeerGroup.organisation_id == org.id)
+                       .options(selectinload(Membership.client).selectinload(Client.periods))):
         code = m.client.code
         if code in active_codes or code in result.departed:
             continue

@@ -223,6 +223,7 @@ def ensure_tasks(s: Session, wd: WorkDay, group_key: str, task_file: TaskFile | 
                 s.execute(delete(Assignment).where(Assignment.task_id == task.id))
                 for v in list(task.variants):
                     s.delete(v)
+                wd.tasks.remove(task)
                 s.delete(task)
     elif not tasks:
         task = Task(work_day=wd, position=1, title=DEFAULT_TITLE)
@@ -230,7 +231,6 @@ def ensure_tasks(s: Session, wd: WorkDay, group_key: str, task_file: TaskFile | 
         _upsert_variant(s, task, VariantKind.STANDARD, DEFAULT_TITLE, DEFAULT_INSTRUCTIONS)
         _upsert_variant(s, task, VariantKind.PLAIN_LANGUAGE, DEFAULT_TITLE, DEFAULT_PLAIN)
     s.flush()
-    s.refresh(wd)
     return sorted(wd.tasks, key=lambda t: t.position)
 
 
