@@ -1,14 +1,11 @@
-"""`integrator serve --sandbox`: an in-process sandbox tenant and a practice organisation, so a
-coordinator can rehearse a week in the browser without touching a real tenant.
-
-Builds, on a fresh database: one organisation on the sandbox's Google Workspace (Meet meetings),
-one coordinator who can log in, two peer groups and a handful of briefed clients whose periods
-cover the coming months. Nothing here talks to the internet.
+"""`integrator serve --sandbox`: an in-process sandbox tenant and the demo organisation
+(integrator.demo_world), so a coordinator can rehearse a week in the browser without touching a
+real tenant. The sandbox clock starts now and the demo periods around today, so "next week" in
+the pages is a week the clients take part in. Nothing here talks to the internet.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import shutil
@@ -18,29 +15,27 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from integrator.config import Settings
-from integrator.config_sync import apply_settings
 from integrator.store.db import Store
-from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period, ServiceModel
 from integrator.store.types import utcnow
 from integrator.web import accounts
 
 log = logging.getLogger(__name__)
-ORG_KEY = "harjoitus"
-GROUPS = (("ti-ryhma", "Tiistairyhmä", [2]), ("to-ryhma", "Torstairyhmä", [4]))
-CLIENTS_PER_GROUP = 3
 
 
 @dataclass
 class Rehearsal:
     sandbox: Any
+    world: Any  # integrator.demo_world.DemoWorld: simulate clients (attend, turn_in) in tests
     settings: Settings
     login_email: str
     password: str
     password_file: Path
     workdir: Path
+
+    @property
+    def org_key(self) -> str:
+        return str(self.settings.organisations[0].key)
 
     def stop(self) -> None:
         self.sandbox.stop()
@@ -48,61 +43,22 @@ class Rehearsal:
 
 
 def start_rehearsal(store: Store, *, password: str | None = None) -> Rehearsal:
+    from integrator.demo_world import DemoWorld
     from integrator.sandbox import Sandbox
 
-    sb = Sandbox(start_time=utcnow(), with_graph=False).start()
-    domain = sb.google.domain
+    sb = Sandbox(start_time=utcnow()).start()
     workdir = Path(tempfile.mkdtemp(prefix="integrator-rehearsal-"))
-    admin = f"admin@{domain}"
-    coordinator = f"ohjaaja@{domain}"
-    sb.google.add_user(admin, "Integraatio Admin")
-    sb.google.add_user(coordinator, "Harjoitus Ohjaaja")
-    key_file = workdir / "google-key.json"
-    key_file.write_text(json.dumps(sb.google.service_account_info()))
-    key_file.chmod(0o600)
-    raw: dict[str, Any] = {"organisations": [{
-        "key": ORG_KEY, "name": "Harjoituskunta", "kind": "municipality",
-        "google": {"domain": domain, "service_account": {"file": str(key_file)}, "admin_subject": admin,
-                   "api_base_url": sb.google_url},
-        "staff": [{"email": coordinator, "name": "Harjoitus Ohjaaja", "role": "coordinator"}],
-        "groups": [{"key": key, "name": name, "coordinator": coordinator, "weekdays": days,
-                    "meeting": {"start": "10:00", "end": "11:30", "provider": "meet"}}
-                   for key, name, days in GROUPS],
-    }]}
-    settings = Settings.model_validate(raw)
-    apply_settings(store, settings)
-    _clients(store, sb, domain)
-    password = password or secrets.token_urlsafe(12)
-    accounts.set_password(store, accounts.staff_id_by_email(store, coordinator), password)
+    try:
+        world = DemoWorld.build(sb, store, workdir / "tenant", period_start=date.today() - timedelta(days=30))
+        password = password or secrets.token_urlsafe(12)
+        accounts.set_password(store, accounts.staff_id_by_email(store, world.coordinator), password)
+    except BaseException:
+        sb.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     password_file = workdir / "password.txt"
     password_file.write_text(password + "\n")
     password_file.chmod(0o600)
-    log.info("rehearsal tenant ready", extra={"org": ORG_KEY, "groups": [g[0] for g in GROUPS]})
-    return Rehearsal(sandbox=sb, settings=settings, login_email=coordinator, password=password,
-                     password_file=password_file, workdir=workdir)
-
-
-def _clients(store: Store, sb: Any, domain: str) -> None:
-    today = date.today()
-    start, end = today - timedelta(days=30), today + timedelta(days=150)
-    with store.session() as s:
-        org = s.scalars(select(Organisation).where(Organisation.key == ORG_KEY)).one()
-        existing = set(s.scalars(select(Client.code).where(Client.organisation_id == org.id)))
-        n = 0
-        for key, _name, days in GROUPS:
-            group = s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org.id,
-                                                      PeerGroup.key == key)).one()
-            for _ in range(CLIENTS_PER_GROUP):
-                n += 1
-                code = f"H-{n:04d}"
-                email = f"{code.lower()}@{domain}"
-                sb.google.add_user(email, f"Harjoitusasiakas {n}")
-                if code in existing:
-                    continue
-                client = Client(organisation_id=org.id, code=code, display_name=f"Harjoitusasiakas {n}",
-                                email=email, plain_language=n % 3 == 0)
-                s.add(client)
-                s.flush()
-                s.add(Period(client_id=client.id, service_model=ServiceModel.LONG_TERM, start_date=start,
-                             end_date=end, weekdays=days, briefing_recorded_at=utcnow()))
-                s.add(Membership(group_id=group.id, client_id=client.id, start_date=start))
+    log.info("rehearsal tenant ready", extra={"groups": [g.key for g in world.groups]})
+    return Rehearsal(sandbox=sb, world=world, settings=world.settings, login_email=world.coordinator,
+                     password=password, password_file=password_file, workdir=workdir)

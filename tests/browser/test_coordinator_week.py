@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from integrator import create_app
-from integrator.jobs.attendance import evaluate_window
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
-from integrator.store.models import Organisation, PeerGroup
+from integrator.store.models import PeerGroup, WorkDay
 from integrator.web import accounts, weeks
-from integrator.web.rehearsal import ORG_KEY, Rehearsal, start_rehearsal
+from integrator.web.rehearsal import Rehearsal, start_rehearsal
 
 CHROMIUM = os.environ.get("INTEGRATOR_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -54,16 +53,32 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     store.dispose()
 
 
+def _in_thread(fn: Callable[[], object]) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as err:  # reported to the test below
+            errors.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(120)
+    if errors:
+        raise errors[0]
+
+
 def test_a_coordinator_runs_a_week_in_the_browser(served: tuple[str, Rehearsal, Store]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     base, r, store = served
     ARTIFACTS.mkdir(exist_ok=True)
     week = weeks.week_of(weeks.today() + timedelta(days=7))
+    tuesday = weeks.monday_of(week) + timedelta(days=1)
     with store.session() as s:
-        group_id = s.scalar(select(PeerGroup.id).where(PeerGroup.key == "ti-ryhma"))
-        org_id = s.scalar(select(Organisation.id).where(Organisation.key == ORG_KEY))
-    assert group_id is not None and org_id is not None
+        group_id = s.scalar(select(PeerGroup.id).where(PeerGroup.key == "pitka"))  # Tuesdays, Teams
+    assert group_id is not None
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -78,12 +93,12 @@ def test_a_coordinator_runs_a_week_in_the_browser(served: tuple[str, Rehearsal, 
             page.get_by_label("Sähköposti").fill(r.login_email)
             page.get_by_label("Salasana").fill(PASSWORD)
             page.get_by_role("button", name="Kirjaudu").click()
-            expect(page.get_by_role("heading", name="Tiistairyhmä")).to_be_visible()
+            expect(page.get_by_role("heading", name="Tiistairyhmä (pitkä jakso)")).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "01-dashboard.png"), full_page=True)
 
             page.get_by_role("link", name="Viikon valmistelu").first.click()
-            page.get_by_label("Ryhmä").select_option(str(group_id))
-            page.get_by_label("Viikko").fill(week)
+            page.locator("select[name=group_id]").select_option(str(group_id))
+            page.locator("input[name=week]").fill(week)
             page.get_by_role("button", name="Esikatsele").click()
             expect(page.locator("#preview")).to_contain_text("Suunnitelma")
             page.screenshot(path=str(ARTIFACTS / "02-preview.png"), full_page=True)
@@ -94,21 +109,33 @@ def test_a_coordinator_runs_a_week_in_the_browser(served: tuple[str, Rehearsal, 
             expect(page.locator("#job-errors")).to_contain_text("Ei virheitä")
             page.screenshot(path=str(ARTIFACTS / "03-applied.png"), full_page=True)
 
-            # The week passes with nobody in the meetings; the nightly evaluation fills the register.
-            after = datetime.combine(weeks.monday_of(week) + timedelta(days=7), datetime.min.time(), tzinfo=UTC)
-            evaluate_window(store, org_id, r.settings.rules, now=after, since=weeks.monday_of(week))
+            # Tuesday on the sandbox: the first client joins the Teams meeting, the second does not;
+            # then the nightly sync harvests the attendance report.
+            with store.session() as s:
+                wd_id = s.scalar(select(WorkDay.id).where(WorkDay.group_id == group_id, WorkDay.day == tuesday))
+            assert wd_id is not None
+            present, absent = r.world.participants(wd_id)[:2]
+            r.world.attend(present, "pitka", tuesday, minutes=90)
+            r.sandbox.state.clock.set(datetime.combine(tuesday + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+            _in_thread(r.world.nightly_sync)  # the Graph SDK runs its own asyncio loop; Playwright owns this one
 
             page.goto(f"{base}/groups/{group_id}/attendance?week={week}")
-            first = page.locator("form.correct").first
-            first.get_by_label("Korjauksen syy").fill("Sairas")
-            first.get_by_role("button", name="Hyv. syy").click()
+            row_present = page.locator("tr", has=page.locator("th", has_text=present))
+            row_absent = page.locator("tr", has=page.locator("th", has_text=absent))
+            expect(row_present.locator("span.status")).to_have_text("Läsnä")
+            expect(row_absent.locator("span.status")).to_have_text("Poissa")
+            page.screenshot(path=str(ARTIFACTS / "04-attendance.png"), full_page=True)
+            row_absent.get_by_label("Korjauksen syy").fill("Sairas")
+            row_absent.get_by_role("button", name="Hyv. syy").click()
             expect(page.get_by_role("status")).to_have_text("Korjaus tallennettu.")
-            expect(page.locator("span.status.s-excused").first).to_have_text("Poissa, hyväksytty syy")
-            page.screenshot(path=str(ARTIFACTS / "04-corrected.png"), full_page=True)
+            row_absent = page.locator("tr", has=page.locator("th", has_text=absent))
+            expect(row_absent.locator("span.status")).to_have_text("Poissa, hyväksytty syy")
+            expect(row_absent).to_contain_text("korjattu: Sairas")
+            page.screenshot(path=str(ARTIFACTS / "05-corrected.png"), full_page=True)
 
             page.set_viewport_size({"width": 390, "height": 844})  # a phone
             page.reload()
-            page.screenshot(path=str(ARTIFACTS / "05-attendance-phone.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "06-attendance-phone.png"), full_page=True)
             assert outside == [], f"the pages loaded something from outside: {outside}"
         finally:
             browser.close()

@@ -81,7 +81,7 @@ def test_a_rehearsed_week_logs_no_emails_names_or_tokens(tmp_path: object, db_ur
         client.post("/login", data={"email": r.login_email, "password": "wrong password!!"})
         assert client.post("/login", data={"email": r.login_email, "password": "rehearsal password 2"}).status_code == 302
         with store.session() as s:
-            gid = s.scalar(select(PeerGroup.id).where(PeerGroup.key == "ti-ryhma"))
+            gid = s.scalar(select(PeerGroup.id).where(PeerGroup.key == "pitka"))
             staff_id = s.scalar(select(StaffUser.id).where(StaffUser.email == r.login_email))
         assert gid is not None and staff_id is not None
         token = accounts.create_token(store, staff_id, "scan")
