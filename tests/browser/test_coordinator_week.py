@@ -59,7 +59,7 @@ def _in_thread(fn: Callable[[], object]) -> None:
     def run() -> None:
         try:
             fn()
-        except BaseException as err:  # reported to the test below
+        except BaseException as err:  # noqa: BLE001 - re-raised in the test thread below
             errors.append(err)
 
     thread = threading.Thread(target=run)
