@@ -65,7 +65,9 @@ def test_per_minute_units_count_100_per_send(gmail: Any, google: GoogleSandbox) 
     gmail.users().messages().send(userId="me", body=raw_letter(CLIENT_A, "2")).execute()
     with pytest.raises(HttpError) as limited:
         gmail.users().messages().send(userId="me", body=raw_letter(CLIENT_A, "3")).execute()
-    assert limited.value.status_code == 429
+    assert limited.value.status_code == 403
+    assert limited.value.error_details[0]["reason"] == "rateLimitExceeded"
+    assert "limit 'Queries per minute per user'" in limited.value.reason
     assert int(limited.value.resp["retry-after"]) >= 1
 
 

@@ -34,6 +34,7 @@ from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 #: Importing these modules registers their handlers by discovery method id.
 API_MODULES = (calendar, classroom, coursework, drive, drive_sharing, gmail, meet)
 log = logging.getLogger(__name__)
+SANDBOX_PROJECT_NUMBER = "100000000001"
 Json = dict[str, Any]
 
 
@@ -129,33 +130,25 @@ class GoogleApp:
         minute = timedelta(minutes=1)
         units = 100 if method.operation == "users.messages.send" else (5 if api == "gmail" else 1)
         limits: dict[str, tuple[int | None, int | None, int, str]] = {
-            # api: (per user, per project, status when refused, reason)
-            "classroom": (
-                quotas.classroom_per_user_per_min,
-                quotas.classroom_per_project_per_min,
-                429,
-                "rateLimitExceeded",
-            ),
-            "calendar": (
-                quotas.calendar_per_user_per_min,
-                quotas.calendar_per_project_per_min,
-                403,
-                "userRateLimitExceeded",
-            ),
+            # api: (per user, per project, status when refused, reason) as each service answers
+            "classroom": (quotas.classroom_per_user_per_min, quotas.classroom_per_project_per_min, 429, "rateLimitExceeded"),
+            "calendar": (quotas.calendar_per_user_per_min, quotas.calendar_per_project_per_min, 403, "userRateLimitExceeded"),
             "drive": (quotas.drive_per_user_per_min, None, 403, "userRateLimitExceeded"),
             "meet": (quotas.meet_per_user_per_min, None, 429, "rateLimitExceeded"),
-            "gmail": (quotas.gmail_units_per_user_per_min, None, 429, "rateLimitExceeded"),
-        }
+            "gmail": (quotas.gmail_units_per_user_per_min, None, 403, "rateLimitExceeded"),
+        }  # fmt: skip
         per_user, per_project, status, reason = limits[api]
         wait = quotas.take_all(
             [(f"{api}:project", per_project), (f"{api}:{email}", per_user)], minute, now, units
         )
         if wait is not None:
-            message = {
-                "classroom": "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' "
-                "of service 'classroom.googleapis.com'.",
-                "gmail": "User-rate limit exceeded.",
-            }.get(api)
+            metric = {"classroom": "Requests", "gmail": "Queries"}.get(api)
+            message = (
+                f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute per user' of service "
+                f"'{api}.googleapis.com' for consumer 'project_number:{SANDBOX_PROJECT_NUMBER}'."
+                if metric
+                else None
+            )
             raise rate_limited(status, reason, wait, message)
 
     def _handle(

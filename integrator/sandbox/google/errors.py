@@ -114,7 +114,6 @@ def rate_limited(
         message or "Resource has been exhausted (e.g. check quota).",
         "RESOURCE_EXHAUSTED",
         reason=reason or "rateLimitExceeded",
-        domain="usageLimits",
         headers=headers,
     )
 
