@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from integrator.cli import cli
 from integrator.jobs.weekly_setup import run_weekly_setup
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
@@ -210,4 +213,32 @@ def test_a_new_coordinator_takes_over_the_course_and_gets_the_folders_shared(sbx
     assert k1[2] == (("k-0001@sandbox.example.fi", "writer"), ("ohjaaja2@sandbox.example.fi", "writer"))
     sbx.state.log.reset()
     run(world)
+    assert world.writes() == []
+
+
+def test_one_weekly_setup_run_plans_and_makes_the_meetings_too(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2)
+    plan, _ = run_weekly_setup(store, world.settings, WEEK, ORG, dry_run=True, now=NOW,
+                               client_factory=world.client_factory())
+    assert {a.resource for a in plan.actions} >= {"course", "coursework", "meeting"}
+    assert world.writes() == []
+    _, run_id = run_weekly_setup(store, world.settings, WEEK, ORG, now=NOW, client_factory=world.client_factory())
+    with store.session() as s:
+        job = s.get(JobRun, run_id)
+        assert job is not None and job.status == JobStatus.SUCCEEDED, job.errors if job else None
+    sbx.state.log.reset()
+    plan, _ = run_weekly_setup(store, world.settings, WEEK, ORG, now=NOW, client_factory=world.client_factory())
+    assert plan.actions == [] and world.writes() == []
+
+
+def test_the_command_prints_the_dry_run_plan(sbx: Sandbox, store: Store, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1, unbriefed=1)
+    monkeypatch.setenv("INTEGRATOR_DATABASE_URL", store.url)
+    result = CliRunner().invoke(cli, ["weekly-setup", "--config", str(world.config_path), "--week", WEEK, "--org", ORG,
+                                      "--dry-run", "--no-meetings", "--now", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "Group ryhma-1:" in result.output
+    assert "no data-protection briefing recorded" in result.output
+    assert "Dry run #" in result.output
     assert world.writes() == []
