@@ -8,7 +8,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from integrator import create_app
 from integrator.logs import JsonFormatter, redact, setup_logging
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
-from integrator.store.models import Client, PeerGroup, StaffUser
+from integrator.store.models import Client, PeerGroup, StaffUser, WorkDay
 from integrator.web import accounts, weeks
 from integrator.web.rehearsal import start_rehearsal
 
@@ -68,7 +68,7 @@ def test_log_lines_are_json_with_extras_and_redacted_exceptions() -> None:
     assert "aino@example.fi" not in line["exc"]
 
 
-def test_a_rehearsed_week_logs_no_emails_names_or_tokens(tmp_path: object, db_url: str, log_buffer: io.StringIO,
+def test_a_full_demo_week_logs_no_emails_names_or_tokens(tmp_path: object, db_url: str, log_buffer: io.StringIO,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
     upgrade(db_url)
@@ -91,6 +91,17 @@ def test_a_rehearsed_week_logs_no_emails_names_or_tokens(tmp_path: object, db_ur
         deadline = time.monotonic() + 60
         while client.get(f"/api/v1/jobs/{run_id}").get_json()["status"] == "running" and time.monotonic() < deadline:
             time.sleep(0.2)
+        # The rest of the demo week through the product's own jobs: letters, a meeting, the nightly sync.
+        r.world.letters(week)
+        tuesday = weeks.monday_of(week) + timedelta(days=1)
+        with store.session() as s:
+            wd = s.scalar(select(WorkDay.id).where(WorkDay.group_id == gid, WorkDay.day == tuesday))
+        assert wd is not None
+        codes = r.world.participants(wd)
+        r.world.attend(codes[0], "pitka", tuesday, minutes=90)
+        r.world.attend(codes[1], "pitka", tuesday, minutes=60, phone="+358 40 765 4321")
+        r.sandbox.state.clock.set(datetime.combine(tuesday + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+        r.world.nightly_sync()
         client.get("/api/v1/groups", headers={"Authorization": f"Bearer {token}"})
         client.get("/api/v1/groups", headers={"Authorization": "Bearer itk_not_a_real_token_at_all_000"})
         client.get(f"/groups/{gid}/attendance?week={week}")
@@ -102,10 +113,14 @@ def test_a_rehearsed_week_logs_no_emails_names_or_tokens(tmp_path: object, db_ur
         store.dispose()
     logs = log_buffer.getvalue()
     assert "weekly setup apply started" in logs, "the scan must see the service's own logs"
+    assert "weekly letters queued" in logs and "outbox sent" in logs
     for line in logs.splitlines():
         json.loads(line)  # every line is one JSON object
     assert not EMAIL.findall(logs)
     for name in names:
         assert name not in logs
+        for part in name.split():
+            assert not re.search(rf"\b{re.escape(part)}\b", logs), f"a name part {part!r} is in the logs"
+    assert "765 4321" not in logs  # the phone number the dial-in showed as its name
     assert token not in logs and "itk_not_a_real" not in logs
     assert "rehearsal password 2" not in logs
