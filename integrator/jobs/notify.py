@@ -320,23 +320,22 @@ class _Validator:
             self._groups[group_id] = load_groups(s, g.organisation_id, g.key)[0]
         return self._groups[group_id]
 
-    def __call__(self, msg: OutboxMessage) -> str | None:
+    def __call__(self, s: Session, msg: OutboxMessage) -> str | None:
         if msg.client_id is None:
             return None
-        with self.store.session() as s:
-            if msg.kind == MessageKind.REMINDER and msg.work_day_id is not None:
-                wd = s.get(WorkDay, msg.work_day_id)
-                if wd is None or wd.status != WorkDayStatus.PLANNED:
-                    return "work day cancelled"
-                if wd.meeting_start <= self.now():
-                    return "meeting already started"
-                group = self._group(s, wd.group_id)
-                if not group.active or msg.client_id not in {c.id for c in participants(group, wd.day)}:
-                    return "client no longer in the group on that day"
-            elif msg.kind == MessageKind.WEEKLY_LETTER:
-                week = msg.key.rsplit(":", 1)[-1]
-                if msg.client_id not in self._letter_clients(s, week):
-                    return f"client has no work days in {week} any more"
+        if msg.kind == MessageKind.REMINDER and msg.work_day_id is not None:
+            wd = s.get(WorkDay, msg.work_day_id)
+            if wd is None or wd.status != WorkDayStatus.PLANNED:
+                return "work day cancelled"
+            if wd.meeting_start <= self.now():
+                return "meeting already started"
+            group = self._group(s, wd.group_id)
+            if not group.active or msg.client_id not in {c.id for c in participants(group, wd.day)}:
+                return "client no longer in the group on that day"
+        elif msg.kind == MessageKind.WEEKLY_LETTER:
+            week = msg.key.rsplit(":", 1)[-1]
+            if msg.client_id not in self._letter_clients(s, week):
+                return f"client has no work days in {week} any more"
         return None
 
 

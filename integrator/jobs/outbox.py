@@ -144,16 +144,33 @@ def due_ids(s: Session, now: datetime, organisation_id: int | None = None) -> li
     return list(s.scalars(q))
 
 
-def claim(store: Store, message_id: int, now: datetime) -> OutboxMessage | None:
-    """Move one due message to SENDING (committed). None when someone else took it or it is not due."""
+Validate = Callable[[Session, OutboxMessage], "str | None"]
+
+
+def claim(store: Store, message_id: int, now: datetime,
+          validate: Validate | None = None) -> tuple[OutboxMessage | None, str | None]:
+    """Check and move one due message to SENDING, in one committed transaction.
+
+    Returns (message, None) when claimed, (None, reason) when `validate` cancelled it, and
+    (None, None) when someone else took it or it is not due.
+    """
     with store.session() as s:
+        msg = s.get(OutboxMessage, message_id)
+        if msg is None or msg.status not in DUE or (msg.not_before is not None and msg.not_before > now):
+            return None, None
+        why = validate(s, msg) if validate is not None else None
+        values: dict[str, Any] = (
+            {"status": OutboxStatus.CANCELLED, "last_error": why} if why
+            else {"status": OutboxStatus.SENDING, "attempts": OutboxMessage.attempts + 1})
         result = s.execute(update(OutboxMessage).where(
-            OutboxMessage.id == message_id, OutboxMessage.status.in_(DUE),
-            (OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now),
-        ).values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1))
+            OutboxMessage.id == message_id, OutboxMessage.status.in_(DUE)).values(**values)
+            .execution_options(synchronize_session=False))
         if getattr(result, "rowcount", 0) != 1:
-            return None
-        return s.get(OutboxMessage, message_id)
+            return None, None
+        if why:
+            return None, why
+        s.refresh(msg)
+        return msg, None
 
 
 def finish(store: Store, message_id: int, status: OutboxStatus, *, now: datetime, error: str | None = None,
@@ -254,21 +271,18 @@ def backoff(attempts: int) -> timedelta:
 
 
 def send_one(store: Store, mailer: Mailer, message_id: int, now: datetime, stats: SendStats,
-             validate: Callable[[OutboxMessage], str | None] | None = None) -> str:
+             validate: Validate | None = None) -> str:
     """Claim, (re)validate, send and record one message. Returns the outcome's name.
 
-    `validate` returns a reason to cancel (e.g. "work day cancelled") or None to send.
+    `validate(session, message)` returns a reason to cancel (e.g. "work day cancelled") or None.
     Raises SenderPaused / NeedsReauth for the caller to stop this sender.
     """
-    msg = claim(store, message_id, now)
+    msg, why = claim(store, message_id, now, validate)
+    if why is not None:
+        stats.cancelled += 1
+        return "cancelled"
     if msg is None:
         return "skipped"
-    if validate is not None:
-        why = validate(msg)
-        if why:
-            finish(store, msg.id, OutboxStatus.CANCELLED, now=now, error=why)
-            stats.cancelled += 1
-            return "cancelled"
     try:
         provider_id = mailer.send(msg)
     except Parked as err:
