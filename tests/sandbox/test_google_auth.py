@@ -81,7 +81,13 @@ def test_expired_bearer_answers_googles_unauthenticated_error(google: GoogleSand
     body = json.loads(failed.value.content)
     assert failed.value.status_code == 401
     assert body["error"]["status"] == "UNAUTHENTICATED"
-    assert body["error"]["errors"][0]["reason"] == "authError"
+    assert body["error"]["errors"][0] == {
+        "message": "Invalid Credentials",
+        "domain": "global",
+        "reason": "authError",
+        "location": "Authorization",
+        "locationType": "header",
+    }
 
 
 def test_token_without_the_methods_scope_gets_insufficient_permissions(google: GoogleSandbox) -> None:

@@ -31,6 +31,7 @@ class GoogleError(Exception):
         location: str | None = None,
         location_type: str | None = None,
         headers: dict[str, str] | None = None,
+        item_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -41,11 +42,16 @@ class GoogleError(Exception):
         self.location = location
         self.location_type = location_type
         self.headers = headers or {}
+        self.item_message = item_message or message
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.reason:
-            item: dict[str, str] = {"message": self.message, "domain": self.domain, "reason": self.reason}
+            item: dict[str, str] = {
+                "message": self.item_message,
+                "domain": self.domain,
+                "reason": self.reason,
+            }
             if self.location:
                 item["location"] = self.location
                 item["locationType"] = self.location_type or "parameter"
@@ -81,6 +87,7 @@ def unauthenticated() -> GoogleError:
         location="Authorization",
         location_type="header",
         headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'},
+        item_message="Invalid Credentials",
     )
 
 
@@ -93,6 +100,7 @@ def insufficient_scopes() -> GoogleError:
         headers={
             "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="insufficient_scope"'
         },
+        item_message="Insufficient Permission",
     )
 
 
