@@ -55,4 +55,22 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="integrator")
+    from integrator.config import ConfigError
+
+    try:
+        rv = cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="integrator",
+                      standalone_mode=False)
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting.
+        return rv if isinstance(rv, int) else 0
+    except ConfigError as err:
+        # Any command that loads the config reports its problems the same way `config check` does.
+        for problem in err.problems:
+            click.echo(problem.format(), err=True)
+        click.echo(f"{len(err.problems)} problem(s) in the configuration; nothing was done.", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
