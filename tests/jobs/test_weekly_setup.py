@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from integrator.cli import cli
 from integrator.jobs.weekly_setup import run_weekly_setup
+from integrator.providers.errors import NeedsReauth
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import (
@@ -242,3 +244,28 @@ def test_the_command_prints_the_dry_run_plan(sbx: Sandbox, store: Store, tmp_pat
     assert "no data-protection briefing recorded" in result.output
     assert "Dry run #" in result.output
     assert world.writes() == []
+
+
+def test_one_clients_failure_is_reported_while_the_rest_is_set_up(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=3)
+    with store.session() as s:  # an address that has no Google account at all
+        s.scalars(select(Client).where(Client.code == "K-0002")).one().email = f"poistettu@{ww.DOMAIN}"
+    _, job = run(world)
+    assert job.status == JobStatus.PARTIAL
+    assert [e["item"] for e in job.errors] == ["enrolment:ryhma-1:K-0002"]
+    course = world.snapshot()["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]
+    assert course["students"] == ["k-0001@sandbox.example.fi", "k-0003@sandbox.example.fi"]
+    assigned = sorted(email for work in course["coursework"] for email in work[4])
+    assert assigned == ["k-0001@sandbox.example.fi", "k-0003@sandbox.example.fi"]
+
+
+def test_broken_delegation_stops_the_run_and_says_so(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1)
+    key = tmp_path / "google-key.json"
+    key.write_text(json.dumps(sbx.google.service_account_info(["https://www.googleapis.com/auth/drive"])))
+    with pytest.raises(NeedsReauth):
+        run(world)
+    with store.session() as s:
+        job = s.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
+        assert job is not None and job.status == JobStatus.FAILED
+        assert job.errors[-1]["kind"] == "needs_reauth"
