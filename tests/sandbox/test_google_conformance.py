@@ -91,6 +91,7 @@ USED_METHODS = {
     "calendar.events.delete", "calendar.events.list",
     "meet.conferenceRecords.list", "meet.conferenceRecords.get", "meet.conferenceRecords.participants.list",
     "meet.conferenceRecords.participants.get", "meet.conferenceRecords.participants.participantSessions.list",
+    "meet.conferenceRecords.participants.participantSessions.get", "meet.spaces.get",
 }  # fmt: skip
 
 
@@ -254,12 +255,11 @@ def test_calendar_and_meet_responses_match_discovery(google: GoogleSandbox, chec
     check(meet.conferenceRecords().get(name=name))
     people = check(meet.conferenceRecords().participants().list(parent=name))
     check(meet.conferenceRecords().participants().get(name=people["participants"][0]["name"]))
-    check(
-        meet.conferenceRecords()
-        .participants()
-        .participantSessions()
-        .list(parent=people["participants"][0]["name"])
-    )
+    sessions_api = meet.conferenceRecords().participants().participantSessions()
+    sessions = check(sessions_api.list(parent=people["participants"][0]["name"]))
+    check(sessions_api.get(name=sessions["participantSessions"][0]["name"]))
+    space = check(meet.spaces().get(name=f"spaces/{event['conferenceData']['conferenceId']}"))
+    assert space["meetingUri"] == event["hangoutLink"]
     check(cal.events().delete(calendarId="primary", eventId="konf0001"))
     assert {m for m in USED_METHODS if m.split(".")[0] in ("calendar", "meet")} <= check.seen
 

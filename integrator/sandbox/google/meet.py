@@ -209,6 +209,43 @@ def list_sessions(call: Call) -> Json:
     return _listed(call, items, "participantSessions")
 
 
+@handles("meet.conferenceRecords.participants.participantSessions.get")
+def get_session(call: Call) -> Json:
+    name = call.params["name"]
+    parent, _, session_id = name.rpartition("/participantSessions/")
+    _, participant = _participant(call, parent)
+    for session in _visible_sessions(call.tenant, participant):
+        if session.id == session_id:
+            item: Json = {"name": name, "startTime": rfc3339(session.start)}
+            if _ended(call.tenant, session.end):
+                item["endTime"] = rfc3339(session.end)
+            return item
+    raise not_found()
+
+
+@handles("meet.spaces.get")
+def get_space(call: Call) -> Json:
+    """A space by ``spaces/{id}`` or, as the real API allows, ``spaces/{meetingCode}``."""
+    key = call.params["name"].removeprefix("spaces/")
+    data = call.tenant.meet
+    code = key if key in data.spaces else next((c for c, s in data.spaces.items() if s == key), None)
+    if code is None:
+        raise not_found()
+    body: Json = {
+        "name": f"spaces/{data.spaces[code]}",
+        "meetingUri": f"https://meet.google.com/{code}",
+        "meetingCode": code,
+        "config": {"accessType": "TRUSTED", "entryPointAccess": "ALL"},
+    }
+    clock = call.tenant.state.clock.now()
+    active = next(
+        (r for r in data.records.values() if r.meeting_code == code and r.start <= clock < r.end), None
+    )
+    if active is not None:
+        body["activeConference"] = {"conferenceRecord": f"conferenceRecords/{active.id}"}
+    return body
+
+
 def join_meet(
     tenant: GoogleTenant,
     event_or_meeting_code: str,
