@@ -6,6 +6,8 @@ import ipaddress
 import logging
 import os
 import secrets
+import signal
+import sys
 from typing import Any
 
 import click
@@ -83,6 +85,9 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
     if not no_scheduler:
         scheduler = _start_scheduler(app)
     click.echo(f"serving on http://{host}:{port}/")
+    # SIGTERM (systemd, docker stop) ends the process through the finally below: the scheduler
+    # stops cleanly and a rehearsal removes its key files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="integrator")
     finally:

@@ -101,8 +101,11 @@ def test_serve_with_sandbox_answers_health_and_hides_the_rest(tmp_path: Path) ->
                 status = err.code
     finally:
         proc.terminate()
-        _, stderr = proc.communicate(timeout=15)
+        stdout, stderr = proc.communicate(timeout=15)
     assert body == {"status": "ok"}, stderr.decode()[-3000:]
+    assert proc.returncode == 0, "SIGTERM ends the service cleanly"
+    password_file = Path(stdout.decode().split("with the password in ")[1].split()[0])
+    assert not password_file.exists(), "the rehearsal removes its key and password files when it stops"
     assert status == 401, "the API must answer 401 without login"
     for line in stderr.decode().splitlines():
         if line.startswith("{"):
