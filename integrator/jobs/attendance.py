@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from integrator.config import Rules
 from integrator.domain.attendance import DayEvidence, evaluate_day, minutes_present
 from integrator.domain.consent import has_consent
+from integrator.jobs.identity import map_identity, unmatched_attendees
 from integrator.store.db import Store
 from integrator.store.models import (
     AttendanceDay,
@@ -317,6 +318,12 @@ def correct_attendance_for(store: Store, client_id: int, work_day_id: int, statu
             s.flush()
         row_id = row.id
     return correct_attendance(store, row_id, status, reason, actor_staff_id)
+
+
+# --- identity mapping for the web (implemented in jobs.identity) --------------------------
+
+__all__ = ["correct_attendance", "correct_attendance_for", "map_identity", "register_for_month",
+           "register_for_week", "unmatched_attendees"]
 
 
 # --- reading the register (built in reports.register; plain functions here for the web) --

@@ -43,7 +43,8 @@ class _Organizers:
         if organizer not in self.known:
             user = self.graph.call("users.get", lambda sdk: sdk.users.by_user_id(organizer).get())
             if user is None or not user.id:
-                raise LookupError(f"the meeting organiser's account was not found in the tenant ({organizer})")
+                # No address in the message: run errors are shown and logged.
+                raise LookupError("the meeting organiser's account was not found in the Microsoft tenant")
             self.known[organizer] = str(user.id)
         return self.known[organizer]
 

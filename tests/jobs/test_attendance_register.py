@@ -138,8 +138,9 @@ class Week:
 
 
 @pytest.fixture
-def week(store: Store) -> Week:
-    w = Week(store)
+def week(any_store: Store) -> Week:
+    """The same week on SQLite and on PostgreSQL (when a server is given)."""
+    w = Week(any_store)
     w.client("K-0001", "g-tue", [2, 4])
     w.client("K-0002", "g-tue", [2])
     w.client("K-0003", "g-tue", [2, 4])
