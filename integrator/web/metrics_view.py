@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, abort
 
 from integrator import metrics
 from integrator.web.access import require_admin
@@ -14,8 +14,11 @@ bp = Blueprint("metrics", __name__)
 
 @bp.get("/metrics")
 def metrics_text() -> Response:
-    # Operations data for admins (and a scraper's admin token), not for coordinators.
-    require_admin(current_principal())
+    # Operations data across every organisation: for an admin of all of them (or their scraper token).
+    p = current_principal()
+    require_admin(p)
+    if p.organisation_id is not None:
+        abort(403, description="Vain koko palvelun ylläpitäjä näkee mittarit.")
     return Response(metrics.render(get_store()), mimetype="text/plain; version=0.0.4")
 
 

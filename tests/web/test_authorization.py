@@ -22,6 +22,7 @@ class Route:
     # "object": names something of group A (coordinator A's) -> coordinator B gets 403/404
     # "list": coordinator B gets 200 but nothing of group A in it
     # "admin": admins only -> coordinators get 403
+    # "global_admin": only an admin of every organisation
     # "own": about the caller only (their session, their identity)
     kind: str
     json: Callable[[World], dict[str, Any]] | None = None
@@ -31,7 +32,7 @@ class Route:
 
 ROUTES: dict[str, Route] = {
     "auth.logout": Route("POST", lambda w: "/logout", "own"),
-    "metrics.metrics_text": Route("GET", lambda w: "/metrics", "admin"),
+    "metrics.metrics_text": Route("GET", lambda w: "/metrics", "global_admin"),
     "openapi.openapi_json": Route("GET", lambda w: "/api/v1/openapi.json", "own"),
     "api.me": Route("GET", lambda w: "/api/v1/me", "own"),
     "api.organisations": Route("GET", lambda w: "/api/v1/organisations", "admin"),
@@ -131,7 +132,7 @@ def test_coordinator_of_another_group_sees_nothing_of_it(app: Flask, as_coord_b:
     body = resp.get_data(as_text=True)
     if route.kind == "object":
         assert resp.status_code in (403, 404), body[:300]
-    elif route.kind in ("admin", "admin_or_own_org"):
+    elif route.kind in ("admin", "global_admin"):
         assert resp.status_code == 403
     elif route.kind == "list":
         assert resp.status_code == 200
@@ -139,6 +140,25 @@ def test_coordinator_of_another_group_sees_nothing_of_it(app: Flask, as_coord_b:
         assert resp.status_code in (200, 302)
     for marker in GROUP_A_MARKERS:
         assert marker not in body, f"{endpoint} leaked {marker!r} to another group's coordinator"
+
+
+@pytest.mark.parametrize("endpoint", sorted(_all_routes()))
+def test_admin_of_another_organisation_sees_nothing_of_it(app: Flask, world: World, endpoint: str) -> None:
+    from tests.web.conftest import login
+
+    route = _all_routes()[endpoint]
+    resp = _call(login(app.test_client(), "admin_b"), route, world)
+    body = resp.get_data(as_text=True)
+    if route.kind == "object" or route.kind == "global_admin" or (route.kind == "admin" and "{" in _rule(app, endpoint)):
+        assert resp.status_code in (403, 404), body[:300]
+    else:
+        assert resp.status_code in (200, 302), body[:300]
+    for marker in GROUP_A_MARKERS:
+        assert marker not in body, f"{endpoint} leaked {marker!r} to another organisation's admin"
+
+
+def _rule(app: Flask, endpoint: str) -> str:
+    return next(r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint).replace("<", "{")
 
 
 @pytest.mark.parametrize("endpoint", [e for e, r in ROUTES.items() if r.kind == "object" and r.method == "GET"])
