@@ -20,6 +20,7 @@ def test_dashboard_shows_this_weeks_groups_in_finnish(as_coord_a: FlaskClient, w
     assert "Viikko 2026-W48" in html
     assert "Ryhmä ti-ryhma" in html and "K-0001" in html
     assert "to-ryhma" not in html
+    assert "läsnä 0/1" in html  # per-day tally: K-0001 was absent
 
 
 def test_attendance_page_corrects_with_one_click_and_a_reason(as_coord_a: FlaskClient, world: World) -> None:
@@ -41,6 +42,18 @@ def test_job_page_explains_errors_in_words(as_coord_a: FlaskClient, world: World
     assert "Valmis, osa epäonnistui" in html
     assert "Pysyvä virhe" in html and "K-0001" in html
     assert 'src="/static/progress.js"' in html
+
+
+def test_job_page_lists_the_plan_of_a_preview(app: Flask, as_coord_a: FlaskClient, world: World) -> None:
+    from integrator.store.models import JobRun
+
+    with get_store(app).session() as s:
+        run = s.get(JobRun, world.run_a)
+        assert run is not None
+        run.plan = [{"op": "create", "resource": "course", "key": "course:ti-ryhma", "group": "ti-ryhma",
+                     "client": None, "reason": "", "detail": {}}]
+    html = as_coord_a.get(f"/jobs/{world.run_a}").get_data(as_text=True)
+    assert "luodaan" in html and "kurssi" in html and "course:ti-ryhma" in html
 
 
 def test_weekly_setup_without_configuration_tells_the_coordinator(as_coord_a: FlaskClient, world: World) -> None:
