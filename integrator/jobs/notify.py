@@ -373,7 +373,9 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
             own = mailers is None or org_cfg.key not in mailers
             mailer: Any = build_mailer(org_cfg) if own else mailers[org_cfg.key]  # type: ignore[index]
             per_minute, per_day = _limits(org_cfg)
-            limiter = RateLimiter(per_minute, 60.0, clock=monotonic, sleep=sleep)
+            # A bucket of one, refilled every 60/per_minute s: never more than per_minute in any
+            # minute, whatever window the provider counts in (a full bucket would allow twice that).
+            limiter = RateLimiter(1, 60.0 / per_minute, clock=monotonic, sleep=sleep)
             try:
                 for message_id in ids:
                     if sent_today >= per_day:

@@ -264,6 +264,8 @@ class SenderPaused(Exception):  # noqa: N818 - a state, not a failure
 #: A Retry-After longer than this is a sender-wide pause (e.g. Gmail's daily limit answers 429
 #: "Retry after <tomorrow>"), not one message's bad luck: the rest are parked too.
 PAUSE_AFTER = timedelta(minutes=5)
+#: Statuses that throttle the whole sending mailbox (Exchange 429; Gmail 429 and 403 rate limits).
+SENDER_THROTTLED = frozenset({429, 403})
 
 
 def backoff(attempts: int) -> timedelta:
@@ -306,6 +308,10 @@ def send_one(store: Store, mailer: Mailer, message_id: int, now: datetime, stats
             raise SenderPaused(now + wait, f"provider asked to wait {int(wait.total_seconds())} s") from err
         finish(store, msg.id, OutboxStatus.QUEUED, now=now, error=str(err), not_before=now + wait)
         stats.requeued += 1
+        if err.status in SENDER_THROTTLED:
+            # The limit is the mailbox's, not this message's: trying the next one now only
+            # burns requests (and, at Exchange, lengthens the penalty).
+            raise SenderPaused(now + wait, f"sender throttled for {int(wait.total_seconds())} s") from err
         return "requeued"
     except DeliveryUncertain as err:
         finish(store, msg.id, OutboxStatus.UNCERTAIN, now=now, error=f"uncertain: {err}")
