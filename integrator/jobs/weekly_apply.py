@@ -19,8 +19,6 @@ that have no idempotency key of their own are made safe this way:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,16 +29,14 @@ from sqlalchemy.orm import Session
 from integrator.config import OrganisationConfig
 from integrator.jobs.plan import Action
 from integrator.jobs.runs import RunRecorder
+from integrator.jobs.weekly_coursework import CourseworkStage
 from integrator.jobs.weekly_plan import PlannedOrg
 from integrator.jobs.weekly_state import Desired
-from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable
+from integrator.jobs.weekly_steps import Step, exists, gone
+from integrator.providers.errors import Fatal, NeedsReauth, ProviderError
 from integrator.providers.google.classroom import (
     Classroom,
     CourseSpec,
-    CourseWorkSpec,
-    assignee_change,
-    marker,
-    marker_of,
 )
 from integrator.providers.google.client import GoogleClient, ItemResult
 from integrator.providers.google.drive import Drive, FolderSpec, key_of
@@ -48,24 +44,6 @@ from integrator.store.db import Store
 from integrator.store.models import Client, ExternalResource, StaffUser
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Session, Action, ItemResult[int]], None]
-
-
-@dataclass
-class Step:
-    action: Action
-    request: HttpRequest
-    handle: Handler
-
-
-def _exists(err: ProviderError | None) -> bool:
-    return isinstance(err, Fatal) and (err.status == 409 or err.reason in ("ALREADY_EXISTS", "duplicate"))
-
-
-def _gone(err: ProviderError | None) -> bool:
-    return isinstance(err, Fatal) and err.status == 404
-
 
 class Applier:
     def __init__(self, store: Store, org_cfg: OrganisationConfig, gc: GoogleClient, planned: PlannedOrg,
@@ -177,7 +155,7 @@ class Applier:
         self.stage_folders([a for a in acts if a.resource == "folder" and a.op == "create"])
         self.stage_children([a for a in acts if a.resource in ("topic", "enrolment", "week_folder", "permission")
                              and a.op != "remove"])
-        self.stage_coursework([a for a in acts if a.resource in ("coursework", "assignees")])
+        CourseworkStage(self).run([a for a in acts if a.resource in ("coursework", "assignees")])
         self.stage_removals([a for a in acts if a.resource in ("enrolment", "permission") and a.op == "remove"])
 
     def record_accepted(self) -> None:
@@ -208,7 +186,7 @@ class Applier:
             if r.ok:
                 self.put(s, "course", a.key, external_id=str(r.response["id"]), fp=d.fp)
                 self.ok(a)
-            elif _exists(r.error) and a.op == "create":
+            elif exists(r.error) and a.op == "create":
                 adopt.append(a)
             else:
                 self.fail(a, r.error or "unknown")
@@ -252,7 +230,7 @@ class Applier:
     def hand_over(self, actions: list[Action]) -> None:
         """A new coordinator becomes a teacher first: Classroom hands a course only to a teacher."""
         def added(s: Session, a: Action, r: ItemResult[int]) -> None:
-            if not (r.ok or _exists(r.error)):
+            if not (r.ok or exists(r.error)):
                 self.fail(a, r.error or "unknown")
 
         self.run_steps([Step(a, self.classroom.add_teacher(self.ext("course", a.key) or "",
@@ -322,7 +300,7 @@ class Applier:
         self.reserve_ids([a for a, _ in ready])
 
         def created(s: Session, a: Action, r: ItemResult[int]) -> None:
-            if r.ok or _exists(r.error):
+            if r.ok or exists(r.error):
                 self.put(s, a.resource, a.key, status="active", fp=self.desired(a).fp)
                 self.ok(a)
             elif isinstance(r.error, Fatal) and r.error.reason == "fileIdNotUsable":
@@ -397,7 +375,7 @@ class Applier:
         if r.ok:
             self.put(s, "topic", a.key, external_id=str(r.response["topicId"]), fp=self.desired(a).fp)
             self.ok(a)
-        elif _exists(r.error):
+        elif exists(r.error):
             self.followups.append(a)
         else:
             self.fail(a, r.error or "unknown")
@@ -434,7 +412,7 @@ class Applier:
             self.put(s, "enrolment", a.key, external_id=str(r.response["id"]), fp=d.fp, accepted=False,
                      mode="invitation")
             self.ok(a, "create:invitation")
-        elif _exists(r.error):
+        elif exists(r.error):
             self.followups.append(a)
         else:
             self.fail(a, r.error or "unknown")
@@ -451,7 +429,7 @@ class Applier:
                 self.put(s, "enrolment", a.key, external_id=str(r.response["userId"]), fp=d.fp, accepted=True,
                          mode=d.fp["mode"])
                 self.ok(a, "adopted:enrolment")
-            elif _gone(r.error) and d.fp["mode"] == "invitation":
+            elif gone(r.error) and d.fp["mode"] == "invitation":
                 invites = self.gc.collect(self.classroom.list_invitations(cid, email), "invitations")
                 if invites:
                     self.put(s, "enrolment", a.key, external_id=str(invites[0]["id"]), fp=d.fp, accepted=False,
@@ -481,164 +459,8 @@ class Applier:
 
         return Step(a, self.drive.add_permission(self.folder_subject(d.parent or ""), folder, email), shared)
 
-    # coursework
-    def work_spec(self, d: Desired, students: list[str]) -> CourseWorkSpec | None:
-        topic = self.ext("topic", d.detail["topic"])
-        return CourseWorkSpec(d.key, d.fp["title"], d.detail["instructions"],
-                              datetime.fromisoformat(d.fp["scheduled"]), datetime.fromisoformat(d.fp["due"]),
-                              topic, tuple(students), (d.fp["material"],) if d.fp.get("material") else ())
-
-    def student_ids(self, d: Desired, codes: Iterable[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for code in codes:
-            uid = self.ext("enrolment", f"enrolment:{d.group}:{code}")
-            row = self.rows.get(("enrolment", f"enrolment:{d.group}:{code}")) or {}
-            if uid and row.get("state", {}).get("accepted"):
-                out[code] = uid
-        return out
-
-    def stage_coursework(self, actions: list[Action]) -> None:
-        creates = [a for a in actions if a.resource == "coursework" and a.op == "create"]
-        lost = {self.desired(a).parent for a in creates
-                if self.desired(a).parent in self.adopted or (self.rows.get(("coursework", a.key)) or {}).get(
-                    "status") == "pending"}
-        creates = self.adopt_coursework({c for c in lost if c}, creates)
-        attempt = 1
-        while creates:
-            uncertain = self.create_coursework(creates)
-            if not uncertain or attempt >= self.gc.policy.max_attempts:
-                for a in uncertain:
-                    self.fail(a, "coursework create did not succeed; will be looked for on the next run")
-                break
-            err = Retriable("uncertain coursework create")
-            self.gc.policy.sleep(self.gc.policy.delay(attempt, err))
-            attempt += 1
-            creates = self.adopt_coursework({self.desired(a).parent or "" for a in uncertain}, uncertain)
-        self.update_coursework([a for a in actions if a.op == "update"])
-        self.remove_coursework([a for a in actions if a.op == "remove"])
-
-    def adopt_coursework(self, courses: set[str], creates: list[Action]) -> list[Action]:
-        """Find work created before an interruption by its marker; return the creates still needed."""
-        if not courses:
-            return creates
-        reqs = {c: self.classroom.list_coursework(self.owner_of(c) or "", self.ext("course", c) or "")
-                for c in courses if self.ext("course", c)}
-        listed = self.gc.batch_list_all(reqs, "courseWork")
-        by_marker: dict[str, dict[str, Any]] = {}
-        for res in listed.values():
-            for work in res.response or []:
-                m = marker_of(work.get("description"))
-                if m:
-                    by_marker[m] = work
-        rest: list[Action] = []
-        with self.store.session() as s:
-            for a in creates:
-                d = self.desired(a)
-                work = by_marker.get(marker(a.key))
-                if work is None:
-                    rest.append(a)
-                    continue
-                ids = self.student_ids(d, d.detail["assignees"])
-                have = (work.get("individualStudentsOptions") or {}).get("studentIds", [])
-                same = work.get("title") == d.fp["title"] and sorted(have) == sorted(ids.values())
-                self.put(s, "coursework", a.key, external_id=str(work["id"]), fp=d.fp if same else {},
-                         assignees=sorted(ids) if same else [], students=ids if same else {})
-                self.ok(a, "adopted:coursework")
-        return rest
-
-    def create_coursework(self, creates: list[Action]) -> list[Action]:
-        steps: list[Step] = []
-        uncertain: list[Action] = []
-        specs: dict[str, dict[str, str]] = {}
-        with self.store.session() as s:
-            for a in creates:
-                d = self.desired(a)
-                ids = self.student_ids(d, d.detail["assignees"])
-                cid, owner = self.ext("course", d.parent or ""), self.owner_of(d.parent or "")
-                spec = self.work_spec(d, list(ids.values()))
-                if not cid or not owner or spec is None or not ids or spec.topic_id is None:
-                    self.fail(a, "the course, topic or enrolments are not available")
-                    continue
-                specs[a.key] = ids
-                self.put(s, "coursework", a.key, status="pending")
-                steps.append(Step(a, self.classroom.create_coursework(owner, cid, spec), self._work_created(specs,
-                                                                                                         uncertain)))
-        self.run_steps(steps, retry=False)
-        return uncertain
-
-    def _work_created(self, specs: dict[str, dict[str, str]], uncertain: list[Action]) -> Handler:
-        def handle(s: Session, a: Action, r: ItemResult[int]) -> None:
-            d = self.desired(a)
-            if r.ok:
-                ids = specs[a.key]
-                self.put(s, "coursework", a.key, external_id=str(r.response["id"]), fp=d.fp,
-                         assignees=sorted(ids), students=ids)
-                self.ok(a)
-            elif isinstance(r.error, Retriable):
-                uncertain.append(a)  # it may exist: look before creating again
-            else:
-                self.forget(s, "coursework", a.key)  # refused: nothing was created
-                self.fail(a, r.error or "unknown")
-        return handle
-
-    def update_coursework(self, actions: list[Action]) -> None:
-        steps: list[Step] = []
-        for a in actions:
-            d = self.desired(a)
-            row = self.rows.get(("coursework", a.key)) or {}
-            wid, cid, owner = row.get("external_id"), self.ext("course", d.parent or ""), self.owner_of(d.parent or "")
-            if not wid or not cid or not owner:
-                self.fail(a, "the coursework is not available")
-                continue
-            if a.resource == "coursework":
-                spec = self.work_spec(d, [])
-                assert spec is not None
-                steps.append(Step(a, self.classroom.patch_coursework(owner, cid, wid, spec), self._patched))
-            else:
-                old: dict[str, str] = dict(row["state"].get("students") or {})
-                new = {**old, **self.student_ids(d, a.detail["add"])}
-                for code in a.detail["remove"]:
-                    new.pop(code, None)
-                change = assignee_change(sorted(old.values()), sorted(new.values()))
-                if change is None:
-                    with self.store.session() as s:
-                        self.put(s, "coursework", a.key, assignees=sorted(new), students=new)
-                    continue
-                steps.append(Step(a, self.classroom.modify_assignees(owner, cid, wid, change), self._reassigned(new)))
-        self.run_steps(steps)
-
-    def _patched(self, s: Session, a: Action, r: ItemResult[int]) -> None:
-        if r.ok:
-            self.put(s, "coursework", a.key, fp=self.desired(a).fp)
-            self.ok(a)
-        else:
-            self.fail(a, r.error or "unknown")
-
-    def _reassigned(self, new: dict[str, str]) -> Handler:
-        def handle(s: Session, a: Action, r: ItemResult[int]) -> None:
-            if r.ok:
-                self.put(s, "coursework", a.key, assignees=sorted(new), students=new)
-                self.ok(a)
-            else:
-                self.fail(a, r.error or "unknown")
-        return handle
-
-    def remove_coursework(self, actions: list[Action]) -> None:
-        steps: list[Step] = []
-        for a in actions:
-            row = self.rows.get(("coursework", a.key)) or {}
-            course_key = f"course:{a.group}"
-            cid, owner, wid = self.ext("course", course_key), self.owner_of(course_key), row.get("external_id")
-            if not wid:
-                with self.store.session() as s:
-                    self.forget(s, "coursework", a.key)
-                continue
-            if cid and owner:
-                steps.append(Step(a, self.classroom.delete_coursework(owner, cid, wid), self._removed))
-        self.run_steps(steps)
-
-    def _removed(self, s: Session, a: Action, r: ItemResult[int]) -> None:
-        if r.ok or _gone(r.error):
+    def removed(self, s: Session, a: Action, r: ItemResult[int]) -> None:
+        if r.ok or gone(r.error):
             self.put(s, a.resource, a.key, status="removed")
             self.ok(a)
         else:
@@ -656,16 +478,16 @@ class Applier:
                 if not cid or not ext:
                     continue
                 if row["state"].get("accepted"):
-                    steps.append(Step(a, self.classroom.remove_student(cid, ext), self._removed))
+                    steps.append(Step(a, self.classroom.remove_student(cid, ext), self.removed))
                 else:
-                    steps.append(Step(a, self.classroom.delete_invitation(ext), self._removed))
+                    steps.append(Step(a, self.classroom.delete_invitation(ext), self.removed))
             else:
                 folder_key = f"folder:{a.client}"
                 folder = self.ext("folder", folder_key)
                 if not folder or not ext:
                     continue
                 steps.append(Step(a, self.drive.remove_permission(self.folder_subject(folder_key), folder, ext),
-                                  self._removed))
+                                  self.removed))
         self.run_steps(steps)
 
 
@@ -679,9 +501,9 @@ def observe_invitations(gc: GoogleClient, planned_rows: dict[tuple[str, str], Ex
     if not open_rows:
         return {}
     answers = gc.batch({key: classroom.get_invitation(str(row.external_id)) for key, row in open_rows.items()})
-    gone = [key for key, res in answers.items() if _gone(res.error)]
+    accepted_or_gone = [key for key, res in answers.items() if gone(res.error)]
     checks: dict[str, HttpRequest] = {}
-    for key in gone:
+    for key in accepted_or_gone:
         _, group, code = key.split(":")
         cid, email = course_ids.get(f"course:{group}"), client_emails.get(code)
         if cid and email:
