@@ -142,10 +142,7 @@ def harvest_drive(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunReco
             # First run: take the token first, then list what is already there, so that nothing
             # added in between is missed (it is read twice at worst, and upserted once).
             new_token = harvest.start_page_token(gc, subject, drive_id)
-            for res in harvest.list_folder_files(gc, subject, sorted(ctx.folders)).values():
-                if isinstance(res, ProviderError):
-                    raise res
-                files.extend(res)
+            files = harvest.list_files(gc, subject, drive_id)
         else:
             page = harvest.read_changes(gc, subject, token, drive_id)
             files, new_token = page.files, page.new_start_token

@@ -139,18 +139,19 @@ def read_changes(gc: GoogleClient, subject: str, token: str, drive_id: str | Non
         return out
 
 
-def list_folder_files(gc: GoogleClient, subject: str, folder_ids: Iterable[str]
-                      ) -> dict[str, list[DriveFileAdded] | ProviderError]:
-    """The files in each folder (batched), to start a feed: what was there before the first token."""
+def list_files(gc: GoogleClient, subject: str, drive_id: str | None = None) -> list[DriveFileAdded]:
+    """Every file (not folder) the subject sees, all pages: what was there before a feed started.
+
+    One listing filtered by parent on our side costs a few pages; a listing per client folder
+    would cost one call per folder (thousands for a large organisation).
+    """
     svc = gc.service("drive", subject=subject)
-    requests = {fid: svc.files().list(q=f"'{fid}' in parents and trashed = false", pageSize=1000,
-                                      fields=f"nextPageToken,files({FILE_FIELDS})", supportsAllDrives=True,
-                                      includeItemsFromAllDrives=True)
-                for fid in folder_ids}
-    out: dict[str, list[DriveFileAdded] | ProviderError] = {}
-    for fid, res in (gc.batch_list_all(requests, "files").items() if requests else []):
-        out[fid] = res.error if res.error is not None else [_file(f) for f in res.response]
-    return out
+    kw: dict[str, Any] = {"q": "mimeType != 'application/vnd.google-apps.folder' and trashed = false",
+                          "pageSize": 1000, "fields": f"nextPageToken,files({FILE_FIELDS})",
+                          "supportsAllDrives": True, "includeItemsFromAllDrives": True}
+    if drive_id:
+        kw.update(driveId=drive_id, corpora="drive")
+    return [_file(f) for f in gc.list_all(svc.files(), "files", **kw)]
 
 
 def user_emails(gc: GoogleClient, subject: str, user_ids: Iterable[str]) -> dict[str, str]:
