@@ -275,7 +275,9 @@ class SandboxState:
         self.seed = seed
         self.rng = random.Random(seed)
         self.clock = SandboxClock(start)
-        self.faults = Faults(self.rng)
+        # A separate stream, so that injected faults and generated ids do not shift each other.
+        self.fault_rng = random.Random(f"faults-{seed}")
+        self.faults = Faults(self.fault_rng)
         self.log = RequestLog()
         self.quotas = Quotas()
         self.latency_ms = latency_ms
@@ -299,6 +301,7 @@ class SandboxState:
         """Forget traffic, faults, usage and mail; tenants reset their own data."""
         with self.lock:
             self.rng.seed(self.seed)
+            self.fault_rng.seed(f"faults-{self.seed}")
             self.clock.reset()
             self.faults.clear()
             self.log.reset()

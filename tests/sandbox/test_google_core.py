@@ -52,3 +52,14 @@ def test_clock_moves_only_when_told_and_refuses_naive_times() -> None:
         clock.set(datetime(2026, 1, 1, 9, 0))  # noqa: DTZ001 - the point of the test
     clock.reset()
     assert clock.now() == start
+
+
+def test_fault_pattern_repeats_after_reset_whatever_ids_were_made(sandbox: Sandbox) -> None:
+    def pattern(extra_ids: int) -> list[bool]:
+        sandbox.reset()
+        for _ in range(extra_ids):
+            sandbox.google.new_id()
+        sandbox.state.faults.inject(vendor="google", rate=0.3, status=503)
+        return [sandbox.state.faults.pick("google", "/drive/drive/v3/files", "GET") is not None for _ in range(30)]
+
+    assert pattern(0) == pattern(7)
