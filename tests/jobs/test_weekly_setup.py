@@ -269,3 +269,19 @@ def test_broken_delegation_stops_the_run_and_says_so(sbx: Sandbox, store: Store,
         job = s.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
         assert job is not None and job.status == JobStatus.FAILED
         assert job.errors[-1]["kind"] == "needs_reauth"
+
+
+def test_materials_from_the_material_bank_are_linked_to_the_coursework(sbx: Sandbox, store: Store,
+                                                                       tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1,
+                              material_bank={"Päiväkirjapohja": "application/vnd.google-apps.document"})
+    tasks = tmp_path / "tasks.yaml"
+    tasks.write_text("tasks:\n  - title: Päiväkirja\n    instructions: Täytä pohja.\n    material: Päiväkirjapohja\n",
+                     encoding="utf-8")
+    _, job = run(world, tasks=tasks)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    with sbx.state.lock:
+        course_id = next(iter(sbx.google.classroom.courses))
+        work = next(iter(sbx.google.classroom.course_work[course_id].values()))
+    material = work["materials"][0]["driveFile"]
+    assert material["driveFile"]["title"] == "Päiväkirjapohja" and material["shareMode"] == "VIEW"

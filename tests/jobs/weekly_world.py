@@ -49,7 +49,8 @@ class WeeklyWorld:
     @classmethod
     def build(cls, sb: Sandbox, store: Store, tmp: Path, *, groups: int = 2, clients_per_group: int = 3,
               weekdays: list[list[int]] | None = None, external_every: int = 0, unbriefed: int = 0,
-              coordinators: int = 1, shared_drive: bool = False, plain_every: int = 3) -> WeeklyWorld:
+              coordinators: int = 1, shared_drive: bool = False, plain_every: int = 3,
+              material_bank: dict[str, str] | None = None) -> WeeklyWorld:
         sb.google.add_user(ADMIN, "Integraatio Admin")
         coaches = [f"ohjaaja{i + 1}@{DOMAIN}" for i in range(coordinators)]
         for i, email in enumerate(coaches):
@@ -60,6 +61,11 @@ class WeeklyWorld:
                                   "admin_subject": ADMIN, "api_base_url": sb.google_url}
         if shared_drive:
             google["shared_drive_id"] = sb.google.create_shared_drive("Etätyötoiminta", [ADMIN])
+        if material_bank is not None:  # name -> MIME type of each file in the bank
+            bank = sb.google.add_file(ADMIN, "Materiaalipankki", "application/vnd.google-apps.folder")
+            for name, mime in material_bank.items():
+                sb.google.add_file(ADMIN, name, mime, [bank], b"materiaali")
+            google["material_bank_folder_id"] = bank
         keys = [f"ryhma-{g + 1}" for g in range(groups)]
         days = weekdays or [[2 + (g % 3)] for g in range(groups)]
         raw: dict[str, Any] = {"organisations": [{
