@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -124,3 +125,23 @@ def test_a_full_demo_week_logs_no_emails_names_or_tokens(tmp_path: object, db_ur
     assert "765 4321" not in logs  # the phone number the dial-in showed as its name
     assert token not in logs and "itk_not_a_real" not in logs
     assert "rehearsal password 2" not in logs
+
+
+def test_integrator_demo_logs_no_emails_names_or_tokens(tmp_path: Path, log_buffer: io.StringIO) -> None:
+    """The whole `integrator demo` week (setup, letters, meetings, returns, phone dial-in, nightly
+    syncs, mapping, correction, absence alert, register) with every logger at DEBUG."""
+    from integrator.demo import run_demo
+    from integrator.demo_world import FIRST_NAMES, LAST_NAMES
+
+    printed: list[str] = []
+    run_demo(tmp_path / "demo", say=printed.append)
+    logs = log_buffer.getvalue()
+    assert len(logs.splitlines()) > 20, "the scan must see the jobs' logs"
+    for line in logs.splitlines():
+        json.loads(line)
+    assert not EMAIL.findall(logs), EMAIL.findall(logs)[:5]
+    for word in [*FIRST_NAMES, *LAST_NAMES, "Olli", "Sari", "Sosiaaliohjaaja"]:
+        assert not re.search(rf"\b{re.escape(word)}\b", logs), f"the name {word!r} is in the logs"
+    assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.", logs), "a JWT is in the logs"
+    assert not re.search(r"(?i)bearer\s+(?!\[redacted\])\S", logs), "a bearer token is in the logs"
+    assert not re.search(r"-----BEGIN", logs), "a key is in the logs"

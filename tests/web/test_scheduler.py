@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
-from integrator.config import Settings
+from integrator.config import Settings, WeeklyAt
 from integrator.jobs.runs import job_lock
 from integrator.scheduler import ALL, build_scheduler, planned_jobs, run_locked
 from integrator.store.db import Store
@@ -70,3 +71,27 @@ def test_the_scheduler_fires_jobs_through_the_lock(store: Store) -> None:
     finally:
         scheduler.shutdown(wait=True)
     assert seen == [ALL]
+
+
+def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, store: Store) -> None:
+    """The adapters call the jobs with the signatures they really have: one firing of each on a
+    demo organisation on the sandbox, through the same lock path the scheduler uses."""
+    from sqlalchemy import func, select
+
+    from integrator.demo_world import ORG, DemoWorld
+    from integrator.sandbox import Sandbox
+    from integrator.scheduler import JOB_FUNCTIONS
+    from integrator.store.models import JobRun, OutboxMessage
+
+    with Sandbox(start_time=datetime.now(UTC)) as sb:
+        world = DemoWorld.build(sb, store, tmp_path / "demo", period_start=date.today() - timedelta(days=30))
+        settings = world.settings.model_copy(update={"schedule": world.settings.schedule.model_copy(
+            update={"weekly_setup": WeeklyAt(weekday=5, time=time(9, 0), enabled=True)})})
+        for kind in ("weekly_setup", "weekly_letters", "reminders", "nightly_sync"):
+            org = ALL if kind == "reminders" else ORG
+            assert run_locked(store, settings, kind, org, JOB_FUNCTIONS[kind]) is True, kind
+    with store.session() as s:
+        kinds = set(s.scalars(select(JobRun.kind)))
+        letters = s.scalar(select(func.count()).select_from(OutboxMessage))
+    assert {"weekly_setup", "nightly_sync"} <= kinds
+    assert letters and letters > 0
