@@ -68,12 +68,15 @@ def diff(ow: OrgWeek, desired: list[Desired], notes: list[Desired], rows: dict[t
         elif row.state.get("fp") != d.fp:
             changed = sorted(k for k in d.fp if d.fp[k] != (row.state.get("fp") or {}).get(k))
             plan.add(_action("update", d, "changed: " + ", ".join(changed), fields=changed))
+    active = {d.client for d in desired if d.kind == "enrolment"}
     for (kind, key), row in sorted(rows.items()):
         if kind not in REMOVABLE or key in wanted or row.status == "removed":
             continue
         if kind == "coursework" and key.split(":")[2] != ow.week:
             continue  # other weeks' work is not this plan's business
         group, client = _owner(kind, key, row)
+        if kind == "permission" and not key.endswith(":client") and client not in active:
+            continue  # a departed client's folder stays open to the coordinator, for the record
         if group_key and group != group_key and not (client and _client_in_group(client, group_key, ow)):
             continue
         if kind == "coursework" and datetime.fromisoformat(row.state.get("fp", {}).get("scheduled", "")) <= now:

@@ -285,3 +285,14 @@ def test_materials_from_the_material_bank_are_linked_to_the_coursework(sbx: Sand
         work = next(iter(sbx.google.classroom.course_work[course_id].values()))
     material = work["materials"][0]["driveFile"]
     assert material["driveFile"]["title"] == "Päiväkirjapohja" and material["shareMode"] == "VIEW"
+
+
+def test_in_a_shared_drive_a_departed_clients_folder_stays_open_to_the_coordinator(sbx: Sandbox, store: Store,
+                                                                                   tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, shared_drive=True)
+    run(world)
+    world.end_period("K-0001", date(2026, 11, 29))
+    _, job = run(world)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    k1 = next(f for f in world.snapshot()["folders"] if f[0] == "K-0001")
+    assert k1[2] == (("ohjaaja1@sandbox.example.fi", "writer"),)
