@@ -97,7 +97,14 @@ def listed(call: Call, items: list[Json], key: str) -> Json:
     return body
 
 
-def _alias_ok(alias: str) -> bool:
+def _alias_ok(call: Call, alias: str) -> bool:
+    """``p:`` aliases are the project's own; ``d:`` (domain) ones need an admin when roles are enforced."""
+    if (
+        alias.startswith("d:")
+        and call.tenant.enforce_classroom_roles
+        and call.user.email not in call.tenant.admins
+    ):
+        raise permission_denied()
     return (alias.startswith("p:") or alias.startswith("d:")) and len(alias) > 2
 
 
@@ -109,7 +116,7 @@ def create_course(call: Call) -> Json:
     body: Json = call.body or {}
     tenant, data = call.tenant, call.tenant.classroom
     alias = body.get("id")
-    if alias is not None and not _alias_ok(str(alias)):
+    if alias is not None and not _alias_ok(call, str(alias)):
         raise invalid("Request contains an invalid argument.")
     if alias is not None and alias in data.aliases:
         raise already_exists()
@@ -223,7 +230,7 @@ def delete_course(call: Call) -> Json:
 def create_alias(call: Call) -> Json:
     course = course_for(call, call.params["courseId"])
     alias = str((call.body or {}).get("alias", ""))
-    if not _alias_ok(alias):
+    if not _alias_ok(call, alias):
         raise invalid("Request contains an invalid argument.")
     if alias in call.tenant.classroom.aliases:
         raise already_exists()
