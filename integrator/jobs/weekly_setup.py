@@ -156,6 +156,10 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
         recorder.error("credentials", str(err), kind="needs_reauth")
         status = JobStatus.FAILED
         raise
+    except BaseException as err:
+        recorder.error("run", f"{type(err).__name__}: {err}"[:300], kind="crash")
+        status = JobStatus.FAILED
+        raise
     finally:
         if dry_run:
             for k, v in full.counts().items():

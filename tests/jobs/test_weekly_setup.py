@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from integrator.cli import cli
+from integrator.jobs.runs import JobAlreadyRunning, job_lock
 from integrator.jobs.weekly_setup import run_weekly_setup
 from integrator.providers.errors import NeedsReauth
 from integrator.sandbox.launcher import Sandbox
@@ -296,3 +297,15 @@ def test_in_a_shared_drive_a_departed_clients_folder_stays_open_to_the_coordinat
     assert job.status == JobStatus.SUCCEEDED, job.errors
     k1 = next(f for f in world.snapshot()["folders"] if f[0] == "K-0001")
     assert k1[2] == (("ohjaaja1@sandbox.example.fi", "writer"),)
+
+
+def test_two_applies_for_one_organisation_never_overlap(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1)
+    with job_lock(store, f"weekly_setup:{ORG}"), pytest.raises(JobAlreadyRunning):
+        run(world)
+    assert world.writes() == []
+    with store.session() as s:
+        job = s.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
+        assert job is not None and job.status == JobStatus.FAILED
+    _, job = run(world)  # the lock is free again
+    assert job.status == JobStatus.SUCCEEDED
