@@ -41,9 +41,15 @@ Building services
     items of that API are returned Parked too instead of burning the rest of the day's quota.
     A NeedsReauth on the envelope (token refresh) is raised: nothing else can succeed.
 
-`list_all(collection, items_key, **params)` / `batch_list_all(requests, items_key)`
+`list_all(collection, items_key, **params)` / `collect(first_request, items_key)` /
+`batch_list_all(requests, items_key)`
     Read every page (never just the first one); the batch form fetches first pages of many
     lists in batch envelopes, then the following pages of the lists that have more.
+
+Also: `collection(api, "courses.courseWork", subject=...)` (cached collection objects: building
+thousands of requests from ``svc.courses().courseWork()`` costs ~2 ms per access otherwise),
+`api_of(request)`, `check_token(subject, scopes)` (tenant checks), `stats` (wire counters) and
+``GoogleClient(..., batching=False)``: `batch()` then sends every item on its own (a baseline).
 
 The public API of this module (GoogleClient, ItemResult, classify, BATCH_LIMITS, SCOPES,
 API_VERSIONS) is stable: other jobs build on it.
