@@ -66,6 +66,16 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
                                   "CONFIG_FILE": config_file,
                                   # Plain http is fine only on this machine; anywhere else TLS is assumed.
                                   "INSECURE_HTTP": _is_loopback(host) and not proxy}
+    if config_file and not sandbox:
+        from integrator.config import ConfigError, load_settings
+
+        try:
+            # Loaded here so that a broken file stops the start with every problem listed.
+            app_config["SETTINGS"] = load_settings(config_file)
+        except ConfigError as err:
+            for problem in err.problems:
+                click.echo(problem.format(), err=True)
+            raise SystemExit(2) from None
     rehearsal = None
     if sandbox:
         from integrator.web.rehearsal import start_rehearsal
@@ -81,6 +91,7 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
 
         wsgi = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
         app.wsgi_app = wsgi  # type: ignore[method-assign]
+    _apply_config(app)
     scheduler = None
     if not no_scheduler:
         scheduler = _start_scheduler(app)
@@ -95,6 +106,20 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
             scheduler.shutdown(wait=False)
         if rehearsal is not None:
             rehearsal.stop()
+
+
+def _apply_config(app: Any) -> None:
+    """The config file is the source of truth for organisations, staff and groups: apply it at
+    start so the pages show what the file says (the same as `integrator config apply`)."""
+    from integrator.config_sync import apply_settings
+    from integrator.web.context import get_settings, get_store
+
+    try:
+        settings = get_settings(app)
+    except LookupError:
+        return
+    counts = apply_settings(get_store(app), settings)
+    log.info("configuration applied", extra={"counts": counts})
 
 
 def _start_scheduler(app: Any) -> Any:

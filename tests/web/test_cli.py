@@ -110,3 +110,12 @@ def test_serve_with_sandbox_answers_health_and_hides_the_rest(tmp_path: Path) ->
     for line in stderr.decode().splitlines():
         if line.startswith("{"):
             assert "@" not in json.loads(line)["msg"]
+
+
+def test_serve_lists_every_problem_of_a_broken_config_and_does_not_start(tmp_path: Path, db_url: str) -> None:
+    config = tmp_path / "integrator.yaml"
+    config.write_text("organisations:\n  - key: Bad Key\n    name: x\n    nonsense: 1\n")
+    result = CliRunner().invoke(cli, ["serve", "--config", str(config), "--database-url", db_url],
+                                env={"INTEGRATOR_SECRET_KEY": "k" * 32})
+    assert result.exit_code == 2
+    assert "organisations[0].key" in result.output and "organisations[0].nonsense: unknown key" in result.output
