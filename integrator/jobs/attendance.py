@@ -229,13 +229,18 @@ def _work_days_with_report(session: Session, org_id: int, wd_ids: Sequence[int])
 
 
 def evaluate_window(store: Store, org_id: int, rules: Rules, *, now: datetime, since: date | None = None,
-                    today: date | None = None) -> EvaluationResult:
+                    today: date | None = None, keep: Iterable[int] = ()) -> EvaluationResult:
     """Re-evaluate the last `rules.reevaluate_days` days (or from `since`) in one transaction,
-    so that a crash leaves the register as it was, never half-updated."""
+    so that a crash leaves the register as it was, never half-updated.
+
+    `keep`: work days left exactly as they are, because a source of their evidence could not
+    be read this time (a return not seen must not turn a day into an absence).
+    """
     end = today or now.date()
     start = since or (end - timedelta(days=rules.reevaluate_days))
+    skip = set(keep)
     with store.session() as s:
-        days = work_days_in_window(s, org_id, start, end, now)
+        days = [w for w in work_days_in_window(s, org_id, start, end, now) if w.id not in skip]
         return evaluate(s, org_id, days, rules)
 
 

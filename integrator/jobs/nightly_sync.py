@@ -23,7 +23,7 @@ from sqlalchemy import select
 from integrator.config import OrganisationConfig, Settings
 from integrator.jobs.alerts import AlertResult, queue_absence_alerts
 from integrator.jobs.attendance import EvaluationResult, evaluate_window
-from integrator.jobs.nightly_sync_context import load_context
+from integrator.jobs.nightly_sync_context import SyncContext, load_context
 from integrator.jobs.runs import RunRecorder, job_lock
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
@@ -93,7 +93,8 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                 ctx = load_context(s, org_id, org_cfg.key, org_cfg, rules, now=now, start=start,
                                    tz=settings.time_zone)
             result.requests = _harvest(store, ctx, providers, rec, force=since is not None)
-            result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start)
+            result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start, keep=ctx.unread)
+            rec.count("days_kept_unread_source", len(ctx.unread))
             for status, n in result.evaluation.by_status.items():
                 rec.count(f"days_{status}", n)
             rec.count("days_changed", result.evaluation.changed)
@@ -115,7 +116,7 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
         return result
 
 
-def _harvest(store: Store, ctx: Any, providers: Providers, rec: RunRecorder, *, force: bool) -> int:
+def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecorder, *, force: bool) -> int:
     from integrator.jobs import nightly_sync_google as google
     from integrator.jobs import nightly_sync_teams as teams
 
@@ -128,7 +129,9 @@ def _harvest(store: Store, ctx: Any, providers: Providers, rec: RunRecorder, *, 
             ("drive", lambda: google.harvest_drive(store, ctx, gc, rec)),
             ("meet", lambda: google.harvest_meet(store, ctx, gc, rec)),
         ]
-        _steps(steps, rec)
+        failed = _steps(steps, rec)
+        if failed & {"classroom", "drive"}:
+            ctx.unread |= set(ctx.work_days)  # returns of anyone may be missing
         requests += int(gc.stats.requests)
     if org_cfg.microsoft is not None and any(m.provider == "teams" for m in ctx.meetings):
         graph = providers.graph(org_cfg)
@@ -140,13 +143,17 @@ def _harvest(store: Store, ctx: Any, providers: Providers, rec: RunRecorder, *, 
     return requests
 
 
-def _steps(steps: list[tuple[str, Callable[[], None]]], rec: RunRecorder) -> None:
-    for name, step in steps:
+def _steps(steps: list[tuple[str, Callable[[], None]]], rec: RunRecorder) -> set[str]:
+    """Run the harvest steps; returns the names of those that failed as a whole."""
+    failed: set[str] = set()
+    for i, (name, step) in enumerate(steps):
         try:
             step()
         except NeedsReauth as err:
             # Credentials are wrong: every further call of this tenant would fail the same way.
             rec.error(name, f"needs re-authorisation: {err}"[:300], kind="reauth")
-            return
+            return failed | {n for n, _ in steps[i:]}
         except (ProviderError, LookupError) as err:
             rec.error(name, str(err)[:300], kind=type(err).__name__.lower())
+            failed.add(name)
+    return failed

@@ -80,12 +80,17 @@ class SyncContext:
     folder_owners: set[str] = field(default_factory=set)
     meetings: list[MeetingRow] = field(default_factory=list)
     reported: set[int] = field(default_factory=set)  # work days whose meeting report is in
+    unread: set[int] = field(default_factory=set)  # work days with a source that failed this run
     codes: dict[int, str] = field(default_factory=dict)  # client id -> code
     index: ClientIndex | None = None
 
     def day_end(self, day: date) -> datetime:
         """The end of a work day (local midnight), when a return is due at the latest."""
         return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz).astimezone(UTC)
+
+    def group_days(self, group_key: str) -> set[int]:
+        group = self.groups.get(group_key)
+        return {wid for wid, w in self.work_days.items() if group is not None and w.group_id == group.id}
 
     def local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.tz).date()

@@ -84,6 +84,7 @@ def harvest_classroom(store: Store, ctx: SyncContext, gc: GoogleClient, rec: Run
             if isinstance(res, NeedsReauth):
                 raise res
             rec.error(f"course:{ctx.courses[course_id]}", str(res)[:300], kind=type(res).__name__.lower())
+            ctx.unread |= ctx.group_days(ctx.courses[course_id])
             continue
         items = [ReturnIn(source="classroom", external_id=r.submission_id,
                           client_id=ctx.index.by_google.get(r.user_id), work_day_id=ctx.coursework.get(r.course_work_id),

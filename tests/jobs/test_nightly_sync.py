@@ -158,6 +158,23 @@ def test_a_teams_outage_leaves_days_pending_without_alerts_and_the_next_night_co
     assert table(world) == EXPECTED
 
 
+def test_a_classroom_outage_leaves_that_groups_days_as_they_were_until_the_next_night(world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+    course = world.resource("course", "course:tiistai")
+    assert course is not None
+    world.sb.state.faults.inject(vendor="google", path_glob=f"*{course.external_id}*studentSubmissions*", rate=1.0,
+                                 status=503)
+    broken = world.nightly_sync()
+    assert broken.status.value == "partial" and broken.counts["days_kept_unread_source"] == 2
+    during = table(world)
+    assert during["K-0002"] == {TUE: "-", THU: "-"}  # not turned into absences: the return was not seen
+    assert during["K-0004"] == {WED: "present"}  # the Meet group's day does not depend on Classroom
+    world.sb.state.faults.clear()
+    world.nightly_sync()
+    map_the_phone_number(world)
+    assert table(world) == EXPECTED
+
+
 def test_sigkill_during_the_sync_leaves_the_register_unchanged_and_the_next_run_correct(
         world: DemoWorld, tmp_path: Path) -> None:
     play_week(world, nightly=False)
