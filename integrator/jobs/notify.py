@@ -82,16 +82,36 @@ def _join_urls(s: Session, org_id: int, keys: Iterable[str]) -> dict[str, str]:
     return {r.local_key: str(r.state["join_url"]) for r in rows if r.state.get("join_url")}
 
 
-def _task_entry(task: Task, client: Client, choice: VariantKind | None) -> dict[str, Any]:
+def _task_entry(task: Task, client: Client, choice: VariantKind | None,
+                coursework_links: dict[str, str]) -> dict[str, Any]:
     variants = {v.kind: v for v in task.variants}
     wanted = [VariantKind.PLAIN_LANGUAGE] if client.plain_language else []
     if choice is not None:
         wanted.append(choice)
     wanted.append(VariantKind.STANDARD)
     variant = next((variants[k] for k in wanted if k in variants), None)
+    kind = variant.kind.value if variant else VariantKind.STANDARD.value
+    # The Classroom coursework (where the client returns the work) when weekly setup stored its
+    # link; else the task's material in the material bank.
+    link = coursework_links.get(f"wd{task.work_day_id}:t{task.position}:{kind}")
+    if link is None and task.material_file_id:
+        link = drive_link(task.material_file_id)
     return {"title": variant.title if variant else task.title,
-            "instructions": variant.instructions if variant else None,
-            "link": drive_link(task.material_file_id) if task.material_file_id else None}
+            "instructions": variant.instructions if variant else None, "link": link}
+
+
+def _coursework_links(s: Session, org_id: int, week: str) -> dict[str, str]:
+    """"wd<id>:t<pos>:<variant>" -> link, from weekly setup's coursework resources."""
+    out: dict[str, str] = {}
+    rows = s.scalars(select(ExternalResource).where(
+        ExternalResource.organisation_id == org_id, ExternalResource.kind == "coursework",
+        ExternalResource.status == "active", ExternalResource.local_key.like(f"coursework:%:{week}:%")))
+    for r in rows:
+        link = (r.state or {}).get("alternateLink") or (r.state or {}).get("link")
+        parts = r.local_key.split(":")
+        if link and len(parts) >= 6:
+            out[":".join(parts[3:6])] = str(link)
+    return out
 
 
 # ---- weekly letters ------------------------------------------------------------------------
@@ -121,6 +141,7 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
                               .order_by(WorkDay.day, WorkDay.meeting_start)))
         links = _join_urls(s, org_id, [meeting_key(by_id[d.group_id].key, d.day) for d in days])
         choices = {c.client_id: c.kind for c in s.scalars(select(ClientVariantChoice))}
+        coursework = _coursework_links(s, org_id, week)
         drafts: dict[int, _LetterDraft] = {}
         for wd in days:
             group = by_id[wd.group_id]
@@ -135,7 +156,8 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
                     "group_name": group.name, "provider": PROVIDER_NAMES[group.meeting_provider],
                     "join_url": link, "cancelled": cancelled, "cancelled_reason": wd.cancelled_reason,
                     "instructions": wd.instructions,
-                    "tasks": [] if cancelled else [_task_entry(t, client, choices.get(client.id)) for t in wd.tasks],
+                    "tasks": [] if cancelled else [_task_entry(t, client, choices.get(client.id), coursework)
+                                                 for t in wd.tasks],
                 })
         messages = []
         for draft in sorted(drafts.values(), key=lambda d: d.client.code):

@@ -26,6 +26,7 @@ Pacing. Each organisation sends from one mailbox; a token bucket keeps to the pe
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -173,13 +174,21 @@ def claim(store: Store, message_id: int, now: datetime,
         return msg, None
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def scrub(text: str) -> str:
+    """Vendor error texts may quote a recipient; what we store and print carries no address."""
+    return _EMAIL.sub("<address>", text)
+
+
 def finish(store: Store, message_id: int, status: OutboxStatus, *, now: datetime, error: str | None = None,
            not_before: datetime | None = None, provider_message_id: str | None = None) -> None:
     with store.session() as s:
         msg = s.get(OutboxMessage, message_id)
         assert msg is not None
         msg.status = status
-        msg.last_error = error[:500] if error else None
+        msg.last_error = scrub(error)[:500] if error else None
         msg.not_before = not_before
         if status == OutboxStatus.SENT:
             msg.sent_at = now

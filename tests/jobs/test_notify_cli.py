@@ -1,0 +1,44 @@
+"""`integrator notify ...` end to end on the sandbox, as an operator would run it."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from integrator.cli import cli
+from integrator.store.models import OutboxMessage, OutboxStatus
+from tests.jobs import notify_world as nw
+from tests.jobs.notify_world import LETTER_DAY, WEEK, World
+
+sandbox_server, sb, world = nw.sandbox_server, nw.sb, nw.world  # fixtures
+
+
+def invoke(w: World, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["notify", *args], env=w.env(), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_meetings_letters_and_send_from_the_command_line(world: World) -> None:
+    dry = invoke(world, "meetings", "--week", WEEK, "--dry-run")
+    assert "create meeting      meeting:tiistai:2026-01-13" in dry
+    invoke(world, "meetings", "--week", WEEK)
+    invoke(world, "letters", "--week", WEEK)
+    sent = invoke(world, "send", "--now", LETTER_DAY.isoformat())
+
+    assert '"sent": 7' in sent
+    assert len(world.sb.sent_mail()) == 7
+    assert "Nothing to do" in invoke(world, "meetings", "--week", WEEK, "--dry-run")
+
+
+def test_the_outbox_listing_shows_codes_not_addresses_and_an_uncertain_message_can_be_requeued(
+        world: World) -> None:
+    invoke(world, "letters", "--week", WEEK)
+    with world.store.session() as s:
+        key = s.scalar(select(OutboxMessage.key).order_by(OutboxMessage.key))
+        s.execute(update(OutboxMessage).where(OutboxMessage.key == key).values(status=OutboxStatus.UNCERTAIN))
+
+    listing = invoke(world, "outbox", "--status", "uncertain")
+    assert f"uncertain  {key}" in listing and "@" not in listing
+    assert f"requeued {key}" in invoke(world, "requeue", str(key))
+    assert '"sent": 7' in invoke(world, "send", "--now", LETTER_DAY.isoformat())
