@@ -189,6 +189,10 @@ def classify_http(status: int, content: bytes | str | None, retry_after: str | N
     kw: dict[str, Any] = {"vendor": "google", "status": status, "reason": reason}
     if reason in DAILY_REASONS:
         return Parked(text, **kw)
+    if "(Mail sending)" in message:
+        # Gmail's 2,000-a-day sending limit arrives as a plain rateLimitExceeded whose message ends
+        # "(Mail sending)"; retrying within the run only burns attempts until the day rolls over.
+        return Parked(text, **kw)
     if status == 401 or reason == "unauthorized_client":
         return NeedsReauth(text, **kw)
     if status == 429 or status >= 500 or (status == 403 and reason in RATE_REASONS):
