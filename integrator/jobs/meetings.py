@@ -112,7 +112,7 @@ def meeting_spec(org_cfg: OrganisationConfig, settings: Settings, group: PeerGro
     offsets = settings.schedule.reminder_offsets_minutes
     return MeetingSpec(
         organizer=group.coordinator.email,
-        subject=f"Vertaisryhmä {group.name} {wd.day.day}.{wd.day.month}.",
+        subject=f"{group.name}: ryhmätapaaminen {wd.day.day}.{wd.day.month}.",
         body_html=body,
         start=wd.meeting_start,
         end=wd.meeting_end,
