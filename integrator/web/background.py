@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +19,8 @@ from sqlalchemy import select
 from integrator import metrics
 from integrator.jobs.plan import Plan
 from integrator.store.db import Store
-from integrator.store.models import JobRun
+from integrator.store.models import JobRun, JobStatus
+from integrator.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,17 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str, group_k
     Raises ApplyFailed with the job's own message when it fails before recording a run
     (e.g. another run of the same job holds the lock).
     """
+    with store.session() as s:
+        # A double click, or a colleague on the same organisation: one apply at a time. (The job's
+        # own lock also guards the tenant; this check answers before a second run is recorded.)
+        running = s.scalar(select(JobRun.id).where(JobRun.kind == "weekly_setup", JobRun.dry_run.is_(False),
+                                                   JobRun.status == JobStatus.RUNNING,
+                                                   JobRun.params["org"].as_string() == org_key,
+                                                   # a run killed mid-way stays "running": do not block forever
+                                                   JobRun.started_at > utcnow() - timedelta(hours=3)))
+    if running is not None:
+        raise ApplyFailed(f"a weekly setup for this organisation is already running (run {running}); "
+                          "wait until it has finished")
     ticket = Ticket(tag=f"web:{actor}#{secrets.token_hex(6)}")
 
     def work() -> None:

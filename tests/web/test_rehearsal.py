@@ -107,3 +107,19 @@ def _work_day_id(app: Flask, group_id: int, day: object) -> int:
         wid = s.scalar(select(WorkDay.id).where(WorkDay.group_id == group_id, WorkDay.day == day))
     assert wid is not None
     return wid
+
+
+def test_a_second_apply_while_one_runs_is_refused_with_reason(rehearsal: tuple[Flask, Rehearsal]) -> None:
+    from integrator.store.models import JobRun, JobStatus, Organisation
+
+    app, r = rehearsal
+    client = _login(app, r)
+    group_id = _group_id(app, "pitka")
+    week = weeks.week_of(weeks.today() + timedelta(days=7))
+    with get_store(app).session() as s:
+        org_id = s.scalar(select(Organisation.id).where(Organisation.key == r.org_key))
+        s.add(JobRun(organisation_id=org_id, kind="weekly_setup", params={"week": week, "org": r.org_key},
+                     status=JobStatus.RUNNING, triggered_by="web:staff:9"))
+    resp = client.post("/api/v1/jobs/weekly-setup/apply", json={"week": week, "group_id": group_id})
+    assert resp.status_code == 409
+    assert "already running" in resp.get_json()["message"]
