@@ -163,3 +163,22 @@ def cancel_cmd(config_file: Path | None, key: str) -> None:
     if not cancel_key(store, key, "cancelled by a coordinator"):
         raise click.ClickException(f"no queued, parked or uncertain message with key {key}")
     click.echo(f"cancelled {key}")
+
+
+@notify.command("run")
+@config_option
+@click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
+def run_cmd(config_file: Path | None, now_s: str | None) -> None:
+    """What a scheduler runs every few minutes: the weekly letters once they are due (default
+    Thursday 12:00 for next week), the reminders that are due, then the outbox. Idempotent."""
+    from integrator.jobs.notify import letter_week_due, queue_due_reminders, queue_weekly_letters, send_outbox
+
+    settings, store = _load(config_file)
+    now = _now(now_s)
+    out: dict[str, object] = {}
+    week = letter_week_due(settings, now)
+    if week:
+        out["letters"] = {o: queue_weekly_letters(store, settings, o, week) for o in _orgs(settings, None)}
+    out["reminders"] = queue_due_reminders(store, settings, now)
+    out["send"] = send_outbox(store, settings, now if now_s else None)
+    click.echo(json.dumps(out, sort_keys=True))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from integrator.cli import cli
 from integrator.store.models import OutboxMessage, OutboxStatus
 from tests.jobs import notify_world as nw
-from tests.jobs.notify_world import LETTER_DAY, WEEK, World
+from tests.jobs.notify_world import LETTER_DAY, WEEK, World, at, monday
 
 sandbox_server, sb, world = nw.sandbox_server, nw.sb, nw.world  # fixtures
 
@@ -42,3 +45,16 @@ def test_the_outbox_listing_shows_codes_not_addresses_and_an_uncertain_message_c
     assert f"uncertain  {key}" in listing and "@" not in listing
     assert f"requeued {key}" in invoke(world, "requeue", str(key))
     assert '"sent": 7' in invoke(world, "send", "--now", LETTER_DAY.isoformat())
+
+
+def test_the_scheduler_entry_point_sends_letters_when_due_and_reminders_before_meetings(world: World) -> None:
+    invoke(world, "meetings", "--week", WEEK)
+    before = invoke(world, "run", "--now", (LETTER_DAY - timedelta(minutes=5)).isoformat())
+    due = invoke(world, "run", "--now", LETTER_DAY.isoformat())
+    again = invoke(world, "run", "--now", (LETTER_DAY + timedelta(minutes=5)).isoformat())
+    tuesday = invoke(world, "run", "--now", at(monday() + timedelta(days=1), 9, 2).isoformat())
+
+    assert '"letters"' not in before and json.loads(due)["send"]["sent"] == 7
+    assert json.loads(again)["send"]["sent"] == 0
+    assert json.loads(tuesday)["send"]["sent"] == 4
+    assert len(world.sb.sent_mail()) == 11
