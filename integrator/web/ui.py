@@ -41,6 +41,15 @@ def _fi_weekdays(days: list[int]) -> str:
     return ", ".join(weeks.WEEKDAY_FI.get(d, "?") for d in days)
 
 
+@bp.app_template_filter("fi_count_key")
+def _fi_count_key(key: str) -> str:
+    """"create:course" -> "luodaan: kurssi"; other counters pass unchanged."""
+    op, _, resource = key.partition(":")
+    if op in OP_FI and resource:
+        return f"{OP_FI[op]}: {RESOURCE_FI.get(resource, resource)}"
+    return key
+
+
 def _week_param() -> str:
     week = request.args.get("week") or weeks.week_of(weeks.today())
     try:
