@@ -203,6 +203,8 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
             continue
         if row.override_status is not None:
             result.overridden_kept += 1
+        if (row.computed_status, row.minutes, row.evidence) == (decision.status, decision.minutes, evidence):
+            continue  # nothing new: no write, and `computed_at` keeps saying when it last changed
         if row.computed_status != decision.status:
             result.changed += 1
             session.add(AuditEvent(
