@@ -110,3 +110,24 @@ def test_a_client_leaving_is_removed_from_the_attendees(world: World) -> None:
     assert len(row.state["attendees"]) == 3
     attendees = world.sb.graph.events[row.external_id].data["attendees"]
     assert "k-0001@asiakas.example.fi" not in [a["emailAddress"]["address"] for a in attendees]
+
+
+def test_a_crash_between_the_create_and_our_commit_resumes_without_a_second_meeting(world: World) -> None:
+    from integrator.jobs.meetings import MeetingProviders, _prepare_teams_create, organisation_id
+    from integrator.providers.microsoft.events import create_teams_event
+
+    plan = plan_meetings(world.store, world.settings, ORG, WEEK)
+    action = next(a for a in plan.actions if a.key == "meeting:tiistai:2026-01-13")
+    with world.store.session() as s:
+        org_id = organisation_id(s, ORG)
+    prepared = _prepare_teams_create(world.store, world.settings, world.settings.organisation(ORG), org_id, action)
+    providers = MeetingProviders(world.settings.organisation(ORG))
+    made = create_teams_event(providers.graph(), prepared.spec, prepared.state["idempotency_key"])
+    providers.close()  # ...and the process dies here: the row still says "pending"
+    assert meetings(world)["meeting:tiistai:2026-01-13"].status == "pending"
+
+    run(world)
+
+    row = meetings(world)["meeting:tiistai:2026-01-13"]
+    assert row.status == "active" and row.external_id == made.event_id
+    assert len(world.sb.graph.events) == 2  # Tuesday and Thursday, not three
