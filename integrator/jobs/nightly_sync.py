@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from integrator.config import OrganisationConfig, Settings
 from integrator.jobs.alerts import AlertResult, queue_absence_alerts
-from integrator.jobs.attendance import EvaluationResult, evaluate_window
-from integrator.jobs.nightly_sync_context import SyncContext, load_context
+from integrator.jobs.attendance import EvaluationResult, evaluate_window, reevaluate_work_days
+from integrator.jobs.nightly_sync_context import HARVEST_DAYS, SyncContext, load_context
 from integrator.jobs.runs import RunRecorder, job_lock
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
@@ -90,11 +90,15 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
         result = OrgSyncResult(org_key=org_cfg.key, status=JobStatus.RUNNING, run_id=rec.run_id)
         try:
             with store.session() as s:
-                ctx = load_context(s, org_id, org_cfg.key, org_cfg, rules, now=now, start=start,
-                                   tz=settings.time_zone)
+                ctx = load_context(s, org_id, org_cfg.key, org_cfg, rules, now=now,
+                                   start=min(start, now.date() - timedelta(days=HARVEST_DAYS)), tz=settings.time_zone)
             result.requests = _harvest(store, ctx, providers, rec, force=since is not None)
             result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start, keep=ctx.unread)
             rec.count("days_kept_unread_source", len(ctx.unread))
+            late = sorted(wd for wd in ctx.new_reports - ctx.unread if ctx.work_days[wd].day < start)
+            if late:  # evidence of days before the window arrived late (the sync was down): decide them too
+                late_eval = reevaluate_work_days(store, org_id, late, rules=rules, actor="system:nightly_sync")
+                rec.count("days_outside_window_evaluated", late_eval.evaluated)
             for status, n in result.evaluation.by_status.items():
                 rec.count(f"days_{status}", n)
             rec.count("days_changed", result.evaluation.changed)

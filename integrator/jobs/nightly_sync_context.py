@@ -28,6 +28,9 @@ from integrator.store.types import utcnow
 #: A meeting without any report this long after its end had nobody in it (Teams and Meet
 #: publish within minutes); until then its days stay pending rather than absent.
 REPORT_GRACE = timedelta(hours=4)
+#: How far back meetings without their evidence are still read: Meet deletes conference
+#: records 30 days after the meeting, so a sync that was down for a week still catches up.
+HARVEST_DAYS = 30
 
 
 def get_cursor(s: Session, org_id: int, source: str, partition: str = "") -> str | None:
@@ -81,6 +84,7 @@ class SyncContext:
     meetings: list[MeetingRow] = field(default_factory=list)
     reported: set[int] = field(default_factory=set)  # work days whose meeting report is in
     unread: set[int] = field(default_factory=set)  # work days with a source that failed this run
+    new_reports: set[int] = field(default_factory=set)  # work days whose meeting evidence came in now
     codes: dict[int, str] = field(default_factory=dict)  # client id -> code
     index: ClientIndex | None = None
 

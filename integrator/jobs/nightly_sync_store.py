@@ -114,3 +114,4 @@ def mark_report(s: Session, ctx: SyncContext, work_day_id: int, source: str, rep
     else:
         row.state = details
     ctx.reported.add(work_day_id)
+    ctx.new_reports.add(work_day_id)

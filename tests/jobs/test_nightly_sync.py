@@ -175,6 +175,15 @@ def test_a_classroom_outage_leaves_that_groups_days_as_they_were_until_the_next_
     assert table(world) == EXPECTED
 
 
+def test_a_sync_that_was_down_for_ten_days_still_catches_the_week_up(world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+    world.sb.state.clock.set(local(date(2026, 1, 26), 2))  # the week is outside the 7-day window
+    result = world.nightly_sync()
+    assert result.counts["days_outside_window_evaluated"] == 9
+    map_the_phone_number(world)
+    assert table(world) == EXPECTED
+
+
 def test_sigkill_during_the_sync_leaves_the_register_unchanged_and_the_next_run_correct(
         world: DemoWorld, tmp_path: Path) -> None:
     play_week(world, nightly=False)
