@@ -125,3 +125,12 @@ def test_attendance_page_offers_to_map_an_unknown_phone_attendee(as_coord_a: Fla
     page = resp.get_data(as_text=True)
     assert "Osallistuja yhdistetty asiakkaaseen" in page
     assert "Tunnistamattomat osallistujat" not in page
+
+
+def test_every_error_kind_the_jobs_record_has_its_own_explanation() -> None:
+    from integrator.web.explain import EXPLANATIONS, explain_error
+
+    for kind in ("retriable", "parked", "needsreauth", "reauth", "no_worker", "teams", "meet", "crash", "skipped"):
+        assert explain_error({"kind": kind}) == EXPLANATIONS[kind]
+    assert explain_error({"kind": "something new"}) == EXPLANATIONS["fatal"]
+    assert "vastuutyöntekijää" in explain_error({"kind": "no_worker"})
