@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from integrator.config import Settings  # noqa: E402
-from integrator.domain.calendar import meeting_window, week_monday, work_days_for_week  # noqa: E402
+from integrator.domain.calendar import meeting_window, work_days_for_week  # noqa: E402
 from integrator.jobs.meetings import apply_meetings, plan_meetings  # noqa: E402
 from integrator.jobs.notify import queue_due_reminders, queue_weekly_letters, send_outbox  # noqa: E402
 from integrator.jobs.runs import RunRecorder  # noqa: E402
