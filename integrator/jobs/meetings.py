@@ -194,6 +194,10 @@ def plan_meetings(store: Store, settings: Settings, org_key: str, week: str,
             elif row.state.get("provider") != provider:
                 plan.add(Action("create", RESOURCE, key, group=group.key, reason="tapaamisalusta vaihtui",
                                 detail={**detail, "replace": True}))
+            elif str(row.state.get("organizer", "")).lower() != spec.organizer.lower():
+                # The event lives on the old coordinator's calendar: cancel it there, make a new one.
+                plan.add(Action("create", RESOURCE, key, group=group.key, reason="ohjaaja vaihtui",
+                                detail={**detail, "replace": True}))
             elif row.state.get("fingerprint") != fp:
                 plan.add(Action("update", RESOURCE, key, group=group.key,
                                 reason=", ".join(_changes(row.state, spec)), detail=detail))

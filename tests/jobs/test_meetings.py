@@ -131,3 +131,28 @@ def test_a_crash_between_the_create_and_our_commit_resumes_without_a_second_meet
     row = meetings(world)["meeting:tiistai:2026-01-13"]
     assert row.status == "active" and row.external_id == made.event_id
     assert len(world.sb.graph.events) == 2  # Tuesday and Thursday, not three
+
+
+def test_a_new_coordinator_gets_a_new_meeting_and_the_old_one_is_cancelled(world: World) -> None:
+    from integrator.store.models import PeerGroup, StaffRole, StaffUser
+
+    run(world)
+    old = meetings(world)["meeting:tiistai:2026-01-13"].external_id
+    world.sb.graph.grant_meeting_policy(world.sb.graph.add_user("uusi@sandbox.example.fi", "Uusi Ohjaaja"))
+    with world.store.session() as s:
+        staff = StaffUser(email="uusi@sandbox.example.fi", display_name="Uusi Ohjaaja", role=StaffRole.COORDINATOR)
+        s.add(staff)
+        s.flush()
+        group = s.scalar(select(PeerGroup).where(PeerGroup.key == "tiistai"))
+        assert group is not None
+        group.coordinator_id = staff.id
+
+    recorder = run(world)
+
+    assert recorder.errors == []
+    row = meetings(world)["meeting:tiistai:2026-01-13"]
+    assert row.external_id != old and row.state["organizer"] == "uusi@sandbox.example.fi"
+    assert row.state["online_meeting_id"]
+    gone = world.sb.graph.events.get(old)
+    assert gone is None or gone.data.get("isCancelled")
+    assert world.sb.state.log.counts()["graph events cancel"] == 2  # both Tuesday-group days moved
