@@ -59,6 +59,7 @@ class Applier:
         self.adopted: set[str] = set()
         self.followups: list[Action] = []
         self.user_ids: dict[int, str] = {}
+        self.loaded: dict[int, ExternalResource] = {}
         with store.session() as s:
             self.staff = {u.id: u.email for u in s.scalars(select(StaffUser))}
             self.clients = {c.id: (c.email or "").lower() for c in
@@ -78,7 +79,10 @@ class Applier:
         if obj is not None and obj in s:
             return obj  # type: ignore[no-any-return]
         row_id = known["id"] if known["id"] is not None else (obj.id if obj is not None else None)
-        return s.get(ExternalResource, row_id) if row_id is not None else None
+        if row_id is None:
+            return None
+        held = self.loaded.get(row_id)
+        return held if held is not None and held in s else s.get(ExternalResource, row_id)
 
     def put(self, s: Session, kind: str, key: str, *, external_id: str | None = None, status: str = "active",
             **state: Any) -> None:
@@ -106,8 +110,9 @@ class Applier:
         """Load the rows a batch's results will touch in one query (the session's identity map)."""
         ids = [i for k in (self.rows.get(key) for key in keys) if k
                and (i := k.get("id") or getattr(k.get("obj"), "id", None)) is not None]
-        if ids:
-            s.scalars(select(ExternalResource).where(ExternalResource.id.in_(ids))).all()
+        # Held here: the session's identity map keeps only weak references.
+        self.loaded = {r.id: r for r in s.scalars(select(ExternalResource).where(ExternalResource.id.in_(ids)))} \
+            if ids else {}
 
     # ---- running steps in batches, recording after each batch ----
     def run_steps(self, steps: list[Step], *, retry: bool = True) -> None:

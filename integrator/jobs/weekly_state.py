@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import OrganisationConfig
@@ -39,6 +39,7 @@ from integrator.store.models import (
     Period,
     StaffUser,
     Task,
+    TaskVariant,
     VariantKind,
 )
 
@@ -187,22 +188,31 @@ def variant_for(c: ClientWeek, task: TaskWeek) -> VariantKind:
 
 def _sync_assignments(s: Session, gw: GroupWeek) -> None:
     """Assignment rows: which variant of each task each taking-part client gets."""
+    task_ids = [t.task_id for day in gw.days for t in day.tasks]
+    if not task_ids:
+        return
+    existing: dict[tuple[int, int], Assignment] = {
+        (a.task_id, a.client_id): a for a in s.scalars(select(Assignment).where(Assignment.task_id.in_(task_ids)))}
+    variant_ids = {(v.task_id, v.kind): v.id for v in s.scalars(select(TaskVariant).where(
+        TaskVariant.task_id.in_(task_ids)))}
+    new: list[dict[str, int]] = []
     for day in gw.days:
         for task in day.tasks:
-            want = {c.client_id: variant_for(c, task) for c in gw.clients if c.consent and day.day in c.days}
-            have = {a.client_id: a for a in s.scalars(select(Assignment).where(Assignment.task_id == task.task_id))}
-            variant_ids = {v.kind: v.id for v in s.get_one(Task, task.task_id).variants}
-            for client_id, kind in want.items():
-                vid = variant_ids.get(kind)
+            for c in gw.clients:
+                if not (c.consent and day.day in c.days):
+                    continue
+                vid = variant_ids.get((task.task_id, variant_for(c, task)))
+                row = existing.pop((task.task_id, c.client_id), None)
                 if vid is None:
                     continue
-                row = have.pop(client_id, None)
                 if row is None:
-                    s.add(Assignment(task_id=task.task_id, client_id=client_id, variant_id=vid))
+                    new.append({"task_id": task.task_id, "client_id": c.client_id, "variant_id": vid})
                 elif row.variant_id != vid:
                     row.variant_id = vid
-            for row in have.values():
-                s.delete(row)
+    for row in existing.values():
+        s.delete(row)
+    if new:  # one statement for the group's new rows, not one per client and task
+        s.execute(insert(Assignment), new)
     s.flush()
 
 
