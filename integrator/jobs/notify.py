@@ -411,7 +411,8 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
                         outcome = send_one(store, mailer, message_id, at, stats, validate)
                     except SenderPaused as pause:
                         stats.parked += park_rest(store, org_id, pause.until, pause.reason[:200], at)
-                        log.warning("sender paused", extra={"org": org_cfg.key, "until": pause.until.isoformat()})
+                        level = logging.WARNING if pause.until - at > timedelta(minutes=5) else logging.INFO
+                        log.log(level, "sender paused", extra={"org": org_cfg.key, "until": pause.until.isoformat()})
                         break
                     except NeedsReauth as err:
                         log.error("sender refused", extra={"org": org_cfg.key, "error": str(err)[:200]})

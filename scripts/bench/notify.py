@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import resource
 import sys
@@ -195,6 +196,7 @@ def main() -> None:
     ap.add_argument("--faults", type=float, default=0.0, help="rate of injected 429s (and 503s on events)")
     ap.add_argument("--latency-ms", type=int, default=0)
     args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp_s, Sandbox(latency_ms=args.latency_ms, page_size=50) as sb:
         tmp = Path(tmp_s)
         url = f"sqlite:///{tmp / 'bench.db'}"
