@@ -8,6 +8,8 @@ reveals nothing about what exists.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort
@@ -101,16 +103,49 @@ def attendance_day_or_404(s: Session, p: Principal, attendance_day_id: int) -> A
     return ad
 
 
+@dataclass(frozen=True)
+class RunScope:
+    """What of an organisation-wide run a coordinator may read: items of their own groups and
+    clients, and organisation-level items (credentials, the run itself); never another group's."""
+
+    own: frozenset[str]
+    foreign: frozenset[str]
+
+    def allows_item(self, item: str) -> bool:
+        return not (set(re.split(r"[:/\s]+", item)) & self.foreign)
+
+    def allows_action(self, action: dict[str, Any]) -> bool:
+        group, client = action.get("group"), action.get("client")
+        return (group is None or group in self.own) and (client is None or client in self.own) \
+            and self.allows_item(str(action.get("key", "")))
+
+
+def run_scope(s: Session, p: Principal, org_id: int | None) -> RunScope | None:
+    """None: the principal reads runs whole (an admin)."""
+    if p.is_admin:
+        return None
+    groups = list(s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org_id)))
+    mine = [g.id for g in groups if g.coordinator_id == p.staff_id]
+    own_codes = set(s.scalars(select(Client.code).join(Membership, Membership.client_id == Client.id)
+                              .where(Membership.group_id.in_(mine))))
+    all_codes = set(s.scalars(select(Client.code).where(Client.organisation_id == org_id)))
+    own = {g.key for g in groups if g.id in mine} | own_codes
+    foreign = ({g.key for g in groups} | all_codes) - own
+    return RunScope(own=frozenset(own), foreign=frozenset(foreign))
+
+
 def run_visible(s: Session, p: Principal, run: JobRun) -> bool:
-    """Admins see runs of their organisations; a coordinator sees runs for their own groups."""
+    """Admins see runs of their organisations. A coordinator sees runs for their own groups and
+    organisation-wide runs (nightly sync, scheduled setup) of organisations where they coordinate,
+    the latter read through `run_scope`."""
     if p.is_admin:
         return p.organisation_id is None or run.organisation_id == p.organisation_id
     params: dict[str, Any] = run.params or {}
     group_key = params.get("group_key") or params.get("group")
-    if not isinstance(group_key, str):
-        return False
-    return s.scalar(groups_query(p).where(PeerGroup.key == group_key,
-                                          PeerGroup.organisation_id == run.organisation_id)) is not None
+    q = groups_query(p).where(PeerGroup.organisation_id == run.organisation_id)
+    if isinstance(group_key, str):
+        q = q.where(PeerGroup.key == group_key)
+    return s.scalar(q.limit(1)) is not None
 
 
 def job_run_or_404(s: Session, p: Principal, run_id: int) -> JobRun:

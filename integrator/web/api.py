@@ -199,15 +199,17 @@ def jobs() -> ResponseReturnValue:
     if kind is not None and (len(kind) > 40 or not kind.replace("_", "").isalnum()):
         abort(400, description="kind is a job kind such as weekly_setup")
     with get_store().session() as s:
-        runs = access.visible_runs(s, current_principal(), kind=kind)
-        return jsonify([readmodels.run_json(r) for r in runs])
+        p = current_principal()
+        runs = access.visible_runs(s, p, kind=kind)
+        return jsonify([readmodels.run_json(r, scope=access.run_scope(s, p, r.organisation_id)) for r in runs])
 
 
 @bp.get("/jobs/<int:run_id>")
 def job(run_id: int) -> ResponseReturnValue:
     with get_store().session() as s:
-        return jsonify(readmodels.run_json(access.job_run_or_404(s, current_principal(), run_id),
-                                           with_plan=True))
+        p = current_principal()
+        run = access.job_run_or_404(s, p, run_id)
+        return jsonify(readmodels.run_json(run, with_plan=True, scope=access.run_scope(s, p, run.organisation_id)))
 
 
 @bp.get("/groups/<int:group_id>/register")

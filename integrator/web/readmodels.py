@@ -19,6 +19,7 @@ from integrator.store.models import (
     WorkDay,
 )
 from integrator.web import weeks
+from integrator.web.access import RunScope
 
 
 def organisation_json(org: Organisation) -> dict[str, Any]:
@@ -55,7 +56,8 @@ def work_day_json(wd: WorkDay) -> dict[str, Any]:
             "tasks": [t.title for t in wd.tasks]}
 
 
-def run_json(run: JobRun, *, with_plan: bool = False) -> dict[str, Any]:
+def run_json(run: JobRun, *, with_plan: bool = False, scope: RunScope | None = None) -> dict[str, Any]:
+    errors = [e for e in (run.errors or []) if scope is None or scope.allows_item(str(e.get("item", "")))]
     out: dict[str, Any] = {
         "id": run.id, "kind": run.kind, "organisation_id": run.organisation_id, "params": run.params or {},
         "dry_run": run.dry_run, "status": run.status.value,
@@ -63,9 +65,9 @@ def run_json(run: JobRun, *, with_plan: bool = False) -> dict[str, Any]:
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "progress_done": run.progress_done, "progress_total": run.progress_total,
-        "counts": run.counts or {}, "errors": run.errors or []}
+        "counts": run.counts or {}, "errors": errors}
     if with_plan:
-        out["plan"] = run.plan or []
+        out["plan"] = [a for a in (run.plan or []) if scope is None or scope.allows_action(a)]
     return out
 
 

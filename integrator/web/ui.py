@@ -66,7 +66,8 @@ def dashboard() -> ResponseReturnValue:
     with get_store().session() as s:
         groups = access.visible_groups(s, p)
         grids = [readmodels.attendance_grid(s, g, week) for g in groups]
-        runs = [readmodels.run_json(r) for r in access.visible_runs(s, p, limit=5)]
+        runs = [readmodels.run_json(r, scope=access.run_scope(s, p, r.organisation_id))
+                for r in access.visible_runs(s, p, limit=5)]
     return render_template("dashboard.html", week=week, grids=grids, runs=runs,
                            prev_week=weeks.shift(week, -1), next_week=weeks.shift(week, 1))
 
@@ -193,14 +194,18 @@ def weekly_setup_apply() -> ResponseReturnValue:
 @bp.get("/jobs")
 def jobs_page() -> ResponseReturnValue:
     with get_store().session() as s:
-        runs = [readmodels.run_json(r) for r in access.visible_runs(s, current_principal(), limit=100)]
+        p = current_principal()
+        runs = [readmodels.run_json(r, scope=access.run_scope(s, p, r.organisation_id))
+                for r in access.visible_runs(s, p, limit=100)]
     return render_template("jobs.html", runs=runs)
 
 
 @bp.get("/jobs/<int:run_id>")
 def job_page(run_id: int) -> ResponseReturnValue:
     with get_store().session() as s:
-        run = readmodels.run_json(access.job_run_or_404(s, current_principal(), run_id), with_plan=True)
+        p = current_principal()
+        found = access.job_run_or_404(s, p, run_id)
+        run = readmodels.run_json(found, with_plan=True, scope=access.run_scope(s, p, found.organisation_id))
     return render_template("job.html", run=run)
 
 

@@ -50,7 +50,7 @@ def test_a_bad_week_is_a_400_with_the_expected_form(as_coord_a: FlaskClient, wor
 
 def test_job_runs_show_progress_and_errors_of_own_groups_only(as_coord_a: FlaskClient, world: World) -> None:
     runs = as_coord_a.get("/api/v1/jobs").get_json()
-    assert [r["id"] for r in runs] == [world.run_a]
+    assert [r["id"] for r in runs] == [world.run_org, world.run_a]
     run = as_coord_a.get(f"/api/v1/jobs/{world.run_a}").get_json()
     assert run["status"] == "partial"
     assert run["errors"] == [{"item": "K-0001", "error": "403 forbidden", "kind": "fatal"}]
@@ -124,3 +124,13 @@ def test_an_attendee_cannot_be_mapped_to_a_client_of_another_group(as_coord_a: F
                            json={"source": "teams", "participant_key": "phone:+358401234567",
                                  "client_id": world.client_b})
     assert resp.status_code == 404
+
+
+def test_an_organisation_wide_run_shows_a_coordinator_only_their_own_items(as_coord_b: FlaskClient,
+                                                                            world: World) -> None:
+    run = as_coord_b.get(f"/api/v1/jobs/{world.run_org}").get_json()
+    assert [e["item"] for e in run["errors"]] == ["K-0002", "credentials"]
+    assert [a["key"] for a in run["plan"]] == ["course:to-ryhma"]
+    listed = {r["id"]: r for r in as_coord_b.get("/api/v1/jobs").get_json()}
+    assert world.run_a not in listed and world.run_b in listed
+    assert [e["item"] for e in listed[world.run_org]["errors"]] == ["K-0002", "credentials"]

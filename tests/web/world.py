@@ -47,6 +47,7 @@ class World:
     attendance_b: int
     run_a: int
     run_b: int
+    run_org: int  # organisation-wide (nightly sync): items of both groups
 
 
 def _group(s: object, org: Organisation, key: str, coordinator: int) -> PeerGroup:
@@ -101,12 +102,22 @@ def build_world(store: Store) -> World:
                        status=JobStatus.PARTIAL, errors=[{"item": "K-0001", "error": "403 forbidden", "kind": "fatal"}])
         run_b = JobRun(organisation_id=org_a.id, kind="weekly_setup", params={"week": WEEK, "group_key": "to-ryhma"},
                        status=JobStatus.SUCCEEDED)
-        s.add_all([run_a, run_b])
+        nightly = JobRun(organisation_id=org_a.id, kind="nightly_sync", params={"org": "raisio"},
+                         status=JobStatus.PARTIAL,
+                         errors=[{"item": "K-0001", "error": "no responsible worker", "kind": "no_worker"},
+                                 {"item": "K-0002", "error": "no responsible worker", "kind": "no_worker"},
+                                 {"item": "meeting:ti-ryhma:2026-11-24", "error": "503", "kind": "teams"},
+                                 {"item": "credentials", "error": "expired", "kind": "reauth"}],
+                         plan=[{"op": "create", "resource": "course", "key": "course:ti-ryhma", "group": "ti-ryhma",
+                                "client": None, "reason": "", "detail": {}},
+                               {"op": "create", "resource": "course", "key": "course:to-ryhma", "group": "to-ryhma",
+                                "client": None, "reason": "", "detail": {}}])
+        s.add_all([run_a, run_b, nightly])
         s.flush()
         return World(org_a=org_a.id, org_b=org_b.id, group_a=ga.id, group_b=gb.id, group_c=gc.id,
                      coord_a=coord_a, coord_b=coord_b, admin_all=admin_all, admin_b=admin_b,
                      client_a=ca.id, client_b=cb.id, work_day_a=wda.id, work_day_b=wdb.id,
-                     attendance_a=ada.id, attendance_b=adb.id, run_a=run_a.id, run_b=run_b.id)
+                     attendance_a=ada.id, attendance_b=adb.id, run_a=run_a.id, run_b=run_b.id, run_org=nightly.id)
 
 
 def _ensure_orgs(store: Store) -> None:
