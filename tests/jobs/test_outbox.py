@@ -123,3 +123,16 @@ def test_sending_is_paced_to_the_per_minute_limit(sb: Sandbox, store: Store, db_
 
     assert counts["sent"] == 7
     assert round(sum(slept)) == 180  # one at once, then one every 30 s: never 3 in a minute
+
+
+def test_a_gmail_5xx_is_uncertain_too_and_sent_once_on_the_wire(
+        sb: Sandbox, store: Store, db_url: str, tmp_path: Path) -> None:
+    w = World.build(sb, store, db_url, tmp_path, groups=TWO_GROUPS, mail_via="gmail")
+    queue_weekly_letters(w.store, w.settings, ORG, WEEK)
+    sb.state.faults.inject(vendor="google", path_glob="*/messages/send", rate=1.0, status=500, count=1)
+
+    counts = send_outbox(w.store, w.settings, LETTER_DAY)
+
+    assert counts["uncertain"] == 1 and counts["sent"] == 6
+    sends = [e for e in sb.state.log.items() if e.path.endswith("/messages/send")]
+    assert len(sends) == 7, "the 500 was not retried by googleapiclient or by us"
