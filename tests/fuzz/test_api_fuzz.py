@@ -25,7 +25,7 @@ from integrator.web.openapi import document
 from tests.web.world import build_world
 
 OPERATIONS = sorted(op.ok().label for op in schemathesis.openapi.from_dict(document()).get_all_operations())
-EXAMPLES = 20
+EXAMPLES = 30
 
 
 @pytest.fixture
