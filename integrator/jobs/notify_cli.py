@@ -10,6 +10,7 @@ import click
 from sqlalchemy import select
 
 from integrator.config import Settings, load_settings
+from integrator.jobs.runs import JobAlreadyRunning
 from integrator.store.db import Store
 from integrator.store.models import OutboxMessage, OutboxStatus
 from integrator.store.types import utcnow
@@ -112,7 +113,11 @@ def send_cmd(config_file: Path | None, now_s: str | None) -> None:
     from integrator.jobs.notify import send_outbox
 
     settings, store = _load(config_file)
-    counts = send_outbox(store, settings, _now(now_s) if now_s else None)
+    try:
+        counts = send_outbox(store, settings, _now(now_s) if now_s else None)
+    except JobAlreadyRunning as err:
+        click.echo(f"{err}: nothing to do in this run.")
+        return
     click.echo(json.dumps(counts, sort_keys=True))
     if counts.get("recovered_uncertain") or counts.get("uncertain"):
         click.echo("Some messages may or may not have been sent: see `integrator notify outbox --status "
@@ -180,5 +185,8 @@ def run_cmd(config_file: Path | None, now_s: str | None) -> None:
     if week:
         out["letters"] = {o: queue_weekly_letters(store, settings, o, week) for o in _orgs(settings, None)}
     out["reminders"] = queue_due_reminders(store, settings, now)
-    out["send"] = send_outbox(store, settings, now if now_s else None)
+    try:
+        out["send"] = send_outbox(store, settings, now if now_s else None)
+    except JobAlreadyRunning:
+        out["send"] = "another run is sending"  # the next tick sends the rest
     click.echo(json.dumps(out, sort_keys=True))
