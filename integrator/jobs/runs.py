@@ -26,6 +26,24 @@ def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _holder_is_gone(holder: str) -> bool:
+    """True when the holder ran on this host and its process no longer exists.
+
+    A SIGKILLed job cannot release its lock; on the same host we can tell it is dead and
+    take over at once instead of waiting out the TTL (which stays as the cross-host fallback).
+    """
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # exists, owned by another user
+    return False
+
+
 @contextmanager
 def job_lock(store: Store, name: str, *, ttl: timedelta = timedelta(hours=2)) -> Iterator[None]:
     """A lock row in the database, so that it holds across processes and hosts.
@@ -35,6 +53,9 @@ def job_lock(store: Store, name: str, *, ttl: timedelta = timedelta(hours=2)) ->
     now = utcnow()
     with store.session() as s:
         s.execute(delete(JobLock).where(JobLock.name == name, JobLock.expires_at < now))
+        held = s.scalar(select(JobLock).where(JobLock.name == name))
+        if held is not None and _holder_is_gone(held.holder):
+            s.delete(held)
     try:
         with store.session() as s:
             s.add(JobLock(name=name, holder=_holder(), acquired_at=now, expires_at=now + ttl))

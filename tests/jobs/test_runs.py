@@ -66,3 +66,27 @@ def test_run_recorder_keeps_counts_errors_and_progress(any_store: Store) -> None
         assert run.errors == [{"item": "folder:K-0007", "error": "Drive answered 404: parent folder not found",
                                "kind": "fatal"}]
         assert run.finished_at is not None and run.status is JobStatus.PARTIAL
+
+
+def test_a_lock_left_by_a_sigkilled_process_on_this_host_is_taken_over_at_once(any_store: Store) -> None:
+    code = (
+        "import sys, time\n"
+        "from integrator.store.db import Store\n"
+        "from integrator.jobs.runs import job_lock\n"
+        "with job_lock(Store(sys.argv[1]), 'nightly_sync:raisio'):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", code, any_store.url], stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+            with pytest.raises(JobAlreadyRunning):  # alive: refused
+                with job_lock(any_store, "nightly_sync:raisio"):
+                    pass
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+    with job_lock(any_store, "nightly_sync:raisio"):  # dead: taken over without waiting for the TTL
+        with any_store.session() as s:
+            assert s.scalar(select(JobLock.holder).where(JobLock.name == "nightly_sync:raisio")).endswith(
+                f":{__import__('os').getpid()}")
