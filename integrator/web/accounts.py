@@ -121,3 +121,20 @@ def staff_id_by_email(store: Store, email: str) -> int:
     if sid is None:
         raise AccountError("no staff user with that email")
     return sid
+
+
+def list_tokens(store: Store, staff_id: int) -> list[tuple[int, str, str, str | None]]:
+    """(id, name, created, revoked) of a staff user's tokens; never the token itself."""
+    with store.session() as s:
+        rows = s.scalars(select(ApiToken).where(ApiToken.staff_user_id == staff_id).order_by(ApiToken.id))
+        return [(t.id, t.name, t.created_at.isoformat(timespec="seconds"),
+                 t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else None) for t in rows]
+
+
+def revoke_token(store: Store, token_id: int) -> None:
+    with store.session() as s:
+        row = s.get(ApiToken, token_id)
+        if row is None:
+            raise AccountError("no such token")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()

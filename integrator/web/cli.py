@@ -210,3 +210,33 @@ def token_create(email: str, token_name: str, database_url: str | None) -> None:
     finally:
         store.dispose()
     click.echo(value)
+
+
+@token.command("list")
+@click.option("--email", required=True)
+@DB_OPTION
+def token_list(email: str, database_url: str | None) -> None:
+    """List a staff user's tokens (id, name, created, revoked)."""
+    store = Store(database_url)
+    try:
+        for token_id, name, created, revoked in accounts.list_tokens(store, accounts.staff_id_by_email(store, email)):
+            click.echo(f"{token_id}\t{name}\tcreated {created}\t{'revoked ' + revoked if revoked else 'active'}")
+    except accounts.AccountError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        store.dispose()
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@DB_OPTION
+def token_revoke(token_id: int, database_url: str | None) -> None:
+    """Revoke a token by its id (see `staff token list`); it stops working at once."""
+    store = Store(database_url)
+    try:
+        accounts.revoke_token(store, token_id)
+    except accounts.AccountError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        store.dispose()
+    click.echo(f"token {token_id} revoked")

@@ -41,6 +41,11 @@ def test_staff_add_then_token_create_prints_a_working_token_once(org_store: Stor
     assert token.startswith("itk_")
     user = accounts.user_for_token(org_store, token)
     assert user is not None and user.email == "ohjaaja@example.fi"
+    listed = runner.invoke(cli, ["staff", "token", "list", "--email", "ohjaaja@example.fi"], env=env)
+    assert listed.exit_code == 0 and "\tci\t" in listed.output and token not in listed.output
+    token_id = listed.output.split("\t")[0]
+    assert runner.invoke(cli, ["staff", "token", "revoke", token_id], env=env).exit_code == 0
+    assert accounts.user_for_token(org_store, token) is None
 
 
 def test_staff_add_explains_mistakes(org_store: Store, db_url: str) -> None:
