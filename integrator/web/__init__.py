@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    security.init_csrf(app)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -26,9 +26,14 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_NAME"] = "integrator_session"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)  # a working day
     app.config["MAX_CONTENT_LENGTH"] = app.config.get("MAX_CONTENT_LENGTH") or 5 * 1024 * 1024
-    app.before_request(_check_csrf)
     app.after_request(_secure_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def init_csrf(app: Flask) -> None:
+    # Registered after authentication: an anonymous request is turned away (401 or the login
+    # page) before its form is looked at; the login form itself is public and still checked.
+    app.before_request(_check_csrf)
 
 
 def csrf_enabled() -> bool:

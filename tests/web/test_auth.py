@@ -170,3 +170,9 @@ def test_every_answer_carries_the_security_headers(client: FlaskClient, as_coord
 def test_pages_load_nothing_from_outside(as_coord_a: FlaskClient) -> None:
     html = as_coord_a.get("/").get_data(as_text=True)
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_an_anonymous_post_is_turned_away_before_its_form_is_read(csrf_app: Flask) -> None:
+    client = csrf_app.test_client()
+    assert client.post("/api/v1/attendance/1/correction", json={}).status_code == 401
+    assert client.post("/weekly-setup/apply", data={}).headers["Location"].startswith("/login")
