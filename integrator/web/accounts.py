@@ -138,3 +138,18 @@ def revoke_token(store: Store, token_id: int) -> None:
             raise AccountError("no such token")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+
+
+def deactivate(store: Store, staff_id: int) -> int:
+    """Ends a staff user's access at once: no login, no session, every token revoked."""
+    now = utcnow()
+    with store.session() as s:
+        user = s.get(StaffUser, staff_id)
+        if user is None:
+            raise AccountError("no such staff user")
+        user.active = False
+        tokens = list(s.scalars(select(ApiToken).where(ApiToken.staff_user_id == staff_id,
+                                                       ApiToken.revoked_at.is_(None))))
+        for t in tokens:
+            t.revoked_at = now
+        return len(tokens)

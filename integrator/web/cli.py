@@ -191,6 +191,21 @@ def staff_password(email: str, password_env: str | None, database_url: str | Non
     click.echo("password changed")
 
 
+@staff.command("deactivate")
+@click.option("--email", required=True)
+@DB_OPTION
+def staff_deactivate(email: str, database_url: str | None) -> None:
+    """End a staff user's access at once (sessions and tokens stop working)."""
+    store = Store(database_url)
+    try:
+        revoked = accounts.deactivate(store, accounts.staff_id_by_email(store, email))
+    except accounts.AccountError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        store.dispose()
+    click.echo(f"deactivated; {revoked} token(s) revoked")
+
+
 @staff.group("token")
 def token() -> None:
     """API tokens for automation (sent as `Authorization: Bearer <token>`)."""

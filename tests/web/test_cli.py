@@ -48,6 +48,19 @@ def test_staff_add_then_token_create_prints_a_working_token_once(org_store: Stor
     assert accounts.user_for_token(org_store, token) is None
 
 
+def test_staff_deactivate_ends_login_and_tokens(org_store: Store, db_url: str) -> None:
+    runner = CliRunner()
+    env = {"INTEGRATOR_DATABASE_URL": db_url, "PW": "a long enough password"}
+    runner.invoke(cli, ["staff", "add", "--email", "c@example.fi", "--name", "C", "--role", "coordinator",
+                        "--org", "raisio", "--password-env", "PW"], env=env)
+    token = runner.invoke(cli, ["staff", "token", "create", "--email", "c@example.fi", "--name", "x"],
+                          env=env).output.strip()
+    result = runner.invoke(cli, ["staff", "deactivate", "--email", "c@example.fi"], env=env)
+    assert result.exit_code == 0 and "1 token(s) revoked" in result.output
+    assert accounts.verify_login(org_store, "c@example.fi", "a long enough password") is None
+    assert accounts.user_for_token(org_store, token) is None
+
+
 def test_staff_add_explains_mistakes(org_store: Store, db_url: str) -> None:
     runner = CliRunner()
     env = {"INTEGRATOR_DATABASE_URL": db_url, "PW": "short"}
