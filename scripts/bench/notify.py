@@ -216,7 +216,13 @@ def main() -> None:
         second = run_week(sb, store, settings)
         with store.session() as s:
             statuses = Counter(str(st.value) for st in s.scalars(select(OutboxMessage.status)))
+            work_days = s.scalar(select(func.count()).select_from(WorkDay)) or 0
+        live = sum(1 for e in sb.graph.events.values() if not e.data.get("isCancelled")) + sum(
+            1 for cal in sb.google.calendar.events.values() for e in cal.values() if e.get("status") != "cancelled")
+        copies = Counter((m.to[0], m.subject, m.text) for m in sb.sent_mail())
         print(json.dumps({"first_run": first, "second_run": second, "outbox": dict(statuses),
+                          "work_days": work_days, "live_meetings": live,
+                          "most_copies_of_one_message": max(copies.values(), default=0),
                           "second_run_writes": len(sb.state.log.writes()),
                           "sandbox_mail": len(sb.sent_mail()), "mail_first_run": mail_first}, sort_keys=True),
               file=sys.stderr)
