@@ -46,12 +46,18 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="integrator")
-def cli() -> None:
+@click.option("--log-level", envvar="INTEGRATOR_LOG_LEVEL", default="warning", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+              help="JSON log lines on stderr at this level and above (pseudonymous codes only).")
+def cli(log_level: str) -> None:
     """Remote rehabilitative work activity on Google Workspace and Microsoft Teams.
 
     Configuration: --config FILE on each command or INTEGRATOR_CONFIG; database:
     INTEGRATOR_DATABASE_URL (default: a SQLite file at ./var/integrator.db).
     """
+    from integrator.logs import setup_logging
+
+    setup_logging(log_level)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -79,19 +79,40 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever sys.stderr is at emit time.
+
+    A handler that captured sys.stderr once keeps writing to a closed stream after a test
+    runner or a daemoniser swaps it; looking it up per record avoids that.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def setup_logging(level: str | int = "INFO", stream: TextIO | None = None) -> logging.Handler:
     """Route the root logger to one JSON handler on stderr (or `stream`); idempotent."""
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_integrator", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.StreamHandler[TextIO] = (
+        logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
+    )
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RedactingFilter())
     handler._integrator = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
     # Third-party request logs can carry URLs with addresses in them; keep them at warning.
-    for noisy in ("googleapiclient.discovery_cache", "urllib3", "httpx", "azure", "msal", "kiota"):
+    for noisy in ("googleapiclient.discovery_cache", "urllib3", "httpx", "azure", "msal", "kiota", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
