@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -135,13 +135,18 @@ def break_stale_lock(store: Store, name: str) -> bool:
     return True
 
 
-def due_ids(s: Session, now: datetime, organisation_id: int | None = None) -> list[int]:
+def due_ids(s: Session, now: datetime, organisation_id: int | None = None, limit: int | None = None) -> list[int]:
+    """Due messages, most urgent first: reminders (a meeting is about to start), then the rest
+    in queue order."""
+    urgency = case((OutboxMessage.kind == MessageKind.REMINDER, 0), else_=1)
     q = select(OutboxMessage.id).where(
         OutboxMessage.status.in_(DUE),
         (OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now),
-    ).order_by(OutboxMessage.not_before.is_not(None), OutboxMessage.id)
+    ).order_by(urgency, OutboxMessage.id)
     if organisation_id is not None:
         q = q.where(OutboxMessage.organisation_id == organisation_id)
+    if limit is not None:
+        q = q.limit(limit)
     return list(s.scalars(q))
 
 

@@ -184,7 +184,10 @@ def sandbox_server() -> Any:
 
 @pytest.fixture
 def sb(sandbox_server: Sandbox) -> Sandbox:
+    from integrator.sandbox.core import Quotas
+
     sandbox_server.reset()
+    sandbox_server.state.quotas = Quotas()  # reset() clears usage, not limits a test changed
     return sandbox_server
 
 

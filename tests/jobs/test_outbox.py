@@ -136,3 +136,22 @@ def test_a_gmail_5xx_is_uncertain_too_and_sent_once_on_the_wire(
     assert counts["uncertain"] == 1 and counts["sent"] == 6
     sends = [e for e in sb.state.log.items() if e.path.endswith("/messages/send")]
     assert len(sends) == 7, "the 500 was not retried by googleapiclient or by us"
+
+
+def test_reminders_go_before_letters_waiting_in_the_queue(world: World) -> None:
+    from integrator.jobs.meetings import apply_meetings, plan_meetings
+    from integrator.jobs.notify import queue_due_reminders
+    from integrator.jobs.runs import RunRecorder
+    from tests.jobs.notify_world import at, monday
+
+    recorder = RunRecorder.start(world.store, "meetings", organisation_id=None, params={})
+    apply_meetings(world.store, world.settings, ORG, plan_meetings(world.store, world.settings, ORG, WEEK), recorder)
+    queue_weekly_letters(world.store, world.settings, ORG, WEEK)  # queued first, not yet sent
+    tuesday_9 = at(monday() + timedelta(days=1), 9, 0)
+    queue_due_reminders(world.store, world.settings, tuesday_9)
+
+    send_outbox(world.store, world.settings, tuesday_9)
+
+    subjects = [m.subject for m in world.sb.sent_mail()]
+    assert subjects[:4] == ["Muistutus: ryhmätapaaminen klo 10.00"] * 4
+    assert len(subjects) == 11
