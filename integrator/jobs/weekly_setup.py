@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
-import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime
@@ -38,7 +36,7 @@ from integrator.jobs.weekly_tasks import TaskFile, load_task_file
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import GoogleClient
 from integrator.store.db import Store
-from integrator.store.models import Client, ExternalResource, JobLock, JobStatus, Organisation
+from integrator.store.models import Client, ExternalResource, JobStatus, Organisation
 
 log = logging.getLogger(__name__)
 
@@ -84,34 +82,6 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
     return diff(ow, desired, notes, rows, accepted, now, group_key)
 
 
-def release_dead_lock(store: Store, name: str) -> bool:
-    """Drop a lock whose holder was a process on this host that no longer exists.
-
-    job_lock only takes over a lock after its TTL (2 h); a weekly setup killed by the OOM
-    killer or a reboot must be re-runnable at once, and a dead pid on our own host is certain.
-    """
-    with store.session() as s:
-        held = s.scalar(select(JobLock).where(JobLock.name == name))
-        if held is None:
-            return False
-        host, _, pid = held.holder.rpartition(":")
-        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
-            return False
-        s.delete(held)
-        log.warning("released the lock of a killed run", extra={"lock": name})
-        return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _meetings_module() -> object | None:
     if importlib.util.find_spec("integrator.jobs.meetings") is None:
         return None
@@ -145,8 +115,6 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
     status: JobStatus | None = None
     try:
         for org_cfg in orgs:
-            if not dry_run:
-                release_dead_lock(store, f"weekly_setup:{org_cfg.key}")
             lock: AbstractContextManager[None] = nullcontext() if dry_run else job_lock(
                 store, f"weekly_setup:{org_cfg.key}")
             with lock:
