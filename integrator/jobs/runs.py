@@ -71,6 +71,21 @@ def job_lock(store: Store, name: str, *, ttl: timedelta = timedelta(hours=2)) ->
             s.execute(delete(JobLock).where(JobLock.name == name, JobLock.holder == _holder()))
 
 
+INTERRUPTED = "interrupted: the process ended before the run finished (killed or crashed); run it again"
+
+
+def sweep_interrupted_runs(store: Store) -> int:
+    """Mark runs whose process on this host is gone as failed, so the job history tells the truth."""
+    with store.session() as s:
+        stale = [r for r in s.scalars(select(JobRun).where(JobRun.status == JobStatus.RUNNING))
+                 if r.holder and _holder_is_gone(r.holder)]
+        for run in stale:
+            run.status = JobStatus.FAILED
+            run.finished_at = utcnow()
+            run.errors = [*run.errors, {"item": "run", "error": INTERRUPTED, "kind": "interrupted"}]
+        return len(stale)
+
+
 @dataclass
 class RunRecorder:
     """Writes a JobRun row as the job goes: progress, counts and per-item errors."""
@@ -85,9 +100,10 @@ class RunRecorder:
     @classmethod
     def start(cls, store: Store, kind: str, *, organisation_id: int | None, params: dict[str, Any],
               dry_run: bool = False, triggered_by: str = "cli") -> RunRecorder:
+        sweep_interrupted_runs(store)
         with store.session() as s:
             run = JobRun(kind=kind, organisation_id=organisation_id, params=params, dry_run=dry_run,
-                         triggered_by=triggered_by, status=JobStatus.RUNNING)
+                         triggered_by=triggered_by, status=JobStatus.RUNNING, holder=_holder())
             s.add(run)
             s.flush()
             run_id = run.id

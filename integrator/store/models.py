@@ -440,6 +440,7 @@ class JobRun(Base):
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.RUNNING)
     triggered_by: Mapped[str] = mapped_column(String(100), default="cli")
+    holder: Mapped[str | None] = mapped_column(String(200))  # host:pid, to tell an interrupted run
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     progress_done: Mapped[int] = mapped_column(Integer, default=0)

@@ -90,3 +90,24 @@ def test_a_lock_left_by_a_sigkilled_process_on_this_host_is_taken_over_at_once(a
         with any_store.session() as s:
             assert s.scalar(select(JobLock.holder).where(JobLock.name == "nightly_sync:raisio")).endswith(
                 f":{__import__('os').getpid()}")
+
+
+def test_a_run_whose_process_was_killed_is_shown_as_interrupted_not_running(any_store: Store) -> None:
+    code = (
+        "import sys, time\n"
+        "from integrator.store.db import Store\n"
+        "from integrator.jobs.runs import RunRecorder\n"
+        "rec = RunRecorder.start(Store(sys.argv[1]), 'weekly_setup', organisation_id=None, params={})\n"
+        "print(rec.run_id, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", code, any_store.url], stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        run_id = int(proc.stdout.readline())
+        proc.kill()
+        proc.wait(timeout=30)
+    RunRecorder.start(any_store, "weekly_setup", organisation_id=None, params={})
+    with any_store.session() as s:
+        run = s.get(JobRun, run_id)
+        assert run is not None and run.status is JobStatus.FAILED
+        assert run.errors[-1]["kind"] == "interrupted" and run.finished_at is not None

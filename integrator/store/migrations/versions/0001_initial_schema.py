@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f80121de6fe2
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:29:15.925133
+Create Date: 2026-11-22 05:18:15.486726
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import integrator.store.types
 
 
-revision = 'f80121de6fe2'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -91,6 +91,7 @@ def upgrade() -> None:
     sa.Column('dry_run', sa.Boolean(), nullable=False),
     sa.Column('status', sa.Enum('running', 'succeeded', 'partial', 'failed', name='jobstatus', native_enum=False, length=32), nullable=False),
     sa.Column('triggered_by', sa.String(length=100), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=True),
     sa.Column('started_at', integrator.store.types.UTCDateTime(), nullable=False),
     sa.Column('finished_at', integrator.store.types.UTCDateTime(), nullable=True),
     sa.Column('progress_done', sa.Integer(), nullable=False),
@@ -272,7 +273,7 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=300), nullable=False),
     sa.Column('body_text', sa.Text(), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=True),
-    sa.Column('status', sa.Enum('queued', 'sending', 'sent', 'parked', 'failed', 'cancelled', name='outboxstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'sending', 'sent', 'parked', 'failed', 'cancelled', 'uncertain', name='outboxstatus', native_enum=False, length=32), nullable=False),
     sa.Column('not_before', integrator.store.types.UTCDateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=500), nullable=True),
