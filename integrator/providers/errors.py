@@ -41,3 +41,14 @@ class Parked(ProviderError):
 class DeliveryUncertain(Fatal):
     """A send (Gmail send, Graph sendMail) that may have gone through: a 5xx or a timeout after
     the request left. Neither API has an idempotency key, so it is never retried blindly."""
+
+
+def outcome_label(err: ProviderError | None) -> str:
+    """The metrics label of one vendor call's outcome (a small fixed vocabulary)."""
+    if err is None:
+        return "ok"
+    if isinstance(err, Parked):
+        return "parked"
+    if isinstance(err, Retriable):
+        return "rate_limited" if err.status in (403, 429) else "retried"
+    return "failed"

@@ -79,7 +79,8 @@ from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from integrator.config import GoogleTenant
-from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable
+from integrator.metrics import record_api_call
+from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable, outcome_label
 from integrator.providers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,10 @@ class ClientStats:
     def error(self, err: ProviderError) -> None:
         name = type(err).__name__
         self.errors[name] = self.errors.get(name, 0) + 1
+        record_api_call("google", outcome_label(err))
+
+    def ok(self, n: int = 1) -> None:
+        record_api_call("google", "ok", n)
 
 
 # ---- classification (pure) -------------------------------------------------------------------
@@ -341,11 +346,13 @@ class GoogleClient:
         self.stats.requests += 1
         self.stats.items += 1
         try:
-            return request.execute(num_retries=0)
+            response = request.execute(num_retries=0)
         except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a vendor error
             err = classify(exc)
             self.stats.error(err)
             raise err from exc
+        self.stats.ok()
+        return response
 
     def execute(self, request: HttpRequest, *, retry: bool = True) -> Any:
         """Run one request through the shared retry policy; raise our error classes only."""
@@ -466,6 +473,7 @@ class GoogleClient:
             item = results[ids[request_id]]
             if exception is None:
                 item.response, item.error = response, None
+                self.stats.ok()
             else:
                 item.response, item.error = None, classify(exception)
                 self.stats.error(item.error)
