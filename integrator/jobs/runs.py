@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from integrator.logs import redact
 from integrator.store.db import Store
 from integrator.store.models import JobLock, JobRun, JobStatus
 from integrator.store.types import utcnow
@@ -114,7 +115,9 @@ class RunRecorder:
 
     def error(self, item: str, message: str, *, kind: str = "fatal") -> None:
         # `item` is a pseudonymous key (client code, group key, resource key) – never an email.
-        self.errors.append({"item": item, "error": message, "kind": kind})
+        # Vendor error texts can quote addresses ("Delegation denied for x@y"); they are shown in
+        # the UI and CLI, so they are scrubbed here, once, for every job.
+        self.errors.append({"item": redact(item), "error": redact(message), "kind": kind})
 
     def progress(self, done: int | None = None, total: int | None = None, *, flush: bool = True) -> None:
         if done is not None:

@@ -111,3 +111,15 @@ def test_a_run_whose_process_was_killed_is_shown_as_interrupted_not_running(any_
         run = s.get(JobRun, run_id)
         assert run is not None and run.status is JobStatus.FAILED
         assert run.errors[-1]["kind"] == "interrupted" and run.finished_at is not None
+
+
+def test_vendor_error_texts_are_scrubbed_before_they_reach_the_job_history(store: Store) -> None:
+    rec = RunRecorder.start(store, "weekly_setup", organisation_id=None, params={})
+    rec.error("enrolment:K-0003", "HTTP 403: Delegation denied for liisa.virtanen@example.fi")
+    rec.finish()
+    with store.session() as s:
+        run = s.get(JobRun, rec.run_id)
+        assert run is not None
+        assert "liisa.virtanen" not in run.errors[0]["error"]
+        assert run.errors[0]["error"].startswith("HTTP 403: Delegation denied for ")
+        assert run.errors[0]["item"] == "enrolment:K-0003"

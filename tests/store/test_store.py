@@ -121,3 +121,11 @@ def test_sqlite_store_runs_in_wal_mode(store: Store) -> None:
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_database_error_does_not_quote_the_row_it_refused(any_store: Store) -> None:
+    ids = _seed(any_store)
+    with pytest.raises(IntegrityError) as err, any_store.session() as s:
+        s.add(Client(organisation_id=ids["org"], code="K-0001", display_name="Salainen Nimi",
+                     email="salainen@example.fi"))
+    assert "Salainen" not in str(err.value) and "salainen@example.fi" not in str(err.value)
