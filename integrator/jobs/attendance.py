@@ -95,11 +95,27 @@ def expected_pairs(session: Session, work_days: Sequence[WorkDay],
 
 
 def _interval(pair: Any) -> tuple[datetime, datetime] | None:
+    """One stored session as aware datetimes, or None when it is not usable evidence.
+
+    Unparseable, naive (ambiguous by two or three hours in Finland) and reversed (leaves before
+    it joins) sessions are all rejected here, one by one: the domain's `minutes_present` raises
+    on them, and one corrupt record must not stop the evaluation of the whole organisation.
+    The caller counts the rejected sessions into the day's evidence for the coordinator.
+    """
     try:
         a, b = pair
-        return datetime.fromisoformat(a), datetime.fromisoformat(b)
+        start, end = datetime.fromisoformat(a), datetime.fromisoformat(b)
     except (TypeError, ValueError):
         return None
+    if start.tzinfo is None or end.tzinfo is None or end < start:
+        return None
+    return start, end
+
+
+def rejected_reason(count: int) -> str:
+    """The Finnish note a coordinator sees when sessions of the day were not counted."""
+    return (f"{count} kokousistuntoa hylätty virheellisinä (aika puuttuu, ilman aikavyöhykettä "
+            "tai päättyy ennen alkua); tarkista päivä ja korjaa tarvittaessa")
 
 
 def rules_snapshot(rules: Rules) -> dict[str, Any]:
@@ -116,11 +132,16 @@ class _Bundle:
 def _evidence_for(wd: WorkDay, bundle: _Bundle, report_in: bool) -> tuple[DayEvidence, dict[str, Any]]:
     intervals: list[tuple[datetime, datetime]] = []
     fallback_seconds = 0
+    rejected = 0
     for m in bundle.meetings:
-        parsed = [iv for iv in (_interval(p) for p in (m.intervals or [])) if iv is not None]
+        raw = list(m.intervals or [])
+        parsed = [iv for iv in (_interval(p) for p in raw) if iv is not None]
+        rejected += len(raw) - len(parsed)
         if parsed:
             intervals.extend(parsed)
         else:
+            # No usable session: the vendor's own total for the record, as for a record
+            # that never listed sessions (never negative, whatever the vendor sent).
             fallback_seconds = max(fallback_seconds, m.seconds)
     # Time before the scheduled start or after the end does not count (lobby, staying on).
     minutes = minutes_present(intervals, (wd.meeting_start, wd.meeting_end)) if intervals else 0
@@ -134,7 +155,8 @@ def _evidence_for(wd: WorkDay, bundle: _Bundle, report_in: bool) -> tuple[DayEvi
         "meeting": {"report_available": ev.report_available, "minutes": minutes,
                     "records": sorted(m.id for m in bundle.meetings),
                     "sources": sorted({m.source for m in bundle.meetings}),
-                    "via_phone": any(m.via_phone for m in bundle.meetings)},
+                    "via_phone": any(m.via_phone for m in bundle.meetings),
+                    "rejected_intervals": rejected},
         "returns": [{"source": s.source, "at": s.returned_at.isoformat() if s.returned_at else None,
                      "late": s.late, "mime_type": s.mime_type, "state": s.state} for s in returned],
     }
@@ -192,7 +214,10 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         wd = by_id[pair.work_day_id]
         ev, details = _evidence_for(wd, bundles[(pair.client_id, pair.work_day_id)], wd.id in reports_in)
         decision = evaluate_day(ev, rules)
-        evidence = {**details, "reasons": decision.reasons, "rules": snapshot}
+        reasons = list(decision.reasons)
+        if details["meeting"]["rejected_intervals"]:
+            reasons.append(rejected_reason(details["meeting"]["rejected_intervals"]))
+        evidence = {**details, "reasons": reasons, "rules": snapshot}
         row = existing.get((pair.client_id, pair.work_day_id))
         result.evaluated += 1
         result.by_status[decision.status.value] = result.by_status.get(decision.status.value, 0) + 1

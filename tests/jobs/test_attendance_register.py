@@ -118,6 +118,21 @@ class Week:
                             for a, b in intervals),
                 client_id=self.clients[code] if code else None))
 
+    def attended_raw(self, code: str, group: str, d: date, intervals: list[list[str]], seconds: int = 0) -> None:
+        """A meeting record exactly as a vendor might send it, corrupt sessions included."""
+        with self.store.session() as s:
+            wd = self.work_days[(group, d)]
+            s.add(MeetingAttendance(
+                organisation_id=self.org_id, work_day_id=wd, source="teams", record_key=f"r{wd}:{code}",
+                participant_key=f"email:{code.lower()}@example.fi", display_name=None, via_phone=False,
+                intervals=intervals, seconds=seconds, client_id=self.clients[code]))
+
+    def evidence(self, code: str, group: str, d: date) -> dict[str, Any]:
+        with self.store.session() as s:
+            row = s.get(AttendanceDay, self.day_id(code, group, d))
+            assert row is not None
+            return dict(row.evidence)
+
     def returned(self, code: str, group: str, d: date, at: datetime, *, source: str = "classroom",
                  late: bool = False, mime: str | None = None) -> None:
         with self.store.session() as s:
@@ -326,3 +341,16 @@ def test_an_excused_day_breaks_the_streak(week: Week) -> None:
     with week.store.session() as s:
         result = queue_absence_alerts(s, week.org_id, RULES, today=date(2026, 11, 27))
     assert (result.streaks, result.queued) == (0, 0)
+
+
+def test_a_corrupt_session_is_set_aside_and_everyone_else_is_still_evaluated(week: Week) -> None:
+    week.attended_raw("K-0004", "g-tue", TUE, [[utc(TUE, 9).isoformat(), utc(TUE, 8).isoformat()]])  # leaves first
+    week.attended_raw("K-0005", "g-tue", TUE, [["2026-11-24T08:00:00", "2026-11-24T08:45:00"]])  # no time zone
+    week.sync()
+    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    assert reg.table() == BEFORE_THURSDAY_REPORT
+    for code in ("K-0004", "K-0005"):
+        evidence = week.evidence(code, "g-tue", TUE)
+        assert evidence["meeting"]["rejected_intervals"] == 1
+        assert any(r.startswith("1 kokousistuntoa hylätty virheellisinä") for r in evidence["reasons"])
+    assert week.evidence("K-0001", "g-tue", TUE)["meeting"]["rejected_intervals"] == 0
