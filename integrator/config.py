@@ -88,7 +88,7 @@ class Rules(Strict):
     min_days_per_week: int = Field(1, ge=1, le=7)
     max_days_per_week: int = Field(4, ge=1, le=7)
     min_hours_per_day: float = Field(4.0, gt=0, le=24)
-    attendance_min_minutes: int = Field(30, ge=0)
+    attendance_min_minutes: int = Field(30, ge=1)  # 0 would make a 0-minute day an attended one
     task_return_counts_as_present: bool = True
     # ISO weekdays on which work-activity days may fall (1 = Monday); groups must meet on these.
     work_weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1)

@@ -97,7 +97,8 @@ def evaluate_day(ev: DayEvidence, rules: Rules) -> DayDecision:
     """The computed status of one client's work day, with the evidence that decided it.
 
     Branches, first match wins:
-    1. PRESENT - meeting minutes reach `rules.attendance_min_minutes`. Minutes are evidence even
+    1. PRESENT - meeting minutes reach `rules.attendance_min_minutes` (and are more than 0:
+       the client appeared). Minutes are evidence even
        if the meeting was marked cancelled (people were demonstrably there).
     2. PRESENT - `rules.task_return_counts_as_present` and the day's task was returned by the
        deadline. A late return never counts: the deadline is part of the day's work.
@@ -115,9 +116,10 @@ def evaluate_day(ev: DayEvidence, rules: Rules) -> DayDecision:
     minutes = ev.meeting_minutes
     reasons: list[str] = []
 
-    # A report that is not available yet with zero minutes proves nothing, even when the
-    # limit is configured as 0 minutes: presence needs a report, or some minutes in it.
-    meeting_proves = minutes >= limit and (minutes > 0 or ev.report_available)
+    # The meeting proves presence only if the client actually appeared (some minutes), even
+    # when a limit of 0 minutes slipped past the config: otherwise every expected client
+    # would be paid for a day the report shows them absent from.
+    meeting_proves = minutes > 0 and minutes >= limit
     task_proves = rules.task_return_counts_as_present and ev.task_returned_on_time
 
     if ev.meeting_cancelled:

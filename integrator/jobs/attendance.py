@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -274,7 +275,14 @@ def evaluate_window(store: Store, org_id: int, rules: Rules, *, now: datetime, s
 def _rules_from_rows(session: Session, wd_ids: Sequence[int]) -> Rules:
     row = session.scalar(select(AttendanceDay).where(AttendanceDay.work_day_id.in_(wd_ids)).limit(1))
     snap = (row.evidence or {}).get("rules") if row is not None else None
-    return Rules(**snap) if isinstance(snap, dict) else Rules()
+    if not isinstance(snap, dict):
+        return Rules()
+    try:
+        return Rules(**snap)
+    except ValidationError:
+        # A snapshot the rules no longer accept (e.g. a 0-minute limit from before it was
+        # refused): the law's defaults, rather than a crash or a rule known to be wrong.
+        return Rules()
 
 
 def reevaluate_work_days(store: Store, org_id: int, work_day_ids: Sequence[int], *,

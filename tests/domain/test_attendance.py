@@ -171,10 +171,16 @@ def test_a_late_return_before_the_report_still_waits_for_the_report() -> None:
     assert evaluate_day(ev(0, report=False, late=True), RULES).status is PENDING
 
 
-def test_a_zero_minute_limit_needs_the_report_before_it_proves_presence() -> None:
-    no_limit = Rules(attendance_min_minutes=0)
+def test_a_zero_minute_limit_is_refused_by_the_rules() -> None:
+    with pytest.raises(ValueError, match="attendance_min_minutes"):
+        Rules(attendance_min_minutes=0)
+
+
+def test_even_a_zero_minute_limit_pays_only_a_client_who_appeared_in_the_meeting() -> None:
+    no_limit = Rules.model_construct(attendance_min_minutes=0, task_return_counts_as_present=False)
     assert evaluate_day(ev(0, report=False), no_limit).status is PENDING
-    assert evaluate_day(ev(0, report=True), no_limit).status is PRESENT
+    assert evaluate_day(ev(0, report=True), no_limit).status is ABSENT
+    assert evaluate_day(ev(1, report=True), no_limit).status is PRESENT
 
 
 def test_a_cancelled_meeting_does_not_wait_for_a_report_that_never_comes() -> None:
@@ -203,14 +209,14 @@ evidence = st.builds(
     task_returned_late=st.booleans(),
     meeting_cancelled=st.booleans(),
 )
-rules = st.builds(Rules, attendance_min_minutes=st.integers(0, 120), task_return_counts_as_present=st.booleans())
+rules = st.builds(Rules, attendance_min_minutes=st.integers(1, 120), task_return_counts_as_present=st.booleans())
 
 
 @given(evidence, rules)
 def test_every_decision_is_explained_and_present_only_with_evidence_the_rules_accept(e: DayEvidence, r: Rules) -> None:
     decision = evaluate_day(e, r)
     assert decision.reasons and decision.minutes == e.meeting_minutes
-    meeting_ok = e.meeting_minutes >= r.attendance_min_minutes and (e.meeting_minutes > 0 or e.report_available)
+    meeting_ok = e.meeting_minutes > 0 and e.meeting_minutes >= r.attendance_min_minutes
     task_ok = r.task_return_counts_as_present and e.task_returned_on_time
     assert (decision.status is PRESENT) == (meeting_ok or task_ok)
     if decision.status is PENDING:
