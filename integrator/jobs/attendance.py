@@ -84,9 +84,10 @@ def expected_pairs(session: Session, work_days: Sequence[WorkDay],
         for m in by_group[w.group_id]:
             if m.client_id in seen or not (m.start_date <= w.day and (m.end_date is None or w.day <= m.end_date)):
                 continue
-            # Nothing is provisioned before the data-protection briefing: no briefing, no day.
+            # Nothing is provisioned before the data-protection briefing: no briefing (or a
+            # day before it, in Finnish local time), no day.
             if any(p.start_date <= w.day <= p.end_date and w.day.isoweekday() in p.weekdays
-                   and has_consent(p.briefing_recorded_at) for p in periods[m.client_id]):
+                   and has_consent(p.briefing_recorded_at, on=w.day) for p in periods[m.client_id]):
                 seen.add(m.client_id)
                 out.append(Expected(m.client_id, w.id))
     return out

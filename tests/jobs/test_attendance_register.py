@@ -87,14 +87,14 @@ class Week:
         self.clients: dict[str, int] = {}
 
     def client(self, code: str, group: str, weekdays: list[int], start: date = date(2026, 9, 1),
-               model: ServiceModel = ServiceModel.LONG_TERM) -> None:
+               model: ServiceModel = ServiceModel.LONG_TERM, briefed: datetime | None = None) -> None:
         with self.store.session() as s:
             c = Client(organisation_id=self.org_id, code=code, display_name=f"Asiakas {code}",
                        email=f"{code.lower()}@example.fi", entra_object_id=f"entra-{code}")
             s.add(c)
             s.flush()
             s.add(Period(client_id=c.id, service_model=model, start_date=start, end_date=date(2027, 3, 31),
-                         weekdays=weekdays, briefing_recorded_at=utc(start, 9), responsible_worker_id=self.worker_id))
+                         weekdays=weekdays, briefing_recorded_at=briefed or utc(start, 9), responsible_worker_id=self.worker_id))
             s.add(Membership(group_id=self.groups[group], client_id=c.id, start_date=start))
             self.clients[code] = c.id
 
@@ -354,3 +354,12 @@ def test_a_corrupt_session_is_set_aside_and_everyone_else_is_still_evaluated(wee
         assert evidence["meeting"]["rejected_intervals"] == 1
         assert any(r.startswith("1 kokousistuntoa hylätty virheellisinä") for r in evidence["reasons"])
     assert week.evidence("K-0001", "g-tue", TUE)["meeting"]["rejected_intervals"] == 0
+
+
+def test_a_work_day_before_the_data_protection_briefing_is_not_expected(week: Week) -> None:
+    week.client("K-0010", "g-tue", [2, 4], start=date(2026, 11, 23), briefed=utc(WED, 12))
+    week.returned("K-0010", "g-tue", TUE, utc(TUE, 10))
+    week.returned("K-0010", "g-tue", THU, utc(THU, 10))
+    week.sync()
+    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    assert reg.table()["K-0010"] == {THU: "present"}
