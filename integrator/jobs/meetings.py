@@ -201,6 +201,10 @@ def plan_meetings(store: Store, settings: Settings, org_key: str, week: str,
             elif row.state.get("fingerprint") != fp:
                 plan.add(Action("update", RESOURCE, key, group=group.key,
                                 reason=", ".join(_changes(row.state, spec)), detail=detail))
+            elif not row.state.get("join_url"):
+                # Meet creates the conference asynchronously; the link may come after the event.
+                plan.add(Action("update", RESOURCE, key, group=group.key,
+                                reason="tapaamislinkki puuttuu", detail={**detail, "resolve_only": True}))
             elif provider == MeetingProvider.TEAMS.value and not row.state.get("online_meeting_id"):
                 plan.add(Action("update", RESOURCE, key, group=group.key,
                                 reason="Teams-kokouksen tunniste puuttuu", detail={**detail, "resolve_only": True}))
@@ -318,6 +322,19 @@ def _provider_update(p: MeetingProviders, provider: str, spec: MeetingSpec, even
         raise
 
 
+def _provider_get(p: MeetingProviders, provider: str, organizer: str, event_id: str) -> MeetingRef | None:
+    """The event as the provider has it now (its join link), None when it is gone."""
+    if provider == MeetingProvider.TEAMS.value:
+        from integrator.providers.microsoft.events import get_event as get_teams_event
+
+        return get_teams_event(p.graph(), organizer, event_id)
+    from integrator.providers.google.calendar import get_event as get_meet_event
+    from integrator.providers.google.calendar import ref_of
+
+    event = get_meet_event(p.google(), organizer, event_id)
+    return None if event is None or event.get("status") == "cancelled" else ref_of(event)
+
+
 def _provider_cancel(p: MeetingProviders, provider: str, organizer: str, event_id: str) -> None:
     if provider == MeetingProvider.TEAMS.value:
         from integrator.providers.microsoft.events import cancel_teams_event
@@ -376,7 +393,7 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
     if action.op == "update" and status == "active" and state.get("event_id"):
         ref: MeetingRef | None
         if action.detail.get("resolve_only"):
-            ref = MeetingRef(event_id=str(state["event_id"]), join_url=state.get("join_url"))
+            ref = _provider_get(p, provider, spec.organizer, str(state["event_id"]))
         else:
             ref = _provider_update(p, provider, spec, str(state["event_id"]))
         if ref is not None:

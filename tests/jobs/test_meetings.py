@@ -156,3 +156,20 @@ def test_a_new_coordinator_gets_a_new_meeting_and_the_old_one_is_cancelled(world
     gone = world.sb.graph.events.get(old)
     assert gone is None or gone.data.get("isCancelled")
     assert world.sb.state.log.counts()["graph events cancel"] == 2  # both Tuesday-group days moved
+
+
+def test_a_meet_link_that_came_late_is_fetched_by_the_next_run(world: World) -> None:
+    run(world)
+    key = "meeting:keskiviikko:2026-01-14"
+    link = meetings(world)[key].state["join_url"]
+    with world.store.session() as s:
+        row = s.scalar(select(ExternalResource).where(ExternalResource.local_key == key))
+        assert row is not None
+        row.state = {**row.state, "join_url": None}  # as when Meet's createRequest was still pending
+
+    plan = plan_meetings(world.store, world.settings, ORG, WEEK)
+    assert [(a.op, a.key, a.reason) for a in plan.actions] == [("update", key, "tapaamislinkki puuttuu")]
+    run(world)
+
+    assert meetings(world)[key].state["join_url"] == link
+    assert plan_meetings(world.store, world.settings, ORG, WEEK).actions == []

@@ -41,7 +41,7 @@ def event_body(spec: MeetingSpec) -> dict[str, Any]:
     }
 
 
-def _ref(event: dict[str, Any]) -> MeetingRef:
+def ref_of(event: dict[str, Any]) -> MeetingRef:
     conf = event.get("conferenceData") or {}
     join = event.get("hangoutLink")
     if not join:
@@ -85,14 +85,14 @@ def create_meet_event(client: GoogleClient, spec: MeetingSpec, event_id: str) ->
             raise Fatal(f"calendar event {event_id} exists but is cancelled; a new id is needed",
                         vendor="google", status=409, reason="cancelled") from err
         return update_meet_event(client, spec, event_id)
-    return _ref(event)
+    return ref_of(event)
 
 
 def update_meet_event(client: GoogleClient, spec: MeetingSpec, event_id: str) -> MeetingRef:
     request = _events(client, spec.organizer).patch(
         calendarId=CALENDAR, eventId=event_id, body=event_body(spec), sendUpdates="all")
     event: dict[str, Any] = client.execute(request)
-    return _ref(event)
+    return ref_of(event)
 
 
 def cancel_meet_event(client: GoogleClient, organizer: str, event_id: str) -> bool:
