@@ -3,24 +3,30 @@
 Life of a message::
 
     queued ──claim──> sending ──provider accepted──> sent
-       ^                 │ 429 / connect error (provider did not take it) ──> queued (not_before)
-       │                 │ daily limit ─────────────────────────────────────> parked (not_before)
-       │                 │ 5xx / timeout after the request left ────────────> uncertain
-       │                 │ 4xx ─────────────────────────────────────────────> failed
-       └── requeue ── uncertain / failed (a coordinator's decision, `integrator notify requeue`)
+     │ ^                 │ 429 / connect error (provider did not take it) ──> queued (not_before),
+     │ │                 │       and a 429 pauses the whole sender: the rest ─> parked (not_before)
+     │ │                 │ daily limit / Retry-After > 5 min ───────────────> parked (not_before)
+     │ │                 │ 5xx / timeout after the request left ────────────> uncertain
+     │ │                 │ 4xx ─────────────────────────────────────────────> failed
+     │ └── requeue ── uncertain / failed / cancelled (a coordinator's decision: `notify requeue`)
+     └──(at claim) meeting cancelled, client left, meeting started ─────────> cancelled
 
 The window. Gmail `messages.send` and Graph `sendMail` have no idempotency key. Between the
 provider accepting a message and our commit of "sent" (milliseconds) a crash leaves the row in
 SENDING. At the start of every send run (under the job lock, so no other sender is alive) such
 rows become UNCERTAIN: we do NOT resend them automatically, because a second letter or reminder
-is worse for a client than a coordinator's look at the Sent Items. A provider 5xx after the
-request left is treated the same way. Everything else is exactly once: the unique key stops a
-re-run from queuing a message twice, and a claimed message is never claimed again.
+is worse for a client than a coordinator's look at the Sent Items (`notify outbox --status
+uncertain`, then `notify requeue KEY` or `notify cancel KEY`). A provider 5xx or a timeout after
+the request left is treated the same way. Everything else is exactly once: the unique key stops
+a re-run from queuing a message twice, and a claimed message is never claimed again. (A crash
+between the claim's commit and the request leaving also ends UNCERTAIN: never sent twice, at
+the price of a coordinator's look.) Gmail messages carry a Message-ID derived from the key, so
+even a duplicate a coordinator requeues by mistake threads as one message.
 
-Pacing. Each organisation sends from one mailbox; a token bucket keeps to the per-minute limit
-(Gmail 6,000 units = 60 messages, Exchange 30) and a rolling 24-hour count to the daily limit
-(Gmail 2,000; Exchange 10,000 recipients). Over the daily limit the rest are parked with
-`not_before` and resumed by a later run.
+Order and pacing. Reminders go before letters. Each organisation sends from one mailbox; a
+token bucket of one keeps to the per-minute limit (Gmail 6,000 units = 60 messages, Exchange 30)
+in any minute, and a rolling 24-hour count to the daily limit (Gmail 2,000; Exchange 10,000
+recipients). Over the daily limit the rest are parked with `not_before` and resumed by a later run.
 """
 
 from __future__ import annotations
