@@ -143,3 +143,16 @@ def test_no_reminder_for_a_cancelled_meeting_or_a_client_who_left(world: World) 
     assert wednesday["queued"] == 2 and sent_wed["sent"] == 2
     assert [m.to[0] for m in world.sb.sent_mail()] == ["k-0005@asiakas.example.fi", "k-0006@asiakas.example.fi"]
     assert Counter(m.status for m in outbox(world)) == {OutboxStatus.CANCELLED: 4, OutboxStatus.SENT: 2}
+
+
+def test_letters_and_reminders_once_on_sqlite_and_postgresql(sb: Sandbox, any_store: Store, tmp_path: Path) -> None:
+    w = World.build(sb, any_store, any_store.url, tmp_path, groups=TWO_GROUPS)
+    make_meetings(w)
+    for _ in range(2):
+        queue_weekly_letters(w.store, w.settings, ORG, WEEK)
+        send_outbox(w.store, w.settings, LETTER_DAY)
+        queue_due_reminders(w.store, w.settings, at(TUESDAY, 9, 0))
+        send_outbox(w.store, w.settings, at(TUESDAY, 9, 1))
+
+    assert len(w.sb.sent_mail()) == 7 + 4
+    assert Counter(m.status for m in outbox(w)) == {OutboxStatus.SENT: 11}

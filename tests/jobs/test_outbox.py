@@ -155,3 +155,30 @@ def test_reminders_go_before_letters_waiting_in_the_queue(world: World) -> None:
     subjects = [m.subject for m in world.sb.sent_mail()]
     assert subjects[:4] == ["Muistutus: ryhmätapaaminen klo 10.00"] * 4
     assert len(subjects) == 11
+
+
+def test_enqueue_and_claim_hold_on_sqlite_and_postgresql(any_store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from integrator.jobs.outbox import claim
+    from integrator.store.models import Organisation
+
+    with any_store.session() as s:
+        org = Organisation(key="raisio", name="Raisio")
+        s.add(org)
+        s.flush()
+        org_id = org.id
+    msg = NewMessage(key="reminder:raisio:K-0001:1:60", kind=MessageKind.REMINDER, organisation_id=org_id,
+                     to_address="k-0001@asiakas.example.fi", subject="s", body_text="t", body_html=None)
+    with any_store.session() as s:
+        assert enqueue(s, [msg, msg]) == 1
+    with any_store.session() as s:
+        assert enqueue(s, [msg]) == 0
+        message_id = s.scalar(select(OutboxMessage.id))
+    now = datetime(2026, 1, 13, 7, tzinfo=UTC)
+
+    first, _ = claim(any_store, message_id, now)
+    second, _ = claim(any_store, message_id, now)
+
+    assert first is not None and first.status == OutboxStatus.SENDING and first.attempts == 1
+    assert second is None, "a claimed message is never claimed again"
