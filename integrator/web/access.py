@@ -1,7 +1,9 @@
 """Authorization: what a principal may see. Every view fetches its objects through here.
 
 A coordinator sees the groups they coordinate and, through them, those groups' clients,
-work days, attendance and job runs. An admin sees their organisation (or all of them when
+work days, attendance and job runs. A client is seen only while they are a member of one of the
+coordinator's groups, and for a short correction window after leaving it (`retention_start`);
+never the periods of their time in another coordinator's group. An admin sees their organisation (or all of them when
 the admin has no organisation). Anything not visible is answered 404, so that a guessed id
 reveals nothing about what exists.
 """
@@ -10,10 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from integrator.store.models import (
@@ -23,8 +26,10 @@ from integrator.store.models import (
     Membership,
     Organisation,
     PeerGroup,
+    Period,
     WorkDay,
 )
+from integrator.web import context
 from integrator.web.auth import Principal
 
 
@@ -70,14 +75,40 @@ def group_or_404(s: Session, p: Principal, group_id: int) -> PeerGroup:
     return group
 
 
-def clients_query(p: Principal) -> Select[Client]:
+def retention_start(today: date) -> date:
+    """The first day a former member's coordinator still sees them: the first of last month.
+
+    A coordinator corrects attendance until the month's register is sent, so after a client moves
+    on they still need the current and the previous calendar month of that client (last month's
+    days may still be corrected); after that only the client's current coordinator sees them.
+    """
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def _own_memberships(p: Principal, today: date) -> Select[int]:
+    """Ids of the coordinator's memberships that are current, upcoming or inside the window."""
+    group_ids = select(PeerGroup.id).where(PeerGroup.coordinator_id == p.staff_id)
+    return select(Membership.id).where(Membership.group_id.in_(group_ids),
+                                       or_(Membership.end_date.is_(None),
+                                           Membership.end_date >= retention_start(today)))
+
+
+def clients_query(p: Principal, today: date | None = None) -> Select[Client]:
     q = select(Client).order_by(Client.code)
     if p.is_admin:
         if p.organisation_id is not None:
             q = q.where(Client.organisation_id == p.organisation_id)
         return q
-    group_ids = select(PeerGroup.id).where(PeerGroup.coordinator_id == p.staff_id)
-    return q.where(Client.id.in_(select(Membership.client_id).where(Membership.group_id.in_(group_ids))))
+    # Not "any membership ever": a client who moved to another coordinator's group two months
+    # ago is no longer this coordinator's business (a data-protection requirement).
+    members = select(Membership.client_id).where(Membership.id.in_(_own_memberships(p, today or context.today())))
+    return q.where(Client.id.in_(members))
+
+
+def visible_client_ids(s: Session, p: Principal, client_ids: list[int]) -> set[int]:
+    if not client_ids:
+        return set()
+    return set(s.scalars(clients_query(p).with_only_columns(Client.id).where(Client.id.in_(client_ids))))
 
 
 def client_or_404(s: Session, p: Principal, client_id: int) -> Client:
@@ -85,6 +116,18 @@ def client_or_404(s: Session, p: Principal, client_id: int) -> Client:
     if client is None:
         abort(404)
     return client
+
+
+def visible_periods(s: Session, p: Principal, client: Client) -> list[Period]:
+    """The client's periods the principal may read: for a coordinator, those that overlap the
+    client's time in one of the coordinator's groups (not the periods of another group's time)."""
+    if p.is_admin:
+        return list(client.periods)
+    spans = [(m.start_date, m.end_date) for m in s.scalars(
+        select(Membership).where(Membership.client_id == client.id,
+                                 Membership.id.in_(_own_memberships(p, context.today()))))]
+    return [per for per in client.periods
+            if any(start <= per.end_date and (end is None or per.start_date <= end) for start, end in spans)]
 
 
 def work_day_or_404(s: Session, p: Principal, work_day_id: int) -> WorkDay:
@@ -100,6 +143,8 @@ def attendance_day_or_404(s: Session, p: Principal, attendance_day_id: int) -> A
     if ad is None:
         abort(404)
     work_day_or_404(s, p, ad.work_day_id)
+    if not visible_client_ids(s, p, [ad.client_id]):
+        abort(404)  # a former member, past the correction window
     return ad
 
 
@@ -126,8 +171,8 @@ def run_scope(s: Session, p: Principal, org_id: int | None) -> RunScope | None:
         return None
     groups = list(s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org_id)))
     mine = [g.id for g in groups if g.coordinator_id == p.staff_id]
-    own_codes = set(s.scalars(select(Client.code).join(Membership, Membership.client_id == Client.id)
-                              .where(Membership.group_id.in_(mine))))
+    own_codes = set(s.scalars(clients_query(p).with_only_columns(Client.code)
+                              .where(Client.organisation_id == org_id)))
     all_codes = set(s.scalars(select(Client.code).where(Client.organisation_id == org_id)))
     own = {g.key for g in groups if g.id in mine} | own_codes
     foreign = ({g.key for g in groups} | all_codes) - own

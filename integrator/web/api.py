@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from integrator.store.models import AttendanceStatus, Organisation, PeerGroup
-from integrator.web import access, background, identities, readmodels, services, weeks
+from integrator.web import access, background, context, identities, readmodels, services, weeks
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store
 
@@ -26,7 +26,7 @@ def _json_body() -> dict[str, Any]:
 
 def _week_arg(value: Any, *, default_current: bool = True) -> str:
     if value is None and default_current:
-        return weeks.week_of(weeks.today())
+        return weeks.week_of(context.today())
     if not isinstance(value, str):
         abort(400, description="week must look like 2026-W49")
     try:
@@ -86,18 +86,20 @@ def group(group_id: int) -> ResponseReturnValue:
 @bp.get("/groups/<int:group_id>/clients")
 def group_clients(group_id: int) -> ResponseReturnValue:
     week = _week_arg(request.args.get("week"))
+    p = current_principal()
     with get_store().session() as s:
-        g = access.group_or_404(s, current_principal(), group_id)
+        g = access.group_or_404(s, p, group_id)
         days = weeks.days_of(week)
-        members = readmodels.active_members(s, g, days[0], days[-1])
-        return jsonify([readmodels.client_json(c, with_periods=True) for c in members])
+        members = readmodels.active_members(s, p, g, days[0], days[-1])
+        return jsonify([readmodels.client_with_periods(s, p, c) for c in members])
 
 
 @bp.get("/clients/<int:client_id>")
 def client(client_id: int) -> ResponseReturnValue:
+    p = current_principal()
     with get_store().session() as s:
-        c = access.client_or_404(s, current_principal(), client_id)
-        return jsonify(readmodels.client_json(c, with_periods=True))
+        c = access.client_or_404(s, p, client_id)
+        return jsonify(readmodels.client_with_periods(s, p, c))
 
 
 @bp.get("/groups/<int:group_id>/work-days")
@@ -111,9 +113,10 @@ def group_work_days(group_id: int) -> ResponseReturnValue:
 @bp.get("/groups/<int:group_id>/attendance")
 def group_attendance(group_id: int) -> ResponseReturnValue:
     week = _week_arg(request.args.get("week"))
+    p = current_principal()
     with get_store().session() as s:
-        g = access.group_or_404(s, current_principal(), group_id)
-        return jsonify(readmodels.attendance_grid(s, g, week))
+        g = access.group_or_404(s, p, group_id)
+        return jsonify(readmodels.attendance_grid(s, p, g, week))
 
 
 @bp.post("/attendance/<int:attendance_day_id>/correction")
@@ -219,7 +222,7 @@ def group_register(group_id: int) -> ResponseReturnValue:
     if fmt not in ("csv", "xlsx"):
         abort(400, description="format is csv or xlsx")
     if month is None:
-        month = weeks.today().strftime("%Y-%m")
+        month = context.today().strftime("%Y-%m")
     try:
         year, num = weeks.parse_month(month)
     except ValueError as err:

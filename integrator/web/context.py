@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
 from integrator.store.db import Store
+from integrator.store.types import utcnow
 
 if TYPE_CHECKING:
     from integrator.config import Settings
 
 STORE_KEY = "integrator.store"
+LOCAL = ZoneInfo("Europe/Helsinki")
 SETTINGS_KEY = "integrator.settings"
 
 
@@ -44,3 +49,19 @@ def get_settings(app: Flask | None = None) -> Settings:
         settings = load_settings(Path(path))
         the_app.extensions[SETTINGS_KEY] = settings
     return settings  # type: ignore[no-any-return]
+
+
+def now(app: Flask | None = None) -> datetime:
+    """The service's "now": the wall clock, or the app's CLOCK (an aware-datetime callable).
+
+    A rehearsal runs on the sandbox tenant's clock, and tests pin a date, so that "today",
+    "next week" and the correction window agree with the tenant rather than the calendar.
+    """
+    the_app: Any = app or current_app
+    clock: Callable[[], datetime] | None = the_app.config.get("CLOCK")
+    return clock() if clock is not None else utcnow()
+
+
+def today(app: Flask | None = None) -> date:
+    """Today in Finland, on the app's clock."""
+    return now(app).astimezone(LOCAL).date()

@@ -46,7 +46,7 @@ def map_for_group(store: Store, p: Principal, group_id: int, source: Any, partic
         org_id = group.organisation_id
         member = s.scalar(select(Membership.id).where(Membership.group_id == group.id,
                                                       Membership.client_id == client_id))
-        if member is None:
+        if member is None or not access.visible_client_ids(s, p, [client_id]):
             abort(404, description="no such client in this group")
     if not any(u["source"] == source and u["participant_key"] == participant_key
                for u in unmatched_for_group(store, group)):

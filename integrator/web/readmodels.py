@@ -18,8 +18,9 @@ from integrator.store.models import (
     Period,
     WorkDay,
 )
-from integrator.web import weeks
+from integrator.web import access, weeks
 from integrator.web.access import RunScope
+from integrator.web.auth import Principal
 
 
 def organisation_json(org: Organisation) -> dict[str, Any]:
@@ -39,14 +40,19 @@ def period_json(p: Period) -> dict[str, Any]:
             "briefing_recorded": p.briefing_recorded_at is not None}
 
 
-def client_json(c: Client, *, with_periods: bool = False) -> dict[str, Any]:
+def client_json(c: Client, *, periods: list[Period] | None = None) -> dict[str, Any]:
+    """`periods`: the ones the reader may see (access.visible_periods), listed when given."""
     # No email or phone: the API and pages show what the coordinator's work needs.
     out: dict[str, Any] = {"id": c.id, "code": c.code, "display_name": c.display_name,
                            "organisation_id": c.organisation_id, "plain_language": c.plain_language,
                            "digital_support": c.digital_support.value if c.digital_support else None}
-    if with_periods:
-        out["periods"] = [period_json(p) for p in c.periods]
+    if periods is not None:
+        out["periods"] = [period_json(p) for p in periods]
     return out
+
+
+def client_with_periods(s: Session, p: Principal, c: Client) -> dict[str, Any]:
+    return client_json(c, periods=access.visible_periods(s, p, c))
 
 
 def work_day_json(wd: WorkDay) -> dict[str, Any]:
@@ -71,12 +77,13 @@ def run_json(run: JobRun, *, with_plan: bool = False, scope: RunScope | None = N
     return out
 
 
-def active_members(s: Session, group: PeerGroup, first: date, last: date) -> list[Client]:
-    q = (select(Client).join(Membership, Membership.client_id == Client.id)
-         .where(Membership.group_id == group.id, Membership.start_date <= last,
-                or_(Membership.end_date.is_(None), Membership.end_date >= first))
-         .order_by(Client.code).distinct())
-    return list(s.scalars(q))
+def active_members(s: Session, p: Principal, group: PeerGroup, first: date, last: date) -> list[Client]:
+    """Members of the group between the dates whom the principal may still see (a coordinator
+    no longer sees a former member past the correction window, even in old weeks)."""
+    members = (select(Membership.client_id)
+               .where(Membership.group_id == group.id, Membership.start_date <= last,
+                      or_(Membership.end_date.is_(None), Membership.end_date >= first)))
+    return list(s.scalars(access.clients_query(p).where(Client.id.in_(members))))
 
 
 def work_days(s: Session, group: PeerGroup, week: str) -> list[WorkDay]:
@@ -93,10 +100,10 @@ def attendance_cell(ad: AttendanceDay | None) -> dict[str, Any] | None:
             "evidence": ad.evidence or {}}
 
 
-def attendance_grid(s: Session, group: PeerGroup, week: str) -> dict[str, Any]:
+def attendance_grid(s: Session, p: Principal, group: PeerGroup, week: str) -> dict[str, Any]:
     days = work_days(s, group, week)
     dates = weeks.days_of(week)
-    members = active_members(s, group, dates[0], dates[-1])
+    members = active_members(s, p, group, dates[0], dates[-1])
     cells: dict[tuple[int, int], AttendanceDay] = {}
     if days and members:
         rows = s.scalars(select(AttendanceDay).where(AttendanceDay.work_day_id.in_([d.id for d in days]),

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from integrator.store.models import AttendanceStatus
-from integrator.web import access, background, identities, readmodels, services, weeks
+from integrator.web import access, background, context, identities, readmodels, services, weeks
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store
 from integrator.web.explain import explain_error
@@ -51,7 +51,7 @@ def _fi_count_key(key: str) -> str:
 
 
 def _week_param() -> str:
-    week = request.args.get("week") or weeks.week_of(weeks.today())
+    week = request.args.get("week") or weeks.week_of(context.today())
     try:
         weeks.monday_of(week)
     except ValueError:
@@ -65,7 +65,7 @@ def dashboard() -> ResponseReturnValue:
     week = _week_param()
     with get_store().session() as s:
         groups = access.visible_groups(s, p)
-        grids = [readmodels.attendance_grid(s, g, week) for g in groups]
+        grids = [readmodels.attendance_grid(s, p, g, week) for g in groups]
         runs = [readmodels.run_json(r, scope=access.run_scope(s, p, r.organisation_id))
                 for r in access.visible_runs(s, p, limit=5)]
     return render_template("dashboard.html", week=week, grids=grids, runs=runs,
@@ -75,11 +75,12 @@ def dashboard() -> ResponseReturnValue:
 @bp.get("/groups/<int:group_id>")
 def group_page(group_id: int) -> ResponseReturnValue:
     week = _week_param()
+    p = current_principal()
     with get_store().session() as s:
-        g = access.group_or_404(s, current_principal(), group_id)
+        g = access.group_or_404(s, p, group_id)
         days = weeks.days_of(week)
-        clients = [readmodels.client_json(c, with_periods=True)
-                   for c in readmodels.active_members(s, g, days[0], days[-1])]
+        clients = [readmodels.client_with_periods(s, p, c)
+                   for c in readmodels.active_members(s, p, g, days[0], days[-1])]
         work_days = [readmodels.work_day_json(d) for d in readmodels.work_days(s, g, week)]
         group = readmodels.group_json(g)
     return render_template("group.html", group=group, clients=clients, work_days=work_days, week=week,
@@ -90,9 +91,10 @@ def group_page(group_id: int) -> ResponseReturnValue:
 def attendance_page(group_id: int) -> ResponseReturnValue:
     week = _week_param()
     store = get_store()
+    p = current_principal()
     with store.session() as s:
-        group = access.group_or_404(s, current_principal(), group_id)
-        grid = readmodels.attendance_grid(s, group, week)
+        group = access.group_or_404(s, p, group_id)
+        grid = readmodels.attendance_grid(s, p, group, week)
     unmatched = identities.unmatched_for_group(store, group)
     return render_template("attendance.html", grid=grid, week=week, prev_week=weeks.shift(week, -1),
                            next_week=weeks.shift(week, 1), unmatched=unmatched)
@@ -153,7 +155,7 @@ def _setup_target() -> tuple[int, str, str, str]:
 
 @bp.get("/weekly-setup")
 def weekly_setup_page() -> ResponseReturnValue:
-    next_week = weeks.week_of(weeks.today() + timedelta(days=7))
+    next_week = weeks.week_of(context.today() + timedelta(days=7))
     return render_template("weekly_setup.html", groups=_setup_form_groups(), week=next_week, preview=None,
                            selected=request.args.get("group_id", type=int))
 

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from integrator.store.models import (
+    AttendanceDay,
+    AttendanceStatus,
+    Client,
+    JobRun,
+    JobStatus,
+    Membership,
+    Period,
+    ServiceModel,
+    WorkDay,
+)
+from integrator.web.access import retention_start
 from integrator.web.auth import PUBLIC_ENDPOINTS
+from integrator.web.context import get_store
 from tests.web.world import WEEK, World
 
 
@@ -185,3 +199,115 @@ def test_admin_without_organisation_sees_every_group(as_admin: FlaskClient, worl
     keys = {g["key"] for g in as_admin.get("/api/v1/groups").get_json()}
     assert keys == {"ti-ryhma", "to-ryhma", "ke-ryhma"}
     assert as_admin.get(f"/api/v1/organisations/{world.org_b}").status_code == 200
+
+
+# --- a client who moved on --------------------------------------------------------------------
+# Pinned "today" (the world's Tuesday); the correction window then starts on 2026-10-01.
+TODAY = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+OLD_WEEK = "2026-W36"  # Tuesday 2026-09-01, when the client was still in group A
+MOVED_MARKERS = ("K-0009", "Vaihtaja")
+
+
+@dataclass
+class Moved:
+    client: int
+    attendance: int  # a day of theirs in group A, in OLD_WEEK
+    run: int  # a nightly run with an error about them
+
+
+def _move_client(app: Flask, world: World, *, left_a: date) -> Moved:
+    """K-0009 was in coordinator A's group, left it on `left_a` and joined B's group the next day."""
+    with get_store(app).session() as s:
+        c = Client(organisation_id=world.org_a, code="K-0009", display_name="Väinö Vaihtaja")
+        s.add(c)
+        s.flush()
+        joined_b = left_a + timedelta(days=1)
+        s.add_all([
+            Membership(group_id=world.group_a, client_id=c.id, start_date=date(2026, 3, 3), end_date=left_a),
+            Membership(group_id=world.group_b, client_id=c.id, start_date=joined_b),
+            Period(client_id=c.id, service_model=ServiceModel.LONG_TERM, start_date=date(2026, 3, 3),
+                   end_date=left_a, weekdays=[2]),
+            Period(client_id=c.id, service_model=ServiceModel.SHORT_TERM, start_date=joined_b,
+                   end_date=joined_b + timedelta(days=120), weekdays=[4])])
+        wd = WorkDay(group_id=world.group_a, day=date(2026, 9, 1), iso_week=OLD_WEEK,
+                     meeting_start=datetime(2026, 9, 1, 7, 0, tzinfo=UTC),
+                     meeting_end=datetime(2026, 9, 1, 9, 0, tzinfo=UTC))
+        s.add(wd)
+        s.flush()
+        ad = AttendanceDay(client_id=c.id, work_day_id=wd.id, computed_status=AttendanceStatus.ABSENT)
+        run = JobRun(organisation_id=world.org_a, kind="nightly_sync", params={"org": "raisio"},
+                     status=JobStatus.PARTIAL,
+                     errors=[{"item": "K-0009", "error": "no responsible worker", "kind": "no_worker"}])
+        s.add_all([ad, run])
+        s.flush()
+        return Moved(client=c.id, attendance=ad.id, run=run.id)
+
+
+@pytest.fixture
+def moved_two_months_ago(app: Flask, world: World) -> Moved:
+    app.config["CLOCK"] = lambda: TODAY
+    return _move_client(app, world, left_a=date(2026, 9, 20))
+
+
+FORMER_CLIENT_ROUTES: dict[str, tuple[str, Callable[[World, Moved], str], dict[str, Any]]] = {
+    "api.client": ("GET", lambda w, m: f"/api/v1/clients/{m.client}", {}),
+    "api.group_clients": ("GET", lambda w, m: f"/api/v1/groups/{w.group_a}/clients?week={OLD_WEEK}", {}),
+    "api.group_attendance": ("GET", lambda w, m: f"/api/v1/groups/{w.group_a}/attendance?week={OLD_WEEK}", {}),
+    "api.correct_attendance": ("POST", lambda w, m: f"/api/v1/attendance/{m.attendance}/correction",
+                               {"json": {"status": "excused", "reason": "Sairas"}}),
+    "api.group_map_identity": ("POST", lambda w, m: f"/api/v1/groups/{w.group_a}/identity-mappings", {}),
+    "api.job": ("GET", lambda w, m: f"/api/v1/jobs/{m.run}", {}),
+    "ui.dashboard": ("GET", lambda w, m: f"/?week={OLD_WEEK}", {}),
+    "ui.group_page": ("GET", lambda w, m: f"/groups/{w.group_a}?week={OLD_WEEK}", {}),
+    "ui.attendance_page": ("GET", lambda w, m: f"/groups/{w.group_a}/attendance?week={OLD_WEEK}", {}),
+    "ui.correct_attendance": ("POST", lambda w, m: f"/attendance/{m.attendance}/correct",
+                              {"data": {"status": "excused", "reason": "Sairas"}}),
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(FORMER_CLIENT_ROUTES))
+def test_a_client_who_moved_to_another_group_two_months_ago_is_gone_for_the_old_coordinator(
+        as_coord_a: FlaskClient, world: World, moved_two_months_ago: Moved, endpoint: str) -> None:
+    method, url, kwargs = FORMER_CLIENT_ROUTES[endpoint]
+    if endpoint == "api.group_map_identity":
+        kwargs = {"json": {"source": "teams", "participant_key": "phone:+358401234567",
+                           "client_id": moved_two_months_ago.client}}
+    resp = as_coord_a.open(url(world, moved_two_months_ago), method=method, **kwargs)
+    body = resp.get_data(as_text=True)
+    if endpoint in ("api.client", "api.correct_attendance", "ui.correct_attendance", "api.group_map_identity"):
+        assert resp.status_code == 404, body[:300]
+    else:
+        assert resp.status_code == 200, body[:300]
+    for marker in MOVED_MARKERS:
+        assert marker not in body, f"{endpoint} showed {marker!r} to their former coordinator"
+    with get_store(as_coord_a.application).session() as s:
+        day = s.get(AttendanceDay, moved_two_months_ago.attendance)
+        assert day is not None and day.override_status is None
+
+
+def test_the_new_coordinator_sees_the_moved_client_with_only_their_own_period(
+        as_coord_b: FlaskClient, moved_two_months_ago: Moved) -> None:
+    resp = as_coord_b.get(f"/api/v1/clients/{moved_two_months_ago.client}")
+    assert resp.status_code == 200
+    assert [p["start_date"] for p in resp.get_json()["periods"]] == ["2026-09-21"]
+
+
+def test_within_the_correction_window_the_old_coordinator_still_sees_their_own_period_only(
+        app: Flask, as_coord_a: FlaskClient, world: World) -> None:
+    app.config["CLOCK"] = lambda: TODAY
+    moved = _move_client(app, world, left_a=date(2026, 10, 6))  # last month: may still need a correction
+    resp = as_coord_a.get(f"/api/v1/clients/{moved.client}")
+    assert resp.status_code == 200
+    assert [p["start_date"] for p in resp.get_json()["periods"]] == ["2026-03-03"]
+    fixed = as_coord_a.post(f"/api/v1/attendance/{moved.attendance}/correction",
+                            json={"status": "excused", "reason": "Sairas"})
+    assert fixed.status_code == 200, fixed.get_json()
+    # Once December has begun, October is outside the window.
+    app.config["CLOCK"] = lambda: datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert as_coord_a.get(f"/api/v1/clients/{moved.client}").status_code == 404
+
+
+def test_the_correction_window_is_this_and_last_calendar_month() -> None:
+    assert retention_start(date(2026, 11, 24)) == date(2026, 10, 1)
+    assert retention_start(date(2026, 1, 1)) == date(2025, 12, 1)
+    assert retention_start(date(2026, 3, 31)) == date(2026, 2, 1)
