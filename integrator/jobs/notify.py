@@ -274,13 +274,14 @@ class GmailMailer:
             raise LookupError(f"{org_cfg.key}: mail.via is gmail but google.mail_sender is not set")
         self.sender = org_cfg.google.mail_sender
         self.reply_to = org_cfg.mail.reply_to
+        self.from_name = org_cfg.name
         self.client = GoogleClient(org_cfg.google)
 
     def send(self, msg: OutboxMessage) -> str | None:
         from integrator.providers.google.gmail import send_gmail
 
         return send_gmail(self.client, self.sender, msg.to_address, msg.subject, msg.body_html, msg.body_text,
-                          reply_to=self.reply_to, outbox_key=msg.key)
+                          reply_to=self.reply_to, outbox_key=msg.key, from_name=self.from_name)
 
     def requests(self) -> int:
         return self.client.stats.requests

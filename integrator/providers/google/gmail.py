@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from email.message import EmailMessage
+from email.utils import formataddr
 
 from integrator.providers.errors import DeliveryUncertain, Retriable
 from integrator.providers.google.client import GoogleClient
@@ -24,9 +25,9 @@ def message_id_for(key: str, domain: str) -> str:
 
 
 def build_mime(sender: str, to: str, subject: str, text: str, html: str | None, *,
-               reply_to: str | None = None, message_id: str | None = None) -> bytes:
+               reply_to: str | None = None, message_id: str | None = None, from_name: str | None = None) -> bytes:
     msg = EmailMessage()
-    msg["From"] = sender
+    msg["From"] = formataddr((from_name, sender)) if from_name else sender
     msg["To"] = to
     msg["Subject"] = subject
     if reply_to:
@@ -40,10 +41,10 @@ def build_mime(sender: str, to: str, subject: str, text: str, html: str | None, 
 
 
 def send_gmail(client: GoogleClient, sender: str, to: str, subject: str, html: str | None, text: str, *,
-               reply_to: str | None = None, outbox_key: str | None = None) -> str | None:
+               reply_to: str | None = None, outbox_key: str | None = None, from_name: str | None = None) -> str | None:
     """Send; returns Gmail's message id."""
     domain = sender.rsplit("@", 1)[-1]
-    raw = build_mime(sender, to, subject, text, html, reply_to=reply_to,
+    raw = build_mime(sender, to, subject, text, html, reply_to=reply_to, from_name=from_name,
                      message_id=message_id_for(outbox_key, domain) if outbox_key else None)
     svc = client.service("gmail", subject=sender, scopes=GMAIL_SEND_SCOPE)
     request = svc.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(raw).decode()})
