@@ -1,5 +1,9 @@
 """The register as files: CSV (for machines: ISO dates, dot decimals) and XLSX (for a coordinator:
 Finnish headers, readable dates, colours, totals, and a sheet of every correction with its reason).
+
+One cell per client and date: the date's status as the register decides it (the best status of
+the date's work days). The last column, *huomautukset*, explains the dates that need it, e.g. two
+work days on one date that are paid once.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from integrator.store.models import AttendanceStatus
 
 WEEKDAY_FI = ["ma", "ti", "ke", "to", "pe", "la", "su"]
 SUMMARY_HEADERS = ["Läsnä", "Perusteltu poissaolo", "Poissa", "Odottaa", "Korvauspäivät", "Korvaus (€)"]
+NOTES_HEADER = "Huomautukset"  # e.g. two work days on one date (paid once)
 FILL = {
     AttendanceStatus.PRESENT: PatternFill("solid", fgColor="C6EFCE"),
     AttendanceStatus.ABSENT: PatternFill("solid", fgColor="FFC7CE"),
@@ -44,15 +49,16 @@ def to_csv(reg: Register) -> str:
     w = csv.writer(buf, lineterminator="\n")
     dates = reg.dates
     w.writerow(["asiakas", "ryhmä", *[d.isoformat() for d in dates], "läsnä", "perusteltu", "poissa",
-                "odottaa", "korvauspäivät", "korvaus_eur"])
+                "odottaa", "korvauspäivät", "korvaus_eur", "huomautukset"])
     for row, counts in zip(reg.rows, _counts(reg), strict=True):
         cells = []
         for d in dates:
             st = row.status_on(d)
             cells.append(st.value if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else ""))
-        w.writerow([row.client_code, " ".join(row.groups), *cells, *counts[:5], f"{counts[5]:.2f}"])
+        w.writerow([row.client_code, " ".join(row.groups), *cells, *counts[:5], f"{counts[5]:.2f}",
+                    "; ".join(row.notes)])
     w.writerow(["yhteensä", "", *["" for _ in dates], "", "", "", "", reg.total_compensation_days,
-                f"{reg.total_amount:.2f}"])
+                f"{reg.total_amount:.2f}", ""])
     return buf.getvalue()
 
 
@@ -66,7 +72,7 @@ def to_xlsx(reg: Register) -> bytes:
                + (f" – ryhmä {reg.group_key}" if reg.group_key else "")])
     ws.append([f"Ajalta {reg.start:%d.%m.%Y}–{reg.end:%d.%m.%Y}, kulukorvaus {reg.rate:.2f} € / toteutunut päivä"])
     ws.append([])
-    header = ["Asiakas", "Ryhmä", *[day_heading(d) for d in dates], *SUMMARY_HEADERS]
+    header = ["Asiakas", "Ryhmä", *[day_heading(d) for d in dates], *SUMMARY_HEADERS, NOTES_HEADER]
     ws.append(header)
     head_row = ws.max_row
     for cell in ws[head_row]:
@@ -78,7 +84,7 @@ def to_xlsx(reg: Register) -> bytes:
         for d in dates:
             st = row.status_on(d)
             cells.append(STATUS_LABEL[st] if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else ""))
-        ws.append([*cells, *counts[:5], float(counts[5])])  # type: ignore[arg-type]
+        ws.append([*cells, *counts[:5], float(counts[5]), "; ".join(row.notes)])  # type: ignore[arg-type]
         r = ws.max_row
         for i, d in enumerate(dates):
             st = row.status_on(d)
@@ -102,6 +108,7 @@ def to_xlsx(reg: Register) -> bytes:
         ws.column_dimensions[get_column_letter(3 + i)].width = 11
     for k, title in enumerate(SUMMARY_HEADERS):
         ws.column_dimensions[get_column_letter(3 + len(dates) + k)].width = max(10, len(title) + 2)
+    ws.column_dimensions[get_column_letter(3 + len(dates) + len(SUMMARY_HEADERS))].width = 50
     _corrections_sheet(wb, reg)
     buf = io.BytesIO()
     wb.save(buf)

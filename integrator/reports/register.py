@@ -3,6 +3,11 @@ days attended, compensation days and amount. Built from the store only.
 
 A row per client; a client in two groups (e.g. a hybrid period) has one row with both groups'
 days, so that the compensation is counted once per person.
+
+Money is counted per calendar date, not per work day: a client with two work days on one date
+(moved to another group that day, or two groups meeting the same day) has one status that date,
+the best of the two (present > excused > pending > not evaluated > absent), is paid for it at
+most once, and the date carries a note saying so.
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ STATUS_LABEL = {
     AttendanceStatus.EXCUSED: "perusteltu poissaolo",
 }
 NOT_EVALUATED = "-"  # a work day not evaluated yet (in the future, or its meeting has not ended)
+#: The best status wins when one date has two work days (lower rank is better).
+_RANK: dict[AttendanceStatus | None, int] = {
+    AttendanceStatus.PRESENT: 0, AttendanceStatus.EXCUSED: 1, AttendanceStatus.PENDING: 2, None: 3,
+    AttendanceStatus.ABSENT: 4,
+}
+
+
+def _fi(d: date) -> str:
+    return f"{d.day}.{d.month}."
 
 
 @dataclass(frozen=True)
@@ -67,8 +81,16 @@ class RegisterRow:
     days: list[RegisterDay]
     rate: Decimal
 
+    def days_on(self, day: date) -> list[RegisterDay]:
+        return [d for d in self.days if d.day == day]
+
+    @property
+    def dates(self) -> list[date]:
+        return sorted({d.day for d in self.days})
+
     def count(self, status: AttendanceStatus) -> int:
-        return sum(1 for d in self.days if d.status is status)
+        """Dates (not work days) whose status is `status`."""
+        return sum(1 for day in self.dates if self.status_on(day) is status)
 
     @property
     def attended(self) -> int:
@@ -76,16 +98,35 @@ class RegisterRow:
 
     @property
     def compensation_days(self) -> int:
-        return compensation_days(d.status for d in self.days if d.status is not None)
+        """Distinct dates with an effective PRESENT status: one date is paid once."""
+        return compensation_days(st for day in self.dates
+                                 if isinstance(st := self.status_on(day), AttendanceStatus))
 
     @property
     def amount(self) -> Decimal:
         return compensation_amount(self.compensation_days, self.rate)
 
     def status_on(self, day: date) -> AttendanceStatus | None | str:
-        """The day's status, or "" when the day is not one of this client's work days."""
-        found = [d for d in self.days if d.day == day]
-        return found[0].status if found else ""
+        """The date's status, the best of its work days (None: not evaluated yet), or ""
+        when the date is not one of this client's work days."""
+        found = self.days_on(day)
+        if not found:
+            return ""
+        return min((d.status for d in found), key=lambda st: _RANK[st])
+
+    def two_work_days_on(self, day: date) -> bool:
+        return len(self.days_on(day)) > 1
+
+    @property
+    def notes(self) -> list[str]:
+        """Finnish notes for the coordinator, one per date that needs explaining."""
+        out: list[str] = []
+        for day in self.dates:
+            found = self.days_on(day)
+            if len(found) > 1:
+                out.append(f"{_fi(day)}: kaksi toimintapäivää samana päivänä "
+                           f"({', '.join(d.group for d in found)}), korvaus enintään kerran")
+        return out
 
 
 @dataclass

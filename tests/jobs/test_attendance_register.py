@@ -118,6 +118,30 @@ class Week:
                             for a, b in intervals),
                 client_id=self.clients[code] if code else None))
 
+    def group(self, key: str, days: list[date], start_utc_hour: int) -> None:
+        """Another Teams group meeting one hour from `start_utc_hour` (UTC) on these days."""
+        with self.store.session() as s:
+            g = PeerGroup(organisation_id=self.org_id, key=key, name=key, weekdays=[d.isoweekday() for d in days],
+                          meeting_start=time(start_utc_hour + 2), meeting_end=time(start_utc_hour + 3),
+                          meeting_provider=MeetingProvider.TEAMS)
+            s.add(g)
+            s.flush()
+            self.groups[key] = g.id
+            for d in days:
+                w = WorkDay(group_id=g.id, day=d, iso_week="2026-W48", meeting_start=utc(d, start_utc_hour),
+                            meeting_end=utc(d, start_utc_hour + 1))
+                s.add(w)
+                s.flush()
+                self.work_days[(key, d)] = w.id
+
+    def move(self, code: str, to_group: str, on: date) -> None:
+        """The client's membership ends on `on` and one in `to_group` starts that same day."""
+        with self.store.session() as s:
+            for m in s.scalars(select(Membership).where(Membership.client_id == self.clients[code],
+                                                        Membership.end_date.is_(None))).all():
+                m.end_date = on
+            s.add(Membership(group_id=self.groups[to_group], client_id=self.clients[code], start_date=on))
+
     def attended_raw(self, code: str, group: str, d: date, intervals: list[list[str]], seconds: int = 0) -> None:
         """A meeting record exactly as a vendor might send it, corrupt sessions included."""
         with self.store.session() as s:
@@ -290,10 +314,10 @@ def test_csv_and_xlsx_carry_the_same_register(week: Week) -> None:
     reg = register_for_month(week.store, "testorg", "2026-11", rules=RULES)
     lines = to_csv(reg).splitlines()
     assert lines[0] == ("asiakas,ryhmä,2026-11-24,2026-11-25,2026-11-26,läsnä,perusteltu,poissa,odottaa,"
-                        "korvauspäivät,korvaus_eur")
-    assert lines[1] == "K-0001,g-tue,present,,present,2,0,0,0,2,18.00"
-    assert lines[5] == "K-0005,g-tue,excused,,present,1,1,0,0,1,9.00"
-    assert lines[-1].endswith(",6,54.00")
+                        "korvauspäivät,korvaus_eur,huomautukset")
+    assert lines[1] == "K-0001,g-tue,present,,present,2,0,0,0,2,18.00,"
+    assert lines[5] == "K-0005,g-tue,excused,,present,1,1,0,0,1,9.00,"
+    assert lines[-1].endswith(",6,54.00,")
 
     import io
 
@@ -303,7 +327,7 @@ def test_csv_and_xlsx_carry_the_same_register(week: Week) -> None:
     header = rows[3]
     assert header[:5] == ("Asiakas", "Ryhmä", "ti 24.11.", "ke 25.11.", "to 26.11.")
     assert rows[4][:5] == ("K-0001", "g-tue", "läsnä", None, "läsnä")
-    assert rows[-1][0] == "Yhteensä" and str(rows[-1][-1]).startswith("=SUM(")
+    assert rows[-1][0] == "Yhteensä" and str(rows[-1][-2]).startswith("=SUM(")
     corrections = list(wb["Korjaukset"].iter_rows(values_only=True))
     assert corrections[1][:5] == ("K-0005", datetime(2026, 11, 24), "poissa", "perusteltu poissaolo",
                                   "sairausloma (lääkärintodistus)")
@@ -363,3 +387,39 @@ def test_a_work_day_before_the_data_protection_briefing_is_not_expected(week: We
     week.sync()
     reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
     assert reg.table()["K-0010"] == {THU: "present"}
+
+
+def moved_on_tuesday(week: Week) -> None:
+    """K-0001 moves from g-tue to g-tue-late (Tue 12-13 local) on Tuesday; both meetings' reports are in."""
+    week.group("g-tue-late", [TUE], start_utc_hour=10)
+    week.move("K-0001", "g-tue-late", TUE)
+    week.report_in("g-tue-late", TUE)
+
+
+def test_a_client_moved_to_another_group_on_a_tuesday_is_paid_for_that_tuesday_once(week: Week) -> None:
+    moved_on_tuesday(week)
+    week.attended("K-0001", "g-tue-late", TUE, (10, 0, 10, 45))  # and was in the old group's meeting too
+    week.sync()
+    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    (row,) = [r for r in reg.rows if r.client_code == "K-0001"]
+    assert [(d.group, d.label) for d in row.days_on(TUE)] == [("g-tue", "läsnä"), ("g-tue-late", "läsnä")]
+    assert (row.compensation_days, row.amount) == (1, Decimal("9.00"))
+    assert row.notes == ["24.11.: kaksi toimintapäivää samana päivänä (g-tue, g-tue-late), korvaus enintään kerran"]
+
+
+def test_a_date_with_two_work_days_shows_its_best_status_and_a_note_in_csv_and_xlsx(week: Week) -> None:
+    moved_on_tuesday(week)
+    with week.store.session() as s:  # K-0001 was not in the old group's meeting after all
+        for m in s.scalars(select(MeetingAttendance).where(MeetingAttendance.client_id == week.clients["K-0001"])):
+            s.delete(m)
+    week.attended("K-0001", "g-tue-late", TUE, (10, 0, 10, 45))
+    week.sync()
+    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    line = next(x for x in to_csv(reg).splitlines() if x.startswith("K-0001,"))
+    assert line == ('K-0001,g-tue g-tue-late,present,,,1,0,0,0,1,9.00,'  # Thursday: no longer in g-tue
+                    '"24.11.: kaksi toimintapäivää samana päivänä (g-tue, g-tue-late), korvaus enintään kerran"')
+    import io
+
+    rows = list(load_workbook(io.BytesIO(to_xlsx(reg))).active.iter_rows(values_only=True))
+    k1 = next(r for r in rows if r[0] == "K-0001")
+    assert k1[2] == "läsnä" and k1[-1].startswith("24.11.: kaksi toimintapäivää")

@@ -40,10 +40,10 @@ def test_the_month_as_csv_goes_to_standard_output_with_the_configured_rate(store
                                    "--month", "2026-11", "--format", "csv"])
     assert out.exit_code == 0, out.output
     assert out.output.splitlines() == [
-        "asiakas,ryhmä,2026-11-24,2026-11-25,2026-11-26,läsnä,perusteltu,poissa,odottaa,korvauspäivät,korvaus_eur",
-        "K-0001,g-tue,present,,pending,1,0,0,1,1,9.50",
-        "K-0002,g-wed,,present,,1,0,0,0,1,9.50",
-        "yhteensä,,,,,,,,,2,19.00",
+        "asiakas,ryhmä,2026-11-24,2026-11-25,2026-11-26,läsnä,perusteltu,poissa,odottaa,korvauspäivät,korvaus_eur,huomautukset",
+        "K-0001,g-tue,present,,pending,1,0,0,1,1,9.50,",
+        "K-0002,g-wed,,present,,1,0,0,0,1,9.50,",
+        "yhteensä,,,,,,,,,2,19.00,",
     ]
 
 
