@@ -18,9 +18,8 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -63,7 +62,6 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
              gc: GoogleClient, *, group_key: str | None = None, task_file: TaskFile | None = None) -> PlannedOrg:
     """Materialise the week in the store and diff it against what exists: the organisation's plan."""
     assert org_cfg.google is not None
-    today: date = now.astimezone(ZoneInfo(settings.time_zone)).date()
     bank = _material_bank(gc, org_cfg.google, task_file)
     with store.session() as s:
         apply_to_session(s, settings)
@@ -76,7 +74,7 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
             Client.organisation_id == org_id))}
     accepted = observe_invitations(gc, rows, course_ids, emails)
     with store.session() as s:
-        ow = load_week(s, org_cfg, week, today, task_file, bank)
+        ow = load_week(s, org_cfg, week, now, task_file, bank)
     owners = {key: r.state.get("owner") for (kind, key), r in rows.items() if kind == "folder" and r.external_id}
     desired, notes = desired_resources(ow, org_cfg, now, owners)
     return diff(ow, desired, notes, rows, accepted, now, group_key)

@@ -22,11 +22,13 @@ from integrator.config import OrganisationConfig
 from integrator.domain.calendar import SkippedDay, WeekCalendar, client_work_days, week_monday
 from integrator.domain.consent import has_consent
 from integrator.jobs.weekly_tasks import (
+    STARTED,
     TaskFile,
     choose_variant,
     ensure_tasks,
     materialise_week,
     morning_and_end,
+    started,
 )
 from integrator.providers.google.classroom import course_alias
 from integrator.store.models import (
@@ -86,6 +88,7 @@ class GroupWeek:
     skipped: list[SkippedDay] = field(default_factory=list)
     moved: list[tuple[date, date]] = field(default_factory=list)
     cancelled: list[tuple[date, str]] = field(default_factory=list)
+    frozen: list[tuple[date, str]] = field(default_factory=list)  # a change not made: the day has begun
 
 
 @dataclass
@@ -119,8 +122,9 @@ def _period_for(periods: list[Period], monday: date, sunday: date) -> Period | N
     return max(found, key=lambda p: p.start_date) if found else None
 
 
-def load_week(s: Session, org_cfg: OrganisationConfig, week: str, today: date,
+def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
               task_file: TaskFile | None = None, bank: dict[str, str] | None = None) -> OrgWeek:
+    """The organisation's week; work days whose meeting has begun at `now` are kept as they are."""
     org = s.scalars(select(Organisation).where(Organisation.key == org_cfg.key)).one()
     monday = week_monday(week)
     sunday = monday + timedelta(days=6)
@@ -133,8 +137,8 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, today: date,
     for group in groups:
         coordinator = s.get(StaffUser, group.coordinator_id) if group.coordinator_id else None
         gw = GroupWeek(group.key, group.name, group.coordinator_id, coordinator.email if coordinator else None)
-        wk = materialise_week(s, group, week, org_cfg.closure_days, today)
-        gw.skipped, gw.moved, gw.cancelled = wk.skipped, wk.moved, wk.cancelled
+        wk = materialise_week(s, group, week, org_cfg.closure_days, now)
+        gw.skipped, gw.moved, gw.cancelled, gw.frozen = wk.skipped, wk.moved, wk.cancelled, wk.frozen
         cal = WeekCalendar(week, [wd.day for wd in wk.days], wk.skipped)
         members = s.scalars(select(Membership).where(Membership.group_id == group.id, Membership.start_date <= sunday)
                             .options(selectinload(Membership.client).selectinload(Client.periods))).all()
@@ -154,7 +158,7 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, today: date,
                                          choices.get(client.id), client.plain_language))
             active_codes.add(client.code)
         for wd in wk.days:
-            tasks = ensure_tasks(s, wd, group.key, task_file, bank) if wd.day >= today else list(wd.tasks)
+            tasks = list(wd.tasks) if started(wd, now) else ensure_tasks(s, wd, group.key, task_file, bank)
             scheduled, due = morning_and_end(wd.day, group.time_zone)
             gw.days.append(DayWeek(wd.id, wd.day, scheduled, due, tuple(_task_week(t) for t in tasks)))
         _sync_assignments(s, gw)
@@ -254,6 +258,9 @@ def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime,
         for sk in gw.skipped:
             notes.append(Desired("work_day", f"work_day:{gw.key}:{sk.day.isoformat()}", gw.key, None,
                                  {"reason": f"{sk.day.isoformat()}: {sk.reason}"}))
+        for day, change in gw.frozen:
+            notes.append(Desired("work_day", f"work_day:{gw.key}:{day.isoformat()}", gw.key, None,
+                                 {"reason": f"{day.isoformat()}: {STARTED}: {change}"}))
         ready = [c for c in gw.clients if c.consent]
         for c in gw.clients:
             if not c.consent:

@@ -21,6 +21,11 @@ Task file::
 
 Changing a group's weekday moves its future work days (the WorkDay row gets the new date,
 its tasks go with it), so the coursework made for it is moved rather than duplicated.
+
+"Future" means the day's meeting has not begun at `now` (the job's clock, injectable so that tests
+and the sandbox clock drive it). A work day whose meeting has begun or is over is history:
+attendance and evidence hang on its date and window, so it is never re-timed, moved, cancelled or
+given other tasks; the change that would have touched it is reported instead (``frozen``).
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ class WeekDays:
     skipped: list[SkippedDay] = field(default_factory=list)
     moved: list[tuple[date, date]] = field(default_factory=list)
     cancelled: list[tuple[date, str]] = field(default_factory=list)
+    frozen: list[tuple[date, str]] = field(default_factory=list)  # day, the change not made (in Finnish)
 
 
 def _set_times(wd: WorkDay, group: PeerGroup) -> None:
@@ -139,6 +145,12 @@ def _set_times(wd: WorkDay, group: PeerGroup) -> None:
 
 
 WEEKDAY_CHANGED = "weekday changed"
+STARTED = "päivä on jo alkanut"
+
+
+def started(wd: WorkDay, now: datetime) -> bool:
+    """The day's meeting has begun (or is over): the day is history and is not changed any more."""
+    return wd.meeting_start <= now
 
 
 def _ours(reason: str | None, year: int) -> bool:
@@ -146,8 +158,12 @@ def _ours(reason: str | None, year: int) -> bool:
     return reason in {WEEKDAY_CHANGED, ORGANISATION_CLOSED, *finnish_holidays([year]).values()}
 
 
-def materialise_week(s: Session, group: PeerGroup, week: str, closures: Iterable[date], today: date) -> WeekDays:
-    """Bring the group's WorkDay rows for `week` in line with the calendar. Past days are kept."""
+def materialise_week(s: Session, group: PeerGroup, week: str, closures: Iterable[date], now: datetime) -> WeekDays:
+    """Bring the group's WorkDay rows for `week` in line with the calendar.
+
+    Only days whose meeting is still ahead at `now` change; a change that would touch a day
+    that has begun is listed in `frozen` instead.
+    """
     cal = work_days_for_week(week, list(group.weekdays), closures=closures)
     result = WeekDays(skipped=list(cal.skipped))
     rows = s.scalars(select(WorkDay).where(WorkDay.group_id == group.id, WorkDay.iso_week == week)).all()
@@ -156,17 +172,31 @@ def materialise_week(s: Session, group: PeerGroup, week: str, closures: Iterable
     skipped = {sk.day: sk.reason for sk in cal.skipped}
     for d in cal.days:
         wd = existing.get(d)
-        if wd is not None and d >= today:
-            if wd.status != WorkDayStatus.PLANNED and _ours(wd.cancelled_reason, d.year):
-                wd.status, wd.cancelled_reason = WorkDayStatus.PLANNED, None
-            _set_times(wd, group)
+        if wd is None:
+            continue
+        revive = wd.status != WorkDayStatus.PLANNED and _ours(wd.cancelled_reason, d.year)
+        window = meeting_window(d, group.meeting_start, group.meeting_end, group.time_zone)
+        retime = (wd.meeting_start, wd.meeting_end) != window
+        if started(wd, now):
+            if revive:
+                result.frozen.append((d, "peruttua päivää ei palauteta"))
+            elif retime and wd.status == WorkDayStatus.PLANNED:
+                result.frozen.append((d, "tapaamisen aikaa ei muuteta"))
+            continue
+        if revive:
+            wd.status, wd.cancelled_reason = WorkDayStatus.PLANNED, None
+        _set_times(wd, group)
     # A future day that is no longer wanted moves to a wanted day without a row (its tasks and
-    # coursework go with it); with no such day it is cancelled, with the reason.
-    stale = sorted((wd for wd in rows if wd.day not in wanted and wd.day >= today
-                    and wd.status == WorkDayStatus.PLANNED), key=lambda w: w.day)
-    free = [d for d in cal.days if d >= today and d not in existing]
+    # coursework go with it); with no such day it is cancelled, with the reason. A wanted day
+    # whose meeting time has already come gets no new row: that meeting did not take place.
+    stale = sorted((wd for wd in rows if wd.day not in wanted and wd.status == WorkDayStatus.PLANNED),
+                   key=lambda w: w.day)
+    free = [d for d in cal.days if d not in existing
+            and meeting_window(d, group.meeting_start, group.meeting_end, group.time_zone)[0] > now]
     for wd in stale:
-        if free and wd.day not in skipped:
+        if started(wd, now):
+            result.frozen.append((wd.day, "päivää ei siirretä eikä peruta"))
+        elif free and wd.day not in skipped:
             old, wd.day = wd.day, free.pop(0)
             _set_times(wd, group)
             result.moved.append((old, wd.day))

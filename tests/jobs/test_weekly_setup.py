@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -151,6 +151,57 @@ def test_changed_weekday_moves_future_coursework_instead_of_duplicating(sbx: San
     with store.session() as s:
         days = [(wd.day, wd.status) for wd in s.scalars(select(WorkDay))]
     assert days == [(date(2026, 12, 2), WorkDayStatus.PLANNED)]
+
+
+def work_days(store: Store) -> list[tuple[int, date, WorkDayStatus, datetime, datetime]]:
+    with store.session() as s:
+        return sorted((wd.id, wd.day, wd.status, wd.meeting_start, wd.meeting_end) for wd in s.scalars(select(WorkDay)))
+
+
+TUESDAY_MEETING = datetime.fromisoformat("2026-12-01T08:00:00+00:00")  # 10:00-11:00 Helsinki
+
+
+@pytest.mark.parametrize("now", [TUESDAY_MEETING + timedelta(minutes=30), TUESDAY_MEETING + timedelta(hours=3)],
+                         ids=["during-the-meeting", "after-the-meeting"])
+def test_a_weekday_change_on_the_day_leaves_a_work_day_whose_meeting_has_begun_as_it_was(
+        sbx: Sandbox, store: Store, tmp_path: Path, now: datetime) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, weekdays=[[2]], plain_every=0)
+    run(world)
+    tuesday = work_days(store)
+    world.change_group(weekdays=[3])
+    plan, job = run(world, now=now)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    days = work_days(store)
+    assert days[0] == tuesday[0]  # not moved, cancelled or re-timed: its attendance stays on 1.12.
+    assert [(d[1], d[2]) for d in days[1:]] == [(date(2026, 12, 2), WorkDayStatus.PLANNED)]  # the new weekday
+    notes = [a.reason for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
+    assert notes == ["2026-12-01: päivä on jo alkanut: päivää ei siirretä eikä peruta"]
+    assert not [a for a in plan.actions if a.op == "remove"]  # type: ignore[attr-defined]
+
+
+def test_a_weekday_change_before_the_days_meeting_still_moves_the_day(sbx: Sandbox, store: Store,
+                                                                       tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1, weekdays=[[2]], plain_every=0)
+    run(world)
+    (wd_id, *_), = work_days(store)
+    world.change_group(weekdays=[3])
+    plan, job = run(world, now=TUESDAY_MEETING - timedelta(minutes=1))
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert [(d[0], d[1]) for d in work_days(store)] == [(wd_id, date(2026, 12, 2))]
+    assert not [a for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
+
+
+def test_a_new_meeting_time_leaves_a_work_day_whose_meeting_is_over_alone(sbx: Sandbox, store: Store,
+                                                                          tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1, weekdays=[[2, 4]], plain_every=0)
+    run(world)
+    world.change_group(meeting={"start": "14:00", "end": "15:00", "provider": "meet"})
+    plan, _ = run(world, now=TUESDAY_MEETING + timedelta(hours=2))
+    tuesday, thursday = work_days(store)
+    assert (tuesday[3], tuesday[4]) == (TUESDAY_MEETING, TUESDAY_MEETING + timedelta(hours=1))
+    assert thursday[3] == datetime.fromisoformat("2026-12-03T12:00:00+00:00")  # 14:00 Helsinki
+    notes = [a.reason for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
+    assert notes == ["2026-12-01: päivä on jo alkanut: tapaamisen aikaa ei muuteta"]
 
 
 def test_holidays_are_skipped_and_reported(sbx: Sandbox, store: Store, tmp_path: Path) -> None:

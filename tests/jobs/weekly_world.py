@@ -118,6 +118,19 @@ class WeeklyWorld:
             for p in client.periods:
                 p.end_date = last_day
 
+    def change_group(self, **changes: Any) -> None:
+        """Edit the first group in the config (e.g. weekdays=[3], meeting={...}), as a coordinator would.
+
+        New weekdays also become every client's period weekdays, so that they take part on the new day.
+        """
+        raw = self.settings.model_dump(mode="json")
+        raw["organisations"][0]["groups"][0].update(changes)
+        self.settings = Settings.model_validate(raw)
+        if "weekdays" in changes:
+            with self.store.session() as s:
+                for c in s.scalars(select(Client)):
+                    c.periods[0].weekdays = list(changes["weekdays"])
+
     # ---- reading the tenant back ----
     def snapshot(self) -> dict[str, Any]:
         """Courses, rosters, topics, coursework, folders and sharing, without generated ids."""
