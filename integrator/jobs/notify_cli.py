@@ -12,7 +12,7 @@ from sqlalchemy import select
 from integrator.config import Settings, load_settings
 from integrator.jobs.runs import JobAlreadyRunning
 from integrator.store.db import Store
-from integrator.store.models import OutboxMessage, OutboxStatus
+from integrator.store.models import JobStatus, OutboxMessage, OutboxStatus
 from integrator.store.types import utcnow
 
 config_option = click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
@@ -29,6 +29,25 @@ def _now(value: str | None) -> datetime:
         return utcnow()
     dt = datetime.fromisoformat(value)
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _send_recorded(store: Store, settings: Settings, now: datetime | None, trigger: str) -> dict[str, int]:
+    """send_outbox, recorded as a JobRun (kind "notify_send") for the coordinators' job list."""
+    from integrator.jobs.notify import send_outbox
+    from integrator.jobs.runs import RunRecorder
+
+    recorder = RunRecorder.start(store, "notify_send", organisation_id=None, params={"trigger": trigger})
+    try:
+        counts = send_outbox(store, settings, now)
+    except JobAlreadyRunning:
+        recorder.finish(JobStatus.SUCCEEDED)
+        raise
+    recorder.counts = dict(counts)
+    if counts.get("uncertain") or counts.get("recovered_uncertain"):
+        recorder.error("outbox", "some messages may or may not have been sent; see notify outbox --status uncertain",
+                       kind="uncertain")
+    recorder.finish()
+    return counts
 
 
 def _orgs(settings: Settings, org: str | None) -> list[str]:
@@ -110,11 +129,9 @@ def reminders_cmd(config_file: Path | None, now_s: str | None) -> None:
 @click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
 def send_cmd(config_file: Path | None, now_s: str | None) -> None:
     """Send the due messages of the outbox, paced to the senders' limits."""
-    from integrator.jobs.notify import send_outbox
-
     settings, store = _load(config_file)
     try:
-        counts = send_outbox(store, settings, _now(now_s) if now_s else None)
+        counts = _send_recorded(store, settings, _now(now_s) if now_s else None, "send")
     except JobAlreadyRunning as err:
         click.echo(f"{err}: nothing to do in this run.")
         return
@@ -176,7 +193,7 @@ def cancel_cmd(config_file: Path | None, key: str) -> None:
 def run_cmd(config_file: Path | None, now_s: str | None) -> None:
     """What a scheduler runs every few minutes: the weekly letters once they are due (default
     Thursday 12:00 for next week), the reminders that are due, then the outbox. Idempotent."""
-    from integrator.jobs.notify import letter_week_due, queue_due_reminders, queue_weekly_letters, send_outbox
+    from integrator.jobs.notify import letter_week_due, queue_due_reminders, queue_weekly_letters
 
     settings, store = _load(config_file)
     now = _now(now_s)
@@ -186,7 +203,7 @@ def run_cmd(config_file: Path | None, now_s: str | None) -> None:
         out["letters"] = {o: queue_weekly_letters(store, settings, o, week) for o in _orgs(settings, None)}
     out["reminders"] = queue_due_reminders(store, settings, now)
     try:
-        out["send"] = send_outbox(store, settings, now if now_s else None)
+        out["send"] = _send_recorded(store, settings, now if now_s else None, "run")
     except JobAlreadyRunning:
         out["send"] = "another run is sending"  # the next tick sends the rest
     click.echo(json.dumps(out, sort_keys=True))

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from integrator.cli import cli
-from integrator.store.models import OutboxMessage, OutboxStatus
+from integrator.store.models import JobRun, JobStatus, OutboxMessage, OutboxStatus
 from tests.jobs import notify_world as nw
 from tests.jobs.notify_world import LETTER_DAY, WEEK, World, at, monday
 
@@ -31,6 +31,9 @@ def test_meetings_letters_and_send_from_the_command_line(world: World) -> None:
 
     assert '"sent": 7' in sent
     assert len(world.sb.sent_mail()) == 7
+    with world.store.session() as s:
+        run = s.scalar(select(JobRun).where(JobRun.kind == "notify_send"))
+        assert run is not None and run.status == JobStatus.SUCCEEDED and run.counts["sent"] == 7
     assert "Nothing to do" in invoke(world, "meetings", "--week", WEEK, "--dry-run")
 
 
