@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from integrator.jobs.plan import Action
 from integrator.jobs.weekly_state import Desired
 from integrator.jobs.weekly_steps import Handler, Step
-from integrator.providers.errors import Retriable
+from integrator.providers.errors import NeedsReauth, Retriable
 from integrator.providers.google.classroom import CourseWorkSpec, assignee_change, marker, marker_of
 from integrator.providers.google.client import ItemResult
 
@@ -64,12 +64,20 @@ class CourseworkStage:
         self.remove_coursework([a for a in actions if a.op == "remove"])
 
     def adopt_coursework(self, courses: set[str], creates: list[Action]) -> list[Action]:
-        """Find work created before an interruption by its marker; return the creates still needed."""
+        """Find work created before an interruption by its marker; return the creates still needed.
+
+        When a course's listing fails, its creates are not sent: the work may exist and we could
+        not look. They fail for this run (the pending rows stay) and the next run looks again.
+        """
         if not courses:
             return creates
         reqs = {c: self.app.classroom.list_coursework(self.app.owner_of(c) or "", self.app.ext("course", c) or "")
                 for c in courses if self.app.ext("course", c)}
         listed = self.app.gc.batch_list_all(reqs, "courseWork")
+        unlisted = {c: res.error for c, res in listed.items() if res.error is not None}
+        for err in unlisted.values():
+            if isinstance(err, NeedsReauth):
+                raise err
         by_marker: dict[str, dict[str, Any]] = {}
         for res in listed.values():
             for work in res.response or []:
@@ -80,6 +88,10 @@ class CourseworkStage:
         with self.app.store.session() as s:
             for a in creates:
                 d = self.app.desired(a)
+                if (d.parent or "") in unlisted:
+                    self.app.fail(a, f"not created: the course's coursework could not be listed to look for an "
+                                     f"earlier create ({unlisted[d.parent or '']}); the next run looks again")
+                    continue
                 work = by_marker.get(marker(a.key))
                 if work is None:
                     rest.append(a)

@@ -90,6 +90,34 @@ def test_ten_percent_429_and_5xx_converge_to_the_undisturbed_state(sbx: Sandbox,
     assert world.writes() == []
 
 
+def test_after_a_crash_a_failed_coursework_listing_makes_no_second_copy(sbx: Sandbox, tmp_path: Path) -> None:
+    store = fresh_store(tmp_path, "crash.db")
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=3)
+    run_weekly_setup(store, world.settings, WEEK, ORG, now=NOW, client_factory=world.client_factory(),
+                     include_meetings=False)
+    want = world.snapshot()
+    pending = world.lose_coursework_results()
+    assert pending  # the crash left creates whose outcome the store does not know
+    listing = sbx.state.faults.inject(vendor="google", path_glob="/classroom/v1/courses/*/courseWork",
+                                      http_method="GET", rate=1.0, status=503)
+    _, run_id = run_weekly_setup(store, world.settings, WEEK, ORG, now=NOW, client_factory=world.client_factory(),
+                                 include_meetings=False)
+    assert listing.fired > 0
+    assert status_of(store, run_id) == JobStatus.PARTIAL
+    with store.session() as s:
+        job = s.get(JobRun, run_id)
+        assert job is not None
+        assert sorted(e["item"] for e in job.errors) == pending
+        assert all("could not be listed" in e["error"] for e in job.errors)
+    assert world.snapshot() == want  # nothing was created a second time
+    sbx.state.faults.clear()
+    _, run_id = run_weekly_setup(store, world.settings, WEEK, ORG, now=NOW, client_factory=world.client_factory(),
+                                 include_meetings=False)
+    assert status_of(store, run_id) == JobStatus.SUCCEEDED
+    assert world.snapshot() == want  # the next run found the work by its marker
+    assert ("coursework", pending[0], "active") in world.store_state()
+
+
 @pytest.mark.slow
 def test_killed_with_sigkill_at_ten_random_points_and_rerun_ends_as_an_uninterrupted_run(
         sbx: Sandbox, tmp_path: Path) -> None:

@@ -131,6 +131,20 @@ class WeeklyWorld:
                 for c in s.scalars(select(Client)):
                     c.periods[0].weekdays = list(changes["weekdays"])
 
+    def lose_coursework_results(self) -> list[str]:
+        """The store as a kill right after the coursework creates were sent leaves it.
+
+        Every coursework row is back to ``pending`` with no id: the work exists in Classroom, and
+        only its marker line can tell. Returns the rows' keys.
+        """
+        from integrator.store.models import ExternalResource
+
+        with self.store.session() as s:
+            rows = s.scalars(select(ExternalResource).where(ExternalResource.kind == "coursework")).all()
+            for r in rows:
+                r.status, r.external_id, r.state = "pending", None, {}
+            return sorted(r.local_key for r in rows)
+
     # ---- reading the tenant back ----
     def snapshot(self) -> dict[str, Any]:
         """Courses, rosters, topics, coursework, folders and sharing, without generated ids."""
