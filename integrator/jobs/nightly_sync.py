@@ -27,7 +27,7 @@ from integrator.jobs.nightly_sync_context import HARVEST_DAYS, SyncContext, load
 from integrator.jobs.runs import RunRecorder, job_lock
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
-from integrator.store.models import JobStatus, Organisation
+from integrator.store.models import JobRun, JobStatus, Organisation
 from integrator.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,49 @@ class OrgSyncResult:
 def run_nightly_sync(store: Store, settings: Settings, *, org_key: str | None = None, since: date | None = None,
                      now: datetime | None = None, providers: Providers | None = None,
                      triggered_by: str = "cli") -> list[OrgSyncResult]:
-    """Run the sync for one organisation or all of them; one JobRun per organisation."""
+    """Run the sync for one organisation or all of them; one JobRun per organisation.
+
+    For all organisations, one organisation's failure (a crash, a lock held, an organisation
+    missing from the store) is recorded as its run's error and the others still run: one
+    broken tenant must not leave every other organisation's attendance unread. The caller
+    sees the failed result (the CLI exits non-zero at the end). For one organisation the
+    exception propagates, after it has been recorded.
+    """
     now = now or utcnow()
     providers = providers or Providers()
     orgs = [settings.organisation(org_key)] if org_key else list(settings.organisations)
-    return [_run_org(store, settings, o, since=since, now=now, providers=providers, triggered_by=triggered_by)
-            for o in orgs]
+    results = []
+    for o in orgs:
+        try:
+            results.append(_run_org(store, settings, o, since=since, now=now, providers=providers,
+                                    triggered_by=triggered_by))
+        except Exception as err:
+            if org_key:
+                raise
+            results.append(_failed_result(store, o.key, err, triggered_by))
+    return results
+
+
+def _failed_result(store: Store, org_key: str, err: Exception, triggered_by: str) -> OrgSyncResult:
+    run_id = getattr(err, "nightly_run_id", None)
+    if isinstance(run_id, int):  # the run was started and has the error recorded already
+        with store.session() as s:
+            run = s.get(JobRun, run_id)
+            errors = list(run.errors) if run is not None else []
+        return OrgSyncResult(org_key=org_key, status=JobStatus.FAILED, run_id=run_id, errors=errors)
+    # Failed before its run started (lock held, not in the store): a run of its own says so.
+    with store.session() as s:
+        org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_key))
+    rec = RunRecorder.start(store, "nightly_sync", organisation_id=org_id, triggered_by=triggered_by,
+                            params={"org": org_key})
+    rec.error(f"org:{org_key}", _describe(err), kind=type(err).__name__.lower())
+    rec.finish(JobStatus.FAILED)
+    log.error("nightly sync failed for an organisation", extra={"org": org_key, "error": type(err).__name__})
+    return OrgSyncResult(org_key=org_key, status=JobStatus.FAILED, run_id=rec.run_id, errors=list(rec.errors))
+
+
+def _describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"[:300]
 
 
 def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, since: date | None, now: datetime,
@@ -113,8 +150,12 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                               kind="no_worker")
             rec.count("requests", result.requests)
             result.status = rec.finish()
-        except BaseException:
+        except BaseException as err:
+            # Recorded on the run (redacted), so the job history tells why it failed.
+            rec.error("run", _describe(err), kind="crash")
             rec.finish(JobStatus.FAILED)
+            if isinstance(err, Exception):
+                err.nightly_run_id = rec.run_id  # type: ignore[attr-defined]
             raise
         result.counts, result.errors = dict(rec.counts), list(rec.errors)
         return result

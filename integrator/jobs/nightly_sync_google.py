@@ -163,7 +163,7 @@ def _meet_attendee(record_name: str, p: harvest.MeetParticipant) -> AttendeeIn:
     seconds = int(sum((b - a).total_seconds() for a, b in p.intervals))
     return AttendeeIn(record_key=p.name, participant_key=key, user_id=p.user_id, email=None,
                       display_name=p.display_name, via_phone=phone, seconds=seconds, intervals=p.intervals,
-                      raw={"conference": record_name, "kind": p.kind})
+                      raw={"conference": record_name, "kind": p.kind, "rejected_intervals": p.rejected_intervals})
 
 
 def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder) -> None:
@@ -207,6 +207,9 @@ def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecor
                 assert not isinstance(participants, ProviderError)
                 n = store_attendees(s, ctx, "meet", wd, [_meet_attendee(r.name, p) for p in participants])
                 rec.count("meet_attendees_written", n)
+                rejected = sum(p.rejected_intervals for p in participants)
+                if rejected:  # visible in the job history, not only in the stored record
+                    rec.count("meet_intervals_rejected", rejected)
                 mark_report(s, ctx, wd, "meet", r.name.split("/")[-1], {"participants": n})
             if not records:
                 mark_report(s, ctx, wd, "meet", "none", {"participants": 0, "note": "no conference"})

@@ -88,6 +88,9 @@ def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRe
                 assert not isinstance(recs, ProviderError)
                 n = store_attendees(s, ctx, "teams", m.work_day_id, [_attendee(r.id, x) for x in recs])
                 rec.count("teams_attendees_written", n)
+                rejected = sum(x.rejected_intervals for x in recs)
+                if rejected:  # visible in the job history, not only in the stored record
+                    rec.count("teams_intervals_rejected", rejected)
                 mark_report(s, ctx, m.work_day_id, "teams", r.id, {"records": n})
             if not rs:
                 mark_report(s, ctx, m.work_day_id, "teams", "none", {"records": 0, "note": "no report"})

@@ -175,9 +175,11 @@ class MeetParticipant:
     user_id: str | None  # Google user id of a signed-in user
     display_name: str | None
     intervals: list[tuple[datetime, datetime]]
+    rejected_intervals: int = 0  # sessions that end before they start, lack a time zone or do not parse
 
     def raw(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "user_id": self.user_id}
+        return {"name": self.name, "kind": self.kind, "user_id": self.user_id,
+                "rejected_intervals": self.rejected_intervals}
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,45 @@ class MeetRecord:
     space: str  # spaces/y
     start: datetime | None
     end: datetime | None  # None while the conference is still going on
+
+
+def _instant(value: Any) -> datetime | None:
+    """An RFC 3339 instant as an aware datetime; raises ValueError for one we cannot trust
+    (no offset: guessing the machine's zone would move a session by hours)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("not a timestamp")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("timestamp without a time zone")
+    return parsed.astimezone(UTC)
+
+
+def session_intervals(sessions: Iterable[Any]) -> tuple[list[tuple[datetime, datetime]], int]:
+    """(start, end) of each ended participant session, and how many were rejected.
+
+    Attendance is money: a session ending before it starts, or with a naive or malformed time,
+    is dropped and counted (never stored as it came, never a crash); one still open is skipped.
+    """
+    out: list[tuple[datetime, datetime]] = []
+    rejected = 0
+    for sess in sessions:
+        if not isinstance(sess, dict):
+            rejected += 1
+            continue
+        try:
+            start, end = _instant(sess.get("startTime")), _instant(sess.get("endTime"))
+        except ValueError:
+            rejected += 1
+            continue
+        if start is None or end is None:
+            continue
+        if start > end:
+            rejected += 1
+            continue
+        out.append((start, end))
+    return out, rejected
 
 
 def _participant(p: dict[str, Any]) -> tuple[str, str | None, str | None]:
@@ -253,14 +294,10 @@ def participants_for(gc: GoogleClient, records: dict[str, str]) -> dict[str, lis
             if res.error is not None:
                 out[name] = res.error
                 break
-            intervals = []
-            for sess in res.response:
-                start, end = parse_time(sess.get("startTime")), parse_time(sess.get("endTime"))
-                if start is not None and end is not None:
-                    intervals.append((start, end))
+            intervals, rejected = session_intervals(res.response)
             kind, user_id, display = _participant(p)
             listed.append(MeetParticipant(name=str(p["name"]), kind=kind, user_id=user_id, display_name=display,
-                                          intervals=intervals))
+                                          intervals=intervals, rejected_intervals=rejected))
         else:
             out[name] = listed
     return out

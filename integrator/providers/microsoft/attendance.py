@@ -41,10 +41,11 @@ class TeamsRecord:
     tenant_id: str | None
     seconds: int
     intervals: list[tuple[datetime, datetime]] = field(default_factory=list)
+    rejected_intervals: int = 0  # reversed (join after leave) or without a time zone: not counted
 
     def raw(self) -> dict[str, Any]:
         return {"id": self.id, "user_id": self.identity_id, "role": self.role, "tenant_id": self.tenant_id,
-                "seconds": self.seconds}
+                "seconds": self.seconds, "rejected_intervals": self.rejected_intervals}
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -75,20 +76,45 @@ def list_reports(client: GraphClient, organizer_id: str, meeting_id: str) -> lis
     return out
 
 
-def _record(r: Any) -> TeamsRecord:
+def valid_intervals(pairs: list[tuple[Any, Any]]) -> tuple[list[tuple[datetime, datetime]], int]:
+    """The (join, leave) pairs that can be counted, and how many were rejected.
+
+    Attendance is money: a pair whose join is after its leave, or whose instant has no time
+    zone (we would have to guess the offset), is never counted - it is dropped and counted so
+    that the record shows it. A pair with a side missing (still in the meeting) is skipped.
+    """
+    out: list[tuple[datetime, datetime]] = []
+    rejected = 0
+    for join, leave in pairs:
+        if join is None or leave is None:
+            continue
+        if not isinstance(join, datetime) or not isinstance(leave, datetime) \
+                or join.tzinfo is None or leave.tzinfo is None or join.utcoffset() is None \
+                or leave.utcoffset() is None:
+            rejected += 1
+            continue
+        join, leave = join.astimezone(UTC), leave.astimezone(UTC)
+        if join > leave:
+            rejected += 1
+            continue
+        out.append((join, leave))
+    return out, rejected
+
+
+def record_from_sdk(r: Any) -> TeamsRecord:
     identity = r.identity
     extra = getattr(identity, "additional_data", None) or {}
-    intervals = []
-    for iv in r.attendance_intervals or []:
-        join, leave = _utc(iv.join_date_time), _utc(iv.leave_date_time)
-        if join is not None and leave is not None:
-            intervals.append((join, leave))
+    intervals, rejected = valid_intervals([(getattr(iv, "join_date_time", None), getattr(iv, "leave_date_time", None))
+                                           for iv in r.attendance_intervals or []])
     tenant = extra.get("tenantId") or getattr(identity, "tenant_id", None)
     ident = getattr(identity, "id", None)
+    seconds = max(0, int(r.total_attendance_in_seconds or 0))
+    if rejected:  # Teams' own total includes the broken pair: count only the pairs we kept
+        seconds = int(sum((b - a).total_seconds() for a, b in intervals))
     return TeamsRecord(
         id=str(r.id), identity_id=str(ident) if ident else None, display_name=getattr(identity, "display_name", None),
         email=r.email_address, role=str(r.role) if r.role else None, tenant_id=str(tenant) if tenant else None,
-        seconds=int(r.total_attendance_in_seconds or 0), intervals=intervals)
+        seconds=seconds, intervals=intervals, rejected_intervals=rejected)
 
 
 def list_records(client: GraphClient, organizer_id: str, meeting_id: str, report_id: str) -> list[TeamsRecord]:
@@ -100,7 +126,7 @@ def list_records(client: GraphClient, organizer_id: str, meeting_id: str, report
     out: list[TeamsRecord] = []
     page = client.call("attendanceRecords.list", lambda sdk: records(sdk).get())
     while page is not None:
-        out.extend(_record(r) for r in page.value or [])
+        out.extend(record_from_sdk(r) for r in page.value or [])
         link = page.odata_next_link
         if not link:
             break
@@ -158,7 +184,7 @@ def records_for(client: GraphClient, reports: dict[str, tuple[str, str, str]]
         page = res.value
         records: list[TeamsRecord] = []
         while page is not None:
-            records.extend(_record(r) for r in page.value or [])
+            records.extend(record_from_sdk(r) for r in page.value or [])
             link = page.odata_next_link
             if not link:
                 break

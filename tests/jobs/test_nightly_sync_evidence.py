@@ -1,0 +1,135 @@
+"""Evidence the nightly sync must not trust as it comes, and failures it must not spread.
+
+Same sandbox week as test_nightly_sync.py (2026-W03: "tiistai" on Teams Tue+Thu, "keskiviikko"
+on Meet Wed), played with the real SDKs against the sandbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
+from msgraph.generated.models.attendance_record import AttendanceRecord
+from sqlalchemy import select
+
+from integrator.demo_world import DemoWorld, local
+from integrator.jobs.nightly_sync_cli import nightly_sync as nightly_sync_command
+from integrator.providers.google.harvest import session_intervals
+from integrator.providers.microsoft.attendance import record_from_sdk
+from integrator.sandbox import Sandbox
+from integrator.sandbox.google.meet import Session
+from integrator.store.db import Store
+from integrator.store.models import Client, JobRun, JobStatus, MeetingAttendance
+from tests.jobs.test_nightly_sync import TUE, WED, _world, play_week, table
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[Sandbox]:
+    with Sandbox(page_size=3) as sb:
+        yield sb
+
+
+@pytest.fixture
+def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> DemoWorld:
+    return _world(sandbox_server, store, tmp_path)
+
+
+def stored_record(w: DemoWorld, code: str, source: str) -> MeetingAttendance:
+    with w.store.session() as s:
+        (row,) = s.scalars(select(MeetingAttendance).where(MeetingAttendance.client_id == w.client_id(code),
+                                                           MeetingAttendance.source == source)
+                           .order_by(MeetingAttendance.id).limit(1)).all()
+        return row
+
+
+# ---- F1: reversed and naive intervals ----------------------------------------------------
+
+
+def test_a_teams_interval_that_ends_before_it_starts_is_dropped_counted_and_never_pays(world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+    someone = next(a for a in world.sb.graph.attendance if a.email == world.emails["K-0001"])
+    with world.store.session() as s:
+        k3 = s.get(Client, world.client_id("K-0003"))
+        assert k3 is not None and k3.entra_object_id
+        oid = k3.entra_object_id
+    # K-0003 never came; Teams says they joined at 10:55 and left at 10:05.
+    world.sb.graph.attendance.append(dataclasses.replace(
+        someone, identity_id=oid, email=world.emails["K-0003"], join=local(TUE, 10, 55), leave=local(TUE, 10, 5)))
+    result = world.nightly_sync()
+    assert result.errors == [] and result.counts["teams_intervals_rejected"] == 1
+    record = stored_record(world, "K-0003", "teams")
+    assert record.intervals == [] and record.raw["rejected_intervals"] == 1 and record.seconds == 0
+    assert table(world)["K-0003"][TUE] == "absent"
+
+
+def test_a_meet_session_that_ends_before_it_starts_is_dropped_and_counted(world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+    meeting = world.resource("meeting", f"meeting:keskiviikko:{WED.isoformat()}")
+    assert meeting is not None
+    code = str(meeting.state["conference_id"])
+    (record,) = [r for r in world.sb.google.meet.records.values() if r.meeting_code == code]
+    (k4,) = [p for p in record.participants.values() if p.key == f"user:{world.google_ids['K-0004']}"]
+    k4.sessions.append(Session("reversed0000001", local(WED, 10, 59), local(WED, 10, 1)))
+    result = world.nightly_sync()
+    assert result.errors == [] and result.counts["meet_intervals_rejected"] == 1
+    row = stored_record(world, "K-0004", "meet")
+    assert len(row.intervals) == 1 and row.raw["rejected_intervals"] == 1 and row.seconds == 40 * 60
+    assert table(world)["K-0004"][WED] == "present"  # the 40 good minutes still count
+
+
+def test_teams_intervals_without_a_time_zone_or_reversed_are_rejected_from_the_graph_wire_shape() -> None:
+    payload = {"id": "r1", "totalAttendanceInSeconds": 7500, "role": "Attendee",
+               "identity": {"@odata.type": "#microsoft.graph.communicationsUserIdentity", "id": "u1",
+                            "displayName": "Aino", "tenantId": "t1"},
+               "attendanceIntervals": [
+                   {"joinDateTime": "2026-01-13T08:00:00Z", "leaveDateTime": "2026-01-13T08:40:00Z"},
+                   {"joinDateTime": "2026-01-13T08:50:00Z", "leaveDateTime": "2026-01-13T08:45:00Z"},
+                   {"joinDateTime": "2026-01-13T08:00:00", "leaveDateTime": "2026-01-13T09:00:00"}]}
+    node = JsonParseNodeFactory().get_root_parse_node("application/json", json.dumps(payload).encode())
+    record = record_from_sdk(node.get_object_value(AttendanceRecord))
+    assert [(a.isoformat(), b.isoformat()) for a, b in record.intervals] == [
+        ("2026-01-13T08:00:00+00:00", "2026-01-13T08:40:00+00:00")]
+    assert record.rejected_intervals == 2 and record.raw()["rejected_intervals"] == 2
+    assert record.seconds == 40 * 60  # Teams' total included the broken pairs: only the kept one counts
+
+
+def test_meet_sessions_naive_reversed_or_garbled_are_rejected_without_a_crash() -> None:
+    intervals, rejected = session_intervals([
+        {"startTime": "2026-01-14T08:00:00.123Z", "endTime": "2026-01-14T08:40:00Z"},
+        {"startTime": "2026-01-14T08:50:00Z", "endTime": "2026-01-14T08:45:00Z"},
+        {"startTime": "2026-01-14T08:00:00", "endTime": "2026-01-14T09:00:00"},
+        {"startTime": "yesterday", "endTime": "2026-01-14T09:00:00Z"},
+        {"startTime": "2026-01-14T08:55:00Z"},  # still in the meeting: not an error, not counted
+    ])
+    assert [(a.isoformat(), b.isoformat()) for a, b in intervals] == [
+        ("2026-01-14T08:00:00.123000+00:00", "2026-01-14T08:40:00+00:00")]
+    assert rejected == 3
+
+
+# ---- F1: one organisation's failure does not stop the others -------------------------------
+
+
+def test_without_org_a_failing_organisation_is_recorded_the_others_still_run_and_the_exit_is_non_zero(
+        world: DemoWorld, tmp_path: Path) -> None:
+    play_week(world, nightly=False)
+    raw = yaml.safe_load(world.config_path.read_text(encoding="utf-8"))
+    broken = {**raw["organisations"][0], "key": "naantali", "name": "Naantali (ei tietokannassa)", "staff": [],
+              "groups": []}
+    raw["organisations"].insert(0, broken)  # first in the list: it must not stop raisio
+    config = tmp_path / "two-orgs.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    now = world.sb.state.clock.now().isoformat()
+    out = CliRunner().invoke(nightly_sync_command, ["--config", str(config), "--now", now])
+    assert out.exit_code == 1, (out.output, out.exception)
+    with world.store.session() as s:
+        runs = s.scalars(select(JobRun).where(JobRun.kind == "nightly_sync").order_by(JobRun.id)).all()
+        assert [r.status for r in runs] == [JobStatus.FAILED, JobStatus.SUCCEEDED], (out.output, out.exception)
+        assert runs[0].errors[0]["item"] == "org:naantali" and "config apply" in runs[0].errors[0]["error"]
+    assert table(world)["K-0001"] == {TUE: "present", date(2026, 1, 15): "present"}
