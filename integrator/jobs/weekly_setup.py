@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from integrator.config import GoogleTenant, OrganisationConfig, Settings
 from integrator.config_sync import apply_to_session
 from integrator.domain.calendar import parse_iso_week
 from integrator.jobs.plan import Action, Plan
-from integrator.jobs.runs import RunRecorder, job_lock
+from integrator.jobs.runs import JobAlreadyRunning, RunRecorder, job_lock
 from integrator.jobs.weekly_apply import Applier, observe_invitations
 from integrator.jobs.weekly_plan import PlannedOrg, diff
 from integrator.jobs.weekly_state import desired_resources, load_week
@@ -86,6 +86,20 @@ def _meetings_module() -> object | None:
     return importlib.import_module("integrator.jobs.meetings")
 
 
+def lock_organisations(stack: ExitStack, store: Store, orgs: list[OrganisationConfig]) -> None:
+    """Take every organisation's weekly-setup lock on `stack`, or none (JobAlreadyRunning).
+
+    Taken before the JobRun is recorded, so that a refused run leaves no run row that claims to
+    have done something. A run never waits for a lock: two runs over several organisations
+    cannot deadlock.
+    """
+    for org_cfg in orgs:
+        try:
+            stack.enter_context(job_lock(store, f"weekly_setup:{org_cfg.key}"))
+        except JobAlreadyRunning as err:
+            raise JobAlreadyRunning(f"another weekly setup is running for {org_cfg.key}: {err}") from err
+
+
 def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str | None = None,
                      group_key: str | None = None, dry_run: bool = False, triggered_by: str = "cli", *,
                      tasks_file: Path | None = None, now: datetime | None = None,
@@ -94,14 +108,26 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
     """Plan (and unless `dry_run`, apply) the week for one or every organisation.
 
     Returns the combined plan (Google and meetings) and the JobRun id. Raises NeedsReauth when
-    an organisation's credentials or delegation are wrong (after recording it in the run).
+    an organisation's credentials or delegation are wrong (after recording it in the run), and
+    JobAlreadyRunning, with no run recorded, when another weekly setup holds an organisation.
     """
     parse_iso_week(week)
     now = now or datetime.now(UTC)
     orgs = [settings.organisation(org_key)] if org_key else list(settings.organisations)
     task_file = load_task_file(tasks_file, week) if tasks_file else None
-    factory = client_factory or (lambda tenant: GoogleClient(tenant))
-    say = echo or (lambda _line: None)
+    with ExitStack() as locks:
+        if not dry_run:
+            lock_organisations(locks, store, orgs)
+        return _locked_run(store, settings, week, orgs, org_key, group_key, dry_run, triggered_by,
+                           tasks_file=tasks_file, task_file=task_file, now=now,
+                           factory=client_factory or (lambda tenant: GoogleClient(tenant)),
+                           meetings=include_meetings, say=echo or (lambda _line: None))
+
+
+def _locked_run(store: Store, settings: Settings, week: str, orgs: list[OrganisationConfig], org_key: str | None,
+                group_key: str | None, dry_run: bool, triggered_by: str, *, tasks_file: Path | None,
+                task_file: TaskFile | None, now: datetime, factory: ClientFactory, meetings: bool,
+                say: Callable[[str], None]) -> tuple[Plan, int]:
     if org_key:
         with store.session() as s:
             apply_to_session(s, settings)
@@ -113,11 +139,8 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
     status: JobStatus | None = None
     try:
         for org_cfg in orgs:
-            lock: AbstractContextManager[None] = nullcontext() if dry_run else job_lock(
-                store, f"weekly_setup:{org_cfg.key}")
-            with lock:
-                full.extend(_run_org(store, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
-                                     task_file=task_file, dry_run=dry_run, say=say, meetings=include_meetings))
+            full.extend(_run_org(store, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
+                                 task_file=task_file, dry_run=dry_run, say=say, meetings=meetings))
     except NeedsReauth as err:
         recorder.error("credentials", str(err), kind="needs_reauth")
         status = JobStatus.FAILED

@@ -352,11 +352,24 @@ def test_in_a_shared_drive_a_departed_clients_folder_stays_open_to_the_coordinat
 
 def test_two_applies_for_one_organisation_never_overlap(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
     world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1)
-    with job_lock(store, f"weekly_setup:{ORG}"), pytest.raises(JobAlreadyRunning):
+    with job_lock(store, f"weekly_setup:{ORG}"), pytest.raises(JobAlreadyRunning,
+                                                               match=f"another weekly setup is running for {ORG}"):
         run(world)
     assert world.writes() == []
-    with store.session() as s:
-        job = s.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
-        assert job is not None and job.status == JobStatus.FAILED
+    with store.session() as s:  # a refused run is not in the job history as one that ran
+        assert s.scalars(select(JobRun)).first() is None
     _, job = run(world)  # the lock is free again
     assert job.status == JobStatus.SUCCEEDED
+
+
+def test_the_command_refuses_with_a_clear_message_while_another_run_holds_the_organisation(
+        sbx: Sandbox, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1)
+    monkeypatch.setenv("INTEGRATOR_DATABASE_URL", store.url)
+    with job_lock(store, f"weekly_setup:{ORG}"):
+        result = CliRunner().invoke(cli, ["weekly-setup", "--config", str(world.config_path), "--week", WEEK,
+                                          "--org", ORG, "--no-meetings", "--now", NOW.isoformat()])
+    assert result.exit_code != 0
+    assert f"another weekly setup is running for {ORG}" in result.stderr
+    with store.session() as s:
+        assert s.scalars(select(JobRun)).first() is None
