@@ -3,6 +3,12 @@
 Everything here reads and writes the store only, so the register can be recomputed at any
 time from the raw evidence the harvest kept. The sync re-evaluates a window of recent days
 (late reports, late mappings) but never touches a coordinator's decision (`override_*`).
+
+A day that is no longer expected (the period was shortened, its weekdays or the membership
+changed) is withdrawn when its work day is re-evaluated: a computed-only row is deleted, with
+an `attendance.withdrawn` audit event that keeps what it said, so it can no longer be paid. The
+raw evidence stays in the store, so the day comes back if it becomes expected again. A row with
+a coordinator's decision is kept: the decision stands, and the register shows it as such.
 """
 
 from __future__ import annotations
@@ -174,6 +180,7 @@ class EvaluationResult:
     created: int = 0
     changed: int = 0
     overridden_kept: int = 0
+    withdrawn: int = 0  # computed-only rows deleted because their day is no longer expected
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -191,11 +198,16 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
              client_ids: Iterable[int] | None = None, actor: str = "system:nightly_sync") -> EvaluationResult:
     """Compute and upsert the attendance days of these work days in the caller's transaction."""
     result = EvaluationResult()
-    pairs = expected_pairs(session, work_days, client_ids)
-    if not pairs:
+    if not work_days:
         return result
+    only = set(client_ids) if client_ids is not None else None
+    pairs = expected_pairs(session, work_days, only)
     wd_ids = [w.id for w in work_days]
     by_id = {w.id: w for w in work_days}
+    result.withdrawn = _withdraw_unexpected(session, org_id, by_id, {(p.client_id, p.work_day_id) for p in pairs},
+                                            only, actor)
+    if not pairs:
+        return result
     bundles: dict[tuple[int, int], _Bundle] = defaultdict(_Bundle)
     for m in session.scalars(select(MeetingAttendance).where(
             MeetingAttendance.work_day_id.in_(wd_ids), MeetingAttendance.client_id.is_not(None))).all():
@@ -245,6 +257,28 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         row.evidence = evidence
         row.computed_at = now
     return result
+
+
+def _withdraw_unexpected(session: Session, org_id: int, by_id: dict[int, WorkDay],
+                         expected: set[tuple[int, int]], only: set[int] | None, actor: str) -> int:
+    """Delete the computed-only rows of these work days whose client is no longer expected."""
+    stale = [a for a in session.scalars(select(AttendanceDay).where(AttendanceDay.work_day_id.in_(list(by_id)))).all()
+             if (a.client_id, a.work_day_id) not in expected and a.override_status is None
+             and (only is None or a.client_id in only)]
+    if not stale:
+        return 0
+    codes = dict(session.execute(select(Client.id, Client.code).where(
+        Client.id.in_({a.client_id for a in stale}))).all())
+    for a in stale:
+        session.add(AuditEvent(
+            organisation_id=org_id, actor=actor, action="attendance.withdrawn", entity="attendance_day",
+            entity_id=str(a.id),
+            details={"client": codes.get(a.client_id), "day": by_id[a.work_day_id].day.isoformat(),
+                     "computed": a.computed_status.value, "minutes": a.minutes,
+                     "why": "ei enää odotettu toimintapäivä (jakso, viikonpäivät tai ryhmä muuttui)"}))
+        session.delete(a)
+    session.flush()
+    return len(stale)
 
 
 def _work_days_with_report(session: Session, org_id: int, wd_ids: Sequence[int]) -> set[int]:

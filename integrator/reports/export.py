@@ -17,7 +17,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from integrator.reports.register import NOT_EVALUATED, STATUS_LABEL, Register
+from integrator.reports.register import (
+    NOT_EVALUATED,
+    NOT_EXPECTED,
+    NOT_EXPECTED_LABEL,
+    STATUS_LABEL,
+    Register,
+)
 from integrator.store.models import AttendanceStatus
 
 WEEKDAY_FI = ["ma", "ti", "ke", "to", "pe", "la", "su"]
@@ -54,7 +60,7 @@ def to_csv(reg: Register) -> str:
         cells = []
         for d in dates:
             st = row.status_on(d)
-            cells.append(st.value if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else ""))
+            cells.append(st.value if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else st))
         w.writerow([row.client_code, " ".join(row.groups), *cells, *counts[:5], f"{counts[5]:.2f}",
                     "; ".join(row.notes)])
     w.writerow(["yhteensä", "", *["" for _ in dates], "", "", "", "", reg.total_compensation_days,
@@ -83,7 +89,8 @@ def to_xlsx(reg: Register) -> bytes:
         cells: list[object] = [row.client_code, ", ".join(row.groups)]
         for d in dates:
             st = row.status_on(d)
-            cells.append(STATUS_LABEL[st] if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else ""))
+            cells.append(STATUS_LABEL[st] if isinstance(st, AttendanceStatus)
+                         else NOT_EVALUATED if st is None else NOT_EXPECTED_LABEL if st == NOT_EXPECTED else "")
         ws.append([*cells, *counts[:5], float(counts[5]), "; ".join(row.notes)])  # type: ignore[arg-type]
         r = ws.max_row
         for i, d in enumerate(dates):

@@ -8,6 +8,12 @@ Money is counted per calendar date, not per work day: a client with two work day
 (moved to another group that day, or two groups meeting the same day) has one status that date,
 the best of the two (present > excused > pending > not evaluated > absent), is paid for it at
 most once, and the date carries a note saying so.
+
+Only expected days count (the client a member of the group that day, inside a briefed period,
+on one of the period's weekdays; see `jobs.attendance.expected_pairs`). A stored row for a day
+that is no longer expected (the period was shortened, the weekdays or the membership changed,
+and the sync has not withdrawn it yet) counts only if a coordinator decided it; otherwise it is
+shown as not expected (*ei odotettu*), with a note, and is never paid.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ STATUS_LABEL = {
     AttendanceStatus.EXCUSED: "perusteltu poissaolo",
 }
 NOT_EVALUATED = "-"  # a work day not evaluated yet (in the future, or its meeting has not ended)
+NOT_EXPECTED = "not_expected"  # a stored day the client is no longer expected on (not counted)
+NOT_EXPECTED_LABEL = "ei odotettu"
 #: The best status wins when one date has two work days (lower rank is better).
 _RANK: dict[AttendanceStatus | None, int] = {
     AttendanceStatus.PRESENT: 0, AttendanceStatus.EXCUSED: 1, AttendanceStatus.PENDING: 2, None: 3,
@@ -67,10 +75,16 @@ class RegisterDay:
     override_reason: str | None
     override_by: str | None
     minutes: int
+    expected: bool = True  # False: a stored row for a day that is no longer expected
 
     @property
     def label(self) -> str:
         return STATUS_LABEL[self.status] if self.status is not None else NOT_EVALUATED
+
+    @property
+    def counts(self) -> bool:
+        """An expected day, or one a coordinator decided (their decision stands)."""
+        return self.expected or self.overridden
 
 
 @dataclass
@@ -107,25 +121,39 @@ class RegisterRow:
         return compensation_amount(self.compensation_days, self.rate)
 
     def status_on(self, day: date) -> AttendanceStatus | None | str:
-        """The date's status, the best of its work days (None: not evaluated yet), or ""
-        when the date is not one of this client's work days."""
+        """The date's status, the best of its counting work days (None: not evaluated yet);
+        NOT_EXPECTED when the date has only days no longer expected; "" when the date is not
+        one of this client's work days."""
         found = self.days_on(day)
         if not found:
             return ""
-        return min((d.status for d in found), key=lambda st: _RANK[st])
+        counting = [d for d in found if d.counts]
+        if not counting:
+            return NOT_EXPECTED
+        return min((d.status for d in counting), key=lambda st: _RANK[st])
 
     def two_work_days_on(self, day: date) -> bool:
-        return len(self.days_on(day)) > 1
+        return len([d for d in self.days_on(day) if d.counts]) > 1
 
     @property
     def notes(self) -> list[str]:
-        """Finnish notes for the coordinator, one per date that needs explaining."""
+        """Finnish notes for the coordinator, one per date or day that needs explaining."""
         out: list[str] = []
         for day in self.dates:
             found = self.days_on(day)
-            if len(found) > 1:
+            counting = [d for d in found if d.counts]
+            if len(counting) > 1:
                 out.append(f"{_fi(day)}: kaksi toimintapäivää samana päivänä "
-                           f"({', '.join(d.group for d in found)}), korvaus enintään kerran")
+                           f"({', '.join(d.group for d in counting)}), korvaus enintään kerran")
+            for d in found:
+                if d.expected:
+                    continue
+                if d.overridden:
+                    out.append(f"{_fi(day)} ({d.group}): ei enää odotettu toimintapäivä, "
+                               f"ohjaajan päätös ({d.label}) on voimassa")
+                else:
+                    out.append(f"{_fi(day)} ({d.group}): ei enää odotettu toimintapäivä, "
+                               f"laskettua tilaa ({d.label}) ei huomioida")
         return out
 
 
@@ -154,8 +182,14 @@ class Register:
 
     def table(self) -> dict[str, dict[date, str]]:
         """{client code: {day: status value}} - the compact shape tests and the UI compare."""
-        return {r.client_code: {d.day: d.status.value if d.status else NOT_EVALUATED for d in r.days}
-                for r in self.rows}
+        return {r.client_code: {day: _value(r.status_on(day)) for day in r.dates} for r in self.rows}
+
+
+def _value(st: AttendanceStatus | None | str) -> str:
+    """A date's status as the machine-readable text of the CSV and `Register.table`."""
+    if isinstance(st, AttendanceStatus):
+        return st.value
+    return NOT_EVALUATED if st is None else st
 
 
 def _org(store: Store, org: str | int) -> Organisation:
@@ -182,10 +216,12 @@ def build(store: Store, org: str | int, start: date, end: date, title: str, *, g
         work_days = [w for w, _ in found]
         group_of = {w.id: g for w, g in found}
         by_id = {w.id: w for w in work_days}
-        pairs = {(p.client_id, p.work_day_id) for p in expected_pairs(s, work_days)}
+        expected = {(p.client_id, p.work_day_id) for p in expected_pairs(s, work_days)}
         rows = {(a.client_id, a.work_day_id): a for a in s.scalars(
             select(AttendanceDay).where(AttendanceDay.work_day_id.in_(list(by_id)))).all()}
-        pairs |= set(rows)  # a decided day stays in the register even if the membership changed
+        # A stored day no longer expected is listed (the coordinator sees it) but counts only
+        # with a coordinator's decision: see RegisterDay.counts.
+        pairs = expected | set(rows)
         clients = {c.id: c.code for c in s.scalars(
             select(Client).where(Client.id.in_({c for c, _ in pairs}))).all()}
         staff = dict(s.execute(select(StaffUser.id, StaffUser.display_name)).all())
@@ -198,7 +234,7 @@ def build(store: Store, org: str | int, start: date, end: date, title: str, *, g
             status=a.status if a else None, computed=a.computed_status if a else None,
             overridden=bool(a and a.override_status), override_reason=a.override_reason if a else None,
             override_by=staff.get(a.override_by_id) if a and a.override_by_id else None,
-            minutes=a.minutes if a else 0))
+            minutes=a.minutes if a else 0, expected=(client_id, wd_id) in expected))
     for client_id, days in per_client.items():
         days.sort(key=lambda d: (d.day, d.group))
         reg.rows.append(RegisterRow(client_id, clients[client_id], sorted({d.group for d in days}), days, rate))

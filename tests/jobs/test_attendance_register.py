@@ -142,6 +142,11 @@ class Week:
                 m.end_date = on
             s.add(Membership(group_id=self.groups[to_group], client_id=self.clients[code], start_date=on))
 
+    def end_period(self, code: str, on: date) -> None:
+        with self.store.session() as s:
+            for p in s.scalars(select(Period).where(Period.client_id == self.clients[code])).all():
+                p.end_date = on
+
     def attended_raw(self, code: str, group: str, d: date, intervals: list[list[str]], seconds: int = 0) -> None:
         """A meeting record exactly as a vendor might send it, corrupt sessions included."""
         with self.store.session() as s:
@@ -423,3 +428,43 @@ def test_a_date_with_two_work_days_shows_its_best_status_and_a_note_in_csv_and_x
     rows = list(load_workbook(io.BytesIO(to_xlsx(reg))).active.iter_rows(values_only=True))
     k1 = next(r for r in rows if r[0] == "K-0001")
     assert k1[2] == "läsnä" and k1[-1].startswith("24.11.: kaksi toimintapäivää")
+
+
+def test_a_period_shortened_to_end_on_wednesday_no_longer_pays_thursday_after_the_next_sync(week: Week) -> None:
+    week.sync()
+    thursday = week.day_id("K-0001", "g-tue", THU)  # present: returned the task on time
+    week.end_period("K-0001", WED)
+    week.sync()
+    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    assert reg.table()["K-0001"] == {TUE: "present"}
+    assert {r.client_code: r.amount for r in reg.rows}["K-0001"] == Decimal("9.00")
+    with week.store.session() as s:
+        assert s.get(AttendanceDay, thursday) is None
+        (audit,) = s.scalars(select(AuditEvent).where(AuditEvent.action == "attendance.withdrawn")).all()
+        assert (audit.entity_id, audit.details["client"], audit.details["day"], audit.details["computed"]) == (
+            str(thursday), "K-0001", THU.isoformat(), "present")
+
+
+def test_before_the_next_sync_the_register_shows_a_day_no_longer_expected_and_does_not_pay_it(week: Week) -> None:
+    week.sync()
+    week.end_period("K-0001", WED)
+    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    (row,) = [r for r in reg.rows if r.client_code == "K-0001"]
+    assert reg.table()["K-0001"] == {TUE: "present", THU: "not_expected"}
+    assert (row.compensation_days, row.amount) == (1, Decimal("9.00"))
+    assert row.notes == ["26.11. (g-tue): ei enää odotettu toimintapäivä, laskettua tilaa (läsnä) ei huomioida"]
+    line = next(x for x in to_csv(reg).splitlines() if x.startswith("K-0001,"))
+    assert line.startswith("K-0001,g-tue,present,,not_expected,1,0,0,0,1,9.00,")
+
+
+def test_a_coordinators_decision_on_a_day_no_longer_expected_still_stands(week: Week) -> None:
+    week.sync()
+    correct_attendance(week.store, week.day_id("K-0001", "g-tue", THU), "present", "osallistui puhelimitse",
+                       week.coordinator_id)
+    week.end_period("K-0001", WED)
+    week.sync()
+    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    (row,) = [r for r in reg.rows if r.client_code == "K-0001"]
+    assert reg.table()["K-0001"] == {TUE: "present", THU: "present"}
+    assert row.compensation_days == 2
+    assert row.notes == ["26.11. (g-tue): ei enää odotettu toimintapäivä, ohjaajan päätös (läsnä) on voimassa"]
