@@ -79,6 +79,7 @@ class SyncContext:
     staff_by_id: dict[int, str] = field(default_factory=dict)
     courses: dict[str, str] = field(default_factory=dict)  # course id -> group key
     coursework: dict[str, int] = field(default_factory=dict)  # courseWork id -> work day id
+    coursework_due: dict[str, datetime] = field(default_factory=dict)  # courseWork id -> due (as created)
     folders: dict[str, int] = field(default_factory=dict)  # Drive folder id -> client id
     folder_owners: set[str] = field(default_factory=set)
     meetings: list[MeetingRow] = field(default_factory=list)
@@ -158,6 +159,14 @@ def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
         cw_day = _work_day_of_coursework(r.local_key)
         if cw_day is not None:
             ctx.coursework[r.external_id] = cw_day
+        due = (state.get("fp") or {}).get("due") if isinstance(state.get("fp"), dict) else None
+        if isinstance(due, str):
+            try:
+                parsed = datetime.fromisoformat(due)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                ctx.coursework_due[r.external_id] = parsed.astimezone(UTC)
     elif r.kind in ("folder", "week_folder") and len(parts) > 1 and parts[1] in by_code:
         ctx.folders[r.external_id] = by_code[parts[1]]
         # The weekly setup records the owning coordinator's staff id ("" = the admin subject).

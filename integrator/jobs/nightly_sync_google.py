@@ -6,7 +6,7 @@ with its cursor, so a crash or a fault loses at most that unit, which the next r
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -88,12 +88,21 @@ def harvest_classroom(store: Store, ctx: SyncContext, gc: GoogleClient, rec: Run
             continue
         items = [ReturnIn(source="classroom", external_id=r.submission_id,
                           client_id=ctx.index.by_google.get(r.user_id), work_day_id=ctx.coursework.get(r.course_work_id),
-                          state=r.state, returned_at=r.turned_in_at, late=r.late, mime_type=None, raw=r.raw())
+                          state=r.state, returned_at=r.turned_in_at, late=r.late_against(_due(ctx, r.course_work_id)),
+                          mime_type=None, raw=r.raw())
                  for r in res if r.state in RETURN_STATES or r.turned_in_at is not None]
         with store.session() as s:
             rec.count("classroom_returns_written", upsert_returns(s, ctx, items))
             set_cursor(s, ctx.org_id, "classroom", course_id, todo[course_id].isoformat())
         rec.count("classroom_courses_read")
+
+
+def _due(ctx: SyncContext, course_work_id: str) -> datetime | None:
+    """When the coursework was due: as the weekly setup created it, else the end of its work day."""
+    if course_work_id in ctx.coursework_due:
+        return ctx.coursework_due[course_work_id]
+    wd = ctx.coursework.get(course_work_id)
+    return ctx.day_end(ctx.work_days[wd].day) if wd is not None and wd in ctx.work_days else None
 
 
 # ---- Drive -----------------------------------------------------------------------------------

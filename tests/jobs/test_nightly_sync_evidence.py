@@ -21,12 +21,12 @@ from sqlalchemy import select
 
 from integrator.demo_world import DemoWorld, local
 from integrator.jobs.nightly_sync_cli import nightly_sync as nightly_sync_command
-from integrator.providers.google.harvest import session_intervals
+from integrator.providers.google.harvest import session_intervals, to_return
 from integrator.providers.microsoft.attendance import record_from_sdk
 from integrator.sandbox import Sandbox
 from integrator.sandbox.google.meet import Session
 from integrator.store.db import Store
-from integrator.store.models import Client, JobRun, JobStatus, MeetingAttendance
+from integrator.store.models import Client, JobRun, JobStatus, MeetingAttendance, Submission
 from tests.jobs.test_nightly_sync import TUE, WED, _world, play_week, table
 
 
@@ -133,3 +133,35 @@ def test_without_org_a_failing_organisation_is_recorded_the_others_still_run_and
         assert [r.status for r in runs] == [JobStatus.FAILED, JobStatus.SUCCEEDED], (out.output, out.exception)
         assert runs[0].errors[0]["item"] == "org:naantali" and "config apply" in runs[0].errors[0]["error"]
     assert table(world)["K-0001"] == {TUE: "present", date(2026, 1, 15): "present"}
+
+
+# ---- F7: a resubmission does not make an on-time return late -----------------------------
+
+
+def test_a_task_turned_in_on_time_and_resubmitted_the_next_day_still_counts_as_returned_on_time(
+        world: DemoWorld) -> None:
+    play_week(world, nightly=False)  # K-0002 was in Tuesday's meeting 15 min and turned in at 11:30
+    assert world.turn_in("K-0002", "tiistai", TUE, at=local(WED, 9))  # a corrected version, the next morning
+    assert world.nightly_sync().errors == []
+    with world.store.session() as s:
+        tuesday, _thursday = s.scalars(select(Submission).where(Submission.client_id == world.client_id("K-0002"))
+                                       .order_by(Submission.returned_at)).all()
+        assert (tuesday.returned_at, tuesday.late) == (local(TUE, 11, 30), False)
+    assert table(world)["K-0002"][TUE] == "present"
+
+
+def test_the_first_turn_in_of_the_classroom_history_is_the_return_and_decides_lateness() -> None:
+    due = local(TUE, 23, 59)
+    sub = {"courseId": "c1", "courseWorkId": "w1", "id": "s1", "userId": "u1", "state": "TURNED_IN", "late": True,
+           "updateTime": "2026-01-14T07:30:00Z",
+           "submissionHistory": [
+               {"stateHistory": {"state": "CREATED", "stateTimestamp": "2026-01-13T06:00:00Z"}},
+               {"stateHistory": {"state": "TURNED_IN", "stateTimestamp": "2026-01-13T09:30:00Z"}},
+               {"stateHistory": {"state": "RECLAIMED_BY_STUDENT", "stateTimestamp": "2026-01-14T07:00:00Z"}},
+               {"stateHistory": {"state": "TURNED_IN", "stateTimestamp": "2026-01-14T07:30:00Z"}},
+               {"gradeHistory": {"pointsEarned": 1}}]}
+    returned = to_return(sub)
+    assert returned.turned_in_at == local(TUE, 11, 30) and returned.turned_in_count == 2
+    assert returned.late_against(due) is False  # Classroom says late (the last turn-in); the first was on time
+    first_late = to_return({**sub, "submissionHistory": sub["submissionHistory"][3:]})  # type: ignore[index]
+    assert first_late.late_against(due) is True

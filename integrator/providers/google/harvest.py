@@ -36,28 +36,48 @@ class ClassroomReturn:
     submission_id: str
     user_id: str
     state: str
-    turned_in_at: datetime | None  # the last TURNED_IN in the history
-    late: bool
+    turned_in_at: datetime | None  # the FIRST TURNED_IN in the history: when the work was returned
+    late: bool  # Classroom's own flag: judged on the LAST turn-in, so a resubmission can flip it
     updated_at: datetime | None
+    turned_in_count: int = 0
 
     def raw(self) -> dict[str, Any]:
         return {"courseId": self.course_id, "courseWorkId": self.course_work_id, "userId": self.user_id,
-                "state": self.state, "late": self.late,
+                "state": self.state, "late": self.late, "turnedInCount": self.turned_in_count,
+                "firstTurnedIn": self.turned_in_at.isoformat() if self.turned_in_at else None,
                 "updateTime": self.updated_at.isoformat() if self.updated_at else None}
 
+    def late_against(self, due: datetime | None) -> bool:
+        """Late only if the FIRST turn-in came after the due time.
 
-def _turned_in(sub: dict[str, Any]) -> datetime | None:
-    stamps = [parse_time(h["stateHistory"].get("stateTimestamp")) for h in sub.get("submissionHistory", [])
-              if isinstance(h, dict) and h.get("stateHistory", {}).get("state") == "TURNED_IN"]
+        A client who turned in on time and later reclaimed and resubmitted (a correction, a
+        better photo) did return the day's work on time: the day must not flip to late. Without
+        a known due time, Classroom's own flag is all there is.
+        """
+        if due is None or self.turned_in_at is None:
+            return self.late
+        return self.turned_in_at > due
+
+
+def _turned_in(sub: dict[str, Any]) -> tuple[datetime | None, int]:
+    stamps = []
+    for h in sub.get("submissionHistory", []) or []:
+        state = h.get("stateHistory") if isinstance(h, dict) else None
+        if isinstance(state, dict) and state.get("state") == "TURNED_IN":
+            try:
+                stamps.append(parse_time(state.get("stateTimestamp")))
+            except ValueError:
+                continue
     found = [s for s in stamps if s is not None]
-    return max(found) if found else None
+    return (min(found) if found else None), len(found)
 
 
 def to_return(sub: dict[str, Any]) -> ClassroomReturn:
+    first, count = _turned_in(sub)
     return ClassroomReturn(
         course_id=str(sub["courseId"]), course_work_id=str(sub["courseWorkId"]), submission_id=str(sub["id"]),
-        user_id=str(sub["userId"]), state=str(sub.get("state", "")), turned_in_at=_turned_in(sub),
-        late=bool(sub.get("late", False)), updated_at=parse_time(sub.get("updateTime")))
+        user_id=str(sub["userId"]), state=str(sub.get("state", "")), turned_in_at=first,
+        late=bool(sub.get("late", False)), updated_at=parse_time(sub.get("updateTime")), turned_in_count=count)
 
 
 def list_submissions(gc: GoogleClient, courses: Iterable[tuple[str, str]]
