@@ -231,7 +231,10 @@ def group_register(group_id: int) -> ResponseReturnValue:
     with store.session() as s:
         g = access.group_or_404(s, current_principal(), group_id)
         org_key, group_key = g.organisation.key, g.key
-    data, mimetype = services.register_file(store, org_key, group_key, year, num, fmt)
+    try:
+        data, mimetype = services.register_file(store, org_key, group_key, year, num, fmt)
+    except services.RulesUnavailable as err:
+        abort(409, description=str(err))
     filename = f"lasnaolot-{group_key}-{month}.{fmt}"
     return Response(data, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

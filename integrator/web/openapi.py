@@ -175,7 +175,8 @@ PATHS: J = {
             "text/csv": {"schema": {"type": "string"}},
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
                 {"schema": {"type": "string", "format": "binary"}}}},
-         **BAD, **NOTFOUND, "409": _err("Register not available")},
+         **BAD, **NOTFOUND, "409": _err("The organisation's rules (daily compensation rate) cannot be read "
+                                       "from the configuration: no register at a default rate")},
         [_id("group_id"),
          {"name": "month", "in": "query", "required": False, "schema": {"type": "string", "pattern": MONTH_PATTERN}},
          {"name": "format", "in": "query", "required": False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort
 
@@ -12,8 +12,12 @@ from integrator.jobs.runs import JobAlreadyRunning
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
 from integrator.store.models import AttendanceStatus
+from integrator.web import context
 from integrator.web.background import ApplyFailed, WeeklySetupUnavailable
 from integrator.web.context import get_settings
+
+if TYPE_CHECKING:
+    from integrator.config import Rules
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,16 +59,44 @@ def call_job(fn: Callable[[Any], T]) -> T:
         abort(400, description=str(err))
 
 
+class RulesUnavailable(RuntimeError):
+    """The organisation's rules (its daily compensation rate) cannot be read: no register."""
+
+    FI = ("Organisaation sääntöjä (mm. kulukorvauksen päivähinta) ei voitu lukea asetuksista, joten "
+          "läsnäolorekisteriä ei muodostettu. Pyydä ylläpitäjää korjaamaan asetukset.")
+    EN = ("The organisation's rules (e.g. the daily compensation rate) could not be read from the "
+          "configuration, so no register was produced. Ask an admin to fix the configuration.")
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{self.FI} / {self.EN} ({reason})")
+        self.reason = reason
+
+
+def register_rules(org_key: str) -> Rules:
+    """The organisation's configured rules; RulesUnavailable when they cannot be read.
+
+    A register is money: one computed at a default rate (the law's historical 9 €) when the
+    organisation pays another would be wrong without anyone noticing, so there is no fallback.
+    """
+    from integrator.config import ConfigError
+
+    try:
+        return get_settings().rules_for(org_key)
+    except (LookupError, ConfigError, OSError) as err:  # KeyError (org not in the file) is a LookupError
+        log.warning("register refused: the organisation's rules are unavailable",
+                    extra={"org": org_key, "reason": type(err).__name__})
+        raise RulesUnavailable(str(err)) from err
+
+
 def register_file(store: Store, org_key: str, group_key: str, year: int, month: int,
                   fmt: str) -> tuple[bytes, str]:
+    """The month's register file and its mimetype; RulesUnavailable when the rate is not known."""
     from integrator.jobs.attendance import register_for_month
     from integrator.reports.export import to_csv, to_xlsx
 
-    try:
-        rules = get_settings().rules_for(org_key)
-    except (LookupError, KeyError):
-        rules = None  # the law's defaults; the file still lists every day and its status
-    register = register_for_month(store, org_key, f"{year:04d}-{month:02d}", group_key=group_key, rules=rules)
+    rules = register_rules(org_key)
+    register = register_for_month(store, org_key, f"{year:04d}-{month:02d}", group_key=group_key, rules=rules,
+                                  today=context.today())
     if fmt == "xlsx":
         return to_xlsx(register), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return to_csv(register).encode("utf-8"), "text/csv; charset=utf-8"

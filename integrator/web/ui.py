@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -85,6 +85,32 @@ def group_page(group_id: int) -> ResponseReturnValue:
         group = readmodels.group_json(g)
     return render_template("group.html", group=group, clients=clients, work_days=work_days, week=week,
                            month=days[0].strftime("%Y-%m"))
+
+
+@bp.get("/groups/<int:group_id>/register")
+def register_download(group_id: int) -> ResponseReturnValue:
+    """The month's register as a file; without the organisation's rules, back to the group page
+    with the reason (never a file at a default rate)."""
+    fmt = request.args.get("format", "csv")
+    month = request.args.get("month") or context.today().strftime("%Y-%m")
+    if fmt not in ("csv", "xlsx"):
+        abort(400, description="Tiedostomuoto on csv tai xlsx.")
+    try:
+        year, num = weeks.parse_month(month)
+    except ValueError:
+        abort(400, description="Kuukausi on annettava muodossa 2026-11.")
+    store = get_store()
+    with store.session() as s:
+        g = access.group_or_404(s, current_principal(), group_id)
+        org_key, group_key = g.organisation.key, g.key
+    try:
+        data, mimetype = services.register_file(store, org_key, group_key, year, num, fmt)
+    except services.RulesUnavailable:
+        flash(services.RulesUnavailable.FI, "error")
+        return redirect(url_for("ui.group_page", group_id=group_id))
+    filename = f"lasnaolot-{group_key}-{month}.{fmt}"
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/groups/<int:group_id>/attendance")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -44,3 +46,26 @@ def as_admin(app: Flask, world: World) -> FlaskClient:
 @pytest.fixture
 def token_a(app: Flask, world: World) -> str:
     return accounts.create_token(get_store(app), world.coord_a, "test")
+
+
+# Raisio pays its own rate; Naantali uses the file's global rules.
+CONFIG_YAML = """\
+rules:
+  daily_compensation_eur: 9
+organisations:
+  - key: raisio
+    name: Raisio
+    rules:
+      daily_compensation_eur: 12.5
+  - key: naantali
+    name: Naantali
+"""
+
+
+@pytest.fixture
+def configured(app: Flask, tmp_path: Path) -> Path:
+    """The app reads a real config file (as `integrator serve --config` does)."""
+    path = tmp_path / "integrator.yaml"
+    path.write_text(CONFIG_YAML, encoding="utf-8")
+    app.config["CONFIG_FILE"] = str(path)
+    return path

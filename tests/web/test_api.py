@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
+from csv import DictReader
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -56,7 +61,7 @@ def test_job_runs_show_progress_and_errors_of_own_groups_only(as_coord_a: FlaskC
     assert run["errors"] == [{"item": "K-0001", "error": "403 forbidden", "kind": "fatal"}]
 
 
-def test_register_downloads_as_csv_and_xlsx(as_coord_a: FlaskClient, world: World) -> None:
+def test_register_downloads_as_csv_and_xlsx(as_coord_a: FlaskClient, world: World, configured: Path) -> None:
     csv = as_coord_a.get(f"/api/v1/groups/{world.group_a}/register?month=2026-11&format=csv")
     assert csv.status_code == 200
     assert csv.mimetype == "text/csv"
@@ -65,6 +70,50 @@ def test_register_downloads_as_csv_and_xlsx(as_coord_a: FlaskClient, world: Worl
     xlsx = as_coord_a.get(f"/api/v1/groups/{world.group_a}/register?month=2026-11&format=xlsx")
     assert xlsx.status_code == 200
     assert xlsx.data[:2] == b"PK"  # a zip container, as every XLSX file is
+
+
+def test_the_register_is_paid_at_the_organisations_configured_rate(app: Flask, as_coord_a: FlaskClient,
+                                                                    world: World, configured: Path) -> None:
+    app.config["CLOCK"] = lambda: datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    fixed = as_coord_a.post(f"/api/v1/attendance/{world.attendance_a}/correction",
+                            json={"status": "present", "reason": "Palautti tehtävän sähköpostilla"})
+    assert fixed.status_code == 200, fixed.get_json()
+    csv = as_coord_a.get(f"/api/v1/groups/{world.group_a}/register?month=2026-11&format=csv")
+    assert csv.status_code == 200, csv.get_data(as_text=True)
+    rows = {r["asiakas"]: r for r in DictReader(io.StringIO(csv.get_data(as_text=True)))}
+    assert rows["K-0001"]["korvaus_eur"] == "12.50", rows  # one present day at Raisio's rate, not the default 9 €
+
+
+@pytest.mark.parametrize("config", [None, "missing", "broken", "without raisio"])
+def test_without_the_organisations_rules_there_is_no_register_at_a_default_rate(
+        app: Flask, as_coord_a: FlaskClient, world: World, tmp_path: Path, config: str | None) -> None:
+    path = tmp_path / "integrator.yaml"
+    if config == "broken":
+        path.write_text("organisations:\n  - key: raisio\n    rules: {daily_compensation_eur: -1}\n")
+    elif config == "without raisio":
+        path.write_text("organisations:\n  - key: naantali\n    name: Naantali\n")
+    if config is not None:
+        app.config["CONFIG_FILE"] = str(path)
+    resp = as_coord_a.get(f"/api/v1/groups/{world.group_a}/register?month=2026-11&format=csv")
+    assert resp.status_code == 409
+    assert resp.mimetype == "application/json"
+    message = resp.get_json()["message"]
+    assert "kulukorvauksen päivähinta" in message and "daily compensation rate" in message
+    # The page's download link goes back to the group page with the reason, not to a file.
+    page = as_coord_a.get(f"/groups/{world.group_a}/register?month=2026-11&format=xlsx")
+    assert page.status_code == 302
+    assert page.headers["Location"] == f"/groups/{world.group_a}"
+    shown = as_coord_a.get(page.headers["Location"]).get_data(as_text=True)
+    assert "ei voitu lukea asetuksista" in shown
+
+
+def test_the_group_page_downloads_the_register_when_configured(as_coord_a: FlaskClient, world: World,
+                                                              configured: Path) -> None:
+    page = as_coord_a.get(f"/groups/{world.group_a}?week={WEEK}").get_data(as_text=True)
+    assert f"/groups/{world.group_a}/register?month=2026-11&amp;format=csv" in page
+    resp = as_coord_a.get(f"/groups/{world.group_a}/register?month=2026-11&format=csv")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/csv" and "K-0001" in resp.get_data(as_text=True)
 
 
 def test_weekly_setup_without_configuration_says_so(as_coord_a: FlaskClient, world: World) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,6 +77,7 @@ ROUTES: dict[str, Route] = {
     "api.group_register": Route("GET", lambda w: f"/api/v1/groups/{w.group_a}/register?month=2026-11", "object"),
     "ui.dashboard": Route("GET", lambda w: f"/?week={WEEK}", "list"),
     "ui.group_page": Route("GET", lambda w: f"/groups/{w.group_a}", "object"),
+    "ui.register_download": Route("GET", lambda w: f"/groups/{w.group_a}/register?month=2026-11", "object"),
     "ui.attendance_page": Route("GET", lambda w: f"/groups/{w.group_a}/attendance?week={WEEK}", "object"),
     "ui.correct_attendance": Route("POST", lambda w: f"/attendance/{w.attendance_a}/correct", "object",
                                    form=lambda w: {"status": "excused", "reason": "Sairas"}),
@@ -179,7 +181,8 @@ def _rule(app: Flask, endpoint: str) -> str:
 
 
 @pytest.mark.parametrize("endpoint", [e for e, r in ROUTES.items() if r.kind == "object" and r.method == "GET"])
-def test_the_groups_own_coordinator_may_open_it(as_coord_a: FlaskClient, world: World, endpoint: str) -> None:
+def test_the_groups_own_coordinator_may_open_it(as_coord_a: FlaskClient, world: World, configured: Path,
+                                               endpoint: str) -> None:
     resp = _call(as_coord_a, ROUTES[endpoint], world)
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
 
