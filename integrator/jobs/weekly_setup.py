@@ -1,9 +1,10 @@
 """Weekly setup: next week's courses, topics, enrolments, folders, sharing and coursework.
 
 ``run_weekly_setup`` is the one entry point for the CLI, the web service and the scheduler.
-Per organisation it
+It takes every organisation's lock first (also for a dry run), then per organisation it
 1. syncs the config into the store and materialises the week's work days and tasks
-   (store rows only; the meetings planner reads them too, also in a dry run),
+   (store rows only; the meetings planner reads them too; a dry run does all of this inside one
+   transaction that is rolled back, so a preview leaves the store's week as it was),
 2. looks at invitations we sent earlier (reads only) to see who has accepted,
 3. diffs the desired state with the store's ExternalResource rows -> a Plan,
 4. unless ``dry_run``: applies the plan in batches (integrator.jobs.weekly_apply), recording
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import sessionmaker
 
 from integrator.config import GoogleTenant, OrganisationConfig, Settings
 from integrator.config_sync import apply_to_session
@@ -64,7 +66,6 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
     assert org_cfg.google is not None
     bank = _material_bank(gc, org_cfg.google, task_file)
     with store.session() as s:
-        apply_to_session(s, settings)
         org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_cfg.key))
         rows = {(r.kind, r.local_key): r for r in s.scalars(
             select(ExternalResource).where(ExternalResource.organisation_id == org_id))}
@@ -73,11 +74,41 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
         emails = {c.code: (c.email or "").lower() for c in s.scalars(select(Client).where(
             Client.organisation_id == org_id))}
     accepted = observe_invitations(gc, rows, course_ids, emails)
+    # The store's writes come after the tenant's reads: in a dry run (one rolled-back transaction)
+    # SQLite then holds its write lock only while we compute, never while we wait for Google.
     with store.session() as s:
+        apply_to_session(s, settings)
         ow = load_week(s, org_cfg, week, now, task_file, bank)
     owners = {key: r.state.get("owner") for (kind, key), r in rows.items() if kind == "folder" and r.external_id}
     desired, notes = desired_resources(ow, org_cfg, now, owners)
     return diff(ow, desired, notes, rows, accepted, now, group_key)
+
+
+class _RolledBackStore(Store):
+    """The store seen through one transaction that is rolled back: what a dry run computes on.
+
+    Every session joins the same connection's transaction and its commit only flushes, so the
+    week's work days and tasks are materialised for the plan (and the meetings planner) to read,
+    and nothing of it stays.
+    """
+
+    def __init__(self, store: Store, conn: Connection) -> None:  # no super(): it shares the store's engine
+        self.url, self.engine = store.url, store.engine
+        self.sessions = sessionmaker(bind=conn, expire_on_commit=False, join_transaction_mode="rollback_only")
+
+    def dispose(self) -> None:
+        """The engine is the real store's: not ours to dispose."""
+
+
+@contextmanager
+def rolled_back(store: Store) -> Iterator[Store]:
+    with store.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield _RolledBackStore(store, conn)
+        finally:
+            if transaction.is_active:
+                transaction.rollback()
 
 
 def _meetings_module() -> object | None:
@@ -116,8 +147,9 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
     orgs = [settings.organisation(org_key)] if org_key else list(settings.organisations)
     task_file = load_task_file(tasks_file, week) if tasks_file else None
     with ExitStack() as locks:
-        if not dry_run:
-            lock_organisations(locks, store, orgs)
+        # A dry run takes the locks too: it computes on the store (work days, tasks) and must
+        # neither race an apply nor show a half-applied state.
+        lock_organisations(locks, store, orgs)
         return _locked_run(store, settings, week, orgs, org_key, group_key, dry_run, triggered_by,
                            tasks_file=tasks_file, task_file=task_file, now=now,
                            factory=client_factory or (lambda tenant: GoogleClient(tenant)),
@@ -128,7 +160,7 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
                 group_key: str | None, dry_run: bool, triggered_by: str, *, tasks_file: Path | None,
                 task_file: TaskFile | None, now: datetime, factory: ClientFactory, meetings: bool,
                 say: Callable[[str], None]) -> tuple[Plan, int]:
-    if org_key:
+    if not dry_run:  # a dry run syncs the config only inside its rolled-back transaction
         with store.session() as s:
             apply_to_session(s, settings)
     recorder = RunRecorder.start(
@@ -161,6 +193,18 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
 def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
              factory: ClientFactory, recorder: RunRecorder, *, group_key: str | None, task_file: TaskFile | None,
              dry_run: bool, say: Callable[[str], None], meetings: bool = True) -> Plan:
+    if dry_run:
+        with rolled_back(store) as view:
+            return _org_plan_and_apply(view, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
+                                       task_file=task_file, dry_run=True, say=say, meetings=meetings)
+    return _org_plan_and_apply(store, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
+                               task_file=task_file, dry_run=False, say=say, meetings=meetings)
+
+
+def _org_plan_and_apply(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
+                        factory: ClientFactory, recorder: RunRecorder, *, group_key: str | None,
+                        task_file: TaskFile | None, dry_run: bool, say: Callable[[str], None],
+                        meetings: bool) -> Plan:
     plan = Plan()
     if org_cfg.google is None:
         plan.add(Action("skip", "organisation", f"organisation:{org_cfg.key}",

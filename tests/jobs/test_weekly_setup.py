@@ -17,11 +17,14 @@ from integrator.providers.errors import NeedsReauth
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import (
+    Assignment,
     Client,
     ClientVariantChoice,
     ExternalResource,
     JobRun,
     JobStatus,
+    PeerGroup,
+    Task,
     VariantKind,
     WorkDay,
     WorkDayStatus,
@@ -202,6 +205,44 @@ def test_a_new_meeting_time_leaves_a_work_day_whose_meeting_is_over_alone(sbx: S
     assert thursday[3] == datetime.fromisoformat("2026-12-03T12:00:00+00:00")  # 14:00 Helsinki
     notes = [a.reason for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
     assert notes == ["2026-12-01: päivä on jo alkanut: tapaamisen aikaa ei muuteta"]
+
+
+def week_in_store(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    """What the job materialises for a week, and the group's config as synced into the store."""
+    with store.session() as s:
+        return {
+            "work_days": sorted((wd.id, wd.day, wd.status, wd.cancelled_reason, wd.meeting_start, wd.meeting_end)
+                                for wd in s.scalars(select(WorkDay))),
+            "tasks": sorted((t.id, t.work_day_id, t.position, t.title) for t in s.scalars(select(Task))),
+            "assignments": sorted((a.task_id, a.client_id, a.variant_id) for a in s.scalars(select(Assignment))),
+            "groups": sorted((g.key, tuple(g.weekdays)) for g in s.scalars(select(PeerGroup))),
+            "resources": sorted((r.kind, r.local_key, r.status) for r in s.scalars(select(ExternalResource))),
+        }
+
+
+def test_a_dry_run_after_a_weekday_change_shows_the_move_and_leaves_the_store_as_it_was(
+        sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, weekdays=[[2]], plain_every=0)
+    run_weekly_setup(store, world.settings, WEEK, ORG, now=NOW, client_factory=world.client_factory())
+    world.change_group(weekdays=[3])
+    before = week_in_store(store)
+    sbx.state.log.reset()
+    plan, _ = run_weekly_setup(store, world.settings, WEEK, ORG, dry_run=True, now=NOW,
+                               client_factory=world.client_factory())
+    assert [a.op for a in plan.actions if a.resource == "coursework"] == ["update"]  # the preview shows the move
+    assert any(a.resource == "meeting" for a in plan.actions)  # and the meetings planner saw the moved day
+    assert week_in_store(store) == before  # no work day moved or cancelled by a preview
+    assert world.writes() == []
+    run(world)  # the real run moves it
+    assert [wd[1] for wd in week_in_store(store)["work_days"]] == [date(2026, 12, 2)]
+
+
+def test_a_dry_run_while_an_apply_runs_is_refused(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1)
+    with job_lock(store, f"weekly_setup:{ORG}"), pytest.raises(JobAlreadyRunning,
+                                                               match=f"another weekly setup is running for {ORG}"):
+        run(world, dry_run=True)
+    assert week_in_store(store)["work_days"] == []
 
 
 def test_holidays_are_skipped_and_reported(sbx: Sandbox, store: Store, tmp_path: Path) -> None:
