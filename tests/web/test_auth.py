@@ -176,3 +176,48 @@ def test_an_anonymous_post_is_turned_away_before_its_form_is_read(csrf_app: Flas
     client = csrf_app.test_client()
     assert client.post("/api/v1/attendance/1/correction", json={}).status_code == 401
     assert client.post("/weekly-setup/apply", data={}).headers["Location"].startswith("/login")
+
+
+def test_every_state_changing_route_refuses_a_session_post_without_the_csrf_token(csrf_app: Flask) -> None:
+    """Every POST/PUT/PATCH/DELETE the app serves (read from its URL map, so a new route is
+    included by itself), sent from a logged-in browser session without the token: 400, no change."""
+    from sqlalchemy import func, select
+
+    from integrator.store.models import AttendanceDay, AuditEvent, JobRun
+    from tests.web.test_authorization import ROUTES
+    from tests.web.world import build_world
+
+    world = build_world(get_store(csrf_app))
+    client = csrf_app.test_client()
+    token = _csrf_from(client.get("/login").get_data(as_text=True))
+    assert client.post("/login", data={"email": EMAILS["coord_a"], "password": PASSWORD,
+                                       "csrf_token": token}).status_code == 302
+    by_rule = {(r.method, r.url(world).split("?")[0]): r for r in ROUTES.values()}
+
+    def counts() -> tuple[int | None, int | None]:
+        with get_store(csrf_app).session() as s:
+            return s.scalar(select(func.count()).select_from(AuditEvent)), \
+                s.scalar(select(func.count()).select_from(JobRun))
+
+    before = counts()
+    unsafe = sorted((m, r.rule) for r in csrf_app.url_map.iter_rules() for m in (r.methods or set())
+                    if m in {"POST", "PUT", "PATCH", "DELETE"})
+    assert ("POST", "/login") in unsafe and ("POST", "/attendance/<int:attendance_day_id>/correct") in unsafe
+    for method, rule in unsafe:
+        row = next((r for (m, url), r in by_rule.items()
+                    if m == method and re.fullmatch(re.sub(r"<[^>]+>", r"[^/]+", rule), url)), None)
+        assert row is not None or rule == "/login", f"{method} {rule} has no row in the authorization table"
+        url = row.url(world) if row else rule
+        kwargs: dict[str, object] = {}
+        if row and row.json:
+            kwargs["json"] = row.json(world)
+        if row and row.form:
+            kwargs["data"] = row.form(world)
+        resp = client.open(url, method=method, **kwargs)
+        assert resp.status_code == 400, f"{method} {url} answered {resp.status_code} without a CSRF token"
+    assert counts() == before, "a refused request changed something"
+    with get_store(csrf_app).session() as s:
+        ad = s.get(AttendanceDay, world.attendance_a)
+        assert ad is not None and ad.override_status is None
+    # Still logged in (the logout without a token was refused too).
+    assert client.get("/api/v1/me").status_code == 200
