@@ -19,6 +19,7 @@ that have no idempotency key of their own are made safe this way:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +58,8 @@ class Applier:
             k: {"id": r.id, "external_id": r.external_id, "status": r.status, "state": dict(r.state or {})}
             for k, r in planned.rows.items()}
         self.adopted: set[str] = set()
+        self.base = recorder.done
+        self.finished: set[int] = set()  # id() of the plan's actions seen through
         self.followups: list[Action] = []
         self.user_ids: dict[int, str] = {}
         self.loaded: dict[int, ExternalResource] = {}
@@ -130,7 +133,16 @@ class Applier:
                     for i, st in enumerate(chunk):
                         st.handle(s, st.action, results[i])
                     self.save_user_ids(s)
-                self.recorder.progress(self.recorder.done + len(chunk))
+                self.advance([st.action for st in chunk])
+
+    def advance(self, actions: list[Action]) -> None:
+        """Progress: the plan's actions seen through, written once per batch or stage (not per item).
+
+        An action may take several requests (create, adopt, patch) or none (a store-only update):
+        each counts once, so the bar ends exactly at the plan's size.
+        """
+        self.finished.update(id(a) for a in actions)
+        self.recorder.progress(self.base + min(len(self.finished), len(self.planned.plan.actions)))
 
     def save_user_ids(self, s: Session) -> None:
         """Clients' Google user ids learnt from enrolments, in one statement per batch."""
@@ -153,15 +165,25 @@ class Applier:
 
     # ---- the stages ----
     def apply(self) -> None:
+        """Apply the plan. Progress continues from the recorder's `done`: the caller sets the run's
+        total (Google and meetings together) before anything is applied."""
         acts = self.planned.plan.actions
-        self.recorder.progress(0, len(acts))
+        self.base = self.recorder.done
+        if self.recorder.total < self.base + len(acts):  # used on its own: the plan is the whole run
+            self.recorder.progress(total=self.base + len(acts))
         self.record_accepted()
-        self.stage_courses([a for a in acts if a.resource == "course"])
-        self.stage_folders([a for a in acts if a.resource == "folder" and a.op == "create"])
-        self.stage_children([a for a in acts if a.resource in ("topic", "enrolment", "week_folder", "permission")
-                             and a.op != "remove"])
-        CourseworkStage(self).run([a for a in acts if a.resource in ("coursework", "assignees")])
-        self.stage_removals([a for a in acts if a.resource in ("enrolment", "permission") and a.op == "remove"])
+        stages: list[tuple[Callable[[list[Action]], None], list[Action]]] = [
+            (self.stage_courses, [a for a in acts if a.resource == "course"]),
+            (self.stage_folders, [a for a in acts if a.resource == "folder" and a.op == "create"]),
+            (self.stage_children, [a for a in acts if a.resource in ("topic", "enrolment", "week_folder", "permission")
+                                   and a.op != "remove"]),
+            (CourseworkStage(self).run, [a for a in acts if a.resource in ("coursework", "assignees")]),
+            (self.stage_removals, [a for a in acts if a.resource in ("enrolment", "permission") and a.op == "remove"]),
+        ]
+        for stage, actions in stages:
+            stage(actions)
+            self.advance(actions)
+        self.advance(acts)
 
     def record_accepted(self) -> None:
         if not self.planned.accepted:

@@ -19,8 +19,10 @@ import importlib.util
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import sessionmaker
@@ -170,9 +172,21 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
     full = Plan()
     status: JobStatus | None = None
     try:
-        for org_cfg in orgs:
-            full.extend(_run_org(store, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
-                                 task_file=task_file, dry_run=dry_run, say=say, meetings=meetings))
+        if dry_run:
+            for org_cfg in orgs:
+                with rolled_back(store) as view:
+                    full.extend(_plan_org_week(view, settings, org_cfg, week, now, factory, recorder,
+                                               group_key=group_key, task_file=task_file, meetings=meetings).plan)
+        else:
+            # Every organisation is planned before anything is applied, so that the run's progress
+            # has its real total (Google and meetings actions) from the first step.
+            planned = [_plan_org_week(store, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
+                                      task_file=task_file, meetings=meetings) for org_cfg in orgs]
+            for op in planned:
+                full.extend(op.plan)
+            recorder.progress(0, sum(op.size for op in planned))
+            for op in planned:
+                _apply_org_week(store, settings, op, recorder, now, say)
     except NeedsReauth as err:
         recorder.error("credentials", str(err), kind="needs_reauth")
         status = JobStatus.FAILED
@@ -190,41 +204,79 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
     return full, recorder.run_id
 
 
-def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
-             factory: ClientFactory, recorder: RunRecorder, *, group_key: str | None, task_file: TaskFile | None,
-             dry_run: bool, say: Callable[[str], None], meetings: bool = True) -> Plan:
-    if dry_run:
-        with rolled_back(store) as view:
-            return _org_plan_and_apply(view, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
-                                       task_file=task_file, dry_run=True, say=say, meetings=meetings)
-    return _org_plan_and_apply(store, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
-                               task_file=task_file, dry_run=False, say=say, meetings=meetings)
+@dataclass
+class OrgWeekPlan:
+    """One organisation's week, planned: the Google part and the meetings part, kept apart to apply."""
+
+    org_cfg: OrganisationConfig
+    plan: Plan = field(default_factory=Plan)  # both parts together, for the report
+    google: PlannedOrg | None = None
+    gc: GoogleClient | None = None
+    meetings: Plan | None = None
+    module: Any = None
+
+    @property
+    def size(self) -> int:
+        """How many actions an apply goes through: the length of the run's progress bar."""
+        return (len(self.google.plan.actions) if self.google else 0) + (len(self.meetings.actions)
+                                                                          if self.meetings else 0)
 
 
-def _org_plan_and_apply(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
-                        factory: ClientFactory, recorder: RunRecorder, *, group_key: str | None,
-                        task_file: TaskFile | None, dry_run: bool, say: Callable[[str], None],
-                        meetings: bool) -> Plan:
-    plan = Plan()
+def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
+                   factory: ClientFactory, recorder: RunRecorder, *, group_key: str | None,
+                   task_file: TaskFile | None, meetings: bool) -> OrgWeekPlan:
+    out = OrgWeekPlan(org_cfg)
     if org_cfg.google is None:
-        plan.add(Action("skip", "organisation", f"organisation:{org_cfg.key}",
-                        reason="no Google Workspace configured: courses and folders skipped"))
+        out.plan.add(Action("skip", "organisation", f"organisation:{org_cfg.key}",
+                            reason="no Google Workspace configured: courses and folders skipped"))
     else:
-        gc = factory(org_cfg.google)
-        planned = plan_org(store, settings, org_cfg, week, now, gc, group_key=group_key, task_file=task_file)
-        plan.extend(planned.plan)
-        if not dry_run and planned.plan.actions:
-            say(f"{org_cfg.key}: applying {len(planned.plan.actions)} Google change(s)")
-            Applier(store, org_cfg, gc, planned, recorder, now).apply()
+        out.gc = factory(org_cfg.google)
+        out.google = plan_org(store, settings, org_cfg, week, now, out.gc, group_key=group_key, task_file=task_file)
+        out.plan.extend(out.google.plan)
     module = _meetings_module() if meetings else None
     if module is not None:
         try:
-            m_plan: Plan = module.plan_meetings(store, settings, org_cfg.key, week, group_key)  # type: ignore[attr-defined]
-            plan.extend(m_plan)
-            if not dry_run and m_plan.actions:
-                module.apply_meetings(store, settings, org_cfg.key, m_plan, recorder)  # type: ignore[attr-defined]
+            out.meetings = module.plan_meetings(store, settings, org_cfg.key, week, group_key)  # type: ignore[attr-defined]
+            out.module = module
+            out.plan.extend(out.meetings)
         except NeedsReauth:
             raise
         except (ProviderError, KeyError, LookupError) as err:
             recorder.error(f"meetings:{org_cfg.key}", str(err), kind="meetings")
-    return plan
+    return out
+
+
+def _apply_org_week(store: Store, settings: Settings, op: OrgWeekPlan, recorder: RunRecorder, now: datetime,
+                    say: Callable[[str], None]) -> None:
+    key = op.org_cfg.key
+    if op.google is not None and op.gc is not None and op.google.plan.actions:
+        say(f"{key}: applying {len(op.google.plan.actions)} Google change(s)")
+        Applier(store, op.org_cfg, op.gc, op.google, recorder, now).apply()
+    if op.meetings is not None and op.meetings.actions:
+        try:
+            op.module.apply_meetings(store, settings, key, op.meetings, MeetingsProgress.over(recorder))
+        except NeedsReauth:
+            raise
+        except (ProviderError, KeyError, LookupError) as err:
+            recorder.error(f"meetings:{key}", str(err), kind="meetings")
+
+
+@dataclass
+class MeetingsProgress(RunRecorder):
+    """The run's recorder as the meetings apply sees it.
+
+    The meetings apply counts its progress from 0 to its own number of actions; the run's bar
+    goes on from where the Google part ended. Counts and errors are the run's own (shared).
+    """
+
+    parent: RunRecorder | None = None
+    base: int = 0
+
+    @classmethod
+    def over(cls, parent: RunRecorder) -> MeetingsProgress:
+        return cls(store=parent.store, run_id=parent.run_id, counts=parent.counts, errors=parent.errors,
+                   done=parent.done, total=parent.total, parent=parent, base=parent.done)
+
+    def progress(self, done: int | None = None, total: int | None = None, *, flush: bool = True) -> None:
+        assert self.parent is not None
+        self.parent.progress(None if done is None else self.base + done, flush=flush)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from integrator.cli import cli
 from integrator.jobs.runs import JobAlreadyRunning, job_lock
@@ -324,6 +324,32 @@ def test_one_weekly_setup_run_plans_and_makes_the_meetings_too(sbx: Sandbox, sto
     sbx.state.log.reset()
     plan, _ = run_weekly_setup(store, world.settings, WEEK, ORG, now=NOW, client_factory=world.client_factory())
     assert plan.actions == [] and world.writes() == []
+
+
+def test_the_runs_progress_counts_every_planned_action_google_and_meetings_batch_by_batch(
+        sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=2, clients_per_group=3, external_every=3)
+    written: list[tuple[int, int]] = []  # (progress_done, progress_total) each time the JobRun row is written
+
+    def seen(_mapper: object, _conn: object, job: JobRun) -> None:
+        written.append((job.progress_done, job.progress_total))
+
+    event.listen(JobRun, "before_update", seen)
+    try:
+        plan, run_id = run_weekly_setup(store, world.settings, WEEK, ORG, now=NOW, client_factory=world.client_factory())
+    finally:
+        event.remove(JobRun, "before_update", seen)
+    total = len(plan.actions)
+    assert {a.resource for a in plan.actions} >= {"course", "coursework", "meeting"}
+    assert total > 20
+    assert written[0] == (0, total) and {t for _, t in written} == {total}  # the whole bar from the start
+    done = [d for d, _ in written]
+    assert done == sorted(done) and done[-1] == total
+    assert len({d for d in done if 0 < d < total}) >= 4  # it moves in steps, not 0 -> done
+    assert len(written) < total  # written per batch or stage, not per item
+    with store.session() as s:
+        job = s.get(JobRun, run_id)
+        assert job is not None and (job.progress_done, job.progress_total) == (total, total)
 
 
 def test_the_command_prints_the_dry_run_plan(sbx: Sandbox, store: Store, tmp_path: Path,
