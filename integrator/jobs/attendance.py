@@ -127,8 +127,21 @@ def rejected_reason(count: int) -> str:
 
 
 def rules_snapshot(rules: Rules) -> dict[str, Any]:
+    """The rules a day was evaluated with, kept in its evidence; the daily compensation rate is
+    part of it so that a past month is reported at the rate in force (see reports.register)."""
     return {"attendance_min_minutes": rules.attendance_min_minutes,
-            "task_return_counts_as_present": rules.task_return_counts_as_present}
+            "task_return_counts_as_present": rules.task_return_counts_as_present,
+            "daily_compensation_eur": rules.daily_compensation_eur}
+
+
+def _snapshot_for(row: AttendanceDay | None, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot for a re-evaluated row: its first recorded rate is kept (the rate in force
+    when the day was first evaluated, the night after it), so that a re-evaluation window that
+    crosses a rate change does not re-price the days before the change."""
+    old = (row.evidence or {}).get("rules") if row is not None else None
+    if isinstance(old, dict) and "daily_compensation_eur" in old:
+        return {**snapshot, "daily_compensation_eur": old["daily_compensation_eur"]}
+    return snapshot
 
 
 @dataclass
@@ -231,8 +244,8 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         reasons = list(decision.reasons)
         if details["meeting"]["rejected_intervals"]:
             reasons.append(rejected_reason(details["meeting"]["rejected_intervals"]))
-        evidence = {**details, "reasons": reasons, "rules": snapshot}
         row = existing.get((pair.client_id, pair.work_day_id))
+        evidence = {**details, "reasons": reasons, "rules": _snapshot_for(row, snapshot)}
         result.evaluated += 1
         result.by_status[decision.status.value] = result.by_status.get(decision.status.value, 0) + 1
         if row is None:
@@ -404,16 +417,17 @@ __all__ = ["correct_attendance", "correct_attendance_for", "map_identity", "regi
 # --- reading the register (built in reports.register; plain functions here for the web) --
 
 
-def register_for_month(store: Store, org: str | int, month: str | date, *, group_key: str | None = None,
-                       rules: Rules | None = None, today: date | None = None) -> Register:
-    """The month's register of one organisation (optionally one group)."""
+def register_for_month(store: Store, org: str | int, month: str | date, *, rules: Rules,
+                       group_key: str | None = None, today: date | None = None) -> Register:
+    """The month's register of one organisation (optionally one group). `rules` are required:
+    the organisation's configured rules, whose rate prices days evaluated without a recorded rate."""
     from integrator.reports.register import build_month
 
     return build_month(store, org, month, group_key=group_key, rules=rules, today=today)
 
 
-def register_for_week(store: Store, org: str | int, week: str, *, group_key: str | None = None,
-                      rules: Rules | None = None, today: date | None = None) -> Register:
+def register_for_week(store: Store, org: str | int, week: str, *, rules: Rules,
+                      group_key: str | None = None, today: date | None = None) -> Register:
     """The ISO week's register (e.g. "2026-W48") of one organisation (optionally one group)."""
     from integrator.reports.register import build_week
 

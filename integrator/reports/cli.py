@@ -31,7 +31,8 @@ def report() -> None:
 def attendance(config_file: Path | None, month: str | None, week: str | None, fmt: str, org: str | None,
                group_key: str | None, out: Path | None) -> None:
     """The attendance register: each client's work days and statuses, days attended,
-    compensation days and amount at the configured daily rate."""
+    compensation days and amount (each day at the rate recorded when it was evaluated, else
+    at the configured daily rate)."""
     if (month is None) == (week is None):
         raise click.UsageError("give exactly one of --month (2026-11) or --week (2026-W48)")
     settings = load_settings(config_file, check_secrets=False)

@@ -14,15 +14,25 @@ on one of the period's weekdays; see `jobs.attendance.expected_pairs`). A stored
 that is no longer expected (the period was shortened, the weekdays or the membership changed,
 and the sync has not withdrawn it yet) counts only if a coordinator decided it; otherwise it is
 shown as not expected (*ei odotettu*), with a note, and is never paid.
+
+The rate: every register is built with the organisation's rules given explicitly (no default:
+a silent 9 € for an organisation that pays another amount would be wrong without anyone
+noticing). A day is priced at the rate recorded in its evidence when it was evaluated
+(`evidence["rules"]["daily_compensation_eur"]`, see `jobs.attendance.rules_snapshot`), so that a
+past month is reported at the rate then in force; a day without a recorded rate (evaluated
+before rates were recorded, or not evaluated) is priced at the configured rate, which is also
+the rate the file's heading names. A row paid at another rate says so in its notes.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -76,6 +86,7 @@ class RegisterDay:
     override_by: str | None
     minutes: int
     expected: bool = True  # False: a stored row for a day that is no longer expected
+    rate: Decimal | None = None  # the rate recorded when the day was evaluated, if any
 
     @property
     def label(self) -> str:
@@ -116,9 +127,25 @@ class RegisterRow:
         return compensation_days(st for day in self.dates
                                  if isinstance(st := self.status_on(day), AttendanceStatus))
 
+    def _deciding_day(self, day: date) -> RegisterDay | None:
+        """The counting work day whose status is the date's (the first, by group, on a tie)."""
+        counting = [d for d in self.days_on(day) if d.counts]
+        return min(counting, key=lambda d: _RANK[d.status]) if counting else None
+
+    @property
+    def paid_days_by_rate(self) -> dict[Decimal, int]:
+        """{rate: compensation days paid at it}; a day's recorded rate, else the configured one."""
+        by_rate: Counter[Decimal] = Counter()
+        for day in self.dates:
+            d = self._deciding_day(day)
+            if d is not None and d.status is AttendanceStatus.PRESENT:
+                by_rate[d.rate if d.rate is not None else self.rate] += 1
+        return dict(by_rate)
+
     @property
     def amount(self) -> Decimal:
-        return compensation_amount(self.compensation_days, self.rate)
+        return sum((compensation_amount(n, r) for r, n in sorted(self.paid_days_by_rate.items())),
+                   compensation_amount(0, self.rate))
 
     def status_on(self, day: date) -> AttendanceStatus | None | str:
         """The date's status, the best of its counting work days (None: not evaluated yet);
@@ -145,6 +172,10 @@ class RegisterRow:
             if len(counting) > 1:
                 out.append(f"{_fi(day)}: kaksi toimintapäivää samana päivänä "
                            f"({', '.join(d.group for d in counting)}), korvaus enintään kerran")
+            deciding = self._deciding_day(day)
+            if (deciding is not None and deciding.status is AttendanceStatus.PRESENT
+                    and deciding.rate is not None and deciding.rate != self.rate):
+                out.append(f"{_fi(day)}: korvaus {deciding.rate:.2f} € (arvioitaessa voimassa ollut päivähinta)")
             for d in found:
                 if d.expected:
                     continue
@@ -201,10 +232,22 @@ def _org(store: Store, org: str | int) -> Organisation:
         return found
 
 
-def build(store: Store, org: str | int, start: date, end: date, title: str, *, group_key: str | None = None,
-          rules: Rules | None = None, today: date | None = None) -> Register:
+def _recorded_rate(evidence: dict[str, Any] | None) -> Decimal | None:
+    """The daily rate a day was evaluated with, when its evidence recorded a sane one."""
+    snap = (evidence or {}).get("rules")
+    value = snap.get("daily_compensation_eur") if isinstance(snap, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return Decimal(repr(float(value)))
+
+
+def build(store: Store, org: str | int, start: date, end: date, title: str, *, rules: Rules,
+          group_key: str | None = None, today: date | None = None) -> Register:
+    """The register of [start, end]. `rules` is required: see the module docstring (the rate)."""
+    if not isinstance(rules, Rules):
+        raise TypeError("a register needs the organisation's rules (its daily compensation rate); none given")
     organisation = _org(store, org)
-    rate = daily_rate(rules or Rules())
+    rate = daily_rate(rules)
     reg = Register(organisation.key, organisation.name, title, start, end, group_key, rate)
     with store.session() as s:
         q = (select(WorkDay, PeerGroup.key).join(PeerGroup, WorkDay.group_id == PeerGroup.id)
@@ -234,7 +277,8 @@ def build(store: Store, org: str | int, start: date, end: date, title: str, *, g
             status=a.status if a else None, computed=a.computed_status if a else None,
             overridden=bool(a and a.override_status), override_reason=a.override_reason if a else None,
             override_by=staff.get(a.override_by_id) if a and a.override_by_id else None,
-            minutes=a.minutes if a else 0, expected=(client_id, wd_id) in expected))
+            minutes=a.minutes if a else 0, expected=(client_id, wd_id) in expected,
+            rate=_recorded_rate(a.evidence) if a else None))
     for client_id, days in per_client.items():
         days.sort(key=lambda d: (d.day, d.group))
         reg.rows.append(RegisterRow(client_id, clients[client_id], sorted({d.group for d in days}), days, rate))
@@ -242,15 +286,15 @@ def build(store: Store, org: str | int, start: date, end: date, title: str, *, g
     return reg
 
 
-def build_month(store: Store, org: str | int, month: str | date, *, group_key: str | None = None,
-                rules: Rules | None = None, today: date | None = None) -> Register:
+def build_month(store: Store, org: str | int, month: str | date, *, rules: Rules, group_key: str | None = None,
+                today: date | None = None) -> Register:
     first = month.replace(day=1) if isinstance(month, date) else _parse_month(month)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     return build(store, org, first, last, first.strftime("%Y-%m"), group_key=group_key, rules=rules, today=today)
 
 
-def build_week(store: Store, org: str | int, week: str, *, group_key: str | None = None,
-               rules: Rules | None = None, today: date | None = None) -> Register:
+def build_week(store: Store, org: str | int, week: str, *, rules: Rules, group_key: str | None = None,
+               today: date | None = None) -> Register:
     monday = week_monday(week)
     return build(store, org, monday, monday + timedelta(days=6), week, group_key=group_key, rules=rules,
                  today=today)

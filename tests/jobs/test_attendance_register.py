@@ -170,8 +170,8 @@ class Week:
                              external_id=f"{source}:{code}:{d}", state="TURNED_IN" if source == "classroom" else "added",
                              returned_at=at, late=late, mime_type=mime))
 
-    def sync(self, **kw: Any) -> None:
-        evaluate_window(self.store, self.org_id, RULES, now=utc(THU, 23), since=date(2026, 11, 23), **kw)
+    def sync(self, rules: Rules = RULES, **kw: Any) -> None:
+        evaluate_window(self.store, self.org_id, rules, now=utc(THU, 23), since=date(2026, 11, 23), **kw)
 
     def day_id(self, code: str, group: str, d: date) -> int:
         with self.store.session() as s:
@@ -468,3 +468,32 @@ def test_a_coordinators_decision_on_a_day_no_longer_expected_still_stands(week: 
     assert reg.table()["K-0001"] == {TUE: "present", THU: "present"}
     assert row.compensation_days == 2
     assert row.notes == ["26.11. (g-tue): ei enää odotettu toimintapäivä, ohjaajan päätös (läsnä) on voimassa"]
+
+
+def test_a_register_cannot_be_built_without_the_organisations_rules(week: Week) -> None:
+    week.sync()
+    with pytest.raises(TypeError):
+        register_for_month(week.store, "testorg", "2026-11")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="rules"):
+        register_for_month(week.store, "testorg", "2026-11", rules=None)  # type: ignore[arg-type]
+
+
+def test_days_evaluated_at_an_earlier_rate_are_reported_at_that_rate_after_the_rate_changes(week: Week) -> None:
+    week.sync(Rules(daily_compensation_eur=8.5))
+    play_rest_of_week(week)  # re-evaluated the same week at 9 €: the first recorded rate stays
+    reg = register_for_month(week.store, "testorg", "2026-11", rules=Rules(daily_compensation_eur=10.0))
+    amounts = {r.client_code: r.amount for r in reg.rows}
+    assert amounts["K-0001"] == Decimal("17.00")  # Tue and Thu, both evaluated first at 8.50 €
+    assert amounts["K-0006"] == Decimal("8.50")  # Wed, absent at first, present after the mapping
+    assert reg.rate == Decimal("10.0")
+    assert "24.11.: korvaus 8.50 € (arvioitaessa voimassa ollut päivähinta)" in reg.rows[0].notes
+    assert week.evidence("K-0001", "g-tue", TUE)["rules"]["daily_compensation_eur"] == 8.5
+
+
+def test_a_day_without_a_recorded_rate_is_reported_at_the_configured_rate(week: Week) -> None:
+    week.sync()
+    with week.store.session() as s:  # as rows evaluated before rates were recorded
+        for row in s.scalars(select(AttendanceDay)).all():
+            row.evidence = {**row.evidence, "rules": {"attendance_min_minutes": 30}}
+    reg = register_for_month(week.store, "testorg", "2026-11", rules=Rules(daily_compensation_eur=9.5))
+    assert {r.client_code: r.amount for r in reg.rows}["K-0001"] == Decimal("19.00")

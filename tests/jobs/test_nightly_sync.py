@@ -104,7 +104,7 @@ def map_the_phone_number(w: DemoWorld) -> None:
 
 
 def table(w: DemoWorld) -> dict[str, dict[date, str]]:
-    return register_for_week(w.store, "raisio", WEEK).table()
+    return register_for_week(w.store, "raisio", WEEK, rules=w.settings.rules_for("raisio")).table()
 
 
 def test_a_week_on_the_sandbox_gives_the_expected_register(world_any: DemoWorld) -> None:

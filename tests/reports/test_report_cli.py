@@ -9,13 +9,14 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from integrator.cli import cli
+from integrator.config import Rules
 from integrator.store.db import Store
 from tests.jobs.test_attendance_register import Week
 
 
-def config(tmp_path: Path, store: Store) -> Path:
+def config(tmp_path: Path, store: Store, rate: float = 9.5) -> Path:
     path = tmp_path / "integrator.yaml"
-    path.write_text(yaml.safe_dump({"database_url": store.url, "rules": {"daily_compensation_eur": 9.5},
+    path.write_text(yaml.safe_dump({"database_url": store.url, "rules": {"daily_compensation_eur": rate},
                                     "organisations": [{"key": "testorg", "name": "Testikunta"}]}))
     return path
 
@@ -30,7 +31,7 @@ def scripted(store: Store) -> Week:
     w.attended("K-0001", "g-tue", TUE, (8, 0, 8, 45))
     w.report_in("g-wed", WED, source="meet")
     w.returned("K-0002", "g-wed", WED, utc(WED, 12), source="drive", mime="video/mp4")
-    w.sync()
+    w.sync(Rules(daily_compensation_eur=9.5))  # the nightly sync runs with the configured rules too
     return w
 
 
@@ -63,3 +64,12 @@ def test_month_and_week_together_are_refused(store: Store, tmp_path: Path) -> No
     out = CliRunner().invoke(cli, ["report", "attendance", "--config", str(config(tmp_path, store)),
                                    "--month", "2026-11", "--week", "2026-W48"])
     assert out.exit_code == 2 and "exactly one of --month" in out.output
+
+
+def test_a_month_evaluated_at_an_earlier_rate_is_reported_at_that_rate(store: Store, tmp_path: Path) -> None:
+    w = scripted(store)  # evaluated at 9.50 €
+    w.sync(Rules(daily_compensation_eur=12.0))  # the rate went up later: these days keep 9.50 €
+    out = CliRunner().invoke(cli, ["report", "attendance", "--config", str(config(tmp_path, store, rate=12.0)),
+                                   "--month", "2026-11", "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[-1] == "yhteensä,,,,,,,,,2,19.00,"
