@@ -5,6 +5,15 @@ then a coordinator's one-time mapping of the participant key, then the e-mail ad
 (case-insensitive). A coordinator's explicit mapping wins over an e-mail heuristic; a stable
 id wins over both because it cannot be mistyped. Whoever stays unmatched (guests, phone
 dial-ins, people joining under another name) is kept and listed for the coordinator.
+
+Only a STABLE key (an account id, an e-mail address, a phone number shown in full) is
+remembered and reused for later meetings. A WEAK key - a display name ("Vieras", "iPhone")
+or a masked number ("+358 40 *** **12") - says nothing about who is behind it next time, and
+a paid attendance day must never be credited to one client for another's presence. So a
+coordinator's mapping of a weak key attaches only the records they were shown (unmatched,
+in meetings of a group the client belongs to) and is not remembered: the next record under
+that name is listed again. Not even reused within the group: a group is exactly where the
+other people who may join as "Vieras" or from a masked number are.
 """
 
 from __future__ import annotations
@@ -17,10 +26,32 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integrator.store.db import Store
-from integrator.store.models import AuditEvent, Client, IdentityMapping, MeetingAttendance, StaffUser
+from integrator.store.models import (
+    AuditEvent,
+    Client,
+    IdentityMapping,
+    MeetingAttendance,
+    Membership,
+    StaffUser,
+    WorkDay,
+)
 from integrator.store.types import utcnow
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()*\-]{4,}$")
+_FULL_PHONE = re.compile(r"^\+?[0-9][0-9 ().\-]*$")  # digits and separators only: nothing masked
+MIN_PHONE_DIGITS = 7
+
+
+def is_stable_key(participant_key: str) -> bool:
+    """True for keys that name the same person every time: an account id, an e-mail address,
+    a full phone number. A display name or a masked number is weak (see the module doc)."""
+    kind, _, value = participant_key.partition(":")
+    value = value.strip()
+    if kind in ("user", "email"):
+        return bool(value)
+    if kind == "phone":
+        return bool(_FULL_PHONE.match(value)) and sum(ch.isdigit() for ch in value) >= MIN_PHONE_DIGITS
+    return False
 
 
 def looks_like_phone(display_name: str | None) -> bool:
@@ -63,7 +94,8 @@ class ClientIndex:
             by_entra={c.entra_object_id: c.id for c in clients if c.entra_object_id},
             by_google={c.google_user_id: c.id for c in clients if c.google_user_id},
             by_email={c.email.lower(): c.id for c in clients if c.email},
-            mappings={(m.source, m.participant_key): m.client_id for m in maps},
+            # A weak key's mapping (made before weak keys stopped being remembered) is never reused.
+            mappings={(m.source, m.participant_key): m.client_id for m in maps if is_stable_key(m.participant_key)},
             staff_emails={e.lower() for e in staff},
         )
 
@@ -72,7 +104,7 @@ class ClientIndex:
             table = self.by_entra if source == "teams" else self.by_google
             if user_id in table:
                 return table[user_id]
-        if (source, key) in self.mappings:
+        if (source, key) in self.mappings and is_stable_key(key):
             return self.mappings[(source, key)]
         if email and email.lower() in self.by_email:
             return self.by_email[email.lower()]
@@ -93,6 +125,7 @@ class UnmatchedAttendee:
     via_phone: bool
     records: int
     work_day_ids: list[int]
+    stable: bool = True  # False: a mapping applies to these records only and is not reused
 
 
 def unmatched_attendees(store: Store, org_id: int) -> list[UnmatchedAttendee]:
@@ -115,55 +148,81 @@ def unmatched_attendees(store: Store, org_id: int) -> list[UnmatchedAttendee]:
         out.append(UnmatchedAttendee(
             source=source, participant_key=key, display_name=last.display_name, email=last.email,
             via_phone=any(r.via_phone for r in recs), records=len(recs),
-            work_day_ids=sorted({r.work_day_id for r in recs if r.work_day_id is not None})))
+            work_day_ids=sorted({r.work_day_id for r in recs if r.work_day_id is not None}),
+            stable=is_stable_key(key)))
     return out
 
 
 def map_identity(store: Store, org_id: int, source: str, participant_key: str, client_id: int,
-                 actor: str | int | None) -> int:
-    """Record once that `participant_key` is this client; attach past records; audit.
+                 actor: str | int | None, *, work_day_ids: Iterable[int] | None = None) -> int:
+    """A coordinator says who `participant_key` is; records are attached; audited.
 
-    Returns the number of attendance records now attached to the client. The affected days
-    are re-evaluated (a coordinator's own decision on a day is still kept).
-    `actor` is a staff id (int) or an actor string such as "staff:3".
+    A stable key is remembered (later meetings resolve it by themselves) and every record of
+    it is attached, including those a previous mapping gave to another client. A weak key
+    (a display name, a masked number) is not remembered: only its unmatched records in
+    meetings of the client's own groups are attached (narrowed to `work_day_ids` if given).
+    Returns the number of records of the key now attached to the client. The affected days
+    are re-evaluated (a coordinator's own decision on a day is still kept). `actor` is a staff id (int) or an actor string such as "staff:3".
     """
     staff_id = actor if isinstance(actor, int) else None
     actor_s = f"staff:{actor}" if isinstance(actor, int) else (actor or "system")
+    stable = is_stable_key(participant_key)
+    only_days = set(work_day_ids) if work_day_ids is not None else None
     with store.session() as s:
         client = s.get(Client, client_id)
         if client is None or client.organisation_id != org_id:
             raise ValueError("no such client in this organisation")
-        existing = s.scalar(select(IdentityMapping).where(
-            IdentityMapping.organisation_id == org_id, IdentityMapping.source == source,
-            IdentityMapping.participant_key == participant_key))
-        previous = existing.client_id if existing else None
-        if existing is None:
-            s.add(IdentityMapping(organisation_id=org_id, source=source, participant_key=participant_key,
-                                  client_id=client_id, mapped_by_id=staff_id, mapped_at=utcnow()))
-        else:
-            existing.client_id = client_id
-            existing.mapped_by_id = staff_id
-            existing.mapped_at = utcnow()
+        previous: int | None = None
+        if stable:
+            existing = s.scalar(select(IdentityMapping).where(
+                IdentityMapping.organisation_id == org_id, IdentityMapping.source == source,
+                IdentityMapping.participant_key == participant_key))
+            previous = existing.client_id if existing else None
+            if existing is None:
+                s.add(IdentityMapping(organisation_id=org_id, source=source, participant_key=participant_key,
+                                      client_id=client_id, mapped_by_id=staff_id, mapped_at=utcnow()))
+            else:
+                existing.client_id = client_id
+                existing.mapped_by_id = staff_id
+                existing.mapped_at = utcnow()
         records = s.scalars(select(MeetingAttendance).where(
             MeetingAttendance.organisation_id == org_id, MeetingAttendance.source == source,
             MeetingAttendance.participant_key == participant_key)).all()
+        movable = {None, previous} if stable else {None}
+        allowed = None if stable else _member_work_days(s, client_id)
         work_days: set[int] = set()
         for r in records:
-            if r.client_id in (None, previous):
-                r.client_id = client_id
-                if r.work_day_id is not None:
-                    work_days.add(r.work_day_id)
+            if r.client_id not in movable:
+                continue
+            if allowed is not None and (r.work_day_id is None or r.work_day_id not in allowed):
+                continue
+            if only_days is not None and r.work_day_id not in only_days:
+                continue
+            r.client_id = client_id
+            if not stable:  # the record says who decided, since no mapping row does
+                r.raw = {**(r.raw or {}), "mapped_by": actor_s, "mapped_at": utcnow().isoformat()}
+            if r.work_day_id is not None:
+                work_days.add(r.work_day_id)
+        attached = sum(1 for r in records if r.client_id == client_id)
         # The key itself may hold an e-mail address: the audit names the client by code only.
         s.add(AuditEvent(organisation_id=org_id, actor=actor_s, action="identity.map", entity="client",
                          entity_id=str(client_id),
-                         details={"source": source, "client": client.code, "records": len(records),
-                                  "previous_client_id": previous}))
-        attached = len(records)
+                         details={"source": source, "client": client.code, "records": attached,
+                                  "previous_client_id": previous, "reused": stable,
+                                  "work_days": sorted(work_days)}))
     if work_days:
         from integrator.jobs.attendance import reevaluate_work_days
 
         reevaluate_work_days(store, org_id, sorted(work_days), client_ids=[client_id])
     return attached
+
+
+def _member_work_days(s: Session, client_id: int) -> set[int]:
+    """Work days of the groups the client is a member of, inside the membership."""
+    rows = s.execute(select(WorkDay.id, WorkDay.day, Membership.start_date, Membership.end_date)
+                     .join(Membership, Membership.group_id == WorkDay.group_id)
+                     .where(Membership.client_id == client_id)).all()
+    return {wid for wid, day, start, end in rows if start <= day and (end is None or day <= end)}
 
 
 def attach_clients(session: Session, index: ClientIndex, rows: Iterable[MeetingAttendance]) -> None:

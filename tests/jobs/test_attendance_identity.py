@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from integrator.jobs.identity import ClientIndex, looks_like_phone, participant_key
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from integrator.demo_world import DemoWorld, local
+from integrator.jobs.identity import (
+    ClientIndex,
+    is_stable_key,
+    looks_like_phone,
+    map_identity,
+    participant_key,
+    unmatched_attendees,
+)
+from integrator.sandbox import Sandbox
+from integrator.store.db import Store
+from integrator.store.models import IdentityMapping
+from tests.jobs.test_nightly_sync import PHONE, THU, TUE, _world, table
 
 
 def index() -> ClientIndex:
@@ -42,3 +61,75 @@ def test_a_masked_phone_number_is_recognised_as_a_dial_in() -> None:
     assert looks_like_phone("040-1234567")
     assert not looks_like_phone("Aino Virtanen")
     assert not looks_like_phone(None)
+
+
+def test_only_account_ids_addresses_and_full_numbers_are_stable_keys() -> None:
+    assert is_stable_key("user:g-2") and is_stable_key("email:aino@example.fi")
+    assert is_stable_key("phone:+358 40 765 4321") and is_stable_key("phone:040-1234567")
+    assert not is_stable_key("phone:+358 40 *** **12") and not is_stable_key("phone:+358 ••• ••• 123")
+    assert not is_stable_key("name:vieras") and not is_stable_key("name:iphone") and not is_stable_key("phone:")
+
+
+def test_a_weak_mapping_left_in_the_store_from_before_is_never_reused() -> None:
+    legacy = ClientIndex(by_entra={}, by_google={}, by_email={},
+                         mappings={("teams", "name:vieras"): 7, ("meet", "phone:+358 40 *** **12"): 7},
+                         staff_emails=set())
+    assert legacy.resolve("teams", user_id=None, key="name:vieras", email=None) is None
+    assert legacy.resolve("meet", user_id=None, key="phone:+358 40 *** **12", email=None) is None
+
+
+# ---- on the sandbox: the coordinator's mapping, meeting after meeting --------------------------
+
+MASKED = "+358 40 *** **12"
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[Sandbox]:
+    with Sandbox(page_size=3) as sb:
+        yield sb
+
+
+@pytest.fixture
+def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> DemoWorld:
+    return _world(sandbox_server, store, tmp_path)
+
+
+def dial_in_or_join_as_guest(w: DemoWorld, day: date, name: str, *, phone: bool) -> None:
+    """Someone joins Tuesday's/Thursday's Teams meeting for 50 minutes without signing in."""
+    w.sb.state.clock.set(local(day, 12))
+    meeting = w.resource("meeting", f"meeting:tiistai:{day.isoformat()}")
+    assert meeting is not None
+    w.sb.graph.join_meeting(str(meeting.state["join_url"]), display_name=name, minutes=50, start=local(day, 10),
+                            via_phone=phone)
+    w.sb.state.clock.set(local(day + timedelta(days=1), 2))
+    assert w.nightly_sync().errors == []
+
+
+def map_to(w: DemoWorld, key: str, code: str) -> int:
+    (u,) = [u for u in unmatched_attendees(w.store, 1) if u.participant_key == key]
+    return map_identity(w.store, 1, u.source, u.participant_key, w.client_id(code), "staff:1")
+
+
+@pytest.mark.parametrize(("name", "phone", "key"), [("Vieras", False, "name:vieras"),
+                                                     (MASKED, True, f"phone:{MASKED}")])
+def test_a_guest_name_or_masked_number_mapped_once_does_not_pay_that_client_for_the_next_meeting(
+        world: DemoWorld, name: str, phone: bool, key: str) -> None:
+    dial_in_or_join_as_guest(world, TUE, name, phone=phone)
+    assert map_to(world, key, "K-0003") == 1
+    assert table(world)["K-0003"][TUE] == "present"
+    dial_in_or_join_as_guest(world, THU, name, phone=phone)  # someone else, or nobody knows who
+    assert table(world)["K-0003"][THU] == "absent"
+    (again,) = [u for u in unmatched_attendees(world.store, 1) if u.participant_key == key]
+    assert (again.records, again.stable) == (1, False)
+    assert again.work_day_ids == [wd.id for wd, g in world.work_days() if g == "tiistai" and wd.day == THU]
+    with world.store.session() as s:
+        assert s.scalars(select(IdentityMapping)).all() == []  # nothing remembered for a weak key
+
+
+def test_a_full_phone_number_mapped_once_is_recognised_in_the_next_meeting(world: DemoWorld) -> None:
+    dial_in_or_join_as_guest(world, TUE, PHONE, phone=True)
+    assert map_to(world, f"phone:{PHONE}", "K-0003") == 1
+    dial_in_or_join_as_guest(world, THU, PHONE, phone=True)
+    assert table(world)["K-0003"] == {TUE: "present", THU: "present"}
+    assert [u for u in unmatched_attendees(world.store, 1) if u.via_phone] == []
+
