@@ -49,6 +49,13 @@ RESOURCE = "meeting"
 _TX_NAMESPACE = uuid.UUID("6f1d7a52-3c0e-4d5e-9b8a-2f6c1e0b7d11")
 
 
+def _safe(err: BaseException) -> str:
+    """An error for the job run's record: vendor texts may quote attendee addresses."""
+    from integrator.jobs.outbox import scrub
+
+    return scrub(str(err))[:300]
+
+
 def meeting_key(group_key: str, day: date) -> str:
     return f"meeting:{group_key}:{day.isoformat()}"
 
@@ -466,9 +473,9 @@ def _create_teams_batched(store: Store, org_id: int, p: MeetingProviders, items:
         ref = refs[item.key]
         if isinstance(ref, ProviderError):
             if isinstance(ref, NeedsReauth):
-                recorder.error(item.key, str(ref), kind="reauth")
+                recorder.error(item.key, _safe(ref), kind="reauth")
                 raise ref
-            recorder.error(item.key, str(ref)[:300], kind=type(ref).__name__.lower())
+            recorder.error(item.key, _safe(ref), kind=type(ref).__name__.lower())
             recorder.count("meeting:error")
             continue
         item.state = _record(item.state, ref, item.spec, teams)
@@ -547,11 +554,11 @@ def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, r
                 done = _apply_one(store, settings, org_cfg, org_id, p, action)
                 recorder.count(f"meeting:{done}")
             except NeedsReauth as err:
-                recorder.error(action.key, str(err), kind="reauth")
+                recorder.error(action.key, _safe(err), kind="reauth")
                 raise
             except (ProviderError, LookupError) as err:
                 kind = type(err).__name__.lower()
-                recorder.error(action.key, str(err)[:300], kind=kind)
+                recorder.error(action.key, _safe(err), kind=kind)
                 recorder.count("meeting:error")
             recorder.progress(done=i, total=len(actions), flush=(i % 20 == 0 or i == len(actions)))
         if batched:
@@ -559,7 +566,7 @@ def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, r
                 _create_teams_batched(store, org_id, p, batched, recorder)
             except LookupError as err:
                 for item in batched:
-                    recorder.error(item.key, str(err)[:300], kind="lookuperror")
+                    recorder.error(item.key, _safe(err), kind="lookuperror")
             recorder.progress(done=len(actions), total=len(actions))
     finally:
         recorder.count("meeting:requests", p.requests())
