@@ -162,7 +162,8 @@ def map_identity(store: Store, org_id: int, source: str, participant_key: str, c
     (a display name, a masked number) is not remembered: only its unmatched records in
     meetings of the client's own groups are attached (narrowed to `work_day_ids` if given).
     Returns the number of records of the key now attached to the client. The affected days
-    are re-evaluated (a coordinator's own decision on a day is still kept). `actor` is a staff id (int) or an actor string such as "staff:3".
+    of both the new and the previous client are re-evaluated (a coordinator's own decision on
+    a day is still kept). `actor` is a staff id (int) or an actor string such as "staff:3".
     """
     staff_id = actor if isinstance(actor, int) else None
     actor_s = f"staff:{actor}" if isinstance(actor, int) else (actor or "system")
@@ -191,6 +192,7 @@ def map_identity(store: Store, org_id: int, source: str, participant_key: str, c
         movable = {None, previous} if stable else {None}
         allowed = None if stable else _member_work_days(s, client_id)
         work_days: set[int] = set()
+        affected: set[int] = {client_id}
         for r in records:
             if r.client_id not in movable:
                 continue
@@ -198,6 +200,8 @@ def map_identity(store: Store, org_id: int, source: str, participant_key: str, c
                 continue
             if only_days is not None and r.work_day_id not in only_days:
                 continue
+            if r.client_id is not None:
+                affected.add(r.client_id)
             r.client_id = client_id
             if not stable:  # the record says who decided, since no mapping row does
                 r.raw = {**(r.raw or {}), "mapped_by": actor_s, "mapped_at": utcnow().isoformat()}
@@ -213,7 +217,8 @@ def map_identity(store: Store, org_id: int, source: str, participant_key: str, c
     if work_days:
         from integrator.jobs.attendance import reevaluate_work_days
 
-        reevaluate_work_days(store, org_id, sorted(work_days), client_ids=[client_id])
+        # Both sides: the client who got the records, and the one they were taken from.
+        reevaluate_work_days(store, org_id, sorted(work_days), client_ids=sorted(affected))
     return attached
 
 

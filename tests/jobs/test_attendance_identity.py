@@ -133,3 +133,11 @@ def test_a_full_phone_number_mapped_once_is_recognised_in_the_next_meeting(world
     assert table(world)["K-0003"] == {TUE: "present", THU: "present"}
     assert [u for u in unmatched_attendees(world.store, 1) if u.via_phone] == []
 
+
+def test_remapping_a_number_to_another_client_takes_the_day_back_from_the_first_one(world: DemoWorld) -> None:
+    dial_in_or_join_as_guest(world, TUE, PHONE, phone=True)
+    map_to(world, f"phone:{PHONE}", "K-0001")
+    assert table(world)["K-0001"][TUE] == "present"
+    assert map_identity(world.store, 1, "teams", f"phone:{PHONE}", world.client_id("K-0003"), "staff:1") == 1
+    assert table(world)["K-0001"][TUE] == "absent"  # the number was not K-0001's: no compensation
+    assert table(world)["K-0003"][TUE] == "present"
