@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from integrator.config import Rules
 from integrator.domain.attendance import absence_streaks
+from integrator.jobs.attendance import expected_pairs
 from integrator.jobs.outbox import NewMessage, enqueue
 from integrator.store.models import (
     AttendanceDay,
@@ -27,6 +28,7 @@ from integrator.store.models import (
     Period,
     StaffUser,
     WorkDay,
+    WorkDayStatus,
 )
 
 LOOKBACK_DAYS = 90  # a streak is read from this far back, so its first day (the key) is stable
@@ -57,15 +59,23 @@ def message_text(code: str, groups: list[str], days: list[date]) -> tuple[str, s
 def queue_absence_alerts(session: Session, org_id: int, rules: Rules, *, today: date) -> AlertResult:
     """Queue one alert per new streak that reached the threshold and is recent (in the sync window)."""
     start = today - timedelta(days=LOOKBACK_DAYS)
+    # The same days the register counts: planned work days only (a cancelled day is nobody's
+    # absence), and only days the client is expected on, unless a coordinator decided the day.
     rows = session.execute(
-        select(AttendanceDay, WorkDay.day, PeerGroup.name)
+        select(AttendanceDay, WorkDay, PeerGroup.name)
         .join(WorkDay, AttendanceDay.work_day_id == WorkDay.id)
         .join(PeerGroup, WorkDay.group_id == PeerGroup.id)
-        .where(PeerGroup.organisation_id == org_id, WorkDay.day >= start, WorkDay.day <= today)
+        .where(PeerGroup.organisation_id == org_id, WorkDay.day >= start, WorkDay.day <= today,
+               WorkDay.status == WorkDayStatus.PLANNED)
     ).all()
+    work_days = list({w.id: w for _, w, _ in rows}.values())
+    expected = {(p.client_id, p.work_day_id) for p in expected_pairs(session, work_days)}
     per_client: dict[int, dict[date, AttendanceStatus]] = defaultdict(dict)
     groups_on: dict[tuple[int, date], str] = {}
-    for a, day, group_name in rows:
+    for a, wd, group_name in rows:
+        if (a.client_id, a.work_day_id) not in expected and a.override_status is None:
+            continue
+        day = wd.day
         status = a.status
         # Two groups on one day (rare): any attended or excused day is not an absence.
         prev = per_client[a.client_id].get(day)

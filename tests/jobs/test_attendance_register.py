@@ -499,3 +499,28 @@ def test_a_day_without_a_recorded_rate_is_reported_at_the_configured_rate(week: 
     reg = register_for_month(week.store, "testorg", "2026-11", rules=Rules(daily_compensation_eur=9.5))
     assert {r.client_code: r.amount for r in reg.rows}["K-0001"] == Decimal("19.00")
 
+
+def test_a_cancelled_work_day_is_nobodys_absence_in_the_alerts(week: Week) -> None:
+    from integrator.jobs.alerts import queue_absence_alerts
+    from integrator.store.models import WorkDayStatus
+
+    week.sync()
+    play_rest_of_week(week)  # K-0004: absent Tuesday and Thursday
+    with week.store.session() as s:
+        thursday = s.get(WorkDay, week.work_days[("g-tue", THU)])
+        assert thursday is not None
+        thursday.status = WorkDayStatus.CANCELLED
+    with week.store.session() as s:
+        result = queue_absence_alerts(s, week.org_id, RULES, today=date(2026, 11, 27))
+    assert (result.streaks, result.queued) == (0, 0)
+
+
+def test_a_day_no_longer_expected_is_not_an_absence_in_the_alerts(week: Week) -> None:
+    from integrator.jobs.alerts import queue_absence_alerts
+
+    week.sync()
+    play_rest_of_week(week)  # K-0004: absent Tuesday and Thursday
+    week.end_period("K-0004", WED)  # and the register no longer counts Thursday
+    with week.store.session() as s:
+        result = queue_absence_alerts(s, week.org_id, RULES, today=date(2026, 11, 27))
+    assert (result.streaks, result.queued) == (0, 0)
