@@ -37,6 +37,16 @@ FILL = {
 }
 
 
+#: A cell text starting with one of these is read as a formula by spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_text(value: str) -> str:
+    """Text from the store (codes, names, reasons, notes) as a cell that is never a formula:
+    a coordinator's reason like '=HYPERLINK(...)' must not run when the payer opens the file."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def day_heading(d: date) -> str:
     return f"{WEEKDAY_FI[d.weekday()]} {d.day}.{d.month}."
 
@@ -74,7 +84,7 @@ def to_xlsx(reg: Register) -> bytes:
     assert ws is not None
     ws.title = f"Läsnäolot {reg.title}"[:31]
     dates = reg.dates
-    ws.append([f"Läsnäolorekisteri {reg.title} – {reg.organisation_name}"
+    ws.append([f"Läsnäolorekisteri {reg.title} – {reg.organisation_name}"  # starts with text: safe
                + (f" – ryhmä {reg.group_key}" if reg.group_key else "")])
     ws.append([f"Ajalta {reg.start:%d.%m.%Y}–{reg.end:%d.%m.%Y}, kulukorvaus {reg.rate:.2f} € / toteutunut päivä"])
     ws.append([])
@@ -86,12 +96,12 @@ def to_xlsx(reg: Register) -> bytes:
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
     ws["A1"].font = Font(bold=True, size=14)
     for row, counts in zip(reg.rows, _counts(reg), strict=True):
-        cells: list[object] = [row.client_code, ", ".join(row.groups)]
+        cells: list[object] = [cell_text(row.client_code), cell_text(", ".join(row.groups))]
         for d in dates:
             st = row.status_on(d)
             cells.append(STATUS_LABEL[st] if isinstance(st, AttendanceStatus)
                          else NOT_EVALUATED if st is None else NOT_EXPECTED_LABEL if st == NOT_EXPECTED else "")
-        ws.append([*cells, *counts[:5], float(counts[5]), "; ".join(row.notes)])  # type: ignore[arg-type]
+        ws.append([*cells, *counts[:5], float(counts[5]), cell_text("; ".join(row.notes))])  # type: ignore[arg-type]
         r = ws.max_row
         for i, d in enumerate(dates):
             st = row.status_on(d)
@@ -131,8 +141,9 @@ def _corrections_sheet(wb: Workbook, reg: Register) -> None:
     for row in reg.rows:
         for d in row.days:
             if d.overridden and d.status is not None:
-                ws.append([row.client_code, d.day, STATUS_LABEL[d.computed] if d.computed else "",
-                           STATUS_LABEL[d.status], d.override_reason or "", d.override_by or ""])
+                ws.append([cell_text(row.client_code), d.day, STATUS_LABEL[d.computed] if d.computed else "",
+                           STATUS_LABEL[d.status], cell_text(d.override_reason or ""),
+                           cell_text(d.override_by or "")])
                 ws.cell(ws.max_row, 2).number_format = "d.m.yyyy"
     for col, width in zip("ABCDEF", (12, 12, 18, 22, 50, 24), strict=True):
         ws.column_dimensions[col].width = width

