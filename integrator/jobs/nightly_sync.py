@@ -24,6 +24,7 @@ from integrator.config import OrganisationConfig, Settings
 from integrator.jobs.alerts import AlertResult, queue_absence_alerts
 from integrator.jobs.attendance import EvaluationResult, evaluate_window, reevaluate_work_days
 from integrator.jobs.nightly_sync_context import HARVEST_DAYS, SyncContext, load_context
+from integrator.jobs.nightly_sync_store import MEETING_ID_KIND
 from integrator.jobs.runs import RunRecorder, job_lock
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
@@ -139,8 +140,11 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
             for status, n in result.evaluation.by_status.items():
                 rec.count(f"days_{status}", n)
             rec.count("days_changed", result.evaluation.changed)
-            if rec.errors:
-                rec.count("alerts_postponed")  # a source failed: a missing return must not alert
+            if any(e["kind"] != MEETING_ID_KIND for e in rec.errors):
+                # A source failed: a missing return must not alert. A meeting whose id is unknown
+                # does not hold alerts back: its days stay pending (never absent), and it can
+                # last for weeks, during which the social workers would hear of nobody.
+                rec.count("alerts_postponed")
             else:
                 with store.session() as s:
                     result.alerts = queue_absence_alerts(s, org_id, rules, today=now.date())

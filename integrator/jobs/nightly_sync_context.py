@@ -59,6 +59,9 @@ class MeetingRow:
     meeting_code: str | None
     start: datetime
     end: datetime
+    key: str = ""  # the meeting's ExternalResource local key (meeting:<group>:<day>)
+    join_url: str | None = None  # Teams: finds the onlineMeeting id when it is missing
+    event_id: str | None = None  # Meet: the calendar event that carries the conferenceId
 
 
 @dataclass
@@ -150,7 +153,8 @@ def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
         ctx.meetings.append(MeetingRow(
             work_day_id=wd_id, provider=str(state.get("provider", "")), organizer=str(state.get("organizer", "")),
             online_meeting_id=state.get("online_meeting_id"), meeting_code=state.get("conference_id"),
-            start=wd.meeting_start, end=wd.meeting_end))
+            start=wd.meeting_start, end=wd.meeting_end, key=r.local_key, join_url=state.get("join_url"),
+            event_id=state.get("event_id") or r.external_id))
     elif not r.external_id:
         return
     elif r.kind == "course" and len(parts) > 1:

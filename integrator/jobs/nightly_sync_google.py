@@ -12,17 +12,20 @@ from sqlalchemy.orm import Session
 
 from integrator.jobs.attendance import expected_pairs
 from integrator.jobs.identity import participant_key
-from integrator.jobs.nightly_sync_context import REPORT_GRACE, SyncContext, get_cursor, set_cursor
+from integrator.jobs.nightly_sync_context import REPORT_GRACE, MeetingRow, SyncContext, get_cursor, set_cursor
 from integrator.jobs.nightly_sync_store import (
+    MEETING_ID_KIND,
+    MEETING_ID_UNKNOWN,
     AttendeeIn,
     ReturnIn,
     mark_report,
+    remember_meeting_ids,
     store_attendees,
     upsert_returns,
 )
 from integrator.jobs.runs import RunRecorder
 from integrator.providers.errors import NeedsReauth, ProviderError
-from integrator.providers.google import harvest
+from integrator.providers.google import calendar, harvest
 from integrator.providers.google.client import GoogleClient
 from integrator.store.db import Store
 from integrator.store.models import Client
@@ -175,14 +178,46 @@ def _meet_attendee(record_name: str, p: harvest.MeetParticipant) -> AttendeeIn:
                       raw={"conference": record_name, "kind": p.kind, "rejected_intervals": p.rejected_intervals})
 
 
+def resolve_meeting_codes(store: Store, ctx: SyncContext, gc: GoogleClient, missing: list[MeetingRow],
+                          rec: RunRecorder) -> None:
+    """Read the meeting code of events created while their Meet conference was still being made.
+
+    Calendar answers a create with `conferenceData.createRequest` pending and no conferenceId
+    when the conference is not ready yet; the event gets it a moment later. Without the code
+    no conference record can be found: whatever stays unresolved is a job-run error item.
+    """
+    for m in missing:
+        code = None
+        if m.event_id:
+            try:
+                event = calendar.get_event(gc, m.organizer, m.event_id)
+            except NeedsReauth:
+                raise
+            except ProviderError:
+                event = None
+            conference = (event or {}).get("conferenceData") or {}
+            code = conference.get("conferenceId") if isinstance(conference, dict) else None
+        if isinstance(code, str) and code:
+            m.meeting_code = code
+            remember_meeting_ids(store, ctx, m.key, {"conference_id": code})
+            rec.count("meeting_ids_resolved")
+        else:
+            rec.error(f"meeting:{ctx.group_of[m.work_day_id].key}:{ctx.work_days[m.work_day_id].day}",
+                      MEETING_ID_UNKNOWN, kind=MEETING_ID_KIND)
+
+
 def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder) -> None:
     """Each ended Meet meeting of the window whose evidence is not in yet (then never again).
 
     Reads are batched across meetings: records of all meetings, then their participants,
     then the participants' sessions - three rounds of envelopes however many meetings.
     """
-    todo = {m.work_day_id: m for m in ctx.meetings
-            if m.provider == "meet" and m.meeting_code and m.work_day_id not in ctx.reported and m.end <= ctx.now}
+    pending = [m for m in ctx.meetings
+               if m.provider == "meet" and m.work_day_id not in ctx.reported and m.end <= ctx.now]
+    missing = [m for m in pending if not m.meeting_code]
+    if missing:
+        resolve_meeting_codes(store, ctx, gc, missing, rec)
+    todo = {m.work_day_id: m for m in pending if m.meeting_code}
     if not todo:
         return
     found = harvest.conference_records_for(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from integrator.jobs.attendance import REPORT_KIND, report_key
 from integrator.jobs.nightly_sync_context import SyncContext
+from integrator.store.db import Store
 from integrator.store.models import ExternalResource, MeetingAttendance, Submission
 from integrator.store.types import utcnow
 
@@ -115,3 +116,30 @@ def mark_report(s: Session, ctx: SyncContext, work_day_id: int, source: str, rep
         row.state = details
     ctx.reported.add(work_day_id)
     ctx.new_reports.add(work_day_id)
+
+
+#: Shown in the job history when a meeting's attendance cannot be read at all.
+MEETING_ID_UNKNOWN = "attendance cannot be read: meeting id unknown"
+#: Error kind of MEETING_ID_UNKNOWN: it leaves only that meeting's days pending, so it does not
+#: hold back the organisation's absence alerts (it may last for weeks; transient faults do not).
+MEETING_ID_KIND = "meeting_id"
+
+
+def remember_meeting_ids(store: Store, ctx: SyncContext, key: str, ids: dict[str, str | None]) -> None:
+    """Keep ids found by the harvest on the meeting's row. Ids are only ever added: a missing
+    (None) value never overwrites one that is known."""
+    found = {k: v for k, v in ids.items() if v}
+    if not found:
+        return
+    with store.session() as s:
+        row = s.scalar(select(ExternalResource).where(ExternalResource.organisation_id == ctx.org_id,
+                                                      ExternalResource.kind == "meeting",
+                                                      ExternalResource.local_key == key))
+        if row is None:
+            return
+        state = dict(row.state or {})
+        state.update(found)
+        if "online_meeting_id" in found:
+            state["online_meeting_error"] = None
+        row.state = state
+

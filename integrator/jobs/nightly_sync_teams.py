@@ -9,11 +9,19 @@ from __future__ import annotations
 import re
 
 from integrator.jobs.identity import looks_like_phone, participant_key
-from integrator.jobs.nightly_sync_context import REPORT_GRACE, SyncContext
-from integrator.jobs.nightly_sync_store import AttendeeIn, mark_report, store_attendees
+from integrator.jobs.nightly_sync_context import REPORT_GRACE, MeetingRow, SyncContext
+from integrator.jobs.nightly_sync_store import (
+    MEETING_ID_KIND,
+    MEETING_ID_UNKNOWN,
+    AttendeeIn,
+    mark_report,
+    remember_meeting_ids,
+    store_attendees,
+)
 from integrator.jobs.runs import RunRecorder
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.microsoft import attendance as teams
+from integrator.providers.microsoft import online_meetings
 from integrator.providers.microsoft.client import GraphClient
 from integrator.store.db import Store
 
@@ -49,12 +57,45 @@ class _Organizers:
         return self.known[organizer]
 
 
+def resolve_meeting_ids(store: Store, ctx: SyncContext, graph: GraphClient, organizers: _Organizers,
+                        missing: list[MeetingRow], rec: RunRecorder) -> None:
+    """Find the onlineMeeting ids the weekly setup could not (`$filter=JoinWebUrl`, batched).
+
+    Without the id no attendance report can be read and the days would stay pending with no
+    word of why: whatever stays unresolved is a job-run error item the coordinator sees.
+    """
+    lookups: list[tuple[str, str, str]] = []
+    for m in missing:
+        if not m.join_url:
+            continue
+        try:
+            lookups.append((str(m.work_day_id), organizers.object_id(m.organizer), m.join_url))
+        except NeedsReauth:
+            raise
+        except (ProviderError, LookupError):
+            continue
+    found = online_meetings.find_many_by_join_url(graph, lookups) if lookups else {}
+    for m in missing:
+        answer = found.get(str(m.work_day_id))
+        if isinstance(answer, NeedsReauth):
+            raise answer
+        if isinstance(answer, str) and answer:
+            m.online_meeting_id = answer
+            remember_meeting_ids(store, ctx, m.key, {"online_meeting_id": answer})
+            rec.count("meeting_ids_resolved")
+        else:
+            rec.error(_label(ctx, m.work_day_id), MEETING_ID_UNKNOWN, kind=MEETING_ID_KIND)
+
+
 def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRecorder) -> None:
     """Reports of every pending meeting in `$batch` envelopes, then the records of every report."""
     organizers = _Organizers(graph)
-    todo = {str(m.work_day_id): m for m in ctx.meetings
-            if m.provider == "teams" and m.online_meeting_id and m.work_day_id not in ctx.reported
-            and m.end <= ctx.now}
+    pending = [m for m in ctx.meetings
+               if m.provider == "teams" and m.work_day_id not in ctx.reported and m.end <= ctx.now]
+    missing = [m for m in pending if not m.online_meeting_id]
+    if missing:
+        resolve_meeting_ids(store, ctx, graph, organizers, missing, rec)
+    todo = {str(m.work_day_id): m for m in pending if m.online_meeting_id}
     if not todo:
         return
     ids: dict[str, tuple[str, str]] = {}

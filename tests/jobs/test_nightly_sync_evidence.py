@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,14 @@ from sqlalchemy import select
 
 from integrator.demo_world import DemoWorld, local
 from integrator.jobs.nightly_sync_cli import nightly_sync as nightly_sync_command
+from integrator.jobs.nightly_sync_store import MEETING_ID_UNKNOWN
 from integrator.providers.google.harvest import session_intervals, to_return
 from integrator.providers.microsoft.attendance import record_from_sdk
 from integrator.sandbox import Sandbox
 from integrator.sandbox.google.meet import Session
 from integrator.store.db import Store
-from integrator.store.models import Client, JobRun, JobStatus, MeetingAttendance, Submission
-from tests.jobs.test_nightly_sync import TUE, WED, _world, play_week, table
+from integrator.store.models import Client, ExternalResource, JobRun, JobStatus, MeetingAttendance, Submission
+from tests.jobs.test_nightly_sync import THU, TUE, WED, _world, play_week, table
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_without_org_a_failing_organisation_is_recorded_the_others_still_run_and
         runs = s.scalars(select(JobRun).where(JobRun.kind == "nightly_sync").order_by(JobRun.id)).all()
         assert [r.status for r in runs] == [JobStatus.FAILED, JobStatus.SUCCEEDED], (out.output, out.exception)
         assert runs[0].errors[0]["item"] == "org:naantali" and "config apply" in runs[0].errors[0]["error"]
-    assert table(world)["K-0001"] == {TUE: "present", date(2026, 1, 15): "present"}
+    assert table(world)["K-0001"] == {TUE: "present", THU: "present"}
 
 
 # ---- F7: a resubmission does not make an on-time return late -----------------------------
@@ -165,3 +165,73 @@ def test_the_first_turn_in_of_the_classroom_history_is_the_return_and_decides_la
     assert returned.late_against(due) is False  # Classroom says late (the last turn-in); the first was on time
     first_late = to_return({**sub, "submissionHistory": sub["submissionHistory"][3:]})  # type: ignore[index]
     assert first_late.late_against(due) is True
+
+
+# ---- F6: a meeting whose id the weekly setup did not get ---------------------------------
+
+
+def forget_the_meeting_id(w: DemoWorld, key: str, **state: str | None) -> dict[str, object]:
+    """As a weekly setup leaves the row when the id lookup failed or the conference was not ready."""
+    with w.store.session() as s:
+        row = s.scalar(select(ExternalResource).where(ExternalResource.kind == "meeting",
+                                                      ExternalResource.local_key == key))
+        assert row is not None
+        before = dict(row.state)
+        row.state = {**row.state, **state}
+    return before
+
+
+def meeting_state(w: DemoWorld, key: str) -> dict[str, object]:
+    row = w.resource("meeting", key)
+    assert row is not None
+    return dict(row.state)
+
+
+def test_a_teams_meeting_without_its_online_meeting_id_is_found_by_its_join_url_and_read(world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+    key = f"meeting:tiistai:{TUE.isoformat()}"
+    before = forget_the_meeting_id(world, key, online_meeting_id=None, online_meeting_error="not found")
+    result = world.nightly_sync()
+    assert result.errors == [] and result.counts["meeting_ids_resolved"] == 1
+    assert table(world)["K-0001"] == {TUE: "present", THU: "present"}
+    assert meeting_state(world, key)["online_meeting_id"] == before["online_meeting_id"]
+
+
+def test_a_meet_meeting_without_its_code_gets_it_from_the_calendar_event_and_is_read(world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+    key = f"meeting:keskiviikko:{WED.isoformat()}"
+    before = forget_the_meeting_id(world, key, conference_id=None)
+    result = world.nightly_sync()
+    assert result.errors == [] and result.counts["meeting_ids_resolved"] == 1
+    assert table(world)["K-0004"] == {WED: "present"}
+    assert meeting_state(world, key)["conference_id"] == before["conference_id"]
+
+
+def test_a_teams_meeting_whose_id_cannot_be_found_is_an_error_in_the_job_history_not_a_silent_pending(
+        world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+    forget_the_meeting_id(world, f"meeting:tiistai:{TUE.isoformat()}", online_meeting_id=None,
+                          join_url="https://teams.microsoft.com/l/meetup-join/19%3ameeting_gone%40thread.v2/0")
+    result = world.nightly_sync()
+    assert result.errors == [{"item": "meeting:tiistai:2026-01-13", "error": MEETING_ID_UNKNOWN,
+                              "kind": "meeting_id"}]
+    assert result.status is JobStatus.PARTIAL and "alerts_postponed" not in result.counts
+    assert table(world)["K-0001"] == {TUE: "pending", THU: "present"}  # never an absence
+    with world.store.session() as s:
+        run = s.get(JobRun, result.run_id)
+        assert run is not None and run.errors == result.errors
+
+
+def test_a_meet_conference_still_being_created_is_an_error_in_the_job_history_and_its_day_stays_pending(
+        world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+    key = f"meeting:keskiviikko:{WED.isoformat()}"
+    before = forget_the_meeting_id(world, key, conference_id=None)
+    event = world.sb.google.calendar.events[world.coordinator][str(before["event_id"])]
+    event["conferenceData"] = {"createRequest": {**event["conferenceData"]["createRequest"],
+                                                 "status": {"statusCode": "pending"}}}
+    result = world.nightly_sync()
+    assert result.errors == [{"item": "meeting:keskiviikko:2026-01-14", "error": MEETING_ID_UNKNOWN,
+                              "kind": "meeting_id"}]
+    assert table(world)["K-0004"] == {WED: "pending"}
+    assert meeting_state(world, key)["conference_id"] is None  # nothing invented
