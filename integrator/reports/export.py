@@ -71,8 +71,9 @@ def to_csv(reg: Register) -> str:
         for d in dates:
             st = row.status_on(d)
             cells.append(st.value if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else st))
-        w.writerow([row.client_code, " ".join(row.groups), *cells, *counts[:5], f"{counts[5]:.2f}",
-                    "; ".join(row.notes)])
+        # Spreadsheet programs open CSV files too: stored text gets the same formula guard as XLSX.
+        w.writerow([cell_text(row.client_code), cell_text(" ".join(row.groups)), *cells, *counts[:5],
+                    f"{counts[5]:.2f}", cell_text("; ".join(row.notes))])
     w.writerow(["yhteensä", "", *["" for _ in dates], "", "", "", "", reg.total_compensation_days,
                 f"{reg.total_amount:.2f}", ""])
     return buf.getvalue()
