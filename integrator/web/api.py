@@ -177,7 +177,7 @@ def weekly_setup_preview() -> ResponseReturnValue:
     org_key, group_key, _ = _setup_target(body)
     p = current_principal()
     plan, run_id = services.call_job(lambda settings: background.preview(
-        get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
+        get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
     return jsonify(job_run_id=run_id, week=week, counts=plan.counts(), text=plan.render(),
                    actions=plan.to_json())
 
@@ -189,7 +189,7 @@ def weekly_setup_apply() -> ResponseReturnValue:
     org_key, group_key, _ = _setup_target(body)
     p = current_principal()
     run_id = services.call_job(lambda settings: background.start_apply(
-        get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
+        get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
     log.info("weekly setup apply started", extra={"job_run_id": run_id, "group": group_key, "week": week})
     resp = jsonify(job_run_id=run_id)
     resp.status_code = 202

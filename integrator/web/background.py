@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -41,7 +41,7 @@ class ApplyFailed(RuntimeError):
 
 
 def _run_weekly_setup(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
-                      dry_run: bool, triggered_by: str) -> tuple[Plan, int]:
+                      dry_run: bool, triggered_by: str, now: datetime | None) -> tuple[Plan, int]:
     try:
         from integrator.jobs.weekly_setup_cli import run_weekly_setup  # type: ignore[import-not-found,unused-ignore]
     except ImportError as err:
@@ -50,7 +50,7 @@ def _run_weekly_setup(store: Store, settings: Any, week: str, *, org_key: str, g
     status = "failed"
     try:
         plan, run_id = run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key,
-                                        dry_run=dry_run, triggered_by=triggered_by)
+                                        dry_run=dry_run, triggered_by=triggered_by, now=now)
         status = "dry_run" if dry_run else "applied"
         return plan, int(run_id)
     finally:
@@ -58,13 +58,14 @@ def _run_weekly_setup(store: Store, settings: Any, week: str, *, org_key: str, g
 
 
 def preview(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
-            actor: str) -> tuple[Plan, int]:
+            actor: str, now: datetime | None = None) -> tuple[Plan, int]:
+    """`now`: the app's clock (web.context.now); None is the wall clock."""
     return _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=True,
-                             triggered_by=f"web:{actor}")
+                             triggered_by=f"web:{actor}", now=now)
 
 
 def start_apply(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
-                actor: str, wait_s: float = 20.0) -> int:
+                actor: str, wait_s: float = 20.0, now: datetime | None = None) -> int:
     """Starts the apply and returns its JobRun id once the job has recorded it.
 
     Raises ApplyFailed with the job's own message when it fails before recording a run
@@ -86,7 +87,7 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str, group_k
     def work() -> None:
         try:
             _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=False,
-                              triggered_by=ticket.tag)
+                              triggered_by=ticket.tag, now=now)
         except Exception as err:  # noqa: BLE001 - a thread must report, not die silently
             ticket.error = str(err) or type(err).__name__
             log.exception("weekly setup apply failed", extra={"group": group_key, "week": week})

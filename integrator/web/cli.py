@@ -82,6 +82,7 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
 
         rehearsal = start_rehearsal(Store(database_url))
         app_config["SETTINGS"] = rehearsal.settings
+        app_config["CLOCK"] = rehearsal.clock  # the pages' "today" is the sandbox tenant's
         click.echo(f"sandbox tenant running; log in as {rehearsal.login_email} "
                    f"with the password in {rehearsal.password_file}")
     app = create_app(app_config)

@@ -1,7 +1,8 @@
 """`integrator serve --sandbox`: an in-process sandbox tenant and the demo organisation
 (integrator.demo_world), so a coordinator can rehearse a week in the browser without touching a
-real tenant. The sandbox clock starts now and the demo periods around today, so "next week" in
-the pages is a week the clients take part in. Nothing here talks to the internet.
+real tenant. The sandbox clock starts now (or at the `now` a test pins) and the demo periods
+around that day, so "next week" in the pages is a week the clients take part in. The web app runs
+on the same clock (its CLOCK config, see web.context.now). Nothing here talks to the internet.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import logging
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,12 @@ class Rehearsal:
     workdir: Path
 
     @property
+    def clock(self) -> Callable[[], datetime]:
+        """The sandbox tenant's clock, for the app's CLOCK: the pages' "today" is the tenant's."""
+        now: Callable[[], datetime] = self.sandbox.state.clock.now
+        return now
+
+    @property
     def org_key(self) -> str:
         return str(self.settings.organisations[0].key)
 
@@ -42,14 +50,16 @@ class Rehearsal:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_rehearsal(store: Store, *, password: str | None = None) -> Rehearsal:
+def start_rehearsal(store: Store, *, password: str | None = None, now: datetime | None = None) -> Rehearsal:
+    """`now`: where the sandbox clock starts (an aware datetime; default the wall clock)."""
     from integrator.demo_world import DemoWorld
     from integrator.sandbox import Sandbox
 
-    sb = Sandbox(start_time=utcnow()).start()
+    start = now or utcnow()
+    sb = Sandbox(start_time=start).start()
     workdir = Path(tempfile.mkdtemp(prefix="integrator-rehearsal-"))
     try:
-        world = DemoWorld.build(sb, store, workdir / "tenant", period_start=date.today() - timedelta(days=30))
+        world = DemoWorld.build(sb, store, workdir / "tenant", period_start=start.date() - timedelta(days=30))
         password = password or secrets.token_urlsafe(12)
         accounts.set_password(store, accounts.staff_id_by_email(store, world.coordinator), password)
     except BaseException:

@@ -192,7 +192,7 @@ def weekly_setup_preview() -> ResponseReturnValue:
     p = current_principal()
     try:
         plan, run_id = services.call_job(lambda settings: background.preview(
-            get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
+            get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
     except HTTPException as err:
         if err.code not in (409, 502):
             raise
@@ -210,7 +210,7 @@ def weekly_setup_apply() -> ResponseReturnValue:
     p = current_principal()
     try:
         run_id = services.call_job(lambda settings: background.start_apply(
-            get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor))
+            get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
     except HTTPException as err:
         if err.code not in (409, 502):
             raise

@@ -19,6 +19,7 @@ from integrator.store.migrate import upgrade
 from integrator.store.models import PeerGroup, WorkDay
 from integrator.web import accounts, weeks
 from integrator.web.rehearsal import Rehearsal, start_rehearsal
+from tests.web.world import REHEARSAL_NOW, WEEK
 
 CHROMIUM = os.environ.get("INTEGRATOR_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -41,9 +42,11 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     url = f"sqlite:///{tmp_path / 'browser.db'}"
     upgrade(url)
     store = Store(url)
-    r = start_rehearsal(store, password=PASSWORD)
-    # As `integrator serve --sandbox` on loopback: CSRF on, plain http allowed on this machine only.
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 32, "SETTINGS": r.settings, "INSECURE_HTTP": True})
+    r = start_rehearsal(store, password=PASSWORD, now=REHEARSAL_NOW)
+    # As `integrator serve --sandbox` on loopback: CSRF on, plain http allowed on this machine only,
+    # the pages on the sandbox tenant's clock.
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 32, "SETTINGS": r.settings, "INSECURE_HTTP": True,
+                      "CLOCK": r.clock})
     server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -74,7 +77,7 @@ def test_a_coordinator_runs_a_week_in_the_browser(served: tuple[str, Rehearsal, 
 
     base, r, store = served
     ARTIFACTS.mkdir(exist_ok=True)
-    week = weeks.week_of(weeks.today() + timedelta(days=7))
+    week = WEEK  # next week of the pinned rehearsal: no holiday on Tuesday
     tuesday = weeks.monday_of(week) + timedelta(days=1)
     with store.session() as s:
         group_id = s.scalar(select(PeerGroup.id).where(PeerGroup.key == "pitka"))  # Tuesdays, Teams

@@ -13,12 +13,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from integrator import create_app
+from integrator.domain.calendar import work_days_for_week
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import AttendanceDay, PeerGroup, WorkDay
 from integrator.web import accounts, weeks
 from integrator.web.context import get_store
 from integrator.web.rehearsal import Rehearsal, start_rehearsal
+from tests.web.world import REHEARSAL_NOW, WEEK
 
 PASSWORD = "rehearsal password 1"
 
@@ -28,12 +30,28 @@ def rehearsal(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fl
     monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
     upgrade(db_url)
     store = Store(db_url)
-    r = start_rehearsal(store, password=PASSWORD)
+    r = start_rehearsal(store, password=PASSWORD, now=REHEARSAL_NOW)
     app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "k" * 32, "WTF_CSRF_ENABLED": False,
-                      "SETTINGS": r.settings})
+                      "SETTINGS": r.settings, "CLOCK": r.clock})
     yield app, r
     r.stop()
     store.dispose()
+
+
+def test_the_pinned_rehearsal_week_has_no_holiday_on_the_demo_groups_days() -> None:
+    from integrator.demo_world import DEMO_GROUPS
+
+    for plan in DEMO_GROUPS:
+        assert work_days_for_week(WEEK, plan.weekdays).skipped == [], plan.key
+
+
+def test_the_pages_follow_the_rehearsal_clock_not_the_wall_clock(rehearsal: tuple[Flask, Rehearsal]) -> None:
+    app, r = rehearsal
+    client = _login(app, r)
+    page = client.get("/weekly-setup").get_data(as_text=True)
+    assert f'value="{WEEK}"' in page  # "next week" on the tenant's clock
+    r.sandbox.state.clock.set(datetime(2027, 3, 2, 9, 0, tzinfo=UTC))
+    assert 'value="2027-W10"' in client.get("/weekly-setup").get_data(as_text=True)
 
 
 def _login(app: Flask, r: Rehearsal) -> FlaskClient:
@@ -62,8 +80,9 @@ def test_a_coordinator_runs_a_week_on_the_sandbox(rehearsal: tuple[Flask, Rehear
     app, r = rehearsal
     client = _login(app, r)
     group_id = _group_id(app, "pitka")  # Tuesdays, Teams
-    week = weeks.week_of(weeks.today() + timedelta(days=7))
+    week = weeks.week_of(REHEARSAL_NOW.date() + timedelta(days=7))
     tuesday = weeks.monday_of(week) + timedelta(days=1)
+    assert week == WEEK
 
     preview = client.post("/api/v1/jobs/weekly-setup/preview", json={"week": week, "group_id": group_id})
     assert preview.status_code == 200, preview.get_json()
@@ -115,7 +134,7 @@ def test_a_second_apply_while_one_runs_is_refused_with_reason(rehearsal: tuple[F
     app, r = rehearsal
     client = _login(app, r)
     group_id = _group_id(app, "pitka")
-    week = weeks.week_of(weeks.today() + timedelta(days=7))
+    week = WEEK
     with get_store(app).session() as s:
         org_id = s.scalar(select(Organisation.id).where(Organisation.key == r.org_key))
         s.add(JobRun(organisation_id=org_id, kind="weekly_setup", params={"week": week, "org": r.org_key},

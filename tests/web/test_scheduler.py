@@ -10,6 +10,7 @@ from integrator.config import Settings, WeeklyAt
 from integrator.jobs.runs import job_lock
 from integrator.scheduler import ALL, build_scheduler, planned_jobs, run_locked
 from integrator.store.db import Store
+from integrator.web.weeks import today, week_of
 
 SETTINGS = Settings.model_validate({"organisations": [
     {"key": "raisio", "name": "Raisio"}, {"key": "naantali", "name": "Naantali"}]})
@@ -78,7 +79,8 @@ def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, s
     demo organisation on the sandbox, through the same lock path the scheduler uses."""
     from sqlalchemy import func, select
 
-    from integrator.demo_world import ORG, DemoWorld
+    from integrator.demo_world import DEMO_GROUPS, ORG, DemoWorld
+    from integrator.domain.calendar import work_days_for_week
     from integrator.sandbox import Sandbox
     from integrator.scheduler import JOB_FUNCTIONS
     from integrator.store.models import JobRun, OutboxMessage
@@ -94,4 +96,9 @@ def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, s
         kinds = set(s.scalars(select(JobRun.kind)))
         letters = s.scalar(select(func.count()).select_from(OutboxMessage))
     assert {"weekly_setup", "nightly_sync"} <= kinds
-    assert letters and letters > 0
+    # The adapters take "next week" from the wall clock (integrator.scheduler has no clock to pin),
+    # so whether there is anything to write depends on the date: a week whose Tuesday to Thursday
+    # are all public holidays (2030-W52) has no work day, so letters are only required otherwise.
+    next_week = week_of(today(settings.time_zone) + timedelta(days=7))
+    if any(work_days_for_week(next_week, g.weekdays).days for g in DEMO_GROUPS):
+        assert letters and letters > 0

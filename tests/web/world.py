@@ -27,6 +27,11 @@ PASSWORD = "correct horse battery staple"
 WEEK = "2026-W48"  # Monday 2026-11-23
 TUESDAY = date(2026, 11, 24)
 
+# Rehearsals (sandbox tenant + demo organisation) start on a pinned Monday, never on the wall
+# clock: "next week" is then WEEK, whose Tuesday to Thursday (the demo groups' days) hold no
+# Finnish public holiday (test_rehearsal checks that with integrator.domain.calendar).
+REHEARSAL_NOW = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # Monday 10:00 in Helsinki
+
 
 @dataclass
 class World:
