@@ -30,7 +30,6 @@ from integrator.jobs.outbox import (
     NewMessage,
     SenderPaused,
     SendStats,
-    break_stale_lock,
     due_ids,
     enqueue,
     park_rest,
@@ -379,7 +378,6 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
     current: Callable[[], datetime] = clock or ((lambda: now) if now is not None else utcnow)  # type: ignore[assignment,return-value]
     stats = SendStats()
     requests = 0
-    break_stale_lock(store, SEND_LOCK)
     with job_lock(store, SEND_LOCK):
         stats.recovered_uncertain = len(recover_in_flight(store))
         validate = _Validator(store, current)

@@ -77,9 +77,6 @@ def meetings_cmd(config_file: Path | None, week: str, org: str | None, group_key
         click.echo(f"[{org_key}]\n{plan.render()}")
         if dry_run:
             continue
-        from integrator.jobs.outbox import break_stale_lock
-
-        break_stale_lock(store, f"meetings:{org_key}")
         with job_lock(store, f"meetings:{org_key}"):
             with store.session() as s:
                 org_id = organisation_id(s, org_key)

@@ -109,38 +109,6 @@ def recover_in_flight(store: Store) -> list[str]:
     return keys
 
 
-def break_stale_lock(store: Store, name: str) -> bool:
-    """Drop the lock `name` if its holder was a process on this host that no longer exists.
-
-    A SIGKILLed run cannot release its lock; without this the next run would wait out the TTL.
-    (Candidate for integrator/jobs/runs.py.)
-    """
-    import os
-    import socket
-
-    from sqlalchemy import delete
-
-    from integrator.store.models import JobLock
-
-    with store.session() as s:
-        lock = s.scalar(select(JobLock).where(JobLock.name == name))
-        if lock is None:
-            return False
-        host, _, pid = lock.holder.rpartition(":")
-        if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-            return False
-        try:
-            os.kill(int(pid), 0)
-            return False
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            return False
-        s.execute(delete(JobLock).where(JobLock.id == lock.id, JobLock.holder == lock.holder))
-    log.warning("stale job lock released", extra={"lock": name, "holder_pid": pid})
-    return True
-
-
 def due_ids(s: Session, now: datetime, organisation_id: int | None = None, limit: int | None = None) -> list[int]:
     """Due messages, most urgent first: reminders (a meeting is about to start), then the rest
     in queue order."""

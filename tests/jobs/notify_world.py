@@ -210,7 +210,6 @@ def run_week(settings: Settings, store: Store, *, max_send_passes: int = 20) -> 
 
     from integrator.jobs.meetings import apply_meetings, organisation_id, plan_meetings
     from integrator.jobs.notify import queue_due_reminders, queue_weekly_letters, send_outbox
-    from integrator.jobs.outbox import break_stale_lock
     from integrator.jobs.runs import RunRecorder, job_lock
 
     totals: dict[str, int] = {"sent": 0}
@@ -223,7 +222,6 @@ def run_week(settings: Settings, store: Store, *, max_send_passes: int = 20) -> 
                 return
 
     for _ in range(5):  # faults may leave an item for the next pass
-        break_stale_lock(store, f"meetings:{ORG}")
         with job_lock(store, f"meetings:{ORG}"):
             plan = plan_meetings(store, settings, ORG, WEEK)
             if not plan.actions:
