@@ -28,7 +28,7 @@ from integrator.jobs.nightly_sync_store import MEETING_ID_KIND
 from integrator.jobs.runs import RunRecorder, job_lock
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
-from integrator.store.models import JobRun, JobStatus, Organisation
+from integrator.store.models import JobStatus, Organisation
 from integrator.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -84,22 +84,17 @@ def run_nightly_sync(store: Store, settings: Settings, *, org_key: str | None = 
     for o in orgs:
         try:
             results.append(_run_org(store, settings, o, since=since, now=now, providers=providers,
-                                    triggered_by=triggered_by))
+                                    triggered_by=triggered_by, contain=org_key is None))
         except Exception as err:
             if org_key:
                 raise
-            results.append(_failed_result(store, o.key, err, triggered_by))
+            results.append(_failed_before_run(store, o.key, err, triggered_by))
     return results
 
 
-def _failed_result(store: Store, org_key: str, err: Exception, triggered_by: str) -> OrgSyncResult:
-    run_id = getattr(err, "nightly_run_id", None)
-    if isinstance(run_id, int):  # the run was started and has the error recorded already
-        with store.session() as s:
-            run = s.get(JobRun, run_id)
-            errors = list(run.errors) if run is not None else []
-        return OrgSyncResult(org_key=org_key, status=JobStatus.FAILED, run_id=run_id, errors=errors)
-    # Failed before its run started (lock held, not in the store): a run of its own says so.
+def _failed_before_run(store: Store, org_key: str, err: Exception, triggered_by: str) -> OrgSyncResult:
+    """An organisation that failed before its run started (lock held, not in the store): a run
+    of its own says so in the job history."""
     with store.session() as s:
         org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_key))
     rec = RunRecorder.start(store, "nightly_sync", organisation_id=org_id, triggered_by=triggered_by,
@@ -115,7 +110,9 @@ def _describe(err: BaseException) -> str:
 
 
 def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, since: date | None, now: datetime,
-             providers: Providers, triggered_by: str) -> OrgSyncResult:
+             providers: Providers, triggered_by: str, contain: bool = False) -> OrgSyncResult:
+    """One organisation's run. `contain`: a crash is recorded and returned as a failed result
+    instead of raised (the run over all organisations goes on with the next one)."""
     with store.session() as s:
         org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_cfg.key))
     if org_id is None:
@@ -158,9 +155,11 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
             # Recorded on the run (redacted), so the job history tells why it failed.
             rec.error("run", _describe(err), kind="crash")
             rec.finish(JobStatus.FAILED)
-            if isinstance(err, Exception):
-                err.nightly_run_id = rec.run_id  # type: ignore[attr-defined]
-            raise
+            if not (contain and isinstance(err, Exception)):
+                raise
+            log.error("nightly sync failed for an organisation", extra={"org": org_cfg.key,
+                                                                          "error": type(err).__name__})
+            result.status = JobStatus.FAILED
         result.counts, result.errors = dict(rec.counts), list(rec.errors)
         return result
 

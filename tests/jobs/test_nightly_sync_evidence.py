@@ -19,6 +19,7 @@ from msgraph.generated.models.attendance_record import AttendanceRecord
 from sqlalchemy import select
 
 from integrator.demo_world import DemoWorld, local
+from integrator.jobs.nightly_sync import Providers, run_nightly_sync
 from integrator.jobs.nightly_sync_cli import nightly_sync as nightly_sync_command
 from integrator.jobs.nightly_sync_store import MEETING_ID_UNKNOWN
 from integrator.providers.google.harvest import session_intervals, to_return
@@ -134,6 +135,25 @@ def test_without_org_a_failing_organisation_is_recorded_the_others_still_run_and
         assert runs[0].errors[0]["item"] == "org:naantali" and "config apply" in runs[0].errors[0]["error"]
     assert table(world)["K-0001"] == {TUE: "present", THU: "present"}
 
+
+
+def test_a_crash_inside_an_organisations_run_is_recorded_on_that_run(world: DemoWorld) -> None:
+    play_week(world, nightly=False)
+
+    def broken_tenant(org: object) -> object:
+        raise RuntimeError("the tenant's client could not be built")
+
+    providers = Providers(google=broken_tenant)
+    now = world.sb.state.clock.now()
+    (result,) = run_nightly_sync(world.store, world.settings, now=now, providers=providers)  # all organisations
+    assert result.status is JobStatus.FAILED
+    assert result.errors == [{"item": "run", "error": "RuntimeError: the tenant's client could not be built",
+                              "kind": "crash"}]
+    with world.store.session() as s:
+        run = s.get(JobRun, result.run_id)
+        assert run is not None and (run.status, run.errors) == (JobStatus.FAILED, result.errors)
+    with pytest.raises(RuntimeError):  # one organisation asked for by name: the caller sees the exception
+        run_nightly_sync(world.store, world.settings, org_key="raisio", now=now, providers=providers)
 
 # ---- F7: a resubmission does not make an on-time return late -----------------------------
 
