@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 KIND = "meeting"
 RESOURCE = "meeting"
 _TX_NAMESPACE = uuid.UUID("6f1d7a52-3c0e-4d5e-9b8a-2f6c1e0b7d11")
+#: Events written before attendees were hidden from each other get one PATCH for it (F16).
+HIDE_REASON = "osallistujien osoitteet piilotetaan toisilta"
 
 
 def _safe(err: BaseException) -> str:
@@ -143,6 +145,8 @@ def _changes(old: dict[str, Any], spec: MeetingSpec) -> list[str]:
         out.append("aika muuttui")
     if sorted(old.get("attendees", [])) != sorted(a.lower() for a in spec.attendees):
         out.append("osallistujat muuttuivat")
+    if not old.get("attendees_hidden"):
+        out.append(HIDE_REASON)
     return out or ["sisältö muuttui"]
 
 
@@ -208,6 +212,9 @@ def plan_meetings(store: Store, settings: Settings, org_key: str, week: str,
             elif row.state.get("fingerprint") != fp:
                 plan.add(Action("update", RESOURCE, key, group=group.key,
                                 reason=", ".join(_changes(row.state, spec)), detail=detail))
+            elif not row.state.get("attendees_hidden"):
+                # Made before the event hid its guests: every client saw every client's address.
+                plan.add(Action("update", RESOURCE, key, group=group.key, reason=HIDE_REASON, detail=detail))
             elif not row.state.get("join_url"):
                 # Meet creates the conference asynchronously; the link may come after the event.
                 plan.add(Action("update", RESOURCE, key, group=group.key,
@@ -361,11 +368,15 @@ def _resolve_online_meeting(p: MeetingProviders, organizer: str, join_url: str |
     return find_by_join_url(p.graph(), p.object_id(organizer), join_url)
 
 
-def _record(state: dict[str, Any], ref: MeetingRef, spec: MeetingSpec, provider: str) -> dict[str, Any]:
+def _record(state: dict[str, Any], ref: MeetingRef, spec: MeetingSpec, provider: str, *,
+            written: bool = True) -> dict[str, Any]:
+    """Our memory of the event after a create or patch (`written`), or after only reading it."""
     return {**state, "provider": provider, "event_id": ref.event_id,
             "join_url": ref.join_url or state.get("join_url"), "conference_id": ref.conference_id,
             "organizer": spec.organizer, "start": spec.start.isoformat(), "end": spec.end.isoformat(),
-            "attendees": sorted(a.lower() for a in spec.attendees), "fingerprint": fingerprint(provider, spec)}
+            "attendees": sorted(a.lower() for a in spec.attendees), "fingerprint": fingerprint(provider, spec),
+            # Every body we write hides the attendees from each other (event_body of each provider).
+            "attendees_hidden": True if written else bool(state.get("attendees_hidden"))}
 
 
 def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, org_id: int,
@@ -404,7 +415,7 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
         else:
             ref = _provider_update(p, provider, spec, str(state["event_id"]))
         if ref is not None:
-            state = _record(state, ref, spec, provider)
+            state = _record(state, ref, spec, provider, written=not action.detail.get("resolve_only"))
             state = _with_online_meeting(p, provider, spec, state)
             _save(store, org_id, action.key, "active", state)
             return "updated"

@@ -173,3 +173,52 @@ def test_a_meet_link_that_came_late_is_fetched_by_the_next_run(world: World) -> 
 
     assert meetings(world)[key].state["join_url"] == link
     assert plan_meetings(world.store, world.settings, ORG, WEEK).actions == []
+
+
+def test_clients_do_not_see_each_others_addresses_in_the_invitations(world: World) -> None:
+    run(world)
+    rows = meetings(world)
+    world.sb.state.log.reset()
+
+    teams = world.sb.graph.events[rows["meeting:tiistai:2026-01-13"].external_id]
+    meet = world.sb.google.calendar.events[world.coordinator][rows["meeting:keskiviikko:2026-01-14"].external_id]
+    assert teams.data["hideAttendees"] is True
+    assert meet["guestsCanSeeOtherGuests"] is False and meet["guestsCanInviteOthers"] is False
+    assert plan_meetings(world.store, world.settings, ORG, WEEK).actions == []
+    run(world)
+    assert world.sb.state.log.writes() == [], "already private: nothing is written again"
+
+
+def test_meetings_made_with_visible_attendees_are_made_private_once(world: World) -> None:
+    from integrator.jobs.meetings import HIDE_REASON
+
+    run(world)
+    rows = meetings(world)
+    # As the job left them before attendees were hidden: the provider defaults, nothing in our memory.
+    for row in rows.values():
+        if row.state["provider"] == "teams":
+            world.sb.graph.events[row.external_id].data["hideAttendees"] = False
+        else:
+            event = world.sb.google.calendar.events[world.coordinator][row.external_id]
+            del event["guestsCanSeeOtherGuests"], event["guestsCanInviteOthers"]
+    with world.store.session() as s:
+        for stored in s.scalars(select(ExternalResource).where(ExternalResource.kind == "meeting")):
+            stored.state = {k: v for k, v in stored.state.items() if k != "attendees_hidden"}
+
+    plan = plan_meetings(world.store, world.settings, ORG, WEEK)
+    assert sorted((a.op, a.key, a.reason) for a in plan.actions) == sorted(
+        ("update", key, HIDE_REASON) for key in rows)
+    recorder = run(world)
+
+    assert recorder.errors == []
+    after = meetings(world)
+    assert {k: r.external_id for k, r in after.items()} == {k: r.external_id for k, r in rows.items()}
+    for row in after.values():
+        if row.state["provider"] == "teams":
+            assert world.sb.graph.events[row.external_id].data["hideAttendees"] is True
+        else:
+            event = world.sb.google.calendar.events[world.coordinator][row.external_id]
+            assert event["guestsCanSeeOtherGuests"] is False and event["guestsCanInviteOthers"] is False
+    world.sb.state.log.reset()
+    run(world)
+    assert world.sb.state.log.writes() == []

@@ -72,6 +72,29 @@ def test_a_meet_event_gets_a_meet_link_and_a_repeat_create_returns_the_same_even
     assert event["reminders"]["overrides"] == [{"method": "popup", "minutes": 60}]
 
 
+def test_guests_of_a_meet_event_do_not_see_each_other_nor_invite_others(
+        server: Sandbox, client: GoogleClient) -> None:
+    eid = event_id_for("k-private")
+
+    create_meet_event(client, spec(), eid)
+
+    event = server.google.calendar.events[COACH][eid]
+    assert event["guestsCanSeeOtherGuests"] is False, "a client must not see the other clients' addresses"
+    assert event["guestsCanInviteOthers"] is False
+
+
+def test_an_update_makes_an_event_made_with_visible_guests_private(server: Sandbox, client: GoogleClient) -> None:
+    eid = event_id_for("k-old")
+    create_meet_event(client, spec(), eid)
+    old = server.google.calendar.events[COACH][eid]
+    del old["guestsCanSeeOtherGuests"], old["guestsCanInviteOthers"]  # Calendar's default: both allowed
+
+    update_meet_event(client, spec(), eid)
+
+    assert server.google.calendar.events[COACH][eid]["guestsCanSeeOtherGuests"] is False
+    assert server.google.calendar.events[COACH][eid]["guestsCanInviteOthers"] is False
+
+
 def test_a_create_retried_after_a_server_error_makes_one_event(server: Sandbox, client: GoogleClient) -> None:
     server.state.faults.inject(vendor="google", path_glob="*/events", http_method="POST", rate=1.0, status=503,
                                count=1)

@@ -14,7 +14,12 @@ from integrator.config import MicrosoftTenant
 from integrator.providers.errors import DeliveryUncertain, Fatal, NeedsReauth, Retriable
 from integrator.providers.meetings import MeetingSpec
 from integrator.providers.microsoft.client import GraphClient
-from integrator.providers.microsoft.events import create_teams_event, create_teams_events, user_object_id
+from integrator.providers.microsoft.events import (
+    create_teams_event,
+    create_teams_events,
+    update_teams_event,
+    user_object_id,
+)
 from integrator.providers.microsoft.mail import send_mail
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
@@ -121,6 +126,26 @@ def test_a_repeated_create_with_the_same_transaction_id_makes_one_meeting(sb: Sa
 
     assert first.event_id == again.event_id and first.join_url
     assert len(sb.graph.events) == 1
+
+
+def test_a_teams_event_hides_its_attendees_from_each_other(sb: Sandbox, client: GraphClient) -> None:
+    two = ("k-0001@asiakas.example.fi", "k-0002@asiakas.example.fi")
+
+    single = create_teams_event(client, spec(who=two), "tx-private")
+    batched = create_teams_events(client, [("k", spec(hour=9, who=two), "tx-private-batch")])["k"]
+
+    assert not isinstance(batched, Exception)
+    assert sb.graph.events[single.event_id].data["hideAttendees"] is True
+    assert sb.graph.events[batched.event_id].data["hideAttendees"] is True
+
+
+def test_an_update_hides_the_attendees_of_an_event_made_before(sb: Sandbox, client: GraphClient) -> None:
+    made = create_teams_event(client, spec(), "tx-old")
+    sb.graph.events[made.event_id].data["hideAttendees"] = False  # as Outlook makes it by default
+
+    update_teams_event(client, spec(), made.event_id)
+
+    assert sb.graph.events[made.event_id].data["hideAttendees"] is True
 
 
 def test_a_batch_of_45_creates_uses_envelopes_of_20_and_retries_only_failed_items(

@@ -30,13 +30,19 @@ def _when(dt: datetime, tz: str) -> dict[str, str]:
 
 
 def event_body(spec: MeetingSpec) -> dict[str, Any]:
-    """The fields we own on the event (create and patch)."""
+    """The fields we own on the event (create and patch).
+
+    The guest list is the group's clients: they must not see each other's addresses (Calendar's
+    default shows every guest to every guest) nor invite others to the meeting.
+    """
     return {
         "summary": spec.subject,
         "description": spec.body_html,
         "start": _when(spec.start, spec.time_zone),
         "end": _when(spec.end, spec.time_zone),
         "attendees": [{"email": e} for e in spec.attendees],
+        "guestsCanSeeOtherGuests": False,
+        "guestsCanInviteOthers": False,
         "reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": spec.reminder_minutes}]},
     }
 

@@ -36,7 +36,11 @@ def _attendees(emails: tuple[str, ...]) -> list[Attendee]:
 
 
 def event_body(spec: MeetingSpec) -> Event:
-    """The fields we own on the event (used for create and for update)."""
+    """The fields we own on the event (used for create and for update).
+
+    `hideAttendees`: each client sees only themselves in the invitation and the tracking list;
+    the group's clients must not learn each other's email addresses from it.
+    """
     return Event(
         subject=spec.subject,
         body=ItemBody(content_type=BodyType.Html, content=spec.body_html),
@@ -45,6 +49,7 @@ def event_body(spec: MeetingSpec) -> Event:
         attendees=_attendees(spec.attendees),
         is_reminder_on=True,
         reminder_minutes_before_start=spec.reminder_minutes,
+        hide_attendees=True,
     )
 
 
@@ -82,7 +87,7 @@ def get_event(client: GraphClient, organizer: str, event_id: str) -> MeetingRef 
 
 
 def update_teams_event(client: GraphClient, spec: MeetingSpec, event_id: str) -> MeetingRef:
-    """PATCH time, attendees, subject and body; Teams keeps the same meeting link."""
+    """PATCH time, attendees, subject, body and hidden attendees; Teams keeps the same meeting link."""
     body = event_body(spec)
     event = client.call(
         "events.update",
