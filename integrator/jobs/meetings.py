@@ -28,7 +28,7 @@ from integrator.domain.consent import has_consent
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.rendering import render
 from integrator.jobs.runs import RunRecorder
-from integrator.providers.errors import NeedsReauth, ProviderError
+from integrator.providers.errors import Fatal, NeedsReauth, ProviderError
 from integrator.providers.meetings import MeetingRef, MeetingSpec
 from integrator.store.db import Store
 from integrator.store.models import (
@@ -320,8 +320,6 @@ def _provider_create(p: MeetingProviders, provider: str, spec: MeetingSpec, idem
 
 def _provider_update(p: MeetingProviders, provider: str, spec: MeetingSpec, event_id: str) -> MeetingRef | None:
     """Patch; None when the event is gone at the provider (then it is created anew)."""
-    from integrator.providers.errors import Fatal
-
     try:
         if provider == MeetingProvider.TEAMS.value:
             from integrator.providers.microsoft.events import update_teams_event
@@ -422,7 +420,18 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
         status = "removed"  # gone at the provider: create a new one below
 
     state = _pending(store, org_cfg, org_id, action.key, target, state, status)
-    ref = _provider_create(p, provider, spec, str(state["idempotency_key"]))
+    try:
+        ref = _provider_create(p, provider, spec, str(state["idempotency_key"]))
+    except Fatal as err:
+        from integrator.providers.google.calendar import ID_CANCELLED
+
+        if provider != MeetingProvider.MEET.value or err.reason != ID_CANCELLED:
+            raise
+        # A pending Meet create whose event was made (its answer lost) and since deleted:
+        # Calendar never gives a deleted id back, so this generation can never be created.
+        # Move to the next generation (a new deterministic id) and create once.
+        state = _pending(store, org_cfg, org_id, action.key, target, state, status, renew=True)
+        ref = _provider_create(p, provider, spec, str(state["idempotency_key"]))
     state = _record(state, ref, spec, provider)
     # Active as soon as the event exists; the onlineMeeting id may follow in a later run.
     _save(store, org_id, action.key, "active", state, external_id=ref.event_id)
@@ -432,15 +441,17 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
 
 
 def _pending(store: Store, org_cfg: OrganisationConfig, org_id: int, key: str, target: _Target,
-             state: dict[str, Any], status: str) -> dict[str, Any]:
+             state: dict[str, Any], status: str, *, renew: bool = False) -> dict[str, Any]:
     """Write the row as pending with the idempotency key the create will use (committed first,
     so a crash after the provider call resumes with the same key). A pending row is resumed
-    with its key; anything else starts a new generation."""
+    with its key (unless `renew`: its key can no longer be used); anything else starts a new
+    generation."""
     assert target.spec is not None
     provider = target.provider
-    if status == "pending" and state.get("idempotency_key") and state.get("provider") == provider:
+    resume = status == "pending" and not renew
+    if resume and state.get("idempotency_key") and state.get("provider") == provider:
         return state
-    generation = int(state.get("generation", 0)) + (0 if status == "pending" else 1)
+    generation = int(state.get("generation", 0)) + (0 if resume else 1)
     idem = (_transaction_id(org_cfg.key, key, generation) if provider == MeetingProvider.TEAMS.value
             else _google_event_id(org_cfg.key, key, generation))
     state = {**state, "generation": generation, "idempotency_key": idem, "provider": provider,
@@ -456,9 +467,10 @@ class _Prepared:
     state: dict[str, Any]
 
 
-def _prepare_teams_create(store: Store, settings: Settings, org_cfg: OrganisationConfig, org_id: int,
-                          action: Action) -> _Prepared:
-    """The store half of a Teams create, so that the provider half can go in a `$batch`."""
+def _prepare_create(store: Store, settings: Settings, org_cfg: OrganisationConfig, org_id: int,
+                    action: Action) -> _Prepared:
+    """The store half of a create (the pending row and its key), so that the provider half of
+    Teams creates can go in a `$batch`."""
     with store.session() as s:
         target = _target(s, org_cfg, settings, action)
         row = _row(s, org_id, action.key)
@@ -560,7 +572,7 @@ def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, r
             try:
                 if (action.op == "create" and action.detail.get("provider") == MeetingProvider.TEAMS.value
                         and not action.detail.get("replace")):
-                    batched.append(_prepare_teams_create(store, settings, org_cfg, org_id, action))
+                    batched.append(_prepare_create(store, settings, org_cfg, org_id, action))
                     continue
                 done = _apply_one(store, settings, org_cfg, org_id, p, action)
                 recorder.count(f"meeting:{done}")

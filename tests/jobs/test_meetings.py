@@ -113,14 +113,14 @@ def test_a_client_leaving_is_removed_from_the_attendees(world: World) -> None:
 
 
 def test_a_crash_between_the_create_and_our_commit_resumes_without_a_second_meeting(world: World) -> None:
-    from integrator.jobs.meetings import MeetingProviders, _prepare_teams_create, organisation_id
+    from integrator.jobs.meetings import MeetingProviders, _prepare_create, organisation_id
     from integrator.providers.microsoft.events import create_teams_event
 
     plan = plan_meetings(world.store, world.settings, ORG, WEEK)
     action = next(a for a in plan.actions if a.key == "meeting:tiistai:2026-01-13")
     with world.store.session() as s:
         org_id = organisation_id(s, ORG)
-    prepared = _prepare_teams_create(world.store, world.settings, world.settings.organisation(ORG), org_id, action)
+    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, action)
     providers = MeetingProviders(world.settings.organisation(ORG))
     made = create_teams_event(providers.graph(), prepared.spec, prepared.state["idempotency_key"])
     providers.close()  # ...and the process dies here: the row still says "pending"
@@ -131,6 +131,36 @@ def test_a_crash_between_the_create_and_our_commit_resumes_without_a_second_meet
     row = meetings(world)["meeting:tiistai:2026-01-13"]
     assert row.status == "active" and row.external_id == made.event_id
     assert len(world.sb.graph.events) == 2  # Tuesday and Thursday, not three
+
+
+def test_a_meet_create_whose_event_was_deleted_meanwhile_is_made_again_with_a_new_id(world: World) -> None:
+    from integrator.jobs.meetings import MeetingProviders, _prepare_create, organisation_id
+    from integrator.providers.google.calendar import cancel_meet_event, create_meet_event
+
+    key = "meeting:keskiviikko:2026-01-14"
+    plan = plan_meetings(world.store, world.settings, ORG, WEEK)
+    action = next(a for a in plan.actions if a.key == key)
+    with world.store.session() as s:
+        org_id = organisation_id(s, ORG)
+    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, action)
+    providers = MeetingProviders(world.settings.organisation(ORG))
+    lost = create_meet_event(providers.google(), prepared.spec, prepared.state["idempotency_key"])
+    # ...the process dies before our commit, and the coordinator deletes the event in Calendar.
+    assert cancel_meet_event(providers.google(), world.coordinator, lost.event_id)
+    providers.close()
+
+    recorder = run(world)
+
+    assert recorder.errors == []
+    row = meetings(world)[key]
+    assert row.status == "active" and row.state["generation"] == 2
+    assert row.external_id != lost.event_id and row.state["join_url"].startswith("https://meet.google.com/")
+    calendar = world.sb.google.calendar.events[world.coordinator]
+    assert calendar[lost.event_id]["status"] == "cancelled"
+    assert calendar[row.external_id]["status"] == "confirmed"
+    world.sb.state.log.reset()
+    assert run(world).errors == [], "the next night is quiet"
+    assert world.sb.state.log.writes() == []
 
 
 def test_a_new_coordinator_gets_a_new_meeting_and_the_old_one_is_cancelled(world: World) -> None:

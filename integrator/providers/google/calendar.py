@@ -17,6 +17,8 @@ from integrator.providers.google.client import GoogleClient
 from integrator.providers.meetings import MeetingRef, MeetingSpec
 
 CALENDAR = "primary"
+#: `Fatal.reason` of a create whose id belongs to a deleted event: a new id is needed.
+ID_CANCELLED = "cancelled"
 
 
 def event_id_for(key: str) -> str:
@@ -89,7 +91,7 @@ def create_meet_event(client: GoogleClient, spec: MeetingSpec, event_id: str) ->
         existing = get_event(client, spec.organizer, event_id)
         if existing is None or existing.get("status") == "cancelled":
             raise Fatal(f"calendar event {event_id} exists but is cancelled; a new id is needed",
-                        vendor="google", status=409, reason="cancelled") from err
+                        vendor="google", status=409, reason=ID_CANCELLED) from err
         return update_meet_event(client, spec, event_id)
     return ref_of(event)
 
