@@ -39,7 +39,8 @@ from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 
 from integrator.config import MicrosoftTenant
-from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable
+from integrator.metrics import record_api_call
+from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable, outcome_label
 from integrator.providers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -175,19 +176,31 @@ class GraphClient:
 
         `retry=False` for calls that must not be repeated blindly (sendMail): the caller
         decides what a Retriable means for it (see `never_reached`).
+
+        Every attempt is counted in the `graph` API-call metrics by its outcome.
         """
+        return self._call(op, fn, retry=retry, envelope=False)
+
+    def _call(self, op: str, fn: Callable[[GraphServiceClient], Awaitable[T]], *, retry: bool,
+              envelope: bool) -> T:
+        """`call`; an `envelope` ($batch) is counted only when it fails as a whole, because
+        its items are counted one by one from their own statuses (as the Google client does)."""
 
         def once() -> T:
             self.requests += 1
             try:
-                return self._loop.run_until_complete(fn(self.sdk))  # type: ignore[arg-type]
+                result = self._loop.run_until_complete(fn(self.sdk))  # type: ignore[arg-type]
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:
                 mapped = map_error(exc, op)
+                record_api_call("graph", outcome_label(mapped))
                 if mapped is exc:
                     raise
                 raise mapped from exc
+            if not envelope:
+                record_api_call("graph", "ok")
+            return result
 
         if not retry:
             return once()
@@ -240,7 +253,7 @@ class GraphClient:
             return bytes(raw or b"")
 
         try:
-            raw = self.call(f"{op} $batch", post)
+            raw = self._call(f"{op} $batch", post, retry=True, envelope=True)
         except ProviderError as err:
             if isinstance(err, NeedsReauth):
                 raise
@@ -252,21 +265,8 @@ class GraphClient:
         except (ValueError, AttributeError):
             answers = {}
         for rid, item in ids.items():
-            resp = answers.get(rid)
-            if resp is None or not isinstance(resp.get("status"), int):
-                results[item.key] = BatchResult(item.key, error=Retriable(f"{op}: no answer in $batch", vendor="graph"))
-                continue
-            status = int(resp["status"])
-            body = json.dumps(resp.get("body") or {}).encode()
-            if 200 <= status < 300:
-                value: Any = None
-                if item.parse_as is not None and resp.get("body"):
-                    node = JsonParseNodeFactory().get_root_parse_node("application/json", body)
-                    value = node.get_object_value(item.parse_as)  # type: ignore[arg-type]
-                results[item.key] = BatchResult(item.key, status=status, value=value)
-            else:
-                results[item.key] = BatchResult(item.key, status=status,
-                                                error=_item_error(op, status, resp.get("headers"), body))
+            results[item.key] = _item_result(op, item, answers.get(rid))
+            record_api_call("graph", outcome_label(results[item.key].error))
 
     def access_token_claims(self) -> dict[str, Any]:
         """The app-only token's claims (roles = granted application permissions)."""
@@ -296,6 +296,21 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def _item_result(op: str, item: BatchItem, resp: dict[str, Any] | None) -> BatchResult:
+    """One `$batch` answer -> its BatchResult (value parsed, or our error class)."""
+    if resp is None or not isinstance(resp.get("status"), int):
+        return BatchResult(item.key, error=Retriable(f"{op}: no answer in $batch", vendor="graph"))
+    status = int(resp["status"])
+    body = json.dumps(resp.get("body") or {}).encode()
+    if not 200 <= status < 300:
+        return BatchResult(item.key, status=status, error=_item_error(op, status, resp.get("headers"), body))
+    value: Any = None
+    if item.parse_as is not None and resp.get("body"):
+        node = JsonParseNodeFactory().get_root_parse_node("application/json", body)
+        value = node.get_object_value(item.parse_as)  # type: ignore[arg-type]
+    return BatchResult(item.key, status=status, value=value)
 
 
 def _item_error(op: str, status: int, headers: dict[str, Any] | None, body: bytes) -> ProviderError:
