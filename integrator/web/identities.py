@@ -48,7 +48,11 @@ def map_for_group(store: Store, p: Principal, group_id: int, source: Any, partic
                                                       Membership.client_id == client_id))
         if member is None or not access.visible_client_ids(s, p, [client_id]):
             abort(404, description="no such client in this group")
-    if not any(u["source"] == source and u["participant_key"] == participant_key
-               for u in unmatched_for_group(store, group)):
+    entry = next((u for u in unmatched_for_group(store, group)
+                  if u["source"] == source and u["participant_key"] == participant_key), None)
+    if entry is None:
         abort(404, description="no such unmatched attendee in this group's meetings")
-    return map_identity(store, org_id, source, participant_key, client_id, p.staff_id)
+    # A weak key ("Vieras", a masked number) is mapped only for the meetings the coordinator was
+    # shown here; another group's "Vieras" is somebody else until its own coordinator says so.
+    return map_identity(store, org_id, source, participant_key, client_id, p.staff_id,
+                        work_day_ids=entry["work_day_ids"])
