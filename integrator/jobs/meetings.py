@@ -368,9 +368,17 @@ def _resolve_online_meeting(p: MeetingProviders, organizer: str, join_url: str |
 
 def _record(state: dict[str, Any], ref: MeetingRef, spec: MeetingSpec, provider: str, *,
             written: bool = True) -> dict[str, Any]:
-    """Our memory of the event after a create or patch (`written`), or after only reading it."""
+    """Our memory of the event after a create or patch (`written`), or after only reading it.
+
+    An answer without an id or link (a Meet conference still being made, a read without
+    conferenceData) never erases one we know: the nightly sync reads attendance with them.
+    What we know belongs to one event, though: a new event starts from its own answer.
+    """
+    known = state if state.get("event_id") == ref.event_id else {}
     return {**state, "provider": provider, "event_id": ref.event_id,
-            "join_url": ref.join_url or state.get("join_url"), "conference_id": ref.conference_id,
+            "join_url": ref.join_url or known.get("join_url"),
+            "conference_id": ref.conference_id or known.get("conference_id"),
+            "online_meeting_id": ref.online_meeting_id or known.get("online_meeting_id"),
             "organizer": spec.organizer, "start": spec.start.isoformat(), "end": spec.end.isoformat(),
             "attendees": sorted(a.lower() for a in spec.attendees), "fingerprint": fingerprint(provider, spec),
             # Every body we write hides the attendees from each other (event_body of each provider).

@@ -252,3 +252,34 @@ def test_meetings_made_with_visible_attendees_are_made_private_once(world: World
     world.sb.state.log.reset()
     run(world)
     assert world.sb.state.log.writes() == []
+
+
+def _an_hour_later(world: World, day: str) -> None:
+    with world.store.session() as s:
+        for wd in s.scalars(select(WorkDay)):
+            if wd.day.isoformat() == day:
+                wd.meeting_start = wd.meeting_start.replace(hour=wd.meeting_start.hour + 1)
+                wd.meeting_end = wd.meeting_end.replace(hour=wd.meeting_end.hour + 1)
+
+
+def test_an_answer_without_the_meet_code_keeps_the_code_we_know(world: World) -> None:
+    run(world)
+    key = "meeting:keskiviikko:2026-01-14"
+    known = meetings(world)[key]
+    assert known.state["conference_id"] and known.state["join_url"]
+    # Calendar answers as while the conference is still being made: no code, no link.
+    event = world.sb.google.calendar.events[world.coordinator][known.external_id]
+    event["conferenceData"] = {"createRequest": {**event["conferenceData"]["createRequest"],
+                                                 "status": {"statusCode": "pending"}}}
+    del event["hangoutLink"]
+    _an_hour_later(world, "2026-01-14")
+
+    assert [(a.op, a.key) for a in plan_meetings(world.store, world.settings, ORG, WEEK).actions] == [
+        ("update", key)]
+    assert run(world).errors == []
+
+    after = meetings(world)[key]
+    assert after.external_id == known.external_id
+    assert event["start"]["dateTime"].startswith("2026-01-14T09:00:00"), "the patch went through"
+    assert after.state["conference_id"] == known.state["conference_id"], "attendance is read with it"
+    assert after.state["join_url"] == known.state["join_url"]
