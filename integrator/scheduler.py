@@ -5,6 +5,9 @@ Each firing takes a database lock named `schedule:<job>:<org>` (integrator.jobs.
 so two service processes never run the same job for one organisation at once; the jobs' own
 locks still keep a scheduled run and a CLI run apart. A missed firing (service down at 02:00)
 runs once when the service is back within the grace time, never several times.
+
+The jobs read "now" (and from it "next week") from the scheduler's clock, not the wall clock:
+`serve --sandbox` runs them on the sandbox tenant's clock like its pages, and tests pin a date.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -25,54 +29,61 @@ from integrator.config import Settings
 from integrator.jobs.runs import JobAlreadyRunning, job_lock
 from integrator.store.db import Store
 from integrator.store.types import utcnow
-from integrator.web.weeks import today, week_of
+from integrator.web.weeks import week_of
 
 log = logging.getLogger(__name__)
 ALL = "*"  # the org key of jobs that cover every organisation in one run
 CRON_DAYS = {1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat", 7: "sun"}
 
-JobFn = Callable[[Store, Settings, str], Any]
+Clock = Callable[[], datetime]  # an aware datetime, like integrator.store.types.utcnow
+JobFn = Callable[[Store, Settings, str, Clock], Any]
 
 
-# Adapters: each takes (store, settings, org_key) and calls the job module that owns the work.
-# Imports happen when a job fires, so the service starts even if one job module is broken.
+def _next_week(settings: Settings, at: datetime) -> str:
+    """The ISO week after the one `at` falls in, in the service's time zone."""
+    return week_of(at.astimezone(ZoneInfo(settings.time_zone)).date() + timedelta(days=7))
 
-def _nightly_sync(store: Store, settings: Settings, org_key: str) -> Any:
+
+# Adapters: each takes (store, settings, org_key, now) and calls the job module that owns the
+# work. Imports happen when a job fires, so the service starts even if one job module is broken.
+
+def _nightly_sync(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
     from integrator.jobs import nightly_sync  # type: ignore[attr-defined,unused-ignore]
 
-    return nightly_sync.run_nightly_sync(store, settings, org_key=org_key, triggered_by="scheduler")
+    return nightly_sync.run_nightly_sync(store, settings, org_key=org_key, now=now(), triggered_by="scheduler")
 
 
-def _send(store: Store, settings: Settings) -> Any:
+def _send(store: Store, settings: Settings, now: Clock) -> Any:
     from integrator.jobs.notify import send_outbox
 
     try:
-        return send_outbox(store, settings)
+        # The clock, not one reading of it: a paced run of many letters takes minutes.
+        return send_outbox(store, settings, clock=now)
     except JobAlreadyRunning:
         return None  # another process is sending right now; the next tick sends the rest
 
 
-def _reminders(store: Store, settings: Settings, org_key: str) -> Any:
+def _reminders(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
     # One run covers every organisation (org_key is ALL): reminders are due by the minute.
     from integrator.jobs.notify import queue_due_reminders
 
-    queue_due_reminders(store, settings, utcnow())
-    return _send(store, settings)
+    queue_due_reminders(store, settings, now())
+    return _send(store, settings, now)
 
 
-def _weekly_letters(store: Store, settings: Settings, org_key: str) -> Any:
+def _weekly_letters(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
     from integrator.jobs.notify import queue_weekly_letters
 
-    next_week = week_of(today(settings.time_zone) + timedelta(days=7))
-    queue_weekly_letters(store, settings, org_key, next_week)
-    return _send(store, settings)
+    queue_weekly_letters(store, settings, org_key, _next_week(settings, now()))
+    return _send(store, settings, now)
 
 
-def _weekly_setup(store: Store, settings: Settings, org_key: str) -> Any:
+def _weekly_setup(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
     from integrator.jobs.weekly_setup_cli import run_weekly_setup  # type: ignore[import-not-found,unused-ignore]
 
-    next_week = week_of(today(settings.time_zone) + timedelta(days=7))
-    return run_weekly_setup(store, settings, next_week, org_key=org_key, dry_run=False, triggered_by="scheduler")
+    at = now()  # one reading: the week set up and the run's "now" must agree
+    return run_weekly_setup(store, settings, _next_week(settings, at), org_key=org_key, dry_run=False,
+                            triggered_by="scheduler", now=at)
 
 
 JOB_FUNCTIONS: dict[str, JobFn] = {
@@ -107,14 +118,15 @@ def planned_jobs(settings: Settings) -> list[ScheduledJob]:
     return out
 
 
-def run_locked(store: Store, settings: Settings, kind: str, org_key: str, fn: JobFn) -> bool:
-    """Runs one job for one organisation under its lock; False when another process has it."""
+def run_locked(store: Store, settings: Settings, kind: str, org_key: str, fn: JobFn, now: Clock = utcnow) -> bool:
+    """Runs one job for one organisation under its lock, on the clock `now`; False when another
+    process has it."""
     started = time.monotonic()
     status = "failed"
     try:
         with job_lock(store, f"schedule:{kind}:{org_key}", ttl=timedelta(hours=3)):
             log.info("scheduled job started", extra={"job": kind, "org": org_key})
-            fn(store, settings, org_key)
+            fn(store, settings, org_key, now)
             status = "ok"
             return True
     except JobAlreadyRunning:
@@ -131,9 +143,12 @@ def run_locked(store: Store, settings: Settings, kind: str, org_key: str, fn: Jo
                  extra={"job": kind, "org": org_key, "status": status, "seconds": round(elapsed, 3)})
 
 
-def build_scheduler(store: Store, settings: Settings,
-                    targets: dict[str, JobFn] | None = None) -> BackgroundScheduler:
+def build_scheduler(store: Store, settings: Settings, targets: dict[str, JobFn] | None = None, *,
+                    now: Clock | None = None) -> BackgroundScheduler:
+    """`now`: the jobs' clock (default the wall clock). The triggers still fire on the wall
+    clock; the clock decides what a firing works on ("next week", the reminders due)."""
     fns = targets or JOB_FUNCTIONS
+    clock = now or utcnow
     scheduler = BackgroundScheduler(timezone=settings.time_zone,
                                     job_defaults={"coalesce": True, "max_instances": 1,
                                                   "misfire_grace_time": 3600})
@@ -141,7 +156,7 @@ def build_scheduler(store: Store, settings: Settings,
         fn = fns.get(job.kind)
         if fn is None:
             continue
-        scheduler.add_job(run_locked, job.trigger, args=(store, settings, job.kind, job.org_key, fn),
+        scheduler.add_job(run_locked, job.trigger, args=(store, settings, job.kind, job.org_key, fn, clock),
                           id=f"{job.kind}:{job.org_key}", name=f"{job.kind} {job.org_key}",
                           replace_existing=True)
     return scheduler

@@ -132,7 +132,7 @@ def _start_scheduler(app: Any) -> Any:
     except LookupError as err:
         log.warning("scheduler not started: %s", err)
         return None
-    scheduler = build_scheduler(get_store(app), settings)
+    scheduler = build_scheduler(get_store(app), settings, now=app.config.get("CLOCK"))  # a rehearsal: the sandbox clock
     scheduler.start()
     log.info("scheduler started", extra={"jobs": [j.id for j in scheduler.get_jobs()]})
     return scheduler

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from integrator.config import Settings, WeeklyAt
 from integrator.jobs.runs import job_lock
-from integrator.scheduler import ALL, build_scheduler, planned_jobs, run_locked
+from integrator.scheduler import ALL, Clock, build_scheduler, planned_jobs, run_locked
 from integrator.store.db import Store
-from integrator.web.weeks import today, week_of
 
 SETTINGS = Settings.model_validate({"organisations": [
     {"key": "raisio", "name": "Raisio"}, {"key": "naantali", "name": "Naantali"}]})
+HELSINKI = ZoneInfo("Europe/Helsinki")
+# The weekly letters' default moment: Thursday 12:00 in Finland. Next week (2026-W48) has no
+# public holiday, so every group meets on its usual days.
+THURSDAY_NOON = datetime(2026, 11, 19, 12, 0, tzinfo=HELSINKI)
+NEXT_WEEK = "2026-W48"
 
 
 def test_default_schedule_is_nightly_at_two_reminders_every_five_minutes_and_weekly_letters() -> None:
@@ -59,11 +64,13 @@ def test_the_scheduler_fires_jobs_through_the_lock(store: Store) -> None:
     fired = threading.Event()
     seen: list[str] = []
 
-    def job(_store: Store, _settings: Settings, org_key: str) -> None:
+    def job(_store: Store, _settings: Settings, org_key: str, now: Clock) -> None:
         seen.append(org_key)
+        told.append(now())
         fired.set()
 
-    scheduler = build_scheduler(store, SETTINGS, targets={"reminders": job})
+    told: list[datetime] = []
+    scheduler = build_scheduler(store, SETTINGS, targets={"reminders": job}, now=lambda: THURSDAY_NOON)
     assert [j.id for j in scheduler.get_jobs()] == ["reminders:*"]
     scheduler.start()
     try:
@@ -72,33 +79,91 @@ def test_the_scheduler_fires_jobs_through_the_lock(store: Store) -> None:
     finally:
         scheduler.shutdown(wait=True)
     assert seen == [ALL]
+    # The trigger fires on the wall clock; the job works on the scheduler's clock.
+    assert told == [THURSDAY_NOON]
+
+
+def test_the_scheduler_runs_on_the_wall_clock_unless_given_one(store: Store) -> None:
+    told: list[datetime] = []
+    before = datetime.now(UTC)
+    assert run_locked(store, SETTINGS, "reminders", ALL, lambda *a: told.append(a[3]())) is True
+    assert told[0].tzinfo is not None and before <= told[0] <= datetime.now(UTC)
+
+
+def test_a_rehearsal_runs_the_scheduled_jobs_on_the_sandbox_clock(store: Store) -> None:
+    """`serve --sandbox` gives the app the sandbox tenant's clock as CLOCK (as the pages use it):
+    the scheduler it starts hands the same clock to every job."""
+    from flask import Flask
+
+    from integrator.web.cli import _start_scheduler
+    from integrator.web.context import SETTINGS_KEY, STORE_KEY
+
+    app = Flask(__name__)
+    app.config["CLOCK"] = lambda: THURSDAY_NOON
+    app.extensions[STORE_KEY] = store
+    app.extensions[SETTINGS_KEY] = SETTINGS
+    scheduler = _start_scheduler(app)
+    try:
+        clocks = {j.id: j.args[-1] for j in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+    assert set(clocks) == {"reminders:*", "nightly_sync:raisio", "nightly_sync:naantali",
+                           "weekly_letters:raisio", "weekly_letters:naantali"}
+    assert {clock() for clock in clocks.values()} == {THURSDAY_NOON}
 
 
 def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, store: Store) -> None:
     """The adapters call the jobs with the signatures they really have: one firing of each on a
-    demo organisation on the sandbox, through the same lock path the scheduler uses."""
+    demo organisation on the sandbox, through the same lock path the scheduler uses, on the
+    sandbox clock (as in `serve --sandbox`) pinned to Thursday 12:00 before 2026-W48."""
     from sqlalchemy import func, select
 
-    from integrator.demo_world import DEMO_GROUPS, ORG, DemoWorld
-    from integrator.domain.calendar import work_days_for_week
+    from integrator.demo_world import DEMO_GROUPS, ORG, DemoWorld, local
     from integrator.sandbox import Sandbox
     from integrator.scheduler import JOB_FUNCTIONS
-    from integrator.store.models import JobRun, OutboxMessage
+    from integrator.store.models import JobRun, JobStatus, MessageKind, OutboxMessage, OutboxStatus
+    from integrator.web.weeks import days_of
 
-    with Sandbox(start_time=datetime.now(UTC)) as sb:
-        world = DemoWorld.build(sb, store, tmp_path / "demo", period_start=date.today() - timedelta(days=30))
+    tuesday = days_of(NEXT_WEEK)[1]
+    with Sandbox(start_time=THURSDAY_NOON) as sb:
+        clock = sb.state.clock
+        world = DemoWorld.build(sb, store, tmp_path / "demo", period_start=THURSDAY_NOON.date() - timedelta(days=30))
         settings = world.settings.model_copy(update={"schedule": world.settings.schedule.model_copy(
             update={"weekly_setup": WeeklyAt(weekday=5, time=time(9, 0), enabled=True)})})
-        for kind in ("weekly_setup", "weekly_letters", "reminders", "nightly_sync"):
+
+        def fire(kind: str) -> None:
             org = ALL if kind == "reminders" else ORG
-            assert run_locked(store, settings, kind, org, JOB_FUNCTIONS[kind]) is True, kind
+            assert run_locked(store, settings, kind, org, JOB_FUNCTIONS[kind], clock.now) is True, kind
+
+        fire("weekly_setup")
+        fire("weekly_letters")
+        clock.set(local(tuesday, 9, 30))  # half an hour before Tuesday's meetings (reminder at 60 min)
+        fire("reminders")
+        clock.set(local(tuesday + timedelta(days=1), 2, 0))  # the night after
+        fire("nightly_sync")
+        work_days = world.work_days()
+        in_week = {code for wd, _ in work_days if wd.iso_week == NEXT_WEEK for code in world.participants(wd.id)}
+        on_tuesday = {code for wd, _ in work_days if wd.day == tuesday for code in world.participants(wd.id)}
     with store.session() as s:
         kinds = set(s.scalars(select(JobRun.kind)))
         letters = s.scalar(select(func.count()).select_from(OutboxMessage))
+        nightly = list(s.scalars(select(JobRun.status).where(JobRun.kind == "nightly_sync")))
+        sent = {(m.kind, m.key.split(":")[2]): (m.key, m.status) for m in s.scalars(select(OutboxMessage))}
     assert {"weekly_setup", "nightly_sync"} <= kinds
-    # The adapters take "next week" from the wall clock (integrator.scheduler has no clock to pin),
-    # so whether there is anything to write depends on the date: a week whose Tuesday to Thursday
-    # are all public holidays (2030-W52) has no work day, so letters are only required otherwise.
-    next_week = week_of(today(settings.time_zone) + timedelta(days=7))
-    if any(work_days_for_week(next_week, g.weekdays).days for g in DEMO_GROUPS):
-        assert letters and letters > 0
+    assert letters and letters > 0
+    # The weekly setup set up next week on the pinned clock, and every group meets that week.
+    assert {wd.iso_week for wd, _ in work_days} == {NEXT_WEEK}
+    assert {g for wd, g in work_days} == {g.key for g in DEMO_GROUPS}
+    # One letter to every client with a work day in 2026-W48 (every demo client), for that week.
+    assert len(in_week) == sum(g.clients for g in DEMO_GROUPS)
+    letter_for = {code: v for (kind, code), v in sent.items() if kind == MessageKind.WEEKLY_LETTER}
+    assert set(letter_for) == in_week
+    assert {key.rsplit(":", 1)[1] for key, _ in letter_for.values()} == {NEXT_WEEK}
+    # One reminder to everyone meeting on Tuesday (the Tuesday group and the hybrid group's
+    # Tuesday half), and nobody else; letters and reminders both went out.
+    reminded = {code for (kind, code) in sent if kind == MessageKind.REMINDER}
+    assert reminded == on_tuesday and len(on_tuesday) == 6 + 3
+    assert {status for _, status in sent.values()} == {OutboxStatus.SENT}
+    assert letters == len(in_week) + len(on_tuesday)
+    # The nightly sync ran (and finished) for the organisation.
+    assert nightly == [JobStatus.SUCCEEDED]
