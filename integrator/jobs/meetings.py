@@ -319,7 +319,11 @@ def _provider_create(p: MeetingProviders, provider: str, spec: MeetingSpec, idem
 
 
 def _provider_update(p: MeetingProviders, provider: str, spec: MeetingSpec, event_id: str) -> MeetingRef | None:
-    """Patch; None when the event is gone at the provider (then it is created anew)."""
+    """Patch; None when the event is gone at the provider (then it is created anew).
+
+    Gone: 404, 410, or an answer about a cancelled event (deleted in Calendar or Outlook behind
+    our back), which both provider modules report as 410 - patching it would leave our row
+    "active" on an event nobody sees."""
     try:
         if provider == MeetingProvider.TEAMS.value:
             from integrator.providers.microsoft.events import update_teams_event
@@ -366,6 +370,11 @@ def _resolve_online_meeting(p: MeetingProviders, organizer: str, join_url: str |
     return find_by_join_url(p.graph(), p.object_id(organizer), join_url)
 
 
+#: What belongs to one provider event, forgotten when that event is cancelled or gone.
+_FORGOTTEN: dict[str, Any] = {"event_id": None, "join_url": None, "online_meeting_id": None,
+                              "conference_id": None, "fingerprint": None}
+
+
 def _record(state: dict[str, Any], ref: MeetingRef, spec: MeetingSpec, provider: str, *,
             written: bool = True) -> dict[str, Any]:
     """Our memory of the event after a create or patch (`written`), or after only reading it.
@@ -405,7 +414,7 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
     if action.op == "remove" or action.detail.get("replace"):
         if state.get("event_id") and status in ("active", "pending"):
             _provider_cancel(p, str(state.get("provider")), str(state.get("organizer")), str(state["event_id"]))
-        state = {**state, "event_id": None, "join_url": None, "online_meeting_id": None, "fingerprint": None}
+        state = {**state, **_FORGOTTEN}
         if action.op == "remove":
             _save(store, org_id, action.key, "removed", state)
             return "removed"
@@ -425,7 +434,11 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
             state = _with_online_meeting(p, provider, spec, state)
             _save(store, org_id, action.key, "active", state)
             return "updated"
-        status = "removed"  # gone at the provider: create a new one below
+        # Gone at the provider: create a new one below, under the next generation's id
+        # (a deleted Calendar id can never be used again).
+        log.info("meeting gone at the provider, made again", extra={"key": action.key, "provider": provider})
+        state = {**state, **_FORGOTTEN}
+        status = "removed"
 
     state = _pending(store, org_cfg, org_id, action.key, target, state, status)
     try:

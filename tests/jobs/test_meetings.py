@@ -283,3 +283,59 @@ def test_an_answer_without_the_meet_code_keeps_the_code_we_know(world: World) ->
     assert event["start"]["dateTime"].startswith("2026-01-14T09:00:00"), "the patch went through"
     assert after.state["conference_id"] == known.state["conference_id"], "attendance is read with it"
     assert after.state["join_url"] == known.state["join_url"]
+
+
+def test_a_meet_event_deleted_in_calendar_is_made_again_when_the_meeting_changes(world: World) -> None:
+    from integrator.jobs.meetings import MeetingProviders
+    from integrator.providers.google.calendar import cancel_meet_event
+
+    run(world)
+    key = "meeting:keskiviikko:2026-01-14"
+    old = meetings(world)[key]
+    providers = MeetingProviders(world.settings.organisation(ORG))
+    # The coordinator deletes the event in Calendar: Calendar keeps it as "cancelled".
+    assert cancel_meet_event(providers.google(), world.coordinator, str(old.external_id))
+    providers.close()
+    _an_hour_later(world, "2026-01-14")
+
+    recorder = run(world)
+
+    assert recorder.errors == []
+    row = meetings(world)[key]
+    calendar = world.sb.google.calendar.events[world.coordinator]
+    assert row.status == "active" and row.state["generation"] == old.state["generation"] + 1
+    assert row.external_id != old.external_id and row.state["event_id"] == row.external_id
+    assert calendar[row.external_id]["status"] == "confirmed"
+    assert calendar[row.external_id]["start"]["dateTime"].startswith("2026-01-14T09:00:00")
+    assert calendar[str(old.external_id)]["status"] == "cancelled"
+    assert row.state["conference_id"] and row.state["conference_id"] != old.state["conference_id"]
+    assert row.state["join_url"] != old.state["join_url"], "the letters carry the new link"
+    world.sb.state.log.reset()
+    assert run(world).errors == [], "the next night is quiet"
+    assert world.sb.state.log.writes() == []
+
+
+def test_a_teams_event_cancelled_in_outlook_is_made_again_with_its_own_online_meeting(world: World) -> None:
+    from integrator.jobs.meetings import MeetingProviders
+    from integrator.providers.microsoft.events import cancel_teams_event
+
+    run(world)
+    key = "meeting:tiistai:2026-01-13"
+    old = meetings(world)[key]
+    providers = MeetingProviders(world.settings.organisation(ORG))
+    assert cancel_teams_event(providers.graph(), world.coordinator, str(old.external_id))
+    providers.close()
+    _an_hour_later(world, "2026-01-13")
+
+    recorder = run(world)
+
+    assert recorder.errors == []
+    row = meetings(world)[key]
+    assert row.status == "active" and row.external_id != old.external_id
+    assert row.external_id in world.sb.graph.events and old.external_id not in world.sb.graph.events
+    assert row.state["join_url"] != old.state["join_url"]
+    assert row.state["online_meeting_id"] and row.state["online_meeting_id"] != old.state["online_meeting_id"], \
+        "attendance is read from the new meeting, not the cancelled one"
+    world.sb.state.log.reset()
+    assert run(world).errors == []
+    assert world.sb.state.log.writes() == []

@@ -125,3 +125,15 @@ def test_a_cancelled_event_is_gone_and_its_id_cannot_be_reused(server: Sandbox, 
     with pytest.raises(Fatal) as caught:
         create_meet_event(client, spec(), eid)
     assert caught.value.reason == "cancelled"
+
+
+def test_a_patch_that_reaches_an_event_deleted_in_calendar_reports_it_gone(server: Sandbox, client: GoogleClient) -> None:
+    eid = event_id_for("k5")
+    create_meet_event(client, spec(), eid)
+    assert cancel_meet_event(client, COACH, eid)
+
+    with pytest.raises(Fatal) as caught:
+        update_meet_event(client, spec(hour=9), eid)
+
+    assert caught.value.status == 410, "the same answer as an event that is not there"
+    assert server.google.calendar.events[COACH][eid]["status"] == "cancelled"

@@ -17,6 +17,7 @@ from integrator.providers.microsoft.client import GraphClient
 from integrator.providers.microsoft.events import (
     create_teams_event,
     create_teams_events,
+    get_event,
     update_teams_event,
     user_object_id,
 )
@@ -173,3 +174,13 @@ def _parts_per_envelope(sb: Sandbox) -> list[int]:
         elif e.kind == "part" and counts:
             counts[-1] += 1
     return counts
+
+
+def test_a_cancelled_teams_event_that_is_still_found_is_gone(sb: Sandbox, client: GraphClient) -> None:
+    made = create_teams_event(client, spec(), "tx-cancelled")
+    sb.graph.events[made.event_id].data["isCancelled"] = True  # as a cancelled copy Outlook still finds
+
+    assert get_event(client, COACH, made.event_id) is None
+    with pytest.raises(Fatal) as caught:
+        update_teams_event(client, spec(hour=9), made.event_id)
+    assert caught.value.status == 410, "the same answer as an event that is not there"

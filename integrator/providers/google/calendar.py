@@ -19,6 +19,8 @@ from integrator.providers.meetings import MeetingRef, MeetingSpec
 CALENDAR = "primary"
 #: `Fatal.reason` of a create whose id belongs to a deleted event: a new id is needed.
 ID_CANCELLED = "cancelled"
+#: `Fatal.reason` (status 410) of a patch that reached a deleted event: the event is gone.
+DELETED = "deleted"
 
 
 def event_id_for(key: str) -> str:
@@ -97,9 +99,14 @@ def create_meet_event(client: GoogleClient, spec: MeetingSpec, event_id: str) ->
 
 
 def update_meet_event(client: GoogleClient, spec: MeetingSpec, event_id: str) -> MeetingRef:
+    """Patch the fields we own. Calendar keeps a deleted event (`status: "cancelled"`) and
+    lets it be patched without complaint, so the answer is the only sign that it is gone: that
+    is reported as Calendar's own 410 for a deleted resource, like an event that is not there."""
     request = _events(client, spec.organizer).patch(
         calendarId=CALENDAR, eventId=event_id, body=event_body(spec), sendUpdates="all")
     event: dict[str, Any] = client.execute(request)
+    if event.get("status") == "cancelled":
+        raise Fatal(f"calendar event {event_id} has been deleted", vendor="google", status=410, reason=DELETED)
     return ref_of(event)
 
 

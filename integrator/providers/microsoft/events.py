@@ -24,6 +24,8 @@ from integrator.providers.meetings import MeetingRef, MeetingSpec
 from integrator.providers.microsoft.client import BatchItem, GraphClient
 
 CANCEL_COMMENT = "Tapaaminen on peruttu."
+#: `Fatal.reason` (status 410) of an update that reached a cancelled event: the event is gone.
+CANCELLED = "cancelled"
 
 
 def _when(dt: datetime) -> DateTimeTimeZone:
@@ -73,7 +75,11 @@ def create_teams_event(client: GraphClient, spec: MeetingSpec, transaction_id: s
 
 
 def get_event(client: GraphClient, organizer: str, event_id: str) -> MeetingRef | None:
-    """The event as Graph has it now, or None when it is gone (404)."""
+    """The event as Graph has it now, or None when it is gone.
+
+    Gone is 404 (deleted or cancelled: the organiser's copy moves to Deleted Items and the id we
+    hold no longer finds it) or, where the cancelled copy is still found, `isCancelled: true`.
+    """
     try:
         event = client.call(
             "events.get",
@@ -83,16 +89,24 @@ def get_event(client: GraphClient, organizer: str, event_id: str) -> MeetingRef 
         if err.status == 404:
             return None
         raise
+    if event is not None and event.is_cancelled:
+        return None
     return _ref(event)
 
 
 def update_teams_event(client: GraphClient, spec: MeetingSpec, event_id: str) -> MeetingRef:
-    """PATCH time, attendees, subject, body and hidden attendees; Teams keeps the same meeting link."""
+    """PATCH time, attendees, subject, body and hidden attendees; Teams keeps the same meeting link.
+
+    A cancelled event that is still found answers with `isCancelled: true`: reported as gone
+    (status 410, as a deleted Calendar event), the same as Graph's 404 for one not found.
+    """
     body = event_body(spec)
     event = client.call(
         "events.update",
         lambda sdk: sdk.users.by_user_id(spec.organizer).events.by_event_id(event_id).patch(body),
     )
+    if event is not None and event.is_cancelled:
+        raise Fatal(f"graph event {event_id} is cancelled", vendor="graph", status=410, reason=CANCELLED)
     return _ref(event)
 
 
