@@ -55,7 +55,7 @@ def cli(log_level: str) -> None:
     Configuration: --config FILE on each command or INTEGRATOR_CONFIG; database:
     INTEGRATOR_DATABASE_URL (default: a SQLite file at ./var/integrator.db).
     """
-    from integrator.logs import setup_logging
+    from integrator.observability.logs import setup_logging
 
     setup_logging(log_level)
 

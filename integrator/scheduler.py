@@ -24,9 +24,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from integrator import metrics
 from integrator.config import Settings
 from integrator.jobs.runs import JobAlreadyRunning, job_lock
+from integrator.observability import metrics
 from integrator.store.db import Store
 from integrator.store.types import utcnow
 from integrator.web.weeks import week_of

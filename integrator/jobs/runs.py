@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from integrator.logs import redact
+from integrator.observability.logs import redact
 from integrator.store.db import Store
 from integrator.store.models import JobLock, JobRun, JobStatus
 from integrator.store.types import utcnow

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from integrator import metrics
 from integrator.jobs.plan import Plan
+from integrator.observability import metrics
 from integrator.store.db import Store
 from integrator.store.models import JobRun, JobStatus
 from integrator.store.types import utcnow

@@ -47,7 +47,7 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
     import waitress
 
     from integrator import create_app
-    from integrator.logs import setup_logging
+    from integrator.observability.logs import setup_logging
     from integrator.store.migrate import upgrade
 
     setup_logging(log_level)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, abort
 
-from integrator import metrics
+from integrator.observability import metrics
 from integrator.web.access import require_admin
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store

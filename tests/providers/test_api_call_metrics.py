@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from integrator.config import GoogleTenant
-from integrator.metrics import API_CALLS
+from integrator.observability.metrics import API_CALLS
 from integrator.providers.errors import Fatal
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.retry import RetryPolicy

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from integrator.config import MicrosoftTenant
-from integrator.metrics import API_CALLS
+from integrator.observability.metrics import API_CALLS
 from integrator.providers.errors import Fatal
 from integrator.providers.meetings import MeetingSpec
 from integrator.providers.microsoft.client import GraphClient

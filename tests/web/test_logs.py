@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from integrator import create_app
-from integrator.logs import JsonFormatter, redact, setup_logging
+from integrator.observability.logs import JsonFormatter, redact, setup_logging
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import Client, PeerGroup, StaffUser, WorkDay

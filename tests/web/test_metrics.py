@@ -7,7 +7,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from integrator import metrics
+from integrator.observability import metrics
 from integrator.store.models import MessageKind, OutboxMessage
 from integrator.web.context import get_store
 from tests.web.world import World

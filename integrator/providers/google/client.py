@@ -79,7 +79,7 @@ from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from integrator.config import GoogleTenant
-from integrator.metrics import record_api_call
+from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable, outcome_label
 from integrator.providers.retry import RetryPolicy
 

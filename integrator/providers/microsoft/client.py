@@ -39,7 +39,7 @@ from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 
 from integrator.config import MicrosoftTenant
-from integrator.metrics import record_api_call
+from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable, outcome_label
 from integrator.providers.retry import RetryPolicy
 

@@ -1,0 +1,1 @@
+"""Observability: JSON logs with redaction, and Prometheus metrics."""
