@@ -58,7 +58,7 @@ def apply_cmd(file: Path | None, database_url: str | None) -> None:
     Idempotent: a second run changes nothing. Groups removed from the file are deactivated,
     not deleted. Run `integrator db upgrade` first.
     """
-    from integrator.config_sync import apply_settings
+    from integrator.config.apply import apply_settings
     from integrator.store.db import Store
 
     try:

@@ -21,7 +21,7 @@ import yaml
 from sqlalchemy import select
 
 from integrator.config import Settings
-from integrator.config_sync import apply_settings
+from integrator.config.apply import apply_settings
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import sessionmaker
 
 from integrator.config import GoogleTenant, OrganisationConfig, Settings
-from integrator.config_sync import apply_to_session
+from integrator.config.apply import apply_to_session
 from integrator.domain.calendar import parse_iso_week
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.runs import JobAlreadyRunning, RunRecorder, job_lock

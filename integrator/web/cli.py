@@ -112,7 +112,7 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
 def _apply_config(app: Any) -> None:
     """The config file is the source of truth for organisations, staff and groups: apply it at
     start so the pages show what the file says (the same as `integrator config apply`)."""
-    from integrator.config_sync import apply_settings
+    from integrator.config.apply import apply_settings
     from integrator.web.context import get_settings, get_store
 
     try:

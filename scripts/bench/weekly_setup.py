@@ -30,7 +30,7 @@ import yaml
 from sqlalchemy import select
 
 from integrator.config import Settings
-from integrator.config_sync import apply_settings
+from integrator.config.apply import apply_settings
 from integrator.jobs.weekly_setup import run_weekly_setup
 from integrator.providers.google.client import BATCH_LIMITS, GoogleClient
 from integrator.providers.retry import RetryPolicy

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from integrator.cli import cli
 from integrator.config import load_settings
-from integrator.config_sync import apply_settings
+from integrator.config.apply import apply_settings
 from integrator.store.db import Store
 from integrator.store.models import MeetingProvider, Organisation, PeerGroup, StaffRole, StaffUser
 

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from pydantic import BaseModel
 
 from integrator.cli import cli
-from integrator.config import ConfigError, SecretRef, Settings, _unwrap, check_config, load_settings
+from integrator.config import ConfigError, SecretRef, Settings, check_config, load_settings
+from integrator.config.loader import _unwrap
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "integrator.example.yaml"

@@ -1,0 +1,156 @@
+"""What pydantic cannot see: references between keys, tenants, time zones, secrets."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from integrator.config.models import SecretRef, Settings
+from integrator.config.problems import Problem, key_path, line_of
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _secret_refs(settings: Settings) -> list[tuple[tuple[int | str, ...], SecretRef]]:
+    refs: list[tuple[tuple[int | str, ...], SecretRef]] = []
+    for i, org in enumerate(settings.organisations):
+        if org.google is not None:
+            refs.append((("organisations", i, "google", "service_account"), org.google.service_account))
+        if org.microsoft is not None:
+            for name in ("client_secret", "certificate"):
+                ref = getattr(org.microsoft, name)
+                if ref is not None:
+                    refs.append((("organisations", i, "microsoft", name), ref))
+    return refs
+
+
+def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
+                       check_secrets: bool) -> list[Problem]:
+    """What pydantic cannot see: references between keys, tenants, time zones, secrets."""
+    problems: list[Problem] = []
+
+    def add(loc: tuple[int | str, ...], message: str) -> None:
+        problems.append(Problem(file, line_of(node, loc), key_path(loc), message))
+
+    def check_zone(loc: tuple[int | str, ...], name: str) -> None:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            add(loc, "unknown time zone; expected an IANA name such as Europe/Helsinki")
+
+    def check_email(loc: tuple[int | str, ...], value: str | None) -> None:
+        if value is not None and not _EMAIL.match(value):
+            add(loc, "expected an email address (name@example.fi)")
+
+    check_zone(("time_zone",), settings.time_zone)
+    if settings.database_url and "@" in settings.database_url:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            has_password = make_url(settings.database_url).password is not None
+        except ArgumentError:
+            has_password = False
+        if has_password:
+            add(("database_url",), "contains a password; set INTEGRATOR_DATABASE_URL in the environment instead")
+
+    org_seen: dict[str, int] = {}
+    staff_seen: dict[str, tuple[int, int]] = {}
+    for i, org in enumerate(settings.organisations):
+        o: tuple[int | str, ...] = ("organisations", i)
+        if org.key in org_seen:
+            add((*o, "key"), f"organisation key '{org.key}' is already used by organisations[{org_seen[org.key]}]")
+        org_seen.setdefault(org.key, i)
+        rules = org.rules or settings.rules
+
+        staff_roles: dict[str, str] = {}
+        for j, person in enumerate(org.staff):
+            check_email((*o, "staff", j, "email"), person.email)
+            email = person.email.strip().lower()
+            if email in staff_seen:
+                oi, sj = staff_seen[email]
+                add((*o, "staff", j, "email"),
+                    f"the same email is already given at organisations[{oi}].staff[{sj}]; "
+                    "a staff user belongs to one organisation")
+            staff_seen.setdefault(email, (i, j))
+            staff_roles.setdefault(email, person.role)
+
+        if org.google is not None:
+            check_email((*o, "google", "admin_subject"), org.google.admin_subject)
+            check_email((*o, "google", "mail_sender"), org.google.mail_sender)
+        if org.microsoft is not None:
+            check_email((*o, "microsoft", "mail_sender"), org.microsoft.mail_sender)
+        check_email((*o, "mail", "reply_to"), org.mail.reply_to)
+
+        # Mail matters only when the organisation sends letters: when it has groups or says how.
+        if org.groups or "mail" in org.model_fields_set:
+            explicit = "mail" in org.model_fields_set and "via" in org.mail.model_fields_set
+            loc = (*o, "mail", "via") if explicit else o
+            if org.mail.via == "gmail" and org.google is None:
+                add(loc, "mail is sent via gmail (the default) but the organisation has no 'google' tenant; "
+                         "add 'google' or set mail.via: graph" if not explicit else
+                         "mail via gmail needs the organisation's 'google' tenant; add 'google' or use graph")
+            if org.mail.via == "graph":
+                if org.microsoft is None:
+                    add(loc, "mail via graph needs the organisation's 'microsoft' tenant; add 'microsoft' or use gmail")
+                elif org.microsoft.mail_sender is None:
+                    add((*o, "microsoft"), "mail via graph needs microsoft.mail_sender (the mailbox letters are sent from)")
+
+        group_seen: dict[str, int] = {}
+        for j, group in enumerate(org.groups):
+            g: tuple[int | str, ...] = (*o, "groups", j)
+            if group.key in group_seen:
+                add((*g, "key"), f"group key '{group.key}' is already used by {key_path((*o, 'groups', group_seen[group.key]))}")
+            group_seen.setdefault(group.key, j)
+            role = staff_roles.get(group.coordinator.strip().lower())
+            if role is None:
+                add((*g, "coordinator"), f"not among organisation '{org.key}' staff; add them under staff "
+                                         "with role coordinator or admin")
+            elif role not in ("coordinator", "admin"):
+                add((*g, "coordinator"), f"this staff user has role {role}; a group coordinator needs role "
+                                         "coordinator or admin")
+            if len(set(group.weekdays)) != len(group.weekdays):
+                add((*g, "weekdays"), "a weekday is given twice")
+            outside = sorted(set(group.weekdays) - set(rules.work_weekdays))
+            if outside:
+                add((*g, "weekdays"), f"weekday(s) {outside} are not work-activity days in the rules "
+                                      f"(rules.work_weekdays: {rules.work_weekdays})")
+            if len(set(group.weekdays)) > rules.max_days_per_week:
+                add((*g, "weekdays"), f"{len(set(group.weekdays))} weekdays; the rules allow at most "
+                                      f"{rules.max_days_per_week} days a week")
+            if group.meeting.provider == "teams" and org.microsoft is None:
+                add((*g, "meeting", "provider"), "Teams meetings need the organisation's 'microsoft' tenant; "
+                                                 "add 'microsoft' or use provider: meet")
+            if group.meeting.provider == "meet" and org.google is None:
+                add((*g, "meeting", "provider"), "Google Meet needs the organisation's 'google' tenant; "
+                                                 "add 'google' or use provider: teams")
+            check_zone((*g, "time_zone"), group.time_zone)
+
+    if check_secrets:
+        for loc, ref in _secret_refs(settings):
+            if ref.env is not None:
+                if not os.environ.get(ref.env):
+                    add((*loc, "env"), f"environment variable {ref.env} is not set (or empty)")
+            elif ref.file is not None:
+                _check_file(add, (*loc, "file"), ref.file, "secret file")
+        for i, org in enumerate(settings.organisations):
+            if org.microsoft is not None and org.microsoft.ca_bundle is not None:
+                _check_file(add, ("organisations", i, "microsoft", "ca_bundle"), org.microsoft.ca_bundle, "CA bundle")
+    return problems
+
+
+def _check_file(add: Any, loc: tuple[int | str, ...], path: Path, what: str) -> None:
+    # Paths are used as written: relative ones are relative to the working directory.
+    if not path.exists():
+        add(loc, f"{what} {path} does not exist")
+    elif not path.is_file():
+        add(loc, f"{what} {path} is not a file")
+    elif not os.access(path, os.R_OK):
+        add(loc, f"{what} {path} cannot be read by this user")
+
+

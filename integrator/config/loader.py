@@ -1,0 +1,246 @@
+"""Loading and checking a config file.
+
+Every problem is reported at once, with file, line and key path, so that an IT admin can fix
+a file in one round. Messages never contain the value that was given: it may be a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from integrator.config.checks import semantic_problems
+from integrator.config.models import KEY_PATTERN, SecretRef, Settings
+from integrator.config.problems import ConfigError, Problem, key_path, line_of
+
+DEFAULT_CONFIG_PATH = Path("config/integrator.yaml")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1 base-60 numbers.
+
+    YAML 1.1 reads `10:30` as the integer 630: a meeting time would silently become a number.
+    Here `10:30` stays text, as in YAML 1.2.
+    """
+
+
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?$"
+        r"|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def config_path(path: str | Path | None = None) -> Path:
+    """The file to load: the argument, else $INTEGRATOR_CONFIG, else ./config/integrator.yaml."""
+    if path is not None and str(path) != "":
+        return Path(path)
+    env = os.environ.get("INTEGRATOR_CONFIG")
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+
+def _duplicate_keys(node: yaml.Node, loc: tuple[int | str, ...] = ()) -> list[tuple[tuple[int | str, ...], int]]:
+    """Keys given twice in one mapping: YAML keeps the last silently, which hides typos."""
+    found: list[tuple[tuple[int | str, ...], int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            name = k.value if isinstance(k, yaml.ScalarNode) else "?"
+            if name in seen:
+                found.append(((*loc, name), k.start_mark.line + 1))
+            seen.add(name)
+            found.extend(_duplicate_keys(v, (*loc, name)))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found.extend(_duplicate_keys(item, (*loc, i)))
+    return found
+
+
+def _unwrap(tp: Any) -> Any:
+    """X from `X | None` and `list[X]`: the type a key path walks into."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else tp
+    if origin is list:
+        return _unwrap(get_args(tp)[0])
+    return tp
+
+
+def _model_at(loc: tuple[int | str, ...]) -> Any:
+    """The model class or type a key path points at in the Settings schema (None if unknown)."""
+    cur: Any = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(cur, type) and issubclass(cur, BaseModel) and part in cur.model_fields:
+            cur = _unwrap(cur.model_fields[part].annotation)
+        else:
+            return None
+    return cur
+
+
+_PLAIN = {
+    "string_type": "expected text",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list (lines starting with '- ', or [a, b])",
+    "path_type": "expected a file path",
+    "none_required": "expected nothing here",
+}
+
+_USE_ENV_OR_FILE = (
+    "a secret must not be written into the config file; give it as "
+    "{env: ENVIRONMENT_VARIABLE_NAME} or {file: /path/to/secret-file}"
+)
+
+
+def _explain(err: ErrorDetails) -> str:
+    """pydantic's error in plain words, without the input value (it may be a secret)."""
+    kind = err["type"]
+    loc = tuple(err["loc"])
+    ctx: dict[str, Any] = dict(err.get("ctx") or {})
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        unknown = str(loc[-1])
+        allowed = list(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        close = difflib.get_close_matches(unknown, allowed, n=1)
+        msg = "unknown key"
+        if close:
+            msg += f" (did you mean '{close[0]}'?)"
+        elif allowed:
+            msg += f"; allowed here: {', '.join(allowed)}"
+        if parent is SecretRef:
+            msg += f"; {_USE_ENV_OR_FILE}"
+        return msg
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        if _model_at(loc) is SecretRef:
+            return _USE_ENV_OR_FILE
+        return "expected a mapping (indented 'key: value' lines)"
+    if kind in _PLAIN:
+        return _PLAIN[kind]
+    if kind in ("time_type", "time_parsing"):
+        detail = f" ({ctx['error']})" if isinstance(ctx.get("error"), str) and "format" not in ctx["error"] else ""
+        return f"expected a time of day as HH:MM, e.g. 09:30{detail}"
+    if kind.startswith("date"):
+        return "expected a date as YYYY-MM-DD, e.g. 2026-12-24"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected', 'one of the allowed values')}"
+    if kind == "string_pattern_mismatch":
+        if ctx.get("pattern") == KEY_PATTERN:
+            return "expected a key of lower-case letters a-z, digits and '-', starting with a letter or digit"
+        return f"does not have the expected form {ctx.get('pattern')}"
+    bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("greater than", "gt"),
+              "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx.get(key)}"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"allows at most {ctx.get('max_length')} item(s)"
+    if kind in ("value_error", "assertion_error"):
+        return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return str(err["msg"])
+
+
+def _parse(text: str, file: str) -> tuple[Any, yaml.Node | None, list[Problem]]:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as e:
+        # Never str(e): it quotes the offending line, which may hold a secret.
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else None
+        words = e.problem or "invalid YAML"
+        if e.context:
+            started = e.context_mark.line + 1 if e.context_mark is not None else None
+            words += f" ({e.context} that starts on line {started})" if started and started != line \
+                else f" ({e.context})"
+        return None, None, [Problem(file, line, "", f"YAML syntax error: {words}")]
+    except yaml.YAMLError:
+        return None, None, [Problem(file, None, "", "YAML syntax error")]
+    finally:
+        loader.dispose()
+    problems = [Problem(file, line, key_path(loc), "key given twice; remove one (YAML would keep the last)")
+                for loc, line in _duplicate_keys(node)] if node is not None else []
+    return data, node, problems
+
+
+
+def check_config(path: str | Path | None = None, *, check_secrets: bool = True) -> tuple[Settings | None, list[Problem]]:
+    """Every problem of a config file, in file order; the Settings when there are none."""
+    p = config_path(path)
+    file = str(p)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        return None, [Problem(file, None, "", "config file not found (give a path, set INTEGRATOR_CONFIG, "
+                                              "or create config/integrator.yaml from config/integrator.example.yaml)")]
+    except IsADirectoryError:
+        return None, [Problem(file, None, "", "is a directory, expected a YAML file")]
+    except OSError as e:
+        return None, [Problem(file, None, "", f"cannot be read: {e.strerror}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        return None, [Problem(file, line, "", "not UTF-8 text; save the file as UTF-8")]
+
+    data, node, problems = _parse(text, file)
+    if node is None and not problems:
+        problems.append(Problem(file, None, "", "the file is empty; expected settings such as 'organisations:'"))
+    if problems and data is None:
+        return None, problems
+    if not isinstance(data, dict):
+        problems.append(Problem(file, line_of(node, ()), "", "expected a mapping of settings at the top level"))
+        return None, problems
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as e:
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            problems.append(Problem(file, line_of(node, loc), key_path(loc), _explain(err)))
+        return None, sorted(problems, key=lambda q: (q.line or 0))
+    problems.extend(semantic_problems(settings, node, file, check_secrets))
+    problems.sort(key=lambda q: (q.line or 0))
+    return (None if problems else settings), problems
+
+
+def load_settings(path: str | Path | None = None, *, check_secrets: bool = True) -> Settings:
+    """Load and check a config file (see `config_path`); raise ConfigError listing every problem.
+
+    `check_secrets=False` skips checking that secret files exist and secret environment
+    variables are set: for commands that never talk to a tenant (import, config apply).
+    """
+    settings, problems = check_config(path, check_secrets=check_secrets)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings

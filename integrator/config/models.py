@@ -1,0 +1,255 @@
+"""The configuration's models (pydantic): rules, schedule, tenants, organisations and groups.
+
+The YAML file names secrets only by file path or environment variable; an inline secret
+is a configuration error, so that a config file can be shared with support safely.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Organisation and group keys: they appear in URLs, lock names and external ids.
+KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
+
+WEEKDAYS = {
+    "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6, "sunday": 7,
+    "ma": 1, "ti": 2, "ke": 3, "to": 4, "pe": 5, "la": 6, "su": 7,
+}
+
+
+def parse_weekday(value: Any) -> int:
+    """ISO weekday number from 1..7 or an English/Finnish name ("tuesday", "ti")."""
+    if isinstance(value, bool):
+        raise ValueError("expected a weekday name (monday..sunday, ma..su) or a number 1-7")
+    if isinstance(value, int):
+        if 1 <= value <= 7:
+            return value
+        raise ValueError(f"weekday number must be 1-7, got {value}")
+    if isinstance(value, str) and value.strip().lower() in WEEKDAYS:
+        return WEEKDAYS[value.strip().lower()]
+    raise ValueError(f"expected a weekday name (monday..sunday, ma..su) or a number 1-7, got {value!r}")
+
+
+def time_of_day(value: Any) -> Any:
+    """Reject numbers where a time of day is expected.
+
+    pydantic reads a number as seconds after midnight, so `start: 600` would silently mean
+    00:10; a time must be written as text ("09:30").
+    """
+    if isinstance(value, bool | int | float):
+        raise ValueError("expected a time of day as HH:MM, e.g. 09:30")
+    return value
+
+
+class Strict(BaseModel):
+    # Unknown keys are typos until proven otherwise: reject them with their path.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(Strict):
+    """A secret given by file path or environment variable, never inline."""
+
+    file: Path | None = None
+    env: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.file is None) == (self.env is None):
+            raise ValueError("give exactly one of 'file' (a path) or 'env' (an environment variable name)")
+        return self
+
+    def read(self) -> str:
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise LookupError(f"environment variable {self.env} is not set")
+            return value
+        assert self.file is not None
+        return self.file.read_text(encoding="utf-8")
+
+    def describe(self) -> str:
+        return f"env:{self.env}" if self.env else f"file:{self.file}"
+
+
+class Rules(Strict):
+    """The legal frame and local practice. Every number configurable (law changes)."""
+
+    period_min_months: int = Field(3, ge=1)
+    period_max_months: int = Field(24, ge=1)
+    min_days_per_week: int = Field(1, ge=1, le=7)
+    max_days_per_week: int = Field(4, ge=1, le=7)
+    min_hours_per_day: float = Field(4.0, gt=0, le=24)
+    attendance_min_minutes: int = Field(30, ge=1)  # 0 would make a 0-minute day an attended one
+    task_return_counts_as_present: bool = True
+    # ISO weekdays on which work-activity days may fall (1 = Monday); groups must meet on these.
+    work_weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1)
+    absence_alert_streak: int = Field(2, ge=1)
+    daily_compensation_eur: float = Field(9.0, ge=0)
+    reevaluate_days: int = Field(7, ge=1)
+
+    @field_validator("work_weekdays", mode="before")
+    @classmethod
+    def _work_weekdays(cls, v: Any) -> list[int]:
+        if not isinstance(v, list):
+            raise ValueError("expected a list of weekdays, e.g. [monday, tuesday] or [1, 2]")
+        return sorted({parse_weekday(x) for x in v})
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Rules:
+        if self.period_min_months > self.period_max_months:
+            raise ValueError("period_min_months must not exceed period_max_months")
+        if self.min_days_per_week > self.max_days_per_week:
+            raise ValueError("min_days_per_week must not exceed max_days_per_week")
+        return self
+
+
+# The field below is named `time`; inside that class body the name would shadow the type.
+_TimeOfDay = time
+
+
+class WeeklyAt(Strict):
+    weekday: int = 4
+    time: _TimeOfDay = _TimeOfDay(12, 0)
+    enabled: bool = True
+
+    @field_validator("weekday", mode="before")
+    @classmethod
+    def _wd(cls, v: Any) -> int:
+        return parse_weekday(v)
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, v: Any) -> Any:
+        return time_of_day(v)
+
+
+class Schedule(Strict):
+    nightly_sync: time = time(2, 0)
+    reminders_every_minutes: int = Field(5, ge=1, le=60)
+    reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [60])
+    weekly_letter: WeeklyAt = WeeklyAt()
+    weekly_setup: WeeklyAt = WeeklyAt(weekday=5, time=time(9, 0), enabled=False)
+
+    @field_validator("nightly_sync", mode="before")
+    @classmethod
+    def _time(cls, v: Any) -> Any:
+        return time_of_day(v)
+
+    @field_validator("reminder_offsets_minutes")
+    @classmethod
+    def _offsets(cls, v: list[int]) -> list[int]:
+        if any(o <= 0 or o > 24 * 60 for o in v):
+            raise ValueError("reminder offsets are minutes before the meeting, 1-1440")
+        return sorted(set(v), reverse=True)
+
+
+class GoogleTenant(Strict):
+    domain: str
+    service_account: SecretRef  # the JSON key file of the service account
+    admin_subject: str  # the Workspace user the service account acts as (domain-wide delegation)
+    mail_sender: str | None = None  # Workspace user that sends letters through Gmail
+    shared_drive_id: str | None = None  # None: folders live in the coordinator's My Drive
+    material_bank_folder_id: str | None = None
+    # Sandbox/test only: replaces every discovery document's rootUrl (see docs/SANDBOX_CONTRACT.md).
+    api_base_url: str | None = None
+
+
+class MicrosoftTenant(Strict):
+    tenant_id: str
+    client_id: str
+    client_secret: SecretRef | None = None
+    certificate: SecretRef | None = None  # PEM with private key
+    mail_sender: str | None = None  # mailbox (UPN) for sendMail
+    # Sandbox/test only
+    authority: str | None = None
+    graph_base_url: str | None = None
+    ca_bundle: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> MicrosoftTenant:
+        if (self.client_secret is None) == (self.certificate is None):
+            raise ValueError("give exactly one of 'client_secret' or 'certificate'")
+        return self
+
+
+class Meeting(Strict):
+    start: time
+    end: time
+    provider: Literal["teams", "meet"] = "teams"
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _time(cls, v: Any) -> Any:
+        return time_of_day(v)
+
+    @model_validator(mode="after")
+    def _order(self) -> Meeting:
+        if self.end <= self.start:
+            raise ValueError("meeting end must be after its start")
+        return self
+
+
+class GroupConfig(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str
+    coordinator: str  # staff email
+    weekdays: list[int] = Field(min_length=1)
+    meeting: Meeting
+    time_zone: str = "Europe/Helsinki"
+
+    @field_validator("weekdays", mode="before")
+    @classmethod
+    def _weekdays(cls, v: Any) -> list[int]:
+        if not isinstance(v, list):
+            raise ValueError("expected a list of weekdays, e.g. [tuesday] or [2]")
+        return [parse_weekday(x) for x in v]
+
+
+class StaffConfig(Strict):
+    email: str
+    name: str
+    role: Literal["admin", "coordinator", "social_worker"]
+
+
+class MailConfig(Strict):
+    via: Literal["gmail", "graph"] = "gmail"
+    reply_to: str | None = None
+    per_minute: int | None = Field(None, ge=1)  # None: the vendor limit (Gmail 60, Exchange 30)
+    per_day: int | None = Field(None, ge=1)  # None: the vendor limit (Gmail 2000, Exchange 10000)
+
+
+class OrganisationConfig(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str
+    kind: Literal["municipality", "provider"] = "provider"
+    google: GoogleTenant | None = None
+    microsoft: MicrosoftTenant | None = None
+    mail: MailConfig = MailConfig()
+    rules: Rules | None = None  # overrides the global rules for this organisation
+    closure_days: list[date] = Field(default_factory=list)
+    staff: list[StaffConfig] = Field(default_factory=list)
+    groups: list[GroupConfig] = Field(default_factory=list)
+    templates_dir: Path | None = None  # letter/reminder templates overriding integrator/jobs/templates
+
+
+class Settings(Strict):
+    database_url: str | None = None  # INTEGRATOR_DATABASE_URL wins when set
+    time_zone: str = "Europe/Helsinki"
+    rules: Rules = Rules()
+    schedule: Schedule = Schedule()
+    organisations: list[OrganisationConfig] = Field(default_factory=list)
+
+    def organisation(self, key: str) -> OrganisationConfig:
+        for org in self.organisations:
+            if org.key == key:
+                return org
+        raise KeyError(f"no organisation with key {key!r} in the config")
+
+    def rules_for(self, org_key: str) -> Rules:
+        return self.organisation(org_key).rules or self.rules
+
