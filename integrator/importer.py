@@ -66,7 +66,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from integrator.config import ConfigError, Rules, Settings, config_path, load_settings, parse_weekday
+from integrator.config import ConfigError, Rules, Settings, config_path, load_settings
+from integrator.domain.weeks import WEEKDAY_FI, parse_weekday
 from integrator.store.db import Store
 from integrator.store.models import (
     Client,
@@ -106,8 +107,6 @@ SUPPORT = {"a_lot": SupportLevel.A_LOT, "a_little": SupportLevel.A_LITTLE, "none
 MODELS = {"long_term": ServiceModel.LONG_TERM, "short_term": ServiceModel.SHORT_TERM,
           "interval": ServiceModel.INTERVAL, "hybrid": ServiceModel.HYBRID, "pitkä": ServiceModel.LONG_TERM,
           "lyhyt": ServiceModel.SHORT_TERM, "intervalli": ServiceModel.INTERVAL, "hybridi": ServiceModel.HYBRID}
-FINNISH_WEEKDAYS = {"maanantai": 1, "tiistai": 2, "keskiviikko": 3, "torstai": 4, "perjantai": 5,
-                    "lauantai": 6, "sunnuntai": 7}
 
 
 @dataclass(frozen=True)
@@ -255,7 +254,7 @@ def parse_weekdays(value: str) -> list[int]:
         if not token:
             continue
         try:
-            day = FINNISH_WEEKDAYS.get(token) or parse_weekday(int(token) if token.isdigit() else token)
+            day = parse_weekday(int(token) if token.isdigit() else token)
         except ValueError:
             raise _Bad("not a list of weekdays", "e.g. 'ti,to', '2,4' or 'tuesday,thursday'") from None
         if day in days:
@@ -321,8 +320,7 @@ class _Context:
 
 
 def _days(days: list[Any]) -> str:
-    names = ("ma", "ti", "ke", "to", "pe", "la", "su")
-    return ",".join(names[d - 1] for d in sorted(days) if isinstance(d, int) and 1 <= d <= 7)
+    return ",".join(WEEKDAY_FI[d] for d in sorted(days) if isinstance(d, int) and 1 <= d <= 7)
 
 
 def _period_column(words: str) -> str:

@@ -25,11 +25,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from integrator.config import Settings
+from integrator.domain.weeks import iso_week_of
 from integrator.jobs.runs import JobAlreadyRunning, job_lock
 from integrator.observability import metrics
 from integrator.store.db import Store
 from integrator.store.types import utcnow
-from integrator.web.weeks import week_of
 
 log = logging.getLogger(__name__)
 ALL = "*"  # the org key of jobs that cover every organisation in one run
@@ -41,7 +41,7 @@ JobFn = Callable[[Store, Settings, str, Clock], Any]
 
 def _next_week(settings: Settings, at: datetime) -> str:
     """The ISO week after the one `at` falls in, in the service's time zone."""
-    return week_of(at.astimezone(ZoneInfo(settings.time_zone)).date() + timedelta(days=7))
+    return iso_week_of(at.astimezone(ZoneInfo(settings.time_zone)).date() + timedelta(days=7))
 
 
 # Adapters: each takes (store, settings, org_key, now) and calls the job module that owns the

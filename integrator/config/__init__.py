@@ -20,12 +20,11 @@ from integrator.config.models import (
     Settings,
     StaffConfig,
     WeeklyAt,
-    parse_weekday,
 )
 from integrator.config.problems import ConfigError, Problem, key_path
 
 __all__ = [
     "DEFAULT_CONFIG_PATH", "KEY_PATTERN", "ConfigError", "GoogleTenant", "GroupConfig", "MailConfig", "Meeting",
     "MicrosoftTenant", "OrganisationConfig", "Problem", "Rules", "Schedule", "SecretRef", "Settings",
-    "StaffConfig", "WeeklyAt", "check_config", "parse_weekday", "config_path", "key_path", "load_settings",
+    "StaffConfig", "WeeklyAt", "check_config", "config_path", "key_path", "load_settings",
 ]

@@ -13,26 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from integrator.domain.weeks import parse_weekday
+
 # Organisation and group keys: they appear in URLs, lock names and external ids.
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
-
-WEEKDAYS = {
-    "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6, "sunday": 7,
-    "ma": 1, "ti": 2, "ke": 3, "to": 4, "pe": 5, "la": 6, "su": 7,
-}
-
-
-def parse_weekday(value: Any) -> int:
-    """ISO weekday number from 1..7 or an English/Finnish name ("tuesday", "ti")."""
-    if isinstance(value, bool):
-        raise ValueError("expected a weekday name (monday..sunday, ma..su) or a number 1-7")
-    if isinstance(value, int):
-        if 1 <= value <= 7:
-            return value
-        raise ValueError(f"weekday number must be 1-7, got {value}")
-    if isinstance(value, str) and value.strip().lower() in WEEKDAYS:
-        return WEEKDAYS[value.strip().lower()]
-    raise ValueError(f"expected a weekday name (monday..sunday, ma..su) or a number 1-7, got {value!r}")
 
 
 def time_of_day(value: Any) -> Any:

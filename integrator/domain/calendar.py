@@ -12,7 +12,6 @@ closes on those lists them as closure days. The "unofficial" and "workday" categ
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,44 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from holidays import country_holidays
 
+from integrator.domain.weeks import week_monday
+
 ORGANISATION_CLOSED = "organisation closed"
-
-# ASCII digits only: \d would also accept other scripts' digits, which int() happily reads.
-_ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
-
-
-def weeks_in_year(year: int) -> int:
-    """52 or 53: 28 December always lies in the last ISO week of its year."""
-    return date(year, 12, 28).isocalendar().week
-
-
-def parse_iso_week(s: str) -> tuple[int, int]:
-    """"2026-W49" -> (2026, 49). Only the canonical form; W53 only where the year has one."""
-    if not isinstance(s, str):
-        raise ValueError(f"expected an ISO week like '2026-W49', got {s!r}")
-    m = _ISO_WEEK.fullmatch(s)
-    if m is None:
-        raise ValueError(f"expected an ISO week like '2026-W49', got {s!r}")
-    year, week = int(m.group(1)), int(m.group(2))
-    if year < 1:
-        raise ValueError(f"year must be 1 or later in ISO week {s!r}")
-    last = weeks_in_year(year)
-    if not 1 <= week <= last:
-        raise ValueError(f"ISO year {year} has weeks 1-{last}, got week {week} in {s!r}")
-    return year, week
-
-
-def iso_week_of(d: date) -> str:
-    """The ISO week a day belongs to, e.g. 2027-01-01 -> "2026-W53"."""
-    iso = d.isocalendar()
-    return f"{iso.year:04d}-W{iso.week:02d}"
-
-
-def week_monday(week: str) -> date:
-    """The Monday that starts an ISO week."""
-    year, wk = parse_iso_week(week)
-    return date.fromisocalendar(year, wk, 1)
-
 
 @dataclass(frozen=True)
 class SkippedDay:

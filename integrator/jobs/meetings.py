@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import OrganisationConfig, Settings
-from integrator.domain.calendar import week_monday
 from integrator.domain.consent import has_consent
+from integrator.domain.weeks import week_monday
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.rendering import render
 from integrator.jobs.runs import RunRecorder

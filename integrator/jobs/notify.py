@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import OrganisationConfig, Settings
-from integrator.domain.calendar import iso_week_of, parse_iso_week
+from integrator.domain.weeks import iso_week_of, parse_iso_week
 from integrator.jobs.meetings import load_groups, meeting_key, organisation_id, participants, takes_part
 from integrator.jobs.outbox import (
     VENDOR_LIMITS,
@@ -453,6 +453,3 @@ def counts_by_status(store: Store) -> dict[str, int]:
         rows = s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     return {str(status.value if hasattr(status, "value") else status): int(n) for status, n in rows}
 
-
-def week_after(d: date) -> str:
-    return iso_week_of(d + timedelta(days=7))

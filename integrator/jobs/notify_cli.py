@@ -101,7 +101,8 @@ def meetings_cmd(config_file: Path | None, week: str, org: str | None, group_key
 @click.option("--org", default=None, help="Organisation key (default: all).")
 def letters_cmd(config_file: Path | None, week: str | None, org: str | None) -> None:
     """Queue next week's letter for each client (once per client and week)."""
-    from integrator.jobs.notify import queue_weekly_letters, week_after
+    from integrator.domain.weeks import week_after
+    from integrator.jobs.notify import queue_weekly_letters
 
     settings, store = _load(config_file)
     week = week or week_after(utcnow().date())

@@ -21,12 +21,12 @@ from jinja2 import (
     select_autoescape,
 )
 
-WEEKDAYS_FI = ["maanantai", "tiistai", "keskiviikko", "torstai", "perjantai", "lauantai", "sunnuntai"]
+from integrator.domain.weeks import WEEKDAY_FI_LONG
 
 
 def fi_date(d: date) -> str:
     """"tiistai 1.12." (Finnish style, no leading zeros)."""
-    return f"{WEEKDAYS_FI[d.weekday()]} {d.day}.{d.month}."
+    return f"{WEEKDAY_FI_LONG[d.isoweekday()]} {d.day}.{d.month}."
 
 
 def fi_time(dt: datetime, tz: str = "Europe/Helsinki") -> str:

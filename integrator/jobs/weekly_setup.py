@@ -29,7 +29,7 @@ from sqlalchemy.orm import sessionmaker
 
 from integrator.config import GoogleTenant, OrganisationConfig, Settings
 from integrator.config.apply import apply_to_session
-from integrator.domain.calendar import parse_iso_week
+from integrator.domain.weeks import parse_iso_week
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.runs import JobAlreadyRunning, RunRecorder, job_lock
 from integrator.jobs.weekly_apply import Applier, observe_invitations

@@ -19,8 +19,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import OrganisationConfig
-from integrator.domain.calendar import SkippedDay, WeekCalendar, client_work_days, week_monday
+from integrator.domain.calendar import SkippedDay, WeekCalendar, client_work_days
 from integrator.domain.consent import has_consent
+from integrator.domain.weeks import week_monday, weekday_fi
 from integrator.jobs.weekly_tasks import (
     STARTED,
     TaskFile,
@@ -227,8 +228,7 @@ def topic_name(week: str) -> str:
 
 
 def coursework_title(day: date, title: str) -> str:
-    weekday = ["ma", "ti", "ke", "to", "pe", "la", "su"][day.isoweekday() - 1]
-    return f"{weekday} {day.day}.{day.month}. {title}"
+    return f"{weekday_fi(day)} {day.day}.{day.month}. {title}"
 
 
 def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime,

@@ -41,7 +41,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from integrator.config import parse_weekday
 from integrator.domain.calendar import (
     ORGANISATION_CLOSED,
     SkippedDay,
@@ -49,6 +48,7 @@ from integrator.domain.calendar import (
     meeting_window,
     work_days_for_week,
 )
+from integrator.domain.weeks import parse_weekday
 from integrator.store.models import (
     Assignment,
     PeerGroup,

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from integrator.domain.weeks import weekday_fi
 from integrator.reports.register import (
     NOT_EVALUATED,
     NOT_EXPECTED,
@@ -26,7 +27,6 @@ from integrator.reports.register import (
 )
 from integrator.store.models import AttendanceStatus
 
-WEEKDAY_FI = ["ma", "ti", "ke", "to", "pe", "la", "su"]
 SUMMARY_HEADERS = ["Läsnä", "Perusteltu poissaolo", "Poissa", "Odottaa", "Korvauspäivät", "Korvaus (€)"]
 NOTES_HEADER = "Huomautukset"  # e.g. two work days on one date (paid once)
 FILL = {
@@ -48,7 +48,7 @@ def cell_text(value: str) -> str:
 
 
 def day_heading(d: date) -> str:
-    return f"{WEEKDAY_FI[d.weekday()]} {d.day}.{d.month}."
+    return f"{weekday_fi(d)} {d.day}.{d.month}."
 
 
 def _counts(reg: Register) -> list[list[object]]:

@@ -38,7 +38,7 @@ from sqlalchemy import select
 
 from integrator.config import Rules
 from integrator.domain.attendance import compensation_amount, compensation_days, daily_rate
-from integrator.domain.calendar import week_monday
+from integrator.domain.weeks import week_monday
 from integrator.jobs.attendance import expected_pairs
 from integrator.store.db import Store
 from integrator.store.models import (

@@ -8,8 +8,9 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from integrator.domain import weeks
 from integrator.store.models import AttendanceStatus, Organisation, PeerGroup
-from integrator.web import access, background, context, identities, readmodels, services, weeks
+from integrator.web import access, background, context, identities, readmodels, services
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store
 
@@ -26,11 +27,11 @@ def _json_body() -> dict[str, Any]:
 
 def _week_arg(value: Any, *, default_current: bool = True) -> str:
     if value is None and default_current:
-        return weeks.week_of(context.today())
+        return weeks.iso_week_of(context.today())
     if not isinstance(value, str):
         abort(400, description="week must look like 2026-W49")
     try:
-        weeks.monday_of(value)
+        weeks.week_monday(value)
     except ValueError as err:
         abort(400, description=str(err))
     return value

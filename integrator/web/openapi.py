@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from integrator import __version__
-from integrator.web.weeks import MONTH_PATTERN, WEEK_PATTERN
+from integrator.domain.weeks import MONTH_PATTERN, WEEK_PATTERN
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from integrator.domain import weeks
 from integrator.store.models import (
     AttendanceDay,
     Client,
@@ -18,7 +19,7 @@ from integrator.store.models import (
     Period,
     WorkDay,
 )
-from integrator.web import access, weeks
+from integrator.web import access
 from integrator.web.access import RunScope
 from integrator.web.auth import Principal
 

@@ -9,8 +9,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from integrator.domain import weeks
 from integrator.store.models import AttendanceStatus
-from integrator.web import access, background, context, identities, readmodels, services, weeks
+from integrator.web import access, background, context, identities, readmodels, services
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store
 from integrator.web.explain import explain_error
@@ -51,9 +52,9 @@ def _fi_count_key(key: str) -> str:
 
 
 def _week_param() -> str:
-    week = request.args.get("week") or weeks.week_of(context.today())
+    week = request.args.get("week") or weeks.iso_week_of(context.today())
     try:
-        weeks.monday_of(week)
+        weeks.week_monday(week)
     except ValueError:
         abort(400, description="Viikko on annettava muodossa 2026-W49.")
     return week
@@ -69,7 +70,7 @@ def dashboard() -> ResponseReturnValue:
         runs = [readmodels.run_json(r, scope=access.run_scope(s, p, r.organisation_id))
                 for r in access.visible_runs(s, p, limit=5)]
     return render_template("dashboard.html", week=week, grids=grids, runs=runs,
-                           prev_week=weeks.shift(week, -1), next_week=weeks.shift(week, 1))
+                           prev_week=weeks.shift_week(week, -1), next_week=weeks.shift_week(week, 1))
 
 
 @bp.get("/groups/<int:group_id>")
@@ -122,8 +123,8 @@ def attendance_page(group_id: int) -> ResponseReturnValue:
         group = access.group_or_404(s, p, group_id)
         grid = readmodels.attendance_grid(s, p, group, week)
     unmatched = identities.unmatched_for_group(store, group)
-    return render_template("attendance.html", grid=grid, week=week, prev_week=weeks.shift(week, -1),
-                           next_week=weeks.shift(week, 1), unmatched=unmatched)
+    return render_template("attendance.html", grid=grid, week=week, prev_week=weeks.shift_week(week, -1),
+                           next_week=weeks.shift_week(week, 1), unmatched=unmatched)
 
 
 @bp.post("/groups/<int:group_id>/identity-mappings")
@@ -171,7 +172,7 @@ def _setup_target() -> tuple[int, str, str, str]:
         abort(400, description="Valitse ryhmä.")
     week = request.form.get("week", "")
     try:
-        weeks.monday_of(week)
+        weeks.week_monday(week)
     except ValueError:
         abort(400, description="Viikko on annettava muodossa 2026-W49.")
     with get_store().session() as s:
@@ -181,7 +182,7 @@ def _setup_target() -> tuple[int, str, str, str]:
 
 @bp.get("/weekly-setup")
 def weekly_setup_page() -> ResponseReturnValue:
-    next_week = weeks.week_of(context.today() + timedelta(days=7))
+    next_week = weeks.iso_week_of(context.today() + timedelta(days=7))
     return render_template("weekly_setup.html", groups=_setup_form_groups(), week=next_week, preview=None,
                            selected=request.args.get("group_id", type=int))
 

@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from integrator import create_app
+from integrator.domain import weeks
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import PeerGroup, WorkDay
-from integrator.web import accounts, weeks
+from integrator.web import accounts
 from integrator.web.rehearsal import Rehearsal, start_rehearsal
 from tests.web.world import REHEARSAL_NOW, WEEK
 
@@ -78,7 +79,7 @@ def test_a_coordinator_runs_a_week_in_the_browser(served: tuple[str, Rehearsal, 
     base, r, store = served
     ARTIFACTS.mkdir(exist_ok=True)
     week = WEEK  # next week of the pinned rehearsal: no holiday on Tuesday
-    tuesday = weeks.monday_of(week) + timedelta(days=1)
+    tuesday = weeks.week_monday(week) + timedelta(days=1)
     with store.session() as s:
         group_id = s.scalar(select(PeerGroup.id).where(PeerGroup.key == "pitka"))  # Tuesdays, Teams
     assert group_id is not None

@@ -13,13 +13,10 @@ from integrator.domain.calendar import (
     SkippedDay,
     WeekCalendar,
     client_work_days,
-    iso_week_of,
     meeting_window,
-    parse_iso_week,
-    week_monday,
-    weeks_in_year,
     work_days_for_week,
 )
+from integrator.domain.weeks import iso_week_of, parse_iso_week, week_monday, weeks_in_year
 
 days = st.dates(min_value=date(2000, 1, 3), max_value=date(2099, 12, 27))
 weekday_sets = st.sets(st.integers(1, 7), min_size=1, max_size=7)

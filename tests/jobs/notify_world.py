@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from integrator.config import Settings
-from integrator.domain.calendar import meeting_window, week_monday, work_days_for_week
+from integrator.domain.calendar import meeting_window, work_days_for_week
+from integrator.domain.weeks import week_monday
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import (

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from integrator import create_app
+from integrator.domain import weeks
 from integrator.observability.logs import JsonFormatter, redact, setup_logging
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import Client, PeerGroup, StaffUser, WorkDay
-from integrator.web import accounts, weeks
+from integrator.web import accounts
 from integrator.web.rehearsal import start_rehearsal
 from tests.web.world import REHEARSAL_NOW, WEEK
 
@@ -95,7 +96,7 @@ def test_a_full_demo_week_logs_no_emails_names_or_tokens(tmp_path: object, db_ur
             time.sleep(0.2)
         # The rest of the demo week through the product's own jobs: letters, a meeting, the nightly sync.
         r.world.letters(week)
-        tuesday = weeks.monday_of(week) + timedelta(days=1)
+        tuesday = weeks.week_monday(week) + timedelta(days=1)
         with store.session() as s:
             wd = s.scalar(select(WorkDay.id).where(WorkDay.group_id == gid, WorkDay.day == tuesday))
         assert wd is not None

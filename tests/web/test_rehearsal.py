@@ -13,11 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from integrator import create_app
+from integrator.domain import weeks
 from integrator.domain.calendar import work_days_for_week
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import AttendanceDay, PeerGroup, WorkDay
-from integrator.web import accounts, weeks
+from integrator.web import accounts
 from integrator.web.context import get_store
 from integrator.web.rehearsal import Rehearsal, start_rehearsal
 from tests.web.world import REHEARSAL_NOW, WEEK
@@ -80,8 +81,8 @@ def test_a_coordinator_runs_a_week_on_the_sandbox(rehearsal: tuple[Flask, Rehear
     app, r = rehearsal
     client = _login(app, r)
     group_id = _group_id(app, "pitka")  # Tuesdays, Teams
-    week = weeks.week_of(REHEARSAL_NOW.date() + timedelta(days=7))
-    tuesday = weeks.monday_of(week) + timedelta(days=1)
+    week = weeks.iso_week_of(REHEARSAL_NOW.date() + timedelta(days=7))
+    tuesday = weeks.week_monday(week) + timedelta(days=1)
     assert week == WEEK
 
     preview = client.post("/api/v1/jobs/weekly-setup/preview", json={"week": week, "group_id": group_id})

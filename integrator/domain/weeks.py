@@ -1,0 +1,116 @@
+"""ISO weeks, months and Finnish weekday names: the one place for each.
+
+Weeks are written as in the product's URLs, commands and letters: "2026-W49" (ISO 8601, Monday
+first; 2027-01-01 is in 2026-W53). Months as "2026-11". Weekdays are ISO numbers 1..7 (Monday = 1).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# ASCII digits only: \d would also accept other scripts' digits, which int() happily reads.
+_ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+# The same shapes for JSON schemas (OpenAPI) and form fields.
+WEEK_PATTERN = r"^\d{4}-W\d{2}$"
+MONTH_PATTERN = r"^\d{4}-\d{2}$"
+
+# Finnish weekday names by ISO number: the short forms of calendars and timetables ("ti 8.12.")
+# and the long ones of letters ("tiistaina" is built from these by the templates).
+WEEKDAY_FI = {1: "ma", 2: "ti", 3: "ke", 4: "to", 5: "pe", 6: "la", 7: "su"}
+WEEKDAY_FI_LONG = {1: "maanantai", 2: "tiistai", 3: "keskiviikko", 4: "torstai", 5: "perjantai",
+                   6: "lauantai", 7: "sunnuntai"}
+WEEKDAY_EN = {1: "monday", 2: "tuesday", 3: "wednesday", 4: "thursday", 5: "friday", 6: "saturday",
+              7: "sunday"}
+# Every name a config file or a client CSV may use for a weekday.
+WEEKDAY_NAMES: dict[str, int] = {
+    **{name: n for n, name in WEEKDAY_EN.items()},
+    **{name: n for n, name in WEEKDAY_FI.items()},
+    **{name: n for n, name in WEEKDAY_FI_LONG.items()},
+}
+
+
+def parse_weekday(value: Any) -> int:
+    """ISO weekday number from 1..7 or an English/Finnish name ("tuesday", "ti", "tiistai")."""
+    if isinstance(value, bool):
+        raise ValueError("expected a weekday name (monday..sunday, ma..su) or a number 1-7")
+    if isinstance(value, int):
+        if 1 <= value <= 7:
+            return value
+        raise ValueError(f"weekday number must be 1-7, got {value}")
+    if isinstance(value, str) and value.strip().lower() in WEEKDAY_NAMES:
+        return WEEKDAY_NAMES[value.strip().lower()]
+    raise ValueError(f"expected a weekday name (monday..sunday, ma..su) or a number 1-7, got {value!r}")
+
+
+def weekday_fi(d: date) -> str:
+    """"ti" for a Tuesday: the short Finnish name, as in "ti 8.12.2026"."""
+    return WEEKDAY_FI[d.isoweekday()]
+
+
+def weeks_in_year(year: int) -> int:
+    """52 or 53: 28 December always lies in the last ISO week of its year."""
+    return date(year, 12, 28).isocalendar().week
+
+
+def parse_iso_week(s: str) -> tuple[int, int]:
+    """"2026-W49" -> (2026, 49). Only the canonical form; W53 only where the year has one."""
+    if not isinstance(s, str):
+        raise ValueError(f"expected an ISO week like '2026-W49', got {s!r}")
+    m = _ISO_WEEK.fullmatch(s)
+    if m is None:
+        raise ValueError(f"expected an ISO week like '2026-W49', got {s!r}")
+    year, week = int(m.group(1)), int(m.group(2))
+    if not 1 <= year <= 9998:
+        raise ValueError(f"year must be 1-9998 in ISO week {s!r}")
+    last = weeks_in_year(year)
+    if not 1 <= week <= last:
+        raise ValueError(f"ISO year {year} has weeks 1-{last}, got week {week} in {s!r}")
+    return year, week
+
+
+def iso_week_of(d: date) -> str:
+    """The ISO week a day belongs to, e.g. 2027-01-01 -> "2026-W53"."""
+    iso = d.isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+def week_monday(week: str) -> date:
+    """The Monday that starts an ISO week; ValueError for anything that is not one."""
+    year, wk = parse_iso_week(week)
+    return date.fromisocalendar(year, wk, 1)
+
+
+def shift_week(week: str, weeks: int) -> str:
+    """The week `weeks` weeks after (or before, if negative) `week`."""
+    return iso_week_of(week_monday(week) + timedelta(weeks=weeks))
+
+
+def days_of(week: str) -> list[date]:
+    """Monday..Sunday of an ISO week."""
+    monday = week_monday(week)
+    return [monday + timedelta(days=i) for i in range(7)]
+
+
+def week_after(d: date) -> str:
+    """The ISO week after the one `d` is in: "next week" for letters sent on `d`."""
+    return iso_week_of(d + timedelta(days=7))
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """"2026-11" -> (2026, 11); ValueError for anything else."""
+    m = _MONTH.fullmatch(month) if isinstance(month, str) else None
+    if not m:
+        raise ValueError("month must look like 2026-11")
+    year, num = int(m.group(1)), int(m.group(2))
+    if not (1 <= num <= 12 and 1 <= year <= 9999):
+        raise ValueError("month out of range")
+    return year, num
+
+
+def today(tz: str = "Europe/Helsinki") -> date:
+    """Today's date on the wall clock in `tz` (Finnish time by default)."""
+    return datetime.now(ZoneInfo(tz)).date()
