@@ -93,8 +93,8 @@ def _night(w: DemoWorld, day: date, say: Any) -> None:
 
 
 def _table(reg: Any) -> list[str]:
+    from integrator.domain.types import AttendanceStatus
     from integrator.reports.export import day_heading
-    from integrator.store.models import AttendanceStatus
 
     dates = reg.dates
     head = f"{'asiakas':<8} {'ryhmä':<11}" + "".join(f"{day_heading(d):>11}" for d in dates) + "  läsnä  korvaus"

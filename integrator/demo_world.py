@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from integrator.config import Settings
 from integrator.config.apply import apply_settings
+from integrator.domain.types import ServiceModel
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
@@ -33,7 +34,6 @@ from integrator.store.models import (
     Organisation,
     PeerGroup,
     Period,
-    ServiceModel,
     StaffUser,
     WorkDay,
 )

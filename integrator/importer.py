@@ -67,18 +67,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from integrator.config import ConfigError, Rules, Settings, config_path, load_settings
+from integrator.domain.types import ServiceModel, SupportLevel
 from integrator.domain.weeks import WEEKDAY_FI, parse_weekday
 from integrator.store.db import Store
-from integrator.store.models import (
-    Client,
-    Membership,
-    Organisation,
-    PeerGroup,
-    Period,
-    ServiceModel,
-    StaffUser,
-    SupportLevel,
-)
+from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period, StaffUser
 
 EXIT_PROBLEMS = 2
 COLUMNS = (

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Settings
+from integrator.domain.types import MeetingProvider, OrgKind, StaffRole
 from integrator.store.db import Store
-from integrator.store.models import MeetingProvider, Organisation, OrgKind, PeerGroup, StaffRole, StaffUser
+from integrator.store.models import Organisation, PeerGroup, StaffUser
 
 COUNT_KEYS = (
     "organisations_created", "organisations_updated", "organisations_unchanged",

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from integrator.config import Rules
-from integrator.store.models import AttendanceStatus
+from integrator.domain.rules import AttendanceRules
+from integrator.domain.types import AttendanceStatus
 
 Interval = tuple[datetime, datetime]
 
@@ -93,7 +93,7 @@ class DayDecision:
     reasons: list[str] = field(default_factory=list)  # Finnish, for the coordinator UI
 
 
-def evaluate_day(ev: DayEvidence, rules: Rules) -> DayDecision:
+def evaluate_day(ev: DayEvidence, rules: AttendanceRules) -> DayDecision:
     """The computed status of one client's work day, with the evidence that decided it.
 
     Branches, first match wins:
@@ -220,6 +220,6 @@ def compensation_amount(days: int, rate: Decimal) -> Decimal:
     return (rate * days).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
-def daily_rate(rules: Rules) -> Decimal:
+def daily_rate(rules: AttendanceRules) -> Decimal:
     """The configured daily compensation as a Decimal, via its shortest decimal text (9.0 -> 9.0, not 8.99...)."""
     return Decimal(repr(rules.daily_compensation_eur))

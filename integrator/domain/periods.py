@@ -11,8 +11,8 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from integrator.config import Rules
-from integrator.store.models import ServiceModel
+from integrator.domain.rules import PeriodRules
+from integrator.domain.types import ServiceModel
 
 
 def add_months(d: date, months: int) -> date:
@@ -42,7 +42,7 @@ def validate_period(
     end: date,
     weekdays: list[int],
     hours_per_day: float,
-    rules: Rules,
+    rules: PeriodRules,
     service_model: ServiceModel | None = None,
 ) -> list[str]:
     """Problems with a period in plain English (an empty list means valid).

@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 
 from integrator.config import Rules
 from integrator.domain.attendance import DayEvidence, evaluate_day, minutes_present
-from integrator.domain.consent import has_consent
+from integrator.domain.participation import takes_part
+from integrator.domain.types import AttendanceStatus, WorkDayStatus
 from integrator.jobs.identity import map_identity, unmatched_attendees
 from integrator.store.db import Store
 from integrator.store.models import (
     AttendanceDay,
-    AttendanceStatus,
     AuditEvent,
     Client,
     ExternalResource,
@@ -40,7 +40,6 @@ from integrator.store.models import (
     Period,
     Submission,
     WorkDay,
-    WorkDayStatus,
 )
 from integrator.store.types import utcnow
 
@@ -88,12 +87,7 @@ def expected_pairs(session: Session, work_days: Sequence[WorkDay],
     for w in work_days:
         seen: set[int] = set()
         for m in by_group[w.group_id]:
-            if m.client_id in seen or not (m.start_date <= w.day and (m.end_date is None or w.day <= m.end_date)):
-                continue
-            # Nothing is provisioned before the data-protection briefing: no briefing (or a
-            # day before it, in Finnish local time), no day.
-            if any(p.start_date <= w.day <= p.end_date and w.day.isoweekday() in p.weekdays
-                   and has_consent(p.briefing_recorded_at, on=w.day) for p in periods[m.client_id]):
+            if m.client_id not in seen and takes_part(m, periods[m.client_id], w.day):
                 seen.add(m.client_id)
                 out.append(Expected(m.client_id, w.id))
     return out

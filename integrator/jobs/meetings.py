@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import OrganisationConfig, Settings
-from integrator.domain.consent import has_consent
+from integrator.domain import participation
+from integrator.domain.types import MeetingProvider, WorkDayStatus
 from integrator.domain.weeks import week_monday
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.rendering import render
@@ -31,16 +32,7 @@ from integrator.jobs.runs import RunRecorder
 from integrator.providers.errors import Fatal, NeedsReauth, ProviderError
 from integrator.providers.meetings import MeetingRef, MeetingSpec
 from integrator.store.db import Store
-from integrator.store.models import (
-    Client,
-    ExternalResource,
-    MeetingProvider,
-    Membership,
-    Organisation,
-    PeerGroup,
-    WorkDay,
-    WorkDayStatus,
-)
+from integrator.store.models import Client, ExternalResource, Membership, Organisation, PeerGroup, WorkDay
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +58,8 @@ def meeting_key(group_key: str, day: date) -> str:
 
 
 def takes_part(client: Client, membership: Membership, day: date) -> bool:
-    """A member of the group on `day`, in a period covering `day` on one of its weekdays,
-    with the data-protection briefing recorded (nothing is provisioned before it)."""
-    if membership.start_date > day or (membership.end_date is not None and membership.end_date < day):
-        return False
-    for period in client.periods:
-        if period.start_date <= day <= period.end_date and day.isoweekday() in (period.weekdays or []):
-            return has_consent(period.briefing_recorded_at)
-    return False
+    """The one participation rule (integrator.domain.participation) for a loaded client."""
+    return participation.takes_part(membership, client.periods, day)
 
 
 def participants(group: PeerGroup, day: date) -> list[Client]:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from integrator.config import OrganisationConfig, Settings
+from integrator.domain.types import JobStatus
 from integrator.jobs.alerts import AlertResult, queue_absence_alerts
 from integrator.jobs.attendance import EvaluationResult, evaluate_window, reevaluate_work_days
 from integrator.jobs.nightly_sync_context import HARVEST_DAYS, SyncContext, load_context
@@ -28,7 +29,7 @@ from integrator.jobs.nightly_sync_store import MEETING_ID_KIND
 from integrator.jobs.runs import RunRecorder, job_lock
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
-from integrator.store.models import JobStatus, Organisation
+from integrator.store.models import Organisation
 from integrator.store.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from integrator.config import load_settings
+from integrator.domain.types import JobStatus
 from integrator.jobs.nightly_sync import run_nightly_sync
 from integrator.store.db import Store
-from integrator.store.models import JobStatus
 
 
 @click.command("nightly-sync")

@@ -12,17 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Rules
+from integrator.domain.types import WorkDayStatus
 from integrator.jobs.attendance import REPORT_KIND
 from integrator.jobs.identity import ClientIndex
-from integrator.store.models import (
-    Client,
-    ExternalResource,
-    PeerGroup,
-    StaffUser,
-    SyncCursor,
-    WorkDay,
-    WorkDayStatus,
-)
+from integrator.store.models import Client, ExternalResource, PeerGroup, StaffUser, SyncCursor, WorkDay
 from integrator.store.types import utcnow
 
 #: A meeting without any report this long after its end had nobody in it (Teams and Meet

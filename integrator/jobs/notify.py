@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import OrganisationConfig, Settings
+from integrator.domain.types import MeetingProvider, MessageKind, VariantKind, WorkDayStatus
 from integrator.domain.weeks import iso_week_of, parse_iso_week
 from integrator.jobs.meetings import load_groups, meeting_key, organisation_id, participants, takes_part
 from integrator.jobs.outbox import (
@@ -46,15 +47,11 @@ from integrator.store.models import (
     Client,
     ClientVariantChoice,
     ExternalResource,
-    MeetingProvider,
-    MessageKind,
     OutboxMessage,
     PeerGroup,
     StaffUser,
     Task,
-    VariantKind,
     WorkDay,
-    WorkDayStatus,
 )
 from integrator.store.types import utcnow
 

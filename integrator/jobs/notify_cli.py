@@ -10,9 +10,10 @@ import click
 from sqlalchemy import select
 
 from integrator.config import Settings, load_settings
+from integrator.domain.types import JobStatus, OutboxStatus
 from integrator.jobs.runs import JobAlreadyRunning
 from integrator.store.db import Store
-from integrator.store.models import JobStatus, OutboxMessage, OutboxStatus
+from integrator.store.models import OutboxMessage
 from integrator.store.types import utcnow
 
 config_option = click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,

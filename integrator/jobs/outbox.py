@@ -42,9 +42,10 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from integrator.domain.types import MessageKind, OutboxStatus
 from integrator.providers.errors import DeliveryUncertain, NeedsReauth, Parked, ProviderError, Retriable
 from integrator.store.db import Store
-from integrator.store.models import MessageKind, OutboxMessage, OutboxStatus
+from integrator.store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from integrator.domain.types import JobStatus
 from integrator.observability.logs import redact
 from integrator.store.db import Store
-from integrator.store.models import JobLock, JobRun, JobStatus
+from integrator.store.models import JobLock, JobRun
 from integrator.store.types import utcnow
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import sessionmaker
 
 from integrator.config import GoogleTenant, OrganisationConfig, Settings
 from integrator.config.apply import apply_to_session
+from integrator.domain.types import JobStatus
 from integrator.domain.weeks import parse_iso_week
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.runs import JobAlreadyRunning, RunRecorder, job_lock
@@ -39,7 +40,7 @@ from integrator.jobs.weekly_tasks import TaskFile, load_task_file
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import GoogleClient
 from integrator.store.db import Store
-from integrator.store.models import Client, ExternalResource, JobStatus, Organisation
+from integrator.store.models import Client, ExternalResource, Organisation
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, selectinload
 from integrator.config import OrganisationConfig
 from integrator.domain.calendar import SkippedDay, WeekCalendar, client_work_days
 from integrator.domain.consent import has_consent
+from integrator.domain.participation import takes_part
+from integrator.domain.types import VariantKind
 from integrator.domain.weeks import week_monday, weekday_fi
 from integrator.jobs.weekly_tasks import (
     STARTED,
@@ -43,7 +45,6 @@ from integrator.store.models import (
     StaffUser,
     Task,
     TaskVariant,
-    VariantKind,
 )
 
 SECTION = "Etäkuntouttava työtoiminta"
@@ -151,7 +152,10 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
             if period is None:
                 continue
             end = min(period.end_date, m.end_date) if m.end_date else period.end_date
-            days = client_work_days(cal, max(period.start_date, m.start_date), end, list(period.weekdays))
+            # The calendar's days of the period and membership, narrowed by the one participation
+            # rule (which also wants the briefing on or before each day), as meetings and attendance.
+            days = [d for d in client_work_days(cal, max(period.start_date, m.start_date), end, list(period.weekdays))
+                    if takes_part(m, client.periods, d)]
             email = (client.email or "").strip().lower() or None
             gw.clients.append(ClientWeek(client.id, client.code, email,
                                          bool(email and email.endswith("@" + domain)),

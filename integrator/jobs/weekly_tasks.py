@@ -48,16 +48,9 @@ from integrator.domain.calendar import (
     meeting_window,
     work_days_for_week,
 )
+from integrator.domain.types import VariantKind, WorkDayStatus
 from integrator.domain.weeks import parse_weekday
-from integrator.store.models import (
-    Assignment,
-    PeerGroup,
-    Task,
-    TaskVariant,
-    VariantKind,
-    WorkDay,
-    WorkDayStatus,
-)
+from integrator.store.models import Assignment, PeerGroup, Task, TaskVariant, WorkDay
 
 DEFAULT_TITLE = "Päivän tehtävä"
 DEFAULT_INSTRUCTIONS = (

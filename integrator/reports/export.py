@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from integrator.domain.types import AttendanceStatus
 from integrator.domain.weeks import weekday_fi
 from integrator.reports.register import (
     NOT_EVALUATED,
@@ -25,7 +26,6 @@ from integrator.reports.register import (
     STATUS_LABEL,
     Register,
 )
-from integrator.store.models import AttendanceStatus
 
 SUMMARY_HEADERS = ["Läsnä", "Perusteltu poissaolo", "Poissa", "Odottaa", "Korvauspäivät", "Korvaus (€)"]
 NOTES_HEADER = "Huomautukset"  # e.g. two work days on one date (paid once)

@@ -38,19 +38,11 @@ from sqlalchemy import select
 
 from integrator.config import Rules
 from integrator.domain.attendance import compensation_amount, compensation_days, daily_rate
+from integrator.domain.types import AttendanceStatus, WorkDayStatus
 from integrator.domain.weeks import week_monday
 from integrator.jobs.attendance import expected_pairs
 from integrator.store.db import Store
-from integrator.store.models import (
-    AttendanceDay,
-    AttendanceStatus,
-    Client,
-    Organisation,
-    PeerGroup,
-    StaffUser,
-    WorkDay,
-    WorkDayStatus,
-)
+from integrator.store.models import AttendanceDay, Client, Organisation, PeerGroup, StaffUser, WorkDay
 
 #: Finnish labels for the coordinator (UI text is Finnish).
 STATUS_LABEL = {

@@ -26,6 +26,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from integrator.domain.types import (
+    AttendanceStatus,
+    JobStatus,
+    MeetingProvider,
+    MessageKind,
+    OrgKind,
+    OutboxStatus,
+    ServiceModel,
+    StaffRole,
+    SupportLevel,
+    VariantKind,
+    WorkDayStatus,
+)
 from integrator.store.types import UTCDateTime, utcnow
 
 # Stable constraint names so that Alembic migrations read the same on SQLite and PostgreSQL.
@@ -47,82 +60,6 @@ def _enum(cls: type[enum.Enum]) -> Enum:
     # Store the value (lower-case words), not the member name, and no native PG enum:
     # adding a value later must not need an ALTER TYPE migration.
     return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
-
-
-class OrgKind(enum.StrEnum):
-    MUNICIPALITY = "municipality"
-    PROVIDER = "provider"
-
-
-class StaffRole(enum.StrEnum):
-    ADMIN = "admin"
-    COORDINATOR = "coordinator"
-    SOCIAL_WORKER = "social_worker"  # a contact for alerts; never logs in
-
-
-class SupportLevel(enum.StrEnum):
-    """Digital support need, the four levels of the Raisio pilot survey."""
-
-    A_LOT = "a_lot"
-    A_LITTLE = "a_little"
-    NONE = "none"
-    HELPS_OTHERS = "helps_others"
-
-
-class ServiceModel(enum.StrEnum):
-    LONG_TERM = "long_term"  # over 3 months
-    SHORT_TERM = "short_term"  # 3 months
-    INTERVAL = "interval"  # about 2 weeks, e.g. while the centre is closed
-    HYBRID = "hybrid"  # on site some days, remote on others
-
-
-class MeetingProvider(enum.StrEnum):
-    TEAMS = "teams"
-    MEET = "meet"
-
-
-class WorkDayStatus(enum.StrEnum):
-    PLANNED = "planned"
-    CANCELLED = "cancelled"
-
-
-class VariantKind(enum.StrEnum):
-    STANDARD = "standard"
-    PLAIN_LANGUAGE = "plain_language"  # selkokieli
-    EASIER = "easier"
-    HARDER = "harder"
-
-
-class AttendanceStatus(enum.StrEnum):
-    PRESENT = "present"
-    ABSENT = "absent"
-    PENDING = "pending"  # evidence not yet available (meeting report not ready)
-    EXCUSED = "excused"  # set by a coordinator, e.g. sick leave
-
-
-class OutboxStatus(enum.StrEnum):
-    QUEUED = "queued"
-    SENDING = "sending"  # claimed; provider call in flight
-    SENT = "sent"
-    PARKED = "parked"  # over a sending limit; resumed later
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    # The run stopped, or the provider answered 5xx, while sending: maybe sent. Never resent
-    # automatically; a coordinator checks the sender's Sent Items and requeues or drops it.
-    UNCERTAIN = "uncertain"
-
-
-class MessageKind(enum.StrEnum):
-    WEEKLY_LETTER = "weekly_letter"
-    REMINDER = "reminder"
-    ABSENCE_ALERT = "absence_alert"
-
-
-class JobStatus(enum.StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    PARTIAL = "partial"  # finished, some items failed
-    FAILED = "failed"
 
 
 class Organisation(Base):

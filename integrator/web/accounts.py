@@ -8,8 +8,9 @@ import secrets
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from integrator.domain.types import StaffRole
 from integrator.store.db import Store
-from integrator.store.models import ApiToken, Organisation, StaffRole, StaffUser
+from integrator.store.models import ApiToken, Organisation, StaffUser
 from integrator.store.types import utcnow
 
 TOKEN_PREFIX = "itk_"  # noqa: S105 - a prefix that makes leaked tokens greppable, not a secret

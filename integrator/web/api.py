@@ -9,7 +9,8 @@ from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from integrator.domain import weeks
-from integrator.store.models import AttendanceStatus, Organisation, PeerGroup
+from integrator.domain.types import AttendanceStatus
+from integrator.store.models import Organisation, PeerGroup
 from integrator.web import access, background, context, identities, readmodels, services
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store

@@ -19,7 +19,8 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from integrator.store.models import StaffRole, StaffUser
+from integrator.domain.types import StaffRole
+from integrator.store.models import StaffUser
 from integrator.web import accounts
 from integrator.web.context import get_store
 from integrator.web.ratelimit import LoginLimiter

@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from integrator.domain.types import JobStatus
 from integrator.jobs.plan import Plan
 from integrator.observability import metrics
 from integrator.store.db import Store
-from integrator.store.models import JobRun, JobStatus
+from integrator.store.models import JobRun
 from integrator.store.types import utcnow
 
 log = logging.getLogger(__name__)

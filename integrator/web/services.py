@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort
 
+from integrator.domain.types import AttendanceStatus
 from integrator.jobs.runs import JobAlreadyRunning
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
-from integrator.store.models import AttendanceStatus
 from integrator.web import context
 from integrator.web.background import ApplyFailed, WeeklySetupUnavailable
 from integrator.web.context import get_settings

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from integrator.domain import weeks
-from integrator.store.models import AttendanceStatus
+from integrator.domain.types import AttendanceStatus
 from integrator.web import access, background, context, identities, readmodels, services
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store

@@ -30,10 +30,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from integrator.demo_world import DemoWorld, GroupPlan, local
+from integrator.domain.types import ServiceModel
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
-from integrator.store.models import AttendanceDay, ServiceModel
+from integrator.store.models import AttendanceDay
 
 WEEK = "2026-W03"  # Mon 12.1. - Thu 15.1.2026, no holidays
 SETUP_AT = datetime(2026, 1, 9, 10, 0, tzinfo=UTC)

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from integrator.config import Settings  # noqa: E402
 from integrator.domain.calendar import meeting_window, work_days_for_week  # noqa: E402
+from integrator.domain.types import MeetingProvider, OutboxStatus, ServiceModel, StaffRole  # noqa: E402
 from integrator.jobs.meetings import apply_meetings, plan_meetings  # noqa: E402
 from integrator.jobs.notify import queue_due_reminders, queue_weekly_letters, send_outbox  # noqa: E402
 from integrator.jobs.runs import RunRecorder  # noqa: E402
@@ -47,15 +48,11 @@ from integrator.store.db import Store  # noqa: E402
 from integrator.store.migrate import upgrade  # noqa: E402
 from integrator.store.models import (  # noqa: E402
     Client,
-    MeetingProvider,
     Membership,
     Organisation,
     OutboxMessage,
-    OutboxStatus,
     PeerGroup,
     Period,
-    ServiceModel,
-    StaffRole,
     StaffUser,
     Task,
     WorkDay,

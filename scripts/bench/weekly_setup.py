@@ -31,13 +31,14 @@ from sqlalchemy import select
 
 from integrator.config import Settings
 from integrator.config.apply import apply_settings
+from integrator.domain.types import ServiceModel
 from integrator.jobs.weekly_setup import run_weekly_setup
 from integrator.providers.google.client import BATCH_LIMITS, GoogleClient
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
-from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period, ServiceModel
+from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period
 
 ORG, DOMAIN, WEEK = "bench", "sandbox.example.fi", "2026-W49"  # Mon-Thu 30.11.-3.12.2026: no holidays
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)

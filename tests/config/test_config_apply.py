@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from integrator.cli import cli
 from integrator.config import load_settings
 from integrator.config.apply import apply_settings
+from integrator.domain.types import MeetingProvider, StaffRole
 from integrator.store.db import Store
-from integrator.store.models import MeetingProvider, Organisation, PeerGroup, StaffRole, StaffUser
+from integrator.store.models import Organisation, PeerGroup, StaffUser
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "integrator.example.yaml"
 

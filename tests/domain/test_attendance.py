@@ -23,7 +23,7 @@ from integrator.domain.attendance import (
     merge_intervals,
     minutes_present,
 )
-from integrator.store.models import AttendanceStatus
+from integrator.domain.types import AttendanceStatus
 
 PRESENT, ABSENT, PENDING, EXCUSED = (
     AttendanceStatus.PRESENT, AttendanceStatus.ABSENT, AttendanceStatus.PENDING, AttendanceStatus.EXCUSED,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from integrator.config import Rules
 from integrator.domain.periods import add_months, period_active_on, period_end_for, validate_period
-from integrator.store.models import ServiceModel
+from integrator.domain.types import ServiceModel
 
 RULES = Rules()
 TUE_THU = [2, 4]

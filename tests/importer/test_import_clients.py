@@ -15,18 +15,11 @@ from sqlalchemy import func, select
 from integrator.cli import cli
 from integrator.config import load_settings
 from integrator.config.apply import apply_settings
+from integrator.domain.types import ServiceModel, SupportLevel
 from integrator.importer import import_clients
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
-from integrator.store.models import (
-    Client,
-    Membership,
-    PeerGroup,
-    Period,
-    ServiceModel,
-    StaffUser,
-    SupportLevel,
-)
+from integrator.store.models import Client, Membership, PeerGroup, Period, StaffUser
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "integrator.example.yaml"

@@ -18,22 +18,19 @@ import yaml
 
 from integrator.config import Settings
 from integrator.domain.calendar import meeting_window, work_days_for_week
+from integrator.domain.types import MeetingProvider, ServiceModel, StaffRole, VariantKind
 from integrator.domain.weeks import week_monday
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import (
     Client,
-    MeetingProvider,
     Membership,
     Organisation,
     PeerGroup,
     Period,
-    ServiceModel,
-    StaffRole,
     StaffUser,
     Task,
     TaskVariant,
-    VariantKind,
     WorkDay,
 )
 

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from integrator.config import Rules
+from integrator.domain.types import MeetingProvider, ServiceModel, StaffRole
 from integrator.jobs.attendance import (
     REPORT_KIND,
     CorrectionError,
@@ -33,13 +34,10 @@ from integrator.store.models import (
     Client,
     ExternalResource,
     MeetingAttendance,
-    MeetingProvider,
     Membership,
     Organisation,
     PeerGroup,
     Period,
-    ServiceModel,
-    StaffRole,
     StaffUser,
     Submission,
     WorkDay,
@@ -501,8 +499,8 @@ def test_a_day_without_a_recorded_rate_is_reported_at_the_configured_rate(week: 
 
 
 def test_a_cancelled_work_day_is_nobodys_absence_in_the_alerts(week: Week) -> None:
+    from integrator.domain.types import WorkDayStatus
     from integrator.jobs.alerts import queue_absence_alerts
-    from integrator.store.models import WorkDayStatus
 
     week.sync()
     play_rest_of_week(week)  # K-0004: absent Tuesday and Thursday

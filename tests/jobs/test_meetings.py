@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from integrator.domain.types import WorkDayStatus
 from integrator.jobs.meetings import apply_meetings, plan_meetings
 from integrator.jobs.runs import RunRecorder
-from integrator.store.models import ExternalResource, Membership, WorkDay, WorkDayStatus
+from integrator.store.models import ExternalResource, Membership, WorkDay
 from tests.jobs import notify_world as nw
 from tests.jobs.notify_world import ORG, WEEK, World
 
@@ -164,7 +165,8 @@ def test_a_meet_create_whose_event_was_deleted_meanwhile_is_made_again_with_a_ne
 
 
 def test_a_new_coordinator_gets_a_new_meeting_and_the_old_one_is_cancelled(world: World) -> None:
-    from integrator.store.models import PeerGroup, StaffRole, StaffUser
+    from integrator.domain.types import StaffRole
+    from integrator.store.models import PeerGroup, StaffUser
 
     run(world)
     old = meetings(world)["meeting:tiistai:2026-01-13"].external_id

@@ -19,17 +19,12 @@ import pytest
 from sqlalchemy import func, select
 
 from integrator.demo_world import DemoWorld, GroupPlan, local
+from integrator.domain.types import ServiceModel
 from integrator.jobs.attendance import register_for_week
 from integrator.jobs.identity import map_identity, unmatched_attendees
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import (
-    AttendanceDay,
-    MeetingAttendance,
-    OutboxMessage,
-    ServiceModel,
-    SyncCursor,
-)
+from integrator.store.models import AttendanceDay, MeetingAttendance, OutboxMessage, SyncCursor
 
 WEEK = "2026-W03"
 TUE, WED, THU = date(2026, 1, 13), date(2026, 1, 14), date(2026, 1, 15)

@@ -19,6 +19,7 @@ from msgraph.generated.models.attendance_record import AttendanceRecord
 from sqlalchemy import select
 
 from integrator.demo_world import DemoWorld, local
+from integrator.domain.types import JobStatus
 from integrator.jobs.nightly_sync import Providers, run_nightly_sync
 from integrator.jobs.nightly_sync_cli import nightly_sync as nightly_sync_command
 from integrator.jobs.nightly_sync_store import MEETING_ID_UNKNOWN
@@ -27,7 +28,7 @@ from integrator.providers.microsoft.attendance import record_from_sdk
 from integrator.sandbox import Sandbox
 from integrator.sandbox.google.meet import Session
 from integrator.store.db import Store
-from integrator.store.models import Client, ExternalResource, JobRun, JobStatus, MeetingAttendance, Submission
+from integrator.store.models import Client, ExternalResource, JobRun, MeetingAttendance, Submission
 from tests.jobs.test_nightly_sync import THU, TUE, WED, _world, play_week, table
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from integrator.domain.types import OutboxStatus, WorkDayStatus
 from integrator.jobs.meetings import apply_meetings, plan_meetings
 from integrator.jobs.notify import letter_week_due, queue_due_reminders, queue_weekly_letters, send_outbox
 from integrator.jobs.runs import RunRecorder
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import Membership, OutboxMessage, OutboxStatus, WorkDay, WorkDayStatus
+from integrator.store.models import Membership, OutboxMessage, WorkDay
 from tests.jobs import notify_world as nw
 from tests.jobs.notify_world import LETTER_DAY, ORG, TWO_GROUPS, WEEK, World, at, monday
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from integrator.cli import cli
-from integrator.store.models import JobRun, JobStatus, OutboxMessage, OutboxStatus
+from integrator.domain.types import JobStatus, OutboxStatus
+from integrator.store.models import JobRun, OutboxMessage
 from tests.jobs import notify_world as nw
 from tests.jobs.notify_world import LETTER_DAY, WEEK, World, at, monday
 

@@ -19,17 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from integrator.domain.types import MeetingProvider, MessageKind, OutboxStatus, WorkDayStatus
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import (
-    ExternalResource,
-    MeetingProvider,
-    MessageKind,
-    OutboxMessage,
-    OutboxStatus,
-    WorkDay,
-    WorkDayStatus,
-)
+from integrator.store.models import ExternalResource, OutboxMessage, WorkDay
 from tests.jobs import notify_world as nw
 from tests.jobs.notify_world import GroupSpec, World, monday
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from integrator.domain.types import MessageKind, OutboxStatus
 from integrator.jobs.notify import queue_weekly_letters, send_outbox
 from integrator.jobs.outbox import NewMessage, enqueue, requeue
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import MessageKind, OutboxMessage, OutboxStatus
+from integrator.store.models import OutboxMessage
 from tests.jobs import notify_world as nw
 from tests.jobs.notify_world import LETTER_DAY, ORG, TWO_GROUPS, WEEK, World
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from integrator.domain.types import JobStatus
 from integrator.jobs.runs import JobAlreadyRunning, RunRecorder, job_lock
 from integrator.store.db import Store
-from integrator.store.models import JobLock, JobRun, JobStatus
+from integrator.store.models import JobLock, JobRun
 from integrator.store.types import utcnow
 
 

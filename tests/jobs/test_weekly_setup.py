@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import event, select
 
 from integrator.cli import cli
+from integrator.domain.types import JobStatus, VariantKind, WorkDayStatus
 from integrator.jobs.runs import JobAlreadyRunning, job_lock
 from integrator.jobs.weekly_setup import run_weekly_setup
 from integrator.providers.errors import NeedsReauth
@@ -22,12 +23,9 @@ from integrator.store.models import (
     ClientVariantChoice,
     ExternalResource,
     JobRun,
-    JobStatus,
     PeerGroup,
     Task,
-    VariantKind,
     WorkDay,
-    WorkDayStatus,
 )
 
 from . import weekly_world as ww

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from integrator.domain.types import JobStatus
 from integrator.jobs.weekly_setup import run_weekly_setup
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
-from integrator.store.models import JobRun, JobStatus
+from integrator.store.models import JobRun
 
 from . import weekly_world as ww
 from .weekly_world import NOW, ORG, WEEK, WeeklyWorld

@@ -20,11 +20,12 @@ from sqlalchemy import select
 
 from integrator.config import Settings
 from integrator.config.apply import apply_settings
+from integrator.domain.types import ServiceModel
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period, ServiceModel
+from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period
 
 ORG = "raisio"
 DOMAIN = "sandbox.example.fi"

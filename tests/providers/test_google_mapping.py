@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from integrator.domain.types import VariantKind
 from integrator.jobs.weekly_tasks import TaskEntry, choose_variant
 from integrator.providers.google.classroom import (
     CourseSpec,
@@ -17,7 +18,6 @@ from integrator.providers.google.classroom import (
     marker_of,
 )
 from integrator.providers.google.drive import FOLDER, FolderSpec, folder_body, key_of, org_folders_query
-from integrator.store.models import VariantKind
 
 SPEC = CourseWorkSpec("coursework:ti:2026-W49:wd1:t1:standard", "ti 1.12. Päiväkirja", "Kirjoita päivästäsi.",
                       datetime(2026, 12, 1, 6, 0, tzinfo=UTC), datetime(2026, 12, 1, 21, 59, tzinfo=UTC), "t1",

@@ -10,18 +10,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from integrator.domain.types import AttendanceStatus, MeetingProvider, ServiceModel, StaffRole
 from integrator.store.db import Store
 from integrator.store.models import (
     AttendanceDay,
-    AttendanceStatus,
     Base,
     Client,
-    MeetingProvider,
     Organisation,
     PeerGroup,
     Period,
-    ServiceModel,
-    StaffRole,
     StaffUser,
     WorkDay,
 )

@@ -13,17 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from integrator.store.models import (
-    AttendanceDay,
-    AttendanceStatus,
-    Client,
-    JobRun,
-    JobStatus,
-    Membership,
-    Period,
-    ServiceModel,
-    WorkDay,
-)
+from integrator.domain.types import AttendanceStatus, JobStatus, ServiceModel
+from integrator.store.models import AttendanceDay, Client, JobRun, Membership, Period, WorkDay
 from integrator.web.access import retention_start
 from integrator.web.auth import PUBLIC_ENDPOINTS
 from integrator.web.context import get_store

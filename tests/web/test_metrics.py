@@ -7,8 +7,9 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
+from integrator.domain.types import MessageKind
 from integrator.observability import metrics
-from integrator.store.models import MessageKind, OutboxMessage
+from integrator.store.models import OutboxMessage
 from integrator.web.context import get_store
 from tests.web.world import World
 

@@ -130,7 +130,8 @@ def _work_day_id(app: Flask, group_id: int, day: object) -> int:
 
 
 def test_a_second_apply_while_one_runs_is_refused_with_reason(rehearsal: tuple[Flask, Rehearsal]) -> None:
-    from integrator.store.models import JobRun, JobStatus, Organisation
+    from integrator.domain.types import JobStatus
+    from integrator.store.models import JobRun, Organisation
 
     app, r = rehearsal
     client = _login(app, r)

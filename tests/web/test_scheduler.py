@@ -119,10 +119,11 @@ def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, s
     from sqlalchemy import func, select
 
     from integrator.demo_world import DEMO_GROUPS, ORG, DemoWorld, local
+    from integrator.domain.types import JobStatus, MessageKind, OutboxStatus
     from integrator.domain.weeks import days_of
     from integrator.sandbox import Sandbox
     from integrator.scheduler import JOB_FUNCTIONS
-    from integrator.store.models import JobRun, JobStatus, MessageKind, OutboxMessage, OutboxStatus
+    from integrator.store.models import JobRun, OutboxMessage
 
     tuesday = days_of(NEXT_WEEK)[1]
     with Sandbox(start_time=THURSDAY_NOON) as sb:

@@ -5,20 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from integrator.domain.types import AttendanceStatus, JobStatus, MeetingProvider, ServiceModel
 from integrator.store.db import Store
 from integrator.store.models import (
     AttendanceDay,
-    AttendanceStatus,
     Client,
     JobRun,
-    JobStatus,
     MeetingAttendance,
-    MeetingProvider,
     Membership,
     Organisation,
     PeerGroup,
     Period,
-    ServiceModel,
     WorkDay,
 )
 from integrator.web import accounts
