@@ -171,7 +171,7 @@ class DemoWorld:
         return lambda tenant: GoogleClient(tenant, policy=fast_policy())
 
     def weekly_setup(self, week: str) -> Any:
-        from integrator.jobs.weekly_setup import run_weekly_setup
+        from integrator.jobs.weekly.setup import run_weekly_setup
 
         plan, _run = run_weekly_setup(self.store, self.settings, week, ORG, now=self.sb.state.clock.now(),
                                       client_factory=self.google_factory())

@@ -98,7 +98,7 @@ class SyncContext:
 
 
 def _work_day_of_coursework(key: str) -> int | None:
-    # coursework:<group>:<week>:wd<work day id>:t<position>:<variant> (jobs.weekly_state)
+    # coursework:<group>:<week>:wd<work day id>:t<position>:<variant> (jobs.weekly.state)
     for part in key.split(":"):
         if part.startswith("wd") and part[2:].isdigit():
             return int(part[2:])

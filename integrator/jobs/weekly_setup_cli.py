@@ -11,7 +11,7 @@ import click
 
 from integrator.config import load_settings
 from integrator.jobs.runs import JobAlreadyRunning
-from integrator.jobs.weekly_setup import run_weekly_setup
+from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.errors import NeedsReauth
 from integrator.store.db import Store
 from integrator.store.models import JobRun
@@ -27,7 +27,7 @@ __all__ = ["run_weekly_setup", "weekly_setup"]
 @click.option("--org", "org_key", default=None, help="Organisation key (default: every organisation).")
 @click.option("--group", "group_key", default=None, help="Only this group.")
 @click.option("--tasks", "tasks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="YAML file with the week's tasks (see integrator/jobs/weekly_tasks.py).")
+              help="YAML file with the week's tasks (see integrator/jobs/weekly/tasks.py).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in Google or Microsoft.")
 @click.option("--no-meetings", is_flag=True, help="Leave the week's meetings out (Google part only).")
 @click.option("--now", "now_text", default=None, hidden=True, help="Pretend it is this instant (tests).")

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from integrator.config import Settings
 from integrator.config.apply import apply_settings
 from integrator.domain.types import ServiceModel
-from integrator.jobs.weekly_setup import run_weekly_setup
+from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.google.client import BATCH_LIMITS, GoogleClient
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox

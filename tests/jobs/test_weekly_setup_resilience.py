@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from integrator.domain.types import JobStatus
-from integrator.jobs.weekly_setup import run_weekly_setup
+from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade

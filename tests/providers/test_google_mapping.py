@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from integrator.domain.types import VariantKind
-from integrator.jobs.weekly_tasks import TaskEntry, choose_variant
+from integrator.jobs.weekly.tasks import TaskEntry, choose_variant
 from integrator.providers.google.classroom import (
     CourseSpec,
     CourseWorkSpec,

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from integrator.jobs.plan import Action
-from integrator.jobs.weekly_state import Desired
-from integrator.jobs.weekly_steps import Handler, Step
+from integrator.jobs.weekly.state import Desired
+from integrator.jobs.weekly.steps import Handler, Step
 from integrator.providers.errors import NeedsReauth, Retriable
 from integrator.providers.google.classroom import CourseWorkSpec, assignee_change, marker, marker_of
 from integrator.providers.google.client import ItemResult
 
 if TYPE_CHECKING:
-    from integrator.jobs.weekly_apply import Applier
+    from integrator.jobs.weekly.apply import Applier
 
 
 class CourseworkStage:

@@ -7,7 +7,7 @@ It takes every organisation's lock first (also for a dry run), then per organisa
    transaction that is rolled back, so a preview leaves the store's week as it was),
 2. looks at invitations we sent earlier (reads only) to see who has accepted,
 3. diffs the desired state with the store's ExternalResource rows -> a Plan,
-4. unless ``dry_run``: applies the plan in batches (integrator.jobs.weekly_apply), recording
+4. unless ``dry_run``: applies the plan in batches (integrator.jobs.weekly.apply), recording
    each confirmed result at once, so that a crash resumes and a re-run writes nothing,
 5. plans (and applies) the week's meetings through integrator.jobs.meetings when present.
 A JobRun row records the plan, counts and per-item errors (also for a dry run).
@@ -33,10 +33,10 @@ from integrator.domain.types import JobStatus
 from integrator.domain.weeks import parse_iso_week
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.runs import JobAlreadyRunning, RunRecorder, job_lock
-from integrator.jobs.weekly_apply import Applier, observe_invitations
-from integrator.jobs.weekly_plan import PlannedOrg, diff
-from integrator.jobs.weekly_state import desired_resources, load_week
-from integrator.jobs.weekly_tasks import TaskFile, load_task_file
+from integrator.jobs.weekly.apply import Applier, observe_invitations
+from integrator.jobs.weekly.plan import PlannedOrg, diff
+from integrator.jobs.weekly.state import desired_resources, load_week
+from integrator.jobs.weekly.tasks import TaskFile, load_task_file
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import GoogleClient
 from integrator.store.db import Store

@@ -24,7 +24,7 @@ from integrator.domain.consent import has_consent
 from integrator.domain.participation import takes_part
 from integrator.domain.types import VariantKind
 from integrator.domain.weeks import week_monday, weekday_fi
-from integrator.jobs.weekly_tasks import (
+from integrator.jobs.weekly.tasks import (
     STARTED,
     TaskFile,
     choose_variant,

@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 from integrator.config import OrganisationConfig
 from integrator.jobs.plan import Action
 from integrator.jobs.runs import RunRecorder
-from integrator.jobs.weekly_coursework import CourseworkStage
-from integrator.jobs.weekly_plan import PlannedOrg
-from integrator.jobs.weekly_state import Desired
-from integrator.jobs.weekly_steps import Step, exists, gone
+from integrator.jobs.weekly.coursework import CourseworkStage
+from integrator.jobs.weekly.plan import PlannedOrg
+from integrator.jobs.weekly.state import Desired
+from integrator.jobs.weekly.steps import Step, exists, gone
 from integrator.providers.errors import Fatal, NeedsReauth, ProviderError
 from integrator.providers.google.classroom import (
     Classroom,

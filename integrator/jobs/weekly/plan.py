@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from integrator.jobs.plan import Action, Op, Plan
-from integrator.jobs.weekly_state import Desired, OrgWeek
+from integrator.jobs.weekly.state import Desired, OrgWeek
 from integrator.store.models import ExternalResource
 
 REMOVABLE = ("enrolment", "permission", "coursework")
