@@ -185,7 +185,7 @@ class DemoWorld:
         return {"queued": queued.get("queued", 0), "sent": sent.get("sent", 0)}
 
     def nightly_sync(self, **kw: Any) -> Any:
-        from integrator.jobs.nightly_sync import Providers, run_nightly_sync
+        from integrator.jobs.nightly.run import Providers, run_nightly_sync
         from integrator.providers.microsoft.client import GraphClient
 
         providers = Providers(

@@ -48,9 +48,9 @@ def _next_week(settings: Settings, at: datetime) -> str:
 # work. Imports happen when a job fires, so the service starts even if one job module is broken.
 
 def _nightly_sync(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
-    from integrator.jobs import nightly_sync  # type: ignore[attr-defined,unused-ignore]
+    from integrator.jobs.nightly.run import run_nightly_sync
 
-    return nightly_sync.run_nightly_sync(store, settings, org_key=org_key, now=now(), triggered_by="scheduler")
+    return run_nightly_sync(store, settings, org_key=org_key, now=now(), triggered_by="scheduler")
 
 
 def _send(store: Store, settings: Settings, now: Clock) -> Any:

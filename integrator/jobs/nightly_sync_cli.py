@@ -10,7 +10,7 @@ import click
 
 from integrator.config import load_settings
 from integrator.domain.types import JobStatus
-from integrator.jobs.nightly_sync import run_nightly_sync
+from integrator.jobs.nightly.run import run_nightly_sync
 from integrator.store.db import Store
 
 

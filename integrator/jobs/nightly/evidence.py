@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.jobs.attendance import REPORT_KIND, report_key
-from integrator.jobs.nightly_sync_context import SyncContext
+from integrator.jobs.nightly.context import SyncContext
 from integrator.store.db import Store
 from integrator.store.models import ExternalResource, MeetingAttendance, Submission
 from integrator.store.types import utcnow

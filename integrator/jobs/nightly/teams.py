@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 from integrator.jobs.identity import looks_like_phone, participant_key
-from integrator.jobs.nightly_sync_context import REPORT_GRACE, MeetingRow, SyncContext
-from integrator.jobs.nightly_sync_store import (
+from integrator.jobs.nightly.context import REPORT_GRACE, MeetingRow, SyncContext
+from integrator.jobs.nightly.evidence import (
     MEETING_ID_KIND,
     MEETING_ID_UNKNOWN,
     AttendeeIn,

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from integrator.jobs.attendance import expected_pairs
 from integrator.jobs.identity import participant_key
-from integrator.jobs.nightly_sync_context import REPORT_GRACE, MeetingRow, SyncContext, get_cursor, set_cursor
-from integrator.jobs.nightly_sync_store import (
+from integrator.jobs.nightly.context import REPORT_GRACE, MeetingRow, SyncContext, get_cursor, set_cursor
+from integrator.jobs.nightly.evidence import (
     MEETING_ID_KIND,
     MEETING_ID_UNKNOWN,
     AttendeeIn,
