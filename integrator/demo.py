@@ -113,10 +113,11 @@ def _table(reg: Any) -> list[str]:
 
 
 def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
-    from integrator.jobs.attendance import correct_attendance_for, register_for_month, register_for_week
-    from integrator.jobs.identity import map_identity, unmatched_attendees
+    from integrator.jobs.attendance.evaluate import correct_attendance_for
+    from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
     from integrator.jobs.notify import send_outbox
     from integrator.reports.export import write
+    from integrator.reports.register import build_month, build_week
     from integrator.sandbox import Sandbox
     from integrator.store.db import Store
     from integrator.store.migrate import upgrade
@@ -157,12 +158,12 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
         for m in alerts:
             say(f"Poissaolohälytys -> {', '.join(m.to)}: {m.text.strip()}")
         rules = w.settings.rules_for(ORG)
-        week_reg = register_for_week(store, ORG, WEEK, rules=rules)
+        week_reg = build_week(store, ORG, WEEK, rules=rules)
         say("")
         say(f"Läsnäolot viikolla {WEEK} (kulukorvaus {week_reg.rate:.2f} € / päivä):")
         for line in _table(week_reg):
             say(line)
-        month = register_for_month(store, ORG, "2026-01", rules=rules)
+        month = build_month(store, ORG, "2026-01", rules=rules)
         csv_path = write(month, "csv", folder / "lasnaolot-2026-01.csv")
         xlsx_path = write(month, "xlsx", folder / "lasnaolot-2026-01.xlsx")
     elapsed = wall.monotonic() - started

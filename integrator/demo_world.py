@@ -214,7 +214,7 @@ class DemoWorld:
                                                            ExternalResource.local_key == key))
 
     def participants(self, work_day_id: int) -> list[str]:
-        from integrator.jobs.attendance import expected_pairs
+        from integrator.reports.expected import expected_pairs
 
         with self.store.session() as s:
             wd = s.get(WorkDay, work_day_id)

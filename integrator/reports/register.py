@@ -40,7 +40,7 @@ from integrator.config import Rules
 from integrator.domain.attendance import compensation_amount, compensation_days, daily_rate
 from integrator.domain.types import AttendanceStatus, WorkDayStatus
 from integrator.domain.weeks import week_monday
-from integrator.jobs.attendance import expected_pairs
+from integrator.reports.expected import expected_pairs
 from integrator.store.db import Store
 from integrator.store.models import AttendanceDay, Client, Organisation, PeerGroup, StaffUser, WorkDay
 

@@ -17,7 +17,7 @@ SOURCES = frozenset({"teams", "meet"})
 
 def unmatched_for_group(store: Store, group: PeerGroup) -> list[dict[str, Any]]:
     """Attendees nobody could place, in this group's meetings only."""
-    from integrator.jobs.identity import unmatched_attendees
+    from integrator.jobs.attendance.identity import unmatched_attendees
 
     with store.session() as s:
         day_ids = set(s.scalars(select(WorkDay.id).where(WorkDay.group_id == group.id)))
@@ -34,7 +34,7 @@ def unmatched_for_group(store: Store, group: PeerGroup) -> list[dict[str, Any]]:
 def map_for_group(store: Store, p: Principal, group_id: int, source: Any, participant_key: Any,
                   client_id: Any) -> int:
     """Checks that the key is unmatched in this group and the client a member, then maps it."""
-    from integrator.jobs.identity import map_identity
+    from integrator.jobs.attendance.identity import map_identity
 
     if source not in SOURCES or not isinstance(participant_key, str) or not participant_key \
             or len(participant_key) > 300:

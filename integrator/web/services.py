@@ -27,7 +27,7 @@ CORRECTABLE_STATUSES = frozenset({AttendanceStatus.PRESENT.value, AttendanceStat
 
 
 def correct(store: Store, attendance_day_id: int, status: AttendanceStatus, reason: str, staff_id: int) -> None:
-    from integrator.jobs.attendance import CorrectionError, correct_attendance
+    from integrator.jobs.attendance.evaluate import CorrectionError, correct_attendance
 
     try:
         correct_attendance(store, attendance_day_id, status, reason, staff_id)
@@ -91,11 +91,11 @@ def register_rules(org_key: str) -> Rules:
 def register_file(store: Store, org_key: str, group_key: str, year: int, month: int,
                   fmt: str) -> tuple[bytes, str]:
     """The month's register file and its mimetype; RulesUnavailable when the rate is not known."""
-    from integrator.jobs.attendance import register_for_month
     from integrator.reports.export import to_csv, to_xlsx
+    from integrator.reports.register import build_month
 
     rules = register_rules(org_key)
-    register = register_for_month(store, org_key, f"{year:04d}-{month:02d}", group_key=group_key, rules=rules,
+    register = build_month(store, org_key, f"{year:04d}-{month:02d}", group_key=group_key, rules=rules,
                                   today=context.today())
     if fmt == "xlsx":
         return to_xlsx(register), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

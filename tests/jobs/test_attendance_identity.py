@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from integrator.demo_world import DemoWorld, local
-from integrator.jobs.identity import (
+from integrator.jobs.attendance.identity import (
     ClientIndex,
     is_stable_key,
     looks_like_phone,

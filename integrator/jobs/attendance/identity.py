@@ -22,9 +22,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from integrator.jobs.attendance.evaluate import reevaluate_work_days
 from integrator.store.db import Store
 from integrator.store.models import (
     AuditEvent,
@@ -215,8 +216,6 @@ def map_identity(store: Store, org_id: int, source: str, participant_key: str, c
                                   "previous_client_id": previous, "reused": stable,
                                   "work_days": sorted(work_days)}))
     if work_days:
-        from integrator.jobs.attendance import reevaluate_work_days
-
         # Both sides: the client who got the records, and the one they were taken from.
         reevaluate_work_days(store, org_id, sorted(work_days), client_ids=sorted(affected))
     return attached
@@ -228,17 +227,3 @@ def _member_work_days(s: Session, client_id: int) -> set[int]:
                      .join(Membership, Membership.group_id == WorkDay.group_id)
                      .where(Membership.client_id == client_id)).all()
     return {wid for wid, day, start, end in rows if start <= day and (end is None or day <= end)}
-
-
-def attach_clients(session: Session, index: ClientIndex, rows: Iterable[MeetingAttendance]) -> None:
-    """Join freshly stored attendee rows to clients (used by the harvest)."""
-    for r in rows:
-        if r.client_id is None:
-            user_id = r.raw.get("user_id") if isinstance(r.raw, dict) else None
-            r.client_id = index.resolve(r.source, user_id=user_id, key=r.participant_key, email=r.email)
-
-
-def count_unmatched(session: Session, org_id: int) -> int:
-    n = session.scalar(select(func.count(MeetingAttendance.id)).where(
-        MeetingAttendance.organisation_id == org_id, MeetingAttendance.client_id.is_(None)))
-    return int(n or 0)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from integrator.config import Rules
 from integrator.domain.attendance import absence_streaks
 from integrator.domain.types import AttendanceStatus, MessageKind, WorkDayStatus
-from integrator.jobs.attendance import expected_pairs
 from integrator.jobs.outbox import NewMessage, enqueue
+from integrator.reports.expected import expected_pairs
 from integrator.store.models import AttendanceDay, Client, PeerGroup, Period, StaffUser, WorkDay
 
 LOOKBACK_DAYS = 90  # a streak is read from this far back, so its first day (the key) is stable

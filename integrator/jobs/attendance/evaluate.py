@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session
 
 from integrator.config import Rules
 from integrator.domain.attendance import DayEvidence, evaluate_day, minutes_present
-from integrator.domain.participation import takes_part
 from integrator.domain.types import AttendanceStatus, WorkDayStatus
-from integrator.jobs.identity import map_identity, unmatched_attendees
+from integrator.reports.expected import expected_pairs
 from integrator.store.db import Store
 from integrator.store.models import (
     AttendanceDay,
@@ -35,16 +34,11 @@ from integrator.store.models import (
     Client,
     ExternalResource,
     MeetingAttendance,
-    Membership,
     PeerGroup,
-    Period,
     Submission,
     WorkDay,
 )
 from integrator.store.types import utcnow
-
-if TYPE_CHECKING:
-    from integrator.reports.register import Register
 
 #: Submission states that are a return of the work (Classroom states; Drive files are "added").
 RETURNED_STATES = frozenset({"TURNED_IN", "RETURNED", "added"})
@@ -54,43 +48,6 @@ REPORT_KIND = "meeting_report"
 
 def report_key(work_day_id: int, source: str, report_id: str) -> str:
     return f"{REPORT_KIND}:{work_day_id}:{source}:{report_id}"
-
-
-# --- who is expected on a work day -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Expected:
-    client_id: int
-    work_day_id: int
-
-
-def expected_pairs(session: Session, work_days: Sequence[WorkDay],
-                   client_ids: Iterable[int] | None = None) -> list[Expected]:
-    """The clients who take part on each work day: a member of the group that day, inside a
-    briefed period, and the day is one of the period's own (remote) weekdays (as jobs.meetings)."""
-    if not work_days:
-        return []
-    group_ids = {w.group_id for w in work_days}
-    only = set(client_ids) if client_ids is not None else None
-    members = session.scalars(select(Membership).where(Membership.group_id.in_(group_ids))).all()
-    member_clients = {m.client_id for m in members}
-    periods: dict[int, list[Period]] = defaultdict(list)
-    if member_clients:
-        for p in session.scalars(select(Period).where(Period.client_id.in_(member_clients))).all():
-            periods[p.client_id].append(p)
-    by_group: dict[int, list[Membership]] = defaultdict(list)
-    for m in members:
-        if only is None or m.client_id in only:
-            by_group[m.group_id].append(m)
-    out: list[Expected] = []
-    for w in work_days:
-        seen: set[int] = set()
-        for m in by_group[w.group_id]:
-            if m.client_id not in seen and takes_part(m, periods[m.client_id], w.day):
-                seen.add(m.client_id)
-                out.append(Expected(m.client_id, w.id))
-    return out
 
 
 # --- evidence ---------------------------------------------------------------------------
@@ -400,29 +357,3 @@ def correct_attendance_for(store: Store, client_id: int, work_day_id: int, statu
             s.flush()
         row_id = row.id
     return correct_attendance(store, row_id, status, reason, actor_staff_id)
-
-
-# --- identity mapping for the web (implemented in jobs.identity) --------------------------
-
-__all__ = ["correct_attendance", "correct_attendance_for", "map_identity", "register_for_month",
-           "register_for_week", "unmatched_attendees"]
-
-
-# --- reading the register (built in reports.register; plain functions here for the web) --
-
-
-def register_for_month(store: Store, org: str | int, month: str | date, *, rules: Rules,
-                       group_key: str | None = None, today: date | None = None) -> Register:
-    """The month's register of one organisation (optionally one group). `rules` are required:
-    the organisation's configured rules, whose rate prices days evaluated without a recorded rate."""
-    from integrator.reports.register import build_month
-
-    return build_month(store, org, month, group_key=group_key, rules=rules, today=today)
-
-
-def register_for_week(store: Store, org: str | int, week: str, *, rules: Rules,
-                      group_key: str | None = None, today: date | None = None) -> Register:
-    """The ISO week's register (e.g. "2026-W48") of one organisation (optionally one group)."""
-    from integrator.reports.register import build_week
-
-    return build_week(store, org, week, group_key=group_key, rules=rules, today=today)
