@@ -115,7 +115,7 @@ def _table(reg: Any) -> list[str]:
 def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
     from integrator.jobs.attendance.evaluate import correct_attendance_for
     from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
-    from integrator.jobs.notify import send_outbox
+    from integrator.jobs.notify.sender import send_outbox
     from integrator.reports.export import write
     from integrator.reports.register import build_month, build_week
     from integrator.sandbox import Sandbox

@@ -178,7 +178,8 @@ class DemoWorld:
         return plan
 
     def letters(self, week: str) -> dict[str, int]:
-        from integrator.jobs.notify import queue_weekly_letters, send_outbox
+        from integrator.jobs.notify.letters import queue_weekly_letters
+        from integrator.jobs.notify.sender import send_outbox
 
         queued = queue_weekly_letters(self.store, self.settings, ORG, week)
         sent = send_outbox(self.store, self.settings, now=self.sb.state.clock.now())

@@ -54,7 +54,7 @@ def _nightly_sync(store: Store, settings: Settings, org_key: str, now: Clock) ->
 
 
 def _send(store: Store, settings: Settings, now: Clock) -> Any:
-    from integrator.jobs.notify import send_outbox
+    from integrator.jobs.notify.sender import send_outbox
 
     try:
         # The clock, not one reading of it: a paced run of many letters takes minutes.
@@ -65,14 +65,14 @@ def _send(store: Store, settings: Settings, now: Clock) -> Any:
 
 def _reminders(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
     # One run covers every organisation (org_key is ALL): reminders are due by the minute.
-    from integrator.jobs.notify import queue_due_reminders
+    from integrator.jobs.notify.reminders import queue_due_reminders
 
     queue_due_reminders(store, settings, now())
     return _send(store, settings, now)
 
 
 def _weekly_letters(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
-    from integrator.jobs.notify import queue_weekly_letters
+    from integrator.jobs.notify.letters import queue_weekly_letters
 
     queue_weekly_letters(store, settings, org_key, _next_week(settings, now()))
     return _send(store, settings, now)

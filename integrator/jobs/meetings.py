@@ -45,7 +45,7 @@ HIDE_REASON = "osallistujien osoitteet piilotetaan toisilta"
 
 def _safe(err: BaseException) -> str:
     """An error for the job run's record: vendor texts may quote attendee addresses."""
-    from integrator.jobs.outbox import scrub
+    from integrator.jobs.notify.outbox import scrub
 
     return scrub(str(err))[:300]
 

@@ -34,7 +34,7 @@ def _now(value: str | None) -> datetime:
 
 def _send_recorded(store: Store, settings: Settings, now: datetime | None, trigger: str) -> dict[str, int]:
     """send_outbox, recorded as a JobRun (kind "notify_send") for the coordinators' job list."""
-    from integrator.jobs.notify import send_outbox
+    from integrator.jobs.notify.sender import send_outbox
     from integrator.jobs.runs import RunRecorder
 
     recorder = RunRecorder.start(store, "notify_send", organisation_id=None, params={"trigger": trigger})
@@ -103,7 +103,7 @@ def meetings_cmd(config_file: Path | None, week: str, org: str | None, group_key
 def letters_cmd(config_file: Path | None, week: str | None, org: str | None) -> None:
     """Queue next week's letter for each client (once per client and week)."""
     from integrator.domain.weeks import week_after
-    from integrator.jobs.notify import queue_weekly_letters
+    from integrator.jobs.notify.letters import queue_weekly_letters
 
     settings, store = _load(config_file)
     week = week or week_after(utcnow().date())
@@ -117,7 +117,7 @@ def letters_cmd(config_file: Path | None, week: str | None, org: str | None) -> 
 @click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
 def reminders_cmd(config_file: Path | None, now_s: str | None) -> None:
     """Queue the reminders that are due now."""
-    from integrator.jobs.notify import queue_due_reminders
+    from integrator.jobs.notify.reminders import queue_due_reminders
 
     settings, store = _load(config_file)
     click.echo(json.dumps(queue_due_reminders(store, settings, _now(now_s)), sort_keys=True))
@@ -146,7 +146,7 @@ def send_cmd(config_file: Path | None, now_s: str | None) -> None:
 @click.option("--limit", default=50, show_default=True)
 def outbox_cmd(config_file: Path | None, status: str | None, limit: int) -> None:
     """List outbox messages (keys carry client codes only; no addresses are printed)."""
-    from integrator.jobs.notify import counts_by_status
+    from integrator.jobs.notify.sender import counts_by_status
 
     _, store = _load(config_file)
     click.echo(json.dumps(counts_by_status(store), sort_keys=True))
@@ -165,7 +165,7 @@ def outbox_cmd(config_file: Path | None, status: str | None, limit: int) -> None
 @click.argument("key")
 def requeue_cmd(config_file: Path | None, key: str) -> None:
     """Send an uncertain/failed/cancelled message (again) – after checking the Sent Items."""
-    from integrator.jobs.outbox import requeue
+    from integrator.jobs.notify.outbox import requeue
 
     _, store = _load(config_file)
     if not requeue(store, key):
@@ -178,7 +178,7 @@ def requeue_cmd(config_file: Path | None, key: str) -> None:
 @click.argument("key")
 def cancel_cmd(config_file: Path | None, key: str) -> None:
     """Do not send this message (e.g. an uncertain one that did arrive)."""
-    from integrator.jobs.outbox import cancel_key
+    from integrator.jobs.notify.outbox import cancel_key
 
     _, store = _load(config_file)
     if not cancel_key(store, key, "cancelled by a coordinator"):
@@ -192,7 +192,8 @@ def cancel_cmd(config_file: Path | None, key: str) -> None:
 def run_cmd(config_file: Path | None, now_s: str | None) -> None:
     """What a scheduler runs every few minutes: the weekly letters once they are due (default
     Thursday 12:00 for next week), the reminders that are due, then the outbox. Idempotent."""
-    from integrator.jobs.notify import letter_week_due, queue_due_reminders, queue_weekly_letters
+    from integrator.jobs.notify.letters import letter_week_due, queue_weekly_letters
+    from integrator.jobs.notify.reminders import queue_due_reminders
 
     settings, store = _load(config_file)
     now = _now(now_s)

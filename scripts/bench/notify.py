@@ -37,16 +37,18 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from integrator.config import Settings  # noqa: E402
-from integrator.domain.calendar import meeting_window, work_days_for_week  # noqa: E402
-from integrator.domain.types import MeetingProvider, OutboxStatus, ServiceModel, StaffRole  # noqa: E402
-from integrator.jobs.meetings import apply_meetings, plan_meetings  # noqa: E402
-from integrator.jobs.notify import queue_due_reminders, queue_weekly_letters, send_outbox  # noqa: E402
-from integrator.jobs.runs import RunRecorder  # noqa: E402
-from integrator.sandbox.launcher import Sandbox  # noqa: E402
-from integrator.store.db import Store  # noqa: E402
-from integrator.store.migrate import upgrade  # noqa: E402
-from integrator.store.models import (  # noqa: E402
+from integrator.config import Settings
+from integrator.domain.calendar import meeting_window, work_days_for_week
+from integrator.domain.types import MeetingProvider, OutboxStatus, ServiceModel, StaffRole
+from integrator.jobs.meetings import apply_meetings, plan_meetings
+from integrator.jobs.notify.letters import queue_weekly_letters
+from integrator.jobs.notify.reminders import queue_due_reminders
+from integrator.jobs.notify.sender import send_outbox
+from integrator.jobs.runs import RunRecorder
+from integrator.sandbox.launcher import Sandbox
+from integrator.store.db import Store
+from integrator.store.migrate import upgrade
+from integrator.store.models import (
     Client,
     Membership,
     Organisation,

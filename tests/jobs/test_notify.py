@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from integrator.domain.types import OutboxStatus, WorkDayStatus
 from integrator.jobs.meetings import apply_meetings, plan_meetings
-from integrator.jobs.notify import letter_week_due, queue_due_reminders, queue_weekly_letters, send_outbox
+from integrator.jobs.notify.letters import letter_week_due, queue_weekly_letters
+from integrator.jobs.notify.reminders import queue_due_reminders
+from integrator.jobs.notify.sender import send_outbox
 from integrator.jobs.runs import RunRecorder
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store

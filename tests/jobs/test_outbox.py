@@ -9,8 +9,9 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from integrator.domain.types import MessageKind, OutboxStatus
-from integrator.jobs.notify import queue_weekly_letters, send_outbox
-from integrator.jobs.outbox import NewMessage, enqueue, requeue
+from integrator.jobs.notify.letters import queue_weekly_letters
+from integrator.jobs.notify.outbox import NewMessage, enqueue, requeue
+from integrator.jobs.notify.sender import send_outbox
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import OutboxMessage
@@ -141,7 +142,7 @@ def test_a_gmail_5xx_is_uncertain_too_and_sent_once_on_the_wire(
 
 def test_reminders_go_before_letters_waiting_in_the_queue(world: World) -> None:
     from integrator.jobs.meetings import apply_meetings, plan_meetings
-    from integrator.jobs.notify import queue_due_reminders
+    from integrator.jobs.notify.reminders import queue_due_reminders
     from integrator.jobs.runs import RunRecorder
     from tests.jobs.notify_world import at, monday
 
@@ -161,7 +162,7 @@ def test_reminders_go_before_letters_waiting_in_the_queue(world: World) -> None:
 def test_enqueue_and_claim_hold_on_sqlite_and_postgresql(any_store: Store) -> None:
     from datetime import UTC, datetime
 
-    from integrator.jobs.outbox import claim
+    from integrator.jobs.notify.outbox import claim
     from integrator.store.models import Organisation
 
     with any_store.session() as s:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from integrator.config import Rules
 from integrator.domain.attendance import absence_streaks
 from integrator.domain.types import AttendanceStatus, MessageKind, WorkDayStatus
-from integrator.jobs.outbox import NewMessage, enqueue
+from integrator.jobs.notify.outbox import NewMessage, enqueue
 from integrator.reports.expected import expected_pairs
 from integrator.store.models import AttendanceDay, Client, PeerGroup, Period, StaffUser, WorkDay
 

@@ -1,0 +1,176 @@
+"""Weekly letters: next week's days, tasks and meeting links, queued in the outbox the week before.
+
+Key (one message each, forever): letter:<org>:<client code>:<ISO week>
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from integrator.config import Settings
+from integrator.domain.types import MeetingProvider, MessageKind, VariantKind, WorkDayStatus
+from integrator.domain.weeks import iso_week_of, parse_iso_week
+from integrator.jobs.meetings import load_groups, meeting_key, organisation_id, participants
+from integrator.jobs.notify.outbox import (
+    NewMessage,
+    enqueue,
+)
+from integrator.jobs.rendering import render_pair
+from integrator.store.db import Store
+from integrator.store.models import (
+    Client,
+    ClientVariantChoice,
+    ExternalResource,
+    PeerGroup,
+    StaffUser,
+    Task,
+    WorkDay,
+)
+
+log = logging.getLogger(__name__)
+
+PROVIDER_NAMES = {MeetingProvider.TEAMS: "Teams", MeetingProvider.MEET: "Google Meet"}
+
+
+def drive_link(file_id: str) -> str:
+    return f"https://drive.google.com/file/d/{file_id}/view"
+
+
+def coordinator_view(staff: StaffUser | None) -> dict[str, Any]:
+    if staff is None:
+        return {"name": "ohjaaja", "email": "", "phone": None}
+    return {"name": staff.display_name, "email": staff.email, "phone": staff.phone}
+
+
+def join_urls(s: Session, org_id: int, keys: Iterable[str]) -> dict[str, str]:
+    rows = s.scalars(select(ExternalResource).where(
+        ExternalResource.organisation_id == org_id, ExternalResource.kind == "meeting",
+        ExternalResource.local_key.in_(list(keys)), ExternalResource.status == "active"))
+    return {r.local_key: str(r.state["join_url"]) for r in rows if r.state.get("join_url")}
+
+
+def _task_entry(task: Task, client: Client, choice: VariantKind | None,
+                coursework_links: dict[str, str]) -> dict[str, Any]:
+    variants = {v.kind: v for v in task.variants}
+    wanted = [VariantKind.PLAIN_LANGUAGE] if client.plain_language else []
+    if choice is not None:
+        wanted.append(choice)
+    wanted.append(VariantKind.STANDARD)
+    variant = next((variants[k] for k in wanted if k in variants), None)
+    kind = variant.kind.value if variant else VariantKind.STANDARD.value
+    # The Classroom coursework (where the client returns the work) when weekly setup stored its
+    # link; else the task's material in the material bank.
+    link = coursework_links.get(f"wd{task.work_day_id}:t{task.position}:{kind}")
+    if link is None and task.material_file_id:
+        link = drive_link(task.material_file_id)
+    return {"title": variant.title if variant else task.title,
+            "instructions": variant.instructions if variant else None, "link": link}
+
+
+def _coursework_links(s: Session, org_id: int, week: str) -> dict[str, str]:
+    """"wd<id>:t<pos>:<variant>" -> link, from weekly setup's coursework resources."""
+    out: dict[str, str] = {}
+    rows = s.scalars(select(ExternalResource).where(
+        ExternalResource.organisation_id == org_id, ExternalResource.kind == "coursework",
+        ExternalResource.status == "active", ExternalResource.local_key.like(f"coursework:%:{week}:%")))
+    for r in rows:
+        link = (r.state or {}).get("alternateLink") or (r.state or {}).get("link")
+        parts = r.local_key.split(":")
+        if link and len(parts) >= 6:
+            out[":".join(parts[3:6])] = str(link)
+    return out
+
+
+# ---- weekly letters ------------------------------------------------------------------------
+
+
+@dataclass
+class _LetterDraft:
+    client: Client
+    coordinator: StaffUser | None
+    days: list[dict[str, Any]] = field(default_factory=list)
+
+
+def letter_subject(week: str) -> str:
+    return f"Ensi viikon työtoiminta, viikko {parse_iso_week(week)[1]}"
+
+
+def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: str) -> dict[str, int]:
+    """One letter per client who has work days (or cancelled ones) in `week`. Idempotent."""
+    org_cfg = settings.organisation(org_key)
+    counts = {"queued": 0, "already": 0, "no_email": 0, "without_link": 0}
+    with store.session() as s:
+        org_id = organisation_id(s, org_key)
+        groups = load_groups(s, org_id)
+        by_id = {g.id: g for g in groups}
+        days = list(s.scalars(select(WorkDay).where(WorkDay.group_id.in_(by_id), WorkDay.iso_week == week)
+                              .options(selectinload(WorkDay.tasks).selectinload(Task.variants))
+                              .order_by(WorkDay.day, WorkDay.meeting_start)))
+        links = join_urls(s, org_id, [meeting_key(by_id[d.group_id].key, d.day) for d in days])
+        choices = {c.client_id: c.kind for c in s.scalars(select(ClientVariantChoice))}
+        coursework = _coursework_links(s, org_id, week)
+        drafts: dict[int, _LetterDraft] = {}
+        for wd in days:
+            group = by_id[wd.group_id]
+            for client in _all_takers(group, wd.day):
+                draft = drafts.setdefault(client.id, _LetterDraft(client, group.coordinator))
+                cancelled = wd.status == WorkDayStatus.CANCELLED or not group.active
+                link = links.get(meeting_key(group.key, wd.day))
+                if not cancelled and link is None:
+                    counts["without_link"] += 1
+                draft.days.append({
+                    "date": wd.day, "start": wd.meeting_start, "end": wd.meeting_end, "tz": group.time_zone,
+                    "group_name": group.name, "provider": PROVIDER_NAMES[group.meeting_provider],
+                    "join_url": link, "cancelled": cancelled, "cancelled_reason": wd.cancelled_reason,
+                    "instructions": wd.instructions,
+                    "tasks": [] if cancelled else [_task_entry(t, client, choices.get(client.id), coursework)
+                                                 for t in wd.tasks],
+                })
+        messages = []
+        for draft in sorted(drafts.values(), key=lambda d: d.client.code):
+            if not draft.client.email:
+                counts["no_email"] += 1
+                continue
+            stem = "letter_selko" if draft.client.plain_language else "letter"
+            text, html = render_pair(org_cfg.templates_dir, stem, week=week, week_number=parse_iso_week(week)[1],
+                                     days=draft.days, coordinator=coordinator_view(draft.coordinator),
+                                     org_name=org_cfg.name)
+            messages.append(NewMessage(
+                key=f"letter:{org_key}:{draft.client.code}:{week}", kind=MessageKind.WEEKLY_LETTER,
+                organisation_id=org_id, to_address=draft.client.email, subject=letter_subject(week),
+                body_text=text, body_html=html, client_id=draft.client.id))
+        new = enqueue(s, messages)
+    counts["queued"] = new
+    counts["already"] = len(messages) - new
+    log.info("weekly letters queued", extra={"org": org_key, "week": week, **counts})
+    return counts
+
+
+def _all_takers(group: PeerGroup, day: date) -> list[Client]:
+    """Participants, also on a cancelled day (they are told there is no activity)."""
+    return participants(group, day)
+
+
+def letter_week_due(settings: Settings, now: datetime) -> str | None:
+    """The week whose letters are due at `now`: next week, once the configured moment
+    (default Thursday 12:00 Europe/Helsinki) of this week has passed."""
+    at = settings.schedule.weekly_letter
+    if not at.enabled:
+        return None
+    local = now.astimezone(ZoneInfo(settings.time_zone))
+    monday = local.date() - timedelta(days=local.weekday())
+    moment = datetime.combine(monday + timedelta(days=at.weekday - 1), at.time, tzinfo=local.tzinfo)
+    if local < moment:
+        return None
+    return iso_week_of(monday + timedelta(days=7))
+
+
+# ---- reminders -----------------------------------------------------------------------------

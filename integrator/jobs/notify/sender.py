@@ -1,0 +1,234 @@
+"""Sending the outbox: each organisation's mailer (Gmail or Graph), paced to its limits; a queued
+message is checked again just before it goes (a cancelled meeting, a client who left).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrator.config import OrganisationConfig, Settings
+from integrator.domain.types import MessageKind, WorkDayStatus
+from integrator.jobs.meetings import load_groups, organisation_id, participants, takes_part
+from integrator.jobs.notify.outbox import (
+    VENDOR_LIMITS,
+    Mailer,
+    SenderPaused,
+    SendStats,
+    due_ids,
+    park_rest,
+    recover_in_flight,
+    send_one,
+    sent_in_window,
+)
+from integrator.jobs.runs import job_lock
+from integrator.providers.errors import NeedsReauth
+from integrator.providers.retry import RateLimiter
+from integrator.store.db import Store
+from integrator.store.models import (
+    OutboxMessage,
+    PeerGroup,
+    WorkDay,
+)
+from integrator.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+SEND_LOCK = "notify:send"
+
+
+class GmailMailer:
+    def __init__(self, org_cfg: OrganisationConfig) -> None:
+        from integrator.providers.google.client import GoogleClient
+
+        if org_cfg.google is None or not org_cfg.google.mail_sender:
+            raise LookupError(f"{org_cfg.key}: mail.via is gmail but google.mail_sender is not set")
+        self.sender = org_cfg.google.mail_sender
+        self.reply_to = org_cfg.mail.reply_to
+        self.from_name = org_cfg.name
+        self.client = GoogleClient(org_cfg.google)
+
+    def send(self, msg: OutboxMessage) -> str | None:
+        from integrator.providers.google.gmail import send_gmail
+
+        return send_gmail(self.client, self.sender, msg.to_address, msg.subject, msg.body_html, msg.body_text,
+                          reply_to=self.reply_to, outbox_key=msg.key, from_name=self.from_name)
+
+    def requests(self) -> int:
+        return self.client.stats.requests
+
+    def close(self) -> None:
+        return None
+
+
+class GraphMailer:
+    def __init__(self, org_cfg: OrganisationConfig) -> None:
+        from integrator.providers.microsoft.client import GraphClient
+
+        if org_cfg.microsoft is None or not org_cfg.microsoft.mail_sender:
+            raise LookupError(f"{org_cfg.key}: mail.via is graph but microsoft.mail_sender is not set")
+        self.sender = org_cfg.microsoft.mail_sender
+        self.reply_to = org_cfg.mail.reply_to
+        self.client = GraphClient(org_cfg.microsoft)
+
+    def send(self, msg: OutboxMessage) -> str | None:
+        from integrator.providers.microsoft.mail import send_mail
+
+        send_mail(self.client, self.sender, msg.to_address, msg.subject, msg.body_html or msg.body_text,
+                  msg.body_text, reply_to=self.reply_to, outbox_key=msg.key)
+        return None
+
+    def requests(self) -> int:
+        return self.client.requests
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def build_mailer(org_cfg: OrganisationConfig) -> Any:
+    return GraphMailer(org_cfg) if org_cfg.mail.via == "graph" else GmailMailer(org_cfg)
+
+
+class _Validator:
+    """Send-time checks, cached per run: is the meeting still on, is the client still in?"""
+
+    def __init__(self, store: Store, now: Callable[[], datetime]) -> None:
+        self.store = store
+        self.now = now
+        self._groups: dict[int, PeerGroup] = {}
+        self._weeks: dict[str, set[int]] = {}
+
+    def _letter_clients(self, s: Session, week: str) -> set[int]:
+        if week not in self._weeks:
+            ids: set[int] = set()
+            for wd in s.scalars(select(WorkDay).where(WorkDay.iso_week == week)):
+                group = self._group(s, wd.group_id)
+                ids.update(m.client_id for m in group.memberships if takes_part(m.client, m, wd.day))
+            self._weeks[week] = ids
+        return self._weeks[week]
+
+    def _group(self, s: Session, group_id: int) -> PeerGroup:
+        if group_id not in self._groups:
+            g = s.get(PeerGroup, group_id)
+            assert g is not None
+            self._groups[group_id] = load_groups(s, g.organisation_id, g.key)[0]
+        return self._groups[group_id]
+
+    def __call__(self, s: Session, msg: OutboxMessage) -> str | None:
+        if msg.client_id is None:
+            return None
+        if msg.kind == MessageKind.REMINDER and msg.work_day_id is not None:
+            wd = s.get(WorkDay, msg.work_day_id)
+            if wd is None or wd.status != WorkDayStatus.PLANNED:
+                return "work day cancelled"
+            if wd.meeting_start <= self.now():
+                return "meeting already started"
+            group = self._group(s, wd.group_id)
+            if not group.active or msg.client_id not in {c.id for c in participants(group, wd.day)}:
+                return "client no longer in the group on that day"
+        elif msg.kind == MessageKind.WEEKLY_LETTER:
+            week = msg.key.rsplit(":", 1)[-1]
+            if msg.client_id not in self._letter_clients(s, week):
+                return f"client has no work days in {week} any more"
+        return None
+
+
+def _limits(org_cfg: OrganisationConfig) -> tuple[int, int]:
+    per_minute, per_day = VENDOR_LIMITS[org_cfg.mail.via]
+    return org_cfg.mail.per_minute or per_minute, org_cfg.mail.per_day or per_day
+
+
+def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *,
+                clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
+                monotonic: Callable[[], float] = time.monotonic,
+                mailers: dict[str, Mailer] | None = None) -> dict[str, int]:
+    """Send every due message, paced per sender; returns counts (sent, parked, uncertain...).
+
+    `now` fixes the run's notion of time (tests, the sandbox); `clock` lets it move (a long,
+    paced run); default: the wall clock.
+    """
+    current: Callable[[], datetime] = clock or ((lambda: now) if now is not None else utcnow)  # type: ignore[assignment,return-value]
+    stats = SendStats()
+    requests = 0
+    with job_lock(store, SEND_LOCK):
+        stats.recovered_uncertain = len(recover_in_flight(store))
+        validate = _Validator(store, current)
+        for org_cfg in settings.organisations:
+            with store.session() as s:
+                try:
+                    org_id = organisation_id(s, org_cfg.key)
+                except LookupError:
+                    continue
+                if not due_ids(s, current(), org_id, limit=1):
+                    continue
+            own = mailers is None or org_cfg.key not in mailers
+            mailer: Any = build_mailer(org_cfg) if own else mailers[org_cfg.key]  # type: ignore[index]
+            try:
+                _send_org(store, org_cfg, org_id, mailer, current, sleep, monotonic, stats, validate)
+            finally:
+                if own:
+                    requests += int(getattr(mailer, "requests", lambda: 0)())
+                    mailer.close()
+    out = stats.as_dict()
+    out["requests"] = requests
+    log.info("outbox sent", extra=out)
+    return out
+
+
+def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Mailer,
+              current: Callable[[], datetime], sleep: Callable[[float], None], monotonic: Callable[[], float],
+              stats: SendStats, validate: _Validator) -> None:
+    """One sender's due messages, reminders first, re-reading the queue as it goes: a paced
+    run of 1,000 letters takes half an hour at Exchange's 30/min, and a reminder queued
+    meanwhile must not wait behind them."""
+    per_minute, per_day = _limits(org_cfg)
+    # A bucket of one, refilled every 60/per_minute s: never more than per_minute in any
+    # minute, whatever window the provider counts in (a full bucket would allow twice that).
+    limiter = RateLimiter(1, 60.0 / per_minute, clock=monotonic, sleep=sleep)
+    with store.session() as s:
+        sent_today, oldest = sent_in_window(s, org_id, current())
+    tried: set[int] = set()
+    while True:
+        with store.session() as s:
+            batch = [i for i in due_ids(s, current(), org_id, limit=len(tried) + 20) if i not in tried]
+        if not batch:
+            return
+        for message_id in batch[:20]:
+            tried.add(message_id)
+            if sent_today >= per_day:
+                until = (oldest or current()) + timedelta(days=1)
+                stats.parked += park_rest(store, org_id, until, f"daily limit {per_day} reached", current())
+                log.warning("daily sending limit reached", extra={"org": org_cfg.key, "limit": per_day})
+                return
+            limiter.acquire()
+            at = current()
+            try:
+                outcome = send_one(store, mailer, message_id, at, stats, validate)
+            except SenderPaused as pause:
+                stats.parked += park_rest(store, org_id, pause.until, pause.reason[:200], at)
+                level = logging.WARNING if pause.until - at > timedelta(minutes=5) else logging.INFO
+                log.log(level, "sender paused", extra={"org": org_cfg.key, "until": pause.until.isoformat()})
+                return
+            except NeedsReauth as err:
+                log.error("sender refused", extra={"org": org_cfg.key, "error": str(err)[:200]})
+                stats.refused += 1
+                return
+            if outcome == "sent":
+                sent_today += 1
+                oldest = oldest or at
+
+
+def counts_by_status(store: Store) -> dict[str, int]:
+    from sqlalchemy import func
+
+    with store.session() as s:
+        rows = s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    return {str(status.value if hasattr(status, "value") else status): int(n) for status, n in rows}
+
+
