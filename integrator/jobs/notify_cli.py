@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from integrator.config import Settings, load_settings
 from integrator.domain.types import JobStatus, OutboxStatus
-from integrator.jobs.runs import JobAlreadyRunning
+from integrator.jobs.locks import JobAlreadyRunning
 from integrator.store.db import Store
 from integrator.store.models import OutboxMessage
 from integrator.store.types import utcnow
@@ -68,8 +68,9 @@ def notify() -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
 def meetings_cmd(config_file: Path | None, week: str, org: str | None, group_key: str | None, dry_run: bool) -> None:
     """Create, update or cancel the week's meetings (weekly setup does this too)."""
+    from integrator.jobs.locks import job_lock
     from integrator.jobs.meetings import apply_meetings, organisation_id, plan_meetings
-    from integrator.jobs.runs import RunRecorder, job_lock
+    from integrator.jobs.runs import RunRecorder
 
     settings, store = _load(config_file)
     failed = False

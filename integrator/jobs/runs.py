@@ -1,77 +1,18 @@
-"""Job runs and locks: every job records what it did, and two runs of one job never overlap."""
+"""Job runs: every job records what it did, its progress and its errors (redacted)."""
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from integrator.domain.types import JobStatus
+from integrator.jobs.locks import holder_is_gone, this_holder
 from integrator.observability.logs import redact
 from integrator.store.db import Store
-from integrator.store.models import JobLock, JobRun
+from integrator.store.models import JobRun
 from integrator.store.types import utcnow
-
-
-class JobAlreadyRunning(RuntimeError):
-    """Another process holds the lock for this job and organisation."""
-
-
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _holder_is_gone(holder: str) -> bool:
-    """True when the holder ran on this host and its process no longer exists.
-
-    A SIGKILLed job cannot release its lock; on the same host we can tell it is dead and
-    take over at once instead of waiting out the TTL (which stays as the cross-host fallback).
-    """
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # exists, owned by another user
-    return False
-
-
-@contextmanager
-def job_lock(store: Store, name: str, *, ttl: timedelta = timedelta(hours=2)) -> Iterator[None]:
-    """A lock row in the database, so that it holds across processes and hosts.
-
-    An expired lock (its holder was killed) is taken over; the TTL is longer than any job.
-    """
-    now = utcnow()
-    with store.session() as s:
-        s.execute(delete(JobLock).where(JobLock.name == name, JobLock.expires_at < now))
-        held = s.scalar(select(JobLock).where(JobLock.name == name))
-        if held is not None and _holder_is_gone(held.holder):
-            s.delete(held)
-    try:
-        with store.session() as s:
-            s.add(JobLock(name=name, holder=_holder(), acquired_at=now, expires_at=now + ttl))
-    except IntegrityError as err:
-        with store.session() as s:
-            held = s.scalar(select(JobLock).where(JobLock.name == name))
-        who = held.holder if held else "another process"
-        raise JobAlreadyRunning(f"{name} is already running ({who}); try again when it has finished") from err
-    try:
-        yield
-    finally:
-        with store.session() as s:
-            s.execute(delete(JobLock).where(JobLock.name == name, JobLock.holder == _holder()))
-
 
 INTERRUPTED = "interrupted: the process ended before the run finished (killed or crashed); run it again"
 
@@ -80,7 +21,7 @@ def sweep_interrupted_runs(store: Store) -> int:
     """Mark runs whose process on this host is gone as failed, so the job history tells the truth."""
     with store.session() as s:
         stale = [r for r in s.scalars(select(JobRun).where(JobRun.status == JobStatus.RUNNING))
-                 if r.holder and _holder_is_gone(r.holder)]
+                 if r.holder and holder_is_gone(r.holder)]
         for run in stale:
             run.status = JobStatus.FAILED
             run.finished_at = utcnow()
@@ -105,7 +46,7 @@ class RunRecorder:
         sweep_interrupted_runs(store)
         with store.session() as s:
             run = JobRun(kind=kind, organisation_id=organisation_id, params=params, dry_run=dry_run,
-                         triggered_by=triggered_by, status=JobStatus.RUNNING, holder=_holder())
+                         triggered_by=triggered_by, status=JobStatus.RUNNING, holder=this_holder())
             s.add(run)
             s.flush()
             run_id = run.id

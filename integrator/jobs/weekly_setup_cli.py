@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from integrator.config import load_settings
-from integrator.jobs.runs import JobAlreadyRunning
+from integrator.jobs.locks import JobAlreadyRunning
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.errors import NeedsReauth
 from integrator.store.db import Store

@@ -124,7 +124,7 @@ def _apply_config(app: Any) -> None:
 
 
 def _start_scheduler(app: Any) -> Any:
-    from integrator.scheduler import build_scheduler
+    from integrator.jobs.schedule import build_scheduler
     from integrator.web.context import get_settings, get_store
 
     try:

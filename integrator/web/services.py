@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import abort
 
 from integrator.domain.types import AttendanceStatus
-from integrator.jobs.runs import JobAlreadyRunning
+from integrator.jobs.locks import JobAlreadyRunning
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
 from integrator.web import context

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from integrator.domain.types import JobStatus
-from integrator.jobs.runs import JobAlreadyRunning, RunRecorder, job_lock
+from integrator.jobs.locks import JobAlreadyRunning, job_lock
+from integrator.jobs.runs import RunRecorder
 from integrator.store.db import Store
 from integrator.store.models import JobLock, JobRun
 from integrator.store.types import utcnow

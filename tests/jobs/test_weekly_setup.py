@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 
 from integrator.cli import cli
 from integrator.domain.types import JobStatus, VariantKind, WorkDayStatus
-from integrator.jobs.runs import JobAlreadyRunning, job_lock
+from integrator.jobs.locks import JobAlreadyRunning, job_lock
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.errors import NeedsReauth
 from integrator.sandbox.launcher import Sandbox

@@ -8,8 +8,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from integrator.config import Settings, WeeklyAt
-from integrator.jobs.runs import job_lock
-from integrator.scheduler import ALL, Clock, build_scheduler, planned_jobs, run_locked
+from integrator.jobs.locks import job_lock
+from integrator.jobs.schedule import ALL, Clock, build_scheduler, planned_jobs, run_locked
 from integrator.store.db import Store
 
 SETTINGS = Settings.model_validate({"organisations": [
@@ -121,8 +121,8 @@ def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, s
     from integrator.demo_world import DEMO_GROUPS, ORG, DemoWorld, local
     from integrator.domain.types import JobStatus, MessageKind, OutboxStatus
     from integrator.domain.weeks import days_of
+    from integrator.jobs.schedule import JOB_FUNCTIONS
     from integrator.sandbox import Sandbox
-    from integrator.scheduler import JOB_FUNCTIONS
     from integrator.store.models import JobRun, OutboxMessage
 
     tuesday = days_of(NEXT_WEEK)[1]

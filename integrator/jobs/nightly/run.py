@@ -24,9 +24,10 @@ from integrator.config import OrganisationConfig, Settings
 from integrator.domain.types import JobStatus
 from integrator.jobs.attendance.alerts import AlertResult, queue_absence_alerts
 from integrator.jobs.attendance.evaluate import EvaluationResult, evaluate_window, reevaluate_work_days
+from integrator.jobs.locks import job_lock
 from integrator.jobs.nightly.context import HARVEST_DAYS, SyncContext, load_context
 from integrator.jobs.nightly.evidence import MEETING_ID_KIND
-from integrator.jobs.runs import RunRecorder, job_lock
+from integrator.jobs.runs import RunRecorder
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
 from integrator.store.models import Organisation

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Settings
 from integrator.domain.types import MessageKind, WorkDayStatus
+from integrator.jobs.locks import job_lock
 from integrator.jobs.meetings import load_groups, organisation_id, participants, takes_part
 from integrator.jobs.notify.outbox import (
     VENDOR_LIMITS,
@@ -27,7 +28,6 @@ from integrator.jobs.notify.outbox import (
     send_one,
     sent_in_window,
 )
-from integrator.jobs.runs import job_lock
 from integrator.providers.errors import NeedsReauth
 from integrator.providers.retry import RateLimiter
 from integrator.store.db import Store

@@ -31,8 +31,9 @@ from integrator.config import GoogleTenant, OrganisationConfig, Settings
 from integrator.config.apply import apply_to_session
 from integrator.domain.types import JobStatus
 from integrator.domain.weeks import parse_iso_week
+from integrator.jobs.locks import JobAlreadyRunning, job_lock
 from integrator.jobs.plan import Action, Plan
-from integrator.jobs.runs import JobAlreadyRunning, RunRecorder, job_lock
+from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier, observe_invitations
 from integrator.jobs.weekly.plan import PlannedOrg, diff
 from integrator.jobs.weekly.state import desired_resources, load_week

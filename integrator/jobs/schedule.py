@@ -1,7 +1,7 @@
 """The in-process scheduler of `integrator serve`: nightly sync, reminders, weekly letters and
 (optionally) the weekly setup, per organisation, at the times in the config's `schedule`.
 
-Each firing takes a database lock named `schedule:<job>:<org>` (integrator.jobs.runs.job_lock),
+Each firing takes a database lock named `schedule:<job>:<org>` (integrator.jobs.locks.job_lock),
 so two service processes never run the same job for one organisation at once; the jobs' own
 locks still keep a scheduled run and a CLI run apart. A missed firing (service down at 02:00)
 runs once when the service is back within the grace time, never several times.
@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from integrator.config import Settings
 from integrator.domain.weeks import iso_week_of
-from integrator.jobs.runs import JobAlreadyRunning, job_lock
+from integrator.jobs.locks import JobAlreadyRunning, job_lock
 from integrator.observability import metrics
 from integrator.store.db import Store
 from integrator.store.types import utcnow
