@@ -31,7 +31,7 @@ def test_the_lock_holds_across_processes(any_store: Store) -> None:
     code = (
         "import sys\n"
         "from integrator.store.db import Store\n"
-        "from integrator.jobs.runs import job_lock, JobAlreadyRunning\n"
+        "from integrator.jobs.locks import job_lock, JobAlreadyRunning\n"
         "try:\n"
         "    with job_lock(Store(sys.argv[1]), 'weekly_setup:raisio'):\n"
         "        print('got it')\n"
