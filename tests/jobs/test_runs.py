@@ -74,7 +74,7 @@ def test_a_lock_left_by_a_sigkilled_process_on_this_host_is_taken_over_at_once(a
     code = (
         "import sys, time\n"
         "from integrator.store.db import Store\n"
-        "from integrator.jobs.runs import job_lock\n"
+        "from integrator.jobs.locks import job_lock\n"
         "with job_lock(Store(sys.argv[1]), 'nightly_sync:raisio'):\n"
         "    print('locked', flush=True)\n"
         "    time.sleep(60)\n"
