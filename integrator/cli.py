@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "nightly-sync": "integrator.jobs.nightly_sync_cli:nightly_sync",
     "report": "integrator.reports.cli:report",
     "serve": "integrator.web.cli:serve",
-    "demo": "integrator.demo:demo",
+    "demo": "integrator.demo.run:demo",
 }
 
 

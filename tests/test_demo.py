@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from integrator.cli import cli
-from integrator.demo import run_demo
+from integrator.demo.run import run_demo
 
 TUE, WED, THU = date(2026, 1, 13), date(2026, 1, 14), date(2026, 1, 15)
 

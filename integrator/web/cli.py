@@ -78,7 +78,7 @@ def serve(host: str, port: int, config_file: str | None, database_url: str | Non
             raise SystemExit(2) from None
     rehearsal = None
     if sandbox:
-        from integrator.web.rehearsal import start_rehearsal
+        from integrator.demo.rehearsal import start_rehearsal
 
         rehearsal = start_rehearsal(Store(database_url))
         app_config["SETTINGS"] = rehearsal.settings

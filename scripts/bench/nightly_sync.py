@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from integrator.demo_world import DemoWorld, GroupPlan, local
+from integrator.demo.world import DemoWorld, GroupPlan, local
 from integrator.domain.types import ServiceModel
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from integrator.demo_world import DemoWorld, local
+from integrator.demo.world import DemoWorld, local
 from integrator.jobs.attendance.identity import (
     ClientIndex,
     is_stable_key,

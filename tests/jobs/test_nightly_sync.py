@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from integrator.demo_world import DemoWorld, GroupPlan, local
+from integrator.demo.world import DemoWorld, GroupPlan, local
 from integrator.domain.types import ServiceModel
 from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
 from integrator.reports.register import build_week

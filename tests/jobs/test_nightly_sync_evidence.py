@@ -18,7 +18,7 @@ from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactor
 from msgraph.generated.models.attendance_record import AttendanceRecord
 from sqlalchemy import select
 
-from integrator.demo_world import DemoWorld, local
+from integrator.demo.world import DemoWorld, local
 from integrator.domain.types import JobStatus
 from integrator.jobs.nightly.evidence import MEETING_ID_UNKNOWN
 from integrator.jobs.nightly.run import Providers, run_nightly_sync

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from integrator import create_app
+from integrator.demo.rehearsal import start_rehearsal
 from integrator.domain import weeks
 from integrator.observability.logs import JsonFormatter, redact, setup_logging
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import Client, PeerGroup, StaffUser, WorkDay
 from integrator.web import accounts
-from integrator.web.rehearsal import start_rehearsal
 from tests.web.world import REHEARSAL_NOW, WEEK
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -132,8 +132,8 @@ def test_a_full_demo_week_logs_no_emails_names_or_tokens(tmp_path: object, db_ur
 def test_integrator_demo_logs_no_emails_names_or_tokens(tmp_path: Path, log_buffer: io.StringIO) -> None:
     """The whole `integrator demo` week (setup, letters, meetings, returns, phone dial-in, nightly
     syncs, mapping, correction, absence alert, register) with every logger at DEBUG."""
-    from integrator.demo import run_demo
-    from integrator.demo_world import FIRST_NAMES, LAST_NAMES
+    from integrator.demo.run import run_demo
+    from integrator.demo.world import FIRST_NAMES, LAST_NAMES
 
     printed: list[str] = []
     run_demo(tmp_path / "demo", say=printed.append)

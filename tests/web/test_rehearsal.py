@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from integrator import create_app
+from integrator.demo.rehearsal import Rehearsal, start_rehearsal
 from integrator.domain import weeks
 from integrator.domain.calendar import work_days_for_week
 from integrator.store.db import Store
@@ -20,7 +21,6 @@ from integrator.store.migrate import upgrade
 from integrator.store.models import AttendanceDay, PeerGroup, WorkDay
 from integrator.web import accounts
 from integrator.web.context import get_store
-from integrator.web.rehearsal import Rehearsal, start_rehearsal
 from tests.web.world import REHEARSAL_NOW, WEEK
 
 PASSWORD = "rehearsal password 1"
@@ -40,7 +40,7 @@ def rehearsal(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fl
 
 
 def test_the_pinned_rehearsal_week_has_no_holiday_on_the_demo_groups_days() -> None:
-    from integrator.demo_world import DEMO_GROUPS
+    from integrator.demo.world import DEMO_GROUPS
 
     for plan in DEMO_GROUPS:
         assert work_days_for_week(WEEK, plan.weekdays).skipped == [], plan.key

@@ -118,7 +118,7 @@ def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, s
     sandbox clock (as in `serve --sandbox`) pinned to Thursday 12:00 before 2026-W48."""
     from sqlalchemy import func, select
 
-    from integrator.demo_world import DEMO_GROUPS, ORG, DemoWorld, local
+    from integrator.demo.world import DEMO_GROUPS, ORG, DemoWorld, local
     from integrator.domain.types import JobStatus, MessageKind, OutboxStatus
     from integrator.domain.weeks import days_of
     from integrator.jobs.schedule import JOB_FUNCTIONS

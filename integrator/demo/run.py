@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from integrator.demo_world import ORG, DemoWorld, local
+from integrator.demo.world import ORG, DemoWorld, local
 
 WEEK = "2026-W03"
 MON = date(2026, 1, 12)

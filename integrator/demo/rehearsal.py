@@ -1,5 +1,5 @@
 """`integrator serve --sandbox`: an in-process sandbox tenant and the demo organisation
-(integrator.demo_world), so a coordinator can rehearse a week in the browser without touching a
+(integrator.demo.world), so a coordinator can rehearse a week in the browser without touching a
 real tenant. The sandbox clock starts now (or at the `now` a test pins) and the demo periods
 around that day, so "next week" in the pages is a week the clients take part in. The web app runs
 on the same clock (its CLOCK config, see web.context.now). Nothing here talks to the internet.
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Rehearsal:
     sandbox: Any
-    world: Any  # integrator.demo_world.DemoWorld: simulate clients (attend, turn_in) in tests
+    world: Any  # integrator.demo.world.DemoWorld: simulate clients (attend, turn_in) in tests
     settings: Settings
     login_email: str
     password: str
@@ -52,7 +52,7 @@ class Rehearsal:
 
 def start_rehearsal(store: Store, *, password: str | None = None, now: datetime | None = None) -> Rehearsal:
     """`now`: where the sandbox clock starts (an aware datetime; default the wall clock)."""
-    from integrator.demo_world import DemoWorld
+    from integrator.demo.world import DemoWorld
     from integrator.sandbox import Sandbox
 
     start = now or utcnow()
