@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
-from integrator import create_app
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
+from integrator.web import create_app
 
 POSTGRES_URL = os.environ.get("INTEGRATOR_TEST_POSTGRES_URL")
 

@@ -16,8 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import click
-
 from integrator.demo.world import ORG, DemoWorld, local
 
 WEEK = "2026-W03"
@@ -174,11 +172,3 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
     store.dispose()
     return {"table": week_reg.table(), "alerts": len(alerts), "sent": sent, "csv": csv_path, "xlsx": xlsx_path,
             "seconds": elapsed}
-
-
-@click.command("demo")
-@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("var/demo"), show_default=True,
-              help="Where the demo writes its config, key files, database and register files (emptied first).")
-def demo(folder: Path) -> None:
-    """Play one week of remote work activity on a local sandbox tenant and print the register."""
-    run_demo(folder, say=click.echo)

@@ -27,6 +27,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from integrator.config import Settings
 from integrator.domain.weeks import iso_week_of
 from integrator.jobs.locks import JobAlreadyRunning, job_lock
+from integrator.jobs.nightly.run import run_nightly_sync
+from integrator.jobs.notify.letters import queue_weekly_letters
+from integrator.jobs.notify.reminders import queue_due_reminders
+from integrator.jobs.notify.sender import send_outbox
+from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.observability import metrics
 from integrator.store.db import Store
 from integrator.store.types import utcnow
@@ -44,18 +49,13 @@ def _next_week(settings: Settings, at: datetime) -> str:
     return iso_week_of(at.astimezone(ZoneInfo(settings.time_zone)).date() + timedelta(days=7))
 
 
-# Adapters: each takes (store, settings, org_key, now) and calls the job module that owns the
-# work. Imports happen when a job fires, so the service starts even if one job module is broken.
+# Adapters: each takes (store, settings, org_key, now) and calls the job module that owns the work.
 
 def _nightly_sync(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
-    from integrator.jobs.nightly.run import run_nightly_sync
-
     return run_nightly_sync(store, settings, org_key=org_key, now=now(), triggered_by="scheduler")
 
 
 def _send(store: Store, settings: Settings, now: Clock) -> Any:
-    from integrator.jobs.notify.sender import send_outbox
-
     try:
         # The clock, not one reading of it: a paced run of many letters takes minutes.
         return send_outbox(store, settings, clock=now)
@@ -65,22 +65,16 @@ def _send(store: Store, settings: Settings, now: Clock) -> Any:
 
 def _reminders(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
     # One run covers every organisation (org_key is ALL): reminders are due by the minute.
-    from integrator.jobs.notify.reminders import queue_due_reminders
-
     queue_due_reminders(store, settings, now())
     return _send(store, settings, now)
 
 
 def _weekly_letters(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
-    from integrator.jobs.notify.letters import queue_weekly_letters
-
     queue_weekly_letters(store, settings, org_key, _next_week(settings, now()))
     return _send(store, settings, now)
 
 
 def _weekly_setup(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
-    from integrator.jobs.weekly_setup_cli import run_weekly_setup  # type: ignore[import-not-found,unused-ignore]
-
     at = now()  # one reading: the week set up and the run's "now" must agree
     return run_weekly_setup(store, settings, _next_week(settings, at), org_key=org_key, dry_run=False,
                             triggered_by="scheduler", now=at)

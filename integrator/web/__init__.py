@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from jinja2 import FileSystemLoader
 
-from integrator.web import context, errors, security
+from integrator.web import api, auth, context, errors, openapi, security, ui
+from integrator.web.metrics_view import bp as metrics_bp
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The Flask app factory. No side effects at import time; everything happens here."""
+    # Named after the package, as before the web moved here: sessions and logs keep their names.
+    app = Flask("integrator", instance_relative_config=False)
+    app.config.from_mapping(
+        SECRET_KEY=None,
+        DATABASE_URL=None,
+        CONFIG_FILE=None,
+    )
+    app.config.from_prefixed_env("INTEGRATOR")
+    if test_config:
+        app.config.update(test_config)
+    init_app(app)
+    return app
 
 
 def init_app(app: Flask) -> None:
-    from integrator.web import api, auth, openapi, ui
-    from integrator.web.metrics_view import bp as metrics_bp
-
     here = Path(__file__).parent
     # The package's app is Flask("integrator"); the web's templates and assets live here.
     app.jinja_loader = FileSystemLoader(str(here / "templates"))

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from integrator.domain.types import JobStatus
 from integrator.jobs.plan import Plan
+from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.observability import metrics
 from integrator.store.db import Store
 from integrator.store.models import JobRun
@@ -33,20 +34,12 @@ class Ticket:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-class WeeklySetupUnavailable(RuntimeError):
-    pass
-
-
 class ApplyFailed(RuntimeError):
     """The apply ended before it recorded a JobRun; the message is the job's own."""
 
 
 def _run_weekly_setup(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
                       dry_run: bool, triggered_by: str, now: datetime | None) -> tuple[Plan, int]:
-    try:
-        from integrator.jobs.weekly_setup_cli import run_weekly_setup  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as err:
-        raise WeeklySetupUnavailable("weekly setup is not installed in this build") from err
     started = time.monotonic()
     status = "failed"
     try:

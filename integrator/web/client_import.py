@@ -33,7 +33,7 @@ def _raw_upload() -> bytes | None:
 
 
 def handle_import() -> ResponseReturnValue:
-    from integrator.importer import import_clients
+    from integrator.clients_import import import_clients
 
     p = current_principal()
     access.require_admin(p)

@@ -13,7 +13,7 @@ from integrator.jobs.locks import JobAlreadyRunning
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
 from integrator.web import context
-from integrator.web.background import ApplyFailed, WeeklySetupUnavailable
+from integrator.web.background import ApplyFailed
 from integrator.web.context import get_settings
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ def call_job(fn: Callable[[Any], T]) -> T:
     try:
         return fn(settings)
     except JobAlreadyRunning as err:
-        abort(409, description=str(err))
-    except WeeklySetupUnavailable as err:
         abort(409, description=str(err))
     except ApplyFailed as err:
         # The job's own failure message (lock held, tenant unreachable...)

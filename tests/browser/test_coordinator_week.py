@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from integrator import create_app
 from integrator.demo.rehearsal import Rehearsal, start_rehearsal
 from integrator.domain import weeks
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import PeerGroup, WorkDay
-from integrator.web import accounts
+from integrator.web import accounts, create_app
 from tests.web.world import REHEARSAL_NOW, WEEK
 
 CHROMIUM = os.environ.get("INTEGRATOR_CHROMIUM", "/usr/bin/chromium")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from integrator.importer import parse_date, parse_hours, parse_instant, parse_weekdays
+from integrator.clients_import.reading import parse_date, parse_hours, parse_instant, parse_weekdays
 
 
 @given(st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31)))

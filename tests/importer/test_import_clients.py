@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from integrator.cli import cli
+from integrator.clients_import import import_clients
 from integrator.config import load_settings
 from integrator.config.apply import apply_settings
 from integrator.domain.types import ServiceModel, SupportLevel
-from integrator.importer import import_clients
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import Client, Membership, PeerGroup, Period, StaffUser

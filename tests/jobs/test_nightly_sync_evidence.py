@@ -18,11 +18,11 @@ from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactor
 from msgraph.generated.models.attendance_record import AttendanceRecord
 from sqlalchemy import select
 
+from integrator.cli.nightly import nightly_sync as nightly_sync_command
 from integrator.demo.world import DemoWorld, local
 from integrator.domain.types import JobStatus
 from integrator.jobs.nightly.evidence import MEETING_ID_UNKNOWN
 from integrator.jobs.nightly.run import Providers, run_nightly_sync
-from integrator.jobs.nightly_sync_cli import nightly_sync as nightly_sync_command
 from integrator.providers.google.harvest import session_intervals, to_return
 from integrator.providers.microsoft.attendance import record_from_sdk
 from integrator.sandbox import Sandbox

@@ -8,7 +8,7 @@ import yaml
 
 from integrator.config import GoogleTenant
 from integrator.sandbox import Sandbox
-from integrator.sandbox.cli import _google_snippet
+from integrator.cli.sandbox import _google_snippet
 
 
 def test_printed_google_snippet_is_a_valid_tenant_config(sandbox: Sandbox, tmp_path: Path) -> None:

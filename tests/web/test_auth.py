@@ -10,10 +10,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from werkzeug.security import check_password_hash
 
-from integrator import create_app
 from integrator.store.models import ApiToken, StaffUser
 from integrator.store.types import utcnow
-from integrator.web import accounts
+from integrator.web import accounts, create_app
 from integrator.web.context import get_store
 from tests.web.world import EMAILS, PASSWORD, World
 

@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from integrator import create_app
 from integrator.demo.rehearsal import start_rehearsal
 from integrator.domain import weeks
 from integrator.observability.logs import JsonFormatter, redact, setup_logging
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import Client, PeerGroup, StaffUser, WorkDay
-from integrator.web import accounts
+from integrator.web import accounts, create_app
 from tests.web.world import REHEARSAL_NOW, WEEK
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

@@ -12,14 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from integrator import create_app
 from integrator.demo.rehearsal import Rehearsal, start_rehearsal
 from integrator.domain import weeks
 from integrator.domain.calendar import work_days_for_week
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import AttendanceDay, PeerGroup, WorkDay
-from integrator.web import accounts
+from integrator.web import accounts, create_app
 from integrator.web.context import get_store
 from tests.web.world import REHEARSAL_NOW, WEEK
 

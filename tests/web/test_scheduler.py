@@ -95,7 +95,7 @@ def test_a_rehearsal_runs_the_scheduled_jobs_on_the_sandbox_clock(store: Store) 
     the scheduler it starts hands the same clock to every job."""
     from flask import Flask
 
-    from integrator.web.cli import _start_scheduler
+    from integrator.cli.serve import _start_scheduler
     from integrator.web.context import SETTINGS_KEY, STORE_KEY
 
     app = Flask(__name__)

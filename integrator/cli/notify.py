@@ -9,20 +9,24 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from integrator.config import Settings, load_settings
+from integrator.cli.options import config_option, database_url_option, load, open_store
+from integrator.config import Settings
 from integrator.domain.types import JobStatus, OutboxStatus
+from integrator.domain.weeks import week_after
 from integrator.jobs.locks import JobAlreadyRunning
+from integrator.jobs.notify.letters import letter_week_due, queue_weekly_letters
+from integrator.jobs.notify.outbox import cancel_key, requeue
+from integrator.jobs.notify.reminders import queue_due_reminders
+from integrator.jobs.notify.sender import counts_by_status, send_outbox
+from integrator.jobs.runs import RunRecorder
 from integrator.store.db import Store
 from integrator.store.models import OutboxMessage
 from integrator.store.types import utcnow
 
-config_option = click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-                             help="Config file (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).")
 
-
-def _load(config_file: Path | None) -> tuple[Settings, Store]:
-    settings = load_settings(config_file)
-    return settings, Store(settings.database_url)
+def _load(config_file: Path | None, database_url: str | None) -> tuple[Settings, Store]:
+    settings = load(config_file)
+    return settings, open_store(database_url, settings)
 
 
 def _now(value: str | None) -> datetime:
@@ -34,9 +38,6 @@ def _now(value: str | None) -> datetime:
 
 def _send_recorded(store: Store, settings: Settings, now: datetime | None, trigger: str) -> dict[str, int]:
     """send_outbox, recorded as a JobRun (kind "notify_send") for the coordinators' job list."""
-    from integrator.jobs.notify.sender import send_outbox
-    from integrator.jobs.runs import RunRecorder
-
     recorder = RunRecorder.start(store, "notify_send", organisation_id=None, params={"trigger": trigger})
     try:
         counts = send_outbox(store, settings, now)
@@ -62,17 +63,18 @@ def notify() -> None:
 
 @notify.command("meetings")
 @config_option
+@database_url_option
 @click.option("--week", required=True, help="ISO week, e.g. 2026-W49.")
 @click.option("--org", default=None, help="Organisation key (default: all).")
 @click.option("--group", "group_key", default=None, help="Only this group.")
 @click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
-def meetings_cmd(config_file: Path | None, week: str, org: str | None, group_key: str | None, dry_run: bool) -> None:
+def meetings_cmd(config_file: Path | None, database_url: str | None, week: str, org: str | None, group_key: str | None, dry_run: bool) -> None:
     """Create, update or cancel the week's meetings (weekly setup does this too)."""
     from integrator.jobs.locks import job_lock
     from integrator.jobs.meetings import apply_meetings, organisation_id, plan_meetings
     from integrator.jobs.runs import RunRecorder
 
-    settings, store = _load(config_file)
+    settings, store = _load(config_file, database_url)
     failed = False
     for org_key in _orgs(settings, org):
         plan = plan_meetings(store, settings, org_key, week, group_key)
@@ -99,14 +101,12 @@ def meetings_cmd(config_file: Path | None, week: str, org: str | None, group_key
 
 @notify.command("letters")
 @config_option
+@database_url_option
 @click.option("--week", default=None, help="ISO week the letters are about (default: next week).")
 @click.option("--org", default=None, help="Organisation key (default: all).")
-def letters_cmd(config_file: Path | None, week: str | None, org: str | None) -> None:
+def letters_cmd(config_file: Path | None, database_url: str | None, week: str | None, org: str | None) -> None:
     """Queue next week's letter for each client (once per client and week)."""
-    from integrator.domain.weeks import week_after
-    from integrator.jobs.notify.letters import queue_weekly_letters
-
-    settings, store = _load(config_file)
+    settings, store = _load(config_file, database_url)
     week = week or week_after(utcnow().date())
     for org_key in _orgs(settings, org):
         counts = queue_weekly_letters(store, settings, org_key, week)
@@ -115,21 +115,21 @@ def letters_cmd(config_file: Path | None, week: str | None, org: str | None) -> 
 
 @notify.command("reminders")
 @config_option
+@database_url_option
 @click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
-def reminders_cmd(config_file: Path | None, now_s: str | None) -> None:
+def reminders_cmd(config_file: Path | None, database_url: str | None, now_s: str | None) -> None:
     """Queue the reminders that are due now."""
-    from integrator.jobs.notify.reminders import queue_due_reminders
-
-    settings, store = _load(config_file)
+    settings, store = _load(config_file, database_url)
     click.echo(json.dumps(queue_due_reminders(store, settings, _now(now_s)), sort_keys=True))
 
 
 @notify.command("send")
 @config_option
+@database_url_option
 @click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
-def send_cmd(config_file: Path | None, now_s: str | None) -> None:
+def send_cmd(config_file: Path | None, database_url: str | None, now_s: str | None) -> None:
     """Send the due messages of the outbox, paced to the senders' limits."""
-    settings, store = _load(config_file)
+    settings, store = _load(config_file, database_url)
     try:
         counts = _send_recorded(store, settings, _now(now_s) if now_s else None, "send")
     except JobAlreadyRunning as err:
@@ -143,13 +143,12 @@ def send_cmd(config_file: Path | None, now_s: str | None) -> None:
 
 @notify.command("outbox")
 @config_option
+@database_url_option
 @click.option("--status", type=click.Choice([s.value for s in OutboxStatus]), default=None)
 @click.option("--limit", default=50, show_default=True)
-def outbox_cmd(config_file: Path | None, status: str | None, limit: int) -> None:
+def outbox_cmd(config_file: Path | None, database_url: str | None, status: str | None, limit: int) -> None:
     """List outbox messages (keys carry client codes only; no addresses are printed)."""
-    from integrator.jobs.notify.sender import counts_by_status
-
-    _, store = _load(config_file)
+    _, store = _load(config_file, database_url)
     click.echo(json.dumps(counts_by_status(store), sort_keys=True))
     with store.session() as s:
         q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
@@ -163,12 +162,11 @@ def outbox_cmd(config_file: Path | None, status: str | None, limit: int) -> None
 
 @notify.command("requeue")
 @config_option
+@database_url_option
 @click.argument("key")
-def requeue_cmd(config_file: Path | None, key: str) -> None:
+def requeue_cmd(config_file: Path | None, database_url: str | None, key: str) -> None:
     """Send an uncertain/failed/cancelled message (again) – after checking the Sent Items."""
-    from integrator.jobs.notify.outbox import requeue
-
-    _, store = _load(config_file)
+    _, store = _load(config_file, database_url)
     if not requeue(store, key):
         raise click.ClickException(f"no uncertain, failed or cancelled message with key {key}")
     click.echo(f"requeued {key}")
@@ -176,12 +174,11 @@ def requeue_cmd(config_file: Path | None, key: str) -> None:
 
 @notify.command("cancel")
 @config_option
+@database_url_option
 @click.argument("key")
-def cancel_cmd(config_file: Path | None, key: str) -> None:
+def cancel_cmd(config_file: Path | None, database_url: str | None, key: str) -> None:
     """Do not send this message (e.g. an uncertain one that did arrive)."""
-    from integrator.jobs.notify.outbox import cancel_key
-
-    _, store = _load(config_file)
+    _, store = _load(config_file, database_url)
     if not cancel_key(store, key, "cancelled by a coordinator"):
         raise click.ClickException(f"no queued, parked or uncertain message with key {key}")
     click.echo(f"cancelled {key}")
@@ -189,14 +186,12 @@ def cancel_cmd(config_file: Path | None, key: str) -> None:
 
 @notify.command("run")
 @config_option
+@database_url_option
 @click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
-def run_cmd(config_file: Path | None, now_s: str | None) -> None:
+def run_cmd(config_file: Path | None, database_url: str | None, now_s: str | None) -> None:
     """What a scheduler runs every few minutes: the weekly letters once they are due (default
     Thursday 12:00 for next week), the reminders that are due, then the outbox. Idempotent."""
-    from integrator.jobs.notify.letters import letter_week_due, queue_weekly_letters
-    from integrator.jobs.notify.reminders import queue_due_reminders
-
-    settings, store = _load(config_file)
+    settings, store = _load(config_file, database_url)
     now = _now(now_s)
     out: dict[str, object] = {}
     week = letter_week_due(settings, now)

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import click
 
-from integrator.config import OrganisationConfig, load_settings
+from integrator.cli.options import config_option, load, org_option
+from integrator.config import OrganisationConfig
 from integrator.providers.checks import CheckResult
 from integrator.providers.google.check import run_checks as google_checks
+from integrator.providers.microsoft.check import run_checks as microsoft_checks
 
 MARK = {"ok": "  OK ", "fail": " FAIL", "warn": " WARN", "skip": " SKIP"}
-
-
-def microsoft_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
-    if importlib.util.find_spec("integrator.providers.microsoft.check") is None:
-        return [CheckResult("microsoft.check", "skip", "Microsoft checks are not installed in this build")]
-    from integrator.providers.microsoft.check import run_checks
-
-    return run_checks(org_cfg)
 
 
 def all_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
@@ -42,12 +35,11 @@ def tenant() -> None:
 
 
 @tenant.command("check")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="Config file (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).")
-@click.option("--org", "org_key", required=True, help="Organisation key.")
+@config_option
+@org_option(required=True)
 def check(config_file: Path | None, org_key: str) -> None:
     """Check token, delegation, every scope, Classroom, Drive, shared drive (and Microsoft)."""
-    settings = load_settings(config_file)
+    settings = load(config_file)
     try:
         org_cfg = settings.organisation(org_key)
     except KeyError as err:

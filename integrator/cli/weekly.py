@@ -9,37 +9,33 @@ from pathlib import Path
 
 import click
 
-from integrator.config import load_settings
+from integrator.cli.options import config_option, database_url_option, load, open_store, org_option
 from integrator.jobs.locks import JobAlreadyRunning
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.errors import NeedsReauth
-from integrator.store.db import Store
 from integrator.store.models import JobRun
-
-# The web service and the scheduler call the plain function; it lives in weekly_setup.
-__all__ = ["run_weekly_setup", "weekly_setup"]
 
 
 @click.command("weekly-setup")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="Config file (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).")
+@config_option
+@database_url_option
 @click.option("--week", required=True, help="ISO week to set up, e.g. 2026-W49.")
-@click.option("--org", "org_key", default=None, help="Organisation key (default: every organisation).")
+@org_option()
 @click.option("--group", "group_key", default=None, help="Only this group.")
 @click.option("--tasks", "tasks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="YAML file with the week's tasks (see integrator/jobs/weekly/tasks.py).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in Google or Microsoft.")
 @click.option("--no-meetings", is_flag=True, help="Leave the week's meetings out (Google part only).")
 @click.option("--now", "now_text", default=None, hidden=True, help="Pretend it is this instant (tests).")
-def weekly_setup(config_file: Path | None, week: str, org_key: str | None, group_key: str | None,
+def weekly_setup(config_file: Path | None, database_url: str | None, week: str, org_key: str | None, group_key: str | None,
                  tasks_file: Path | None, dry_run: bool, no_meetings: bool, now_text: str | None) -> None:
     """Set up next week: courses, topics, enrolments, task folders, coursework and meetings.
 
     Safe to run again: what exists is not created twice, and a run with nothing changed
     makes no changes at all.
     """
-    settings = load_settings(config_file)
-    store = Store(settings.database_url)
+    settings = load(config_file)
+    store = open_store(database_url, settings)
     now = None
     if now_text:
         parsed = datetime.fromisoformat(now_text)
@@ -63,6 +59,5 @@ def weekly_setup(config_file: Path | None, week: str, org_key: str | None, group
     click.echo(f"{'Dry run' if dry_run else 'Run'} #{run_id}: {status} {json.dumps(counts, sort_keys=True)}")
     for item in errors:
         click.echo(f"  error {item['item']}: {item['error']}", err=True)
-    store.dispose()
     if errors:
         sys.exit(1)

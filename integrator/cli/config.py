@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from integrator.config import ConfigError, Problem, Settings, check_config, config_path, load_settings
+from integrator.cli.options import database_url_option, load, open_store
+from integrator.config import Problem, Settings, check_config, config_path
+from integrator.config.apply import apply_settings
 
 EXIT_PROBLEMS = 2
 
@@ -49,26 +50,16 @@ def check_cmd(file: Path | None, skip_secrets: bool) -> None:
 
 @config.command("apply")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
-@click.option("--database-url", default=None,
-              help="SQLAlchemy URL; default INTEGRATOR_DATABASE_URL, then database_url in the config, "
-                   "then ./var/integrator.db")
+@database_url_option
 def apply_cmd(file: Path | None, database_url: str | None) -> None:
     """Create or update organisations, staff users and groups in the database from FILE.
 
     Idempotent: a second run changes nothing. Groups removed from the file are deactivated,
     not deleted. Run `integrator db upgrade` first.
     """
-    from integrator.config.apply import apply_settings
-    from integrator.store.db import Store
-
-    try:
-        # Applying does not talk to any tenant, so secrets need not be present here.
-        settings = load_settings(file, check_secrets=False)
-    except ConfigError as e:
-        _print_problems(e.problems)
-        raise SystemExit(EXIT_PROBLEMS) from None
-    url = database_url or os.environ.get("INTEGRATOR_DATABASE_URL") or settings.database_url
-    store = Store(url)
+    # Applying does not talk to any tenant, so secrets need not be present here.
+    settings = load(file, check_secrets=False)
+    store = open_store(database_url, settings)
     try:
         report: list[str] = []
         counts = apply_settings(store, settings, report)
@@ -77,8 +68,6 @@ def apply_cmd(file: Path | None, database_url: str | None) -> None:
         click.echo(f"database error ({type(e).__name__}); nothing was written. "
                    "Is the schema created? Run `integrator db upgrade`.", err=True)
         raise SystemExit(1) from None
-    finally:
-        store.dispose()
     for line in report:
         click.echo(line)
     if not report:

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from integrator.config import load_settings
+from integrator.cli.options import config_option, database_url_option, load, open_store, org_option
 from integrator.reports.export import to_csv, write
 from integrator.reports.register import build_month, build_week
-from integrator.store.db import Store
 
 
 @click.group()
@@ -19,29 +18,31 @@ def report() -> None:
 
 
 @report.command("attendance")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="Config file (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).")
+@config_option
+@database_url_option
 @click.option("--month", default=None, help="Calendar month, e.g. 2026-11.")
 @click.option("--week", default=None, help="Or an ISO week, e.g. 2026-W48.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-@click.option("--org", default=None, help="Organisation key (default: the only one in the config).")
+@org_option(help="Organisation key (default: the only one in the config).")
 @click.option("--group", "group_key", default=None, help="Only this group.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="File to write (default: CSV to standard output, XLSX to ./lasnaolot-<org>-<period>.xlsx).")
-def attendance(config_file: Path | None, month: str | None, week: str | None, fmt: str, org: str | None,
+def attendance(config_file: Path | None, database_url: str | None, month: str | None, week: str | None, fmt: str,
+               org_key: str | None,
                group_key: str | None, out: Path | None) -> None:
     """The attendance register: each client's work days and statuses, days attended,
     compensation days and amount (each day at the rate recorded when it was evaluated, else
     at the configured daily rate)."""
     if (month is None) == (week is None):
         raise click.UsageError("give exactly one of --month (2026-11) or --week (2026-W48)")
-    settings = load_settings(config_file, check_secrets=False)
+    settings = load(config_file, check_secrets=False)
+    org = org_key
     if org is None:
         if len(settings.organisations) != 1:
             raise click.UsageError("the config has several organisations: choose one with --org")
         org = settings.organisations[0].key
     rules = settings.rules_for(org)
-    store = Store(settings.database_url)
+    store = open_store(database_url, settings)
     try:
         if month is not None:
             reg = build_month(store, org, month, group_key=group_key, rules=rules)

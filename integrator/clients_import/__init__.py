@@ -1,0 +1,52 @@
+"""Client import from CSV: `integrator import clients FILE.csv [--org KEY] [--dry-run]`.
+
+The file is UTF-8 (with or without the BOM Excel writes), separated by `;` or `,` (sniffed
+from the header row). A header row is required; column names are case-insensitive and
+only `code` is required. A column that is absent, or a cell that is empty, leaves the stored
+value unchanged (empty on a new client).
+
+=====================  =========================================================================
+column                 value
+=====================  =========================================================================
+code                   pseudonymous client code, required: A-Z, 0-9 and '-', 2-32 characters,
+                       e.g. RAI-0001. Logs, folder names and URLs use only this.
+display_name           the name used in letters; defaults to the code for a new client
+email                  the client's email address (letters, reminders, attendance matching)
+phone                  phone number, e.g. +358 40 123 4567
+google_user_id         the client's Google Workspace user id, when known
+entra_object_id        the client's Microsoft Entra object id (a GUID), when known
+plain_language         selkokieli: kyllä/ei, yes/no, true/false, 1/0
+digital_support        a_lot | a_little | none | helps_others
+                       (also paljon | vähän | ei | auttaa_muita)
+loan_device_note       a short note of a loan device (lainalaite), at most 200 characters
+group                  the key of the peer group (from the config) the client belongs to
+service_model          long_term | short_term | interval | hybrid
+                       (also pitkä | lyhyt | intervalli | hybridi)
+period_start           first day of the period (jakso): 2026-01-13 or 13.1.2026
+period_end             last day of the period (inclusive), same forms
+weekdays               the period's work-activity weekdays: "ti,to", "2,4", "tuesday,thursday"
+hours_per_day          hours per work-activity day, e.g. 4 or 4,5; default: the rules' minimum
+briefing_recorded_at   when the data-protection briefing was given: a date or a date and time
+                       (2026-01-10, 2026-01-10 14:30, 10.1.2026 14:30; Finnish time unless an
+                       offset is given). Empty: not yet briefed. Allowed, but nothing is
+                       provisioned for the client until it is recorded (the consent gate).
+briefing_recorded_by   email of the staff user who gave the briefing (required with the above)
+responsible_worker     email of the responsible social worker (omatyöntekijä), a staff user
+=====================  =========================================================================
+
+A row with `period_start` describes a period; `period_end`, `weekdays` and `service_model` are
+then required. A client with several periods has one row per period.
+
+Natural keys, so that importing the same file again changes nothing: a client is
+(organisation, code); a period is (client, period_start); a group membership is
+(group, client, period_start) and follows the period's dates.
+
+Every row is checked before anything is written; if any row is bad, every problem is
+reported (line, column, reason, what was expected) and nothing is written. Problems name
+rows by line and client code only, never by a person's name or email.
+"""
+
+from integrator.clients_import.reading import RowProblem
+from integrator.clients_import.writing import ImportResult, import_clients
+
+__all__ = ["ImportResult", "RowProblem", "import_clients"]

@@ -1,0 +1,220 @@
+"""Reading a client CSV: the file into rows of cells, and each cell into a value (or a reason).
+
+The columns and their forms are described in the package docstring (integrator.clients_import).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from integrator.domain.types import ServiceModel, SupportLevel
+from integrator.domain.weeks import parse_weekday
+
+EXIT_PROBLEMS = 2
+COLUMNS = (
+    "code", "display_name", "email", "phone", "google_user_id", "entra_object_id", "plain_language",
+    "digital_support", "loan_device_note", "group", "service_model", "period_start", "period_end",
+    "weekdays", "hours_per_day", "briefing_recorded_at", "briefing_recorded_by", "responsible_worker",
+)
+PERIOD_COLUMNS = ("group", "service_model", "period_end", "weekdays", "hours_per_day",
+                  "briefing_recorded_at", "briefing_recorded_by", "responsible_worker")
+CLIENT_FIELDS = ("display_name", "email", "phone", "google_user_id", "entra_object_id", "plain_language",
+                 "digital_support", "loan_device_note")
+
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
+EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")
+GOOGLE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+FINNISH_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2})[:.](\d{2}))?$")
+LOCAL = ZoneInfo("Europe/Helsinki")  # a wall-clock time in the file is Finnish time
+
+BOOLEANS = {"kyllä": True, "k": True, "yes": True, "y": True, "true": True, "1": True,
+            "ei": False, "e": False, "no": False, "n": False, "false": False, "0": False}
+SUPPORT = {"a_lot": SupportLevel.A_LOT, "a_little": SupportLevel.A_LITTLE, "none": SupportLevel.NONE,
+           "helps_others": SupportLevel.HELPS_OTHERS, "paljon": SupportLevel.A_LOT,
+           "vähän": SupportLevel.A_LITTLE, "ei": SupportLevel.NONE, "auttaa_muita": SupportLevel.HELPS_OTHERS}
+MODELS = {"long_term": ServiceModel.LONG_TERM, "short_term": ServiceModel.SHORT_TERM,
+          "interval": ServiceModel.INTERVAL, "hybrid": ServiceModel.HYBRID, "pitkä": ServiceModel.LONG_TERM,
+          "lyhyt": ServiceModel.SHORT_TERM, "intervalli": ServiceModel.INTERVAL, "hybridi": ServiceModel.HYBRID}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad cell or row. `code` only when it is a valid pseudonym (never a name)."""
+
+    line: int
+    column: str | None
+    code: str | None
+    reason: str
+    expected: str | None = None
+
+    def format(self, file: str) -> str:
+        col = f" column '{self.column}'" if self.column else ""
+        who = f" (client {self.code})" if self.code else ""
+        sep = ":" if col or who else ""
+        exp = f"; expected {self.expected}" if self.expected else ""
+        return f"{file}:{self.line}:{col}{who}{sep} {self.reason}{exp}"
+
+
+class BadCell(ValueError):
+    def __init__(self, reason: str, expected: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.expected = expected
+
+
+
+
+def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowProblem]]:
+    """(header, [(line, {column: cell})], problems) from the file's bytes."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        return [], [], [RowProblem(line, None, None, "the file is not UTF-8 text",
+                                   "UTF-8 (in Excel: save as 'CSV UTF-8')")]
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header_cells = next(reader, None)
+    except csv.Error as e:
+        return [], [], [RowProblem(1, None, None, f"the header row cannot be read ({e})")]
+    if header_cells is None or not any(c.strip() for c in header_cells):
+        return [], [], [RowProblem(1, None, None, "the file is empty",
+                                   f"a header row with the columns: {', '.join(COLUMNS)}")]
+    header = [c.strip().lower() for c in header_cells]
+    if "code" not in header:
+        # Without a code column the first row is most likely data: never echo its cells.
+        return header, [], [RowProblem(1, "code", None, "the required column is missing (is the header row there?)",
+                                       f"a header row with the columns: {', '.join(COLUMNS)}")]
+    problems: list[RowProblem] = []
+    for name in sorted({h for h in header if header.count(h) > 1}):
+        problems.append(RowProblem(1, name, None, "column given twice"))
+    for name in header:
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, COLUMNS, n=1)
+            problems.append(RowProblem(1, name or "(empty)", None, "unknown column",
+                                       f"'{close[0]}'" if close else f"one of: {', '.join(COLUMNS)}"))
+    if problems:
+        return header, [], problems
+
+    rows: list[tuple[int, dict[str, str]]] = []
+    last = reader.line_num
+    try:
+        for cells in reader:
+            line = last + 1
+            last = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                problems.append(RowProblem(line, None, None, f"the row has {len(cells)} fields, the header has "
+                                                             f"{len(header)}",
+                                           f"'{delimiter}' between fields and quotes around cells that contain it"))
+                continue
+            rows.append((line, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+    except csv.Error as e:
+        problems.append(RowProblem(last + 1, None, None, f"the row cannot be read ({e})"))
+    return header, rows, problems
+
+
+# --- cell parsers (raise BadCell with a reason and what was expected; never quote the cell) ---------
+
+def parse_date(value: str) -> date:
+    m = FINNISH_DATE.match(value)
+    try:
+        if m and m.group(4) is None:
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadCell("not a valid date", "YYYY-MM-DD or d.m.yyyy, e.g. 2026-01-13 or 13.1.2026") from None
+
+
+def parse_instant(value: str) -> datetime:
+    """A date (Finnish midnight), a local date and time, or an ISO instant with an offset; aware."""
+    m = FINNISH_DATE.match(value)
+    try:
+        if m:
+            d = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+            t = time(int(m.group(4)), int(m.group(5))) if m.group(4) else time(0, 0)
+            result = datetime.combine(d, t)
+        elif len(value) == 10:
+            result = datetime.combine(date.fromisoformat(value), time(0, 0))
+        else:
+            result = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadCell("not a valid date or date and time",
+                   "YYYY-MM-DD, YYYY-MM-DD HH:MM or d.m.yyyy HH:MM (Finnish time)") from None
+    return result if result.tzinfo is not None else result.replace(tzinfo=LOCAL)
+
+
+def parse_weekdays(value: str) -> list[int]:
+    days: list[int] = []
+    for token in re.split(r"[,\s/+]+", value.strip().lower()):
+        if not token:
+            continue
+        try:
+            day = parse_weekday(int(token) if token.isdigit() else token)
+        except ValueError:
+            raise BadCell("not a list of weekdays", "e.g. 'ti,to', '2,4' or 'tuesday,thursday'") from None
+        if day in days:
+            raise BadCell("a weekday is given twice", "each weekday once")
+        days.append(day)
+    if not days:
+        raise BadCell("no weekdays given", "e.g. 'ti,to' or '2,4'")
+    return sorted(days)
+
+
+def parse_hours(value: str) -> float:
+    try:
+        hours = float(value.replace(",", "."))
+    except ValueError:
+        raise BadCell("not a number", "hours per day, e.g. 4 or 4,5") from None
+    if not math.isfinite(hours) or not 0 < hours <= 24:
+        raise BadCell("out of range", "hours per day between 0 and 24")
+    return hours
+
+
+def choice(table: dict[str, Any], value: str, expected: str) -> Any:
+    key = value.strip().lower().replace(" ", "_").replace("-", "_")
+    if key not in table:
+        raise BadCell("not an allowed value", expected)
+    return table[key]
+
+
+def _pattern(rx: re.Pattern[str], value: str, reason: str, expected: str) -> str:
+    if not rx.match(value):
+        raise BadCell(reason, expected)
+    return value
+
+
+def _text(value: str, limit: int) -> str:
+    if len(value) > limit:
+        raise BadCell(f"too long ({len(value)} characters)", f"at most {limit} characters")
+    return value
+
+
+CLIENT_PARSERS: dict[str, Any] = {
+    "display_name": lambda v: _text(v, 200),
+    "email": lambda v: _pattern(EMAIL, v, "not an email address", "name@example.fi").lower(),
+    "phone": lambda v: _pattern(PHONE, v, "not a phone number", "digits, spaces, '-', e.g. +358 40 123 4567"),
+    "google_user_id": lambda v: _pattern(GOOGLE_ID, v, "not a Google user id", "letters and digits"),
+    "entra_object_id": lambda v: _pattern(GUID, v, "not an Entra object id",
+                                          "a GUID like 0f8fad5b-d9cb-469f-a165-70867728950e").lower(),
+    "plain_language": lambda v: choice(BOOLEANS, v, "kyllä/ei, yes/no, true/false or 1/0"),
+    "digital_support": lambda v: choice(SUPPORT, v, "a_lot, a_little, none or helps_others "
+                                                     "(paljon, vähän, ei, auttaa_muita)"),
+    "loan_device_note": lambda v: _text(v, 200),
+}
+
+
+# --- checking ----------------------------------------------------------------------------------

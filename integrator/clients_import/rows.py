@@ -1,0 +1,237 @@
+"""Checking the rows of a client CSV: each row alone, then the rows together and against the store.
+
+Every problem names the line, the column and the client code, never a name or an email.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrator.clients_import.reading import (
+    CLIENT_FIELDS,
+    CLIENT_PARSERS,
+    CODE,
+    EMAIL,
+    MODELS,
+    PERIOD_COLUMNS,
+    BadCell,
+    RowProblem,
+    choice,
+    parse_date,
+    parse_hours,
+    parse_instant,
+    parse_weekdays,
+)
+from integrator.config import Rules
+from integrator.domain.types import ServiceModel
+from integrator.domain.weeks import WEEKDAY_FI
+from integrator.store.models import Client, Organisation, PeerGroup
+
+
+@dataclass
+class PeriodRow:
+    start: date
+    end: date
+    weekdays: list[int]
+    hours_per_day: float | None
+    service_model: ServiceModel
+    group_id: int | None
+    briefing_recorded_at: datetime | None
+    briefing_recorded_by_id: int | None
+    responsible_worker_id: int | None
+
+
+@dataclass
+class Row:
+    line: int
+    code: str
+    client: dict[str, Any]
+    period: PeriodRow | None
+
+
+
+
+@dataclass
+class RowContext:
+    org: Organisation
+    rules: Rules
+    groups: dict[str, PeerGroup]
+    staff: dict[str, int]
+    today: date
+
+
+def _days(days: list[Any]) -> str:
+    return ",".join(WEEKDAY_FI[d] for d in sorted(days) if isinstance(d, int) and 1 <= d <= 7)
+
+
+def _period_column(words: str) -> str:
+    """The column a problem from `validate_period` is about, so the row points at the right cell."""
+    lowered = words.lower()
+    if "weekday" in lowered or "days a week" in lowered:
+        return "weekdays"
+    if "hours" in lowered:
+        return "hours_per_day"
+    return "period_end"
+
+
+def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | None, list[RowProblem]]:
+    from integrator.domain.periods import validate_period
+
+    problems: list[RowProblem] = []
+    raw_code = cells.get("code", "")
+    if not raw_code:
+        return None, [RowProblem(line, "code", None, "the client code is missing",
+                                 "a pseudonymous code like RAI-0001")]
+    if not CODE.match(raw_code):
+        # The cell is not printed: a name typed into the code column must not reach the output.
+        return None, [RowProblem(line, "code", None, "not a valid client code",
+                                 "A-Z, 0-9 and '-', 2-32 characters, starting with a letter or digit, "
+                                 "e.g. RAI-0001")]
+    code = raw_code
+
+    def bad(column: str | None, e: BadCell | str, expected: str | None = None) -> None:
+        if isinstance(e, BadCell):
+            problems.append(RowProblem(line, column, code, e.reason, e.expected))
+        else:
+            problems.append(RowProblem(line, column, code, e, expected))
+
+    client: dict[str, Any] = {}
+    for name in CLIENT_FIELDS:
+        value = cells.get(name, "")
+        if value:
+            try:
+                client[name] = CLIENT_PARSERS[name](value)
+            except BadCell as e:
+                bad(name, e)
+
+    def staff_id(column: str) -> int | None:
+        value = cells.get(column, "").lower()
+        if not value:
+            return None
+        if not EMAIL.match(value):
+            bad(column, "not an email address", "a staff user's email")
+            return None
+        found = ctx.staff.get(value)
+        if found is None:
+            bad(column, "no active staff user has this email",
+                "the email of a staff user (add them to the config and run `integrator config apply`)")
+        return found
+
+    period_cells = {c: cells.get(c, "") for c in PERIOD_COLUMNS}
+    if not cells.get("period_start"):
+        given = [c for c, v in period_cells.items() if v]
+        if given:
+            bad("period_start", f"missing, but {', '.join(given)} given", "the first day of the period")
+        return (None if problems else Row(line, code, client, None)), problems
+
+    parsed: dict[str, Any] = {}
+    for column, parser in (("period_start", parse_date), ("period_end", parse_date),
+                           ("weekdays", parse_weekdays), ("hours_per_day", parse_hours),
+                           ("briefing_recorded_at", parse_instant)):
+        value = cells.get(column, "")
+        if not value:
+            if column in ("period_end", "weekdays"):
+                bad(column, "required when period_start is given",
+                    "the last day of the period" if column == "period_end" else "e.g. 'ti,to'")
+            continue
+        try:
+            parsed[column] = parser(value)
+        except BadCell as e:
+            bad(column, e)
+    model: ServiceModel | None = None
+    if cells.get("service_model"):
+        try:
+            model = choice(MODELS, cells["service_model"], "long_term, short_term, interval or hybrid "
+                                                            "(pitkä, lyhyt, intervalli, hybridi)")
+        except BadCell as e:
+            bad("service_model", e)
+    else:
+        bad("service_model", "required when period_start is given", "long_term, short_term, interval or hybrid")
+
+    group: PeerGroup | None = None
+    if cells.get("group"):
+        group = ctx.groups.get(cells["group"].lower())
+        if group is None:
+            bad("group", f"no group with this key in organisation '{ctx.org.key}'",
+                f"one of: {', '.join(sorted(ctx.groups)) or '(no groups: run `integrator config apply`)'}")
+        elif not group.active:
+            bad("group", "the group is no longer active (removed from the config)", "an active group")
+
+    briefing_at = parsed.get("briefing_recorded_at")
+    briefing_by = staff_id("briefing_recorded_by")
+    responsible = staff_id("responsible_worker")
+    if briefing_at is not None and briefing_at.date() > ctx.today:
+        bad("briefing_recorded_at", "is in the future", "the day the briefing was given")
+    if briefing_at is not None and not cells.get("briefing_recorded_by"):
+        bad("briefing_recorded_by", "required when briefing_recorded_at is given",
+            "the email of the staff user who gave the briefing")
+    if not cells.get("briefing_recorded_at") and cells.get("briefing_recorded_by"):
+        bad("briefing_recorded_at", "missing, but briefing_recorded_by is given", "when the briefing was given")
+
+    if {"period_start", "period_end", "weekdays"} <= parsed.keys() and model is not None:
+        hours = parsed.get("hours_per_day", ctx.rules.min_hours_per_day)
+        for words in validate_period(parsed["period_start"], parsed["period_end"], parsed["weekdays"],
+                                     hours, ctx.rules, model):
+            bad(_period_column(words), words)
+        outside = [d for d in parsed["weekdays"] if d not in ctx.rules.work_weekdays]
+        if outside:
+            bad("weekdays", f"not a work-activity day in the rules: {_days(outside)}",
+                f"days among {_days(ctx.rules.work_weekdays)}")
+        if group is not None and group.active and not set(parsed["weekdays"]) & set(group.weekdays):
+            bad("weekdays", "the period has none of the group's meeting days",
+                f"at least one of the group's weekdays: {_days(group.weekdays)}")
+
+    if problems or model is None:
+        return None, problems
+    period = PeriodRow(
+        start=parsed["period_start"], end=parsed["period_end"], weekdays=parsed["weekdays"],
+        hours_per_day=parsed.get("hours_per_day"), service_model=model,
+        group_id=group.id if group is not None else None, briefing_recorded_at=briefing_at,
+        briefing_recorded_by_id=briefing_by, responsible_worker_id=responsible)
+    return Row(line, code, client, period), problems
+
+
+def cross_check(rows: list[Row], s: Session, org: Organisation) -> list[RowProblem]:
+    """What no single row shows: repeated periods, one client described two ways, shared emails."""
+    problems: list[RowProblem] = []
+    first_line: dict[str, Row] = {}
+    periods: dict[tuple[str, date], int] = {}
+    email_owner: dict[str, str] = {}
+    for row in rows:
+        earlier = first_line.setdefault(row.code, row)
+        if earlier is not row:
+            for name in sorted(row.client.keys() & earlier.client.keys()):
+                if row.client[name] != earlier.client[name]:
+                    problems.append(RowProblem(row.line, name, row.code,
+                                               f"differs from line {earlier.line} for the same client",
+                                               "the same value on every row of one client"))
+        if row.period is not None:
+            key = (row.code, row.period.start)
+            if key in periods:
+                problems.append(RowProblem(row.line, "period_start", row.code,
+                                           f"the same period is already on line {periods[key]}",
+                                           "one row per client and period start"))
+            periods.setdefault(key, row.line)
+        email = row.client.get("email")
+        if email:
+            owner = email_owner.setdefault(email, row.code)
+            if owner != row.code:
+                problems.append(RowProblem(row.line, "email", row.code, f"the same email is given for client {owner}",
+                                           "one email per client (attendance is matched by it)"))
+    if email_owner:
+        for code, email in s.execute(select(Client.code, Client.email).where(
+                Client.organisation_id == org.id, Client.email.in_(set(email_owner)))):
+            if email is not None and email_owner[email] != code:
+                line = next(r.line for r in rows if r.client.get("email") == email)
+                problems.append(RowProblem(line, "email", email_owner[email],
+                                           f"the same email is stored for client {code}",
+                                           "one email per client (attendance is matched by it)"))
+    return problems
+
+
+# --- writing ------------------------------------------------------------------------------------
