@@ -20,6 +20,7 @@ from integrator.sandbox.google import (
     classroom_rosters,
     coursework,
     drive,
+    drive_files,
     drive_sharing,
     gmail,
     meet,
@@ -33,7 +34,9 @@ from integrator.sandbox.google.util import parse_fields, select
 from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 
 #: Importing these modules registers their handlers by discovery method id.
-API_MODULES = (calendar, classroom, classroom_rosters, coursework, drive, drive_sharing, gmail, meet)
+API_MODULES = (
+    calendar, classroom, classroom_rosters, coursework, drive, drive_files, drive_sharing, gmail, meet
+)  # fmt: skip
 log = logging.getLogger(__name__)
 SANDBOX_PROJECT_NUMBER = "100000000001"
 Json = dict[str, Any]
