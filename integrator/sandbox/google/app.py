@@ -17,8 +17,10 @@ from integrator.sandbox.google import (
     batch,
     calendar,
     classroom,
+    classroom_rosters,
     coursework,
     drive,
+    drive_files,
     drive_sharing,
     gmail,
     meet,
@@ -32,7 +34,9 @@ from integrator.sandbox.google.util import parse_fields, select
 from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 
 #: Importing these modules registers their handlers by discovery method id.
-API_MODULES = (calendar, classroom, coursework, drive, drive_sharing, gmail, meet)
+API_MODULES = (
+    calendar, classroom, classroom_rosters, coursework, drive, drive_files, drive_sharing, gmail, meet
+)  # fmt: skip
 log = logging.getLogger(__name__)
 SANDBOX_PROJECT_NUMBER = "100000000001"
 Json = dict[str, Any]

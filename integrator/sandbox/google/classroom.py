@@ -1,18 +1,15 @@
-"""Classroom v1: courses and aliases, rosters, invitations and topics."""
+"""Classroom v1: the course data, helpers shared by the Classroom modules, courses, aliases and topics.
+
+Rosters, invitations and user profiles are in ``classroom_rosters``; courseWork and submissions
+in ``coursework``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrator.sandbox.google.errors import (
-    GoogleError,
-    already_exists,
-    invalid,
-    not_found,
-    permission_denied,
-)
+from integrator.sandbox.google.errors import already_exists, invalid, not_found, permission_denied
 from integrator.sandbox.google.registry import Call, handles
 from integrator.sandbox.google.tenant import GoogleTenant, GoogleUser
 from integrator.sandbox.google.util import page, rfc3339
@@ -79,14 +76,6 @@ def user_of(call: Call, key: str, domain_only: bool = True) -> GoogleUser:
     if user is None or (domain_only and user.external):
         raise not_found()
     return user
-
-
-def profile(user: GoogleUser) -> Json:
-    return {
-        "id": user.id,
-        "name": {"givenName": user.given_name, "familyName": user.family_name, "fullName": user.name},
-        "emailAddress": user.email,
-    }
 
 
 def listed(call: Call, items: list[Json], key: str) -> Json:
@@ -254,161 +243,6 @@ def delete_alias(call: Call) -> Json:
     return {}
 
 
-# ---- rosters ----
-
-
-def _member(course_id: str, user: GoogleUser) -> Json:
-    return {"courseId": course_id, "userId": user.id, "profile": profile(user)}
-
-
-def _roster(call: Call, kind: str) -> tuple[Json, list[str]]:
-    course = course_for(call, call.params["courseId"])
-    data = call.tenant.classroom
-    return course, (data.students if kind == "students" else data.teachers)[course["id"]]
-
-
-def _add_member(call: Call, kind: str) -> Json:
-    course, roster = _roster(call, kind)
-    user = call.tenant.user(str((call.body or {}).get("userId", "")))
-    if user is None:
-        raise not_found()
-    if user.external:
-        raise GoogleError(
-            403, "@UserInIllegalDomain The user is not in an allowed domain.", "PERMISSION_DENIED"
-        )
-    tenant = call.tenant
-    if kind == "students" and tenant.enforce_classroom_roles and call.user.email not in tenant.admins:
-        raise GoogleError(
-            403, "@CannotDirectAddUser The user cannot be added directly; invite them.", "PERMISSION_DENIED"
-        )
-    if user.id in roster:
-        raise already_exists()
-    roster.append(user.id)
-    return _member(course["id"], user)
-
-
-def _list_members(call: Call, kind: str) -> Json:
-    course, roster = _roster(call, kind)
-    users = [u for u in (call.tenant.user(uid) for uid in roster) if u is not None]
-    return listed(call, [_member(course["id"], u) for u in users], kind)
-
-
-def _get_member(call: Call, kind: str) -> Json:
-    course, roster = _roster(call, kind)
-    user = user_of(call, call.params["userId"], domain_only=False)
-    if user.id not in roster:
-        raise not_found()
-    return _member(course["id"], user)
-
-
-def _remove_member(call: Call, kind: str) -> Json:
-    course, roster = _roster(call, kind)
-    user = user_of(call, call.params["userId"], domain_only=False)
-    if user.id not in roster:
-        raise not_found()
-    if kind == "teachers" and course["ownerId"] == user.id:
-        raise GoogleError(400, "@CannotRemoveCourseOwner", "FAILED_PRECONDITION")
-    roster.remove(user.id)
-    return {}
-
-
-def _register_roster(kind: str) -> None:
-    for verb, action in (("create", _add_member), ("list", _list_members), ("get", _get_member),
-                         ("delete", _remove_member)):  # fmt: skip
-
-        def handler(call: Call, action: Callable[[Call, str], Json] = action) -> Json:
-            return action(call, kind)
-
-        handles(f"classroom.courses.{kind}.{verb}")(handler)
-
-
-_register_roster("students")
-_register_roster("teachers")
-
-
-# ---- invitations ----
-
-
-@handles("classroom.invitations.create")
-def create_invitation(call: Call) -> Json:
-    body: Json = call.body or {}
-    data = call.tenant.classroom
-    course = course_for(call, str(body.get("courseId", "")))
-    user = user_of(call, str(body.get("userId", "")), domain_only=False)
-    role = body.get("role")
-    if role not in ("STUDENT", "TEACHER", "OWNER"):
-        raise invalid("role: Role is required.")
-    if user.id in data.students[course["id"]] or user.id in data.teachers[course["id"]]:
-        raise already_exists()
-    if any(i["userId"] == user.id and i["courseId"] == course["id"] for i in data.invitations.values()):
-        raise already_exists()
-    invitation_id = call.tenant.new_id(12, first="8")
-    invitation = {"id": invitation_id, "userId": user.id, "courseId": course["id"], "role": role}
-    data.invitations[invitation_id] = invitation
-    return dict(invitation)
-
-
-@handles("classroom.invitations.get")
-def get_invitation(call: Call) -> Json:
-    found = call.tenant.classroom.invitations.get(call.params["id"])
-    if found is None:
-        raise not_found()
-    return dict(found)
-
-
-@handles("classroom.invitations.list")
-def list_invitations(call: Call) -> Json:
-    course_key, user_key = call.param("courseId"), call.param("userId")
-    if not course_key and not user_key:
-        raise invalid("Either courseId or userId must be specified.")
-    course_id = course_for(call, course_key)["id"] if course_key else None
-    user_id = user_of(call, user_key, domain_only=False).id if user_key else None
-    items = [
-        dict(i)
-        for i in call.tenant.classroom.invitations.values()
-        if (course_id is None or i["courseId"] == course_id) and (user_id is None or i["userId"] == user_id)
-    ]
-    return listed(call, items, "invitations")
-
-
-@handles("classroom.invitations.delete")
-def delete_invitation(call: Call) -> Json:
-    if call.tenant.classroom.invitations.pop(call.params["id"], None) is None:
-        raise not_found()
-    return {}
-
-
-@handles("classroom.invitations.accept")
-def accept_own_invitation(call: Call) -> Json:
-    invitation = call.tenant.classroom.invitations.get(call.params["id"])
-    if invitation is None or invitation["userId"] != call.user.id:
-        raise not_found()
-    accept_invitation(call.tenant, call.params["id"])
-    return {}
-
-
-def accept_invitation(tenant: GoogleTenant, invitation_id: str) -> None:
-    with tenant.state.lock:
-        data = tenant.classroom
-        invitation = data.invitations.pop(invitation_id, None)
-        if invitation is None:
-            raise KeyError(f"no invitation {invitation_id}")
-        course_id = invitation["courseId"]
-        roster = data.students[course_id] if invitation["role"] == "STUDENT" else data.teachers[course_id]
-        if invitation["userId"] not in roster:
-            roster.append(invitation["userId"])
-        if invitation["role"] == "OWNER":
-            data.courses[course_id]["ownerId"] = invitation["userId"]
-
-
-def accept_all_invitations(tenant: GoogleTenant) -> int:
-    with tenant.state.lock:
-        pending = list(tenant.classroom.invitations)
-        for invitation_id in pending:
-            accept_invitation(tenant, invitation_id)
-        return len(pending)
-
-
 # ---- topics ----
 
 
@@ -464,14 +298,3 @@ def delete_topic(call: Call) -> Json:
     topics, topic = _topic(call)
     del topics[topic["topicId"]]
     return {}
-
-
-# ---- user profiles ----
-
-
-@handles("classroom.userProfiles.get")
-def get_user_profile(call: Call) -> Json:
-    user = user_of(call, call.params["userId"], domain_only=False)
-    shown = profile(user)
-    shown["verifiedTeacher"] = False
-    return shown

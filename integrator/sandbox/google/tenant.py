@@ -179,14 +179,14 @@ class GoogleTenant:
         )
 
     def accept_invitation(self, invitation_id: str) -> None:
-        from integrator.sandbox.google import classroom
+        from integrator.sandbox.google import classroom_rosters
 
-        classroom.accept_invitation(self, invitation_id)
+        classroom_rosters.accept_invitation(self, invitation_id)
 
     def accept_all_invitations(self) -> int:
-        from integrator.sandbox.google import classroom
+        from integrator.sandbox.google import classroom_rosters
 
-        return classroom.accept_all_invitations(self)
+        return classroom_rosters.accept_all_invitations(self)
 
     def submit_task(
         self,
