@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from integrator.domain.types import JobStatus
 from integrator.jobs.locks import holder_is_gone, this_holder
-from integrator.observability.logs import redact
+from integrator.observability.redaction import redact
 from integrator.store.db import Store
 from integrator.store.models import JobRun
 from integrator.store.types import utcnow

@@ -10,34 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-REDACTED = "[redacted]"
-# Order matters: a Bearer header or JWT is removed whole before the email pattern looks at it.
-PATTERNS = [
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?"),  # JWT
-    re.compile(r"\bitk_[A-Za-z0-9_-]{16,}"),  # our API tokens
-    re.compile(r"\bya29\.[A-Za-z0-9._-]+"),  # Google OAuth access tokens
-    re.compile(r"(?i)\b(?:client_secret|password|passwd|secret|token|access_token|refresh_token|assertion)"
-               r"(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}&]+"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
-]
+from integrator.observability.redaction import redact
+
 # Attributes every LogRecord has; anything else came in through `extra=` and goes into the JSON.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
-
-
-def redact(text: str) -> str:
-    for pattern in PATTERNS:
-        if pattern.groups:
-            text = pattern.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + m.group(1) + REDACTED, text)
-        else:
-            text = pattern.sub(REDACTED, text)
-    return text
 
 
 def _redact_value(value: Any) -> Any:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from integrator.cli.sandbox import _google_snippet
 from integrator.config import GoogleTenant
 from integrator.sandbox import Sandbox
-from integrator.cli.sandbox import _google_snippet
 
 
 def test_printed_google_snippet_is_a_valid_tenant_config(sandbox: Sandbox, tmp_path: Path) -> None:

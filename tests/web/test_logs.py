@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from integrator.demo.rehearsal import start_rehearsal
 from integrator.domain import weeks
-from integrator.observability.logs import JsonFormatter, redact, setup_logging
+from integrator.observability.logs import JsonFormatter, setup_logging
+from integrator.observability.redaction import redact
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import Client, PeerGroup, StaffUser, WorkDay
