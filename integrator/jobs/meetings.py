@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -26,11 +25,12 @@ from integrator.config import OrganisationConfig, Settings
 from integrator.domain import participation
 from integrator.domain.types import MeetingProvider, WorkDayStatus
 from integrator.domain.weeks import week_monday
+from integrator.jobs.notify.outbox import scrub
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.rendering import render
 from integrator.jobs.runs import RunRecorder
-from integrator.providers.errors import Fatal, NeedsReauth, ProviderError
-from integrator.providers.meetings import MeetingRef, MeetingSpec
+from integrator.providers.errors import NeedsReauth, ProviderError
+from integrator.providers.meetings import KeySpent, MeetingRef, MeetingService, MeetingSpec
 from integrator.store.db import Store
 from integrator.store.models import Client, ExternalResource, Membership, Organisation, PeerGroup, WorkDay
 
@@ -38,15 +38,12 @@ log = logging.getLogger(__name__)
 
 KIND = "meeting"
 RESOURCE = "meeting"
-_TX_NAMESPACE = uuid.UUID("6f1d7a52-3c0e-4d5e-9b8a-2f6c1e0b7d11")
 #: Events written before attendees were hidden from each other get one PATCH for it (F16).
 HIDE_REASON = "osallistujien osoitteet piilotetaan toisilta"
 
 
 def _safe(err: BaseException) -> str:
     """An error for the job run's record: vendor texts may quote attendee addresses."""
-    from integrator.jobs.notify.outbox import scrub
-
     return scrub(str(err))[:300]
 
 
@@ -228,16 +225,18 @@ class _Target:
 
 
 class MeetingProviders:
-    """Lazily built vendor clients for one organisation (one per run)."""
+    """The vendor clients and meeting services of one organisation (one per run), each built when
+    first needed."""
 
     def __init__(self, org_cfg: OrganisationConfig) -> None:
         self.org_cfg = org_cfg
         self._graph: Any = None
         self._google: Any = None
-        self._object_ids: dict[str, str] = {}
+        self._services: dict[str, MeetingService] = {}
 
     def graph(self) -> Any:
         if self._graph is None:
+            # Imported here: msgraph takes seconds to load, and an organisation on Meet never needs it.
             from integrator.providers.microsoft.client import GraphClient
 
             if self.org_cfg.microsoft is None:
@@ -247,6 +246,7 @@ class MeetingProviders:
 
     def google(self) -> Any:
         if self._google is None:
+            # Imported here: the Google API client takes seconds to load, and an organisation on Teams never needs it.
             from integrator.providers.google.client import GoogleClient
 
             if self.org_cfg.google is None:
@@ -254,12 +254,11 @@ class MeetingProviders:
             self._google = GoogleClient(self.org_cfg.google)
         return self._google
 
-    def object_id(self, upn: str) -> str:
-        from integrator.providers.microsoft.events import user_object_id
-
-        if upn.lower() not in self._object_ids:
-            self._object_ids[upn.lower()] = user_object_id(self.graph(), upn)
-        return self._object_ids[upn.lower()]
+    def service(self, provider: str) -> MeetingService:
+        """The meetings of `provider` ("teams" or "meet"); its client is built on its first request."""
+        if provider not in self._services:
+            self._services[provider] = _SERVICES[provider](self)
+        return self._services[provider]
 
     def requests(self) -> int:
         n = 0
@@ -274,8 +273,22 @@ class MeetingProviders:
             self._graph.close()
 
 
-def _transaction_id(org_key: str, key: str, generation: int) -> str:
-    return str(uuid.uuid5(_TX_NAMESPACE, f"{org_key}:{key}:{generation}"))
+def _teams(p: MeetingProviders) -> MeetingService:
+    # Imported here: the Teams service loads msgraph (seconds), which an organisation on Meet never needs.
+    from integrator.providers.microsoft.teams import TeamsMeetings
+
+    return TeamsMeetings(p.graph)
+
+
+def _meet(p: MeetingProviders) -> MeetingService:
+    # Imported here: the Meet service loads the Google API client (seconds), which an organisation on Teams never needs.
+    from integrator.providers.google.meet import MeetMeetings
+
+    return MeetMeetings(p.google)
+
+
+_SERVICES: dict[str, Callable[[MeetingProviders], MeetingService]] = {
+    MeetingProvider.TEAMS.value: _teams, MeetingProvider.MEET.value: _meet}
 
 
 def _target(s: Session, org_cfg: OrganisationConfig, settings: Settings, action: Action) -> _Target:
@@ -292,68 +305,6 @@ def _row(s: Session, org_id: int, key: str) -> ExternalResource | None:
     return s.scalar(select(ExternalResource).where(
         ExternalResource.organisation_id == org_id, ExternalResource.kind == KIND,
         ExternalResource.local_key == key))
-
-
-def _provider_create(p: MeetingProviders, provider: str, spec: MeetingSpec, idem: str) -> MeetingRef:
-    if provider == MeetingProvider.TEAMS.value:
-        from integrator.providers.microsoft.events import create_teams_event
-
-        return create_teams_event(p.graph(), spec, idem)
-    from integrator.providers.google.calendar import create_meet_event
-
-    return create_meet_event(p.google(), spec, idem)
-
-
-def _provider_update(p: MeetingProviders, provider: str, spec: MeetingSpec, event_id: str) -> MeetingRef | None:
-    """Patch; None when the event is gone at the provider (then it is created anew).
-
-    Gone: 404, 410, or an answer about a cancelled event (deleted in Calendar or Outlook behind
-    our back), which both provider modules report as 410 - patching it would leave our row
-    "active" on an event nobody sees."""
-    try:
-        if provider == MeetingProvider.TEAMS.value:
-            from integrator.providers.microsoft.events import update_teams_event
-
-            return update_teams_event(p.graph(), spec, event_id)
-        from integrator.providers.google.calendar import update_meet_event
-
-        return update_meet_event(p.google(), spec, event_id)
-    except Fatal as err:
-        if err.status in (404, 410):
-            return None
-        raise
-
-
-def _provider_get(p: MeetingProviders, provider: str, organizer: str, event_id: str) -> MeetingRef | None:
-    """The event as the provider has it now (its join link), None when it is gone."""
-    if provider == MeetingProvider.TEAMS.value:
-        from integrator.providers.microsoft.events import get_event as get_teams_event
-
-        return get_teams_event(p.graph(), organizer, event_id)
-    from integrator.providers.google.calendar import get_event as get_meet_event
-    from integrator.providers.google.calendar import ref_of
-
-    event = get_meet_event(p.google(), organizer, event_id)
-    return None if event is None or event.get("status") == "cancelled" else ref_of(event)
-
-
-def _provider_cancel(p: MeetingProviders, provider: str, organizer: str, event_id: str) -> None:
-    if provider == MeetingProvider.TEAMS.value:
-        from integrator.providers.microsoft.events import cancel_teams_event
-
-        cancel_teams_event(p.graph(), organizer, event_id)
-    else:
-        from integrator.providers.google.calendar import cancel_meet_event
-
-        cancel_meet_event(p.google(), organizer, event_id)
-
-
-def _resolve_online_meeting(p: MeetingProviders, organizer: str, join_url: str | None) -> str | None:
-    from integrator.providers.microsoft.online_meetings import find_by_join_url
-
-    if not join_url:
-        return None
-    return find_by_join_url(p.graph(), p.object_id(organizer), join_url)
 
 
 #: What belongs to one provider event, forgotten when that event is cancelled or gone.
@@ -399,7 +350,7 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
     # Cancel the old meeting first when replacing (provider changed) or removing.
     if action.op == "remove" or action.detail.get("replace"):
         if state.get("event_id") and status in ("active", "pending"):
-            _provider_cancel(p, str(state.get("provider")), str(state.get("organizer")), str(state["event_id"]))
+            p.service(str(state.get("provider"))).cancel(str(state.get("organizer")), str(state["event_id"]))
         state = {**state, **_FORGOTTEN}
         if action.op == "remove":
             _save(store, org_id, action.key, "removed", state)
@@ -409,15 +360,16 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
     spec = target.spec
     assert spec is not None
     provider = target.provider
+    service = p.service(provider)
     if action.op == "update" and status == "active" and state.get("event_id"):
         ref: MeetingRef | None
         if action.detail.get("resolve_only"):
-            ref = _provider_get(p, provider, spec.organizer, str(state["event_id"]))
+            ref = service.get(spec.organizer, str(state["event_id"]))
         else:
-            ref = _provider_update(p, provider, spec, str(state["event_id"]))
+            ref = service.update(spec, str(state["event_id"]))
         if ref is not None:
             state = _record(state, ref, spec, provider, written=not action.detail.get("resolve_only"))
-            state = _with_online_meeting(p, provider, spec, state)
+            state = _with_meeting_id(service, spec, state)
             _save(store, org_id, action.key, "active", state)
             return "updated"
         # Gone at the provider: create a new one below, under the next generation's id
@@ -426,29 +378,26 @@ def _apply_one(store: Store, settings: Settings, org_cfg: OrganisationConfig, or
         state = {**state, **_FORGOTTEN}
         status = "removed"
 
-    state = _pending(store, org_cfg, org_id, action.key, target, state, status)
+    state = _pending(store, org_cfg, org_id, action.key, target, service, state, status)
     try:
-        ref = _provider_create(p, provider, spec, str(state["idempotency_key"]))
-    except Fatal as err:
-        from integrator.providers.google.calendar import ID_CANCELLED
-
-        if provider != MeetingProvider.MEET.value or err.reason != ID_CANCELLED:
-            raise
+        ref = service.create(spec, str(state["idempotency_key"]))
+    except KeySpent:
         # A pending Meet create whose event was made (its answer lost) and since deleted:
         # Calendar never gives a deleted id back, so this generation can never be created.
         # Move to the next generation (a new deterministic id) and create once.
-        state = _pending(store, org_cfg, org_id, action.key, target, state, status, renew=True)
-        ref = _provider_create(p, provider, spec, str(state["idempotency_key"]))
+        state = _pending(store, org_cfg, org_id, action.key, target, service, state, status, renew=True)
+        ref = service.create(spec, str(state["idempotency_key"]))
     state = _record(state, ref, spec, provider)
     # Active as soon as the event exists; the onlineMeeting id may follow in a later run.
     _save(store, org_id, action.key, "active", state, external_id=ref.event_id)
-    state = _with_online_meeting(p, provider, spec, state)
+    state = _with_meeting_id(service, spec, state)
     _save(store, org_id, action.key, "active", state, external_id=ref.event_id)
     return "created"
 
 
 def _pending(store: Store, org_cfg: OrganisationConfig, org_id: int, key: str, target: _Target,
-             state: dict[str, Any], status: str, *, renew: bool = False) -> dict[str, Any]:
+             service: MeetingService, state: dict[str, Any], status: str, *, renew: bool = False
+             ) -> dict[str, Any]:
     """Write the row as pending with the idempotency key the create will use (committed first,
     so a crash after the provider call resumes with the same key). A pending row is resumed
     with its key (unless `renew`: its key can no longer be used); anything else starts a new
@@ -459,8 +408,7 @@ def _pending(store: Store, org_cfg: OrganisationConfig, org_id: int, key: str, t
     if resume and state.get("idempotency_key") and state.get("provider") == provider:
         return state
     generation = int(state.get("generation", 0)) + (0 if resume else 1)
-    idem = (_transaction_id(org_cfg.key, key, generation) if provider == MeetingProvider.TEAMS.value
-            else _google_event_id(org_cfg.key, key, generation))
+    idem = service.idempotency_key(f"{org_cfg.key}:{key}:{generation}")
     state = {**state, "generation": generation, "idempotency_key": idem, "provider": provider,
              "organizer": target.spec.organizer, "week": target.week}
     _save(store, org_id, key, "pending", state)
@@ -470,14 +418,15 @@ def _pending(store: Store, org_cfg: OrganisationConfig, org_id: int, key: str, t
 @dataclass
 class _Prepared:
     key: str
+    provider: str
     spec: MeetingSpec
     state: dict[str, Any]
 
 
 def _prepare_create(store: Store, settings: Settings, org_cfg: OrganisationConfig, org_id: int,
-                    action: Action) -> _Prepared:
-    """The store half of a create (the pending row and its key), so that the provider half of
-    Teams creates can go in a `$batch`."""
+                    p: MeetingProviders, action: Action) -> _Prepared:
+    """The store half of a create (the pending row and its key), so that the provider half can
+    go with others in one round trip (`MeetingService.create_many`)."""
     with store.session() as s:
         target = _target(s, org_cfg, settings, action)
         row = _row(s, org_id, action.key)
@@ -488,16 +437,14 @@ def _prepare_create(store: Store, settings: Settings, org_cfg: OrganisationConfi
             s.flush()
         state, status = dict(row.state or {}), row.status
     assert target.spec is not None
-    return _Prepared(action.key, target.spec, _pending(store, org_cfg, org_id, action.key, target, state, status))
+    service = p.service(target.provider)
+    state = _pending(store, org_cfg, org_id, action.key, target, service, state, status)
+    return _Prepared(action.key, target.provider, target.spec, state)
 
 
-def _create_teams_batched(store: Store, org_id: int, p: MeetingProviders, items: list[_Prepared],
-                          recorder: RunRecorder) -> None:
-    from integrator.providers.microsoft.events import create_teams_events
-    from integrator.providers.microsoft.online_meetings import find_many_by_join_url
-
-    teams = MeetingProvider.TEAMS.value
-    refs = create_teams_events(p.graph(), [(i.key, i.spec, str(i.state["idempotency_key"])) for i in items])
+def _create_many(store: Store, org_id: int, service: MeetingService, items: list[_Prepared],
+                 recorder: RunRecorder) -> None:
+    refs = service.create_many([(i.key, i.spec, str(i.state["idempotency_key"])) for i in items])
     created: list[_Prepared] = []
     for item in items:
         ref = refs[item.key]
@@ -508,18 +455,14 @@ def _create_teams_batched(store: Store, org_id: int, p: MeetingProviders, items:
             recorder.error(item.key, _safe(ref), kind=type(ref).__name__.lower())
             recorder.count("meeting:error")
             continue
-        item.state = _record(item.state, ref, item.spec, teams)
+        item.state = _record(item.state, ref, item.spec, item.provider)
         _save(store, org_id, item.key, "active", item.state, external_id=ref.event_id)
         recorder.count("meeting:created")
         created.append(item)
-    lookups = []
-    for item in created:
-        try:
-            if item.state.get("join_url"):
-                lookups.append((item.key, p.object_id(item.spec.organizer), str(item.state["join_url"])))
-        except ProviderError as err:
-            item.state["online_meeting_error"] = str(err)[:200]
-    found = find_many_by_join_url(p.graph(), lookups) if lookups else {}
+    if not service.needs_meeting_id:
+        return
+    lookups = [(i.key, i.spec.organizer, str(i.state["join_url"])) for i in created if i.state.get("join_url")]
+    found = service.meeting_ids(lookups) if lookups else {}
     for item in created:
         answer = found.get(item.key)
         if isinstance(answer, ProviderError):
@@ -531,18 +474,12 @@ def _create_teams_batched(store: Store, org_id: int, p: MeetingProviders, items:
         _save(store, org_id, item.key, "active", item.state)
 
 
-def _google_event_id(org_key: str, key: str, generation: int) -> str:
-    from integrator.providers.google.calendar import event_id_for
-
-    return event_id_for(f"{org_key}:{key}:{generation}")
-
-
-def _with_online_meeting(p: MeetingProviders, provider: str, spec: MeetingSpec,
-                         state: dict[str, Any]) -> dict[str, Any]:
-    if provider != MeetingProvider.TEAMS.value or state.get("online_meeting_id"):
+def _with_meeting_id(service: MeetingService, spec: MeetingSpec, state: dict[str, Any]) -> dict[str, Any]:
+    """The meeting id attendance needs (Teams: the onlineMeeting), when the event does not carry it."""
+    if not service.needs_meeting_id or state.get("online_meeting_id"):
         return state
     try:
-        found = _resolve_online_meeting(p, spec.organizer, state.get("join_url"))
+        found = service.meeting_id(spec.organizer, state.get("join_url"))
     except ProviderError as err:
         # The event stands; attendance needs the id, and the next run tries again.
         log.warning("online meeting not resolved", extra={"status": err.status, "reason": err.reason})
@@ -566,20 +503,23 @@ def _save(store: Store, org_id: int, key: str, status: str, state: dict[str, Any
 def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, recorder: RunRecorder, *,
                    providers: MeetingProviders | None = None) -> None:
     """Apply the plan's meeting actions one by one; an item's failure never stops the others
-    (except NeedsReauth: nothing else can succeed with those credentials)."""
+    (except NeedsReauth: nothing else can succeed with those credentials). Plain creates of a
+    provider that batches them (Teams) are prepared one by one and sent together at the end."""
     org_cfg = settings.organisation(org_key)
     with store.session() as s:
         org_id = organisation_id(s, org_key)
     own = providers is None
     p = providers or MeetingProviders(org_cfg)
     actions = [a for a in plan.actions if a.resource == RESOURCE]
-    batched: list[_Prepared] = []
+    batched: dict[str, list[_Prepared]] = {}
     try:
         for i, action in enumerate(actions, 1):
             try:
-                if (action.op == "create" and action.detail.get("provider") == MeetingProvider.TEAMS.value
-                        and not action.detail.get("replace")):
-                    batched.append(_prepare_create(store, settings, org_cfg, org_id, action))
+                provider = str(action.detail.get("provider", ""))
+                if (action.op == "create" and not action.detail.get("replace")
+                        and p.service(provider).batches_creates):
+                    prepared = _prepare_create(store, settings, org_cfg, org_id, p, action)
+                    batched.setdefault(prepared.provider, []).append(prepared)
                     continue
                 done = _apply_one(store, settings, org_cfg, org_id, p, action)
                 recorder.count(f"meeting:{done}")
@@ -591,12 +531,13 @@ def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, r
                 recorder.error(action.key, _safe(err), kind=kind)
                 recorder.count("meeting:error")
             recorder.progress(done=i, total=len(actions), flush=(i % 20 == 0 or i == len(actions)))
-        if batched:
+        for provider, items in batched.items():
             try:
-                _create_teams_batched(store, org_id, p, batched, recorder)
+                _create_many(store, org_id, p.service(provider), items, recorder)
             except LookupError as err:
-                for item in batched:
+                for item in items:
                     recorder.error(item.key, _safe(err), kind="lookuperror")
+        if batched:
             recorder.progress(done=len(actions), total=len(actions))
     finally:
         recorder.count("meeting:requests", p.requests())

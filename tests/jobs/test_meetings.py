@@ -121,8 +121,9 @@ def test_a_crash_between_the_create_and_our_commit_resumes_without_a_second_meet
     action = next(a for a in plan.actions if a.key == "meeting:tiistai:2026-01-13")
     with world.store.session() as s:
         org_id = organisation_id(s, ORG)
-    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, action)
     providers = MeetingProviders(world.settings.organisation(ORG))
+    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, providers,
+                               action)
     made = create_teams_event(providers.graph(), prepared.spec, prepared.state["idempotency_key"])
     providers.close()  # ...and the process dies here: the row still says "pending"
     assert meetings(world)["meeting:tiistai:2026-01-13"].status == "pending"
@@ -143,8 +144,9 @@ def test_a_meet_create_whose_event_was_deleted_meanwhile_is_made_again_with_a_ne
     action = next(a for a in plan.actions if a.key == key)
     with world.store.session() as s:
         org_id = organisation_id(s, ORG)
-    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, action)
     providers = MeetingProviders(world.settings.organisation(ORG))
+    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, providers,
+                               action)
     lost = create_meet_event(providers.google(), prepared.spec, prepared.state["idempotency_key"])
     # ...the process dies before our commit, and the coordinator deletes the event in Calendar.
     assert cancel_meet_event(providers.google(), world.coordinator, lost.event_id)
