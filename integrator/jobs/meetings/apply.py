@@ -1,219 +1,41 @@
-"""Peer-group meetings: one Teams or Meet event per work day, planned then applied.
-
-Our memory of each meeting is an `ExternalResource` (kind "meeting", key
-``meeting:<group>:<day>``). Its `state` holds the provider, a generation number, the
-idempotency key of the current generation (Graph `transactionId` / Calendar event id), the
-event id, join URL, onlineMeeting id and a fingerprint of what we last applied. The row is
-written as "pending" *before* the provider call, so a crash between the call and our commit
-is resumed with the same idempotency key and never makes a second meeting.
-"""
+"""The meetings plan, applied: each action through its provider's MeetingService, our memory of
+the event written as "pending" before the provider call and "active" after it (see the package
+docstring); plain Teams creates go together in `$batch` envelopes."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Settings
-from integrator.domain import participation
-from integrator.domain.types import MeetingProvider, WorkDayStatus
-from integrator.domain.weeks import week_monday
+from integrator.jobs.meetings.plan import (
+    KIND,
+    RESOURCE,
+    fingerprint,
+    load_groups,
+    meeting_spec,
+    organisation_id,
+    participants,
+)
+from integrator.jobs.meetings.services import MeetingProviders
 from integrator.jobs.notify.outbox import scrub
 from integrator.jobs.plan import Action, Plan
-from integrator.jobs.rendering import render
 from integrator.jobs.runs import RunRecorder
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.meetings import KeySpent, MeetingRef, MeetingService, MeetingSpec
 from integrator.store.db import Store
-from integrator.store.models import Client, ExternalResource, Membership, Organisation, PeerGroup, WorkDay
+from integrator.store.models import ExternalResource, WorkDay
 
 log = logging.getLogger(__name__)
-
-KIND = "meeting"
-RESOURCE = "meeting"
-#: Events written before attendees were hidden from each other get one PATCH for it (F16).
-HIDE_REASON = "osallistujien osoitteet piilotetaan toisilta"
 
 
 def _safe(err: BaseException) -> str:
     """An error for the job run's record: vendor texts may quote attendee addresses."""
     return scrub(str(err))[:300]
-
-
-def meeting_key(group_key: str, day: date) -> str:
-    return f"meeting:{group_key}:{day.isoformat()}"
-
-
-# ---- who takes part ------------------------------------------------------------------------
-
-
-def takes_part(client: Client, membership: Membership, day: date) -> bool:
-    """The one participation rule (integrator.domain.participation) for a loaded client."""
-    return participation.takes_part(membership, client.periods, day)
-
-
-def participants(group: PeerGroup, day: date) -> list[Client]:
-    """Clients of `group` on `day`, sorted by code. Load memberships/clients/periods eagerly."""
-    seen: dict[int, Client] = {}
-    for m in group.memberships:
-        if m.client_id not in seen and takes_part(m.client, m, day):
-            seen[m.client_id] = m.client
-    return sorted(seen.values(), key=lambda c: c.code)
-
-
-def load_groups(s: Session, org_id: int, group_key: str | None = None) -> list[PeerGroup]:
-    q = (
-        select(PeerGroup)
-        .where(PeerGroup.organisation_id == org_id)
-        .options(
-            selectinload(PeerGroup.memberships).selectinload(Membership.client).selectinload(Client.periods),
-            selectinload(PeerGroup.coordinator),
-        )
-        .order_by(PeerGroup.key)
-    )
-    if group_key is not None:
-        q = q.where(PeerGroup.key == group_key)
-    return list(s.scalars(q))
-
-
-def organisation_id(s: Session, org_key: str) -> int:
-    org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_key))
-    if org_id is None:
-        raise LookupError(f"organisation {org_key!r} is not in the store; run `integrator config apply` first")
-    return org_id
-
-
-# ---- the desired meeting -------------------------------------------------------------------
-
-
-def meeting_spec(org_cfg: OrganisationConfig, settings: Settings, group: PeerGroup, wd: WorkDay,
-                 attendees: Iterable[Client]) -> MeetingSpec:
-    if group.coordinator is None:
-        raise LookupError(f"group {group.key} has no coordinator: the meeting needs an organiser")
-    tz = group.time_zone
-    body = render(org_cfg.templates_dir, "meeting_body.html.j2", group_name=group.name, date=wd.day,
-                  start=wd.meeting_start, end=wd.meeting_end, tz=tz, instructions=wd.instructions,
-                  tasks=[t.title for t in wd.tasks], coordinator_name=group.coordinator.display_name)
-    offsets = settings.schedule.reminder_offsets_minutes
-    return MeetingSpec(
-        organizer=group.coordinator.email,
-        subject=f"{group.name}: ryhmätapaaminen {wd.day.day}.{wd.day.month}.",
-        body_html=body,
-        start=wd.meeting_start,
-        end=wd.meeting_end,
-        attendees=tuple(sorted(c.email for c in attendees if c.email)),
-        reminder_minutes=offsets[0] if offsets else 15,
-        time_zone=tz,
-    )
-
-
-def fingerprint(provider: str, spec: MeetingSpec) -> str:
-    data = {"provider": provider, "organizer": spec.organizer.lower(), "subject": spec.subject,
-            "body": spec.body_html, "start": spec.start.isoformat(), "end": spec.end.isoformat(),
-            "attendees": sorted(a.lower() for a in spec.attendees), "reminder": spec.reminder_minutes}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _changes(old: dict[str, Any], spec: MeetingSpec) -> list[str]:
-    """What changed, in a coordinator's words (for the plan's reason)."""
-    out = []
-    if old.get("start") != spec.start.isoformat() or old.get("end") != spec.end.isoformat():
-        out.append("aika muuttui")
-    if sorted(old.get("attendees", [])) != sorted(a.lower() for a in spec.attendees):
-        out.append("osallistujat muuttuivat")
-    if not old.get("attendees_hidden"):
-        out.append(HIDE_REASON)
-    return out or ["sisältö muuttui"]
-
-
-# ---- plan ----------------------------------------------------------------------------------
-
-
-def plan_meetings(store: Store, settings: Settings, org_key: str, week: str,
-                  group_key: str | None = None) -> Plan:
-    """Create, update or cancel each group's meeting of each work day in `week`."""
-    org_cfg = settings.organisation(org_key)
-    plan = Plan()
-    monday = week_monday(week)
-    with store.session() as s:
-        org_id = organisation_id(s, org_key)
-        groups = load_groups(s, org_id, group_key)
-        by_id = {g.id: g for g in groups}
-        days = list(s.scalars(
-            select(WorkDay).where(WorkDay.group_id.in_(by_id), WorkDay.iso_week == week)
-            .options(selectinload(WorkDay.tasks)).order_by(WorkDay.day)))
-        keys = [meeting_key(g.key, monday + timedelta(days=i)) for g in groups for i in range(7)]
-        existing = {r.local_key: r for r in s.scalars(select(ExternalResource).where(
-            ExternalResource.organisation_id == org_id, ExternalResource.kind == KIND,
-            ExternalResource.local_key.in_(keys)))}
-        wanted: set[str] = set()
-        for wd in days:
-            group = by_id[wd.group_id]
-            key = meeting_key(group.key, wd.day)
-            row = existing.get(key)
-            alive = row is not None and row.status in ("active", "pending")
-            if wd.status == WorkDayStatus.CANCELLED or not group.active:
-                reason = wd.cancelled_reason or ("ryhmä ei ole toiminnassa" if not group.active else "päivä peruttu")
-                if alive:
-                    plan.add(Action("remove", RESOURCE, key, group=group.key, reason=reason,
-                                    detail={"work_day_id": wd.id}))
-                else:
-                    plan.add(Action("skip", RESOURCE, key, group=group.key, reason=reason))
-                continue
-            wanted.add(key)
-            people = participants(group, wd.day)
-            if not people:
-                plan.add(Action("skip", RESOURCE, key, group=group.key, reason="ryhmässä ei ole osallistujia"))
-                if alive:
-                    plan.add(Action("remove", RESOURCE, key, group=group.key, reason="ei osallistujia",
-                                    detail={"work_day_id": wd.id}))
-                continue
-            if group.coordinator is None:
-                plan.add(Action("skip", RESOURCE, key, group=group.key, reason="ryhmällä ei ole ohjaajaa"))
-                continue
-            spec = meeting_spec(org_cfg, settings, group, wd, people)
-            provider = group.meeting_provider.value
-            fp = fingerprint(provider, spec)
-            detail = {"work_day_id": wd.id, "provider": provider}
-            if row is None or row.status != "active":
-                why = "kesken jäänyt luonti" if row is not None and row.status == "pending" else "uusi työpäivä"
-                plan.add(Action("create", RESOURCE, key, group=group.key, reason=why, detail=detail))
-            elif row.state.get("provider") != provider:
-                plan.add(Action("create", RESOURCE, key, group=group.key, reason="tapaamisalusta vaihtui",
-                                detail={**detail, "replace": True}))
-            elif str(row.state.get("organizer", "")).lower() != spec.organizer.lower():
-                # The event lives on the old coordinator's calendar: cancel it there, make a new one.
-                plan.add(Action("create", RESOURCE, key, group=group.key, reason="ohjaaja vaihtui",
-                                detail={**detail, "replace": True}))
-            elif row.state.get("fingerprint") != fp:
-                plan.add(Action("update", RESOURCE, key, group=group.key,
-                                reason=", ".join(_changes(row.state, spec)), detail=detail))
-            elif not row.state.get("attendees_hidden"):
-                # Made before the event hid its guests: every client saw every client's address.
-                plan.add(Action("update", RESOURCE, key, group=group.key, reason=HIDE_REASON, detail=detail))
-            elif not row.state.get("join_url"):
-                # Meet creates the conference asynchronously; the link may come after the event.
-                plan.add(Action("update", RESOURCE, key, group=group.key,
-                                reason="tapaamislinkki puuttuu", detail={**detail, "resolve_only": True}))
-            elif provider == MeetingProvider.TEAMS.value and not row.state.get("online_meeting_id"):
-                plan.add(Action("update", RESOURCE, key, group=group.key,
-                                reason="Teams-kokouksen tunniste puuttuu", detail={**detail, "resolve_only": True}))
-        # A work day that no longer exists (deleted from the store) leaves no meeting behind.
-        for key, row in existing.items():
-            if key not in wanted and row.status in ("active", "pending") and not any(
-                    a.key == key for a in plan.actions):
-                plan.add(Action("remove", RESOURCE, key, group=key.split(":")[1], reason="työpäivää ei ole enää"))
-    return plan
-
-
-# ---- apply ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -222,73 +44,6 @@ class _Target:
     provider: str
     spec: MeetingSpec | None
     week: str | None
-
-
-class MeetingProviders:
-    """The vendor clients and meeting services of one organisation (one per run), each built when
-    first needed."""
-
-    def __init__(self, org_cfg: OrganisationConfig) -> None:
-        self.org_cfg = org_cfg
-        self._graph: Any = None
-        self._google: Any = None
-        self._services: dict[str, MeetingService] = {}
-
-    def graph(self) -> Any:
-        if self._graph is None:
-            # Imported here: msgraph takes seconds to load, and an organisation on Meet never needs it.
-            from integrator.providers.microsoft.client import GraphClient
-
-            if self.org_cfg.microsoft is None:
-                raise LookupError(f"organisation {self.org_cfg.key} has no Microsoft tenant configured")
-            self._graph = GraphClient(self.org_cfg.microsoft)
-        return self._graph
-
-    def google(self) -> Any:
-        if self._google is None:
-            # Imported here: the Google API client takes seconds to load, and an organisation on Teams never needs it.
-            from integrator.providers.google.client import GoogleClient
-
-            if self.org_cfg.google is None:
-                raise LookupError(f"organisation {self.org_cfg.key} has no Google tenant configured")
-            self._google = GoogleClient(self.org_cfg.google)
-        return self._google
-
-    def service(self, provider: str) -> MeetingService:
-        """The meetings of `provider` ("teams" or "meet"); its client is built on its first request."""
-        if provider not in self._services:
-            self._services[provider] = _SERVICES[provider](self)
-        return self._services[provider]
-
-    def requests(self) -> int:
-        n = 0
-        if self._graph is not None:
-            n += int(self._graph.requests)
-        if self._google is not None:
-            n += int(self._google.stats.requests)
-        return n
-
-    def close(self) -> None:
-        if self._graph is not None:
-            self._graph.close()
-
-
-def _teams(p: MeetingProviders) -> MeetingService:
-    # Imported here: the Teams service loads msgraph (seconds), which an organisation on Meet never needs.
-    from integrator.providers.microsoft.teams import TeamsMeetings
-
-    return TeamsMeetings(p.graph)
-
-
-def _meet(p: MeetingProviders) -> MeetingService:
-    # Imported here: the Meet service loads the Google API client (seconds), which an organisation on Teams never needs.
-    from integrator.providers.google.meet import MeetMeetings
-
-    return MeetMeetings(p.google)
-
-
-_SERVICES: dict[str, Callable[[MeetingProviders], MeetingService]] = {
-    MeetingProvider.TEAMS.value: _teams, MeetingProvider.MEET.value: _meet}
 
 
 def _target(s: Session, org_cfg: OrganisationConfig, settings: Settings, action: Action) -> _Target:
