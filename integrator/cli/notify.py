@@ -71,7 +71,8 @@ def notify() -> None:
 def meetings_cmd(config_file: Path | None, database_url: str | None, week: str, org: str | None, group_key: str | None, dry_run: bool) -> None:
     """Create, update or cancel the week's meetings (weekly setup does this too)."""
     from integrator.jobs.locks import job_lock
-    from integrator.jobs.meetings import apply_meetings, organisation_id, plan_meetings
+    from integrator.jobs.meetings.apply import apply_meetings
+    from integrator.jobs.meetings.plan import organisation_id, plan_meetings
     from integrator.jobs.runs import RunRecorder
 
     settings, store = _load(config_file, database_url)

@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 from integrator.config import Settings
 from integrator.domain.calendar import meeting_window, work_days_for_week
 from integrator.domain.types import MeetingProvider, OutboxStatus, ServiceModel, StaffRole
-from integrator.jobs.meetings import apply_meetings, plan_meetings
+from integrator.jobs.meetings.apply import apply_meetings
+from integrator.jobs.meetings.plan import plan_meetings
 from integrator.jobs.notify.letters import queue_weekly_letters
 from integrator.jobs.notify.reminders import queue_due_reminders
 from integrator.jobs.notify.sender import send_outbox

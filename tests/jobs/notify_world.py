@@ -207,7 +207,8 @@ def run_week(settings: Settings, store: Store, *, max_send_passes: int = 20) -> 
     from sqlalchemy import select as _select
 
     from integrator.jobs.locks import job_lock
-    from integrator.jobs.meetings import apply_meetings, organisation_id, plan_meetings
+    from integrator.jobs.meetings.apply import apply_meetings
+    from integrator.jobs.meetings.plan import organisation_id, plan_meetings
     from integrator.jobs.notify.letters import queue_weekly_letters
     from integrator.jobs.notify.reminders import queue_due_reminders
     from integrator.jobs.notify.sender import send_outbox

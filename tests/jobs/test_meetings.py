@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from integrator.domain.types import WorkDayStatus
-from integrator.jobs.meetings import apply_meetings, plan_meetings
+from integrator.jobs.meetings.apply import apply_meetings
+from integrator.jobs.meetings.plan import plan_meetings
 from integrator.jobs.runs import RunRecorder
 from integrator.store.models import ExternalResource, Membership, WorkDay
 from tests.jobs import notify_world as nw
@@ -114,15 +115,18 @@ def test_a_client_leaving_is_removed_from_the_attendees(world: World) -> None:
 
 
 def test_a_crash_between_the_create_and_our_commit_resumes_without_a_second_meeting(world: World) -> None:
-    from integrator.jobs.meetings import MeetingProviders, _prepare_create, organisation_id
+    from integrator.jobs.meetings.apply import _prepare_create
+    from integrator.jobs.meetings.plan import organisation_id
+    from integrator.jobs.meetings.services import MeetingProviders
     from integrator.providers.microsoft.events import create_teams_event
 
     plan = plan_meetings(world.store, world.settings, ORG, WEEK)
     action = next(a for a in plan.actions if a.key == "meeting:tiistai:2026-01-13")
     with world.store.session() as s:
         org_id = organisation_id(s, ORG)
-    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, action)
     providers = MeetingProviders(world.settings.organisation(ORG))
+    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, providers,
+                               action)
     made = create_teams_event(providers.graph(), prepared.spec, prepared.state["idempotency_key"])
     providers.close()  # ...and the process dies here: the row still says "pending"
     assert meetings(world)["meeting:tiistai:2026-01-13"].status == "pending"
@@ -135,7 +139,9 @@ def test_a_crash_between_the_create_and_our_commit_resumes_without_a_second_meet
 
 
 def test_a_meet_create_whose_event_was_deleted_meanwhile_is_made_again_with_a_new_id(world: World) -> None:
-    from integrator.jobs.meetings import MeetingProviders, _prepare_create, organisation_id
+    from integrator.jobs.meetings.apply import _prepare_create
+    from integrator.jobs.meetings.plan import organisation_id
+    from integrator.jobs.meetings.services import MeetingProviders
     from integrator.providers.google.calendar import cancel_meet_event, create_meet_event
 
     key = "meeting:keskiviikko:2026-01-14"
@@ -143,8 +149,9 @@ def test_a_meet_create_whose_event_was_deleted_meanwhile_is_made_again_with_a_ne
     action = next(a for a in plan.actions if a.key == key)
     with world.store.session() as s:
         org_id = organisation_id(s, ORG)
-    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, action)
     providers = MeetingProviders(world.settings.organisation(ORG))
+    prepared = _prepare_create(world.store, world.settings, world.settings.organisation(ORG), org_id, providers,
+                               action)
     lost = create_meet_event(providers.google(), prepared.spec, prepared.state["idempotency_key"])
     # ...the process dies before our commit, and the coordinator deletes the event in Calendar.
     assert cancel_meet_event(providers.google(), world.coordinator, lost.event_id)
@@ -222,7 +229,7 @@ def test_clients_do_not_see_each_others_addresses_in_the_invitations(world: Worl
 
 
 def test_meetings_made_with_visible_attendees_are_made_private_once(world: World) -> None:
-    from integrator.jobs.meetings import HIDE_REASON
+    from integrator.jobs.meetings.plan import HIDE_REASON
 
     run(world)
     rows = meetings(world)
@@ -288,7 +295,7 @@ def test_an_answer_without_the_meet_code_keeps_the_code_we_know(world: World) ->
 
 
 def test_a_meet_event_deleted_in_calendar_is_made_again_when_the_meeting_changes(world: World) -> None:
-    from integrator.jobs.meetings import MeetingProviders
+    from integrator.jobs.meetings.services import MeetingProviders
     from integrator.providers.google.calendar import cancel_meet_event
 
     run(world)
@@ -318,7 +325,7 @@ def test_a_meet_event_deleted_in_calendar_is_made_again_when_the_meeting_changes
 
 
 def test_a_teams_event_cancelled_in_outlook_is_made_again_with_its_own_online_meeting(world: World) -> None:
-    from integrator.jobs.meetings import MeetingProviders
+    from integrator.jobs.meetings.services import MeetingProviders
     from integrator.providers.microsoft.events import cancel_teams_event
 
     run(world)

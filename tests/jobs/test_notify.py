@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from integrator.domain.types import OutboxStatus, WorkDayStatus
-from integrator.jobs.meetings import apply_meetings, plan_meetings
+from integrator.jobs.meetings.apply import apply_meetings
+from integrator.jobs.meetings.plan import plan_meetings
 from integrator.jobs.notify.letters import letter_week_due, queue_weekly_letters
 from integrator.jobs.notify.reminders import queue_due_reminders
 from integrator.jobs.notify.sender import send_outbox

@@ -141,7 +141,8 @@ def test_a_gmail_5xx_is_uncertain_too_and_sent_once_on_the_wire(
 
 
 def test_reminders_go_before_letters_waiting_in_the_queue(world: World) -> None:
-    from integrator.jobs.meetings import apply_meetings, plan_meetings
+    from integrator.jobs.meetings.apply import apply_meetings
+    from integrator.jobs.meetings.plan import plan_meetings
     from integrator.jobs.notify.reminders import queue_due_reminders
     from integrator.jobs.runs import RunRecorder
     from tests.jobs.notify_world import at, monday

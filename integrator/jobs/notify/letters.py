@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from integrator.config import Settings
 from integrator.domain.types import MeetingProvider, MessageKind, VariantKind, WorkDayStatus
 from integrator.domain.weeks import iso_week_of, parse_iso_week
-from integrator.jobs.meetings import load_groups, meeting_key, organisation_id, participants
+from integrator.jobs.meetings.plan import load_groups, meeting_key, organisation_id, participants
 from integrator.jobs.notify.outbox import (
     NewMessage,
     enqueue,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from integrator.config import Settings
 from integrator.domain.types import MessageKind, WorkDayStatus
-from integrator.jobs.meetings import load_groups, meeting_key, organisation_id, participants
+from integrator.jobs.meetings.plan import load_groups, meeting_key, organisation_id, participants
 from integrator.jobs.notify.letters import PROVIDER_NAMES, coordinator_view, join_urls
 from integrator.jobs.notify.outbox import (
     NewMessage,

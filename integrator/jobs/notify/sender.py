@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from integrator.config import OrganisationConfig, Settings
 from integrator.domain.types import MessageKind, WorkDayStatus
 from integrator.jobs.locks import job_lock
-from integrator.jobs.meetings import load_groups, organisation_id, participants, takes_part
+from integrator.jobs.meetings.plan import load_groups, organisation_id, participants, takes_part
 from integrator.jobs.notify.outbox import (
     VENDOR_LIMITS,
     Mailer,

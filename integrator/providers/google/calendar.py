@@ -14,10 +14,10 @@ from typing import Any
 
 from integrator.providers.errors import Fatal
 from integrator.providers.google.client import GoogleClient
-from integrator.providers.meetings import MeetingRef, MeetingSpec
+from integrator.providers.meetings import KeySpent, MeetingRef, MeetingSpec
 
 CALENDAR = "primary"
-#: `Fatal.reason` of a create whose id belongs to a deleted event: a new id is needed.
+#: `Fatal.reason` of a create whose id belongs to a deleted event (KeySpent): a new id is needed.
 ID_CANCELLED = "cancelled"
 #: `Fatal.reason` (status 410) of a patch that reached a deleted event: the event is gone.
 DELETED = "deleted"
@@ -92,8 +92,8 @@ def create_meet_event(client: GoogleClient, spec: MeetingSpec, event_id: str) ->
         # Our id is taken: a previous attempt made it. Use it if it is alive.
         existing = get_event(client, spec.organizer, event_id)
         if existing is None or existing.get("status") == "cancelled":
-            raise Fatal(f"calendar event {event_id} exists but is cancelled; a new id is needed",
-                        vendor="google", status=409, reason=ID_CANCELLED) from err
+            raise KeySpent(f"calendar event {event_id} exists but is cancelled; a new id is needed",
+                           vendor="google", status=409, reason=ID_CANCELLED) from err
         return update_meet_event(client, spec, event_id)
     return ref_of(event)
 
