@@ -13,7 +13,9 @@ from integrator.cli.options import config_option, database_url_option, load, ope
 from integrator.config import Settings
 from integrator.domain.types import JobStatus, OutboxStatus
 from integrator.domain.weeks import week_after
-from integrator.jobs.locks import JobAlreadyRunning
+from integrator.jobs.locks import JobAlreadyRunning, job_lock
+from integrator.jobs.meetings.apply import apply_meetings
+from integrator.jobs.meetings.plan import organisation_id, plan_meetings
 from integrator.jobs.notify.letters import letter_week_due, queue_weekly_letters
 from integrator.jobs.notify.outbox import cancel_key, requeue
 from integrator.jobs.notify.reminders import queue_due_reminders
@@ -70,11 +72,6 @@ def notify() -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
 def meetings_cmd(config_file: Path | None, database_url: str | None, week: str, org: str | None, group_key: str | None, dry_run: bool) -> None:
     """Create, update or cancel the week's meetings (weekly setup does this too)."""
-    from integrator.jobs.locks import job_lock
-    from integrator.jobs.meetings.apply import apply_meetings
-    from integrator.jobs.meetings.plan import organisation_id, plan_meetings
-    from integrator.jobs.runs import RunRecorder
-
     settings, store = _load(config_file, database_url)
     failed = False
     for org_key in _orgs(settings, org):

@@ -8,10 +8,5 @@ event id, join URL, onlineMeeting id and a fingerprint of what we last applied. 
 written as "pending" *before* the provider call, so a crash between the call and our commit
 is resumed with the same idempotency key and never makes a second meeting.
 
-`plan_meetings` and `apply_meetings` are the entry points (the weekly setup finds them here).
+`plan.plan_meetings` and `apply.apply_meetings` are the entry points.
 """
-
-from integrator.jobs.meetings.apply import apply_meetings
-from integrator.jobs.meetings.plan import plan_meetings
-
-__all__ = ["apply_meetings", "plan_meetings"]

@@ -22,9 +22,9 @@ from integrator.jobs.meetings.plan import (
     participants,
 )
 from integrator.jobs.meetings.services import MeetingProviders
-from integrator.jobs.notify.outbox import scrub
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.runs import RunRecorder
+from integrator.observability.redaction import redact
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.meetings import KeySpent, MeetingRef, MeetingService, MeetingSpec
 from integrator.store.db import Store
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def _safe(err: BaseException) -> str:
     """An error for the job run's record: vendor texts may quote attendee addresses."""
-    return scrub(str(err))[:300]
+    return redact(str(err))[:300]
 
 
 @dataclass

@@ -32,7 +32,6 @@ recipients). Over the daily limit the rest are parked with `not_before` and resu
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from integrator.domain.types import MessageKind, OutboxStatus
+from integrator.observability.redaction import redact
 from integrator.providers.errors import DeliveryUncertain, NeedsReauth, Parked, ProviderError, Retriable
 from integrator.store.db import Store
 from integrator.store.models import OutboxMessage
@@ -154,21 +154,14 @@ def claim(store: Store, message_id: int, now: datetime,
         return msg, None
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-
-
-def scrub(text: str) -> str:
-    """Vendor error texts may quote a recipient; what we store and print carries no address."""
-    return _EMAIL.sub("<address>", text)
-
-
 def finish(store: Store, message_id: int, status: OutboxStatus, *, now: datetime, error: str | None = None,
            not_before: datetime | None = None, provider_message_id: str | None = None) -> None:
     with store.session() as s:
         msg = s.get(OutboxMessage, message_id)
         assert msg is not None
         msg.status = status
-        msg.last_error = scrub(error)[:500] if error else None
+        # Vendor error texts may quote a recipient: what we store and print carries no address.
+        msg.last_error = redact(error)[:500] if error else None
         msg.not_before = not_before
         if status == OutboxStatus.SENT:
             msg.sent_at = now

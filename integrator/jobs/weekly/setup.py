@@ -9,20 +9,18 @@ It takes every organisation's lock first (also for a dry run), then per organisa
 3. diffs the desired state with the store's ExternalResource rows -> a Plan,
 4. unless ``dry_run``: applies the plan in batches (integrator.jobs.weekly.apply), recording
    each confirmed result at once, so that a crash resumes and a re-run writes nothing,
-5. plans (and applies) the week's meetings through integrator.jobs.meetings when present.
+5. plans (and applies) the week's meetings through integrator.jobs.meetings.
 A JobRun row records the plan, counts and per-item errors (also for a dry run).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import sessionmaker
@@ -32,6 +30,8 @@ from integrator.config.apply import apply_to_session
 from integrator.domain.types import JobStatus
 from integrator.domain.weeks import parse_iso_week
 from integrator.jobs.locks import JobAlreadyRunning, job_lock
+from integrator.jobs.meetings.apply import apply_meetings
+from integrator.jobs.meetings.plan import plan_meetings
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier, observe_invitations
@@ -113,12 +113,6 @@ def rolled_back(store: Store) -> Iterator[Store]:
         finally:
             if transaction.is_active:
                 transaction.rollback()
-
-
-def _meetings_module() -> object | None:
-    if importlib.util.find_spec("integrator.jobs.meetings") is None:
-        return None
-    return importlib.import_module("integrator.jobs.meetings")
 
 
 def lock_organisations(stack: ExitStack, store: Store, orgs: list[OrganisationConfig]) -> None:
@@ -215,7 +209,6 @@ class OrgWeekPlan:
     google: PlannedOrg | None = None
     gc: GoogleClient | None = None
     meetings: Plan | None = None
-    module: Any = None
 
     @property
     def size(self) -> int:
@@ -235,11 +228,9 @@ def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig
         out.gc = factory(org_cfg.google)
         out.google = plan_org(store, settings, org_cfg, week, now, out.gc, group_key=group_key, task_file=task_file)
         out.plan.extend(out.google.plan)
-    module = _meetings_module() if meetings else None
-    if module is not None:
+    if meetings:
         try:
-            out.meetings = module.plan_meetings(store, settings, org_cfg.key, week, group_key)  # type: ignore[attr-defined]
-            out.module = module
+            out.meetings = plan_meetings(store, settings, org_cfg.key, week, group_key)
             out.plan.extend(out.meetings)
         except NeedsReauth:
             raise
@@ -256,7 +247,7 @@ def _apply_org_week(store: Store, settings: Settings, op: OrgWeekPlan, recorder:
         Applier(store, op.org_cfg, op.gc, op.google, recorder, now).apply()
     if op.meetings is not None and op.meetings.actions:
         try:
-            op.module.apply_meetings(store, settings, key, op.meetings, MeetingsProgress.over(recorder))
+            apply_meetings(store, settings, key, op.meetings, MeetingsProgress.over(recorder))
         except NeedsReauth:
             raise
         except (ProviderError, KeyError, LookupError) as err:
