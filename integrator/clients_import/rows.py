@@ -28,6 +28,7 @@ from integrator.clients_import.reading import (
     parse_weekdays,
 )
 from integrator.config import Rules
+from integrator.domain.periods import validate_period
 from integrator.domain.types import ServiceModel
 from integrator.domain.weeks import WEEKDAY_FI
 from integrator.store.models import Client, Organisation, PeerGroup
@@ -80,8 +81,6 @@ def _period_column(words: str) -> str:
 
 
 def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | None, list[RowProblem]]:
-    from integrator.domain.periods import validate_period
-
     problems: list[RowProblem] = []
     raw_code = cells.get("code", "")
     if not raw_code:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from integrator.config import Settings
+from integrator.demo.world import DemoWorld
+from integrator.sandbox import Sandbox
 from integrator.store.db import Store
 from integrator.store.types import utcnow
 from integrator.web import accounts
@@ -52,9 +54,6 @@ class Rehearsal:
 
 def start_rehearsal(store: Store, *, password: str | None = None, now: datetime | None = None) -> Rehearsal:
     """`now`: where the sandbox clock starts (an aware datetime; default the wall clock)."""
-    from integrator.demo.world import DemoWorld
-    from integrator.sandbox import Sandbox
-
     start = now or utcnow()
     sb = Sandbox(start_time=start).start()
     workdir = Path(tempfile.mkdtemp(prefix="integrator-rehearsal-"))

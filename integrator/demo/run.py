@@ -17,6 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from integrator.demo.world import ORG, DemoWorld, local
+from integrator.domain.types import AttendanceStatus
+from integrator.jobs.attendance.evaluate import correct_attendance_for
+from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
+from integrator.jobs.notify.sender import send_outbox
+from integrator.reports.export import day_heading, write
+from integrator.reports.register import build_month, build_week
+from integrator.sandbox import Sandbox
+from integrator.store.db import Store
+from integrator.store.migrate import upgrade
 
 WEEK = "2026-W03"
 MON = date(2026, 1, 12)
@@ -50,8 +59,6 @@ SCRIPT: list[tuple[str, str, date, str, Any]] = [
 
 
 def _play(w: DemoWorld, day: date, say: Any) -> None:
-    from integrator.reports.export import day_heading
-
     w.sb.state.clock.set(local(day, 12))
     done: list[str] = []
     for code, group, when, action, arg in SCRIPT:
@@ -91,9 +98,6 @@ def _night(w: DemoWorld, day: date, say: Any) -> None:
 
 
 def _table(reg: Any) -> list[str]:
-    from integrator.domain.types import AttendanceStatus
-    from integrator.reports.export import day_heading
-
     dates = reg.dates
     head = f"{'asiakas':<8} {'ryhmä':<11}" + "".join(f"{day_heading(d):>11}" for d in dates) + "  läsnä  korvaus"
     lines = [head, "-" * len(head)]
@@ -111,15 +115,6 @@ def _table(reg: Any) -> list[str]:
 
 
 def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
-    from integrator.jobs.attendance.evaluate import correct_attendance_for
-    from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
-    from integrator.jobs.notify.sender import send_outbox
-    from integrator.reports.export import write
-    from integrator.reports.register import build_month, build_week
-    from integrator.sandbox import Sandbox
-    from integrator.store.db import Store
-    from integrator.store.migrate import upgrade
-
     started = wall.monotonic()
     if folder.exists():
         shutil.rmtree(folder)

@@ -23,8 +23,14 @@ from sqlalchemy import select
 from integrator.config import Settings
 from integrator.config.apply import apply_settings
 from integrator.domain.types import ServiceModel
+from integrator.jobs.nightly.run import Providers, run_nightly_sync
+from integrator.jobs.notify.letters import queue_weekly_letters
+from integrator.jobs.notify.sender import send_outbox
+from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.google.client import GoogleClient
+from integrator.providers.microsoft.client import GraphClient
 from integrator.providers.retry import RetryPolicy
+from integrator.reports.expected import expected_pairs
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import (
@@ -171,24 +177,16 @@ class DemoWorld:
         return lambda tenant: GoogleClient(tenant, policy=fast_policy())
 
     def weekly_setup(self, week: str) -> Any:
-        from integrator.jobs.weekly.setup import run_weekly_setup
-
         plan, _run = run_weekly_setup(self.store, self.settings, week, ORG, now=self.sb.state.clock.now(),
                                       client_factory=self.google_factory())
         return plan
 
     def letters(self, week: str) -> dict[str, int]:
-        from integrator.jobs.notify.letters import queue_weekly_letters
-        from integrator.jobs.notify.sender import send_outbox
-
         queued = queue_weekly_letters(self.store, self.settings, ORG, week)
         sent = send_outbox(self.store, self.settings, now=self.sb.state.clock.now())
         return {"queued": queued.get("queued", 0), "sent": sent.get("sent", 0)}
 
     def nightly_sync(self, **kw: Any) -> Any:
-        from integrator.jobs.nightly.run import Providers, run_nightly_sync
-        from integrator.providers.microsoft.client import GraphClient
-
         providers = Providers(
             google=lambda org: GoogleClient(org.google, policy=fast_policy()) if org.google else None,
             graph=lambda org: GraphClient(org.microsoft, policy=fast_policy()) if org.microsoft else None)
@@ -215,8 +213,6 @@ class DemoWorld:
                                                            ExternalResource.local_key == key))
 
     def participants(self, work_day_id: int) -> list[str]:
-        from integrator.reports.expected import expected_pairs
-
         with self.store.session() as s:
             wd = s.get(WorkDay, work_day_id)
             assert wd is not None

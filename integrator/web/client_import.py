@@ -8,6 +8,7 @@ import binascii
 from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 
+from integrator.clients_import import import_clients
 from integrator.web import access
 from integrator.web.auth import current_principal
 from integrator.web.context import get_settings, get_store
@@ -33,8 +34,6 @@ def _raw_upload() -> bytes | None:
 
 
 def handle_import() -> ResponseReturnValue:
-    from integrator.clients_import import import_clients
-
     p = current_principal()
     access.require_admin(p)
     with get_store().session() as s:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from integrator.config import load_settings
 from integrator.store.db import Store
 from integrator.store.types import utcnow
 
@@ -44,7 +45,6 @@ def get_settings(app: Flask | None = None) -> Settings:
         path = the_app.config.get("CONFIG_FILE")
         if not path:
             raise LookupError("no configuration file: set INTEGRATOR_CONFIG_FILE or start with --config")
-        from integrator.config import load_settings  # type: ignore[attr-defined,unused-ignore]
 
         settings = load_settings(Path(path))
         the_app.extensions[SETTINGS_KEY] = settings

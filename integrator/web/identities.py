@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort
 from sqlalchemy import select
 
+from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
 from integrator.store.db import Store
 from integrator.store.models import Membership, PeerGroup, WorkDay
 from integrator.web import access
@@ -17,8 +18,6 @@ SOURCES = frozenset({"teams", "meet"})
 
 def unmatched_for_group(store: Store, group: PeerGroup) -> list[dict[str, Any]]:
     """Attendees nobody could place, in this group's meetings only."""
-    from integrator.jobs.attendance.identity import unmatched_attendees
-
     with store.session() as s:
         day_ids = set(s.scalars(select(WorkDay.id).where(WorkDay.group_id == group.id)))
     out = []
@@ -34,8 +33,6 @@ def unmatched_for_group(store: Store, group: PeerGroup) -> list[dict[str, Any]]:
 def map_for_group(store: Store, p: Principal, group_id: int, source: Any, participant_key: Any,
                   client_id: Any) -> int:
     """Checks that the key is unmatched in this group and the client a member, then maps it."""
-    from integrator.jobs.attendance.identity import map_identity
-
     if source not in SOURCES or not isinstance(participant_key, str) or not participant_key \
             or len(participant_key) > 300:
         abort(400, description="source (teams|meet) and participant_key are required")

@@ -8,9 +8,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort
 
+from integrator.config import ConfigError
 from integrator.domain.types import AttendanceStatus
+from integrator.jobs.attendance.evaluate import CorrectionError, correct_attendance
 from integrator.jobs.locks import JobAlreadyRunning
 from integrator.providers.errors import NeedsReauth, ProviderError
+from integrator.reports.export import to_csv, to_xlsx
+from integrator.reports.register import build_month
 from integrator.store.db import Store
 from integrator.web import context
 from integrator.web.background import ApplyFailed
@@ -27,8 +31,6 @@ CORRECTABLE_STATUSES = frozenset({AttendanceStatus.PRESENT.value, AttendanceStat
 
 
 def correct(store: Store, attendance_day_id: int, status: AttendanceStatus, reason: str, staff_id: int) -> None:
-    from integrator.jobs.attendance.evaluate import CorrectionError, correct_attendance
-
     try:
         correct_attendance(store, attendance_day_id, status, reason, staff_id)
     except CorrectionError as err:
@@ -59,7 +61,6 @@ def call_job(fn: Callable[[Any], T]) -> T:
 
 class RulesUnavailable(RuntimeError):
     """The organisation's rules (its daily compensation rate) cannot be read: no register."""
-
     FI = ("Organisaation sääntöjä (mm. kulukorvauksen päivähinta) ei voitu lukea asetuksista, joten "
           "läsnäolorekisteriä ei muodostettu. Pyydä ylläpitäjää korjaamaan asetukset.")
     EN = ("The organisation's rules (e.g. the daily compensation rate) could not be read from the "
@@ -76,7 +77,6 @@ def register_rules(org_key: str) -> Rules:
     A register is money: one computed at a default rate (the law's historical 9 €) when the
     organisation pays another would be wrong without anyone noticing, so there is no fallback.
     """
-    from integrator.config import ConfigError
 
     try:
         return get_settings().rules_for(org_key)
@@ -89,9 +89,6 @@ def register_rules(org_key: str) -> Rules:
 def register_file(store: Store, org_key: str, group_key: str, year: int, month: int,
                   fmt: str) -> tuple[bytes, str]:
     """The month's register file and its mimetype; RulesUnavailable when the rate is not known."""
-    from integrator.reports.export import to_csv, to_xlsx
-    from integrator.reports.register import build_month
-
     rules = register_rules(org_key)
     register = build_month(store, org_key, f"{year:04d}-{month:02d}", group_key=group_key, rules=rules,
                                   today=context.today())

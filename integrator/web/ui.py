@@ -13,6 +13,7 @@ from integrator.domain import weeks
 from integrator.domain.types import AttendanceStatus
 from integrator.web import access, background, context, identities, readmodels, services
 from integrator.web.auth import current_principal
+from integrator.web.client_import import handle_import
 from integrator.web.context import get_store
 from integrator.web.explain import explain_error
 
@@ -241,6 +242,4 @@ def job_page(run_id: int) -> ResponseReturnValue:
 @bp.route("/import", methods=["GET", "POST"])
 def import_page() -> ResponseReturnValue:
     """Client CSV import (admins): check every row first, then write all rows or none."""
-    from integrator.web.client_import import handle_import
-
     return handle_import()
