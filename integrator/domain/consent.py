@@ -7,12 +7,8 @@ recorded. The record is `Period.briefing_recorded_at` (an aware UTC instant).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo
-
-T = TypeVar("T")
 
 # Which calendar day a briefing belongs to is a Finnish wall-clock question: a briefing at
 # 00:30 on 1 December in Helsinki is 22:30 UTC on 30 November.
@@ -32,15 +28,4 @@ def has_consent(briefing_recorded_at: datetime | None, on: date | None = None) -
     if on is None:
         return True
     return briefing_recorded_at.astimezone(_LOCAL).date() <= on
-
-
-def partition_by_consent(
-    items: Iterable[T], key: Callable[[T], datetime | None]
-) -> tuple[list[T], list[T]]:
-    """(ready, blocked): items with a recorded briefing, and those without. Order is kept."""
-    ready: list[T] = []
-    blocked: list[T] = []
-    for item in items:
-        (ready if has_consent(key(item)) else blocked).append(item)
-    return ready, blocked
 

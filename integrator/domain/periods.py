@@ -28,9 +28,6 @@ def period_end_for(start: date, months: int) -> date:
     return add_months(start, months) - timedelta(days=1)
 
 
-def period_active_on(start: date, end: date, day: date) -> bool:
-    """True when `day` is inside the period; both ends are included."""
-    return start <= day <= end
 
 
 def _months(n: int) -> str:

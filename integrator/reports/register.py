@@ -151,8 +151,6 @@ class RegisterRow:
             return NOT_EXPECTED
         return min((d.status for d in counting), key=lambda st: _RANK[st])
 
-    def two_work_days_on(self, day: date) -> bool:
-        return len([d for d in self.days_on(day) if d.counts]) > 1
 
     @property
     def notes(self) -> list[str]:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from integrator.domain.attendance import effective_status
 from integrator.domain.types import (
     AttendanceStatus,
     JobStatus,
@@ -340,7 +341,7 @@ class AttendanceDay(Base):
 
     @property
     def status(self) -> AttendanceStatus:
-        return self.override_status or self.computed_status
+        return effective_status(self.computed_status, self.override_status)
 
 
 class OutboxMessage(Base):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from integrator.domain.consent import has_consent, partition_by_consent
+from integrator.domain.consent import has_consent
 
 
 @dataclass
@@ -38,30 +38,6 @@ def test_consent_counts_from_the_finnish_calendar_day_of_the_briefing() -> None:
 def test_a_naive_briefing_time_is_refused_rather_than_guessed() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         has_consent(datetime(2026, 11, 2, 9, 0))
-
-
-def test_clients_are_split_into_ready_and_blocked_in_their_original_order() -> None:
-    a = PeriodStub("K001", datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
-    b = PeriodStub("K002", None)
-    c = PeriodStub("K003", datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
-    d = PeriodStub("K004", None)
-    ready, blocked = partition_by_consent([a, b, c, d], key=lambda p: p.briefing_recorded_at)
-    assert [p.code for p in ready] == ["K001", "K003"]
-    assert [p.code for p in blocked] == ["K002", "K004"]
-
-
-briefings = st.none() | st.datetimes(timezones=st.just(UTC))
-
-
-@given(st.lists(briefings, max_size=30))
-def test_partition_loses_no_client_and_blocks_exactly_those_without_a_briefing(
-    recorded: list[datetime | None],
-) -> None:
-    items = list(enumerate(recorded))
-    ready, blocked = partition_by_consent(items, key=lambda item: item[1])
-    assert sorted(ready + blocked) == items
-    assert all(r is not None for _, r in ready)
-    assert all(r is None for _, r in blocked)
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
@@ -9,10 +10,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from integrator.config import Rules
-from integrator.domain.periods import add_months, period_active_on, period_end_for, validate_period
+from integrator.domain.participation import period_day
+from integrator.domain.periods import add_months, period_end_for, validate_period
 from integrator.domain.types import ServiceModel
 
 RULES = Rules()
+
+
+@dataclass
+class _Every:
+    """A period on every weekday, so that only its dates decide (participation.period_day)."""
+
+    start_date: date
+    end_date: date
+    weekdays: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
+    briefing_recorded_at: None = None
 TUE_THU = [2, 4]
 starts = st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31))
 
@@ -146,10 +158,11 @@ def test_adding_months_keeps_the_day_unless_the_month_is_shorter(start: date, mo
 def test_a_period_is_active_exactly_from_its_first_to_its_last_day(start: date, length: int, offset: int) -> None:
     end = start + timedelta(days=length)
     day = start + timedelta(days=offset)
-    assert period_active_on(start, end, day) == (0 <= offset <= length)
+    assert period_day(_Every(start, end), day) == (0 <= offset <= length)
 
 
 def test_a_period_is_active_on_its_first_and_last_day() -> None:
-    assert period_active_on(date(2026, 1, 15), date(2026, 4, 14), date(2026, 1, 15))
-    assert period_active_on(date(2026, 1, 15), date(2026, 4, 14), date(2026, 4, 14))
-    assert not period_active_on(date(2026, 1, 15), date(2026, 4, 14), date(2026, 4, 15))
+    period = _Every(date(2026, 1, 15), date(2026, 4, 14))
+    assert period_day(period, date(2026, 1, 15))
+    assert period_day(period, date(2026, 4, 14))
+    assert not period_day(period, date(2026, 4, 15))

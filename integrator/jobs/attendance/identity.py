@@ -111,8 +111,6 @@ class ClientIndex:
             return self.by_email[email.lower()]
         return None
 
-    def is_staff(self, email: str | None) -> bool:
-        return bool(email) and email.lower() in self.staff_emails  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)

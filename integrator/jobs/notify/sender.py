@@ -44,6 +44,9 @@ SEND_LOCK = "notify:send"
 
 
 class GmailMailer:
+    """Sends through Gmail. The vendor SDKs are imported when a mailer is built, never at module
+    import: an organisation on Gmail never loads msgraph (over a second), nor one on Graph Google's."""
+
     def __init__(self, org_cfg: OrganisationConfig) -> None:
         from integrator.providers.google.client import GoogleClient
 
@@ -68,6 +71,8 @@ class GmailMailer:
 
 
 class GraphMailer:
+    """Sends through Graph sendMail (SDK imported on use, as in GmailMailer)."""
+
     def __init__(self, org_cfg: OrganisationConfig) -> None:
         from integrator.providers.microsoft.client import GraphClient
 
