@@ -34,7 +34,7 @@ Building services
 
 `batch(requests, retry=True)`
     Runs many requests (a mapping key -> HttpRequest, any services) in batch envelopes at the
-    API's limit (Classroom 50, Drive 100, Calendar 50, Gmail 50, see BATCH_LIMITS), retries
+    API's limit (integrator.providers.limits.GOOGLE_BATCH_LIMITS), retries
     only the items that failed retriably (waiting the longest Retry-After among them, else
     backoff), and returns ``{key: ItemResult}`` with either ``.response`` or ``.error`` per item.
     One item's failure never affects another. Once an item is Parked, the remaining unsent
@@ -51,8 +51,7 @@ thousands of requests from ``svc.courses().courseWork()`` costs ~2 ms per access
 `api_of(request)`, `check_token(subject, scopes)` (tenant checks), `stats` (wire counters) and
 ``GoogleClient(..., batching=False)``: `batch()` then sends every item on its own (a baseline).
 
-The public API of this module (GoogleClient, ItemResult, classify, BATCH_LIMITS, SCOPES,
-API_VERSIONS) is stable: other jobs build on it.
+The public API of this module (GoogleClient, ItemResult, SCOPES, API_VERSIONS) is stable: other jobs build on it.
 """
 
 from __future__ import annotations
@@ -81,6 +80,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 from integrator.config import GoogleTenant
 from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable, outcome_label
+from integrator.providers.limits import GOOGLE_BATCH_LIMITS
 from integrator.providers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -88,9 +88,6 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 API_VERSIONS: dict[str, str] = {"classroom": "v1", "drive": "v3", "calendar": "v3", "gmail": "v1", "meet": "v2"}
-
-#: Most calls one batch envelope may carry (vendor documentation, 2026).
-BATCH_LIMITS: dict[str, int] = {"classroom": 50, "drive": 100, "calendar": 50, "gmail": 50, "meet": 50}
 
 _CLASSROOM = "https://www.googleapis.com/auth/classroom."
 #: The scopes each API's service asks for by default; the admin guide lists the same set.
@@ -268,7 +265,7 @@ class GoogleClient:
         self.batching = batching
         self.policy = policy or RetryPolicy()
         self.timeout_s = timeout_s
-        self.batch_limits = {**BATCH_LIMITS, **(batch_limits or {})}
+        self.batch_limits = {**GOOGLE_BATCH_LIMITS, **(batch_limits or {})}
         self.stats = ClientStats()
         self._key_info = dict(key_info) if key_info is not None else None
         self._base_creds: service_account.Credentials | None = None

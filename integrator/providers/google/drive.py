@@ -13,6 +13,7 @@ from typing import Any
 from googleapiclient.http import HttpRequest
 
 from integrator.providers.google.client import GoogleClient
+from integrator.providers.limits import DRIVE_PAGE_SIZE_MAX
 
 Json = dict[str, Any]
 FOLDER = "application/vnd.google-apps.folder"
@@ -80,7 +81,7 @@ class Drive:
 
     def list_org_folders(self, subject: str | None, org_key: str, shared_drive_id: str | None) -> HttpRequest:
         params: dict[str, Any] = {"q": org_folders_query(org_key), "supportsAllDrives": True,
-                                  "fields": "nextPageToken,files(id,name,parents,appProperties)", "pageSize": 1000}
+                                  "fields": "nextPageToken,files(id,name,parents,appProperties)", "pageSize": DRIVE_PAGE_SIZE_MAX}
         if shared_drive_id:
             params.update(corpora="drive", driveId=shared_drive_id, includeItemsFromAllDrives=True)
         return self._files(subject).list(**params)

@@ -41,6 +41,7 @@ from msgraph_core.requests.batch_request_item import BatchRequestItem
 from integrator.config import MicrosoftTenant
 from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable, outcome_label
+from integrator.providers.limits import GRAPH_BATCH_LIMIT
 from integrator.providers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ T = TypeVar("T")
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 _RETRIABLE_STATUS = {429, 500, 502, 503, 504}
-BATCH_LIMIT = 20  # Graph JSON batching
 
 
 def build_credential(tenant: MicrosoftTenant) -> TokenCredential:
@@ -223,8 +223,8 @@ class GraphClient:
         attempt = 1
         while pending:
             failed: list[BatchItem] = []
-            for start in range(0, len(pending), BATCH_LIMIT):
-                chunk = pending[start:start + BATCH_LIMIT]
+            for start in range(0, len(pending), GRAPH_BATCH_LIMIT):
+                chunk = pending[start:start + GRAPH_BATCH_LIMIT]
                 self._batch_chunk(op, chunk, results)
                 failed += [i for i in chunk if isinstance(results[i.key].error, Retriable)]
             if not failed or attempt >= self.policy.max_attempts:
