@@ -56,14 +56,12 @@ The public API of this module (GoogleClient, ItemResult, SCOPES, API_VERSIONS) i
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import socket
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -81,7 +79,7 @@ from integrator.config import GoogleTenant
 from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable, outcome_label
 from integrator.providers.limits import GOOGLE_BATCH_LIMITS
-from integrator.providers.retry import RetryPolicy
+from integrator.providers.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -141,24 +139,6 @@ class ClientStats:
 
 
 # ---- classification (pure) -------------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _error_fields(content: bytes | str | None) -> tuple[str | None, str]:

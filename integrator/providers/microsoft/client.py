@@ -42,7 +42,7 @@ from integrator.config import MicrosoftTenant
 from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable, outcome_label
 from integrator.providers.limits import GRAPH_BATCH_LIMIT
-from integrator.providers.retry import RetryPolicy
+from integrator.providers.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -106,21 +106,25 @@ def _odata_code(err: APIError) -> str | None:
     return str(code) if code else None
 
 
+def error_for_status(op: str, status: int | None, code: str | None, message: str,
+                     retry_after: str | None = None) -> ProviderError:
+    """A Graph error answer -> Retriable / NeedsReauth / Fatal: the one status table, for a call
+    (the SDK's APIError) and for a `$batch` item (its own status, headers and body) alike."""
+    text = f"{op}: {code or 'error'} ({status}): {message}".strip()
+    if status in _RETRIABLE_STATUS:
+        return Retriable(text, vendor="graph", status=status, reason=code, retry_after=parse_retry_after(retry_after))
+    if status == 401:
+        return NeedsReauth(text, vendor="graph", status=status, reason=code)
+    return Fatal(text, vendor="graph", status=status, reason=code)
+
+
 def map_error(exc: BaseException, op: str) -> ProviderError:
     """Vendor and transport errors -> Retriable / Fatal / NeedsReauth (the choke point)."""
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, APIError):
-        status = exc.response_status_code
-        code = _odata_code(exc)
-        message = f"{op}: {code or 'error'} ({status}): {exc.primary_message or ''}".strip()
-        if status in _RETRIABLE_STATUS:
-            ra = _header(exc.response_headers, "Retry-After")
-            retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
-            return Retriable(message, vendor="graph", status=status, reason=code, retry_after=retry_after)
-        if status == 401:
-            return NeedsReauth(message, vendor="graph", status=status, reason=code)
-        return Fatal(message, vendor="graph", status=status, reason=code)
+        return error_for_status(op, exc.response_status_code, _odata_code(exc), exc.primary_message or "",
+                                _header(exc.response_headers, "Retry-After"))
     if isinstance(exc, ClientAuthenticationError):
         # Token endpoint said no: wrong secret, expired certificate, unknown app or tenant.
         return NeedsReauth(f"{op}: token request refused: {exc.message}", vendor="graph")
@@ -320,14 +324,7 @@ def _item_error(op: str, status: int, headers: dict[str, Any] | None, body: byte
         code, message = err.get("code"), err.get("message", "")
     except (ValueError, AttributeError):
         pass
-    text = f"{op}: {code or 'error'} ({status}): {message}"
-    if status in _RETRIABLE_STATUS:
-        ra = _header(headers, "Retry-After")
-        retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
-        return Retriable(text, vendor="graph", status=status, reason=code, retry_after=retry_after)
-    if status == 401:
-        return NeedsReauth(text, vendor="graph", status=status, reason=code)
-    return Fatal(text, vendor="graph", status=status, reason=code)
+    return error_for_status(op, status, code, str(message), _header(headers, "Retry-After"))
 
 
 def never_reached(err: Retriable) -> bool:
