@@ -79,7 +79,7 @@ from integrator.config import GoogleTenant
 from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable, outcome_label
 from integrator.providers.limits import GOOGLE_BATCH_LIMITS
-from integrator.providers.retry import RetryPolicy, parse_retry_after
+from integrator.providers.retry import RetryPolicy, parse_retry_after, retry_in_chunks
 
 log = logging.getLogger(__name__)
 
@@ -396,37 +396,13 @@ class GoogleClient:
     def _batch_group(self, pairs: list[tuple[K, HttpRequest]], results: dict[K, ItemResult[K]], *,
                      retry: bool) -> None:
         api, uri = self._batch_target(pairs[0][1])
-        limit = max(1, self.batch_limits.get(api, 50))
-        pending = pairs
-        attempt = 1
-        parked: Parked | None = None
-        while pending:
-            failed: list[tuple[K, HttpRequest]] = []
-            for start in range(0, len(pending), limit):
-                chunk = pending[start:start + limit]
-                if parked is not None:
-                    for key, _ in chunk:
-                        results[key].error = Parked(f"not sent: {parked}", vendor="google", reason=parked.reason)
-                    continue
-                self._send_chunk(uri, chunk, results)
-                for key, req in chunk:
-                    err = results[key].error
-                    if isinstance(err, Parked):
-                        parked = err
-                    elif isinstance(err, Retriable):
-                        failed.append((key, req))
-            if not failed or not retry or attempt >= self.policy.max_attempts:
-                return
-            errors = [e for e in (results[k].error for k, _ in failed) if isinstance(e, Retriable)]
-            waits = [e.retry_after for e in errors if e.retry_after is not None]
-            if waits and max(waits) > self.policy.max_retry_after_s:
-                return
-            worst = max(errors, key=lambda e: e.retry_after or 0.0)
-            wait = self.policy.delay(attempt, worst)
-            self._on_retry(attempt, worst, wait)
-            self.policy.sleep(wait)
-            attempt += 1
-            pending = failed
+
+        def park(pair: tuple[K, HttpRequest], parked: Parked) -> None:
+            results[pair[0]].error = Parked(f"not sent: {parked}", vendor="google", reason=parked.reason)
+
+        retry_in_chunks(pairs, max(1, self.batch_limits[api]), lambda chunk: self._send_chunk(uri, chunk, results),
+                        lambda pair: results[pair[0]].error, policy=self.policy, retry=retry,
+                        on_retry=self._on_retry, park=park)
 
     def _ensure_tokens(self, requests: Iterable[HttpRequest]) -> None:
         # googleapiclient refreshes only the envelope's credentials up front; a part whose

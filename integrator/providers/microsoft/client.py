@@ -42,7 +42,7 @@ from integrator.config import MicrosoftTenant
 from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable, outcome_label
 from integrator.providers.limits import GRAPH_BATCH_LIMIT
-from integrator.providers.retry import RetryPolicy, parse_retry_after
+from integrator.providers.retry import RetryPolicy, parse_retry_after, retry_in_chunks
 
 log = logging.getLogger(__name__)
 
@@ -223,23 +223,8 @@ class GraphClient:
         raises ValueError in msgraph-core 1.5.2.
         """
         results = {item.key: BatchResult(item.key) for item in items}
-        pending = list(items)
-        attempt = 1
-        while pending:
-            failed: list[BatchItem] = []
-            for start in range(0, len(pending), GRAPH_BATCH_LIMIT):
-                chunk = pending[start:start + GRAPH_BATCH_LIMIT]
-                self._batch_chunk(op, chunk, results)
-                failed += [i for i in chunk if isinstance(results[i.key].error, Retriable)]
-            if not failed or attempt >= self.policy.max_attempts:
-                break
-            worst = max((results[i.key].error for i in failed), key=lambda e: getattr(e, "retry_after", 0) or 0)
-            assert isinstance(worst, Retriable)
-            if worst.retry_after is not None and worst.retry_after > self.policy.max_retry_after_s:
-                break
-            self.policy.sleep(self.policy.delay(attempt, worst))
-            attempt += 1
-            pending = failed
+        retry_in_chunks(items, GRAPH_BATCH_LIMIT, lambda chunk: self._batch_chunk(op, chunk, results),
+                        lambda item: results[item.key].error, policy=self.policy)
         return results
 
     def _batch_chunk(self, op: str, chunk: Sequence[BatchItem], results: dict[str, BatchResult]) -> None:
