@@ -15,22 +15,10 @@ Building services
 
 `execute(request, retry=True)`
     Runs one ``HttpRequest`` and returns its parsed response. Vendor failures become our own
-    errors (integrator.providers.errors):
-
-    ============================================================  ===============
-    403 userRateLimitExceeded / rateLimitExceeded / quotaExceeded  Retriable
-    403/429 dailyLimitExceeded (and other per-day reasons)         Parked
-    429, 5xx, connection errors, timeouts                          Retriable (Retry-After parsed)
-    401, unauthorized_client, non-retryable RefreshError,          NeedsReauth
-    403 insufficient scopes
-    any other 4xx (400, 403, 404, 409 ALREADY_EXISTS, ...)         Fatal
-    ============================================================  ===============
-
+    errors (integrator.providers.errors), sorted by integrator.providers.google.errors.classify.
     Retriable errors are retried by the shared :class:`RetryPolicy` (honours Retry-After,
     capped exponential backoff with jitter). Pass ``retry=False`` for a create without an
     idempotency key, and find out by listing whether it happened before trying again.
-    ``ProviderError.reason`` is the first ``errors[].reason`` or else the error ``status``
-    (e.g. "ALREADY_EXISTS", "notFound"), so callers can branch on it.
 
 `batch(requests, retry=True)`
     Runs many requests (a mapping key -> HttpRequest, any services) in batch envelopes at the
@@ -58,7 +46,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -68,18 +55,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import google_auth_httplib2
 import httplib2
-from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2 import service_account
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
-from googleapiclient.errors import BatchError, HttpError
+from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from integrator.config import GoogleTenant
 from integrator.observability.metrics import record_api_call
-from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable, outcome_label
+from integrator.providers.errors import NeedsReauth, Parked, ProviderError, Retriable, outcome_label
+from integrator.providers.google.errors import classify
 from integrator.providers.limits import GOOGLE_BATCH_LIMITS
-from integrator.providers.retry import RetryPolicy, parse_retry_after, retry_in_chunks
+from integrator.providers.retry import RetryPolicy, retry_in_chunks
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +85,6 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "gmail": ("https://www.googleapis.com/auth/gmail.send",),
     "meet": ("https://www.googleapis.com/auth/meetings.space.readonly",),
 }
-
-RATE_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded", "RESOURCE_EXHAUSTED",
-                          "backendError", "internalError"})
-DAILY_REASONS = frozenset({"dailyLimitExceeded", "dailyLimitExceededUnreg", "userDailyLimitExceeded",
-                           "sendingLimitExceeded", "domainPolicy.dailyLimitExceeded"})
-SCOPE_REASONS = frozenset({"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "authError"})
 
 
 @dataclass
@@ -136,72 +117,6 @@ class ClientStats:
 
     def ok(self, n: int = 1) -> None:
         record_api_call("google", "ok", n)
-
-
-# ---- classification (pure) -------------------------------------------------------------------
-
-
-def _error_fields(content: bytes | str | None) -> tuple[str | None, str]:
-    """(reason, message) from Google's JSON error body; reason falls back to `status`."""
-    if not content:
-        return None, ""
-    try:
-        data = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return None, (content[:200].decode("utf-8", "replace") if isinstance(content, bytes) else content[:200])
-    err = data.get("error") if isinstance(data, dict) else None
-    if isinstance(err, str):  # OAuth-style {"error": "unauthorized_client", ...}
-        return err, str(data.get("error_description", ""))
-    if not isinstance(err, dict):
-        return None, ""
-    reason: str | None = None
-    items = err.get("errors")
-    if isinstance(items, list) and items and isinstance(items[0], dict):
-        reason = items[0].get("reason")
-    for detail in err.get("details", []) or []:
-        if reason is None and isinstance(detail, dict) and detail.get("reason"):
-            reason = str(detail["reason"])
-    return reason or err.get("status"), str(err.get("message", ""))
-
-
-def classify_http(status: int, content: bytes | str | None, retry_after: str | None = None) -> ProviderError:
-    """Turn an HTTP error answer into Retriable / Parked / NeedsReauth / Fatal."""
-    reason, message = _error_fields(content)
-    text = f"HTTP {status} {reason or ''}: {message}".strip()
-    kw: dict[str, Any] = {"vendor": "google", "status": status, "reason": reason}
-    if reason in DAILY_REASONS:
-        return Parked(text, **kw)
-    if "(Mail sending)" in message:
-        # Gmail's 2,000-a-day sending limit arrives as a plain rateLimitExceeded whose message ends
-        # "(Mail sending)"; retrying within the run only burns attempts until the day rolls over.
-        return Parked(text, **kw)
-    if status == 401 or reason == "unauthorized_client":
-        return NeedsReauth(text, **kw)
-    if status == 429 or status >= 500 or (status == 403 and reason in RATE_REASONS):
-        return Retriable(text, retry_after=parse_retry_after(retry_after), **kw)
-    if status == 403 and reason in SCOPE_REASONS:
-        return NeedsReauth(text, **kw)
-    return Fatal(text, **kw)
-
-
-def classify(exc: BaseException) -> ProviderError:
-    """Any exception a Google call can raise, as one of our error classes."""
-    if isinstance(exc, ProviderError):
-        return exc
-    if isinstance(exc, HttpError):
-        return classify_http(int(exc.resp.status), exc.content, exc.resp.get("retry-after"))
-    if isinstance(exc, RefreshError):
-        if getattr(exc, "retryable", False):
-            return Retriable(f"token refresh failed, retrying: {exc.args[0] if exc.args else ''}", vendor="google")
-        return NeedsReauth(f"token refresh refused: {exc.args[0] if exc.args else exc}", vendor="google",
-                           reason="unauthorized_client" if "unauthorized_client" in str(exc) else None)
-    if isinstance(exc, TransportError | httplib2.HttpLib2Error | socket.timeout | ConnectionError | TimeoutError):
-        return Retriable(f"transport error: {type(exc).__name__}: {exc}", vendor="google")
-    if isinstance(exc, BatchError):
-        return Retriable(f"malformed batch answer: {exc}", vendor="google")
-    if isinstance(exc, OSError):
-        return Retriable(f"network error: {type(exc).__name__}: {exc}", vendor="google")
-    raise exc
 
 
 # ---- discovery -------------------------------------------------------------------------------
