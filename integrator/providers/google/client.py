@@ -47,7 +47,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -381,8 +381,3 @@ class GoogleClient:
                 if token:
                     pending[key] = next_page_request(requests[key], token)
         return results
-
-
-def chunks(items: list[K], size: int) -> Iterator[list[K]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
