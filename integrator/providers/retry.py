@@ -1,22 +1,44 @@
-"""The one retry policy and rate limiter, shared by all providers.
+"""The one retry policy, batch-item retry loop and rate limiter, shared by all providers.
 
 googleapiclient's own `num_retries` ignores Retry-After and has no cap, and its batch retries
 only 401 items; Kiota retries POSTs on 503 (a second letter!). So providers call the vendor
-once per attempt and this module decides whether and when to try again.
+once per attempt and this module decides whether and when to try again: `RetryPolicy.call` for
+one call, `retry_in_chunks` for the items of batch envelopes (Google batches, Graph `$batch`).
 """
 
 from __future__ import annotations
 
+import email.utils
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TypeVar
 
-from integrator.providers.errors import Retriable
+from integrator.providers.errors import Parked, ProviderError, Retriable
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (Google and Graph): delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass
@@ -39,6 +61,13 @@ class RetryPolicy:
         exp: float = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
         return max(0.0, exp * (1 + self.rng.uniform(-self.jitter, self.jitter)))
 
+    def gives_up(self, attempt: int, error: Retriable) -> bool:
+        """Whether attempt `attempt` (counting from 1), failed with `error`, was the last one: the
+        attempts are used up, or the server asks for a longer wait than a run waits out."""
+        if attempt >= self.max_attempts:
+            return True
+        return error.retry_after is not None and error.retry_after > self.max_retry_after_s
+
     def call(self, fn: Callable[[], T], *, on_retry: Callable[[int, Retriable, float], None] | None = None) -> T:
         """Run `fn`, retrying on `Retriable` up to `max_attempts` times."""
         attempt = 1
@@ -46,15 +75,59 @@ class RetryPolicy:
             try:
                 return fn()
             except Retriable as err:
-                if attempt >= self.max_attempts:
-                    raise
-                if err.retry_after is not None and err.retry_after > self.max_retry_after_s:
+                if self.gives_up(attempt, err):
                     raise
                 wait = self.delay(attempt, err)
                 if on_retry is not None:
                     on_retry(attempt, err, wait)
                 self.sleep(wait)
                 attempt += 1
+
+
+def retry_in_chunks(items: Sequence[Item], limit: int, send: Callable[[list[Item]], None],
+                    error_of: Callable[[Item], ProviderError | None], *, policy: RetryPolicy, retry: bool = True,
+                    on_retry: Callable[[int, Retriable, float], None] | None = None,
+                    park: Callable[[Item, Parked], None] | None = None) -> None:
+    """Send `items` in envelopes of at most `limit`, then again only the items that failed retriably.
+
+    `send(chunk)` sends one envelope and records each item's outcome where `error_of(item)` reads
+    it (None: done). After each round the failed items wait `policy.delay` for the worst of them
+    (the longest Retry-After, else backoff; `on_retry` hears of it) and go again, for at most
+    `policy.max_attempts` rounds; a Retry-After beyond `policy.max_retry_after_s` ends the retries
+    at once. Whatever is left keeps its Retriable error for the caller. With `park`, the first
+    Parked item (a daily quota used up) stops the sending: every item not yet sent, in this
+    round or a later one, is handed to `park(item, parked)` instead of spending more of the quota.
+    """
+    pending = list(items)
+    attempt = 1
+    parked: Parked | None = None
+    while pending:
+        failed: list[Item] = []
+        for start in range(0, len(pending), limit):
+            chunk = pending[start:start + limit]
+            if parked is not None and park is not None:
+                for item in chunk:
+                    park(item, parked)
+                continue
+            send(chunk)
+            for item in chunk:
+                err = error_of(item)
+                if isinstance(err, Parked):
+                    parked = err
+                elif isinstance(err, Retriable):
+                    failed.append(item)
+        if not failed or not retry:
+            return
+        errors = [e for e in map(error_of, failed) if isinstance(e, Retriable)]
+        worst = max(errors, key=lambda e: e.retry_after or 0.0)
+        if policy.gives_up(attempt, worst):
+            return
+        wait = policy.delay(attempt, worst)
+        if on_retry is not None:
+            on_retry(attempt, worst, wait)
+        policy.sleep(wait)
+        attempt += 1
+        pending = failed
 
 
 class RateLimiter:

@@ -33,7 +33,8 @@ from integrator.config import Settings
 from integrator.config.apply import apply_settings
 from integrator.domain.types import ServiceModel
 from integrator.jobs.weekly.setup import run_weekly_setup
-from integrator.providers.google.client import BATCH_LIMITS, GoogleClient
+from integrator.providers.google.client import GoogleClient
+from integrator.providers.limits import GOOGLE_BATCH_LIMITS as BATCH_LIMITS
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from integrator.providers.errors import Parked, Retriable
-from integrator.providers.google.client import classify_http
+from integrator.providers.google.errors import classify_http
 
 
 def _gmail_429(message: str) -> bytes:

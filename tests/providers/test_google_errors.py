@@ -11,7 +11,8 @@ from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
 from integrator.providers.errors import Fatal, NeedsReauth, Parked, Retriable
-from integrator.providers.google.client import classify, classify_http, parse_retry_after
+from integrator.providers.google.errors import classify, classify_http
+from integrator.providers.retry import parse_retry_after
 
 
 def google_error(code: int, reason: str | None = None, status: str = "") -> bytes:

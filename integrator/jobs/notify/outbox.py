@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 
 DUE = (OutboxStatus.QUEUED, OutboxStatus.PARKED)
 MAX_ATTEMPTS = 8
-VENDOR_LIMITS = {"gmail": (60, 2000), "graph": (30, 10000)}  # (per minute, per day)
 
 
 @dataclass(frozen=True)

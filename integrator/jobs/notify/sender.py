@@ -18,7 +18,6 @@ from integrator.domain.types import MessageKind, WorkDayStatus
 from integrator.jobs.locks import job_lock
 from integrator.jobs.meetings.plan import load_groups, organisation_id, participants, takes_part
 from integrator.jobs.notify.outbox import (
-    VENDOR_LIMITS,
     Mailer,
     SenderPaused,
     SendStats,
@@ -29,6 +28,7 @@ from integrator.jobs.notify.outbox import (
     sent_in_window,
 )
 from integrator.providers.errors import NeedsReauth
+from integrator.providers.limits import MAIL_SENDING_LIMITS as VENDOR_LIMITS
 from integrator.providers.retry import RateLimiter
 from integrator.store.db import Store
 from integrator.store.models import (

@@ -171,9 +171,6 @@ class Classroom:
     def remove_student(self, course_id: str, user: str) -> HttpRequest:
         return self._c(None, "courses.students").delete(courseId=course_id, userId=user)
 
-    def list_students(self, course_id: str) -> HttpRequest:
-        return self._c(None, "courses.students").list(courseId=course_id)
-
     def invite_student(self, owner: str, course_id: str, email: str) -> HttpRequest:
         return self._c(owner, "invitations").create(body={"courseId": course_id, "userId": email, "role": "STUDENT"})
 

@@ -15,26 +15,14 @@ Building services
 
 `execute(request, retry=True)`
     Runs one ``HttpRequest`` and returns its parsed response. Vendor failures become our own
-    errors (integrator.providers.errors):
-
-    ============================================================  ===============
-    403 userRateLimitExceeded / rateLimitExceeded / quotaExceeded  Retriable
-    403/429 dailyLimitExceeded (and other per-day reasons)         Parked
-    429, 5xx, connection errors, timeouts                          Retriable (Retry-After parsed)
-    401, unauthorized_client, non-retryable RefreshError,          NeedsReauth
-    403 insufficient scopes
-    any other 4xx (400, 403, 404, 409 ALREADY_EXISTS, ...)         Fatal
-    ============================================================  ===============
-
+    errors (integrator.providers.errors), sorted by integrator.providers.google.errors.classify.
     Retriable errors are retried by the shared :class:`RetryPolicy` (honours Retry-After,
     capped exponential backoff with jitter). Pass ``retry=False`` for a create without an
     idempotency key, and find out by listing whether it happened before trying again.
-    ``ProviderError.reason`` is the first ``errors[].reason`` or else the error ``status``
-    (e.g. "ALREADY_EXISTS", "notFound"), so callers can branch on it.
 
 `batch(requests, retry=True)`
     Runs many requests (a mapping key -> HttpRequest, any services) in batch envelopes at the
-    API's limit (Classroom 50, Drive 100, Calendar 50, Gmail 50, see BATCH_LIMITS), retries
+    API's limit (integrator.providers.limits.GOOGLE_BATCH_LIMITS), retries
     only the items that failed retriably (waiting the longest Retry-After among them, else
     backoff), and returns ``{key: ItemResult}`` with either ``.response`` or ``.error`` per item.
     One item's failure never affects another. Once an item is Parked, the remaining unsent
@@ -51,46 +39,40 @@ thousands of requests from ``svc.courses().courseWork()`` costs ~2 ms per access
 `api_of(request)`, `check_token(subject, scopes)` (tenant checks), `stats` (wire counters) and
 ``GoogleClient(..., batching=False)``: `batch()` then sends every item on its own (a baseline).
 
-The public API of this module (GoogleClient, ItemResult, classify, BATCH_LIMITS, SCOPES,
-API_VERSIONS) is stable: other jobs build on it.
+The public API of this module (GoogleClient, ItemResult, SCOPES, API_VERSIONS) is stable: other jobs build on it.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import socket
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import google_auth_httplib2
 import httplib2
-from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2 import service_account
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
-from googleapiclient.errors import BatchError, HttpError
+from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from integrator.config import GoogleTenant
 from integrator.observability.metrics import record_api_call
-from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable, outcome_label
-from integrator.providers.retry import RetryPolicy
+from integrator.providers.errors import NeedsReauth, Parked, ProviderError, Retriable, outcome_label
+from integrator.providers.google.errors import classify
+from integrator.providers.limits import GOOGLE_BATCH_LIMITS
+from integrator.providers.retry import RetryPolicy, retry_in_chunks
 
 log = logging.getLogger(__name__)
 
 K = TypeVar("K")
 
 API_VERSIONS: dict[str, str] = {"classroom": "v1", "drive": "v3", "calendar": "v3", "gmail": "v1", "meet": "v2"}
-
-#: Most calls one batch envelope may carry (vendor documentation, 2026).
-BATCH_LIMITS: dict[str, int] = {"classroom": 50, "drive": 100, "calendar": 50, "gmail": 50, "meet": 50}
 
 _CLASSROOM = "https://www.googleapis.com/auth/classroom."
 #: The scopes each API's service asks for by default; the admin guide lists the same set.
@@ -103,12 +85,6 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "gmail": ("https://www.googleapis.com/auth/gmail.send",),
     "meet": ("https://www.googleapis.com/auth/meetings.space.readonly",),
 }
-
-RATE_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded", "RESOURCE_EXHAUSTED",
-                          "backendError", "internalError"})
-DAILY_REASONS = frozenset({"dailyLimitExceeded", "dailyLimitExceededUnreg", "userDailyLimitExceeded",
-                           "sendingLimitExceeded", "domainPolicy.dailyLimitExceeded"})
-SCOPE_REASONS = frozenset({"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "authError"})
 
 
 @dataclass
@@ -141,90 +117,6 @@ class ClientStats:
 
     def ok(self, n: int = 1) -> None:
         record_api_call("google", "ok", n)
-
-
-# ---- classification (pure) -------------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def _error_fields(content: bytes | str | None) -> tuple[str | None, str]:
-    """(reason, message) from Google's JSON error body; reason falls back to `status`."""
-    if not content:
-        return None, ""
-    try:
-        data = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return None, (content[:200].decode("utf-8", "replace") if isinstance(content, bytes) else content[:200])
-    err = data.get("error") if isinstance(data, dict) else None
-    if isinstance(err, str):  # OAuth-style {"error": "unauthorized_client", ...}
-        return err, str(data.get("error_description", ""))
-    if not isinstance(err, dict):
-        return None, ""
-    reason: str | None = None
-    items = err.get("errors")
-    if isinstance(items, list) and items and isinstance(items[0], dict):
-        reason = items[0].get("reason")
-    for detail in err.get("details", []) or []:
-        if reason is None and isinstance(detail, dict) and detail.get("reason"):
-            reason = str(detail["reason"])
-    return reason or err.get("status"), str(err.get("message", ""))
-
-
-def classify_http(status: int, content: bytes | str | None, retry_after: str | None = None) -> ProviderError:
-    """Turn an HTTP error answer into Retriable / Parked / NeedsReauth / Fatal."""
-    reason, message = _error_fields(content)
-    text = f"HTTP {status} {reason or ''}: {message}".strip()
-    kw: dict[str, Any] = {"vendor": "google", "status": status, "reason": reason}
-    if reason in DAILY_REASONS:
-        return Parked(text, **kw)
-    if "(Mail sending)" in message:
-        # Gmail's 2,000-a-day sending limit arrives as a plain rateLimitExceeded whose message ends
-        # "(Mail sending)"; retrying within the run only burns attempts until the day rolls over.
-        return Parked(text, **kw)
-    if status == 401 or reason == "unauthorized_client":
-        return NeedsReauth(text, **kw)
-    if status == 429 or status >= 500 or (status == 403 and reason in RATE_REASONS):
-        return Retriable(text, retry_after=parse_retry_after(retry_after), **kw)
-    if status == 403 and reason in SCOPE_REASONS:
-        return NeedsReauth(text, **kw)
-    return Fatal(text, **kw)
-
-
-def classify(exc: BaseException) -> ProviderError:
-    """Any exception a Google call can raise, as one of our error classes."""
-    if isinstance(exc, ProviderError):
-        return exc
-    if isinstance(exc, HttpError):
-        return classify_http(int(exc.resp.status), exc.content, exc.resp.get("retry-after"))
-    if isinstance(exc, RefreshError):
-        if getattr(exc, "retryable", False):
-            return Retriable(f"token refresh failed, retrying: {exc.args[0] if exc.args else ''}", vendor="google")
-        return NeedsReauth(f"token refresh refused: {exc.args[0] if exc.args else exc}", vendor="google",
-                           reason="unauthorized_client" if "unauthorized_client" in str(exc) else None)
-    if isinstance(exc, TransportError | httplib2.HttpLib2Error | socket.timeout | ConnectionError | TimeoutError):
-        return Retriable(f"transport error: {type(exc).__name__}: {exc}", vendor="google")
-    if isinstance(exc, BatchError):
-        return Retriable(f"malformed batch answer: {exc}", vendor="google")
-    if isinstance(exc, OSError):
-        return Retriable(f"network error: {type(exc).__name__}: {exc}", vendor="google")
-    raise exc
 
 
 # ---- discovery -------------------------------------------------------------------------------
@@ -268,7 +160,7 @@ class GoogleClient:
         self.batching = batching
         self.policy = policy or RetryPolicy()
         self.timeout_s = timeout_s
-        self.batch_limits = {**BATCH_LIMITS, **(batch_limits or {})}
+        self.batch_limits = {**GOOGLE_BATCH_LIMITS, **(batch_limits or {})}
         self.stats = ClientStats()
         self._key_info = dict(key_info) if key_info is not None else None
         self._base_creds: service_account.Credentials | None = None
@@ -419,37 +311,13 @@ class GoogleClient:
     def _batch_group(self, pairs: list[tuple[K, HttpRequest]], results: dict[K, ItemResult[K]], *,
                      retry: bool) -> None:
         api, uri = self._batch_target(pairs[0][1])
-        limit = max(1, self.batch_limits.get(api, 50))
-        pending = pairs
-        attempt = 1
-        parked: Parked | None = None
-        while pending:
-            failed: list[tuple[K, HttpRequest]] = []
-            for start in range(0, len(pending), limit):
-                chunk = pending[start:start + limit]
-                if parked is not None:
-                    for key, _ in chunk:
-                        results[key].error = Parked(f"not sent: {parked}", vendor="google", reason=parked.reason)
-                    continue
-                self._send_chunk(uri, chunk, results)
-                for key, req in chunk:
-                    err = results[key].error
-                    if isinstance(err, Parked):
-                        parked = err
-                    elif isinstance(err, Retriable):
-                        failed.append((key, req))
-            if not failed or not retry or attempt >= self.policy.max_attempts:
-                return
-            errors = [e for e in (results[k].error for k, _ in failed) if isinstance(e, Retriable)]
-            waits = [e.retry_after for e in errors if e.retry_after is not None]
-            if waits and max(waits) > self.policy.max_retry_after_s:
-                return
-            worst = max(errors, key=lambda e: e.retry_after or 0.0)
-            wait = self.policy.delay(attempt, worst)
-            self._on_retry(attempt, worst, wait)
-            self.policy.sleep(wait)
-            attempt += 1
-            pending = failed
+
+        def park(pair: tuple[K, HttpRequest], parked: Parked) -> None:
+            results[pair[0]].error = Parked(f"not sent: {parked}", vendor="google", reason=parked.reason)
+
+        retry_in_chunks(pairs, max(1, self.batch_limits[api]), lambda chunk: self._send_chunk(uri, chunk, results),
+                        lambda pair: results[pair[0]].error, policy=self.policy, retry=retry,
+                        on_retry=self._on_retry, park=park)
 
     def _ensure_tokens(self, requests: Iterable[HttpRequest]) -> None:
         # googleapiclient refreshes only the envelope's credentials up front; a part whose
@@ -513,8 +381,3 @@ class GoogleClient:
                 if token:
                     pending[key] = next_page_request(requests[key], token)
         return results
-
-
-def chunks(items: list[K], size: int) -> Iterator[list[K]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

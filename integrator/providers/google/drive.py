@@ -13,6 +13,7 @@ from typing import Any
 from googleapiclient.http import HttpRequest
 
 from integrator.providers.google.client import GoogleClient
+from integrator.providers.limits import DRIVE_PAGE_SIZE_MAX
 
 Json = dict[str, Any]
 FOLDER = "application/vnd.google-apps.folder"
@@ -74,13 +75,9 @@ class Drive:
         return self._files(subject).create(body=folder_body(spec, file_id), supportsAllDrives=True,
                                            fields="id,name,parents,appProperties")
 
-    def get_file(self, subject: str | None, file_id: str) -> HttpRequest:
-        return self._files(subject).get(fileId=file_id, supportsAllDrives=True,
-                                        fields="id,name,parents,appProperties,trashed")
-
     def list_org_folders(self, subject: str | None, org_key: str, shared_drive_id: str | None) -> HttpRequest:
         params: dict[str, Any] = {"q": org_folders_query(org_key), "supportsAllDrives": True,
-                                  "fields": "nextPageToken,files(id,name,parents,appProperties)", "pageSize": 1000}
+                                  "fields": "nextPageToken,files(id,name,parents,appProperties)", "pageSize": DRIVE_PAGE_SIZE_MAX}
         if shared_drive_id:
             params.update(corpora="drive", driveId=shared_drive_id, includeItemsFromAllDrives=True)
         return self._files(subject).list(**params)
@@ -89,12 +86,5 @@ class Drive:
         return self._perms(subject).create(fileId=file_id, body=permission_body(email, role), supportsAllDrives=True,
                                            sendNotificationEmail=False, fields="id,emailAddress,role")
 
-    def list_permissions(self, subject: str | None, file_id: str) -> HttpRequest:
-        return self._perms(subject).list(fileId=file_id, supportsAllDrives=True,
-                                         fields="nextPageToken,permissions(id,emailAddress,role,type)")
-
     def remove_permission(self, subject: str | None, file_id: str, permission_id: str) -> HttpRequest:
         return self._perms(subject).delete(fileId=file_id, permissionId=permission_id, supportsAllDrives=True)
-
-    def get_drive(self, subject: str | None, drive_id: str) -> HttpRequest:
-        return self.client.collection("drive", "drives", subject=subject).get(driveId=drive_id)

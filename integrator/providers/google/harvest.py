@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from integrator.providers.errors import ProviderError
 from integrator.providers.google.client import GoogleClient, next_page_request
+from integrator.providers.limits import DRIVE_PAGE_SIZE_MAX, MEET_CONFERENCE_RECORDS_PAGE_MAX
 
 FILE_FIELDS = "id,name,mimeType,parents,createdTime,trashed,owners(emailAddress)"
 K = TypeVar("K")
@@ -141,7 +142,7 @@ def read_changes(gc: GoogleClient, subject: str, token: str, drive_id: str | Non
     """Every change since `token`, all pages. The new token is returned, not saved: the caller
     saves it only after storing what the pages held."""
     svc = gc.service("drive", subject=subject)
-    kw: dict[str, Any] = {"pageToken": token, "pageSize": 1000, "fields": CHANGE_FIELDS,
+    kw: dict[str, Any] = {"pageToken": token, "pageSize": DRIVE_PAGE_SIZE_MAX, "fields": CHANGE_FIELDS,
                           "includeItemsFromAllDrives": True, "supportsAllDrives": True}
     if drive_id:
         kw["driveId"] = drive_id
@@ -167,7 +168,7 @@ def list_files(gc: GoogleClient, subject: str, drive_id: str | None = None) -> l
     """
     svc = gc.service("drive", subject=subject)
     kw: dict[str, Any] = {"q": "mimeType != 'application/vnd.google-apps.folder' and trashed = false",
-                          "pageSize": 1000, "fields": f"nextPageToken,files({FILE_FIELDS})",
+                          "pageSize": DRIVE_PAGE_SIZE_MAX, "fields": f"nextPageToken,files({FILE_FIELDS})",
                           "supportsAllDrives": True, "includeItemsFromAllDrives": True}
     if drive_id:
         kw.update(driveId=drive_id, corpora="drive")
@@ -274,7 +275,7 @@ def conference_records_for(gc: GoogleClient, meetings: dict[K, tuple[str, str, d
     requests = {}
     for key, (subject, code, since) in meetings.items():
         svc = gc.service("meet", subject=subject)
-        requests[key] = svc.conferenceRecords().list(filter=_meet_filter(code, since), pageSize=100)
+        requests[key] = svc.conferenceRecords().list(filter=_meet_filter(code, since), pageSize=MEET_CONFERENCE_RECORDS_PAGE_MAX)
     out: dict[K, list[MeetRecord] | ProviderError] = {}
     for key, res in (gc.batch_list_all(requests, "conferenceRecords").items() if requests else []):
         out[key] = res.error if res.error is not None else [

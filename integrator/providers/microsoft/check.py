@@ -12,7 +12,7 @@ from msgraph.generated.users.item.events.events_request_builder import EventsReq
 from integrator.config import OrganisationConfig
 from integrator.providers.checks import CheckResult
 from integrator.providers.errors import NeedsReauth, ProviderError
-from integrator.providers.microsoft.client import GraphClient
+from integrator.providers.microsoft.client import GraphClient, map_error
 from integrator.providers.microsoft.events import user_object_id
 from integrator.providers.microsoft.online_meetings import find_by_join_url
 from integrator.providers.retry import RetryPolicy
@@ -43,8 +43,6 @@ def _token(client: GraphClient) -> tuple[CheckResult, set[str] | None]:
     try:
         claims = client.access_token_claims()
     except Exception as exc:  # noqa: BLE001 - any failure here is the admin's to see, not a crash
-        from integrator.providers.microsoft.client import map_error
-
         err = map_error(exc, "token")
         return CheckResult("microsoft.token", "fail", str(err)[:300],
                            "Check tenant_id and client_id, and that the client secret or certificate "

@@ -41,7 +41,8 @@ from msgraph_core.requests.batch_request_item import BatchRequestItem
 from integrator.config import MicrosoftTenant
 from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import Fatal, NeedsReauth, ProviderError, Retriable, outcome_label
-from integrator.providers.retry import RetryPolicy
+from integrator.providers.limits import GRAPH_BATCH_LIMIT
+from integrator.providers.retry import RetryPolicy, parse_retry_after, retry_in_chunks
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ T = TypeVar("T")
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 _RETRIABLE_STATUS = {429, 500, 502, 503, 504}
-BATCH_LIMIT = 20  # Graph JSON batching
 
 
 def build_credential(tenant: MicrosoftTenant) -> TokenCredential:
@@ -106,21 +106,25 @@ def _odata_code(err: APIError) -> str | None:
     return str(code) if code else None
 
 
+def error_for_status(op: str, status: int | None, code: str | None, message: str,
+                     retry_after: str | None = None) -> ProviderError:
+    """A Graph error answer -> Retriable / NeedsReauth / Fatal: the one status table, for a call
+    (the SDK's APIError) and for a `$batch` item (its own status, headers and body) alike."""
+    text = f"{op}: {code or 'error'} ({status}): {message}".strip()
+    if status in _RETRIABLE_STATUS:
+        return Retriable(text, vendor="graph", status=status, reason=code, retry_after=parse_retry_after(retry_after))
+    if status == 401:
+        return NeedsReauth(text, vendor="graph", status=status, reason=code)
+    return Fatal(text, vendor="graph", status=status, reason=code)
+
+
 def map_error(exc: BaseException, op: str) -> ProviderError:
     """Vendor and transport errors -> Retriable / Fatal / NeedsReauth (the choke point)."""
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, APIError):
-        status = exc.response_status_code
-        code = _odata_code(exc)
-        message = f"{op}: {code or 'error'} ({status}): {exc.primary_message or ''}".strip()
-        if status in _RETRIABLE_STATUS:
-            ra = _header(exc.response_headers, "Retry-After")
-            retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
-            return Retriable(message, vendor="graph", status=status, reason=code, retry_after=retry_after)
-        if status == 401:
-            return NeedsReauth(message, vendor="graph", status=status, reason=code)
-        return Fatal(message, vendor="graph", status=status, reason=code)
+        return error_for_status(op, exc.response_status_code, _odata_code(exc), exc.primary_message or "",
+                                _header(exc.response_headers, "Retry-After"))
     if isinstance(exc, ClientAuthenticationError):
         # Token endpoint said no: wrong secret, expired certificate, unknown app or tenant.
         return NeedsReauth(f"{op}: token request refused: {exc.message}", vendor="graph")
@@ -219,23 +223,8 @@ class GraphClient:
         raises ValueError in msgraph-core 1.5.2.
         """
         results = {item.key: BatchResult(item.key) for item in items}
-        pending = list(items)
-        attempt = 1
-        while pending:
-            failed: list[BatchItem] = []
-            for start in range(0, len(pending), BATCH_LIMIT):
-                chunk = pending[start:start + BATCH_LIMIT]
-                self._batch_chunk(op, chunk, results)
-                failed += [i for i in chunk if isinstance(results[i.key].error, Retriable)]
-            if not failed or attempt >= self.policy.max_attempts:
-                break
-            worst = max((results[i.key].error for i in failed), key=lambda e: getattr(e, "retry_after", 0) or 0)
-            assert isinstance(worst, Retriable)
-            if worst.retry_after is not None and worst.retry_after > self.policy.max_retry_after_s:
-                break
-            self.policy.sleep(self.policy.delay(attempt, worst))
-            attempt += 1
-            pending = failed
+        retry_in_chunks(items, GRAPH_BATCH_LIMIT, lambda chunk: self._batch_chunk(op, chunk, results),
+                        lambda item: results[item.key].error, policy=self.policy)
         return results
 
     def _batch_chunk(self, op: str, chunk: Sequence[BatchItem], results: dict[str, BatchResult]) -> None:
@@ -320,14 +309,7 @@ def _item_error(op: str, status: int, headers: dict[str, Any] | None, body: byte
         code, message = err.get("code"), err.get("message", "")
     except (ValueError, AttributeError):
         pass
-    text = f"{op}: {code or 'error'} ({status}): {message}"
-    if status in _RETRIABLE_STATUS:
-        ra = _header(headers, "Retry-After")
-        retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
-        return Retriable(text, vendor="graph", status=status, reason=code, retry_after=retry_after)
-    if status == 401:
-        return NeedsReauth(text, vendor="graph", status=status, reason=code)
-    return Fatal(text, vendor="graph", status=status, reason=code)
+    return error_for_status(op, status, code, str(message), _header(headers, "Retry-After"))
 
 
 def never_reached(err: Retriable) -> bool:

@@ -1,0 +1,64 @@
+"""Every vendor limit the product keeps to, in one place, each with where the vendor says so.
+
+Where our number is below the vendor's maximum, the comment says which is which: the vendor's
+figure is the ceiling, ours is what we send. Retry and backoff settings are not vendor limits;
+they are our policy (integrator.providers.retry.RetryPolicy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+# ---- batch envelopes -------------------------------------------------------------------------
+
+#: Most calls one Google batch envelope carries, per API.
+#:   classroom 50: "You're limited to 50 calls in a single batch request."
+#:       https://developers.google.com/workspace/classroom/best-practices/batch
+#:   drive 100: "You're limited to 100 calls in a single batch request."
+#:       https://developers.google.com/workspace/drive/api/guides/performance#batch-requests
+#:   calendar 50: the vendor allows 1,000 calls a batch; we send 50, as for Classroom.
+#:       https://developers.google.com/workspace/calendar/api/guides/batch
+#:   gmail 50: the vendor allows 100 and advises against more than 50 (rate limiting).
+#:       https://developers.google.com/workspace/gmail/api/guides/batch
+#:   meet 50: the Meet API documents no batch maximum (its discovery document has a batchPath);
+#:       50 is our choice.
+GOOGLE_BATCH_LIMITS: Final[Mapping[str, int]] = {
+    "classroom": 50, "drive": 100, "calendar": 50, "gmail": 50, "meet": 50,
+}
+
+#: Graph JSON batching: "JSON batch requests are currently limited to 20 individual requests."
+#:   https://learn.microsoft.com/graph/json-batching
+GRAPH_BATCH_LIMIT: Final = 20
+
+#: (How a vendor says that a daily quota is used up, e.g. Gmail's dailyLimitExceeded, is error
+#: classification, not a number to keep to: integrator.providers.google.errors.DAILY_REASONS.)
+
+# ---- pages and counts ------------------------------------------------------------------------
+
+#: Drive files.list and changes.list: "The maximum value is 1000" (pageSize).
+#:   https://developers.google.com/workspace/drive/api/reference/rest/v3/files/list
+#:   https://developers.google.com/workspace/drive/api/reference/rest/v3/changes/list
+DRIVE_PAGE_SIZE_MAX: Final = 1000
+
+#: Drive files.generateIds: count is 1..1000 (the API's discovery document, "maximum": "1000").
+#:   https://developers.google.com/workspace/drive/api/reference/rest/v3/files/generateIds
+DRIVE_GENERATE_IDS_MAX: Final = 1000
+
+#: Meet conferenceRecords.list: "The maximum value is 100; values above 100 are coerced to 100."
+#:   https://developers.google.com/workspace/meet/api/reference/rest/v2/conferenceRecords/list
+MEET_CONFERENCE_RECORDS_PAGE_MAX: Final = 100
+
+# ---- sending mail ----------------------------------------------------------------------------
+
+#: Letters a sending mailbox may send, by mailer: (per minute, per day).
+#:   gmail per minute 60: messages.send costs 100 quota units of the per-user per-minute quota;
+#:       60 a minute keeps well inside it.
+#:       https://developers.google.com/workspace/gmail/api/reference/quota
+#:   gmail per day 2,000: Google Workspace sending limit, messages per user per day.
+#:       https://support.google.com/a/answer/166852
+#:   graph per minute 30: Exchange Online message rate limit, 30 messages a minute.
+#:   graph per day 10,000: Exchange Online recipient rate limit, 10,000 recipients a day.
+#:       https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits#sending-limits
+#: An organisation's `mail.per_minute` / `mail.per_day` may set lower figures.
+MAIL_SENDING_LIMITS: Final[Mapping[str, tuple[int, int]]] = {"gmail": (60, 2000), "graph": (30, 10000)}
