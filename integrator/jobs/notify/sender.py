@@ -28,7 +28,7 @@ from integrator.jobs.notify.outbox import (
     sent_in_window,
 )
 from integrator.providers.errors import NeedsReauth
-from integrator.providers.limits import MAIL_SENDING_LIMITS as VENDOR_LIMITS
+from integrator.providers.limits import MAIL_SENDING_LIMITS
 from integrator.providers.retry import RateLimiter
 from integrator.store.db import Store
 from integrator.store.models import (
@@ -145,7 +145,7 @@ class _Validator:
 
 
 def _limits(org_cfg: OrganisationConfig) -> tuple[int, int]:
-    per_minute, per_day = VENDOR_LIMITS[org_cfg.mail.via]
+    per_minute, per_day = MAIL_SENDING_LIMITS[org_cfg.mail.via]
     return org_cfg.mail.per_minute or per_minute, org_cfg.mail.per_day or per_day
 
 

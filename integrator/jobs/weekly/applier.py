@@ -109,7 +109,7 @@ class ApplierBase:
         for st in steps:
             by_api.setdefault(self.gc.api_of(st.request), []).append(st)
         for api, group in by_api.items():
-            size = self.gc.batch_limits.get(api, 50) if self.gc.batching else 1
+            size = self.gc.batch_limits[api] if self.gc.batching else 1
             for start in range(0, len(group), size):
                 chunk = group[start:start + size]
                 results = self.gc.batch([(i, st.request) for i, st in enumerate(chunk)], retry=retry)

@@ -14,6 +14,7 @@ from integrator.jobs.weekly.steps import Step, exists
 from integrator.providers.errors import Fatal
 from integrator.providers.google.client import ItemResult
 from integrator.providers.google.drive import FolderSpec, key_of
+from integrator.providers.limits import DRIVE_GENERATE_IDS_MAX
 
 
 class FolderStage(ApplierBase):
@@ -59,7 +60,7 @@ class FolderStage(ApplierBase):
         need = [a for a in actions if not self.ext(a.resource, a.key)]
         ids: list[str] = []
         while len(ids) < len(need):
-            count = min(1000, len(need) - len(ids))
+            count = min(DRIVE_GENERATE_IDS_MAX, len(need) - len(ids))
             ids.extend(self.gc.execute(self.drive.generate_ids(None, count))["ids"])
         with self.store.session() as s:
             for a, fid in zip(need, ids, strict=True):

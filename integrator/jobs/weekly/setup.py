@@ -40,6 +40,7 @@ from integrator.jobs.weekly.state import desired_resources, load_week
 from integrator.jobs.weekly.tasks import TaskFile, load_task_file
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import GoogleClient
+from integrator.providers.limits import DRIVE_PAGE_SIZE_MAX
 from integrator.store.db import Store
 from integrator.store.models import Client, ExternalResource, Organisation
 
@@ -60,7 +61,7 @@ def _material_bank(gc: GoogleClient, google: GoogleTenant, task_file: TaskFile |
     svc = gc.service("drive")
     files = gc.collect(svc.files().list(q=f"'{google.material_bank_folder_id}' in parents and trashed=false",
                                         supportsAllDrives=True, includeItemsFromAllDrives=True,
-                                        fields="nextPageToken,files(id,name)", pageSize=1000), "files")
+                                        fields="nextPageToken,files(id,name)", pageSize=DRIVE_PAGE_SIZE_MAX), "files")
     return {f["name"]: f["id"] for f in files}
 
 
