@@ -139,7 +139,7 @@ class GoogleTenant(Strict):
     mail_sender: str | None = None  # Workspace user that sends letters through Gmail
     shared_drive_id: str | None = None  # None: folders live in the coordinator's My Drive
     material_bank_folder_id: str | None = None
-    # Sandbox/test only: replaces every discovery document's rootUrl (see docs/SANDBOX_CONTRACT.md).
+    # Sandbox/test only: replaces every discovery document's rootUrl (see docs/dev/sandbox-contract.md).
     api_base_url: str | None = None
 
 

@@ -22,7 +22,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class Sandbox:
-    """The local tenant of docs/SANDBOX_CONTRACT.md. Use as a context manager or start()/stop()."""
+    """The local tenant of docs/dev/sandbox-contract.md. Use as a context manager or start()/stop()."""
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ Building services
     tenant's ``SecretRef``). The discovery document is the static one shipped with
     google-api-python-client; when ``tenant.api_base_url`` is set (the sandbox) its ``rootUrl``
     becomes ``f"{api_base_url}/{api}/"`` so that ordinary, batch and media calls all reach the
-    sandbox (docs/SANDBOX_CONTRACT.md). Services are cached per (thread, api, subject, scopes):
+    sandbox (docs/dev/sandbox-contract.md). Services are cached per (thread, api, subject, scopes):
     httplib2 is not thread-safe, so each thread gets its own connection.
 
 `execute(request, retry=True)`
@@ -130,7 +130,7 @@ def _discovery_json(api: str, version: str, base_url: str | None) -> str:
     if base_url is None:
         return str(text)
     doc = json.loads(text)
-    # Per docs/SANDBOX_CONTRACT.md: every call, batch included, goes to {base}/{api}/.
+    # Per docs/dev/sandbox-contract.md: every call, batch included, goes to {base}/{api}/.
     doc["rootUrl"] = f"{base_url.rstrip('/')}/{api}/"
     doc["baseUrl"] = doc["rootUrl"] + doc.get("servicePath", "")
     return json.dumps(doc)

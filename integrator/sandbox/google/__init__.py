@@ -5,7 +5,7 @@ and scope check, fault injection, quota, body validation, handler, partial respo
 log); ``batch`` unpacks multipart/mixed batches into the same pipeline; the API modules (one
 or a few per API, listed in ``app.API_MODULES``) register handlers by discovery method id
 (``registry``); ``tenant`` holds the data and the simulation entry points of
-docs/SANDBOX_CONTRACT.md; ``admin`` mirrors them under /_sandbox/.
+docs/dev/sandbox-contract.md; ``admin`` mirrors them under /_sandbox/.
 
 Deliberate simplifications (the product does not rely on these):
 - Classroom role checks are opt-in (``tenant.enforce_classroom_roles`` with ``make_admin``).
