@@ -21,5 +21,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r "$lock"
   .venv/bin/python -m pip install -q --no-deps -e .
+  # A dependency added to pyproject.toml but not to the lock shows here rather than as an ImportError.
+  if ! broken="$(.venv/bin/python -m pip check)"; then
+    echo "$broken" >&2
+    echo "$lock does not satisfy pyproject.toml: refresh the locks (requirements/README.md)" >&2
+    exit 1
+  fi
   echo "$sum" > "$stamp"
 fi
