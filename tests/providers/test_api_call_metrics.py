@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from integrator.config import GoogleTenant
-from integrator.observability.metrics import API_CALLS
+from integrator.observability.metrics import api_call_count
 from integrator.providers.errors import Fatal
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.retry import RetryPolicy
@@ -32,7 +32,7 @@ def test_google_calls_are_counted_as_ok_rate_limited_and_failed(sb: Sandbox, tmp
     tenant = GoogleTenant(domain=DOMAIN, service_account={"file": key}, admin_subject=ADMIN,  # type: ignore[arg-type]
                           api_base_url=sb.google_url)
     gc = GoogleClient(tenant, policy=RetryPolicy(max_attempts=3, base_delay_s=0.01, sleep=lambda _s: None))
-    before = {o: API_CALLS.value(vendor="google", outcome=o) for o in ("ok", "rate_limited", "failed")}
+    before = {o: api_call_count("google", o) for o in ("ok", "rate_limited", "failed")}
     svc = gc.service("classroom", subject=ADMIN)
 
     sb.state.faults.inject(vendor="google", path_glob="/classroom/v1/courses", http_method="POST",
@@ -41,7 +41,7 @@ def test_google_calls_are_counted_as_ok_rate_limited_and_failed(sb: Sandbox, tmp
     with pytest.raises(Fatal):
         gc.execute(svc.courses().get(id="no-such-course"))
 
-    after = {o: API_CALLS.value(vendor="google", outcome=o) for o in before}
+    after = {o: api_call_count("google", o) for o in before}
     assert after["ok"] - before["ok"] == 1
     assert after["rate_limited"] - before["rate_limited"] == 1
     assert after["failed"] - before["failed"] == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from integrator.config import MicrosoftTenant
-from integrator.observability.metrics import API_CALLS
+from integrator.observability.metrics import api_call_count
 from integrator.providers.errors import Fatal
 from integrator.providers.meetings import MeetingSpec
 from integrator.providers.microsoft.client import GraphClient
@@ -41,7 +41,7 @@ def client(sb: Sandbox, tmp_path: Path) -> Iterator[GraphClient]:
 
 
 def counts() -> dict[str, float]:
-    return {o: API_CALLS.value(vendor="graph", outcome=o) for o in OUTCOMES}
+    return {o: api_call_count("graph", o) for o in OUTCOMES}
 
 
 def test_graph_calls_are_counted_as_ok_rate_limited_and_failed(sb: Sandbox, client: GraphClient) -> None:

@@ -6,6 +6,7 @@ import re
 
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import generate_latest
 
 from integrator.domain.types import MessageKind
 from integrator.observability import metrics
@@ -34,19 +35,18 @@ def test_metrics_are_valid_prometheus_text_with_the_promised_series(app: Flask, 
         assert line.startswith("# HELP ") or line.startswith("# TYPE ") or SAMPLE.match(line), line
     assert 'integrator_api_calls_total{outcome="ok",vendor="google"}' in text
     assert 'integrator_api_calls_total{outcome="rate_limited",vendor="graph"}' in text
-    assert 'integrator_job_duration_seconds_bucket{kind="nightly_sync",status="ok",le="15"}' in text
+    assert 'integrator_job_duration_seconds_bucket{kind="nightly_sync",le="15.0",status="ok"}' in text
     assert 'integrator_job_duration_seconds_count{kind="nightly_sync",status="ok"}' in text
     assert 'integrator_outbox_messages{kind="weekly_letter",status="queued"} 1' in text
     assert 'integrator_job_runs{kind="weekly_setup",status="partial"} 1' in text
     assert "@" not in text
 
 
-def test_histogram_buckets_are_cumulative() -> None:
-    h = metrics.Histogram("t_seconds", "t", (1.0, 10.0, float("inf")))
-    for v in (0.5, 5, 50):
-        h.observe(v, kind="x")
-    lines = list(h.render())
-    assert 't_seconds_bucket{kind="x",le="1"} 1' in lines
-    assert 't_seconds_bucket{kind="x",le="10"} 2' in lines
-    assert 't_seconds_bucket{kind="x",le="+Inf"} 3' in lines
-    assert 't_seconds_count{kind="x"} 3' in lines
+def test_job_duration_buckets_are_cumulative() -> None:
+    for seconds in (0.5, 10, 5000):
+        metrics.observe_job("bucket_check", seconds, "ok")
+    lines = generate_latest(metrics.REGISTRY).decode().splitlines()
+    assert 'integrator_job_duration_seconds_bucket{kind="bucket_check",le="1.0",status="ok"} 1.0' in lines
+    assert 'integrator_job_duration_seconds_bucket{kind="bucket_check",le="15.0",status="ok"} 2.0' in lines
+    assert 'integrator_job_duration_seconds_bucket{kind="bucket_check",le="+Inf",status="ok"} 3.0' in lines
+    assert 'integrator_job_duration_seconds_count{kind="bucket_check",status="ok"} 3.0' in lines
