@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import fnmatch
 import random
+import socket
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from werkzeug.serving import WSGIRequestHandler
 
 Vendor = Literal["google", "graph"]
 EntryKind = Literal["wire", "batch", "part"]
+#: "status": the request is refused with ``status`` before it is applied. "lose_answer": the
+#: request is applied, then the connection is closed cleanly without an answer (a proxy or a
+#: server dying between commit and reply): the client cannot know whether it happened.
+FaultMode = Literal["status", "lose_answer"]
+FAULT_MODES: tuple[FaultMode, ...] = ("status", "lose_answer")
+#: The WSGI environ key an app sets to have :class:`SandboxRequestHandler` drop the answer.
+LOSE_ANSWER = "integrator.sandbox.lose_answer"
 
 #: Where the sandbox clock starts unless told otherwise: a Monday morning in Finland (07:00 UTC).
 DEFAULT_START = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
@@ -70,6 +80,7 @@ class Fault:
     retry_after: int | None = None
     count: int | None = None
     fired: int = 0
+    mode: FaultMode = "status"
 
     def matches(self, vendor: str, path: str, http_method: str) -> bool:
         return (
@@ -98,15 +109,33 @@ class Faults:
         reason: str | None = None,
         retry_after: int | None = None,
         count: int | None = None,
+        mode: FaultMode = "status",
     ) -> Fault:
         if vendor not in ("google", "graph", "*"):
             raise ValueError(f"unknown vendor {vendor!r}")
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
-        rule = Fault(vendor, path_glob, http_method.upper(), rate, status, reason, retry_after, count)
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {mode!r} (expected one of {', '.join(FAULT_MODES)})")
+        rule = Fault(vendor, path_glob, http_method.upper(), rate, status, reason, retry_after, count, mode=mode)
         with self._lock:
             self._rules.append(rule)
         return rule
+
+    def lose_answer(
+        self,
+        vendor: str = "*",
+        path_glob: str = "*",
+        http_method: str = "*",
+        rate: float = 1.0,
+        count: int | None = None,
+    ) -> Fault:
+        """Apply matching wire requests, then close the connection without answering them.
+
+        Only whole HTTP requests lose answers (a batch envelope, not one of its parts): that is
+        what a dropped connection does. The request log records the request as served.
+        """
+        return self.inject(vendor, path_glob, http_method, rate, status=0, count=count, mode="lose_answer")
 
     def clear(self) -> None:
         with self._lock:
@@ -117,10 +146,15 @@ class Faults:
         with self._lock:
             return list(self._rules)
 
-    def pick(self, vendor: str, path: str, http_method: str) -> Fault | None:
-        """Return the rule that fires for this request, if any (first matching rule wins)."""
+    def pick(self, vendor: str, path: str, http_method: str, mode: FaultMode = "status") -> Fault | None:
+        """Return the rule of `mode` that fires for this request, if any (first matching rule wins).
+
+        Refusals are picked before a request is handled, lost answers after it was applied.
+        """
         with self._lock:
             for rule in self._rules:
+                if rule.mode != mode:
+                    continue
                 if rule.matches(vendor, path, http_method) and self._rng.random() < rule.rate:
                     rule.fired += 1
                     return rule
@@ -307,3 +341,28 @@ class SandboxState:
             self.log.reset()
             self.quotas.reset_usage()
             self.sent_mail.clear()
+
+
+class SandboxRequestHandler(WSGIRequestHandler):
+    """The sandbox servers' request handler: no access log, and the lost-answer fault.
+
+    When the app has set ``environ[LOSE_ANSWER]`` (the request was applied), the first byte
+    of the answer is never written: the socket is shut down instead, so the client reads a
+    clean end of stream where the status line should be (``http.client.RemoteDisconnected``;
+    over TLS an end without close_notify, as a dying server or proxy leaves it).
+    """
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
+        return None
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        environ = getattr(self, "environ", None)
+        if environ is not None and environ.pop(LOSE_ANSWER, False):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # the client went first: its answer is lost all the same
+            # werkzeug treats a ConnectionError while answering as a dropped connection: quietly.
+            raise ConnectionAbortedError("sandbox fault: answer lost after the request was applied")
+        super().send_response(code, message)

@@ -7,18 +7,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
-from integrator.sandbox.core import DEFAULT_START, SandboxState, SentMail
+from integrator.sandbox.core import DEFAULT_START, SandboxRequestHandler, SandboxState, SentMail
 from integrator.sandbox.google import GoogleTenant
 from integrator.sandbox.google.app import GoogleApp
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr: the sandbox keeps its own request log."""
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
-        return None
 
 
 class Sandbox:
@@ -48,7 +41,7 @@ class Sandbox:
     # ---- lifecycle ----
     def start(self) -> Sandbox:
         self._google_server = make_server(
-            "127.0.0.1", self._google_port, self._google_app, threaded=True, request_handler=_QuietHandler
+            "127.0.0.1", self._google_port, self._google_app, threaded=True, request_handler=SandboxRequestHandler
         )
         self.google.base_url = f"http://127.0.0.1:{self._google_server.server_port}"
         thread = threading.Thread(

@@ -1,8 +1,9 @@
 """The Graph + Entra WSGI app: one Flask app, a pipeline in front of every handler.
 
 Pipeline per request: latency (wire requests only) -> injected fault -> bearer token ->
-application permission -> mailbox quota -> handler -> request log. ``$batch`` parts run through
-the same app (flagged in the WSGI environ) so they get the same faults, auth and logging.
+application permission -> mailbox quota -> handler -> request log -> lost answer (wire requests
+only). ``$batch`` parts run through the same app (flagged in the WSGI environ) so they get the
+same faults, auth and logging.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, cast
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from integrator.sandbox.core import EntryKind, LogEntry, SandboxState
+from integrator.sandbox.core import LOSE_ANSWER, EntryKind, LogEntry, SandboxState
 from integrator.sandbox.graph import login
 from integrator.sandbox.graph.errors import (
     EntraError,
@@ -157,6 +158,9 @@ def _after(response: Response) -> Response:
     request_id = request.headers.get("client-request-id")
     if request_id:
         response.headers["client-request-id"] = request_id
+    # A $batch part cannot lose its answer alone: only a whole wire request can.
+    if kind != "part" and state.faults.pick("graph", request.path, request.method, mode="lose_answer") is not None:
+        request.environ[LOSE_ANSWER] = True  # applied; SandboxRequestHandler drops the answer
     return response
 
 

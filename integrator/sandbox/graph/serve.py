@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
-from integrator.sandbox.core import SandboxState
+from integrator.sandbox.core import SandboxRequestHandler, SandboxState
 from integrator.sandbox.graph.app import GraphApp, make_graph_app
 from integrator.sandbox.graph.tenant import GraphTenant
 from integrator.sandbox.tls import SandboxTLS, generate_tls
-
-
-class QuietHandler(WSGIRequestHandler):
-    """No per-request access log on stderr: the sandbox has its own request log."""
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
-        return None
 
 
 class GraphServer:
@@ -42,7 +34,7 @@ class GraphServer:
             self.app,
             threaded=True,
             ssl_context=self.tls.server_context(),
-            request_handler=QuietHandler,
+            request_handler=SandboxRequestHandler,
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-graph", daemon=True)
         self._thread.start()
