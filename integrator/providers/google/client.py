@@ -11,7 +11,9 @@ Building services
     google-api-python-client; when ``tenant.api_base_url`` is set (the sandbox) its ``rootUrl``
     becomes ``f"{api_base_url}/{api}/"`` so that ordinary, batch and media calls all reach the
     sandbox (docs/dev/sandbox-contract.md). Services are cached per (thread, api, subject, scopes):
-    httplib2 is not thread-safe, so each thread gets its own connection.
+    httplib2 is not thread-safe, so each thread gets its own connection. Every Http, token
+    refreshes included, comes from ``transport.google_http``: httplib2 would otherwise send a
+    request again by itself when its answer is lost, writes included.
 
 `execute(request, retry=True)`
     Runs one ``HttpRequest`` and returns its parsed response. Vendor failures become our own
@@ -54,7 +56,6 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import google_auth_httplib2
-import httplib2
 from google.oauth2 import service_account
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
@@ -65,6 +66,7 @@ from integrator.config import GoogleTenant
 from integrator.observability.metrics import record_api_call
 from integrator.providers.errors import NeedsReauth, Parked, ProviderError, Retriable, outcome_label
 from integrator.providers.google.errors import classify
+from integrator.providers.google.transport import google_http
 from integrator.providers.limits import GOOGLE_BATCH_LIMITS
 from integrator.providers.retry import RetryPolicy, retry_in_chunks
 
@@ -200,7 +202,8 @@ class GoogleClient:
         svc = cache.get(key)
         if svc is None:
             creds = self.credentials(user, wanted)
-            http = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=self.timeout_s))
+            # Batch envelopes and media uploads go out through this same Http (transport.py).
+            http = google_auth_httplib2.AuthorizedHttp(creds, http=google_http(self.timeout_s))
             doc = _discovery_json(api, version, self.tenant.api_base_url)
             svc = build_from_document(doc, http=http)
             root = json.loads(doc)
@@ -229,7 +232,7 @@ class GoogleClient:
         """Fetch a token now (for tenant checks); raises NeedsReauth/Retriable."""
         creds = self.credentials(subject, scopes)
         try:
-            creds.refresh(google_auth_httplib2.Request(httplib2.Http(timeout=self.timeout_s)))  # type: ignore[no-untyped-call]
+            creds.refresh(google_auth_httplib2.Request(google_http(self.timeout_s)))  # type: ignore[no-untyped-call]
         except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a vendor error
             raise classify(exc) from exc
 
@@ -330,7 +333,7 @@ class GoogleClient:
             seen.add(id(creds))
             if not creds.valid:
                 try:
-                    creds.refresh(google_auth_httplib2.Request(httplib2.Http(timeout=self.timeout_s)))
+                    creds.refresh(google_auth_httplib2.Request(google_http(self.timeout_s)))
                 except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a vendor error
                     raise classify(exc) from exc
 
