@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from integrator.jobs.locks import JobAlreadyRunning, job_lock
 from integrator.jobs.meetings.apply import apply_meetings
 from integrator.jobs.meetings.plan import organisation_id, plan_meetings
 from integrator.jobs.notify.letters import letter_week_due, queue_weekly_letters
-from integrator.jobs.notify.outbox import cancel_key, requeue
+from integrator.jobs.notify.outbox import REQUEUABLE, cancel_key, requeue
 from integrator.jobs.notify.reminders import queue_due_reminders
 from integrator.jobs.notify.send_runs import Trigger
 from integrator.jobs.notify.sender import counts_by_status, send_outbox
@@ -143,13 +144,38 @@ def outbox_cmd(config_file: Path | None, database_url: str | None, status: str |
                        f"{when.isoformat() if when else '-'} {m.last_error or ''}".rstrip())
 
 
+STATUS_FI = {OutboxStatus.UNCERTAIN: "epävarma (lähetys saattoi mennä perille)",
+             OutboxStatus.FAILED: "epäonnistui", OutboxStatus.CANCELLED: "peruttu"}
+CHECK_SENT = ("Lähetys saattoi mennä perille — tarkista lähettäjän Lähetetyt-kansio ennen uudelleenlähetystä. "
+              "Jos viesti on siellä, älä lähetä sitä uudelleen vaan peru se: integrator notify cancel {key}")
+
+
 @notify.command("requeue")
 @config_option
 @database_url_option
+@click.option("--yes", is_flag=True, help="Do not ask: the sender's Sent Items were checked.")
 @click.argument("key")
-def requeue_cmd(config_file: Path | None, database_url: str | None, key: str) -> None:
-    """Send an uncertain/failed/cancelled message (again) – after checking the Sent Items."""
+def requeue_cmd(config_file: Path | None, database_url: str | None, key: str, yes: bool) -> None:
+    """Send an uncertain/failed/cancelled message (again) – after checking the Sent Items.
+
+    Asks first (an uncertain message may have arrived: a second one confuses a client);
+    `--yes` when the Sent Items were checked. Without a terminal and without --yes it refuses."""
     _, store = _load(config_file, database_url)
+    with store.session() as s:
+        msg = s.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        status, last_error = (msg.status, msg.last_error) if msg is not None else (None, None)
+    if status not in REQUEUABLE:
+        raise click.ClickException(f"no uncertain, failed or cancelled message with key {key}")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                f"Uudelleenlähetys vaatii vahvistuksen. {CHECK_SENT.format(key=key)} Kun olet tarkistanut, "
+                "aja komento päätteessä tai lisää --yes.")
+        click.echo(f"Viesti {key}: tila {STATUS_FI[status]}" + (f"; viimeisin virhe: {last_error}" if last_error else ""))
+        click.echo(CHECK_SENT.format(key=key))
+        if not click.confirm("Lähetetäänkö viesti uudelleen?", default=False):
+            click.echo("Viestiä ei lähetetty uudelleen.")
+            raise SystemExit(1)
     if not requeue(store, key):
         raise click.ClickException(f"no uncertain, failed or cancelled message with key {key}")
     click.echo(f"requeued {key}")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 from datetime import timedelta
 
 from click.testing import CliRunner
@@ -47,7 +51,7 @@ def test_the_outbox_listing_shows_codes_not_addresses_and_an_uncertain_message_c
 
     listing = invoke(world, "outbox", "--status", "uncertain")
     assert f"uncertain  {key}" in listing and "@" not in listing
-    assert f"requeued {key}" in invoke(world, "requeue", str(key))
+    assert f"requeued {key}" in invoke(world, "requeue", "--yes", str(key))
     assert '"sent": 7' in invoke(world, "send", "--now", LETTER_DAY.isoformat())
 
 
@@ -118,3 +122,63 @@ def test_a_send_run_with_nothing_to_send_records_nothing(world: World) -> None:
     nightly syncs in the job list."""
     invoke(world, "send", "--now", LETTER_DAY.isoformat())
     assert send_runs(world) == []
+
+
+def uncertain_letter(w: World) -> str:
+    invoke(w, "letters", "--week", WEEK)
+    with w.store.session() as s:
+        key = s.scalar(select(OutboxMessage.key).order_by(OutboxMessage.key))
+        s.execute(update(OutboxMessage).where(OutboxMessage.key == key).values(
+            status=OutboxStatus.UNCERTAIN, last_error="uncertain: 503 from the provider"))
+    assert key is not None
+    return key
+
+
+def status_of(w: World, key: str) -> OutboxStatus:
+    with w.store.session() as s:
+        status = s.scalar(select(OutboxMessage.status).where(OutboxMessage.key == key))
+    assert status is not None
+    return status
+
+
+def test_a_requeue_without_a_terminal_and_without_yes_is_refused(world: World) -> None:
+    key = uncertain_letter(world)
+
+    result = CliRunner().invoke(cli, ["notify", "requeue", key], env=world.env(), input="y\n")
+
+    assert result.exit_code == 1
+    assert "vaatii vahvistuksen" in result.output and "Lähetetyt-kansio" in result.output
+    assert "--yes" in result.output
+    assert status_of(world, key) == OutboxStatus.UNCERTAIN
+    assert f"requeued {key}" in invoke(world, "requeue", "--yes", key)
+    assert status_of(world, key) == OutboxStatus.QUEUED
+
+
+def on_a_terminal(w: World, answer: str, *args: str) -> tuple[int, str]:
+    """`integrator notify ...` in a subprocess whose stdin is a terminal (a pty), answering once."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "integrator", "notify", *args], stdin=slave,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=w.env(), text=True)
+        os.close(slave)
+        os.write(master, f"{answer}\n".encode())
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+    return proc.returncode, out
+
+
+def test_a_requeue_on_a_terminal_shows_the_status_and_asks_first(world: World) -> None:
+    key = uncertain_letter(world)
+
+    declined = on_a_terminal(world, "n", "requeue", key)
+    assert status_of(world, key) == OutboxStatus.UNCERTAIN
+    accepted = on_a_terminal(world, "y", "requeue", key)
+
+    assert declined[0] == 1 and "Viestiä ei lähetetty uudelleen." in declined[1]
+    for _, out in (declined, accepted):
+        assert f"Viesti {key}: tila epävarma" in out and "503 from the provider" in out
+        assert "tarkista lähettäjän Lähetetyt-kansio" in out and f"integrator notify cancel {key}" in out
+        assert "Lähetetäänkö viesti uudelleen? [y/N]" in out
+    assert accepted[0] == 0 and f"requeued {key}" in accepted[1]
+    assert status_of(world, key) == OutboxStatus.QUEUED
