@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,14 +12,15 @@ from sqlalchemy import select
 
 from integrator.cli.options import config_option, database_url_option, load, open_store
 from integrator.config import Settings
-from integrator.domain.types import JobStatus, OutboxStatus
+from integrator.domain.types import OutboxStatus
 from integrator.domain.weeks import week_after
 from integrator.jobs.locks import JobAlreadyRunning, job_lock
 from integrator.jobs.meetings.apply import apply_meetings
 from integrator.jobs.meetings.plan import organisation_id, plan_meetings
 from integrator.jobs.notify.letters import letter_week_due, queue_weekly_letters
-from integrator.jobs.notify.outbox import cancel_key, requeue
+from integrator.jobs.notify.outbox import REQUEUABLE, cancel_key, requeue
 from integrator.jobs.notify.reminders import queue_due_reminders
+from integrator.jobs.notify.send_runs import Trigger
 from integrator.jobs.notify.sender import counts_by_status, send_outbox
 from integrator.jobs.runs import RunRecorder
 from integrator.store.db import Store
@@ -36,22 +38,6 @@ def _now(value: str | None) -> datetime:
         return utcnow()
     dt = datetime.fromisoformat(value)
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _send_recorded(store: Store, settings: Settings, now: datetime | None, trigger: str) -> dict[str, int]:
-    """send_outbox, recorded as a JobRun (kind "notify_send") for the coordinators' job list."""
-    recorder = RunRecorder.start(store, "notify_send", organisation_id=None, params={"trigger": trigger})
-    try:
-        counts = send_outbox(store, settings, now)
-    except JobAlreadyRunning:
-        recorder.finish(JobStatus.SUCCEEDED)
-        raise
-    recorder.counts = dict(counts)
-    if counts.get("uncertain") or counts.get("recovered_uncertain"):
-        recorder.error("outbox", "some messages may or may not have been sent; see notify outbox --status uncertain",
-                       kind="uncertain")
-    recorder.finish()
-    return counts
 
 
 def _orgs(settings: Settings, org: str | None) -> list[str]:
@@ -129,7 +115,7 @@ def send_cmd(config_file: Path | None, database_url: str | None, now_s: str | No
     """Send the due messages of the outbox, paced to the senders' limits."""
     settings, store = _load(config_file, database_url)
     try:
-        counts = _send_recorded(store, settings, _now(now_s) if now_s else None, "send")
+        counts = send_outbox(store, settings, _now(now_s) if now_s else None, trigger=Trigger("send"))
     except JobAlreadyRunning as err:
         click.echo(f"{err}: nothing to do in this run.")
         return
@@ -158,13 +144,38 @@ def outbox_cmd(config_file: Path | None, database_url: str | None, status: str |
                        f"{when.isoformat() if when else '-'} {m.last_error or ''}".rstrip())
 
 
+STATUS_FI = {OutboxStatus.UNCERTAIN: "epävarma (lähetys saattoi mennä perille)",
+             OutboxStatus.FAILED: "epäonnistui", OutboxStatus.CANCELLED: "peruttu"}
+CHECK_SENT = ("Lähetys saattoi mennä perille — tarkista lähettäjän Lähetetyt-kansio ennen uudelleenlähetystä. "
+              "Jos viesti on siellä, älä lähetä sitä uudelleen vaan peru se: integrator notify cancel {key}")
+
+
 @notify.command("requeue")
 @config_option
 @database_url_option
+@click.option("--yes", is_flag=True, help="Do not ask: the sender's Sent Items were checked.")
 @click.argument("key")
-def requeue_cmd(config_file: Path | None, database_url: str | None, key: str) -> None:
-    """Send an uncertain/failed/cancelled message (again) – after checking the Sent Items."""
+def requeue_cmd(config_file: Path | None, database_url: str | None, key: str, yes: bool) -> None:
+    """Send an uncertain/failed/cancelled message (again) – after checking the Sent Items.
+
+    Asks first (an uncertain message may have arrived: a second one confuses a client);
+    `--yes` when the Sent Items were checked. Without a terminal and without --yes it refuses."""
     _, store = _load(config_file, database_url)
+    with store.session() as s:
+        msg = s.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        status, last_error = (msg.status, msg.last_error) if msg is not None else (None, None)
+    if status not in REQUEUABLE:
+        raise click.ClickException(f"no uncertain, failed or cancelled message with key {key}")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                f"Uudelleenlähetys vaatii vahvistuksen. {CHECK_SENT.format(key=key)} Kun olet tarkistanut, "
+                "aja komento päätteessä tai lisää --yes.")
+        click.echo(f"Viesti {key}: tila {STATUS_FI[status]}" + (f"; viimeisin virhe: {last_error}" if last_error else ""))
+        click.echo(CHECK_SENT.format(key=key))
+        if not click.confirm("Lähetetäänkö viesti uudelleen?", default=False):
+            click.echo("Viestiä ei lähetetty uudelleen.")
+            raise SystemExit(1)
     if not requeue(store, key):
         raise click.ClickException(f"no uncertain, failed or cancelled message with key {key}")
     click.echo(f"requeued {key}")
@@ -197,7 +208,7 @@ def run_cmd(config_file: Path | None, database_url: str | None, now_s: str | Non
         out["letters"] = {o: queue_weekly_letters(store, settings, o, week) for o in _orgs(settings, None)}
     out["reminders"] = queue_due_reminders(store, settings, now)
     try:
-        out["send"] = _send_recorded(store, settings, now if now_s else None, "run")
+        out["send"] = send_outbox(store, settings, now if now_s else None, trigger=Trigger("run"))
     except JobAlreadyRunning:
         out["send"] = "another run is sending"  # the next tick sends the rest
     click.echo(json.dumps(out, sort_keys=True))

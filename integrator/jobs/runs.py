@@ -55,11 +55,16 @@ class RunRecorder:
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
 
-    def error(self, item: str, message: str, *, kind: str = "fatal") -> None:
+    def error(self, item: str, message: str, *, kind: str = "fatal", group: str | None = None,
+              client: str | None = None) -> None:
         # `item` is a pseudonymous key (client code, group key, resource key) – never an email.
         # Vendor error texts can quote addresses ("Delegation denied for x@y"); they are shown in
         # the UI and CLI, so they are scrubbed here, once, for every job.
-        self.errors.append({"item": redact(item), "error": redact(message), "kind": kind})
+        entry: dict[str, Any] = {"item": redact(item), "error": redact(message), "kind": kind}
+        if group is not None or client is not None:
+            # The item's owner (group key, client code): the web shows it to them alone.
+            entry |= {"group": group, "client": client}
+        self.errors.append(entry)
 
     def progress(self, done: int | None = None, total: int | None = None, *, flush: bool = True) -> None:
         if done is not None:

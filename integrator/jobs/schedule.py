@@ -30,6 +30,7 @@ from integrator.jobs.locks import JobAlreadyRunning, job_lock
 from integrator.jobs.nightly.run import run_nightly_sync
 from integrator.jobs.notify.letters import queue_weekly_letters
 from integrator.jobs.notify.reminders import queue_due_reminders
+from integrator.jobs.notify.send_runs import Trigger
 from integrator.jobs.notify.sender import send_outbox
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.observability import metrics
@@ -55,10 +56,11 @@ def _nightly_sync(store: Store, settings: Settings, org_key: str, now: Clock) ->
     return run_nightly_sync(store, settings, org_key=org_key, now=now(), triggered_by="scheduler")
 
 
-def _send(store: Store, settings: Settings, now: Clock) -> Any:
+def _send(store: Store, settings: Settings, now: Clock, job: str) -> Any:
     try:
-        # The clock, not one reading of it: a paced run of many letters takes minutes.
-        return send_outbox(store, settings, clock=now)
+        # The clock, not one reading of it: a paced run of many letters takes minutes. Each
+        # organisation's part is a JobRun, as from the CLI: uncertain messages reach the job pages.
+        return send_outbox(store, settings, clock=now, trigger=Trigger(job, "scheduler"))
     except JobAlreadyRunning:
         return None  # another process is sending right now; the next tick sends the rest
 
@@ -66,12 +68,12 @@ def _send(store: Store, settings: Settings, now: Clock) -> Any:
 def _reminders(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
     # One run covers every organisation (org_key is ALL): reminders are due by the minute.
     queue_due_reminders(store, settings, now())
-    return _send(store, settings, now)
+    return _send(store, settings, now, "reminders")
 
 
 def _weekly_letters(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
     queue_weekly_letters(store, settings, org_key, _next_week(settings, now()))
-    return _send(store, settings, now)
+    return _send(store, settings, now, "weekly_letters")
 
 
 def _weekly_setup(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:

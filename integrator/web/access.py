@@ -159,6 +159,16 @@ class RunScope:
     def allows_item(self, item: str) -> bool:
         return not (set(re.split(r"[:/\s]+", item)) & self.foreign)
 
+    def allows_error(self, error: dict[str, Any]) -> bool:
+        """An error item that names its owner (a send run's message: group key, client code) is
+        read by that group's coordinator only, and never when it names neither; a message key
+        may carry a client id instead of a code, so its words alone cannot tell."""
+        if "group" in error or "client" in error:
+            group, client = error.get("group"), error.get("client")
+            return (group is not None or client is not None) and self.allows_action(
+                {"group": group, "client": client, "key": error.get("item", "")})
+        return self.allows_item(str(error.get("item", "")))
+
     def allows_action(self, action: dict[str, Any]) -> bool:
         group, client = action.get("group"), action.get("client")
         return (group is None or group in self.own) and (client is None or client in self.own) \

@@ -2,7 +2,8 @@
 
 The kinds are what the jobs record (integrator.jobs.runs.RunRecorder.error): the provider error
 class in lower case (retriable, fatal, parked, needsreauth, deliveryuncertain), or the job's own
-word (reauth, needs_reauth, no_worker, meet, teams, meetings, lookuperror, crash, skipped).
+word (reauth, needs_reauth, no_worker, meet, teams, meetings, lookuperror, crash, skipped, and
+uncertain: an outbox message that may have been delivered, integrator.jobs.notify.send_runs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ EXPLANATIONS: dict[str, str] = {
     "needsreauth": REAUTH,
     "needs_reauth": REAUTH,
     "reauth": REAUTH,
+    # Never "the service rejected it": a requeue of a message that did arrive sends it twice.
+    "uncertain": "Lähetys saattoi mennä perille — tarkista lähettäjän Lähetetyt-kansio ennen uudelleenlähetystä.",
     "deliveryuncertain": "Viestin perillemenoa ei voitu varmistaa. Se tarkistetaan ennen kuin mitään lähetetään uudelleen.",
     "no_worker": "Asiakkaalla on toistuvia poissaoloja, mutta hänen jaksolleen ei ole merkitty vastuutyöntekijää, "
                  "jolle ilmoittaa. Lisää vastuutyöntekijä asiakastietoihin.",

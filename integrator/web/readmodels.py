@@ -64,7 +64,7 @@ def work_day_json(wd: WorkDay) -> dict[str, Any]:
 
 
 def run_json(run: JobRun, *, with_plan: bool = False, scope: RunScope | None = None) -> dict[str, Any]:
-    errors = [e for e in (run.errors or []) if scope is None or scope.allows_item(str(e.get("item", "")))]
+    errors = [e for e in (run.errors or []) if scope is None or scope.allows_error(e)]
     out: dict[str, Any] = {
         "id": run.id, "kind": run.kind, "organisation_id": run.organisation_id, "params": run.params or {},
         "dry_run": run.dry_run, "status": run.status.value,

@@ -29,7 +29,12 @@ RESOURCE_FI = {"course": "kurssi", "topic": "aihe", "enrolment": "kurssin jäsen
                "coursework": "tehtävä", "event": "kalenteritapahtuma", "meeting": "tapaaminen",
                "organisation": "organisaatio"}
 KIND_FI = {"weekly_setup": "Viikon valmistelu", "nightly_sync": "Yöajo", "notify": "Viestit",
-           "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset"}
+           "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset", "notify_send": "Viestien lähetys"}
+# A send run's counts (integrator.jobs.notify.outbox.SendStats).
+COUNT_FI = {"sent": "lähetetty", "uncertain": "epävarma, tarkistettava", "failed": "epäonnistui",
+            "parked": "siirretty myöhemmäksi (lähetysraja)", "requeued": "yritetään myöhemmin uudelleen",
+            "cancelled": "peruttu ennen lähetystä", "recovered_uncertain": "keskeytyneestä ajosta epävarmaksi",
+            "refused": "lähettäjän tunnukset hylättiin", "requests": "pyyntöjä palveluun"}
 
 
 @bp.app_context_processor
@@ -45,11 +50,11 @@ def _fi_weekdays(days: list[int]) -> str:
 
 @bp.app_template_filter("fi_count_key")
 def _fi_count_key(key: str) -> str:
-    """"create:course" -> "luodaan: kurssi"; other counters pass unchanged."""
+    """"create:course" -> "luodaan: kurssi", "sent" -> "lähetetty"; other counters pass unchanged."""
     op, _, resource = key.partition(":")
     if op in OP_FI and resource:
         return f"{OP_FI[op]}: {RESOURCE_FI.get(resource, resource)}"
-    return key
+    return COUNT_FI.get(key, key)
 
 
 def _week_param() -> str:

@@ -7,10 +7,14 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from integrator.config import Settings, WeeklyAt
 from integrator.jobs.locks import job_lock
 from integrator.jobs.schedule import ALL, Clock, build_scheduler, planned_jobs, run_locked
+from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
+from tests.jobs import notify_world as nw
 
 SETTINGS = Settings.model_validate({"organisations": [
     {"key": "raisio", "name": "Raisio"}, {"key": "naantali", "name": "Naantali"}]})
@@ -123,7 +127,7 @@ def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, s
     from integrator.domain.weeks import days_of
     from integrator.jobs.schedule import JOB_FUNCTIONS
     from integrator.sandbox import Sandbox
-    from integrator.store.models import JobRun, OutboxMessage
+    from integrator.store.models import JobRun, Organisation, OutboxMessage
 
     tuesday = days_of(NEXT_WEEK)[1]
     with Sandbox(start_time=THURSDAY_NOON) as sb:
@@ -147,6 +151,9 @@ def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, s
         on_tuesday = {code for wd, _ in work_days if wd.day == tuesday for code in world.participants(wd.id)}
     with store.session() as s:
         kinds = set(s.scalars(select(JobRun.kind)))
+        sends = [(r.organisation_id, r.triggered_by, r.params) for r in s.scalars(
+            select(JobRun).where(JobRun.kind == "notify_send").order_by(JobRun.id))]
+        demo_org = s.scalar(select(Organisation.id).where(Organisation.key == ORG))
         letters = s.scalar(select(func.count()).select_from(OutboxMessage))
         nightly = list(s.scalars(select(JobRun.status).where(JobRun.kind == "nightly_sync")))
         sent = {(m.kind, m.key.split(":")[2]): (m.key, m.status) for m in s.scalars(select(OutboxMessage))}
@@ -166,5 +173,40 @@ def test_every_scheduled_job_runs_against_the_real_job_modules(tmp_path: Path, s
     assert reminded == on_tuesday and len(on_tuesday) == 6 + 3
     assert {status for _, status in sent.values()} == {OutboxStatus.SENT}
     assert letters == len(in_week) + len(on_tuesday)
+    # Each scheduled sending is its organisation's run, as from the CLI: the letters', then the reminders'.
+    assert sends == [(demo_org, "scheduler", {"trigger": "weekly_letters"}),
+                     (demo_org, "scheduler", {"trigger": "reminders"})]
     # The nightly sync ran (and finished) for the organisation.
     assert nightly == [JobStatus.SUCCEEDED]
+
+
+sandbox_server, sb = nw.sandbox_server, nw.sb  # fixtures
+
+
+@pytest.fixture
+def letters_world(sb: Sandbox, store: Store, db_url: str, tmp_path: Path) -> nw.World:
+    return nw.World.build(sb, store, db_url, tmp_path, groups=nw.TWO_GROUPS)
+
+
+def test_a_scheduled_send_records_the_uncertain_message_on_its_organisations_run(
+        store: Store, letters_world: nw.World) -> None:
+    """Under `serve`, the scheduler's weekly letters: a 503 from sendMail leaves one letter
+    UNCERTAIN, and the coordinators find it on the organisation's run."""
+    from sqlalchemy import select
+
+    from integrator.domain.types import JobStatus, OutboxStatus
+    from integrator.jobs.schedule import JOB_FUNCTIONS
+    from integrator.store.models import JobRun, Organisation, OutboxMessage
+
+    letters_world.sb.state.faults.inject(vendor="graph", path_glob="*sendMail", rate=1.0, status=503, count=1)
+
+    assert run_locked(store, letters_world.settings, "weekly_letters", nw.ORG, JOB_FUNCTIONS["weekly_letters"],
+                      lambda: nw.LETTER_DAY) is True
+
+    with store.session() as s:
+        run = s.scalars(select(JobRun).where(JobRun.kind == "notify_send")).one()
+        uncertain = s.scalars(select(OutboxMessage.key).where(OutboxMessage.status == OutboxStatus.UNCERTAIN)).one()
+        org_id = s.scalar(select(Organisation.id).where(Organisation.key == nw.ORG))
+    assert (run.organisation_id, run.triggered_by, run.params) == (org_id, "scheduler", {"trigger": "weekly_letters"})
+    assert run.status == JobStatus.PARTIAL and run.counts["sent"] == 6 and run.counts["uncertain"] == 1
+    assert [(e["item"], e["kind"]) for e in run.errors] == [(uncertain, "uncertain")]

@@ -190,12 +190,15 @@ def park_rest(store: Store, organisation_id: int, until: datetime, reason: str, 
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+#: What a coordinator may send (again): `notify requeue` checks this before it asks.
+REQUEUABLE = (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED, OutboxStatus.CANCELLED)
+
+
 def requeue(store: Store, key: str) -> bool:
     """A coordinator's decision: send an UNCERTAIN or FAILED message (again)."""
     with store.session() as s:
         result = s.execute(update(OutboxMessage).where(
-            OutboxMessage.key == key,
-            OutboxMessage.status.in_((OutboxStatus.UNCERTAIN, OutboxStatus.FAILED, OutboxStatus.CANCELLED)),
+            OutboxMessage.key == key, OutboxMessage.status.in_(REQUEUABLE),
         ).values(status=OutboxStatus.QUEUED, not_before=None, last_error=None))
         return getattr(result, "rowcount", 0) == 1
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from integrator.jobs.notify.outbox import (
     send_one,
     sent_in_window,
 )
+from integrator.jobs.notify.send_runs import SendRun, Trigger, by_organisation
 from integrator.providers.errors import NeedsReauth
 from integrator.providers.limits import MAIL_SENDING_LIMITS
 from integrator.providers.retry import RateLimiter
@@ -152,17 +154,19 @@ def _limits(org_cfg: OrganisationConfig) -> tuple[int, int]:
 def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *,
                 clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
                 monotonic: Callable[[], float] = time.monotonic,
-                mailers: dict[str, Mailer] | None = None) -> dict[str, int]:
+                mailers: dict[str, Mailer] | None = None, trigger: Trigger | None = None) -> dict[str, int]:
     """Send every due message, paced per sender; returns counts (sent, parked, uncertain...).
 
     `now` fixes the run's notion of time (tests, the sandbox); `clock` lets it move (a long,
-    paced run); default: the wall clock.
+    paced run); default: the wall clock. Every organisation with something to send (or a
+    message recovered as uncertain) gets its JobRun, whoever started the run (`trigger`): the
+    CLI, `notify run` or the scheduler.
     """
     current: Callable[[], datetime] = clock or ((lambda: now) if now is not None else utcnow)  # type: ignore[assignment,return-value]
-    stats = SendStats()
-    requests = 0
+    totals: Counter[str] = Counter({k: 0 for k in (*SendStats().as_dict(), "requests")})
     with job_lock(store, SEND_LOCK):
-        stats.recovered_uncertain = len(recover_in_flight(store))
+        recovered_keys = recover_in_flight(store)
+        recovered = by_organisation(store, recovered_keys)
         validate = _Validator(store, current)
         for org_cfg in settings.organisations:
             with store.session() as s:
@@ -170,25 +174,47 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
                     org_id = organisation_id(s, org_cfg.key)
                 except LookupError:
                     continue
-                if not due_ids(s, current(), org_id, limit=1):
-                    continue
-            own = mailers is None or org_cfg.key not in mailers
-            mailer: Any = build_mailer(org_cfg) if own else mailers[org_cfg.key]  # type: ignore[index]
-            try:
-                _send_org(store, org_cfg, org_id, mailer, current, sleep, monotonic, stats, validate)
-            finally:
-                if own:
-                    requests += int(getattr(mailer, "requests", lambda: 0)())
-                    mailer.close()
-    out = stats.as_dict()
-    out["requests"] = requests
+                due = len(due_ids(s, current(), org_id))
+            back = recovered.get(org_id, [])
+            if due or back:
+                totals.update(_run_org(store, org_cfg, org_id, due, back, trigger or Trigger(), mailers,
+                                       current, sleep, monotonic, validate))
+    out = dict(totals)
+    out["recovered_uncertain"] = len(recovered_keys)  # also those of an organisation no longer configured
     log.info("outbox sent", extra=out)
     return out
 
 
+def _run_org(store: Store, org_cfg: OrganisationConfig, org_id: int, due: int, recovered: list[int],
+             trigger: Trigger, mailers: dict[str, Mailer] | None, current: Callable[[], datetime],
+             sleep: Callable[[float], None], monotonic: Callable[[], float], validate: _Validator) -> dict[str, int]:
+    """One organisation's sending, recorded as its JobRun."""
+    stats = SendStats(recovered_uncertain=len(recovered))
+    run = SendRun.start(store, org_id, trigger, due=due, recovered=len(recovered))
+    tried: set[int] = set()
+    requests = 0
+    try:
+        if due:
+            own = mailers is None or org_cfg.key not in mailers
+            mailer: Any = build_mailer(org_cfg) if own else mailers[org_cfg.key]  # type: ignore[index]
+            try:
+                _send_org(store, org_cfg, org_id, mailer, current, sleep, monotonic, stats, validate, tried,
+                          lambda: run.progress(len(recovered) + len(tried)))
+            finally:
+                if own:
+                    requests = int(getattr(mailer, "requests", lambda: 0)())
+                    mailer.close()
+    except Exception as err:
+        # Recorded on the organisation's run (a missing mail_sender, a crash), then raised as before.
+        run.finish(stats, [*recovered, *tried], today=current().date(), requests=requests, crash=err)
+        raise
+    run.finish(stats, [*recovered, *tried], today=current().date(), requests=requests)
+    return {**stats.as_dict(), "requests": requests}
+
+
 def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Mailer,
               current: Callable[[], datetime], sleep: Callable[[float], None], monotonic: Callable[[], float],
-              stats: SendStats, validate: _Validator) -> None:
+              stats: SendStats, validate: _Validator, tried: set[int], progress: Callable[[], None]) -> None:
     """One sender's due messages, reminders first, re-reading the queue as it goes: a paced
     run of 1,000 letters takes half an hour at Exchange's 30/min, and a reminder queued
     meanwhile must not wait behind them."""
@@ -198,12 +224,12 @@ def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Ma
     limiter = RateLimiter(1, 60.0 / per_minute, clock=monotonic, sleep=sleep)
     with store.session() as s:
         sent_today, oldest = sent_in_window(s, org_id, current())
-    tried: set[int] = set()
     while True:
         with store.session() as s:
             batch = [i for i in due_ids(s, current(), org_id, limit=len(tried) + 20) if i not in tried]
         if not batch:
             return
+        progress()
         for message_id in batch[:20]:
             tried.add(message_id)
             if sent_today >= per_day:
