@@ -27,7 +27,7 @@ OP_FI = {"create": "luodaan", "update": "päivitetään", "remove": "poistetaan"
 RESOURCE_FI = {"course": "kurssi", "topic": "aihe", "enrolment": "kurssin jäsenyys", "invitation": "kurssikutsu",
                "folder": "kansio", "week_folder": "viikkokansio", "permission": "jakooikeus",
                "coursework": "tehtävä", "event": "kalenteritapahtuma", "meeting": "tapaaminen",
-               "organisation": "organisaatio"}
+               "organisation": "organisaatio", "duplicate": "tehtävän kaksoiskappale"}
 KIND_FI = {"weekly_setup": "Viikon valmistelu", "nightly_sync": "Yöajo", "notify": "Viestit",
            "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset", "notify_send": "Viestien lähetys"}
 # A send run's counts (integrator.jobs.notify.outbox.SendStats).

@@ -76,6 +76,9 @@ class SyncContext:
     courses: dict[str, str] = field(default_factory=dict)  # course id -> group key
     coursework: dict[str, int] = field(default_factory=dict)  # courseWork id -> work day id
     coursework_due: dict[str, datetime] = field(default_factory=dict)  # courseWork id -> due (as created)
+    # Our coursework keys (also those whose create is pending) -> (work day id, due): a copy of the
+    # work is found by the marker line derived from its key (jobs.nightly.google).
+    coursework_keys: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
     folders: dict[str, int] = field(default_factory=dict)  # Drive folder id -> client id
     folder_owners: set[str] = field(default_factory=set)
     meetings: list[MeetingRow] = field(default_factory=list)
@@ -134,6 +137,17 @@ def load_context(s: Session, org_id: int, org_key: str, org_cfg: OrganisationCon
     return ctx
 
 
+def _due_of(state: dict[str, Any]) -> datetime | None:
+    due = (state.get("fp") or {}).get("due") if isinstance(state.get("fp"), dict) else None
+    if not isinstance(due, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(due)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
 def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
               by_day: dict[tuple[str, str], int]) -> None:
     parts = r.local_key.split(":")
@@ -148,22 +162,18 @@ def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
             online_meeting_id=state.get("online_meeting_id"), meeting_code=state.get("conference_id"),
             start=wd.meeting_start, end=wd.meeting_end, key=r.local_key, join_url=state.get("join_url"),
             event_id=state.get("event_id") or r.external_id))
+    elif r.kind == "coursework":
+        cw_day, due = _work_day_of_coursework(r.local_key), _due_of(state)
+        if cw_day is not None:
+            ctx.coursework_keys[r.local_key] = (cw_day, due)
+        if r.external_id and cw_day is not None:
+            ctx.coursework[r.external_id] = cw_day
+        if r.external_id and due is not None:
+            ctx.coursework_due[r.external_id] = due
     elif not r.external_id:
         return
     elif r.kind == "course" and len(parts) > 1:
         ctx.courses[r.external_id] = parts[1]
-    elif r.kind == "coursework":
-        cw_day = _work_day_of_coursework(r.local_key)
-        if cw_day is not None:
-            ctx.coursework[r.external_id] = cw_day
-        due = (state.get("fp") or {}).get("due") if isinstance(state.get("fp"), dict) else None
-        if isinstance(due, str):
-            try:
-                parsed = datetime.fromisoformat(due)
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is not None:
-                ctx.coursework_due[r.external_id] = parsed.astimezone(UTC)
     elif r.kind in ("folder", "week_folder") and len(parts) > 1 and parts[1] in by_code:
         ctx.folders[r.external_id] = by_code[parts[1]]
         # The weekly setup records the owning coordinator's staff id ("" = the admin subject).

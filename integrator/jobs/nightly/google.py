@@ -25,12 +25,15 @@ from integrator.jobs.nightly.evidence import (
 from integrator.jobs.runs import RunRecorder
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google import calendar, harvest
+from integrator.providers.google.classroom import Classroom, marker, marker_of
 from integrator.providers.google.client import GoogleClient
 from integrator.reports.expected import expected_pairs
 from integrator.store.db import Store
 from integrator.store.models import Client
 
 RETURN_STATES = frozenset({"TURNED_IN", "RETURNED", "RECLAIMED_BY_STUDENT"})
+#: A copy of our work is known by the marker line in its description: nothing else is read.
+COPY_FIELDS = "nextPageToken,courseWork(id,description)"
 FOLDER_MIME = "application/vnd.google-apps.folder"
 
 
@@ -81,8 +84,10 @@ def harvest_classroom(store: Store, ctx: SyncContext, gc: GoogleClient, rec: Run
     results = harvest.list_submissions(gc, [(cid, _subject(ctx, ctx.courses[cid])) for cid in todo])
     seen_users = {r.user_id for res in results.values() if not isinstance(res, ProviderError) for r in res}
     learn_google_ids(gc, store, ctx, seen_users)
+    unlisted = learn_copies(gc, ctx, results)
     assert ctx.index is not None
     for course_id, res in results.items():
+        res = unlisted.get(course_id, res)  # a copy we could not recognise: read the course again next night
         if isinstance(res, ProviderError):
             if isinstance(res, NeedsReauth):
                 raise res
@@ -93,11 +98,47 @@ def harvest_classroom(store: Store, ctx: SyncContext, gc: GoogleClient, rec: Run
                           client_id=ctx.index.by_google.get(r.user_id), work_day_id=ctx.coursework.get(r.course_work_id),
                           state=r.state, returned_at=r.turned_in_at, late=r.late_against(_due(ctx, r.course_work_id)),
                           mime_type=None, raw=r.raw())
-                 for r in res if r.state in RETURN_STATES or r.turned_in_at is not None]
+                 for r in res if _returned(r)]
         with store.session() as s:
             rec.count("classroom_returns_written", upsert_returns(s, ctx, items))
             set_cursor(s, ctx.org_id, "classroom", course_id, todo[course_id].isoformat())
         rec.count("classroom_courses_read")
+
+
+def _returned(r: harvest.ClassroomReturn) -> bool:
+    return r.state in RETURN_STATES or r.turned_in_at is not None
+
+
+def learn_copies(gc: GoogleClient, ctx: SyncContext, results: dict[str, list[harvest.ClassroomReturn] | ProviderError]
+                 ) -> dict[str, ProviderError]:
+    """Returns to coursework we do not know by id: if that work carries our marker line, it is a copy
+    of our work (a re-sent create, say) and the return counts for that work's day.
+
+    Only courses with such returns are read: one courseWork listing each (ids and descriptions,
+    every page), all in batch envelopes; a night without them reads nothing more. Returns the
+    courses whose listing failed: their returns are not written this night (their days stay
+    unread, never absent), and the course is read again the next night.
+    """
+    unknown = {cid: ids for cid, res in results.items() if not isinstance(res, ProviderError)
+               and (ids := {r.course_work_id for r in res if _returned(r) and r.course_work_id not in ctx.coursework})}
+    if not unknown:
+        return {}
+    ours = {marker(key): key for key in ctx.coursework_keys}
+    classroom = Classroom(gc)
+    listed = gc.batch_list_all({cid: classroom.list_coursework(_subject(ctx, ctx.courses[cid]), cid, fields=COPY_FIELDS)
+                                for cid in unknown}, "courseWork")
+    failed: dict[str, ProviderError] = {}
+    for cid, res in listed.items():
+        if res.error is not None:
+            failed[cid] = res.error
+            continue
+        for work in res.response or []:
+            key, work_id = ours.get(marker_of(work.get("description")) or ""), str(work.get("id"))
+            if key is not None and work_id in unknown[cid]:
+                ctx.coursework[work_id], due = ctx.coursework_keys[key]
+                if due is not None:
+                    ctx.coursework_due[work_id] = due
+    return failed
 
 
 def _due(ctx: SyncContext, course_work_id: str) -> datetime | None:

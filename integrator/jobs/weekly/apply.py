@@ -54,7 +54,7 @@ class Applier(RosterStage):
             (self.stage_folders, [a for a in acts if a.resource == "folder" and a.op == "create"]),
             (self.stage_children, [a for a in acts if a.resource in ("topic", "enrolment", "week_folder", "permission")
                                    and a.op != "remove"]),
-            (CourseworkStage(self).run, [a for a in acts if a.resource in ("coursework", "assignees")]),
+            (CourseworkStage(self).run, [a for a in acts if a.resource in ("coursework", "assignees", "duplicate")]),
             (self.stage_removals, [a for a in acts if a.resource in ("enrolment", "permission") and a.op == "remove"]),
         ]
         for stage, actions in stages:

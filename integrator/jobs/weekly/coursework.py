@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from integrator.jobs.plan import Action
+from integrator.jobs.weekly.duplicates import DuplicateHealer
 from integrator.jobs.weekly.state import Desired
 from integrator.jobs.weekly.steps import Handler, Step
 from integrator.providers.errors import NeedsReauth, Retriable
@@ -44,6 +45,9 @@ class CourseworkStage:
         return out
 
     def run(self, actions: list[Action]) -> None:
+        # Copies first: a patch or reassignment that follows goes to the copy our row then points to.
+        DuplicateHealer(self.app).run([a for a in actions if a.resource == "duplicate"])
+        actions = [a for a in actions if a.resource != "duplicate"]
         creates = [a for a in actions if a.resource == "coursework" and a.op == "create"]
         lost = {self.app.desired(a).parent for a in creates
                 if self.app.desired(a).parent in self.app.adopted or (self.app.rows.get(("coursework", a.key)) or {}).get(
@@ -82,7 +86,9 @@ class CourseworkStage:
         for res in listed.values():
             for work in res.response or []:
                 m = marker_of(work.get("description"))
-                if m:
+                # Of several copies the oldest is adopted; the next run's reconciliation heals the rest.
+                if m and (m not in by_marker or str(work.get("creationTime", "")) < str(
+                        by_marker[m].get("creationTime", ""))):
                     by_marker[m] = work
         rest: list[Action] = []
         with self.app.store.session() as s:

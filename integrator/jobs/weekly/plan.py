@@ -32,6 +32,7 @@ class PlannedOrg:
     rows: dict[tuple[str, str], ExternalResource]
     week_state: OrgWeek
     accepted: dict[str, str] = field(default_factory=dict)  # enrolment key -> Google user id, seen this run
+    duplicates: dict[str, Any] = field(default_factory=dict)  # coursework key -> duplicates.Finding
 
 
 def is_enrolled(d: Desired, rows: dict[tuple[str, str], ExternalResource], accepted: dict[str, str]) -> bool:

@@ -35,6 +35,7 @@ from integrator.jobs.meetings.plan import plan_meetings
 from integrator.jobs.plan import Action, Plan
 from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier, observe_invitations
+from integrator.jobs.weekly.duplicates import add_to_plan, find_duplicates
 from integrator.jobs.weekly.plan import PlannedOrg, diff
 from integrator.jobs.weekly.state import desired_resources, load_week
 from integrator.jobs.weekly.tasks import TaskFile, load_task_file
@@ -42,7 +43,7 @@ from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.limits import DRIVE_PAGE_SIZE_MAX
 from integrator.store.db import Store
-from integrator.store.models import Client, ExternalResource, Organisation
+from integrator.store.models import Client, ExternalResource, Organisation, StaffUser
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
                       if kind == "course" and r.external_id and r.status == "active"}
         emails = {c.code: (c.email or "").lower() for c in s.scalars(select(Client).where(
             Client.organisation_id == org_id))}
+        staff: dict[int, str] = dict(s.execute(select(StaffUser.id, StaffUser.email)).all())
     accepted = observe_invitations(gc, rows, course_ids, emails)
+    copies = find_duplicates(gc, rows, staff, org_cfg.google.admin_subject, group_key)
     # The store's writes come after the tenant's reads: in a dry run (one rolled-back transaction)
     # SQLite then holds its write lock only while we compute, never while we wait for Google.
     with store.session() as s:
@@ -86,7 +89,7 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
         ow = load_week(s, org_cfg, week, now, task_file, bank)
     owners = {key: r.state.get("owner") for (kind, key), r in rows.items() if kind == "folder" and r.external_id}
     desired, notes = desired_resources(ow, org_cfg, now, owners)
-    return diff(ow, desired, notes, rows, accepted, now, group_key)
+    return add_to_plan(diff(ow, desired, notes, rows, accepted, now, group_key), copies)
 
 
 class _RolledBackStore(Store):

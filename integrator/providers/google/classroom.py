@@ -24,6 +24,14 @@ Json = dict[str, Any]
 #: Coursework descriptions end with this line so that work can be found again by listing.
 MARKER_PREFIX = "Tunniste: ktt-"
 _MARKER = re.compile(r"Tunniste: ktt-([0-9a-f]{12})\s*$")
+#: What finding our work again needs of a listing: which work carries which marker, when it was
+#: made, whether this project made it (only then may it delete it) and whom it is assigned to.
+COURSEWORK_MARKER_FIELDS = ("nextPageToken,courseWork(id,description,creationTime,associatedWithDeveloper,"
+                            "individualStudentsOptions)")
+#: What deciding whether work may be deleted needs of its submissions: states (and their history),
+#: grades, and attachments (work in progress that was not turned in yet).
+SUBMISSION_CHECK_FIELDS = ("nextPageToken,studentSubmissions(id,courseWorkId,state,assignedGrade,draftGrade,"
+                           "submissionHistory,assignmentSubmission)")
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,14 @@ class Classroom:
     def delete_coursework(self, owner: str, course_id: str, work_id: str) -> HttpRequest:
         return self._c(owner, "courses.courseWork").delete(courseId=course_id, id=work_id)
 
-    def list_coursework(self, owner: str, course_id: str) -> HttpRequest:
-        return self._c(owner, "courses.courseWork").list(courseId=course_id,
-                                                            courseWorkStates=["PUBLISHED", "DRAFT"])
+    def list_coursework(self, owner: str, course_id: str, *, fields: str | None = None) -> HttpRequest:
+        """Published and draft work; `fields` (e.g. COURSEWORK_MARKER_FIELDS) keeps the pages small."""
+        params: Json = {"courseId": course_id, "courseWorkStates": ["PUBLISHED", "DRAFT"]}
+        if fields:
+            params["fields"] = fields
+        return self._c(owner, "courses.courseWork").list(**params)
+
+    def list_work_submissions(self, owner: str, course_id: str, work_id: str) -> HttpRequest:
+        """Every student's submission of one piece of work (fields: SUBMISSION_CHECK_FIELDS)."""
+        return self._c(owner, "courses.courseWork.studentSubmissions").list(
+            courseId=course_id, courseWorkId=work_id, fields=SUBMISSION_CHECK_FIELDS)
