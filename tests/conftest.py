@@ -14,6 +14,7 @@ from sqlalchemy import text
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.web import create_app
+from integrator.web.context import close_app
 
 POSTGRES_URL = os.environ.get("INTEGRATOR_TEST_POSTGRES_URL")
 
@@ -57,10 +58,12 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
 
 
 @pytest.fixture
-def app(db_url: str, tmp_path: Path) -> Flask:
+def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
     upgrade(db_url)
-    return create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret-key",
-                       "WTF_CSRF_ENABLED": False})
+    the_app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret-key",
+                          "WTF_CSRF_ENABLED": False})
+    yield the_app
+    close_app(the_app)
 
 
 @pytest.fixture

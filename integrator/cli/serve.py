@@ -23,7 +23,7 @@ from integrator.jobs.schedule import build_scheduler
 from integrator.observability.logs import setup_logging
 from integrator.store.migrate import upgrade
 from integrator.web import create_app
-from integrator.web.context import get_settings, get_store
+from integrator.web.context import close_app, get_settings, get_store
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def serve(host: str, port: int, config_file: Path | None, database_url: str | No
             scheduler.shutdown(wait=False)
         if rehearsal is not None:
             rehearsal.stop()
+        close_app(app)
 
 
 def _apply_config(app: Any) -> None:

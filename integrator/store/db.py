@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 DEFAULT_URL = "sqlite:///./var/integrator.db"
 
@@ -36,8 +37,13 @@ def make_engine(url: str | None = None) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: an IntegrityError's text would otherwise quote the row (names, emails)
-        # into logs and job-run errors.
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        # into logs and job-run errors. A file database is not pooled (NullPool): each unit of work
+        # opens its own connection and closes it with the session, so no connection outlives its
+        # work, whoever forgets to dispose of a Store (opening a SQLite file costs microseconds).
+        # An in-memory database lives only as long as its one connection, so that one is pooled.
+        memory = not parsed.database or parsed.database == ":memory:"
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True,
+                               **({} if memory else {"poolclass": NullPool}))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.drivername == "postgresql":

@@ -31,6 +31,13 @@ def init_app(app: Flask) -> None:
         app.extensions[SETTINGS_KEY] = app.config["SETTINGS"]
 
 
+def close_app(app: Flask) -> None:
+    """Dispose of the app's database engine: its pooled connections close now, not at exit."""
+    store = app.extensions.pop(STORE_KEY, None)
+    if isinstance(store, Store):
+        store.dispose()
+
+
 def get_store(app: Flask | None = None) -> Store:
     store = (app or current_app).extensions[STORE_KEY]
     assert isinstance(store, Store)
