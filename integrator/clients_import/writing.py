@@ -179,14 +179,19 @@ def import_clients(store: Store, raw: bytes, *, org_key: str | None = None, sett
             raise LookupError(why)
         if result.problems:
             return result
-        rules = settings.rules_for(org.key) if any(o.key == org.key for o in settings.organisations) \
-            else settings.rules
+        org_config = next((o for o in settings.organisations if o.key == org.key), None)
+        rules = (org_config.rules if org_config is not None else None) or settings.rules
+        declared = list(org_config.responsible_workers_from) if org_config is not None else []
+        worker_orgs = {org.id: org.key}
+        if declared:
+            worker_orgs.update(s.execute(select(Organisation.id, Organisation.key)
+                                         .where(Organisation.key.in_(declared))).all())
         ctx = RowContext(
             org=org, rules=rules,
             groups={g.key: g for g in s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org.id))},
-            staff={email.lower(): sid for sid, email in s.execute(
-                select(StaffUser.id, StaffUser.email).where(StaffUser.active.is_(True)))},
-            today=today or datetime.now(LOCAL).date())
+            staff={email.lower(): (sid, org_id) for sid, email, org_id in s.execute(
+                select(StaffUser.id, StaffUser.email, StaffUser.organisation_id).where(StaffUser.active.is_(True)))},
+            today=today or datetime.now(LOCAL).date(), worker_orgs=worker_orgs)
         rows: list[Row] = []
         for line, row_cells in cells:
             row, problems = check_row(line, row_cells, ctx)

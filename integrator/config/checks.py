@@ -61,12 +61,22 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
 
     org_seen: dict[str, int] = {}
     staff_seen: dict[str, tuple[int, int]] = {}
+    org_keys = [org.key for org in settings.organisations]
     for i, org in enumerate(settings.organisations):
         o: tuple[int | str, ...] = ("organisations", i)
         if org.key in org_seen:
             add((*o, "key"), f"organisation key '{org.key}' is already used by organisations[{org_seen[org.key]}]")
         org_seen.setdefault(org.key, i)
         rules = org.rules or settings.rules
+        for j, other in enumerate(org.responsible_workers_from):
+            loc = (*o, "responsible_workers_from", j)
+            if other == org.key:
+                add(loc, "the organisation's own staff may always be responsible workers; list other organisations only")
+            elif other not in org_keys:
+                add(loc, f"no organisation with this key in the file; expected one of: "
+                         f"{', '.join(k for k in org_keys if k != org.key) or '(no other organisations)'}")
+            elif other in org.responsible_workers_from[:j]:
+                add(loc, "the organisation is given twice")
 
         staff_roles: dict[str, str] = {}
         for j, person in enumerate(org.staff):

@@ -217,6 +217,10 @@ class OrganisationConfig(Strict):
     rules: Rules | None = None  # overrides the global rules for this organisation
     closure_days: list[date] = Field(default_factory=list)
     staff: list[StaffConfig] = Field(default_factory=list)
+    # Keys of other organisations whose staff may be responsible workers of this organisation's
+    # clients (a municipality's social workers for its service provider's clients). Without it
+    # only the organisation's own staff may be; they receive the clients' absence alerts.
+    responsible_workers_from: list[str] = Field(default_factory=list)
     groups: list[GroupConfig] = Field(default_factory=list)
     templates_dir: Path | None = None  # letter/reminder templates overriding integrator/jobs/templates
 
