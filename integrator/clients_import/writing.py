@@ -4,7 +4,6 @@ transaction or nothing."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,15 +26,8 @@ class ImportResult:
     written: bool = False
 
 
-# Rows per IN (...) list: far below SQLite's and PostgreSQL's bound-parameter limits.
-_CHUNK = 500
 _PERIOD_FIELDS = ("end_date", "weekdays", "service_model", "hours_per_day", "briefing_recorded_at",
                   "briefing_recorded_by_id", "responsible_worker_id")
-
-
-def _chunks(values: list[Any]) -> Iterator[list[Any]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i:i + _CHUNK]
 
 
 def _changes(stored: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -47,23 +39,23 @@ def _count(counts: Counter[str], kind: str, created: bool, changed: bool) -> Non
 
 
 def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row]) -> tuple[Counter[str], int]:
-    """Clients, then periods, then memberships: each kind read in chunks, then written in bulk.
+    """Clients, then periods, then memberships: each kind read in one query, then written in bulk.
 
     The ORM's unit of work, one query and one flush per row, made a 10,000-row file take half a
-    minute; reading what is stored up front and writing with bulk INSERT and UPDATE by primary
-    key keeps the import above 2,000 rows a second (scripts/bench/import_clients.py).
+    minute. Here each kind is read once for the whole organisation (at most some thousands of
+    rows; cheaper than IN lists of the file's codes, which cost PostgreSQL a round trip per
+    chunk) and written with bulk INSERT and UPDATE by primary key, so the statements do not grow
+    with the file (scripts/bench/import_clients.py measures the rows per second).
     """
     counts: Counter[str] = Counter({f"{kind}_{outcome}": 0 for kind in ("clients", "periods", "memberships")
                                     for outcome in ("created", "updated", "unchanged")})
     first_rows: dict[str, Row] = {}
     for row in rows:
         first_rows.setdefault(row.code, row)
-    codes = list(first_rows)
     stored_clients: dict[str, tuple[int, dict[str, Any]]] = {}
-    for chunk in _chunks(codes):
-        for r in s.execute(select(Client.id, Client.code, *(getattr(Client, n) for n in CLIENT_FIELDS))
-                           .where(Client.organisation_id == org.id, Client.code.in_(chunk))):
-            stored_clients[r[1]] = (r[0], dict(zip(CLIENT_FIELDS, r[2:], strict=True)))
+    for r in s.execute(select(Client.id, Client.code, *(getattr(Client, n) for n in CLIENT_FIELDS))
+                       .where(Client.organisation_id == org.id)):
+        stored_clients[r[1]] = (r[0], dict(zip(CLIENT_FIELDS, r[2:], strict=True)))
     new_clients: list[dict[str, Any]] = []
     changed_clients: list[dict[str, Any]] = []
     for code, row in first_rows.items():
@@ -77,27 +69,25 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row]) -> tupl
             new_clients.append({**dict.fromkeys(CLIENT_FIELDS), "display_name": code, "plain_language": False,
                                 **row.client, "organisation_id": org.id, "code": code})
             _count(counts, "clients", True, True)
+    client_ids = {code: ids[0] for code, ids in stored_clients.items()}
     if new_clients:
-        s.execute(insert(Client), new_clients)
+        client_ids.update((code, cid) for cid, code in s.execute(
+            insert(Client).returning(Client.id, Client.code), new_clients))
     if changed_clients:
         s.execute(update(Client), changed_clients)
-    client_ids = {code: ids[0] for code, ids in stored_clients.items()}
-    for chunk in _chunks([c["code"] for c in new_clients]):
-        client_ids.update((code, cid) for cid, code in s.execute(
-            select(Client.id, Client.code).where(Client.organisation_id == org.id, Client.code.in_(chunk))))
 
     with_period = [(client_ids[row.code], row.period) for row in rows if row.period is not None]
     stored_periods: dict[tuple[int, date], tuple[int, dict[str, Any]]] = {}
     stored_memberships: dict[tuple[int, date], tuple[int, dict[str, Any]]] = {}
-    for chunk in _chunks(sorted({client_id for client_id, _ in with_period})):
+    if with_period:
         for r in s.execute(select(Period.id, Period.client_id, Period.start_date,
-                                  *(getattr(Period, n) for n in _PERIOD_FIELDS)).where(Period.client_id.in_(chunk))):
+                                  *(getattr(Period, n) for n in _PERIOD_FIELDS))
+                           .join(Client, Period.client_id == Client.id).where(Client.organisation_id == org.id)):
             stored_periods[(r[1], r[2])] = (r[0], dict(zip(_PERIOD_FIELDS, r[3:], strict=True)))
         # One membership per client and period start: moving a client to another group moves it.
         for r in s.execute(select(Membership.id, Membership.client_id, Membership.start_date, Membership.group_id,
                                   Membership.end_date).join(PeerGroup)
-                           .where(Membership.client_id.in_(chunk), PeerGroup.organisation_id == org.id)
-                           .order_by(Membership.id)):
+                           .where(PeerGroup.organisation_id == org.id).order_by(Membership.id)):
             stored_memberships.setdefault((r[1], r[2]), (r[0], {"group_id": r[3], "end_date": r[4]}))
 
     writes: dict[str, list[dict[str, Any]]] = {"new_periods": [], "periods": [], "new_memberships": [],
