@@ -2,6 +2,9 @@
 
     .venv/bin/python scripts/bench/import_clients.py [--rows 10000] [--database-url URL]
 
+`--database-url` names an empty database (e.g. a fresh PostgreSQL database); by default a
+temporary SQLite file is used.
+
 Applies config/integrator.example.yaml to an empty store, writes a CSV of `--rows` clients of
 organisation raisio (every column filled: contact details, group, period, briefing,
 responsible worker), then imports it three times through `import_clients`, as the CLI does:
