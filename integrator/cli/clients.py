@@ -9,7 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from integrator.cli.options import config_option, database_url_option, load, open_store, org_option
-from integrator.clients_import.reading import EXIT_PROBLEMS
+from integrator.clients_import.reading import EXIT_PROBLEMS, MAX_FILE_BYTES
 from integrator.clients_import.writing import import_clients
 from integrator.config import Settings, config_path
 
@@ -30,7 +30,8 @@ def clients_cmd(file: Path, org_key: str | None, dry_run: bool, config_file: Pat
     """Create or update clients, their periods and group memberships from a CSV FILE.
 
     Every row is checked first; if any is bad, all problems are listed and nothing is
-    written (exit status 2). Importing the same file again changes nothing.
+    written (exit status 2). Importing the same file again changes nothing. A file may have
+    at most 20,000 rows and 5 MiB.
     """
     settings = Settings()
     path = config_path(config_file)
@@ -38,7 +39,9 @@ def clients_cmd(file: Path, org_key: str | None, dry_run: bool, config_file: Pat
         # Without a file the legal defaults apply; a file that is there must be right (exit 2).
         settings = load(path, check_secrets=False)
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as f:
+            # One byte past the limit is enough to refuse the file (read_rows says so).
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         click.echo(f"{file}: cannot be read: {e.strerror}", err=True)
         raise SystemExit(EXIT_PROBLEMS) from None

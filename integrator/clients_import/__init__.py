@@ -30,9 +30,17 @@ briefing_recorded_at   when the data-protection briefing was given: a date or a 
                        (2026-01-10, 2026-01-10 14:30, 10.1.2026 14:30; Finnish time unless an
                        offset is given). Empty: not yet briefed. Allowed, but nothing is
                        provisioned for the client until it is recorded (the consent gate).
-briefing_recorded_by   email of the staff user who gave the briefing (required with the above)
-responsible_worker     email of the responsible social worker (omatyöntekijä), a staff user
+briefing_recorded_by   email of the staff user who gave the briefing (required with the above),
+                       a staff user of the client's organisation
+responsible_worker     email of the responsible social worker (omatyöntekijä), who gets the
+                       client's absence alerts: a staff user of the client's organisation or of
+                       one its config lists under `responsible_workers_from`. Installation-wide
+                       admins (no organisation) are neither: they work for no client's organisation.
 =====================  =========================================================================
+
+Limits (reading.MAX_FILE_BYTES, MAX_ROWS): at most 5 MiB and 20,000 rows, refused before
+parsing. Dates lie between 1.1.1990 and 31.12.2100. No cell holds a control character or a
+text-direction override.
 
 A row with `period_start` describes a period; `period_end`, `weekdays` and `service_model` are
 then required. A client with several periods has one row per period.

@@ -19,6 +19,11 @@ from integrator.domain.types import ServiceModel, SupportLevel
 from integrator.domain.weeks import parse_weekday
 
 EXIT_PROBLEMS = 2
+# The largest file the import reads: far above any organisation's client list, small enough that
+# checking and writing it takes seconds. A larger file is refused before it is parsed.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 20_000
+SIZE_LIMIT = f"at most {MAX_FILE_BYTES // (1024 * 1024)} MiB and {MAX_ROWS:,} rows; split the file into several"
 COLUMNS = (
     "code", "display_name", "email", "phone", "google_user_id", "entra_object_id", "plain_language",
     "digital_support", "loan_device_note", "group", "service_model", "period_start", "period_end",
@@ -34,8 +39,12 @@ EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")
 GOOGLE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# Control characters (NUL, line breaks, tabs, ESC ...), line and paragraph separators, and the
+# bidirectional overrides that make a name read differently from what it is: never in a cell.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 FINNISH_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2})[:.](\d{2}))?$")
 LOCAL = ZoneInfo("Europe/Helsinki")  # a wall-clock time in the file is Finnish time
+FIRST_DATE, LAST_DATE = date(1990, 1, 1), date(2100, 12, 31)  # the years a date cell may name
 
 BOOLEANS = {"kyllä": True, "k": True, "yes": True, "y": True, "true": True, "1": True,
             "ei": False, "e": False, "no": False, "n": False, "false": False, "0": False}
@@ -74,8 +83,16 @@ class BadCell(ValueError):
 
 
 
+def _shown(column: str) -> str:
+    """A header cell as it may be printed: one short line (it could be anything, even data)."""
+    return CONTROL.sub("?", column[:40]) + ("..." if len(column) > 40 else "")
+
+
 def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowProblem]]:
     """(header, [(line, {column: cell})], problems) from the file's bytes."""
+    if len(raw) > MAX_FILE_BYTES:
+        return [], [], [RowProblem(1, None, None, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+                                   SIZE_LIMIT)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -99,16 +116,17 @@ def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
                                        f"a header row with the columns: {', '.join(COLUMNS)}")]
     problems: list[RowProblem] = []
     for name in sorted({h for h in header if header.count(h) > 1}):
-        problems.append(RowProblem(1, name, None, "column given twice"))
+        problems.append(RowProblem(1, _shown(name), None, "column given twice"))
     for name in header:
         if name not in COLUMNS:
-            close = difflib.get_close_matches(name, COLUMNS, n=1)
-            problems.append(RowProblem(1, name or "(empty)", None, "unknown column",
+            close = difflib.get_close_matches(name[:40], COLUMNS, n=1)
+            problems.append(RowProblem(1, _shown(name) or "(empty)", None, "unknown column",
                                        f"'{close[0]}'" if close else f"one of: {', '.join(COLUMNS)}"))
     if problems:
         return header, [], problems
 
     rows: list[tuple[int, dict[str, str]]] = []
+    data_rows = 0
     last = reader.line_num
     try:
         for cells in reader:
@@ -116,6 +134,10 @@ def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
             last = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
+            data_rows += 1
+            if data_rows > MAX_ROWS:
+                problems.append(RowProblem(line, None, None, f"the file has more than {MAX_ROWS:,} rows", SIZE_LIMIT))
+                break
             if len(cells) != len(header):
                 problems.append(RowProblem(line, None, None, f"the row has {len(cells)} fields, the header has "
                                                              f"{len(header)}",
@@ -129,12 +151,24 @@ def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
 
 # --- cell parsers (raise BadCell with a reason and what was expected; never quote the cell) ---------
 
+def _in_range(d: date) -> date:
+    # Far dates are typing errors (31.12.9999, 1.1.1800) and would overflow the period rules' date
+    # arithmetic; nothing this product records lies outside these years.
+    if not FIRST_DATE <= d <= LAST_DATE:
+        raise BadCell("outside the accepted years", f"a date between {FIRST_DATE.day}.{FIRST_DATE.month}."
+                                                    f"{FIRST_DATE.year} and {LAST_DATE.day}.{LAST_DATE.month}."
+                                                    f"{LAST_DATE.year}")
+    return d
+
+
 def parse_date(value: str) -> date:
     m = FINNISH_DATE.match(value)
     try:
         if m and m.group(4) is None:
-            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        return date.fromisoformat(value)
+            return _in_range(date(int(m.group(3)), int(m.group(2)), int(m.group(1))))
+        return _in_range(date.fromisoformat(value))
+    except BadCell:
+        raise
     except ValueError:
         raise BadCell("not a valid date", "YYYY-MM-DD or d.m.yyyy, e.g. 2026-01-13 or 13.1.2026") from None
 
@@ -154,6 +188,7 @@ def parse_instant(value: str) -> datetime:
     except ValueError:
         raise BadCell("not a valid date or date and time",
                    "YYYY-MM-DD, YYYY-MM-DD HH:MM or d.m.yyyy HH:MM (Finnish time)") from None
+    _in_range(result.date())
     return result if result.tzinfo is not None else result.replace(tzinfo=LOCAL)
 
 

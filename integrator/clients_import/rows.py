@@ -16,6 +16,7 @@ from integrator.clients_import.reading import (
     CLIENT_FIELDS,
     CLIENT_PARSERS,
     CODE,
+    CONTROL,
     EMAIL,
     MODELS,
     PERIOD_COLUMNS,
@@ -62,8 +63,11 @@ class RowContext:
     org: Organisation
     rules: Rules
     groups: dict[str, PeerGroup]
-    staff: dict[str, int]
+    staff: dict[str, tuple[int, int | None]]  # active staff: email -> (id, organisation id)
     today: date
+    # Organisations whose staff may be responsible workers: the client's own and those its config
+    # lists under responsible_workers_from (id -> key).
+    worker_orgs: dict[int, str]
 
 
 def _days(days: list[Any]) -> str:
@@ -92,6 +96,12 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
                                  "A-Z, 0-9 and '-', 2-32 characters, starting with a letter or digit, "
                                  "e.g. RAI-0001")]
     code = raw_code
+    dirty = sorted(column for column, value in cells.items() if CONTROL.search(value))
+    if dirty:
+        # Checked before anything else: a NUL or a line break in a name would reach letters and logs.
+        return None, [RowProblem(line, column, code, "contains a control character (a NUL byte, a line break, "
+                                 "a tab or a text-direction override)", "plain text on one line")
+                      for column in dirty]
 
     def bad(column: str | None, e: BadCell | str, expected: str | None = None) -> None:
         if isinstance(e, BadCell):
@@ -108,7 +118,12 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
             except BadCell as e:
                 bad(name, e)
 
-    def staff_id(column: str) -> int | None:
+    def staff_id(column: str, orgs: dict[int, str]) -> int | None:
+        """The staff user named in `column`, when they belong to one of `orgs`.
+
+        An installation-wide admin (no organisation) is refused too: a responsible worker and
+        whoever briefs a client work for an organisation that the client belongs to or serves.
+        """
         value = cells.get(column, "").lower()
         if not value:
             return None
@@ -119,7 +134,23 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
         if found is None:
             bad(column, "no active staff user has this email",
                 "the email of a staff user (add them to the config and run `integrator config apply`)")
-        return found
+            return None
+        staff_id, staff_org = found
+        if staff_org not in orgs:
+            others = [key for org_id, key in orgs.items() if org_id != ctx.org.id]
+            who = "an installation-wide admin, in no organisation" if staff_org is None \
+                else f"not staff of organisation '{ctx.org.key}'"
+            if column != "responsible_worker":
+                where = f"a staff user of organisation '{ctx.org.key}'"
+            elif others:
+                where = (f"a staff user of organisation '{ctx.org.key}' or of one named in its "
+                         f"responsible_workers_from ({', '.join(sorted(others))})")
+            else:
+                where = (f"a staff user of organisation '{ctx.org.key}' (another organisation's staff only when "
+                         "the config lists it under the organisation's responsible_workers_from)")
+            bad(column, f"this staff user is {who}", where)
+            return None
+        return staff_id
 
     period_cells = {c: cells.get(c, "") for c in PERIOD_COLUMNS}
     if not cells.get("period_start"):
@@ -162,8 +193,8 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
             bad("group", "the group is no longer active (removed from the config)", "an active group")
 
     briefing_at = parsed.get("briefing_recorded_at")
-    briefing_by = staff_id("briefing_recorded_by")
-    responsible = staff_id("responsible_worker")
+    briefing_by = staff_id("briefing_recorded_by", {ctx.org.id: ctx.org.key})
+    responsible = staff_id("responsible_worker", ctx.worker_orgs)
     if briefing_at is not None and briefing_at.date() > ctx.today:
         bad("briefing_recorded_at", "is in the future", "the day the briefing was given")
     if briefing_at is not None and not cells.get("briefing_recorded_by"):
@@ -223,9 +254,11 @@ def cross_check(rows: list[Row], s: Session, org: Organisation) -> list[RowProbl
                 problems.append(RowProblem(row.line, "email", row.code, f"the same email is given for client {owner}",
                                            "one email per client (attendance is matched by it)"))
     if email_owner:
+        # The organisation's stored emails in one query: an IN list of a 20,000-row file's emails
+        # would pass SQLite's limit of bound parameters.
         for code, email in s.execute(select(Client.code, Client.email).where(
-                Client.organisation_id == org.id, Client.email.in_(set(email_owner)))):
-            if email is not None and email_owner[email] != code:
+                Client.organisation_id == org.id, Client.email.is_not(None))):
+            if email in email_owner and email_owner[email] != code:
                 line = next(r.line for r in rows if r.client.get("email") == email)
                 problems.append(RowProblem(line, "email", email_owner[email],
                                            f"the same email is stored for client {code}",

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from integrator.clients_import.reading import LOCAL, RowProblem, read_rows
+from integrator.clients_import.reading import CLIENT_FIELDS, LOCAL, RowProblem, read_rows
 from integrator.clients_import.rows import Row, RowContext, check_row, cross_check
 from integrator.config import Rules, Settings
 from integrator.store.db import Store
@@ -26,43 +26,74 @@ class ImportResult:
     written: bool = False
 
 
-# --- reading ------------------------------------------------------------------------------------
+_PERIOD_FIELDS = ("end_date", "weekdays", "service_model", "hours_per_day", "briefing_recorded_at",
+                  "briefing_recorded_by_id", "responsible_worker_id")
 
 
+def _changes(stored: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if stored[name] != value}
 
-def _assign(row: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
-    return changed
+
+def _count(counts: Counter[str], kind: str, created: bool, changed: bool) -> None:
+    counts[f"{kind}_{'created' if created else 'updated' if changed else 'unchanged'}"] += 1
 
 
 def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row]) -> tuple[Counter[str], int]:
+    """Clients, then periods, then memberships: each kind read in one query, then written in bulk.
+
+    The ORM's unit of work, one query and one flush per row, made a 10,000-row file take half a
+    minute. Here each kind is read once for the whole organisation (at most some thousands of
+    rows; cheaper than IN lists of the file's codes, which cost PostgreSQL a round trip per
+    chunk) and written with bulk INSERT and UPDATE by primary key, so the statements do not grow
+    with the file (scripts/bench/import_clients.py measures the rows per second).
+    """
     counts: Counter[str] = Counter({f"{kind}_{outcome}": 0 for kind in ("clients", "periods", "memberships")
                                     for outcome in ("created", "updated", "unchanged")})
-    seen_clients: dict[str, Client] = {}
-    not_briefed = 0
+    first_rows: dict[str, Row] = {}
     for row in rows:
-        client = seen_clients.get(row.code)
-        if client is None:
-            client = s.scalars(select(Client).where(Client.organisation_id == org.id,
-                                                    Client.code == row.code)).one_or_none()
-            if client is None:
-                client = Client(organisation_id=org.id, code=row.code, display_name=row.code, plain_language=False)
-                _assign(client, row.client)
-                s.add(client)
-                counts["clients_created"] += 1
-            else:
-                counts["clients_updated" if _assign(client, row.client) else "clients_unchanged"] += 1
-            s.flush()
-            seen_clients[row.code] = client
-        if row.period is None:
-            continue
-        p = row.period
-        period = s.scalars(select(Period).where(Period.client_id == client.id,
-                                                Period.start_date == p.start)).one_or_none()
+        first_rows.setdefault(row.code, row)
+    stored_clients: dict[str, tuple[int, dict[str, Any]]] = {}
+    for r in s.execute(select(Client.id, Client.code, *(getattr(Client, n) for n in CLIENT_FIELDS))
+                       .where(Client.organisation_id == org.id)):
+        stored_clients[r[1]] = (r[0], dict(zip(CLIENT_FIELDS, r[2:], strict=True)))
+    new_clients: list[dict[str, Any]] = []
+    changed_clients: list[dict[str, Any]] = []
+    for code, row in first_rows.items():
+        if code in stored_clients:
+            client_id, stored = stored_clients[code]
+            change = _changes(stored, row.client)
+            if change:
+                changed_clients.append({"id": client_id, **change})
+            _count(counts, "clients", False, bool(change))
+        else:
+            new_clients.append({**dict.fromkeys(CLIENT_FIELDS), "display_name": code, "plain_language": False,
+                                **row.client, "organisation_id": org.id, "code": code})
+            _count(counts, "clients", True, True)
+    client_ids = {code: ids[0] for code, ids in stored_clients.items()}
+    if new_clients:
+        client_ids.update((code, cid) for cid, code in s.execute(
+            insert(Client).returning(Client.id, Client.code), new_clients))
+    if changed_clients:
+        s.execute(update(Client), changed_clients)
+
+    with_period = [(client_ids[row.code], row.period) for row in rows if row.period is not None]
+    stored_periods: dict[tuple[int, date], tuple[int, dict[str, Any]]] = {}
+    stored_memberships: dict[tuple[int, date], tuple[int, dict[str, Any]]] = {}
+    if with_period:
+        for r in s.execute(select(Period.id, Period.client_id, Period.start_date,
+                                  *(getattr(Period, n) for n in _PERIOD_FIELDS))
+                           .join(Client, Period.client_id == Client.id).where(Client.organisation_id == org.id)):
+            stored_periods[(r[1], r[2])] = (r[0], dict(zip(_PERIOD_FIELDS, r[3:], strict=True)))
+        # One membership per client and period start: moving a client to another group moves it.
+        for r in s.execute(select(Membership.id, Membership.client_id, Membership.start_date, Membership.group_id,
+                                  Membership.end_date).join(PeerGroup)
+                           .where(PeerGroup.organisation_id == org.id).order_by(Membership.id)):
+            stored_memberships.setdefault((r[1], r[2]), (r[0], {"group_id": r[3], "end_date": r[4]}))
+
+    writes: dict[str, list[dict[str, Any]]] = {"new_periods": [], "periods": [], "new_memberships": [],
+                                               "memberships": []}
+    not_briefed = 0
+    for client_id, p in with_period:
         values: dict[str, Any] = {"end_date": p.end, "weekdays": p.weekdays, "service_model": p.service_model}
         if p.hours_per_day is not None:
             values["hours_per_day"] = p.hours_per_day
@@ -70,29 +101,39 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row]) -> tupl
         for name in ("briefing_recorded_at", "briefing_recorded_by_id", "responsible_worker_id"):
             if getattr(p, name) is not None:
                 values[name] = getattr(p, name)
-        if period is None:
-            period = Period(client_id=client.id, start_date=p.start, hours_per_day=rules.min_hours_per_day)
-            _assign(period, values)
-            s.add(period)
-            counts["periods_created"] += 1
+        key = (client_id, p.start)
+        if key in stored_periods:
+            period_id, stored = stored_periods[key]
+            change = _changes(stored, values)
+            if change:
+                writes["periods"].append({"id": period_id, **change})
+            _count(counts, "periods", False, bool(change))
+            briefed = values.get("briefing_recorded_at", stored["briefing_recorded_at"])
         else:
-            counts["periods_updated" if _assign(period, values) else "periods_unchanged"] += 1
-        s.flush()
-        if period.briefing_recorded_at is None:
+            writes["new_periods"].append({**dict.fromkeys(_PERIOD_FIELDS), "hours_per_day": rules.min_hours_per_day,
+                                          **values, "client_id": client_id, "start_date": p.start})
+            _count(counts, "periods", True, True)
+            briefed = p.briefing_recorded_at
+        if briefed is None:
             not_briefed += 1
         if p.group_id is None:
             continue
-        # One membership per client and period start: moving a client to another group moves it.
-        membership = s.scalars(select(Membership).join(PeerGroup).where(
-            Membership.client_id == client.id, Membership.start_date == p.start,
-            PeerGroup.organisation_id == org.id)).first()
-        if membership is None:
-            s.add(Membership(group_id=p.group_id, client_id=client.id, start_date=p.start, end_date=p.end))
-            counts["memberships_created"] += 1
+        membership = {"group_id": p.group_id, "end_date": p.end}
+        if key in stored_memberships:
+            membership_id, stored = stored_memberships[key]
+            change = _changes(stored, membership)
+            if change:
+                writes["memberships"].append({"id": membership_id, **change})
+            _count(counts, "memberships", False, bool(change))
         else:
-            changed = _assign(membership, {"group_id": p.group_id, "end_date": p.end})
-            counts["memberships_updated" if changed else "memberships_unchanged"] += 1
-        s.flush()
+            writes["new_memberships"].append({**membership, "client_id": client_id, "start_date": p.start})
+            _count(counts, "memberships", True, True)
+    for name, model in (("new_periods", Period), ("new_memberships", Membership)):
+        if writes[name]:
+            s.execute(insert(model), writes[name])
+    for name, model in (("periods", Period), ("memberships", Membership)):
+        if writes[name]:
+            s.execute(update(model), writes[name])
     return counts, not_briefed
 
 
@@ -128,14 +169,19 @@ def import_clients(store: Store, raw: bytes, *, org_key: str | None = None, sett
             raise LookupError(why)
         if result.problems:
             return result
-        rules = settings.rules_for(org.key) if any(o.key == org.key for o in settings.organisations) \
-            else settings.rules
+        org_config = next((o for o in settings.organisations if o.key == org.key), None)
+        rules = (org_config.rules if org_config is not None else None) or settings.rules
+        declared = list(org_config.responsible_workers_from) if org_config is not None else []
+        worker_orgs = {org.id: org.key}
+        if declared:
+            worker_orgs.update(s.execute(select(Organisation.id, Organisation.key)
+                                         .where(Organisation.key.in_(declared))).all())
         ctx = RowContext(
             org=org, rules=rules,
             groups={g.key: g for g in s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org.id))},
-            staff={email.lower(): sid for sid, email in s.execute(
-                select(StaffUser.id, StaffUser.email).where(StaffUser.active.is_(True)))},
-            today=today or datetime.now(LOCAL).date())
+            staff={email.lower(): (sid, org_id) for sid, email, org_id in s.execute(
+                select(StaffUser.id, StaffUser.email, StaffUser.organisation_id).where(StaffUser.active.is_(True)))},
+            today=today or datetime.now(LOCAL).date(), worker_orgs=worker_orgs)
         rows: list[Row] = []
         for line, row_cells in cells:
             row, problems = check_row(line, row_cells, ctx)

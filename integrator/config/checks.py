@@ -48,25 +48,27 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
             add(loc, "expected an email address (name@example.fi)")
 
     check_zone(("time_zone",), settings.time_zone)
-    if settings.database_url and "@" in settings.database_url:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            has_password = make_url(settings.database_url).password is not None
-        except ArgumentError:
-            has_password = False
-        if has_password:
-            add(("database_url",), "contains a password; set INTEGRATOR_DATABASE_URL in the environment instead")
+    if settings.database_url:
+        _check_database_url(add, settings.database_url)
 
     org_seen: dict[str, int] = {}
     staff_seen: dict[str, tuple[int, int]] = {}
+    org_keys = [org.key for org in settings.organisations]
     for i, org in enumerate(settings.organisations):
         o: tuple[int | str, ...] = ("organisations", i)
         if org.key in org_seen:
             add((*o, "key"), f"organisation key '{org.key}' is already used by organisations[{org_seen[org.key]}]")
         org_seen.setdefault(org.key, i)
         rules = org.rules or settings.rules
+        for j, other in enumerate(org.responsible_workers_from):
+            loc = (*o, "responsible_workers_from", j)
+            if other == org.key:
+                add(loc, "the organisation's own staff may always be responsible workers; list other organisations only")
+            elif other not in org_keys:
+                add(loc, f"no organisation with this key in the file; expected one of: "
+                         f"{', '.join(k for k in org_keys if k != org.key) or '(no other organisations)'}")
+            elif other in org.responsible_workers_from[:j]:
+                add(loc, "the organisation is given twice")
 
         staff_roles: dict[str, str] = {}
         for j, person in enumerate(org.staff):
@@ -142,6 +144,29 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
             if org.microsoft is not None and org.microsoft.ca_bundle is not None:
                 _check_file(add, ("organisations", i, "microsoft", "ca_bundle"), org.microsoft.ca_bundle, "CA bundle")
     return problems
+
+
+# Query parameters that carry a secret: libpq's password and sslpassword, pymssql's pwd,
+# tokens of cloud drivers. (sslkey, passfile and the like name files, which are fine.)
+_SECRET_PARAMETER = re.compile(r"password|passwd|^pwd$|secret|token", re.IGNORECASE)
+
+
+def _check_database_url(add: Any, value: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    loc = ("database_url",)
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        add(loc, "not a database URL; expected e.g. sqlite:///./var/integrator.db or postgresql://user@host/name")
+        return
+    where = sorted(name for name in url.query if _SECRET_PARAMETER.search(name))
+    if url.password is not None or where:
+        # The parameter's name is said, never its value.
+        names = ", ".join(f"'{name}'" for name in where)
+        add(loc, "contains a password" + (f" (query parameter {names})" if where else "")
+            + "; set INTEGRATOR_DATABASE_URL in the environment instead")
 
 
 def _check_file(add: Any, loc: tuple[int | str, ...], path: Path, what: str) -> None:

@@ -8,45 +8,19 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import types
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from integrator.config.checks import semantic_problems
 from integrator.config.models import KEY_PATTERN, SecretRef, Settings
+from integrator.config.parsing import MAX_CONFIG_BYTES, parse, unreadable_character
 from integrator.config.problems import ConfigError, Problem, key_path, line_of
 
 DEFAULT_CONFIG_PATH = Path("config/integrator.yaml")
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1 base-60 numbers.
-
-    YAML 1.1 reads `10:30` as the integer 630: a meeting time would silently become a number.
-    Here `10:30` stays text, as in YAML 1.2.
-    """
-
-
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
-_Loader.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?$"
-        r"|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
-    ),
-    list("-+0123456789."),
-)
 
 
 def config_path(path: str | Path | None = None) -> Path:
@@ -56,23 +30,6 @@ def config_path(path: str | Path | None = None) -> Path:
     env = os.environ.get("INTEGRATOR_CONFIG")
     return Path(env) if env else DEFAULT_CONFIG_PATH
 
-
-
-def _duplicate_keys(node: yaml.Node, loc: tuple[int | str, ...] = ()) -> list[tuple[tuple[int | str, ...], int]]:
-    """Keys given twice in one mapping: YAML keeps the last silently, which hides typos."""
-    found: list[tuple[tuple[int | str, ...], int]] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for k, v in node.value:
-            name = k.value if isinstance(k, yaml.ScalarNode) else "?"
-            if name in seen:
-                found.append(((*loc, name), k.start_mark.line + 1))
-            seen.add(name)
-            found.extend(_duplicate_keys(v, (*loc, name)))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found.extend(_duplicate_keys(item, (*loc, i)))
-    return found
 
 
 def _unwrap(tp: Any) -> Any:
@@ -111,6 +68,8 @@ _PLAIN = {
     "list_type": "expected a list (lines starting with '- ', or [a, b])",
     "path_type": "expected a file path",
     "none_required": "expected nothing here",
+    "finite_number": "expected a finite number (not .inf or .nan)",
+    "int_parsing_size": "the number is too large",
 }
 
 _USE_ENV_OR_FILE = (
@@ -149,7 +108,8 @@ def _explain(err: ErrorDetails) -> str:
         detail = f" ({ctx['error']})" if isinstance(ctx.get("error"), str) and "format" not in ctx["error"] else ""
         return f"expected a time of day as HH:MM, e.g. 09:30{detail}"
     if kind.startswith("date"):
-        return "expected a date as YYYY-MM-DD, e.g. 2026-12-24"
+        impossible = "outside expected range" in str(ctx.get("error", ""))
+        return "expected a date as YYYY-MM-DD, e.g. 2026-12-24" + (" (that day does not exist)" if impossible else "")
     if kind == "literal_error":
         return f"expected {ctx.get('expected', 'one of the allowed values')}"
     if kind == "string_pattern_mismatch":
@@ -163,6 +123,8 @@ def _explain(err: ErrorDetails) -> str:
         return f"must be {words} {ctx.get(key)}"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "string_too_long":
+        return f"too long; at most {ctx.get('max_length')} characters"
     if kind == "too_long":
         return f"allows at most {ctx.get('max_length')} item(s)"
     if kind in ("value_error", "assertion_error"):
@@ -170,37 +132,13 @@ def _explain(err: ErrorDetails) -> str:
     return str(err["msg"])
 
 
-def _parse(text: str, file: str) -> tuple[Any, yaml.Node | None, list[Problem]]:
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as e:
-        # Never str(e): it quotes the offending line, which may hold a secret.
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else None
-        words = e.problem or "invalid YAML"
-        if e.context:
-            started = e.context_mark.line + 1 if e.context_mark is not None else None
-            words += f" ({e.context} that starts on line {started})" if started and started != line \
-                else f" ({e.context})"
-        return None, None, [Problem(file, line, "", f"YAML syntax error: {words}")]
-    except yaml.YAMLError:
-        return None, None, [Problem(file, None, "", "YAML syntax error")]
-    finally:
-        loader.dispose()
-    problems = [Problem(file, line, key_path(loc), "key given twice; remove one (YAML would keep the last)")
-                for loc, line in _duplicate_keys(node)] if node is not None else []
-    return data, node, problems
-
-
-
 def check_config(path: str | Path | None = None, *, check_secrets: bool = True) -> tuple[Settings | None, list[Problem]]:
     """Every problem of a config file, in file order; the Settings when there are none."""
     p = config_path(path)
     file = str(p)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)  # one byte past the limit is enough to refuse it
     except FileNotFoundError:
         return None, [Problem(file, None, "", "config file not found (give a path, set INTEGRATOR_CONFIG, "
                                               "or create config/integrator.yaml from config/integrator.example.yaml)")]
@@ -208,13 +146,19 @@ def check_config(path: str | Path | None = None, *, check_secrets: bool = True) 
         return None, [Problem(file, None, "", "is a directory, expected a YAML file")]
     except OSError as e:
         return None, [Problem(file, None, "", f"cannot be read: {e.strerror}")]
+    if len(raw) > MAX_CONFIG_BYTES:
+        return None, [Problem(file, None, "", f"larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB; a configuration "
+                                              "is a few kilobytes (is this the right file?)")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         return None, [Problem(file, line, "", "not UTF-8 text; save the file as UTF-8")]
+    unreadable = unreadable_character(text, file)
+    if unreadable is not None:
+        return None, [unreadable]
 
-    data, node, problems = _parse(text, file)
+    data, node, problems = parse(text, file)
     if node is None and not problems:
         problems.append(Problem(file, None, "", "the file is empty; expected settings such as 'organisations:'"))
     if problems and data is None:

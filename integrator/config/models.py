@@ -6,10 +6,12 @@ is a configuration error, so that a config file can be shared with support safel
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,9 +32,17 @@ def time_of_day(value: Any) -> Any:
     return value
 
 
+# Longest text anywhere in the file (URLs, paths, ids); names and emails have the lengths the
+# store keeps (Organisation.name, StaffUser.display_name: 200; StaffUser.email: 320).
+MAX_TEXT = 2000
+Name = Annotated[str, Field(max_length=200)]
+
+
 class Strict(BaseModel):
-    # Unknown keys are typos until proven otherwise: reject them with their path.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown keys are typos until proven otherwise: reject them with their path. No number is
+    # infinite or NaN (`.inf` compensation would make every register sum infinite), and no text
+    # is longer than MAX_TEXT (a 1 MB name was accepted).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT)
 
 
 class SecretRef(Strict):
@@ -63,18 +73,20 @@ class SecretRef(Strict):
 class Rules(Strict):
     """The legal frame and local practice. Every number configurable (law changes)."""
 
-    period_min_months: int = Field(3, ge=1)
-    period_max_months: int = Field(24, ge=1)
+    # Upper bounds far above any law's numbers: what lies beyond them is a typing error, and
+    # would overflow the date arithmetic of the period checks and the nightly recomputation.
+    period_min_months: int = Field(3, ge=1, le=120)
+    period_max_months: int = Field(24, ge=1, le=120)
     min_days_per_week: int = Field(1, ge=1, le=7)
     max_days_per_week: int = Field(4, ge=1, le=7)
     min_hours_per_day: float = Field(4.0, gt=0, le=24)
-    attendance_min_minutes: int = Field(30, ge=1)  # 0 would make a 0-minute day an attended one
+    attendance_min_minutes: int = Field(30, ge=1, le=24 * 60)  # 0 would make a 0-minute day an attended one
     task_return_counts_as_present: bool = True
     # ISO weekdays on which work-activity days may fall (1 = Monday); groups must meet on these.
     work_weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1)
-    absence_alert_streak: int = Field(2, ge=1)
-    daily_compensation_eur: float = Field(9.0, ge=0)
-    reevaluate_days: int = Field(7, ge=1)
+    absence_alert_streak: int = Field(2, ge=1, le=365)
+    daily_compensation_eur: float = Field(9.0, ge=0, le=1000)
+    reevaluate_days: int = Field(7, ge=1, le=366)
 
     @field_validator("work_weekdays", mode="before")
     @classmethod
@@ -132,15 +144,50 @@ class Schedule(Strict):
         return sorted(set(v), reverse=True)
 
 
+def sandbox_url(value: Any) -> Any:
+    """A sandbox/test-only URL must point at this machine, where the sandbox runs.
+
+    The sandbox binds only the loopback interface (its TLS certificate names localhost,
+    127.0.0.1 and ::1). Any other host would receive every request of the tenant: the clients'
+    data and, for the login authority, the tenant's credentials. No flag allows it: a national
+    cloud or a proxy would be a feature of its own, not a test override.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("expected a URL such as http://127.0.0.1:8080")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host, parts = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ValueError("expected an http(s) URL of the local sandbox, such as http://127.0.0.1:8080")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError("sandbox/test only: must point at this machine (localhost, 127.0.0.1 or ::1), where "
+                         "the sandbox runs; another host would receive the tenant's data and credentials. "
+                         "Remove the key to use the real service")
+    return value
+
+
 class GoogleTenant(Strict):
-    domain: str
+    domain: str = Field(max_length=253)
     service_account: SecretRef  # the JSON key file of the service account
-    admin_subject: str  # the Workspace user the service account acts as (domain-wide delegation)
-    mail_sender: str | None = None  # Workspace user that sends letters through Gmail
+    admin_subject: str = Field(max_length=320)  # the Workspace user the service account acts as
+    mail_sender: str | None = Field(None, max_length=320)  # Workspace user that sends letters through Gmail
     shared_drive_id: str | None = None  # None: folders live in the coordinator's My Drive
     material_bank_folder_id: str | None = None
     # Sandbox/test only: replaces every discovery document's rootUrl (see docs/dev/sandbox-contract.md).
     api_base_url: str | None = None
+
+    @field_validator("api_base_url", mode="before")
+    @classmethod
+    def _sandbox(cls, v: Any) -> Any:
+        return sandbox_url(v)
 
 
 class MicrosoftTenant(Strict):
@@ -148,11 +195,16 @@ class MicrosoftTenant(Strict):
     client_id: str
     client_secret: SecretRef | None = None
     certificate: SecretRef | None = None  # PEM with private key
-    mail_sender: str | None = None  # mailbox (UPN) for sendMail
+    mail_sender: str | None = Field(None, max_length=320)  # mailbox (UPN) for sendMail
     # Sandbox/test only
     authority: str | None = None
     graph_base_url: str | None = None
     ca_bundle: Path | None = None
+
+    @field_validator("authority", "graph_base_url", mode="before")
+    @classmethod
+    def _sandbox(cls, v: Any) -> Any:
+        return sandbox_url(v)
 
     @model_validator(mode="after")
     def _one_credential(self) -> MicrosoftTenant:
@@ -180,7 +232,7 @@ class Meeting(Strict):
 
 class GroupConfig(Strict):
     key: str = Field(pattern=KEY_PATTERN)
-    name: str
+    name: Name
     coordinator: str  # staff email
     weekdays: list[int] = Field(min_length=1)
     meeting: Meeting
@@ -195,21 +247,21 @@ class GroupConfig(Strict):
 
 
 class StaffConfig(Strict):
-    email: str
-    name: str
+    email: str = Field(max_length=320)
+    name: Name
     role: Literal["admin", "coordinator", "social_worker"]
 
 
 class MailConfig(Strict):
     via: Literal["gmail", "graph"] = "gmail"
-    reply_to: str | None = None
+    reply_to: str | None = Field(None, max_length=320)
     per_minute: int | None = Field(None, ge=1)  # None: the vendor limit (Gmail 60, Exchange 30)
     per_day: int | None = Field(None, ge=1)  # None: the vendor limit (Gmail 2000, Exchange 10000)
 
 
 class OrganisationConfig(Strict):
     key: str = Field(pattern=KEY_PATTERN)
-    name: str
+    name: Name
     kind: Literal["municipality", "provider"] = "provider"
     google: GoogleTenant | None = None
     microsoft: MicrosoftTenant | None = None
@@ -217,6 +269,10 @@ class OrganisationConfig(Strict):
     rules: Rules | None = None  # overrides the global rules for this organisation
     closure_days: list[date] = Field(default_factory=list)
     staff: list[StaffConfig] = Field(default_factory=list)
+    # Keys of other organisations whose staff may be responsible workers of this organisation's
+    # clients (a municipality's social workers for its service provider's clients). Without it
+    # only the organisation's own staff may be; they receive the clients' absence alerts.
+    responsible_workers_from: list[str] = Field(default_factory=list)
     groups: list[GroupConfig] = Field(default_factory=list)
     templates_dir: Path | None = None  # letter/reminder templates overriding integrator/jobs/templates
 
