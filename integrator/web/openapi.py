@@ -8,7 +8,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from integrator import __version__
-from integrator.domain.weeks import MONTH_PATTERN, WEEK_PATTERN
+from integrator.domain.weeks import MONTH_PATTERN, SETUP_WEEKS_AHEAD, SETUP_WEEKS_BACK, WEEK_PATTERN
+from integrator.web.validation import ID_MAX, JOB_KIND_PATTERN
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
@@ -28,7 +29,11 @@ INT: J = {"type": "integer"}
 BOOL: J = {"type": "boolean"}
 NSTR: J = {"type": "string", "nullable": True}
 NINT: J = {"type": "integer", "nullable": True}
-ID_PARAM_MAX = 2**31 - 1
+ID_PARAM_MAX = ID_MAX  # the URL converter's bound: a larger id answers 404
+
+SETUP_WEEK_RULE = (f"ISO week. A preview accepts {SETUP_WEEKS_BACK} weeks back to {SETUP_WEEKS_AHEAD} weeks ahead "
+                   f"of this week, an apply this week to {SETUP_WEEKS_AHEAD} weeks ahead (never a past week); "
+                   "any other week answers 400 naming the window.")
 
 SCHEMAS: J = {
     "Error": _obj({"error": STR, "message": STR}),
@@ -62,7 +67,7 @@ SCHEMAS: J = {
                            "reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
                    "additionalProperties": False},
     "SetupRequest": {"type": "object", "additionalProperties": False, "required": ["week"],
-                     "properties": {"week": {"type": "string", "pattern": WEEK_PATTERN},
+                     "properties": {"week": {"type": "string", "pattern": WEEK_PATTERN, "description": SETUP_WEEK_RULE},
                                     "group_id": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX},
                                     "organisation_id": {"type": "integer", "minimum": 1,
                                                         "maximum": ID_PARAM_MAX}}},
@@ -166,7 +171,7 @@ PATHS: J = {
          "409": _err("Cannot run now (lock held, not configured)")}, body=_ref("SetupRequest"))},
     "/jobs": {"get": _op("listJobs", "Recent job runs visible to you", {"200": _ok(_array("JobRun")), **BAD},
                          [{"name": "kind", "in": "query", "required": False,
-                           "schema": {"type": "string", "pattern": "^[a-z_]{1,40}$"}}])},
+                           "schema": {"type": "string", "pattern": JOB_KIND_PATTERN}}])},
     "/jobs/{run_id}": {"get": _op("getJob", "One job run with progress, errors and plan",
                                   {"200": _ok(_ref("JobRun")), **NOTFOUND}, [_id("run_id")])},
     "/groups/{group_id}/register": {"get": _op(
