@@ -105,6 +105,46 @@ def _ok(schema: J, desc: str = "OK") -> J:
     return {"description": desc, "content": {"application/json": {"schema": schema}}}
 
 
+# Links: which value of an answer opens which operation. A client may follow them; the fuzzer
+# (tests/fuzz) chains operations along them, so that it reaches real objects, not random ids.
+GROUP_OPS = ("getGroup", "listGroupClients", "listWorkDays", "attendanceGrid", "listUnmatchedAttendees",
+             "downloadRegister")
+
+
+def _to(param: str, expr: str, *op_ids: str) -> J:
+    """Each of `op_ids` takes its path parameter `param` from the runtime expression `expr`."""
+    return {op: {"operationId": op, "parameters": {param: expr}} for op in op_ids}
+
+
+def _setup(group_expr: str) -> J:
+    return {op: {"operationId": op, "requestBody": {"group_id": group_expr}}
+            for op in ("previewWeeklySetup", "applyWeeklySetup")}
+
+
+def _map_attendee(body: J) -> J:
+    return {"mapAttendee": {"operationId": "mapAttendee", "parameters": {"group_id": "$request.path.group_id"},
+                            "requestBody": body}}
+
+
+# operationId -> the links of its success answer
+LINKS: dict[str, J] = {
+    "listOrganisations": _to("org_id", "$response.body#/0/id", "getOrganisation"),
+    "getOrganisation": _to("group_id", "$response.body#/groups/0/id", *GROUP_OPS),
+    "listGroups": {**_to("group_id", "$response.body#/0/id", *GROUP_OPS), **_setup("$response.body#/0/id")},
+    "getGroup": {**_to("group_id", "$response.body#/id", *GROUP_OPS),
+                 **_to("org_id", "$response.body#/organisation_id", "getOrganisation"),
+                 **_setup("$response.body#/id")},
+    "listGroupClients": {**_to("client_id", "$response.body#/0/id", "getClient"),
+                         **_map_attendee({"client_id": "$response.body#/0/id"})},
+    "attendanceGrid": _to("attendance_day_id", "$response.body#/rows/0/days/0/id", "correctAttendance"),
+    "listUnmatchedAttendees": _map_attendee({"source": "$response.body#/0/source",
+                                             "participant_key": "$response.body#/0/participant_key"}),
+    "previewWeeklySetup": _to("run_id", "$response.body#/job_run_id", "getJob"),
+    "applyWeeklySetup": _to("run_id", "$response.body#/job_run_id", "getJob"),
+    "listJobs": _to("run_id", "$response.body#/0/id", "getJob"),
+}
+
+
 def _id(name: str) -> J:
     return {"name": name, "in": "path", "required": True,
             "schema": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX}}
@@ -118,6 +158,9 @@ BAD = {"400": _err("Invalid request")}
 
 
 def _op(op_id: str, summary: str, responses: J, params: list[J] | None = None, body: J | None = None) -> J:
+    if op_id in LINKS:
+        success = next(code for code in responses if code.startswith("2"))
+        responses = {**responses, success: {**responses[success], "links": LINKS[op_id]}}
     out: J = {"operationId": op_id, "summary": summary, "responses": {**responses, **COMMON}}
     if params:
         out["parameters"] = params
