@@ -6,10 +6,12 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
 from integrator.cli.options import config_option, database_url_option, load, open_store, org_option
+from integrator.domain import weeks
 from integrator.jobs.locks import JobAlreadyRunning
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.errors import NeedsReauth
@@ -19,7 +21,9 @@ from integrator.store.models import JobRun
 @click.command("weekly-setup")
 @config_option
 @database_url_option
-@click.option("--week", required=True, help="ISO week to set up, e.g. 2026-W49.")
+@click.option("--week", required=True,
+              help=f"ISO week to set up, e.g. 2026-W49: this week to {weeks.SETUP_WEEKS_AHEAD} weeks ahead "
+                   f"({weeks.SETUP_WEEKS_BACK} weeks back too with --dry-run).")
 @org_option()
 @click.option("--group", "group_key", default=None, help="Only this group.")
 @click.option("--tasks", "tasks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -35,11 +39,16 @@ def weekly_setup(config_file: Path | None, database_url: str | None, week: str, 
     makes no changes at all.
     """
     settings = load(config_file)
-    store = open_store(database_url, settings)
     now = None
     if now_text:
         parsed = datetime.fromisoformat(now_text)
         now = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    today = now.astimezone(ZoneInfo("Europe/Helsinki")).date() if now else weeks.today()
+    try:
+        weeks.check_setup_week(week, today, apply=not dry_run)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="'--week'") from None
+    store = open_store(database_url, settings)
     try:
         plan, run_id = run_weekly_setup(store, settings, week, org_key, group_key, dry_run, "cli",
                                         tasks_file=tasks_file, now=now, include_meetings=not no_meetings,

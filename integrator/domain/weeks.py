@@ -14,9 +14,38 @@ from zoneinfo import ZoneInfo
 # ASCII digits only: \d would also accept other scripts' digits, which int() happily reads.
 _ISO_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
-# The same shapes for JSON schemas (OpenAPI) and form fields.
-WEEK_PATTERN = r"^\d{4}-W\d{2}$"
-MONTH_PATTERN = r"^\d{4}-\d{2}$"
+# What parse_iso_week and parse_month accept, as JSON-schema patterns (OpenAPI, form fields), built
+# below from the same rules: years 0001-9998 for weeks (the last week of 9999 ends in year 10000) and
+# 0001-9999 for months; weeks 01-52, and 53 only in the years that have one; months 01-12.
+# Plain groups and alternations only: the fuzzer generates strings from these patterns.
+_YEAR_1_9999 = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+_YEAR_1_9998 = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+# The first two digits of a year modulo 4, as a regex: with the last two they give the year modulo
+# 400, and the Gregorian calendar (so the ISO week count) repeats every 400 years.
+_CENTURY_MOD_4 = ("([02468][048]|[13579][26])", "([02468][159]|[13579][37])", "([02468][26]|[13579][048])",
+                  "([02468][37]|[13579][159])")
+
+
+def _years_with_week_53() -> str:
+    branches = []
+    for r, century in enumerate(_CENTURY_MOD_4):
+        # 2000 is 0 modulo 400; years 0000 and 9999 (0 and 399 modulo 400) have no week 53.
+        ends = [f"{y:02d}" for y in range(100) if weeks_in_year(2000 + 100 * r + y) == 53]
+        branches.append(f"{century}({'|'.join(ends)})")
+    return f"({'|'.join(branches)})"
+
+
+def _week_pattern() -> str:
+    return f"^({_YEAR_1_9998}-W(0[1-9]|[1-4][0-9]|5[0-2])|{_years_with_week_53()}-W53)$"
+
+
+MONTH_PATTERN = f"^{_YEAR_1_9999}-(0[1-9]|1[0-2])$"
+
+# The weeks a weekly setup may be run for, counted from this week: a preview may look back (what
+# would a past week's setup have done), an apply never: a past week's setup would plan from
+# memberships that have since changed and remove access that active clients still need.
+SETUP_WEEKS_BACK = 8
+SETUP_WEEKS_AHEAD = 26
 
 # Finnish weekday names by ISO number: the short forms of calendars and timetables ("ti 8.12.")
 # and the long ones of letters ("tiistaina" is built from these by the templates).
@@ -54,6 +83,9 @@ def weekday_fi(d: date) -> str:
 def weeks_in_year(year: int) -> int:
     """52 or 53: 28 December always lies in the last ISO week of its year."""
     return date(year, 12, 28).isocalendar().week
+
+
+WEEK_PATTERN = _week_pattern()
 
 
 def parse_iso_week(s: str) -> tuple[int, int]:
@@ -98,6 +130,26 @@ def days_of(week: str) -> list[date]:
 def week_after(d: date) -> str:
     """The ISO week after the one `d` is in: "next week" for letters sent on `d`."""
     return iso_week_of(d + timedelta(days=7))
+
+
+def setup_week_window(today: date, *, apply: bool) -> tuple[str, str]:
+    """(first, last) ISO week a weekly setup may be previewed (apply=False) or applied for on `today`."""
+    first = today if apply else today - timedelta(weeks=SETUP_WEEKS_BACK)
+    return iso_week_of(first), iso_week_of(today + timedelta(weeks=SETUP_WEEKS_AHEAD))
+
+
+def check_setup_week(week: str, today: date, *, apply: bool) -> str:
+    """`week` if a weekly setup may run for it on `today`; ValueError saying the window otherwise."""
+    monday = week_monday(week)
+    first, last = setup_week_window(today, apply=apply)
+    if monday < week_monday(first) and apply:
+        raise ValueError(f"week {week} is in the past: a setup is applied only from this week ({first}) "
+                         f"to {SETUP_WEEKS_AHEAD} weeks ahead ({last}); a preview may look back")
+    if not week_monday(first) <= monday <= week_monday(last):
+        raise ValueError(f"week {week} is outside the weekly-setup window {first}..{last} "
+                         f"({SETUP_WEEKS_BACK} weeks back for a preview, this week for an apply, "
+                         f"up to {SETUP_WEEKS_AHEAD} weeks ahead)")
+    return week
 
 
 def parse_month(month: str) -> tuple[int, int]:

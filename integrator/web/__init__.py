@@ -9,7 +9,7 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from jinja2 import FileSystemLoader
 
-from integrator.web import api, auth, context, errors, openapi, security, ui
+from integrator.web import api, auth, context, errors, openapi, security, ui, validation
 from integrator.web.metrics_view import bp as metrics_bp
 
 
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = FileSystemLoader(str(here / "templates"))
     app.static_folder = str(here / "static")
     context.init_app(app)
+    validation.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     auth.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -14,16 +15,10 @@ from integrator.store.models import Organisation, PeerGroup
 from integrator.web import access, background, context, identities, readmodels, services
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store
+from integrator.web.validation import JOB_KIND_PATTERN, id_field, json_object, str_field
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="expected a JSON object")
-    return body
 
 
 def _week_arg(value: Any, *, default_current: bool = True) -> str:
@@ -35,17 +30,6 @@ def _week_arg(value: Any, *, default_current: bool = True) -> str:
         weeks.week_monday(value)
     except ValueError as err:
         abort(400, description=str(err))
-    return value
-
-
-def _int_field(body: dict[str, Any], name: str, *, required: bool) -> int | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            abort(400, description=f"{name} is required")
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
-        abort(400, description=f"{name} must be a positive integer")
     return value
 
 
@@ -63,7 +47,7 @@ def organisations() -> ResponseReturnValue:
         return jsonify([readmodels.organisation_json(o) for o in s.scalars(access.organisations_query(p))])
 
 
-@bp.get("/organisations/<int:org_id>")
+@bp.get("/organisations/<id:org_id>")
 def organisation(org_id: int) -> ResponseReturnValue:
     p = current_principal()
     access.require_admin(p)
@@ -79,13 +63,13 @@ def groups() -> ResponseReturnValue:
         return jsonify([readmodels.group_json(g) for g in access.visible_groups(s, current_principal())])
 
 
-@bp.get("/groups/<int:group_id>")
+@bp.get("/groups/<id:group_id>")
 def group(group_id: int) -> ResponseReturnValue:
     with get_store().session() as s:
         return jsonify(readmodels.group_json(access.group_or_404(s, current_principal(), group_id)))
 
 
-@bp.get("/groups/<int:group_id>/clients")
+@bp.get("/groups/<id:group_id>/clients")
 def group_clients(group_id: int) -> ResponseReturnValue:
     week = _week_arg(request.args.get("week"))
     p = current_principal()
@@ -96,7 +80,7 @@ def group_clients(group_id: int) -> ResponseReturnValue:
         return jsonify([readmodels.client_with_periods(s, p, c) for c in members])
 
 
-@bp.get("/clients/<int:client_id>")
+@bp.get("/clients/<id:client_id>")
 def client(client_id: int) -> ResponseReturnValue:
     p = current_principal()
     with get_store().session() as s:
@@ -104,7 +88,7 @@ def client(client_id: int) -> ResponseReturnValue:
         return jsonify(readmodels.client_with_periods(s, p, c))
 
 
-@bp.get("/groups/<int:group_id>/work-days")
+@bp.get("/groups/<id:group_id>/work-days")
 def group_work_days(group_id: int) -> ResponseReturnValue:
     week = _week_arg(request.args.get("week"))
     with get_store().session() as s:
@@ -112,7 +96,7 @@ def group_work_days(group_id: int) -> ResponseReturnValue:
         return jsonify([readmodels.work_day_json(d) for d in readmodels.work_days(s, g, week)])
 
 
-@bp.get("/groups/<int:group_id>/attendance")
+@bp.get("/groups/<id:group_id>/attendance")
 def group_attendance(group_id: int) -> ResponseReturnValue:
     week = _week_arg(request.args.get("week"))
     p = current_principal()
@@ -121,14 +105,13 @@ def group_attendance(group_id: int) -> ResponseReturnValue:
         return jsonify(readmodels.attendance_grid(s, p, g, week))
 
 
-@bp.post("/attendance/<int:attendance_day_id>/correction")
+@bp.post("/attendance/<id:attendance_day_id>/correction")
 def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
     p = current_principal()
-    body = _json_body()
-    status, reason = body.get("status"), body.get("reason")
-    if status not in services.CORRECTABLE_STATUSES:
-        abort(400, description=f"status must be one of {', '.join(sorted(services.CORRECTABLE_STATUSES))}")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+    body = json_object(("status", "reason"))
+    status = str_field(body, "status", choices=services.CORRECTABLE_STATUSES)
+    reason = str_field(body, "reason", max_length=500)
+    if status is None or reason is None or not reason.strip():
         abort(400, description="reason is required (1-500 characters)")
     store = get_store()
     with store.session() as s:
@@ -139,7 +122,7 @@ def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
         return jsonify(readmodels.attendance_cell(ad))
 
 
-@bp.get("/groups/<int:group_id>/unmatched-attendees")
+@bp.get("/groups/<id:group_id>/unmatched-attendees")
 def group_unmatched(group_id: int) -> ResponseReturnValue:
     store = get_store()
     with store.session() as s:
@@ -147,21 +130,34 @@ def group_unmatched(group_id: int) -> ResponseReturnValue:
     return jsonify(identities.unmatched_for_group(store, g))
 
 
-@bp.post("/groups/<int:group_id>/identity-mappings")
+@bp.post("/groups/<id:group_id>/identity-mappings")
 def group_map_identity(group_id: int) -> ResponseReturnValue:
-    body = _json_body()
-    attached = identities.map_for_group(get_store(), current_principal(), group_id, body.get("source"),
-                                        body.get("participant_key"), body.get("client_id"))
-    log.info("attendee mapped", extra={"group_id": group_id, "client_id": body.get("client_id"),
-                                       "records": attached})
+    body = json_object(("source", "participant_key", "client_id"))
+    source = str_field(body, "source", choices=identities.SOURCES)
+    participant_key = str_field(body, "participant_key", max_length=identities.PARTICIPANT_KEY_MAX)
+    client_id = id_field(body, "client_id", required=True)
+    attached = identities.map_for_group(get_store(), current_principal(), group_id, source, participant_key,
+                                        client_id)
+    log.info("attendee mapped", extra={"group_id": group_id, "client_id": client_id, "records": attached})
     return jsonify(records=attached)
+
+
+SETUP_FIELDS = ("week", "group_id", "organisation_id")
+
+
+def _in_setup_window(week: str, *, apply: bool) -> None:
+    """Checked after the target, so that a week nobody may set up never hides a 403/404."""
+    try:
+        weeks.check_setup_week(week, context.today(), apply=apply)
+    except ValueError as err:
+        abort(400, description=str(err))
 
 
 def _setup_target(body: dict[str, Any]) -> tuple[str, str | None, int | None]:
     """(organisation key, group key or None, organisation id) the principal may run a setup for."""
     p = current_principal()
-    group_id = _int_field(body, "group_id", required=not p.is_admin)
-    org_id = _int_field(body, "organisation_id", required=False)
+    group_id = id_field(body, "group_id", required=not p.is_admin)
+    org_id = id_field(body, "organisation_id", required=False)
     with get_store().session() as s:
         if group_id is not None:
             g: PeerGroup = access.group_or_404(s, p, group_id)
@@ -174,9 +170,10 @@ def _setup_target(body: dict[str, Any]) -> tuple[str, str | None, int | None]:
 
 @bp.post("/jobs/weekly-setup/preview")
 def weekly_setup_preview() -> ResponseReturnValue:
-    body = _json_body()
-    week = _week_arg(body.get("week"), default_current=False)
+    body = json_object(SETUP_FIELDS)
+    week = _week_arg(str_field(body, "week"), default_current=False)
     org_key, group_key, _ = _setup_target(body)
+    _in_setup_window(week, apply=False)
     p = current_principal()
     plan, run_id = services.call_job(lambda settings: background.preview(
         get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
@@ -186,9 +183,10 @@ def weekly_setup_preview() -> ResponseReturnValue:
 
 @bp.post("/jobs/weekly-setup/apply")
 def weekly_setup_apply() -> ResponseReturnValue:
-    body = _json_body()
-    week = _week_arg(body.get("week"), default_current=False)
+    body = json_object(SETUP_FIELDS)
+    week = _week_arg(str_field(body, "week"), default_current=False)
     org_key, group_key, _ = _setup_target(body)
+    _in_setup_window(week, apply=True)
     p = current_principal()
     run_id = services.call_job(lambda settings: background.start_apply(
         get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
@@ -201,7 +199,7 @@ def weekly_setup_apply() -> ResponseReturnValue:
 @bp.get("/jobs")
 def jobs() -> ResponseReturnValue:
     kind = request.args.get("kind")
-    if kind is not None and (len(kind) > 40 or not kind.replace("_", "").isalnum()):
+    if kind is not None and re.fullmatch(JOB_KIND_PATTERN, kind) is None:
         abort(400, description="kind is a job kind such as weekly_setup")
     with get_store().session() as s:
         p = current_principal()
@@ -209,7 +207,7 @@ def jobs() -> ResponseReturnValue:
         return jsonify([readmodels.run_json(r, scope=access.run_scope(s, p, r.organisation_id)) for r in runs])
 
 
-@bp.get("/jobs/<int:run_id>")
+@bp.get("/jobs/<id:run_id>")
 def job(run_id: int) -> ResponseReturnValue:
     with get_store().session() as s:
         p = current_principal()
@@ -217,7 +215,7 @@ def job(run_id: int) -> ResponseReturnValue:
         return jsonify(readmodels.run_json(run, with_plan=True, scope=access.run_scope(s, p, run.organisation_id)))
 
 
-@bp.get("/groups/<int:group_id>/register")
+@bp.get("/groups/<id:group_id>/register")
 def group_register(group_id: int) -> ResponseReturnValue:
     month = request.args.get("month")
     fmt = request.args.get("format", "csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -99,11 +100,35 @@ def _unauthorised(message: str) -> ResponseReturnValue:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _safe_next(target: str | None) -> str:
-    # Only our own paths: "//evil.example" or "https://..." would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("ui.dashboard")
+NEXT_MAX = 2000
+# Printable ASCII but space and backslash: all that our own URLs (request.full_path) ever hold.
+_NEXT_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - {"\\"}
+
+
+def safe_next(value: object, default: str = "/") -> str:
+    """`value` when it is a path of this site ("/groups/1?week=2026-W49"), else `default`.
+
+    Browsers strip tabs and newlines from a URL and read a backslash as a slash, and a redirect may
+    be decoded once more on the way: "/%09/evil.example" becomes "//evil.example", another site.
+    So the value and each of its percent-decodings must be a single-slash path of plain characters.
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= NEXT_MAX:
+        return default
+    form, seen = value, set()
+    while form not in seen:  # decode until stable: "%252f" -> "%2f" -> "/"
+        seen.add(form)
+        if not form.startswith("/") or form.startswith("//") or "//" in form.split("?", 1)[0]:
+            return default
+        if not set(form) <= _NEXT_CHARS:
+            return default
+        try:
+            form = unquote(form, errors="strict")
+        except UnicodeDecodeError:  # "%ff": no path of ours
+            return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return default
+    return value
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -130,7 +155,7 @@ def login() -> ResponseReturnValue:
                 session["staff_id"] = user.id
                 session.permanent = True
                 log.info("login", extra={"staff_id": user.id})
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(safe_next(request.args.get("next"), url_for("ui.dashboard")))
     return render_template("login.html", error=error), status
 
 

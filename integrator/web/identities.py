@@ -12,8 +12,10 @@ from integrator.store.db import Store
 from integrator.store.models import Membership, PeerGroup, WorkDay
 from integrator.web import access
 from integrator.web.auth import Principal
+from integrator.web.validation import parse_id
 
 SOURCES = frozenset({"teams", "meet"})
+PARTICIPANT_KEY_MAX = 300
 
 
 def unmatched_for_group(store: Store, group: PeerGroup) -> list[dict[str, Any]]:
@@ -33,10 +35,11 @@ def unmatched_for_group(store: Store, group: PeerGroup) -> list[dict[str, Any]]:
 def map_for_group(store: Store, p: Principal, group_id: int, source: Any, participant_key: Any,
                   client_id: Any) -> int:
     """Checks that the key is unmatched in this group and the client a member, then maps it."""
-    if source not in SOURCES or not isinstance(participant_key, str) or not participant_key \
-            or len(participant_key) > 300:
+    # The form route passes strings as typed; a JSON body may hold anything (an object is unhashable).
+    if not isinstance(source, str) or source not in SOURCES or not isinstance(participant_key, str) \
+            or not participant_key or len(participant_key) > PARTICIPANT_KEY_MAX:
         abort(400, description="source (teams|meet) and participant_key are required")
-    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**31:
+    if not isinstance(client_id, int) or parse_id(client_id) is None:
         abort(400, description="client_id must be a positive integer")
     with store.session() as s:
         group = access.group_or_404(s, p, group_id)

@@ -8,7 +8,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from integrator import __version__
-from integrator.domain.weeks import MONTH_PATTERN, WEEK_PATTERN
+from integrator.domain.weeks import MONTH_PATTERN, SETUP_WEEKS_AHEAD, SETUP_WEEKS_BACK, WEEK_PATTERN
+from integrator.web.validation import ID_MAX, JOB_KIND_PATTERN
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
@@ -28,7 +29,11 @@ INT: J = {"type": "integer"}
 BOOL: J = {"type": "boolean"}
 NSTR: J = {"type": "string", "nullable": True}
 NINT: J = {"type": "integer", "nullable": True}
-ID_PARAM_MAX = 2**31 - 1
+ID_PARAM_MAX = ID_MAX  # the URL converter's bound: a larger id answers 404
+
+SETUP_WEEK_RULE = (f"ISO week. A preview accepts {SETUP_WEEKS_BACK} weeks back to {SETUP_WEEKS_AHEAD} weeks ahead "
+                   f"of this week, an apply this week to {SETUP_WEEKS_AHEAD} weeks ahead (never a past week); "
+                   "any other week answers 400 naming the window.")
 
 SCHEMAS: J = {
     "Error": _obj({"error": STR, "message": STR}),
@@ -62,7 +67,7 @@ SCHEMAS: J = {
                            "reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
                    "additionalProperties": False},
     "SetupRequest": {"type": "object", "additionalProperties": False, "required": ["week"],
-                     "properties": {"week": {"type": "string", "pattern": WEEK_PATTERN},
+                     "properties": {"week": {"type": "string", "pattern": WEEK_PATTERN, "description": SETUP_WEEK_RULE},
                                     "group_id": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX},
                                     "organisation_id": {"type": "integer", "minimum": 1,
                                                         "maximum": ID_PARAM_MAX}}},
@@ -100,6 +105,46 @@ def _ok(schema: J, desc: str = "OK") -> J:
     return {"description": desc, "content": {"application/json": {"schema": schema}}}
 
 
+# Links: which value of an answer opens which operation. A client may follow them; the fuzzer
+# (tests/fuzz) chains operations along them, so that it reaches real objects, not random ids.
+GROUP_OPS = ("getGroup", "listGroupClients", "listWorkDays", "attendanceGrid", "listUnmatchedAttendees",
+             "downloadRegister")
+
+
+def _to(param: str, expr: str, *op_ids: str) -> J:
+    """Each of `op_ids` takes its path parameter `param` from the runtime expression `expr`."""
+    return {op: {"operationId": op, "parameters": {param: expr}} for op in op_ids}
+
+
+def _setup(group_expr: str) -> J:
+    return {op: {"operationId": op, "requestBody": {"group_id": group_expr}}
+            for op in ("previewWeeklySetup", "applyWeeklySetup")}
+
+
+def _map_attendee(body: J) -> J:
+    return {"mapAttendee": {"operationId": "mapAttendee", "parameters": {"group_id": "$request.path.group_id"},
+                            "requestBody": body}}
+
+
+# operationId -> the links of its success answer
+LINKS: dict[str, J] = {
+    "listOrganisations": _to("org_id", "$response.body#/0/id", "getOrganisation"),
+    "getOrganisation": _to("group_id", "$response.body#/groups/0/id", *GROUP_OPS),
+    "listGroups": {**_to("group_id", "$response.body#/0/id", *GROUP_OPS), **_setup("$response.body#/0/id")},
+    "getGroup": {**_to("group_id", "$response.body#/id", *GROUP_OPS),
+                 **_to("org_id", "$response.body#/organisation_id", "getOrganisation"),
+                 **_setup("$response.body#/id")},
+    "listGroupClients": {**_to("client_id", "$response.body#/0/id", "getClient"),
+                         **_map_attendee({"client_id": "$response.body#/0/id"})},
+    "attendanceGrid": _to("attendance_day_id", "$response.body#/rows/0/days/0/id", "correctAttendance"),
+    "listUnmatchedAttendees": _map_attendee({"source": "$response.body#/0/source",
+                                             "participant_key": "$response.body#/0/participant_key"}),
+    "previewWeeklySetup": _to("run_id", "$response.body#/job_run_id", "getJob"),
+    "applyWeeklySetup": _to("run_id", "$response.body#/job_run_id", "getJob"),
+    "listJobs": _to("run_id", "$response.body#/0/id", "getJob"),
+}
+
+
 def _id(name: str) -> J:
     return {"name": name, "in": "path", "required": True,
             "schema": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX}}
@@ -113,6 +158,9 @@ BAD = {"400": _err("Invalid request")}
 
 
 def _op(op_id: str, summary: str, responses: J, params: list[J] | None = None, body: J | None = None) -> J:
+    if op_id in LINKS:
+        success = next(code for code in responses if code.startswith("2"))
+        responses = {**responses, success: {**responses[success], "links": LINKS[op_id]}}
     out: J = {"operationId": op_id, "summary": summary, "responses": {**responses, **COMMON}}
     if params:
         out["parameters"] = params
@@ -166,7 +214,7 @@ PATHS: J = {
          "409": _err("Cannot run now (lock held, not configured)")}, body=_ref("SetupRequest"))},
     "/jobs": {"get": _op("listJobs", "Recent job runs visible to you", {"200": _ok(_array("JobRun")), **BAD},
                          [{"name": "kind", "in": "query", "required": False,
-                           "schema": {"type": "string", "pattern": "^[a-z_]{1,40}$"}}])},
+                           "schema": {"type": "string", "pattern": JOB_KIND_PATTERN}}])},
     "/jobs/{run_id}": {"get": _op("getJob", "One job run with progress, errors and plan",
                                   {"200": _ok(_ref("JobRun")), **NOTFOUND}, [_id("run_id")])},
     "/groups/{group_id}/register": {"get": _op(

@@ -16,6 +16,7 @@ from integrator.web.auth import current_principal
 from integrator.web.client_import import handle_import
 from integrator.web.context import get_store
 from integrator.web.explain import explain_error
+from integrator.web.validation import parse_id
 
 bp = Blueprint("ui", __name__)
 
@@ -60,8 +61,9 @@ def _fi_count_key(key: str) -> str:
 def _week_param() -> str:
     week = request.args.get("week") or weeks.iso_week_of(context.today())
     try:
-        weeks.week_monday(week)
-    except ValueError:
+        # The pages link to the weeks before and after: 0001-W01 has none before it.
+        weeks.shift_week(week, -1), weeks.shift_week(week, 1)
+    except (ValueError, OverflowError):
         abort(400, description="Viikko on annettava muodossa 2026-W49.")
     return week
 
@@ -79,7 +81,7 @@ def dashboard() -> ResponseReturnValue:
                            prev_week=weeks.shift_week(week, -1), next_week=weeks.shift_week(week, 1))
 
 
-@bp.get("/groups/<int:group_id>")
+@bp.get("/groups/<id:group_id>")
 def group_page(group_id: int) -> ResponseReturnValue:
     week = _week_param()
     p = current_principal()
@@ -94,7 +96,7 @@ def group_page(group_id: int) -> ResponseReturnValue:
                            month=days[0].strftime("%Y-%m"))
 
 
-@bp.get("/groups/<int:group_id>/register")
+@bp.get("/groups/<id:group_id>/register")
 def register_download(group_id: int) -> ResponseReturnValue:
     """The month's register as a file; without the organisation's rules, back to the group page
     with the reason (never a file at a default rate)."""
@@ -120,7 +122,7 @@ def register_download(group_id: int) -> ResponseReturnValue:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@bp.get("/groups/<int:group_id>/attendance")
+@bp.get("/groups/<id:group_id>/attendance")
 def attendance_page(group_id: int) -> ResponseReturnValue:
     week = _week_param()
     store = get_store()
@@ -133,7 +135,7 @@ def attendance_page(group_id: int) -> ResponseReturnValue:
                            next_week=weeks.shift_week(week, 1), unmatched=unmatched)
 
 
-@bp.post("/groups/<int:group_id>/identity-mappings")
+@bp.post("/groups/<id:group_id>/identity-mappings")
 def map_attendee(group_id: int) -> ResponseReturnValue:
     client_id = request.form.get("client_id", type=int)
     if client_id is None:
@@ -145,7 +147,7 @@ def map_attendee(group_id: int) -> ResponseReturnValue:
     return redirect(url_for("ui.attendance_page", group_id=group_id, week=request.form.get("week") or None))
 
 
-@bp.post("/attendance/<int:attendance_day_id>/correct")
+@bp.post("/attendance/<id:attendance_day_id>/correct")
 def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
     p = current_principal()
     store = get_store()
@@ -170,11 +172,10 @@ def _setup_form_groups() -> list[dict[str, Any]]:
         return [readmodels.group_json(g) for g in access.visible_groups(s, current_principal())]
 
 
-def _setup_target() -> tuple[int, str, str, str]:
+def _setup_target(*, apply: bool) -> tuple[int, str, str, str]:
     """(group id, organisation key, group key, week) from the form, checked against the principal."""
-    try:
-        group_id = int(request.form.get("group_id", ""))
-    except ValueError:
+    group_id = parse_id(request.form.get("group_id", ""))
+    if group_id is None:
         abort(400, description="Valitse ryhmä.")
     week = request.form.get("week", "")
     try:
@@ -183,7 +184,15 @@ def _setup_target() -> tuple[int, str, str, str]:
         abort(400, description="Viikko on annettava muodossa 2026-W49.")
     with get_store().session() as s:
         g = access.group_or_404(s, current_principal(), group_id)
-        return g.id, g.organisation.key, g.key, week
+        target = g.id, g.organisation.key, g.key, week
+    first, last = weeks.setup_week_window(context.today(), apply=apply)
+    try:
+        weeks.check_setup_week(week, context.today(), apply=apply)
+    except ValueError:
+        abort(400, description=f"Viikko {week} ei käy: valmistelun voi tehdä viikoille {first}–{last}"
+                               + ("" if apply else " (esikatselun myös enintään "
+                                  f"{weeks.SETUP_WEEKS_BACK} viikkoa taaksepäin)") + ".")
+    return target
 
 
 @bp.get("/weekly-setup")
@@ -195,7 +204,7 @@ def weekly_setup_page() -> ResponseReturnValue:
 
 @bp.post("/weekly-setup/preview")
 def weekly_setup_preview() -> ResponseReturnValue:
-    group_id, org_key, group_key, week = _setup_target()
+    group_id, org_key, group_key, week = _setup_target(apply=False)
     p = current_principal()
     try:
         plan, run_id = services.call_job(lambda settings: background.preview(
@@ -213,7 +222,7 @@ def weekly_setup_preview() -> ResponseReturnValue:
 
 @bp.post("/weekly-setup/apply")
 def weekly_setup_apply() -> ResponseReturnValue:
-    group_id, org_key, group_key, week = _setup_target()
+    group_id, org_key, group_key, week = _setup_target(apply=True)
     p = current_principal()
     try:
         run_id = services.call_job(lambda settings: background.start_apply(
@@ -235,7 +244,7 @@ def jobs_page() -> ResponseReturnValue:
     return render_template("jobs.html", runs=runs)
 
 
-@bp.get("/jobs/<int:run_id>")
+@bp.get("/jobs/<id:run_id>")
 def job_page(run_id: int) -> ResponseReturnValue:
     with get_store().session() as s:
         p = current_principal()

@@ -201,7 +201,7 @@ def test_every_state_changing_route_refuses_a_session_post_without_the_csrf_toke
     before = counts()
     unsafe = sorted((m, r.rule) for r in csrf_app.url_map.iter_rules() for m in (r.methods or set())
                     if m in {"POST", "PUT", "PATCH", "DELETE"})
-    assert ("POST", "/login") in unsafe and ("POST", "/attendance/<int:attendance_day_id>/correct") in unsafe
+    assert ("POST", "/login") in unsafe and ("POST", "/attendance/<id:attendance_day_id>/correct") in unsafe
     for method, rule in unsafe:
         row = next((r for (m, url), r in by_rule.items()
                     if m == method and re.fullmatch(re.sub(r"<[^>]+>", r"[^/]+", rule), url)), None)
