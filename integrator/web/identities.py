@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort
 from sqlalchemy import select
 
-from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
+from integrator.jobs.attendance.identity import is_staff_key, map_identity, unmatched_attendees
 from integrator.store.db import Store
 from integrator.store.models import Membership, PeerGroup, WorkDay
 from integrator.web import access
@@ -48,6 +48,10 @@ def map_for_group(store: Store, p: Principal, group_id: int, source: Any, partic
                                                       Membership.client_id == client_id))
         if member is None or not access.visible_client_ids(s, p, [client_id]):
             abort(404, description="no such client in this group")
+    if is_staff_key(store, org_id, source, participant_key):
+        # Checked before "unmatched": staff are never listed, and a 404 would hide the reason.
+        abort(400, description="participant_key is the meeting organiser or a staff member and cannot be "
+                               "mapped to a client")
     entry = next((u for u in unmatched_for_group(store, group)
                   if u["source"] == source and u["participant_key"] == participant_key), None)
     if entry is None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from integrator.demo.world import DemoWorld, local
 from integrator.jobs.attendance.identity import (
     ClientIndex,
+    StaffIdentityError,
     is_stable_key,
     looks_like_phone,
     map_identity,
@@ -20,8 +21,8 @@ from integrator.jobs.attendance.identity import (
 )
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import IdentityMapping
-from tests.jobs.test_nightly_sync import PHONE, THU, TUE, _world, table
+from integrator.store.models import IdentityMapping, MeetingAttendance
+from tests.jobs.test_nightly_sync import PHONE, THU, TUE, WED, _world, table
 
 
 def index() -> ClientIndex:
@@ -141,3 +142,49 @@ def test_remapping_a_number_to_another_client_takes_the_day_back_from_the_first_
     assert map_identity(world.store, 1, "teams", f"phone:{PHONE}", world.client_id("K-0003"), "staff:1") == 1
     assert table(world)["K-0001"][TUE] == "absent"  # the number was not K-0001's: no compensation
     assert table(world)["K-0003"][TUE] == "present"
+
+
+# ---- the organiser and other staff are never unmatched attendees, and never a client ----------
+
+
+def staff_and_a_guest_join_both_meetings(w: DemoWorld) -> None:
+    """The coordinator hosts Tuesday's Teams and Wednesday's Meet meeting; the social worker
+    drops into the Meet one; a guest nobody knows joins both."""
+    w.sb.google.add_user(w.social_worker, "Sari Sosiaaliohjaaja")
+    w.sb.state.clock.set(local(WED, 12))
+    teams = w.resource("meeting", f"meeting:tiistai:{TUE.isoformat()}")
+    meet = w.resource("meeting", f"meeting:keskiviikko:{WED.isoformat()}")
+    assert teams is not None and meet is not None
+    w.sb.graph.join_meeting(str(teams.state["join_url"]), email=w.coordinator, minutes=60, start=local(TUE, 10))
+    w.sb.graph.join_meeting(str(teams.state["join_url"]), display_name="Vieras", minutes=50, start=local(TUE, 10))
+    code = str(meet.state["conference_id"])
+    w.sb.google.join_meet(code, email=w.coordinator, minutes=60, start=local(WED, 10))
+    w.sb.google.join_meet(code, email=w.social_worker, minutes=20, start=local(WED, 10, 30))
+    w.sb.google.join_meet(code, display_name="Vieras", minutes=50, start=local(WED, 10))
+    w.sb.state.clock.set(local(THU, 2))
+    assert w.nightly_sync().errors == []
+
+
+def test_the_meet_and_teams_organiser_and_staff_are_not_listed_but_a_guest_still_is(world: DemoWorld) -> None:
+    staff_and_a_guest_join_both_meetings(world)
+    listed = {(u.source, u.display_name) for u in unmatched_attendees(world.store, 1)}
+    assert listed == {("teams", "Vieras"), ("meet", "Vieras")}
+    with world.store.session() as s:  # the staff records are kept (the meeting happened), just not as clients
+        roles = {(r.source, r.raw.get("role")) for r in s.scalars(select(MeetingAttendance))
+                 if r.display_name != "Vieras"}
+    assert ("meet", "organizer") in roles and ("meet", "staff") in roles and ("teams", "organizer") in roles
+
+
+def test_a_staff_key_is_never_mapped_to_a_client(world: DemoWorld) -> None:
+    staff_and_a_guest_join_both_meetings(world)
+    with world.store.session() as s:
+        keys = {(r.source, r.participant_key) for r in s.scalars(select(MeetingAttendance))
+                if r.display_name != "Vieras"}
+    assert len(keys) == 3  # the coordinator in each meeting, the social worker in Meet
+    for source, key in sorted(keys):
+        with pytest.raises(StaffIdentityError, match="organiser or a staff member"):
+            map_identity(world.store, 1, source, key, world.client_id("K-0004"), "staff:1")
+    with world.store.session() as s:
+        assert s.scalars(select(IdentityMapping)).all() == []
+        assert all(r.client_id is None for r in s.scalars(select(MeetingAttendance)) if r.display_name != "Vieras")
+    assert table(world)["K-0004"][WED] == "absent"  # the coordinator's hour paid nobody

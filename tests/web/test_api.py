@@ -183,3 +183,20 @@ def test_an_organisation_wide_run_shows_a_coordinator_only_their_own_items(as_co
     listed = {r["id"]: r for r in as_coord_b.get("/api/v1/jobs").get_json()}
     assert world.run_a not in listed and world.run_b in listed
     assert [e["item"] for e in listed[world.run_org]["errors"]] == ["K-0002", "credentials"]
+
+
+def test_the_organisers_attendee_key_cannot_be_mapped_to_a_client(app: Flask, as_coord_a: FlaskClient,
+                                                                   world: World) -> None:
+    from integrator.store.models import MeetingAttendance
+    with get_store(app).session() as s:
+        s.add(MeetingAttendance(organisation_id=world.org_a, work_day_id=world.work_day_a, source="teams",
+                                record_key="r1:org", participant_key="email:ohjaaja.a@example.fi",
+                                email="ohjaaja.a@example.fi", display_name="Ohjaaja A", via_phone=False,
+                                seconds=3600, raw={"role": "Organizer"}))
+    listed = as_coord_a.get(f"/api/v1/groups/{world.group_a}/unmatched-attendees").get_json()
+    assert [u["participant_key"] for u in listed] == ["phone:+358401234567"]
+    resp = as_coord_a.post(f"/api/v1/groups/{world.group_a}/identity-mappings",
+                           json={"source": "teams", "participant_key": "email:ohjaaja.a@example.fi",
+                                 "client_id": world.client_a})
+    assert resp.status_code == 400
+    assert "organiser or a staff member" in resp.get_json()["message"]

@@ -127,6 +127,48 @@ class UnmatchedAttendee:
     stable: bool = True  # False: a mapping applies to these records only and is not reused
 
 
+class StaffIdentityError(ValueError):
+    """A staff member's (or the meeting organiser's) attendee key cannot be mapped to a client."""
+
+
+#: `raw["role"]` of an attendance record the harvest recognised as the organiser or other staff.
+ORGANIZER_ROLE = "organizer"
+STAFF_ROLE = "staff"
+
+
+def is_staff_record(record: MeetingAttendance, staff_emails: set[str]) -> bool:
+    """The meeting's organiser or a staff member: never a client, never listed as unmatched.
+
+    Recognised by what the vendor says (Teams: role "Organizer") or the harvest learned (Meet:
+    the signed-in account's address is the organiser's or a staff address), else by a staff
+    address on the record or in the key. Nothing about staff is stored beyond this role.
+    """
+    role = str((record.raw or {}).get("role", "")).lower()
+    if role in (ORGANIZER_ROLE, STAFF_ROLE):
+        return True
+    if record.email and record.email.lower() in staff_emails:
+        return True
+    kind, _, value = record.participant_key.partition(":")
+    return kind == "email" and value.strip().lower() in staff_emails
+
+
+def staff_emails(s: Session) -> set[str]:
+    return {e.lower() for e in s.scalars(select(StaffUser.email)).all()}
+
+
+def is_staff_key(store: Store, org_id: int, source: str, participant_key: str) -> bool:
+    """True when the key is a staff address or any record under it is the organiser's or staff's."""
+    with store.session() as s:
+        staff = staff_emails(s)
+        kind, _, value = participant_key.partition(":")
+        if kind == "email" and value.strip().lower() in staff:
+            return True
+        records = s.scalars(select(MeetingAttendance).where(
+            MeetingAttendance.organisation_id == org_id, MeetingAttendance.source == source,
+            MeetingAttendance.participant_key == participant_key)).all()
+        return any(is_staff_record(r, staff) for r in records)
+
+
 def unmatched_attendees(store: Store, org_id: int) -> list[UnmatchedAttendee]:
     """Attendees not joined to a client; staff and meeting organisers are left out."""
     with store.session() as s:
@@ -135,10 +177,12 @@ def unmatched_attendees(store: Store, org_id: int) -> list[UnmatchedAttendee]:
             .where(MeetingAttendance.organisation_id == org_id, MeetingAttendance.client_id.is_(None))
             .order_by(MeetingAttendance.id)
         ).all()
-        staff = {e.lower() for e in s.scalars(select(StaffUser.email)).all()}
+        staff = staff_emails(s)
     grouped: dict[tuple[str, str], list[MeetingAttendance]] = {}
+    # A key seen once as staff is staff in every meeting (the organiser of one may attend another).
+    staff_keys = {(r.source, r.participant_key) for r in rows if is_staff_record(r, staff)}
     for r in rows:
-        if (r.email and r.email.lower() in staff) or str(r.raw.get("role", "")).lower() == "organizer":
+        if (r.source, r.participant_key) in staff_keys:
             continue
         grouped.setdefault((r.source, r.participant_key), []).append(r)
     out = []
@@ -163,7 +207,11 @@ def map_identity(store: Store, org_id: int, source: str, participant_key: str, c
     Returns the number of records of the key now attached to the client. The affected days
     of both the new and the previous client are re-evaluated (a coordinator's own decision on
     a day is still kept). `actor` is a staff id (int) or an actor string such as "staff:3".
+    Raises StaffIdentityError for the key of the organiser or other staff: their presence
+    must never pay a client.
     """
+    if is_staff_key(store, org_id, source, participant_key):
+        raise StaffIdentityError("the attendee is the meeting's organiser or a staff member, not a client")
     staff_id = actor if isinstance(actor, int) else None
     actor_s = f"staff:{actor}" if isinstance(actor, int) else (actor or "system")
     stable = is_stable_key(participant_key)

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from integrator.jobs.attendance.identity import participant_key
+from integrator.jobs.attendance.identity import ORGANIZER_ROLE, STAFF_ROLE, participant_key
 from integrator.jobs.nightly.context import REPORT_GRACE, MeetingRow, SyncContext, get_cursor, set_cursor
 from integrator.jobs.nightly.evidence import (
     MEETING_ID_KIND,
@@ -46,12 +46,16 @@ def _subject(ctx: SyncContext, group_key: str | None) -> str:
     return google.admin_subject
 
 
-def learn_google_ids(gc: GoogleClient, store: Store, ctx: SyncContext, user_ids: set[str]) -> None:
-    """Ids nobody knows yet are looked up once (Classroom profile e-mail) and kept on the client."""
+def learn_google_ids(gc: GoogleClient, store: Store, ctx: SyncContext, user_ids: set[str]) -> dict[str, str]:
+    """Ids nobody knows yet are looked up once (Classroom profile e-mail) and kept on the client.
+
+    Returns the addresses looked up (id -> e-mail), so that a caller can tell staff apart; a
+    staff member's id is not kept anywhere and is looked up again in the next run.
+    """
     assert ctx.index is not None
     unknown = {u for u in user_ids if u not in ctx.index.by_google}
     if not unknown:
-        return
+        return {}
     emails = harvest.user_emails(gc, _subject(ctx, None), sorted(unknown))
     with store.session() as s:
         for uid, email in emails.items():
@@ -61,6 +65,7 @@ def learn_google_ids(gc: GoogleClient, store: Store, ctx: SyncContext, user_ids:
                 if client is not None and not client.google_user_id:
                     client.google_user_id = uid
                 ctx.index.by_google[uid] = client_id
+    return emails
 
 
 # ---- Classroom -------------------------------------------------------------------------------
@@ -209,14 +214,27 @@ def harvest_drive(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunReco
 # ---- Meet ------------------------------------------------------------------------------------
 
 
-def _meet_attendee(record_name: str, p: harvest.MeetParticipant) -> AttendeeIn:
+def _meet_role(ctx: SyncContext, organizer: str, emails: dict[str, str], p: harvest.MeetParticipant) -> str | None:
+    """Meet names a signed-in participant only by account id ("users/<id>"): the address looked up
+    for the id tells the meeting's organiser and other staff apart from clients."""
+    email = emails.get(p.user_id or "") if p.kind == "signedin" else None
+    if email is None:
+        return None
+    if email == organizer.lower():
+        return ORGANIZER_ROLE
+    return STAFF_ROLE if email in ctx.staff_emails else None
+
+
+def _meet_attendee(record_name: str, p: harvest.MeetParticipant, role: str | None = None) -> AttendeeIn:
     phone = p.kind == "phone"
     key = participant_key(user_id=p.user_id if p.kind == "signedin" else None, email=None,
                           display_name=p.display_name, via_phone=phone)
     seconds = int(sum((b - a).total_seconds() for a, b in p.intervals))
+    raw: dict[str, object] = {"conference": record_name, "kind": p.kind, "rejected_intervals": p.rejected_intervals}
+    if role is not None:
+        raw["role"] = role
     return AttendeeIn(record_key=p.name, participant_key=key, user_id=p.user_id, email=None,
-                      display_name=p.display_name, via_phone=phone, seconds=seconds, intervals=p.intervals,
-                      raw={"conference": record_name, "kind": p.kind, "rejected_intervals": p.rejected_intervals})
+                      display_name=p.display_name, via_phone=phone, seconds=seconds, intervals=p.intervals, raw=raw)
 
 
 def resolve_meeting_codes(store: Store, ctx: SyncContext, gc: GoogleClient, missing: list[MeetingRow],
@@ -279,8 +297,8 @@ def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecor
             continue
         complete[wd] = records
     people = harvest.participants_for(gc, {r.name: todo[wd].organizer for wd, rs in complete.items() for r in rs})
-    learn_google_ids(gc, store, ctx, {p.user_id for ps in people.values() if not isinstance(ps, ProviderError)
-                                      for p in ps if p.user_id})
+    emails = learn_google_ids(gc, store, ctx, {p.user_id for ps in people.values()
+                                               if not isinstance(ps, ProviderError) for p in ps if p.user_id})
     for wd, records in complete.items():
         failed = [people[r.name] for r in records if isinstance(people[r.name], ProviderError)]
         if failed:
@@ -290,7 +308,8 @@ def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecor
             for r in records:
                 participants = people[r.name]
                 assert not isinstance(participants, ProviderError)
-                n = store_attendees(s, ctx, "meet", wd, [_meet_attendee(r.name, p) for p in participants])
+                n = store_attendees(s, ctx, "meet", wd, [
+                    _meet_attendee(r.name, p, _meet_role(ctx, todo[wd].organizer, emails, p)) for p in participants])
                 rec.count("meet_attendees_written", n)
                 rejected = sum(p.rejected_intervals for p in participants)
                 if rejected:  # visible in the job history, not only in the stored record

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from integrator.jobs.attendance.identity import looks_like_phone, participant_key
+from integrator.jobs.attendance.identity import ORGANIZER_ROLE, looks_like_phone, participant_key
 from integrator.jobs.nightly.context import REPORT_GRACE, MeetingRow, SyncContext
 from integrator.jobs.nightly.evidence import (
     MEETING_ID_KIND,
@@ -28,14 +28,17 @@ from integrator.store.db import Store
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-def _attendee(report_id: str, r: teams.TeamsRecord) -> AttendeeIn:
+def _attendee(report_id: str, r: teams.TeamsRecord, organizer_id: str | None = None) -> AttendeeIn:
     phone = not r.email and looks_like_phone(r.display_name)
     # A member of our tenant has a stable object id; a guest's id may change between meetings.
     user_id = r.identity_id if r.tenant_id else None
     key = participant_key(user_id=user_id, email=r.email, display_name=r.display_name, via_phone=phone)
+    raw = {**r.raw(), "report": report_id}
+    if organizer_id and r.identity_id == organizer_id:
+        raw["role"] = ORGANIZER_ROLE  # the organiser's account, even where the report leaves the role out
     return AttendeeIn(record_key=f"{report_id}:{r.id}", participant_key=key, user_id=r.identity_id, email=r.email,
                       display_name=r.display_name, via_phone=phone, seconds=r.seconds, intervals=r.intervals,
-                      raw={**r.raw(), "report": report_id})
+                      raw=raw)
 
 
 class _Organizers:
@@ -127,7 +130,7 @@ def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRe
             for r in rs:
                 recs = records[f"{key}/{r.id}"]
                 assert not isinstance(recs, ProviderError)
-                n = store_attendees(s, ctx, "teams", m.work_day_id, [_attendee(r.id, x) for x in recs])
+                n = store_attendees(s, ctx, "teams", m.work_day_id, [_attendee(r.id, x, ids[key][0]) for x in recs])
                 rec.count("teams_attendees_written", n)
                 rejected = sum(x.rejected_intervals for x in recs)
                 if rejected:  # visible in the job history, not only in the stored record
