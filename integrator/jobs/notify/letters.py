@@ -44,6 +44,19 @@ def drive_link(file_id: str) -> str:
     return f"https://drive.google.com/file/d/{file_id}/view"
 
 
+def folder_link(folder_id: str) -> str:
+    return f"https://drive.google.com/drive/folders/{folder_id}"
+
+
+def _return_folders(s: Session, org_id: int) -> dict[str, str]:
+    """Client code -> link to the client's own Drive folder (weekly setup's "folder:<code>"),
+    where work can also be returned as a file."""
+    rows = s.scalars(select(ExternalResource).where(
+        ExternalResource.organisation_id == org_id, ExternalResource.kind == "folder",
+        ExternalResource.status == "active", ExternalResource.local_key.like("folder:%")))
+    return {r.local_key.split(":", 1)[1]: folder_link(r.external_id) for r in rows if r.external_id}
+
+
 def coordinator_view(staff: StaffUser | None) -> dict[str, Any]:
     if staff is None:
         return {"name": "ohjaaja", "email": "", "phone": None}
@@ -117,6 +130,7 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
         links = join_urls(s, org_id, [meeting_key(by_id[d.group_id].key, d.day) for d in days])
         choices = {c.client_id: c.kind for c in s.scalars(select(ClientVariantChoice))}
         coursework = _coursework_links(s, org_id, week)
+        folders = _return_folders(s, org_id)
         drafts: dict[int, _LetterDraft] = {}
         for wd in days:
             group = by_id[wd.group_id]
@@ -142,6 +156,7 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
             stem = "letter_selko" if draft.client.plain_language else "letter"
             text, html = render_pair(org_cfg.templates_dir, stem, week=week, week_number=parse_iso_week(week)[1],
                                      days=draft.days, coordinator=coordinator_view(draft.coordinator),
+                                     return_folder=folders.get(draft.client.code),
                                      org_name=org_cfg.name)
             messages.append(NewMessage(
                 key=f"letter:{org_key}:{draft.client.code}:{week}", kind=MessageKind.WEEKLY_LETTER,

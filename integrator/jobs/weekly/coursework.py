@@ -106,7 +106,7 @@ class CourseworkStage:
                 have = (work.get("individualStudentsOptions") or {}).get("studentIds", [])
                 same = work.get("title") == d.fp["title"] and sorted(have) == sorted(ids.values())
                 self.app.put(s, "coursework", a.key, external_id=str(work["id"]), fp=d.fp if same else {},
-                         assignees=sorted(ids) if same else [], students=ids if same else {})
+                         assignees=sorted(ids) if same else [], students=ids if same else {}, **_link(work))
                 self.app.ok(a, "adopted:coursework")
         return rest
 
@@ -136,7 +136,7 @@ class CourseworkStage:
             if r.ok:
                 ids = specs[a.key]
                 self.app.put(s, "coursework", a.key, external_id=str(r.response["id"]), fp=d.fp,
-                         assignees=sorted(ids), students=ids)
+                         assignees=sorted(ids), students=ids, **_link(r.response))
                 self.app.ok(a)
             elif isinstance(r.error, Retriable):
                 uncertain.append(a)  # it may exist: look before creating again
@@ -200,3 +200,10 @@ class CourseworkStage:
             if cid and owner:
                 steps.append(Step(a, self.app.classroom.delete_coursework(owner, cid, wid), self.app.removed))
         self.app.run_steps(steps)
+
+
+def _link(work: Any) -> dict[str, str]:
+    """The work's Classroom page (`alternateLink`), kept for the weekly letter: the client opens
+    the day's task and returns the work there."""
+    link = work.get("alternateLink") if isinstance(work, dict) else None
+    return {"alternateLink": link} if isinstance(link, str) and link.startswith("https://") else {}
