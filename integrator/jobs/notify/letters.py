@@ -1,4 +1,6 @@
 """Weekly letters: next week's days, tasks and meeting links, queued in the outbox the week before.
+A week without work days (a holiday or a closure day on each of the client's days) gets a short
+letter saying so, under the same key: the client is never left waiting for a programme.
 
 Key (one message each, forever): letter:<org>:<client code>:<ISO week>
 """
@@ -16,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import Settings
+from integrator.domain.calendar import ORGANISATION_CLOSED, work_days_for_week
 from integrator.domain.types import MeetingProvider, MessageKind, VariantKind, WorkDayStatus
 from integrator.domain.weeks import iso_week_of, parse_iso_week
 from integrator.jobs.meetings.plan import load_groups, meeting_key, organisation_id, participants
@@ -110,6 +113,11 @@ class _LetterDraft:
     client: Client
     coordinator: StaffUser | None
     days: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # a week without work: its days and why
+
+
+#: A closure day's reason as the letter says it (a holiday is named as such, in Finnish).
+CLOSED_FI = "toimipiste on suljettu"
 
 
 def letter_subject(week: str) -> str:
@@ -117,7 +125,8 @@ def letter_subject(week: str) -> str:
 
 
 def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: str) -> dict[str, int]:
-    """One letter per client who has work days (or cancelled ones) in `week`. Idempotent."""
+    """One letter per client who has work days (or cancelled ones) in `week`, and a short one
+    to a client whose days of the week all fall on holidays or closure days. Idempotent."""
     org_cfg = settings.organisation(org_key)
     counts = {"queued": 0, "already": 0, "no_email": 0, "without_link": 0}
     with store.session() as s:
@@ -148,15 +157,18 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
                     "tasks": [] if cancelled else [_task_entry(t, client, choices.get(client.id), coursework)
                                                  for t in wd.tasks],
                 })
+        idle = _weeks_without_work(groups, week, org_cfg.closure_days, set(drafts))
         messages = []
-        for draft in sorted(drafts.values(), key=lambda d: d.client.code):
+        for draft in sorted([*drafts.values(), *idle.values()], key=lambda d: d.client.code):
             if not draft.client.email:
                 counts["no_email"] += 1
                 continue
             stem = "letter_selko" if draft.client.plain_language else "letter"
+            if draft.skipped:  # no work day at all: the short letter says why
+                stem = "letter_no_work_selko" if draft.client.plain_language else "letter_no_work"
             text, html = render_pair(org_cfg.templates_dir, stem, week=week, week_number=parse_iso_week(week)[1],
                                      days=draft.days, coordinator=coordinator_view(draft.coordinator),
-                                     return_folder=folders.get(draft.client.code),
+                                     return_folder=folders.get(draft.client.code), skipped=draft.skipped,
                                      org_name=org_cfg.name)
             messages.append(NewMessage(
                 key=f"letter:{org_key}:{draft.client.code}:{week}", kind=MessageKind.WEEKLY_LETTER,
@@ -167,6 +179,31 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
     counts["already"] = len(messages) - new
     log.info("weekly letters queued", extra={"org": org_key, "week": week, **counts})
     return counts
+
+
+def _weeks_without_work(groups: list[PeerGroup], week: str, closures: Iterable[date],
+                        have_letter: set[int]) -> dict[int, _LetterDraft]:
+    """Clients whose every day of `week` falls on a holiday or a closure day: a short letter
+    each, so that nobody waits for a week's programme that is not coming.
+
+    Read from the calendar, not from the work day rows: a client one of whose days is a work
+    day (even one not set up yet) is not told the week is off.
+    """
+    closed = list(closures)
+    working: set[int] = set(have_letter)
+    idle: dict[int, _LetterDraft] = {}
+    for group in groups:
+        if not group.active:
+            continue
+        cal = work_days_for_week(week, list(group.weekdays), closures=closed)
+        for d in cal.days:
+            working.update(c.id for c in participants(group, d))
+        for sk in cal.skipped:
+            for client in participants(group, sk.day):
+                draft = idle.setdefault(client.id, _LetterDraft(client, group.coordinator))
+                reason = CLOSED_FI if sk.reason == ORGANISATION_CLOSED else sk.reason
+                draft.skipped.append({"date": sk.day, "reason": reason, "group_name": group.name})
+    return {cid: d for cid, d in idle.items() if cid not in working}
 
 
 def _all_takers(group: PeerGroup, day: date) -> list[Client]:
