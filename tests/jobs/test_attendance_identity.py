@@ -188,3 +188,18 @@ def test_a_staff_key_is_never_mapped_to_a_client(world: DemoWorld) -> None:
         assert s.scalars(select(IdentityMapping)).all() == []
         assert all(r.client_id is None for r in s.scalars(select(MeetingAttendance)) if r.display_name != "Vieras")
     assert table(world)["K-0004"][WED] == "absent"  # the coordinator's hour paid nobody
+
+
+def test_a_mapping_of_the_organiser_made_before_does_not_pay_a_client_for_the_organisers_hour(
+        world: DemoWorld) -> None:
+    coordinator = world.sb.google.user(world.coordinator)
+    assert coordinator is not None
+    with world.store.session() as s:  # made when nothing stopped it (the mistake of the issue)
+        s.add(IdentityMapping(organisation_id=1, source="meet", participant_key=f"user:{coordinator.id}",
+                              client_id=world.client_id("K-0004")))
+    staff_and_a_guest_join_both_meetings(world)
+    assert table(world)["K-0004"][WED] == "absent"
+    with world.store.session() as s:
+        (hosted,) = [r for r in s.scalars(select(MeetingAttendance))
+                     if r.source == "meet" and r.participant_key == f"user:{coordinator.id}"]
+        assert (hosted.client_id, hosted.raw["role"]) == (None, "organizer")

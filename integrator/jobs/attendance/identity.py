@@ -134,6 +134,7 @@ class StaffIdentityError(ValueError):
 #: `raw["role"]` of an attendance record the harvest recognised as the organiser or other staff.
 ORGANIZER_ROLE = "organizer"
 STAFF_ROLE = "staff"
+STAFF_ROLES = frozenset({ORGANIZER_ROLE, STAFF_ROLE})
 
 
 def is_staff_record(record: MeetingAttendance, staff_emails: set[str]) -> bool:
@@ -144,7 +145,7 @@ def is_staff_record(record: MeetingAttendance, staff_emails: set[str]) -> bool:
     address on the record or in the key. Nothing about staff is stored beyond this role.
     """
     role = str((record.raw or {}).get("role", "")).lower()
-    if role in (ORGANIZER_ROLE, STAFF_ROLE):
+    if role in STAFF_ROLES:
         return True
     if record.email and record.email.lower() in staff_emails:
         return True

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.jobs.attendance.evaluate import REPORT_KIND, report_key
+from integrator.jobs.attendance.identity import STAFF_ROLES
 from integrator.jobs.nightly.context import SyncContext
 from integrator.store.db import Store
 from integrator.store.models import ExternalResource, MeetingAttendance, Submission
@@ -97,7 +98,8 @@ def store_attendees(s: Session, ctx: SyncContext, source: str, work_day_id: int,
         row.first_join = min((a for a, _ in it.intervals), default=None)
         row.last_leave = max((b for _, b in it.intervals), default=None)
         row.raw = {**it.raw, "user_id": it.user_id}
-        if row.client_id is None:
+        if row.client_id is None and str(it.raw.get("role", "")).lower() not in STAFF_ROLES:
+            # The organiser or staff are never a client, whatever an old mapping of their key says.
             row.client_id = ctx.index.resolve(source, user_id=it.user_id, key=it.participant_key, email=it.email)
     return len(items)
 
