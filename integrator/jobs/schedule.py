@@ -25,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from integrator.config import Settings
-from integrator.domain.weeks import iso_week_of
+from integrator.domain.weeks import week_after
 from integrator.jobs.locks import JobAlreadyRunning, job_lock
 from integrator.jobs.nightly.run import run_nightly_sync
 from integrator.jobs.notify.letters import queue_weekly_letters
@@ -47,7 +47,7 @@ JobFn = Callable[[Store, Settings, str, Clock], Any]
 
 def _next_week(settings: Settings, at: datetime) -> str:
     """The ISO week after the one `at` falls in, in the service's time zone."""
-    return iso_week_of(at.astimezone(ZoneInfo(settings.time_zone)).date() + timedelta(days=7))
+    return week_after(at.astimezone(ZoneInfo(settings.time_zone)).date())
 
 
 # Adapters: each takes (store, settings, org_key, now) and calls the job module that owns the work.

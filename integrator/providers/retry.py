@@ -75,13 +75,21 @@ class RetryPolicy:
             try:
                 return fn()
             except Retriable as err:
-                if self.gives_up(attempt, err):
+                if not self.wait_to_retry(attempt, err, on_retry):
                     raise
-                wait = self.delay(attempt, err)
-                if on_retry is not None:
-                    on_retry(attempt, err, wait)
-                self.sleep(wait)
                 attempt += 1
+
+    def wait_to_retry(self, attempt: int, err: Retriable,
+                      on_retry: Callable[[int, Retriable, float], None] | None = None) -> bool:
+        """After failed attempt `attempt`: False when the policy gives up, else wait (telling
+        `on_retry` how long) and True. The one back-off step of single calls and batches alike."""
+        if self.gives_up(attempt, err):
+            return False
+        wait = self.delay(attempt, err)
+        if on_retry is not None:
+            on_retry(attempt, err, wait)
+        self.sleep(wait)
+        return True
 
 
 def retry_in_chunks(items: Sequence[Item], limit: int, send: Callable[[list[Item]], None],
@@ -120,12 +128,8 @@ def retry_in_chunks(items: Sequence[Item], limit: int, send: Callable[[list[Item
             return
         errors = [e for e in map(error_of, failed) if isinstance(e, Retriable)]
         worst = max(errors, key=lambda e: e.retry_after or 0.0)
-        if policy.gives_up(attempt, worst):
+        if not policy.wait_to_retry(attempt, worst, on_retry):
             return
-        wait = policy.delay(attempt, worst)
-        if on_retry is not None:
-            on_retry(attempt, worst, wait)
-        policy.sleep(wait)
         attempt += 1
         pending = failed
 
