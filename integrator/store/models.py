@@ -141,6 +141,12 @@ class Period(Base):
     briefing_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     responsible_worker_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An early end (keskeytys) moves `end_date` forward and keeps the planned end here, so that
+    # it can be undone; the reason is a code (e.g. "health", "work", "moved"), never free text.
+    planned_end_date: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(200))  # "staff:<id>" or "cli"
 
     client: Mapped[Client] = relationship(back_populates="periods")
     responsible_worker: Mapped[StaffUser | None] = relationship(foreign_keys=[responsible_worker_id])
@@ -176,6 +182,10 @@ class Membership(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    # The Finnish calendar day the membership was recorded in the product. A day before it was
+    # never provisioned or invited, so it is never an absence (unless a coordinator marks it).
+    # NULL for rows from before this was kept: no such limit.
+    recorded_on: Mapped[date | None] = mapped_column(Date)
 
     group: Mapped[PeerGroup] = relationship(back_populates="memberships")
     client: Mapped[Client] = relationship(back_populates="memberships")
@@ -367,6 +377,9 @@ class OutboxMessage(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # What the message is about, for the jobs that follow it up (e.g. an absence alert's days,
+    # so that a changed day withdraws or corrects it). Never identifying data.
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class JobRun(Base):
