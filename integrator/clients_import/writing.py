@@ -38,7 +38,7 @@ def _count(counts: Counter[str], kind: str, created: bool, changed: bool) -> Non
     counts[f"{kind}_{'created' if created else 'updated' if changed else 'unchanged'}"] += 1
 
 
-def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row]) -> tuple[Counter[str], int]:
+def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row], today: date) -> tuple[Counter[str], int]:
     """Clients, then periods, then memberships: each kind read in one query, then written in bulk.
 
     The ORM's unit of work, one query and one flush per row, made a 10,000-row file take half a
@@ -126,7 +126,9 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row]) -> tupl
                 writes["memberships"].append({"id": membership_id, **change})
             _count(counts, "memberships", False, bool(change))
         else:
-            writes["new_memberships"].append({**membership, "client_id": client_id, "start_date": p.start})
+            # The day it began in the product: no day before it is an absence (domain.participation).
+            writes["new_memberships"].append({**membership, "client_id": client_id, "start_date": p.start,
+                                              "recorded_on": today})
             _count(counts, "memberships", True, True)
     for name, model in (("new_periods", Period), ("new_memberships", Membership)):
         if writes[name]:
@@ -194,7 +196,7 @@ def import_clients(store: Store, raw: bytes, *, org_key: str | None = None, sett
             result.problems.sort(key=lambda p: p.line)
             return result
         try:
-            counts, result.not_briefed = _write(s, org, rules, rows)
+            counts, result.not_briefed = _write(s, org, rules, rows, ctx.today)
             result.counts = dict(counts)
             if dry_run:
                 s.rollback()

@@ -7,6 +7,10 @@ A client takes part in a group's work day when all of these hold:
   own remote days, so a hybrid client's on-site days are not remote days;
 - the data-protection briefing of that period was recorded on or before the day (Finnish
   calendar day): nothing is provisioned, invited or expected before it (DOMAIN.md).
+
+Taking part is not the same as "can be absent": a client imported today with a period that
+began three weeks ago takes part on those past days (a return they made still counts), but
+they were never invited to them, so those days are no absence (`absence_possible`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ class MembershipSpan(Protocol):
 
     @property
     def end_date(self) -> date | None: ...
+
+
+class RecordedMembership(Protocol):
+    @property
+    def recorded_on(self) -> date | None: ...
 
 
 class PeriodSpan(Protocol):
@@ -55,3 +64,12 @@ def takes_part(membership: MembershipSpan, periods: Iterable[PeriodSpan], day: d
     if not member_on(membership, day):
         return False
     return any(period_day(p, day) and has_consent(p.briefing_recorded_at, on=day) for p in periods)
+
+
+def absence_possible(membership: RecordedMembership, day: date) -> bool:
+    """Can `day` be an absence of this membership's client? Not before the Finnish calendar day
+    the membership was recorded in the product: nothing was provisioned or invited before it.
+    NULL (rows from before this was kept) = no such limit. A coordinator's decision on the day
+    stands whatever this says (the callers keep an override); a day the client did attend
+    stays PRESENT (they are paid for it)."""
+    return membership.recorded_on is None or day >= membership.recorded_on

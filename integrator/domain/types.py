@@ -75,6 +75,8 @@ class MessageKind(enum.StrEnum):
     WEEKLY_LETTER = "weekly_letter"
     REMINDER = "reminder"
     ABSENCE_ALERT = "absence_alert"
+    # "The alert you got no longer holds": one per alert, to the same social worker.
+    ABSENCE_ALERT_CORRECTION = "absence_alert_correction"
 
 
 class JobStatus(enum.StrEnum):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrator.domain.participation import takes_part
+from integrator.domain.participation import absence_possible, takes_part
 from integrator.store.models import Membership, Period, WorkDay
 
 
@@ -21,12 +21,16 @@ from integrator.store.models import Membership, Period, WorkDay
 class Expected:
     client_id: int
     work_day_id: int
+    # False on a day before the membership was recorded in the product (domain.participation):
+    # the day is expected (a return counts), but it is never an absence.
+    absence_possible: bool = True
 
 
 def expected_pairs(session: Session, work_days: Sequence[WorkDay],
                    client_ids: Iterable[int] | None = None) -> list[Expected]:
     """The clients who take part on each work day: a member of the group that day, inside a
-    briefed period, and the day is one of the period's own (remote) weekdays (as jobs.meetings)."""
+    briefed period, and the day is one of the period's own (remote) weekdays (as jobs.meetings);
+    each with whether the day can be an absence (`absence_possible`)."""
     if not work_days:
         return []
     group_ids = {w.group_id for w in work_days}
@@ -47,5 +51,5 @@ def expected_pairs(session: Session, work_days: Sequence[WorkDay],
         for m in by_group[w.group_id]:
             if m.client_id not in seen and takes_part(m, periods[m.client_id], w.day):
                 seen.add(m.client_id)
-                out.append(Expected(m.client_id, w.id))
+                out.append(Expected(m.client_id, w.id, absence_possible(m, w.day)))
     return out

@@ -188,6 +188,7 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         Client.id.in_({p.client_id for p in pairs}))).all())
     now = utcnow()
     snapshot = rules_snapshot(rules)
+    not_possible: list[AttendanceDay] = []
     for pair in pairs:
         wd = by_id[pair.work_day_id]
         ev, details = _evidence_for(wd, bundles[(pair.client_id, pair.work_day_id)], wd.id in reports_in)
@@ -196,6 +197,14 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         if details["meeting"]["rejected_intervals"]:
             reasons.append(rejected_reason(details["meeting"]["rejected_intervals"]))
         row = existing.get((pair.client_id, pair.work_day_id))
+        if not pair.absence_possible and decision.status is not AttendanceStatus.PRESENT and (
+                row is None or row.override_status is None):
+            # Before the client joined the product (domain.participation.absence_possible): a
+            # day they attended stays paid, anything else is no day of theirs (no row, and a
+            # computed-only row is withdrawn); a coordinator's decision on the day still stands.
+            if row is not None:
+                not_possible.append(row)
+            continue
         evidence = {**details, "reasons": reasons, "rules": _snapshot_for(row, snapshot)}
         result.evaluated += 1
         result.by_status[decision.status.value] = result.by_status.get(decision.status.value, 0) + 1
@@ -220,6 +229,7 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         row.minutes = decision.minutes
         row.evidence = evidence
         row.computed_at = now
+    result.withdrawn += _withdraw(session, org_id, by_id, not_possible, actor, BEFORE_JOINING)
     return result
 
 
@@ -229,6 +239,17 @@ def _withdraw_unexpected(session: Session, org_id: int, by_id: dict[int, WorkDay
     stale = [a for a in session.scalars(select(AttendanceDay).where(AttendanceDay.work_day_id.in_(list(by_id)))).all()
              if (a.client_id, a.work_day_id) not in expected and a.override_status is None
              and (only is None or a.client_id in only)]
+    return _withdraw(session, org_id, by_id, stale, actor,
+                     "ei enää odotettu toimintapäivä (jakso, viikonpäivät tai ryhmä muuttui)")
+
+
+#: Why a computed day before the client's membership was recorded is withdrawn.
+BEFORE_JOINING = "päivä ennen kuin asiakas lisättiin ryhmään järjestelmässä: ei poissaolo"
+
+
+def _withdraw(session: Session, org_id: int, by_id: dict[int, WorkDay], stale: Sequence[AttendanceDay],
+              actor: str, why: str) -> int:
+    """Delete these computed-only rows, each with an `attendance.withdrawn` audit event."""
     if not stale:
         return 0
     codes = dict(session.execute(select(Client.id, Client.code).where(
@@ -238,8 +259,7 @@ def _withdraw_unexpected(session: Session, org_id: int, by_id: dict[int, WorkDay
             organisation_id=org_id, actor=actor, action="attendance.withdrawn", entity="attendance_day",
             entity_id=str(a.id),
             details={"client": codes.get(a.client_id), "day": by_id[a.work_day_id].day.isoformat(),
-                     "computed": a.computed_status.value, "minutes": a.minutes,
-                     "why": "ei enää odotettu toimintapäivä (jakso, viikonpäivät tai ryhmä muuttui)"}))
+                     "computed": a.computed_status.value, "minutes": a.minutes, "why": why}))
         session.delete(a)
     session.flush()
     return len(stale)

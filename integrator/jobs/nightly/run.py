@@ -6,8 +6,9 @@ Per organisation, under the `nightly_sync:<org>` lock:
    others still run;
 2. re-evaluate the window (last `rules.reevaluate_days` days, or from --since) in ONE
    transaction: a crash leaves the register exactly as it was;
-3. queue absence alerts - only when every source was read, so that a missing return can
-   never make an alert; the next night catches up.
+3. follow the absence alerts: withdraw (or correct, once sent) those whose days are no longer
+   all absent, always; queue new ones only when every source was read, so that a missing
+   return can never make an alert; the next night catches up.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from integrator.config import OrganisationConfig, Settings
 from integrator.domain.types import JobStatus
-from integrator.jobs.attendance.alerts import AlertResult, queue_absence_alerts
+from integrator.jobs.attendance.alerts import AlertResult, queue_absence_alerts, withdraw_untrue_alerts
 from integrator.jobs.attendance.evaluate import EvaluationResult, evaluate_window, reevaluate_work_days
 from integrator.jobs.locks import job_lock
 from integrator.jobs.nightly.context import HARVEST_DAYS, SyncContext, load_context
@@ -143,11 +144,19 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                 # A source failed: a missing return must not alert. A meeting whose id is unknown
                 # does not hold alerts back: its days stay pending (never absent), and it can
                 # last for weeks, during which the social workers would hear of nobody.
+                # Withdrawing still runs: a day kept unread stays as it was, so only a day that
+                # really changed (a return came, a coordinator decided) withdraws an alert.
                 rec.count("alerts_postponed")
+                with store.session() as s:
+                    withdrawn, corrections = withdraw_untrue_alerts(s, org_id, today=now.date())
+                rec.count("alerts_withdrawn", withdrawn)
+                rec.count("alert_corrections_queued", corrections)
             else:
                 with store.session() as s:
                     result.alerts = queue_absence_alerts(s, org_id, rules, today=now.date())
                 rec.count("alerts_queued", result.alerts.queued)
+                rec.count("alerts_withdrawn", result.alerts.withdrawn)
+                rec.count("alert_corrections_queued", result.alerts.corrections)
                 for code in result.alerts.without_worker:
                     rec.error(code, "absence streak, but the client's period names no responsible worker",
                               kind="no_worker")

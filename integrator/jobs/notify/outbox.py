@@ -66,6 +66,7 @@ class NewMessage:
     work_day_id: int | None = None
     staff_user_id: int | None = None
     not_before: datetime | None = None
+    meta: dict[str, Any] | None = None  # what the message is about (e.g. an alert's days); no identifying data
 
 
 def enqueue(s: Session, messages: Iterable[NewMessage]) -> int:
@@ -77,7 +78,7 @@ def enqueue(s: Session, messages: Iterable[NewMessage]) -> int:
         {"key": m.key, "kind": m.kind, "organisation_id": m.organisation_id, "to_address": m.to_address,
          "subject": m.subject, "body_text": m.body_text, "body_html": m.body_html, "client_id": m.client_id,
          "work_day_id": m.work_day_id, "staff_user_id": m.staff_user_id, "not_before": m.not_before,
-         "status": OutboxStatus.QUEUED, "attempts": 0}
+         "meta": m.meta, "status": OutboxStatus.QUEUED, "attempts": 0}
         for m in messages
     ]
     if not rows:
@@ -203,12 +204,25 @@ def requeue(store: Store, key: str) -> bool:
         return getattr(result, "rowcount", 0) == 1
 
 
+#: What may still be called off: not sent yet, or maybe sent (then only a coordinator's look
+#: or a job that knows the message no longer holds cancels it, so that nobody requeues it).
+CANCELLABLE = (*DUE, OutboxStatus.UNCERTAIN)
+
+
+def cancel_message(s: Session, message_id: int, reason: str,
+                   statuses: tuple[OutboxStatus, ...] = CANCELLABLE) -> bool:
+    """Cancel one message in the caller's transaction, only from one of `statuses`: a message
+    a sender has claimed meanwhile (SENDING) or sent is left as it is, and False is returned."""
+    result = s.execute(update(OutboxMessage).where(
+        OutboxMessage.id == message_id, OutboxMessage.status.in_(statuses),
+    ).values(status=OutboxStatus.CANCELLED, last_error=reason[:500]).execution_options(synchronize_session=False))
+    return getattr(result, "rowcount", 0) == 1
+
+
 def cancel_key(store: Store, key: str, reason: str) -> bool:
     with store.session() as s:
-        result = s.execute(update(OutboxMessage).where(
-            OutboxMessage.key == key, OutboxMessage.status.in_((*DUE, OutboxStatus.UNCERTAIN)),
-        ).values(status=OutboxStatus.CANCELLED, last_error=reason))
-        return getattr(result, "rowcount", 0) == 1
+        message_id = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))
+        return message_id is not None and cancel_message(s, message_id, reason)
 
 
 # ---- sending -------------------------------------------------------------------------------
