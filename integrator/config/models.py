@@ -97,9 +97,10 @@ class Rules(Strict):
     def _deadline(cls, v: Any) -> Any:
         if isinstance(v, time):
             return v
-        if not isinstance(v, str) or not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", v.strip()):
+        # ":00" seconds: the form a dumped configuration (model_dump) writes it back in.
+        if not isinstance(v, str) or not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:00)?", v.strip()):
             raise ValueError(f"expected the day's return deadline as HH:MM local time, e.g. \"23:59\"; got {v!r}")
-        hours, minutes = v.strip().split(":")
+        hours, minutes = v.strip().split(":")[:2]
         return time(int(hours), int(minutes))
 
     @field_validator("work_weekdays", mode="before")

@@ -214,8 +214,8 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         select(AttendanceDay).where(AttendanceDay.work_day_id.in_(wd_ids))).all()}
     codes = dict(session.execute(select(Client.id, Client.code).where(
         Client.id.in_({p.client_id for p in pairs}))).all())
-    clock = now or utcnow()
-    now = utcnow()
+    clock = now or utcnow()  # the sync's clock decides deadlines; `computed_at` is when we wrote
+    computed_at = utcnow()
     last_look = clock.date() - timedelta(days=rules.reevaluate_days)
     zones = {g.id: ZoneInfo(g.time_zone) for g in session.scalars(
         select(PeerGroup).where(PeerGroup.id.in_({w.group_id for w in work_days}))).all()}
@@ -238,7 +238,7 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         result.by_status[decision.status.value] = result.by_status.get(decision.status.value, 0) + 1
         if row is None:
             session.add(AttendanceDay(client_id=pair.client_id, work_day_id=wd.id, computed_status=decision.status,
-                                      minutes=decision.minutes, evidence=evidence, computed_at=now))
+                                      minutes=decision.minutes, evidence=evidence, computed_at=computed_at))
             result.created += 1
             continue
         if row.override_status is not None:
@@ -256,7 +256,7 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         row.computed_status = decision.status
         row.minutes = decision.minutes
         row.evidence = evidence
-        row.computed_at = now
+        row.computed_at = computed_at
     return result
 
 
