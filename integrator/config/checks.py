@@ -125,6 +125,9 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
             if len(set(group.weekdays)) > rules.max_days_per_week:
                 add((*g, "weekdays"), f"{len(set(group.weekdays))} weekdays; the rules allow at most "
                                       f"{rules.max_days_per_week} days a week")
+            if group.meeting.end > rules.day_return_deadline:
+                add((*g, "meeting", "end"), f"the meeting ends at {group.meeting.end:%H:%M}, after the day's return "
+                                            f"deadline (rules.day_return_deadline: {rules.day_return_deadline:%H:%M})")
             if group.meeting.provider == "teams" and org.microsoft is None:
                 add((*g, "meeting", "provider"), "Teams meetings need the organisation's 'microsoft' tenant; "
                                                  "add 'microsoft' or use provider: meet")

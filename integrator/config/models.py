@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -87,6 +88,20 @@ class Rules(Strict):
     absence_alert_streak: int = Field(2, ge=1, le=365)
     daily_compensation_eur: float = Field(9.0, ge=0, le=1000)
     reevaluate_days: int = Field(7, ge=1, le=366)
+    # The day's return deadline, local time of the group's time zone: the coursework is due then,
+    # and a day is not an absence before it (domain.attendance.return_deadline).
+    day_return_deadline: time = time(23, 59)
+
+    @field_validator("day_return_deadline", mode="before")
+    @classmethod
+    def _deadline(cls, v: Any) -> Any:
+        if isinstance(v, time):
+            return v
+        # ":00" seconds: the form a dumped configuration (model_dump) writes it back in.
+        if not isinstance(v, str) or not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:00)?", v.strip()):
+            raise ValueError(f"expected the day's return deadline as HH:MM local time, e.g. \"23:59\"; got {v!r}")
+        hours, minutes = v.strip().split(":")[:2]
+        return time(int(hours), int(minutes))
 
     @field_validator("work_weekdays", mode="before")
     @classmethod

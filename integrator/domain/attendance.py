@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from integrator.domain.rules import AttendanceRules
 from integrator.domain.types import AttendanceStatus
+from integrator.domain.weeks import weekday_fi
 
 Interval = tuple[datetime, datetime]
 
@@ -76,10 +78,20 @@ class DayEvidence:
     """What the nightly sync knows about one client on one work day."""
 
     meeting_minutes: int
-    report_available: bool  # the meeting's attendance report exists (Teams: only after it ends)
+    # The meeting's attendance is final: Teams published its report (only after the meeting
+    # ends, which may be hours after its scheduled end), or Meet's conference record(s) of
+    # the day have ended. "No report yet" is never final.
+    attendance_final: bool
     task_returned_on_time: bool  # the day's task was returned by its deadline
     task_returned_late: bool = False  # returned, but after the deadline
     meeting_cancelled: bool = False  # the work day took place but its meeting did not
+    # The day's return deadline (`rules.day_return_deadline`) has passed: until then a return
+    # still counts, so the day cannot be an absence. Unknown means not passed (never decide early).
+    deadline_passed: bool = False
+    deadline: datetime | None = None  # that deadline in the group's local time, for the reason
+    # The nightly sync looks at the day for the last time (its re-evaluation window closes):
+    # a day still undecided then needs the coordinator's decision.
+    last_evaluation: bool = False
 
     def __post_init__(self) -> None:
         if self.meeting_minutes < 0:
@@ -91,26 +103,60 @@ class DayDecision:
     status: AttendanceStatus
     minutes: int
     reasons: list[str] = field(default_factory=list)  # Finnish, for the coordinator UI
+    needs_decision: bool = False  # PENDING that no later evaluation will resolve: the coordinator decides
+
+
+#: The reason of a day whose evidence never became final within the re-evaluation window.
+NEEDS_DECISION_REASON = "Kokousraportti puuttuu edelleen: päätä päivä itse"
+
+
+def return_deadline(day: date, rules: AttendanceRules, tz: str) -> datetime:
+    """When the day's task is due at the latest, as an aware UTC instant: the rule's local time
+    (`rules.day_return_deadline`, by default 23:59) on `day` in the group's time zone `tz`.
+
+    The one place for it: the coursework's due time is made from it, and the day's attendance
+    waits for it. A wall-clock time in the spring DST gap moves forward by the gap (Python's
+    reading), as meeting times do (`domain.calendar.meeting_window`).
+    """
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {tz!r}; use an IANA name like 'Europe/Helsinki'") from exc
+    return datetime.combine(day, rules.day_return_deadline, tzinfo=zone).astimezone(UTC)
+
+
+def deadline_text(local: datetime) -> str:
+    """'ti 8.12. klo 23.59': a deadline as a Finnish coordinator reads it (local time given)."""
+    return f"{weekday_fi(local.date())} {local.day}.{local.month}. klo {local.hour}.{local.minute:02d}"
 
 
 def evaluate_day(ev: DayEvidence, rules: AttendanceRules) -> DayDecision:
     """The computed status of one client's work day, with the evidence that decided it.
 
+    Positive evidence decides a day at once; an absence only when all the evidence is final.
     Branches, first match wins:
     1. PRESENT - meeting minutes reach `rules.attendance_min_minutes` (and are more than 0:
        the client appeared). Minutes are evidence even
        if the meeting was marked cancelled (people were demonstrably there).
     2. PRESENT - `rules.task_return_counts_as_present` and the day's task was returned by the
        deadline. A late return never counts: the deadline is part of the day's work.
-    3. Meeting cancelled (no report will ever come, so waiting is pointless):
+    3. PENDING - a return counts as presence and the day's return deadline has not passed
+       (`ev.deadline_passed`): the client may still return the work. (When only the meeting
+       counts, a return cannot change the day and the deadline is not waited for.)
+    4. Meeting cancelled (no report will ever come, so its attendance is final as it is):
        - if a task return counts as presence, the client had a way to attend and did not:
          ABSENT;
        - if only the meeting counts, the organisation removed the only way to attend:
          EXCUSED, so that no alert goes to the social worker and no money is paid without
          evidence; the coordinator can still override.
-    4. PENDING - the attendance report is not available yet (Teams publishes it only after
-       the meeting ends); re-evaluated later (see `rules.reevaluate_days`).
-    5. ABSENT - the report is in and neither the meeting nor the task shows attendance.
+    5. PENDING - the meeting's attendance is not final yet (Teams publishes the report only
+       after the meeting ends, Meet ends the conference record when the last one leaves);
+       re-evaluated by every nightly sync within `rules.reevaluate_days`. At the last of them
+       (`ev.last_evaluation`) the day is flagged `needs_decision` for the coordinator: never
+       silently an absence.
+    6. ABSENT - the deadline has passed, the attendance is final, and neither the meeting nor
+       the task shows attendance.
+    PENDING is never paid and never alerted.
     """
     limit = rules.attendance_min_minutes
     minutes = ev.meeting_minutes
@@ -121,15 +167,16 @@ def evaluate_day(ev: DayEvidence, rules: AttendanceRules) -> DayDecision:
     # would be paid for a day the report shows them absent from.
     meeting_proves = minutes > 0 and minutes >= limit
     task_proves = rules.task_return_counts_as_present and ev.task_returned_on_time
+    waits_for_deadline = rules.task_return_counts_as_present and not ev.deadline_passed
 
     if ev.meeting_cancelled:
         reasons.append("Kokous peruttu")
     if meeting_proves:
         reasons.append(f"Läsnä kokouksessa {minutes} min (raja {limit} min)")
-    elif ev.report_available or minutes > 0:
+    elif ev.attendance_final or minutes > 0:
         reasons.append(f"Kokouksessa {minutes} min, alle rajan {limit} min")
-    if not ev.report_available and not ev.meeting_cancelled:
-        reasons.append("Kokousraportti ei vielä saatavilla")
+    if not ev.attendance_final and not ev.meeting_cancelled:
+        reasons.append("Kokousraportti ei vielä valmis")
 
     if ev.task_returned_on_time:
         if rules.task_return_counts_as_present:
@@ -138,22 +185,31 @@ def evaluate_day(ev: DayEvidence, rules: AttendanceRules) -> DayDecision:
             reasons.append("Palautti päivän tehtävän ajoissa (palautus ei sääntöjen mukaan riitä läsnäoloksi)")
     elif ev.task_returned_late:
         reasons.append("Palautti päivän tehtävän myöhässä (ei riitä läsnäoloksi)")
+    elif waits_for_deadline:
+        reasons.append(f"Päivän palautusaika päättyy {deadline_text(ev.deadline)}" if ev.deadline is not None
+                       else "Päivän palautusaika ei ole vielä päättynyt")
     else:
         reasons.append("Päivän tehtävää ei palautettu ajoissa")
 
+    needs_decision = False
     if meeting_proves or task_proves:
         status = AttendanceStatus.PRESENT
+    elif waits_for_deadline:
+        status = AttendanceStatus.PENDING
     elif ev.meeting_cancelled:
         if rules.task_return_counts_as_present:
             status = AttendanceStatus.ABSENT
         else:
             status = AttendanceStatus.EXCUSED
             reasons.append("Läsnäoloa ei voinut osoittaa, koska kokous peruttiin")
-    elif not ev.report_available:
+    elif not ev.attendance_final:
         status = AttendanceStatus.PENDING
     else:
         status = AttendanceStatus.ABSENT
-    return DayDecision(status=status, minutes=minutes, reasons=reasons)
+    if status is AttendanceStatus.PENDING and ev.last_evaluation:
+        needs_decision = True
+        reasons.append(NEEDS_DECISION_REASON if not ev.attendance_final else "Päivää ei voitu ratkaista: päätä päivä itse")
+    return DayDecision(status=status, minutes=minutes, reasons=reasons, needs_decision=needs_decision)
 
 
 def effective_status(

@@ -7,6 +7,7 @@ object that has them.
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Protocol
 
 
@@ -21,6 +22,12 @@ class AttendanceRules(Protocol):
 
     @property
     def daily_compensation_eur(self) -> float: ...
+
+    @property
+    def day_return_deadline(self) -> time: ...  # local wall-clock time of the group's time zone
+
+    @property
+    def reevaluate_days(self) -> int: ...
 
 
 class PeriodRules(Protocol):

@@ -79,6 +79,9 @@ class RegisterDay:
     minutes: int
     expected: bool = True  # False: a stored row for a day that is no longer expected
     rate: Decimal | None = None  # the rate recorded when the day was evaluated, if any
+    # Still pending when its re-evaluation window closed (the meeting report never came): the
+    # coordinator decides it; their decision (an override) resolves it.
+    needs_decision: bool = False
 
     @property
     def label(self) -> str:
@@ -167,6 +170,8 @@ class RegisterRow:
                     and deciding.rate is not None and deciding.rate != self.rate):
                 out.append(f"{_fi(day)}: korvaus {deciding.rate:.2f} € (arvioitaessa voimassa ollut päivähinta)")
             for d in found:
+                if d.needs_decision and d.counts:
+                    out.append(f"{_fi(day)} ({d.group}): kokousraportti puuttuu edelleen, päätä päivä itse")
                 if d.expected:
                     continue
                 if d.overridden:
@@ -268,7 +273,8 @@ def build(store: Store, org: str | int, start: date, end: date, title: str, *, r
             overridden=bool(a and a.override_status), override_reason=a.override_reason if a else None,
             override_by=staff.get(a.override_by_id) if a and a.override_by_id else None,
             minutes=a.minutes if a else 0, expected=(client_id, wd_id) in expected,
-            rate=_recorded_rate(a.evidence) if a else None))
+            rate=_recorded_rate(a.evidence) if a else None,
+            needs_decision=bool(a and a.override_status is None and (a.evidence or {}).get("needs_decision") is True)))
     for client_id, days in per_client.items():
         days.sort(key=lambda d: (d.day, d.group))
         reg.rows.append(RegisterRow(client_id, clients[client_id], sorted({d.group for d in days}), days, rate))

@@ -57,7 +57,8 @@ SCHEMAS: J = {
                      "status": {"type": "string", "enum": ["planned", "cancelled"]}, "cancelled_reason": NSTR,
                      "meeting_start": STR, "meeting_end": STR, "tasks": {"type": "array", "items": STR}}),
     "AttendanceCell": _obj({"id": INT, "status": STR, "computed_status": STR, "override_status": NSTR,
-                            "override_reason": NSTR, "minutes": INT, "evidence": {"type": "object"}}),
+                            "override_reason": NSTR, "minutes": INT, "evidence": {"type": "object"},
+                            "needs_decision": BOOL}),
     "AttendanceGrid": _obj({
         "group": _ref("Group"), "week": STR, "work_days": {"type": "array", "items": _ref("WorkDay")},
         "rows": {"type": "array", "items": _obj({

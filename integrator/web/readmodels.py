@@ -98,7 +98,9 @@ def attendance_cell(ad: AttendanceDay | None) -> dict[str, Any] | None:
     return {"id": ad.id, "status": ad.status.value, "computed_status": ad.computed_status.value,
             "override_status": ad.override_status.value if ad.override_status else None,
             "override_reason": ad.override_reason, "minutes": ad.minutes,
-            "evidence": ad.evidence or {}}
+            "evidence": ad.evidence or {},
+            # Pending past its re-evaluation window: the coordinator decides (an override resolves it).
+            "needs_decision": ad.override_status is None and (ad.evidence or {}).get("needs_decision") is True}
 
 
 def attendance_grid(s: Session, p: Principal, group: PeerGroup, week: str) -> dict[str, Any]:

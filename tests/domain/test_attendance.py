@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from integrator.domain.attendance import (
     evaluate_day,
     merge_intervals,
     minutes_present,
+    return_deadline,
 )
 from integrator.domain.types import AttendanceStatus
 
@@ -121,9 +123,10 @@ def test_duplicating_every_session_changes_nothing(spans: list[tuple[datetime, d
 
 
 def ev(minutes: int = 0, report: bool = True, on_time: bool = False, late: bool = False,
-       cancelled: bool = False) -> DayEvidence:
-    return DayEvidence(meeting_minutes=minutes, report_available=report, task_returned_on_time=on_time,
-                       task_returned_late=late, meeting_cancelled=cancelled)
+       cancelled: bool = False, deadline_passed: bool = True) -> DayEvidence:
+    """A past day's evidence (its return deadline has passed) unless told otherwise."""
+    return DayEvidence(meeting_minutes=minutes, attendance_final=report, task_returned_on_time=on_time,
+                       task_returned_late=late, meeting_cancelled=cancelled, deadline_passed=deadline_passed)
 
 
 def test_a_client_in_the_meeting_for_at_least_the_limit_is_present() -> None:
@@ -160,7 +163,7 @@ def test_a_late_return_never_makes_the_day_present() -> None:
 def test_without_the_meeting_report_the_day_waits_as_pending() -> None:
     decision = evaluate_day(ev(0, report=False), RULES)
     assert decision.status is PENDING
-    assert "Kokousraportti ei vielä saatavilla" in decision.reasons
+    assert "Kokousraportti ei vielä valmis" in decision.reasons
 
 
 def test_a_return_on_time_decides_the_day_before_the_report_arrives() -> None:
@@ -196,6 +199,71 @@ def test_a_cancelled_meeting_excuses_the_day_when_only_the_meeting_counts() -> N
     assert decision.reasons[-1] == "Läsnäoloa ei voinut osoittaa, koska kokous peruttiin"
 
 
+# --- a day is decided only when its evidence is final --------------------------------------
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+TUESDAY_DEADLINE = datetime(2026, 12, 8, 23, 59, tzinfo=HELSINKI)
+
+
+def test_before_the_return_deadline_a_client_without_evidence_waits_with_the_deadline_named() -> None:
+    decision = evaluate_day(DayEvidence(meeting_minutes=0, attendance_final=True, task_returned_on_time=False,
+                                        deadline_passed=False, deadline=TUESDAY_DEADLINE), RULES)
+    assert decision.status is PENDING and not decision.needs_decision
+    assert "Päivän palautusaika päättyy ti 8.12. klo 23.59" in decision.reasons
+    assert "Päivän tehtävää ei palautettu ajoissa" not in decision.reasons
+
+
+def test_before_the_deadline_positive_evidence_decides_present_at_once() -> None:
+    early = {"attendance_final": True, "deadline_passed": False, "deadline": TUESDAY_DEADLINE}
+    assert evaluate_day(DayEvidence(meeting_minutes=45, task_returned_on_time=False, **early), RULES).status is PRESENT
+    assert evaluate_day(DayEvidence(meeting_minutes=0, task_returned_on_time=True, **early), RULES).status is PRESENT
+
+
+def test_a_cancelled_meeting_does_not_make_an_absence_before_the_deadline() -> None:
+    assert evaluate_day(ev(0, report=False, cancelled=True, deadline_passed=False), RULES).status is PENDING
+
+
+def test_when_only_the_meeting_counts_the_deadline_is_not_waited_for() -> None:
+    assert evaluate_day(ev(10, deadline_passed=False), MEETING_ONLY).status is ABSENT
+
+
+def test_an_unknown_deadline_is_never_taken_as_passed() -> None:
+    decision = evaluate_day(DayEvidence(meeting_minutes=0, attendance_final=True, task_returned_on_time=False), RULES)
+    assert decision.status is PENDING
+    assert "Päivän palautusaika ei ole vielä päättynyt" in decision.reasons
+
+
+def test_a_day_still_without_its_report_at_its_last_evaluation_needs_the_coordinators_decision() -> None:
+    decision = evaluate_day(DayEvidence(meeting_minutes=0, attendance_final=False, task_returned_on_time=False,
+                                        deadline_passed=True, last_evaluation=True), RULES)
+    assert decision.status is PENDING and decision.needs_decision
+    assert decision.reasons[-1] == "Kokousraportti puuttuu edelleen: päätä päivä itse"
+    # Positive evidence still decides it; a final report decides it either way.
+    assert not evaluate_day(DayEvidence(0, False, True, deadline_passed=True, last_evaluation=True),
+                            RULES).needs_decision
+    assert evaluate_day(DayEvidence(0, True, False, deadline_passed=True, last_evaluation=True),
+                        RULES).status is ABSENT
+
+
+def test_the_return_deadline_is_the_rules_local_time_in_the_groups_time_zone() -> None:
+    assert return_deadline(date(2026, 12, 8), Rules(), "Europe/Helsinki") == datetime(2026, 12, 8, 21, 59, tzinfo=UTC)
+    summer = Rules(day_return_deadline="18:00")
+    assert return_deadline(date(2026, 6, 9), summer, "Europe/Helsinki") == datetime(2026, 6, 9, 15, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="time zone"):
+        return_deadline(date(2026, 6, 9), summer, "Mars/Olympus")
+
+
+@pytest.mark.parametrize("bad", ["24:00", "1830", 1830, "18:3", "klo 18", ""])
+def test_a_return_deadline_that_is_not_hh_mm_is_refused_by_name(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"day_return_deadline[\s\S]*HH:MM"):
+        Rules(day_return_deadline=bad)  # type: ignore[arg-type]
+
+
+def test_the_return_deadline_defaults_to_one_minute_to_midnight() -> None:
+    assert Rules().day_return_deadline == time(23, 59)
+    assert Rules(day_return_deadline="7:05").day_return_deadline == time(7, 5)
+
+
 def test_negative_meeting_minutes_are_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         ev(-1)
@@ -204,10 +272,12 @@ def test_negative_meeting_minutes_are_refused() -> None:
 evidence = st.builds(
     DayEvidence,
     meeting_minutes=st.integers(0, 300),
-    report_available=st.booleans(),
+    attendance_final=st.booleans(),
     task_returned_on_time=st.booleans(),
     task_returned_late=st.booleans(),
     meeting_cancelled=st.booleans(),
+    deadline_passed=st.booleans(),
+    last_evaluation=st.booleans(),
 )
 rules = st.builds(Rules, attendance_min_minutes=st.integers(1, 120), task_return_counts_as_present=st.booleans())
 
@@ -219,14 +289,17 @@ def test_every_decision_is_explained_and_present_only_with_evidence_the_rules_ac
     meeting_ok = e.meeting_minutes > 0 and e.meeting_minutes >= r.attendance_min_minutes
     task_ok = r.task_return_counts_as_present and e.task_returned_on_time
     assert (decision.status is PRESENT) == (meeting_ok or task_ok)
+    if decision.status is ABSENT:  # only on final evidence, after the return deadline
+        assert e.deadline_passed and (e.attendance_final or e.meeting_cancelled)
     if decision.status is PENDING:
-        assert not e.report_available and not e.meeting_cancelled
+        assert (not e.attendance_final and not e.meeting_cancelled) or (
+            r.task_return_counts_as_present and not e.deadline_passed)
+    assert decision.needs_decision == (decision.status is PENDING and e.last_evaluation)
 
 
 @given(evidence, rules, st.integers(1, 60))
 def test_more_minutes_never_make_a_present_day_worse(e: DayEvidence, r: Rules, extra: int) -> None:
-    more = DayEvidence(e.meeting_minutes + extra, e.report_available, e.task_returned_on_time,
-                       e.task_returned_late, e.meeting_cancelled)
+    more = replace(e, meeting_minutes=e.meeting_minutes + extra)
     if evaluate_day(e, r).status is PRESENT:
         assert evaluate_day(more, r).status is PRESENT
 

@@ -18,13 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.config import Rules
-from integrator.domain.attendance import DayEvidence, evaluate_day, minutes_present
+from integrator.domain.attendance import DayEvidence, evaluate_day, minutes_present, return_deadline
 from integrator.domain.types import AttendanceStatus, WorkDayStatus
 from integrator.reports.expected import expected_pairs
 from integrator.store.db import Store
@@ -46,8 +47,19 @@ RETURNED_STATES = frozenset({"TURNED_IN", "RETURNED", "added"})
 REPORT_KIND = "meeting_report"
 
 
+#: The report id of the markers older versions stored for "no report after a grace time". They
+#: are not final evidence (a report published late must still count): ignored, never written.
+LEGACY_NO_REPORT = "none"
+
+
 def report_key(work_day_id: int, source: str, report_id: str) -> str:
     return f"{REPORT_KIND}:{work_day_id}:{source}:{report_id}"
+
+
+def is_final_report(key: str) -> bool:
+    """A stored report marker that is final evidence: a real report, not a legacy "none"."""
+    parts = key.split(":")
+    return len(parts) >= 4 and parts[1].isdigit() and parts[-1] != LEGACY_NO_REPORT
 
 
 # --- evidence ---------------------------------------------------------------------------
@@ -82,7 +94,8 @@ def rules_snapshot(rules: Rules) -> dict[str, Any]:
     part of it so that a past month is reported at the rate in force (see reports.register)."""
     return {"attendance_min_minutes": rules.attendance_min_minutes,
             "task_return_counts_as_present": rules.task_return_counts_as_present,
-            "daily_compensation_eur": rules.daily_compensation_eur}
+            "daily_compensation_eur": rules.daily_compensation_eur,
+            "day_return_deadline": rules.day_return_deadline.strftime("%H:%M")}
 
 
 def _snapshot_for(row: AttendanceDay | None, snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +114,10 @@ class _Bundle:
     returns: list[Submission] = field(default_factory=list)
 
 
-def _evidence_for(wd: WorkDay, bundle: _Bundle, report_in: bool) -> tuple[DayEvidence, dict[str, Any]]:
+def _evidence_for(wd: WorkDay, bundle: _Bundle, report_in: bool, deadline: datetime, now: datetime,
+                  last_evaluation: bool) -> tuple[DayEvidence, dict[str, Any]]:
+    """The day's evidence; `deadline` its return deadline in the group's local time, `now` the
+    sync's clock, `last_evaluation` whether the re-evaluation window closes for it now."""
     intervals: list[tuple[datetime, datetime]] = []
     fallback_seconds = 0
     rejected = 0
@@ -121,16 +137,20 @@ def _evidence_for(wd: WorkDay, bundle: _Bundle, report_in: bool) -> tuple[DayEvi
     returned = [s for s in bundle.returns if s.state in RETURNED_STATES and s.returned_at is not None]
     on_time = [s for s in returned if not s.late]
     late = [s for s in returned if s.late]
-    ev = DayEvidence(meeting_minutes=minutes, report_available=report_in or bool(bundle.meetings),
-                     task_returned_on_time=bool(on_time), task_returned_late=bool(late) and not on_time)
+    # A stored attendance record of the client is final too: records are stored only from a
+    # published report (Teams) or an ended conference record (Meet).
+    ev = DayEvidence(meeting_minutes=minutes, attendance_final=report_in or bool(bundle.meetings),
+                     task_returned_on_time=bool(on_time), task_returned_late=bool(late) and not on_time,
+                     deadline_passed=now >= deadline, deadline=deadline, last_evaluation=last_evaluation)
     details = {
-        "meeting": {"report_available": ev.report_available, "minutes": minutes,
+        "meeting": {"report_available": ev.attendance_final, "minutes": minutes,
                     "records": sorted(m.id for m in bundle.meetings),
                     "sources": sorted({m.source for m in bundle.meetings}),
                     "via_phone": any(m.via_phone for m in bundle.meetings),
                     "rejected_intervals": rejected},
         "returns": [{"source": s.source, "at": s.returned_at.isoformat() if s.returned_at else None,
                      "late": s.late, "mime_type": s.mime_type, "state": s.state} for s in returned],
+        "deadline": deadline.isoformat(),
     }
     return ev, details
 
@@ -145,6 +165,7 @@ class EvaluationResult:
     changed: int = 0
     overridden_kept: int = 0
     withdrawn: int = 0  # computed-only rows deleted because their day is no longer expected
+    need_decision: int = 0  # PENDING past the re-evaluation window, without a coordinator's decision
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -159,8 +180,15 @@ def work_days_in_window(session: Session, org_id: int, start: date, end: date, n
 
 
 def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules: Rules, *,
-             client_ids: Iterable[int] | None = None, actor: str = "system:nightly_sync") -> EvaluationResult:
-    """Compute and upsert the attendance days of these work days in the caller's transaction."""
+             client_ids: Iterable[int] | None = None, actor: str = "system:nightly_sync",
+             now: datetime | None = None) -> EvaluationResult:
+    """Compute and upsert the attendance days of these work days in the caller's transaction.
+
+    `now` (the sync's clock, default the real one) tells whether a day's return deadline has
+    passed, and whether its re-evaluation window closes: a day on or before `now`'s date minus
+    `rules.reevaluate_days` is not looked at by the nightly sync again, so one still undecided
+    is flagged `needs_decision` for the coordinator.
+    """
     result = EvaluationResult()
     if not work_days:
         return result
@@ -186,12 +214,18 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         select(AttendanceDay).where(AttendanceDay.work_day_id.in_(wd_ids))).all()}
     codes = dict(session.execute(select(Client.id, Client.code).where(
         Client.id.in_({p.client_id for p in pairs}))).all())
-    now = utcnow()
+    clock = now or utcnow()  # the sync's clock decides deadlines; `computed_at` is when we wrote
+    computed_at = utcnow()
+    last_look = clock.date() - timedelta(days=rules.reevaluate_days)
+    zones = {g.id: ZoneInfo(g.time_zone) for g in session.scalars(
+        select(PeerGroup).where(PeerGroup.id.in_({w.group_id for w in work_days}))).all()}
     snapshot = rules_snapshot(rules)
     not_possible: list[AttendanceDay] = []
     for pair in pairs:
         wd = by_id[pair.work_day_id]
-        ev, details = _evidence_for(wd, bundles[(pair.client_id, pair.work_day_id)], wd.id in reports_in)
+        deadline = return_deadline(wd.day, rules, zones[wd.group_id].key).astimezone(zones[wd.group_id])
+        ev, details = _evidence_for(wd, bundles[(pair.client_id, pair.work_day_id)], wd.id in reports_in,
+                                    deadline, clock, wd.day <= last_look)
         decision = evaluate_day(ev, rules)
         reasons = list(decision.reasons)
         if details["meeting"]["rejected_intervals"]:
@@ -205,12 +239,15 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
             if row is not None:
                 not_possible.append(row)
             continue
-        evidence = {**details, "reasons": reasons, "rules": _snapshot_for(row, snapshot)}
+        evidence = {**details, "reasons": reasons, "rules": _snapshot_for(row, snapshot),
+                    "needs_decision": decision.needs_decision}
         result.evaluated += 1
+        if decision.needs_decision and (row is None or row.override_status is None):
+            result.need_decision += 1  # a coordinator's decision resolves it
         result.by_status[decision.status.value] = result.by_status.get(decision.status.value, 0) + 1
         if row is None:
             session.add(AttendanceDay(client_id=pair.client_id, work_day_id=wd.id, computed_status=decision.status,
-                                      minutes=decision.minutes, evidence=evidence, computed_at=now))
+                                      minutes=decision.minutes, evidence=evidence, computed_at=computed_at))
             result.created += 1
             continue
         if row.override_status is not None:
@@ -228,7 +265,7 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         row.computed_status = decision.status
         row.minutes = decision.minutes
         row.evidence = evidence
-        row.computed_at = now
+        row.computed_at = computed_at
     result.withdrawn += _withdraw(session, org_id, by_id, not_possible, actor, BEFORE_JOINING)
     return result
 
@@ -269,9 +306,8 @@ def _work_days_with_report(session: Session, org_id: int, wd_ids: Sequence[int])
     found: set[int] = set()
     for key in session.scalars(select(ExternalResource.local_key).where(
             ExternalResource.organisation_id == org_id, ExternalResource.kind == REPORT_KIND)).all():
-        parts = key.split(":")
-        if len(parts) >= 2 and parts[1].isdigit():
-            found.add(int(parts[1]))
+        if is_final_report(key):
+            found.add(int(key.split(":")[1]))
     return found & set(wd_ids)
 
 
@@ -288,7 +324,7 @@ def evaluate_window(store: Store, org_id: int, rules: Rules, *, now: datetime, s
     skip = set(keep)
     with store.session() as s:
         days = [w for w in work_days_in_window(s, org_id, start, end, now) if w.id not in skip]
-        return evaluate(s, org_id, days, rules)
+        return evaluate(s, org_id, days, rules, now=now)
 
 
 def _rules_from_rows(session: Session, wd_ids: Sequence[int]) -> Rules:
@@ -306,13 +342,13 @@ def _rules_from_rows(session: Session, wd_ids: Sequence[int]) -> Rules:
 
 def reevaluate_work_days(store: Store, org_id: int, work_day_ids: Sequence[int], *,
                          client_ids: Iterable[int] | None = None, rules: Rules | None = None,
-                         actor: str = "system:reevaluate") -> EvaluationResult:
+                         actor: str = "system:reevaluate", now: datetime | None = None) -> EvaluationResult:
     """Recompute some days now (after a mapping), with the rules the last sync used."""
     with store.session() as s:
         days = list(s.scalars(select(WorkDay).where(WorkDay.id.in_(work_day_ids),
                                                     WorkDay.status == WorkDayStatus.PLANNED)).all())
         return evaluate(s, org_id, days, rules or _rules_from_rows(s, work_day_ids),
-                        client_ids=client_ids, actor=actor)
+                        client_ids=client_ids, actor=actor, now=now)
 
 
 # --- coordinator corrections ------------------------------------------------------------

@@ -4,7 +4,7 @@ the work days in it, our memory of the outside world (ExternalResource rows) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,18 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Rules
+from integrator.domain.attendance import return_deadline
 from integrator.domain.types import WorkDayStatus
-from integrator.jobs.attendance.evaluate import REPORT_KIND
+from integrator.jobs.attendance.evaluate import REPORT_KIND, is_final_report
 from integrator.jobs.attendance.identity import ClientIndex
 from integrator.store.models import Client, ExternalResource, PeerGroup, StaffUser, SyncCursor, WorkDay
 from integrator.store.types import utcnow
 
-#: A meeting without any report this long after its end had nobody in it (Teams and Meet
-#: publish within minutes); until then its days stay pending rather than absent.
-REPORT_GRACE = timedelta(hours=4)
-#: How far back meetings without their evidence are still read: Meet deletes conference
-#: records 30 days after the meeting, so a sync that was down for a week still catches up.
+#: How far back meetings never read are still read once: Meet deletes conference records 30
+#: days after the meeting, so a sync that was down for a week still catches up.
 HARVEST_DAYS = 30
+#: The meeting's state key saying when the sync last looked for its attendance and found it not
+#: final yet. Only that: "no report yet" is never stored as final evidence.
+CHECKED_KEY = "attendance_checked_at"
 
 
 def get_cursor(s: Session, org_id: int, source: str, partition: str = "") -> str | None:
@@ -55,6 +56,7 @@ class MeetingRow:
     key: str = ""  # the meeting's ExternalResource local key (meeting:<group>:<day>)
     join_url: str | None = None  # Teams: finds the onlineMeeting id when it is missing
     event_id: str | None = None  # Meet: the calendar event that carries the conferenceId
+    checked: bool = False  # read before, its attendance not final then (CHECKED_KEY)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class SyncContext:
     start: date
     end: date
     tz: ZoneInfo
+    window_start: date | None = None  # the re-evaluation window (or --since); None: from `start`
     work_days: dict[int, WorkDay] = field(default_factory=dict)
     group_of: dict[int, PeerGroup] = field(default_factory=dict)  # work day id -> group
     groups: dict[str, PeerGroup] = field(default_factory=dict)
@@ -88,9 +91,15 @@ class SyncContext:
     codes: dict[int, str] = field(default_factory=dict)  # client id -> code
     index: ClientIndex | None = None
 
-    def day_end(self, day: date) -> datetime:
-        """The end of a work day (local midnight), when a return is due at the latest."""
-        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz).astimezone(UTC)
+    def deadline(self, work_day_id: int) -> datetime:
+        """When the work day's return is due at the latest (`rules.day_return_deadline`, group's time)."""
+        return return_deadline(self.work_days[work_day_id].day, self.rules, self.group_of[work_day_id].time_zone)
+
+    def rereads(self, m: MeetingRow) -> bool:
+        """A meeting without final attendance is read at every sync while its day is inside the
+        re-evaluation window (or what --since asks); one older than that only if it was never
+        read (the sync was down), so that each pending meeting costs its requests once a night."""
+        return not m.checked or self.work_days[m.work_day_id].day >= (self.window_start or self.start)
 
     def group_days(self, group_key: str) -> set[int]:
         group = self.groups.get(group_key)
@@ -153,7 +162,8 @@ def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
     parts = r.local_key.split(":")
     state: dict[str, Any] = r.state or {}
     if r.kind == REPORT_KIND and len(parts) > 1 and parts[1].isdigit():
-        ctx.reported.add(int(parts[1]))
+        if is_final_report(r.local_key):
+            ctx.reported.add(int(parts[1]))
     elif r.kind == "meeting" and len(parts) == 3 and (parts[1], parts[2]) in by_day:
         wd_id = by_day[(parts[1], parts[2])]
         wd = ctx.work_days[wd_id]
@@ -161,7 +171,7 @@ def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
             work_day_id=wd_id, provider=str(state.get("provider", "")), organizer=str(state.get("organizer", "")),
             online_meeting_id=state.get("online_meeting_id"), meeting_code=state.get("conference_id"),
             start=wd.meeting_start, end=wd.meeting_end, key=r.local_key, join_url=state.get("join_url"),
-            event_id=state.get("event_id") or r.external_id))
+            event_id=state.get("event_id") or r.external_id, checked=bool(state.get(CHECKED_KEY))))
     elif r.kind == "coursework":
         cw_day, due = _work_day_of_coursework(r.local_key), _due_of(state)
         if cw_day is not None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from integrator.jobs.attendance.evaluate import REPORT_KIND, report_key
 from integrator.jobs.attendance.identity import STAFF_ROLES
-from integrator.jobs.nightly.context import SyncContext
+from integrator.jobs.nightly.context import CHECKED_KEY, MeetingRow, SyncContext
 from integrator.store.db import Store
 from integrator.store.models import ExternalResource, MeetingAttendance, Submission
 from integrator.store.types import utcnow
@@ -106,7 +106,8 @@ def store_attendees(s: Session, ctx: SyncContext, source: str, work_day_id: int,
 
 def mark_report(s: Session, ctx: SyncContext, work_day_id: int, source: str, report_id: str,
                 details: dict[str, Any]) -> None:
-    """Record that this work day's meeting evidence is in (a report, or none after the grace)."""
+    """Record that this work day's meeting attendance is final: a published report (Teams) or an
+    ended conference record (Meet). Never called for "no report yet"."""
     key = report_key(work_day_id, source, report_id)
     row = s.scalar(select(ExternalResource).where(ExternalResource.organisation_id == ctx.org_id,
                                                   ExternalResource.kind == REPORT_KIND,
@@ -125,6 +126,21 @@ MEETING_ID_UNKNOWN = "attendance cannot be read: meeting id unknown"
 #: Error kind of MEETING_ID_UNKNOWN: it leaves only that meeting's days pending, so it does not
 #: hold back the organisation's absence alerts (it may last for weeks; transient faults do not).
 MEETING_ID_KIND = "meeting_id"
+
+
+def mark_checked(store: Store, ctx: SyncContext, m: MeetingRow) -> None:
+    """Note on the meeting that it was read and its attendance was not final yet: not evidence,
+    only what lets a meeting older than the re-evaluation window be read once after an outage
+    and not every night (`SyncContext.rereads`). Written once per meeting."""
+    if m.checked:
+        return
+    with store.session() as s:
+        row = s.scalar(select(ExternalResource).where(ExternalResource.organisation_id == ctx.org_id,
+                                                      ExternalResource.kind == "meeting",
+                                                      ExternalResource.local_key == m.key))
+        if row is not None:
+            row.state = {**(row.state or {}), CHECKED_KEY: ctx.now.isoformat()}
+    m.checked = True
 
 
 def remember_meeting_ids(store: Store, ctx: SyncContext, key: str, ids: dict[str, str | None]) -> None:

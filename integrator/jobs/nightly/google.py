@@ -11,12 +11,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from integrator.jobs.attendance.identity import ORGANIZER_ROLE, STAFF_ROLE, participant_key
-from integrator.jobs.nightly.context import REPORT_GRACE, MeetingRow, SyncContext, get_cursor, set_cursor
+from integrator.jobs.nightly.context import MeetingRow, SyncContext, get_cursor, set_cursor
 from integrator.jobs.nightly.evidence import (
     MEETING_ID_KIND,
     MEETING_ID_UNKNOWN,
     AttendeeIn,
     ReturnIn,
+    mark_checked,
     mark_report,
     remember_meeting_ids,
     store_attendees,
@@ -78,7 +79,7 @@ def harvest_classroom(store: Store, ctx: SyncContext, gc: GoogleClient, rec: Run
         for course_id, group_key in sorted(ctx.courses.items()):
             group = ctx.groups.get(group_key)
             closed = [w.day for wid, w in ctx.work_days.items()
-                      if group is not None and w.group_id == group.id and ctx.day_end(w.day) <= ctx.now]
+                      if group is not None and w.group_id == group.id and ctx.deadline(wid) <= ctx.now]
             if not closed:
                 continue
             cursor = get_cursor(s, ctx.org_id, "classroom", course_id)
@@ -151,7 +152,7 @@ def _due(ctx: SyncContext, course_work_id: str) -> datetime | None:
     if course_work_id in ctx.coursework_due:
         return ctx.coursework_due[course_work_id]
     wd = ctx.coursework.get(course_work_id)
-    return ctx.day_end(ctx.work_days[wd].day) if wd is not None and wd in ctx.work_days else None
+    return ctx.deadline(wd) if wd is not None and wd in ctx.work_days else None
 
 
 # ---- Drive -----------------------------------------------------------------------------------
@@ -266,13 +267,17 @@ def resolve_meeting_codes(store: Store, ctx: SyncContext, gc: GoogleClient, miss
 
 
 def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder) -> None:
-    """Each ended Meet meeting of the window whose evidence is not in yet (then never again).
+    """Each ended Meet meeting of the window whose attendance is not final yet.
+
+    Final means the day's conference record(s) have ended; a meeting still going on, or without
+    any record yet, is read again at the next sync while its day is in the re-evaluation
+    window (`SyncContext.rereads`), never stored as final.
 
     Reads are batched across meetings: records of all meetings, then their participants,
     then the participants' sessions - three rounds of envelopes however many meetings.
     """
-    pending = [m for m in ctx.meetings
-               if m.provider == "meet" and m.work_day_id not in ctx.reported and m.end <= ctx.now]
+    pending = [m for m in ctx.meetings if m.provider == "meet" and m.work_day_id not in ctx.reported
+               and m.end <= ctx.now and ctx.rereads(m)]
     missing = [m for m in pending if not m.meeting_code]
     if missing:
         resolve_meeting_codes(store, ctx, gc, missing, rec)
@@ -291,9 +296,9 @@ def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecor
             continue
         day = ctx.work_days[wd].day
         records = [r for r in res if r.start is not None and ctx.local_date(r.start) == day]
-        if any(r.end is None for r in records):
-            continue  # still going on: next run
-        if not records and ctx.now < todo[wd].end + REPORT_GRACE:
+        if not records or any(r.end is None for r in records):
+            mark_checked(store, ctx, todo[wd])  # still going on, or no conference yet: next run
+            rec.count("meet_meetings_not_final")
             continue
         complete[wd] = records
     people = harvest.participants_for(gc, {r.name: todo[wd].organizer for wd, rs in complete.items() for r in rs})
@@ -315,6 +320,4 @@ def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecor
                 if rejected:  # visible in the job history, not only in the stored record
                     rec.count("meet_intervals_rejected", rejected)
                 mark_report(s, ctx, wd, "meet", r.name.split("/")[-1], {"participants": n})
-            if not records:
-                mark_report(s, ctx, wd, "meet", "none", {"participants": 0, "note": "no conference"})
         rec.count("meet_meetings_read")

@@ -5,7 +5,10 @@ Per organisation, under the `nightly_sync:<org>` lock:
    returns, Drive returns, Meet and Teams attendance; a failing source is recorded and the
    others still run;
 2. re-evaluate the window (last `rules.reevaluate_days` days, or from --since) in ONE
-   transaction: a crash leaves the register exactly as it was;
+   transaction: a crash leaves the register exactly as it was. A day is decided only when its
+   evidence is final (its return deadline passed, its meeting's report in); a day that leaves
+   the window still undecided stays pending and is flagged for the coordinator
+   (`days_need_decision`);
 3. follow the absence alerts: withdraw (or correct, once sent) those whose days are no longer
    all absent, always; queue new ones only when every source was read, so that a missing
    return can never make an alert; the next night catches up.
@@ -130,13 +133,23 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
             with store.session() as s:
                 ctx = load_context(s, org_id, org_cfg.key, org_cfg, rules, now=now,
                                    start=min(start, now.date() - timedelta(days=HARVEST_DAYS)), tz=settings.time_zone)
+                ctx.window_start = start
             result.requests = _harvest(store, ctx, providers, rec, force=since is not None)
             result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start, keep=ctx.unread)
             rec.count("days_kept_unread_source", len(ctx.unread))
             late = sorted(wd for wd in ctx.new_reports - ctx.unread if ctx.work_days[wd].day < start)
-            if late:  # evidence of days before the window arrived late (the sync was down): decide them too
-                late_eval = reevaluate_work_days(store, org_id, late, rules=rules, actor="system:nightly_sync")
+            # Days before the window still without final meeting evidence (the sync was down the
+            # night their window closed): evaluated again so that they are flagged, never left
+            # unevaluated or unflagged. No report means no change: no writes.
+            undecided = sorted(wd for wd, w in ctx.work_days.items() if w.day < start and wd not in ctx.reported
+                               and wd not in ctx.unread and w.meeting_end <= now)
+            need_decision = result.evaluation.need_decision
+            if late or undecided:  # evidence of days before the window arrived late (the sync was down): decide them too
+                late_eval = reevaluate_work_days(store, org_id, sorted({*late, *undecided}), rules=rules,
+                                                 actor="system:nightly_sync", now=now)
                 rec.count("days_outside_window_evaluated", late_eval.evaluated)
+                need_decision += late_eval.need_decision
+            rec.count("days_need_decision", need_decision)
             for status, n in result.evaluation.by_status.items():
                 rec.count(f"days_{status}", n)
             rec.count("days_changed", result.evaluation.changed)

@@ -1,7 +1,10 @@
 """The Microsoft half of the nightly sync: Teams attendance reports of ended meetings.
 
 Teams has no change feed for attendance; the "cursor" is per meeting: once a meeting's
-report (or its certain absence, after the grace) is stored, that meeting is never read again.
+report is stored, that meeting is never read again. A meeting without its report is read again
+at every sync while its day is in the re-evaluation window (`SyncContext.rereads`): the report
+appears only when the last participant leaves, which may be long after the scheduled end, and
+"no report yet" is never stored as final.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import re
 
 from integrator.jobs.attendance.identity import ORGANIZER_ROLE, looks_like_phone, participant_key
-from integrator.jobs.nightly.context import REPORT_GRACE, MeetingRow, SyncContext
+from integrator.jobs.nightly.context import MeetingRow, SyncContext
 from integrator.jobs.nightly.evidence import (
     MEETING_ID_KIND,
     MEETING_ID_UNKNOWN,
     AttendeeIn,
+    mark_checked,
     mark_report,
     remember_meeting_ids,
     store_attendees,
@@ -93,8 +97,8 @@ def resolve_meeting_ids(store: Store, ctx: SyncContext, graph: GraphClient, orga
 def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRecorder) -> None:
     """Reports of every pending meeting in `$batch` envelopes, then the records of every report."""
     organizers = _Organizers(graph)
-    pending = [m for m in ctx.meetings
-               if m.provider == "teams" and m.work_day_id not in ctx.reported and m.end <= ctx.now]
+    pending = [m for m in ctx.meetings if m.provider == "teams" and m.work_day_id not in ctx.reported
+               and m.end <= ctx.now and ctx.rereads(m)]
     missing = [m for m in pending if not m.online_meeting_id]
     if missing:
         resolve_meeting_ids(store, ctx, graph, organizers, missing, rec)
@@ -120,8 +124,12 @@ def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRe
                 raise rs
             rec.error(_label(ctx, m.work_day_id), str(rs)[:300], kind="teams")
             continue
-        if not rs and ctx.now < m.end + REPORT_GRACE:
-            continue  # the report is not published yet: the day stays pending
+        if not rs:
+            # Not published yet (someone may still be in the meeting): the days stay pending, and
+            # the meeting is read again at the next sync.
+            mark_checked(store, ctx, m)
+            rec.count("teams_meetings_without_report")
+            continue
         failed = [records[f"{key}/{r.id}"] for r in rs if isinstance(records[f"{key}/{r.id}"], ProviderError)]
         if failed:
             rec.error(_label(ctx, m.work_day_id), str(failed[0])[:300], kind="teams")
@@ -136,8 +144,6 @@ def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRe
                 if rejected:  # visible in the job history, not only in the stored record
                     rec.count("teams_intervals_rejected", rejected)
                 mark_report(s, ctx, m.work_day_id, "teams", r.id, {"records": n})
-            if not rs:
-                mark_report(s, ctx, m.work_day_id, "teams", "none", {"records": 0, "note": "no report"})
         rec.count("teams_meetings_read")
 
 

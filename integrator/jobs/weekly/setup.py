@@ -86,7 +86,7 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
     # SQLite then holds its write lock only while we compute, never while we wait for Google.
     with store.session() as s:
         apply_to_session(s, settings)
-        ow = load_week(s, org_cfg, week, now, task_file, bank)
+        ow = load_week(s, org_cfg, week, now, task_file, bank, rules=settings.rules_for(org_cfg.key))
     owners = {key: r.state.get("owner") for (kind, key), r in rows.items() if kind == "folder" and r.external_id}
     desired, notes = desired_resources(ow, org_cfg, now, owners)
     return add_to_plan(diff(ow, desired, notes, rows, accepted, now, group_key), copies)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from integrator.config import OrganisationConfig
+from integrator.config import OrganisationConfig, Rules
 from integrator.domain.calendar import SkippedDay, WeekCalendar, client_work_days
 from integrator.domain.consent import has_consent
 from integrator.domain.participation import takes_part
@@ -125,8 +125,10 @@ def _period_for(periods: list[Period], monday: date, sunday: date) -> Period | N
 
 
 def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
-              task_file: TaskFile | None = None, bank: dict[str, str] | None = None) -> OrgWeek:
-    """The organisation's week; work days whose meeting has begun at `now` are kept as they are."""
+              task_file: TaskFile | None = None, bank: dict[str, str] | None = None, *,
+              rules: Rules) -> OrgWeek:
+    """The organisation's week; work days whose meeting has begun at `now` are kept as they are.
+    `rules`: the organisation's (the coursework is due at the day's return deadline)."""
     org = s.scalars(select(Organisation).where(Organisation.key == org_cfg.key)).one()
     monday = week_monday(week)
     sunday = monday + timedelta(days=6)
@@ -164,7 +166,7 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
             active_codes.add(client.code)
         for wd in wk.days:
             tasks = list(wd.tasks) if started(wd, now) else ensure_tasks(s, wd, group.key, task_file, bank)
-            scheduled, due = morning_and_end(wd.day, group.time_zone)
+            scheduled, due = morning_and_end(wd.day, group.time_zone, rules)
             gw.days.append(DayWeek(wd.id, wd.day, scheduled, due, tuple(_task_week(t) for t in tasks)))
         _sync_assignments(s, gw)
         result.groups.append(gw)

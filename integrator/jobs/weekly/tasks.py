@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from integrator.domain.attendance import return_deadline
 from integrator.domain.calendar import (
     ORGANISATION_CLOSED,
     SkippedDay,
@@ -48,6 +49,7 @@ from integrator.domain.calendar import (
     meeting_window,
     work_days_for_week,
 )
+from integrator.domain.rules import AttendanceRules
 from integrator.domain.types import VariantKind, WorkDayStatus
 from integrator.domain.weeks import parse_weekday
 from integrator.store.models import Assignment, PeerGroup, Task, TaskVariant, WorkDay
@@ -257,6 +259,9 @@ def ensure_tasks(s: Session, wd: WorkDay, group_key: str, task_file: TaskFile | 
     return sorted(wd.tasks, key=lambda t: t.position)
 
 
-def morning_and_end(day: date, tz: str, morning: time = time(8, 0), end: time = time(23, 59)) -> tuple[datetime, datetime]:
-    """When a day's coursework is published (the morning) and due (the end of the day), as UTC."""
-    return meeting_window(day, morning, end, tz)
+def morning_and_end(day: date, tz: str, rules: AttendanceRules, morning: time = time(8, 0)
+                    ) -> tuple[datetime, datetime]:
+    """When a day's coursework is published (the morning) and due (the day's return deadline,
+    `rules.day_return_deadline`: the same instant the day's attendance waits for), as UTC."""
+    published, _ = meeting_window(day, morning, time(23, 59), tz)
+    return min(published, due := return_deadline(day, rules, tz)), due

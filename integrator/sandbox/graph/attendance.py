@@ -1,8 +1,8 @@
 """Teams attendance reports, built from ``sb.graph.join_meeting`` calls.
 
 One report per meeting session (joins that overlap in time, as Teams cuts them). A report
-appears only once the session is over and, for a session held in the scheduled slot, once the
-scheduled end has passed on the sandbox clock. The list returns at most the 50 latest reports.
+appears only once the session is over (plus ``sb.graph.report_delay``) and, for a session held
+in the scheduled slot, once the scheduled end has passed on the sandbox clock. The list returns at most the 50 latest reports.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _visible(meeting: Meeting, session: list[AttendanceInterval]) -> bool:
     now = graph_app().state.clock.now()
     start, end = min(a.join for a in session), max(a.leave for a in session)
     scheduled_end = meeting.end if start < meeting.end else start
-    return now >= end and now >= scheduled_end
+    return now >= end + tenant().report_delay and now >= scheduled_end
 
 
 def _report_id(meeting: Meeting, session: list[AttendanceInterval]) -> str:

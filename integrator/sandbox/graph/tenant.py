@@ -107,6 +107,9 @@ class GraphTenant:
         self.meetings: dict[str, Meeting] = {}
         self.policy_users: set[str] = set()
         self.attendance: list[AttendanceInterval] = []
+        #: How long after a session ends Teams publishes its attendance report (real Teams: minutes,
+        #: sometimes hours); a test holds a report back with it.
+        self.report_delay = timedelta(0)
 
     def reset(self) -> None:
         """Empty tenant (new tenant id); the token signing key survives."""
