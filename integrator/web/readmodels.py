@@ -9,6 +9,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from integrator.domain import weeks
+from integrator.jobs.attendance.corrections import Outcome
+from integrator.reports.corrections import CorrectionEvent
 from integrator.store.models import (
     AttendanceDay,
     Client,
@@ -116,3 +118,22 @@ def attendance_grid(s: Session, p: Principal, group: PeerGroup, week: str) -> di
         "rows": [{"client": client_json(c),
                   "days": [attendance_cell(cells.get((c.id, d.id))) for d in days]} for c in members],
     }
+
+
+def _value(status: Any) -> str | None:
+    return status.value if status is not None else None
+
+
+def correction_json(o: Outcome) -> dict[str, Any]:
+    """A correction's or a revert's outcome: the day's statuses after it, and whether it changed anything."""
+    return {"client": o.client_code, "group": o.group, "day": o.day.isoformat(),
+            "attendance_day_id": o.attendance_day_id, "status": _value(o.after), "before": _value(o.before),
+            "computed_status": _value(o.computed), "override_status": _value(o.decision),
+            "override_reason": o.reason, "changed": o.changed}
+
+
+def correction_event_json(e: CorrectionEvent) -> dict[str, Any]:
+    return {"at": e.at.isoformat(), "day": e.day.isoformat(), "group": e.group,
+            "action": "reverted" if e.reverted else "decided", "from": _value(e.before), "to": _value(e.after),
+            "computed": _value(e.computed), "reason": e.reason, "actor": e.actor, "staff_id": e.staff_id,
+            "staff_name": e.staff_name}
