@@ -154,5 +154,7 @@ def month_report(store: Store, org: str | int, month: str, *, group_key: str | N
             select(Organisation).where(Organisation.key == org))
         if found is None:
             raise LookupError(f"no organisation {org!r} in the store")
-        return CorrectionsReport(found.key, found.name, f"{year:04d}-{num:02d}", first, last,
-                                 events(s, found.id, first, last, group_key=group_key))
+        found_events = events(s, found.id, first, last, group_key=group_key)
+        # The report reads day by day; a day's events in the order they were made.
+        found_events.sort(key=lambda e: (e.day, e.client_code, e.group, e.at))
+        return CorrectionsReport(found.key, found.name, f"{year:04d}-{num:02d}", first, last, found_events)
