@@ -124,15 +124,6 @@ def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
         return jsonify(readmodels.attendance_cell(ad))
 
 
-def _day_arg(value: str) -> date:
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is None:
-        abort(400, description="day must be a date like 2026-11-24")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        abort(400, description="day must be a date like 2026-11-24 (a real calendar date)")
-
-
 def _client_work_day(client_id: int, day: date) -> int:
     """The work day a correction of the client's `day` is about, in a group the principal sees
     (404 for a client they do not see; 400 when the client has no such day in their groups)."""
@@ -144,47 +135,44 @@ def _client_work_day(client_id: int, day: date) -> int:
         return wd.id
 
 
-@bp.post("/clients/<id:client_id>/attendance/<day>")
-def correct_client_day(client_id: int, day: str) -> ResponseReturnValue:
+@bp.post("/clients/<id:client_id>/attendance/<day:day>")
+def correct_client_day(client_id: int, day: date) -> ResponseReturnValue:
     """A decision on the client's day, in advance or afterwards (rules: jobs.attendance.corrections)."""
-    when = _day_arg(day)
     body = json_object(("status", "reason"))
     status = str_field(body, "status", choices=services.CORRECTABLE_STATUSES)
     reason = str_field(body, "reason", max_length=500)
     assert status is not None and reason is not None
-    wd_id = _client_work_day(client_id, when)
+    wd_id = _client_work_day(client_id, day)
     p = current_principal()
-    outcome = services.correction(lambda: correct(get_store(), client_id, when, status, reason,
+    outcome = services.correction(lambda: correct(get_store(), client_id, day, status, reason,
                                                   Actor.staff(p.staff_id), work_day_id=wd_id,
                                                   today=context.today()))
     log.info("attendance corrected", extra={"client_id": client_id, "status": status, "changed": outcome.changed})
     return jsonify(readmodels.correction_json(outcome))
 
 
-@bp.post("/clients/<id:client_id>/attendance/<day>/revert")
-def revert_client_day(client_id: int, day: str) -> ResponseReturnValue:
+@bp.post("/clients/<id:client_id>/attendance/<day:day>/revert")
+def revert_client_day(client_id: int, day: date) -> ResponseReturnValue:
     """The day back to its computed status (the decision removed, audited with the reason)."""
-    when = _day_arg(day)
     reason = str_field(json_object(("reason",)), "reason", max_length=500)
     assert reason is not None
-    wd_id = _client_work_day(client_id, when)
+    wd_id = _client_work_day(client_id, day)
     p = current_principal()
-    outcome = services.correction(lambda: revert(get_store(), client_id, when, reason, Actor.staff(p.staff_id),
+    outcome = services.correction(lambda: revert(get_store(), client_id, day, reason, Actor.staff(p.staff_id),
                                                  work_day_id=wd_id))
     log.info("attendance correction reverted", extra={"client_id": client_id, "changed": outcome.changed})
     return jsonify(readmodels.correction_json(outcome))
 
 
-@bp.get("/clients/<id:client_id>/attendance/<day>/history")
-def client_day_history(client_id: int, day: str) -> ResponseReturnValue:
+@bp.get("/clients/<id:client_id>/attendance/<day:day>/history")
+def client_day_history(client_id: int, day: date) -> ResponseReturnValue:
     """Every correction of the client's day, oldest first (only of groups the principal sees)."""
-    when = _day_arg(day)
     p = current_principal()
     store = get_store()
     with store.session() as s:
         client = access.client_or_404(s, p, client_id)
         visible = {g.key for g in access.visible_groups(s, p) if g.organisation_id == client.organisation_id}
-    found = history(store, client_id, when)
+    found = history(store, client_id, day)
     return jsonify([readmodels.correction_event_json(e) for e in found if p.is_admin or e.group in visible])
 
 
