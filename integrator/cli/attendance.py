@@ -100,7 +100,7 @@ def _setup(config_file: Path | None, database_url: str | None, org_key: str | No
 
 def _report(outcome: Outcome, *, nothing: str) -> None:
     if not outcome.changed:
-        click.echo(f"Ei muutosta: {outcome.describe()}; {nothing}.")
+        click.echo(f"Ei muutosta: {outcome.client_code} {fi_date(outcome.day)} ({outcome.group}): {nothing}.")
     elif outcome.applied:
         click.echo(f"Tallennettu: {outcome.describe()}")
     else:
@@ -155,7 +155,7 @@ def correct_cmd(code: str, day_text: str, status: str, reason: str, not_expected
                           allow_unexpected=not_expected, apply=yes)
     except CorrectionError as err:
         raise _fail(err) from err
-    _report(outcome, nothing="päätös ja syy ovat jo nämä")
+    _report(outcome, nothing=f"päätös ({status_fi(decision)}) ja syy ovat jo nämä")
 
 
 @attendance.command("revert")
