@@ -31,6 +31,8 @@ NSTR: J = {"type": "string", "nullable": True}
 NINT: J = {"type": "integer", "nullable": True}
 STATUS_OR_NULL: J = {"type": "string", "enum": ["present", "absent", "pending", "excused", None], "nullable": True}
 DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+REASON: J = {"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S",
+             "description": "Why; kept in the audit trail (not only white space)"}
 ID_PARAM_MAX = ID_MAX  # the URL converter's bound: a larger id answers 404
 
 SETUP_WEEK_RULE = (f"ISO week. A preview accepts {SETUP_WEEKS_BACK} weeks back to {SETUP_WEEKS_AHEAD} weeks ahead "
@@ -66,10 +68,8 @@ SCHEMAS: J = {
             "client": _ref("Client"),
             "days": {"type": "array", "items": {"allOf": [_ref("AttendanceCell")], "nullable": True}}})}}),
     "Correction": {**_obj({"status": {"type": "string", "enum": ["present", "absent", "excused"]},
-                           "reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
-                   "additionalProperties": False},
-    "Revert": {**_obj({"reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
-               "additionalProperties": False},
+                           "reason": REASON}), "additionalProperties": False},
+    "Revert": {**_obj({"reason": REASON}), "additionalProperties": False},
     "CorrectionOutcome": _obj({
         "client": STR, "group": STR, "day": {"type": "string", "format": "date"}, "attendance_day_id": NINT,
         "status": {**STATUS_OR_NULL, "description": "The effective status after the change"},
@@ -152,7 +152,10 @@ LINKS: dict[str, J] = {
                  **_setup("$response.body#/id")},
     "listGroupClients": {**_to("client_id", "$response.body#/0/id", "getClient"),
                          **_map_attendee({"client_id": "$response.body#/0/id"})},
-    "attendanceGrid": _to("attendance_day_id", "$response.body#/rows/0/days/0/id", "correctAttendance"),
+    "attendanceGrid": {**_to("attendance_day_id", "$response.body#/rows/0/days/0/id", "correctAttendance"),
+                       **{op: {"operationId": op, "parameters": {"client_id": "$response.body#/rows/0/client/id",
+                                                                 "day": "$response.body#/work_days/0/day"}}
+                          for op in ("correctClientDay", "revertClientDay", "clientDayHistory")}},
     "listUnmatchedAttendees": _map_attendee({"source": "$response.body#/0/source",
                                              "participant_key": "$response.body#/0/participant_key"}),
     "previewWeeklySetup": _to("run_id", "$response.body#/job_run_id", "getJob"),
@@ -174,6 +177,8 @@ DAY_PARAM: J = {"name": "day", "in": "path", "required": True,
 COMMON = {"401": _err("Not logged in / no valid token")}
 NOTFOUND = {"404": _err("Not found or not visible to you")}
 BAD = {"400": _err("Invalid request")}
+REFUSED = {"409": _err("The day cannot take this: not a work day of the client, not a day they are "
+                             "expected on, or an absence recorded in advance (the message names the field)")}
 
 
 def _op(op_id: str, summary: str, responses: J, params: list[J] | None = None, body: J | None = None) -> J:
@@ -215,14 +220,15 @@ PATHS: J = {
                                                  [_id("group_id"), WEEK_Q])},
     "/attendance/{attendance_day_id}/correction": {"post": _op(
         "correctAttendance", "A coordinator's decision on one day, with its reason",
-        {"200": _ok(_ref("AttendanceCell")), **BAD, **NOTFOUND}, [_id("attendance_day_id")], _ref("Correction"))},
+        {"200": _ok(_ref("AttendanceCell")), **BAD, **NOTFOUND, **REFUSED}, [_id("attendance_day_id")],
+        _ref("Correction"))},
     "/clients/{client_id}/attendance/{day}": {"post": _op(
         "correctClientDay", "A decision on the client's work day, in advance (excused or present) or afterwards",
-        {"200": _ok(_ref("CorrectionOutcome")), **BAD, **NOTFOUND}, [_id("client_id"), DAY_PARAM],
+        {"200": _ok(_ref("CorrectionOutcome")), **BAD, **NOTFOUND, **REFUSED}, [_id("client_id"), DAY_PARAM],
         _ref("Correction"))},
     "/clients/{client_id}/attendance/{day}/revert": {"post": _op(
         "revertClientDay", "The client's day back to its computed status (the decision removed, audited)",
-        {"200": _ok(_ref("CorrectionOutcome")), **BAD, **NOTFOUND}, [_id("client_id"), DAY_PARAM],
+        {"200": _ok(_ref("CorrectionOutcome")), **BAD, **NOTFOUND, **REFUSED}, [_id("client_id"), DAY_PARAM],
         _ref("Revert"))},
     "/clients/{client_id}/attendance/{day}/history": {"get": _op(
         "clientDayHistory", "Every correction of the client's day, oldest first",

@@ -31,11 +31,13 @@ CORRECTABLE_STATUSES = frozenset({AttendanceStatus.PRESENT.value, AttendanceStat
 
 
 def correction(fn: Callable[[], T]) -> T:
-    """Runs a correction; a refused one answers 400 with the field it is about and why (Finnish)."""
+    """Runs a correction; a refused one answers with the field it is about and why (Finnish): 400
+    for a bad reason, 409 when the day cannot take the decision (no such work day of the client,
+    not expected, an absence in advance): the request is well-formed, the day's state refuses it."""
     try:
         return fn()
     except CorrectionError as err:
-        abort(400, description=f"{err.field}: {err}" if err.field else str(err))
+        abort(400 if err.field == "reason" else 409, description=f"{err.field}: {err}" if err.field else str(err))
 
 
 def correct(store: Store, attendance_day_id: int, status: AttendanceStatus, reason: str, staff_id: int) -> Outcome:

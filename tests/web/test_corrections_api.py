@@ -47,7 +47,7 @@ def test_a_sick_day_is_excused_in_advance_reverted_and_its_history_read(app: Fla
     assert again["changed"] is False and _audits(app) == audits
 
     absent = as_coord_a.post(url, json={"status": "absent", "reason": "Ilmoitti jo"})
-    assert absent.status_code == 400
+    assert absent.status_code == 409
     assert absent.get_json()["message"].startswith("status: poissaoloa ei voi merkitä etukäteen")
 
     back = as_coord_a.post(f"{url}/revert", json={"reason": "Aika siirtyi"})
@@ -74,11 +74,11 @@ def test_a_day_the_client_is_not_expected_on_is_refused_naming_the_day(as_coord_
     # The world's periods have no data-protection briefing: nobody is expected yet.
     resp = as_coord_a.post(f"/api/v1/clients/{world.client_a}/attendance/{TUESDAY}",
                            json={"status": "present", "reason": "Osallistui"})
-    assert resp.status_code == 400
+    assert resp.status_code == 409  # well-formed, but the day cannot take it
     assert resp.get_json()["message"].startswith("day: ")
     wednesday = as_coord_a.post(f"/api/v1/clients/{world.client_a}/attendance/2026-11-25",
                                 json={"status": "present", "reason": "Osallistui"})
-    assert wednesday.status_code == 400 and "ei ole toimintapäivää" in wednesday.get_json()["message"]
+    assert wednesday.status_code == 409 and "ei ole toimintapäivää" in wednesday.get_json()["message"]
     blank = as_coord_a.post(f"/api/v1/clients/{world.client_a}/attendance/{TUESDAY}",
                             json={"status": "present", "reason": "  "})
     assert blank.status_code == 400 and blank.get_json()["message"].startswith("reason: ")
