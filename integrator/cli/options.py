@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy import select
 
-from integrator.config import Settings, load_settings
+from integrator.config import Settings, config_path, load_settings
 from integrator.store.db import Store
+from integrator.store.models import Organisation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,3 +59,27 @@ def open_store(database_url: str | None = None, settings: Settings | None = None
     ctx.obj = store
     ctx.call_on_close(store.dispose)
     return store
+
+
+def load_if_present(config_file: Path | None) -> Settings | None:
+    """The settings when a config file is given or there is one (it must then be right, exit 2);
+    None for commands that need only the database when there is no file."""
+    path = config_path(config_file)
+    if config_file is not None or os.environ.get("INTEGRATOR_CONFIG") or path.exists():
+        return load(path, check_secrets=False)
+    return None
+
+
+def the_organisation(store: Store, org_key: str | None) -> str:
+    """--org, checked against the database, or the database's only organisation (exit 2 otherwise)."""
+    with store.session() as s:
+        keys = list(s.scalars(select(Organisation.key).order_by(Organisation.key)))
+    if org_key is not None:
+        if org_key not in keys:
+            raise click.BadParameter(f"no organisation {org_key!r} in the database; expected one of: "
+                                     f"{', '.join(keys) or '(none)'}", param_hint="--org")
+        return org_key
+    if len(keys) != 1:
+        raise click.UsageError(f"the database has {len(keys)} organisations ({', '.join(keys) or 'none'}): "
+                               "choose one with --org")
+    return keys[0]

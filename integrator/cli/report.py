@@ -1,4 +1,5 @@
-"""`integrator report attendance --month 2026-11 --format csv|xlsx [--group G]`."""
+"""`integrator report attendance --month 2026-11 --format csv|xlsx [--group G]` and
+`integrator report corrections --month 2026-11 [--format csv|xlsx] [--output FILE]`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ from pathlib import Path
 
 import click
 
-from integrator.cli.options import config_option, database_url_option, load, open_store, org_option
-from integrator.reports.export import to_csv, write
+from integrator.cli.options import (
+    config_option,
+    database_url_option,
+    load,
+    load_if_present,
+    open_store,
+    org_option,
+    the_organisation,
+)
+from integrator.reports.corrections import month_report
+from integrator.reports.export import corrections_to_csv, corrections_to_xlsx, to_csv, write
 from integrator.reports.register import build_month, build_week
 
 
@@ -59,3 +69,40 @@ def attendance(config_file: Path | None, database_url: str | None, month: str | 
     write(reg, fmt, target)
     click.echo(f"{len(reg.rows)} clients, {reg.total_compensation_days} compensation days, "
                f"{reg.total_amount:.2f} € -> {target}")
+
+
+@report.command("corrections")
+@config_option
+@database_url_option
+@click.option("--month", required=True, help="The month of the corrected days, e.g. 2026-11.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@org_option(help="Organisation key (default: the only one in the database).")
+@click.option("--group", "group_key", default=None, help="Only this group's days.")
+@click.option("--output", "--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="File to write (default: CSV to standard output, XLSX to ./korjaukset-<org>-<month>.xlsx).")
+def corrections(config_file: Path | None, database_url: str | None, month: str, fmt: str, org_key: str | None,
+                group_key: str | None, out: Path | None) -> None:
+    """Every correction of an attendance day (a decision, or a return to the computed status),
+    one row per change: day, client code, group, status before and after, the computed status,
+    reason, who, and when (Helsinki time).
+
+    The rows are chosen by the month of the day corrected, not by when the change was made: a
+    sick day agreed in October for 3.11. is in November's report, with November's register.
+    CSV for Finnish Excel: ';' separated, UTF-8 with a BOM, Finnish words, dates as 24.11.2026.
+    """
+    settings = load_if_present(config_file)
+    store = open_store(database_url, settings)
+    org = the_organisation(store, org_key)
+    try:
+        rep = month_report(store, org, month, group_key=group_key)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--month") from err
+    data = corrections_to_csv(rep) if fmt == "csv" else corrections_to_xlsx(rep)
+    if fmt == "csv" and out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    target = out or Path(f"korjaukset-{org}-{rep.month}.{fmt}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    click.echo(f"{len(rep.events)} corrections -> {target}")

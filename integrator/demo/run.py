@@ -18,7 +18,7 @@ from typing import Any
 
 from integrator.demo.world import ORG, DemoWorld, local
 from integrator.domain.types import AttendanceStatus
-from integrator.jobs.attendance.evaluate import correct_attendance_for
+from integrator.jobs.attendance.corrections import Actor, correct
 from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
 from integrator.jobs.notify.sender import send_outbox
 from integrator.reports.export import day_heading, write
@@ -144,7 +144,8 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
                 say("Ohjaaja yhdisti tunnistamattoman puhelinosallistujan asiakkaaseen K-0003 "
                     "(käytetään jatkossa automaattisesti)")
         wd = next(wd for wd, g in w.work_days() if g == "pitka" and wd.day == TUE)
-        correct_attendance_for(store, w.client_id("K-0005"), wd.id, "excused", "sairausloma", 1)
+        correct(store, w.client_id("K-0005"), wd.day, "excused", "sairausloma", Actor.staff(1), group_key="pitka",
+                today=sb.state.clock.now().date())
         say("Ohjaaja merkitsi K-0005:n tiistain perustelluksi poissaoloksi (sairausloma)")
         sent = send_outbox(store, w.settings, now=sb.state.clock.now())
         alerts = [m for m in sb.sent_mail() if m.subject.startswith("Toistuvia poissaoloja")]

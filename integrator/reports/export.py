@@ -4,6 +4,9 @@ Finnish headers, readable dates, colours, totals, and a sheet of every correctio
 One cell per client and date: the date's status as the register decides it (the best status of
 the date's work days). The last column, *huomautukset*, explains the dates that need it, e.g. two
 work days on one date that are paid once.
+
+The corrections report (`reports.corrections`) is written here too, for Finnish Excel: a CSV
+with `;`, a BOM and d.m.yyyy dates, and an XLSX of plain values.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from integrator.domain.types import AttendanceStatus
 from integrator.domain.weeks import weekday_fi
+from integrator.reports.corrections import CorrectionEvent, CorrectionsReport
 from integrator.reports.register import (
     NOT_EVALUATED,
     NOT_EXPECTED,
@@ -148,6 +152,57 @@ def _corrections_sheet(wb: Workbook, reg: Register) -> None:
                 ws.cell(ws.max_row, 2).number_format = "d.m.yyyy"
     for col, width in zip("ABCDEF", (12, 12, 18, 22, 50, 24), strict=True):
         ws.column_dimensions[col].width = width
+
+
+# --- the corrections report (korjausloki) ----------------------------------------------------
+
+CORRECTION_HEADERS = ["Päivä", "Asiakas", "Ryhmä", "Ennen", "Jälkeen", "Laskettu", "Syy", "Tekijä",
+                      "Aika (Suomen aikaa)"]
+
+
+def _fi_status(status: AttendanceStatus | None) -> str:
+    return STATUS_LABEL[status] if status is not None else NOT_EVALUATED
+
+
+def _correction_cells(e: CorrectionEvent) -> list[str]:
+    return [cell_text(e.client_code), cell_text(e.group), _fi_status(e.before), _fi_status(e.after),
+            _fi_status(e.computed), cell_text(e.reason), cell_text(e.who)]
+
+
+def corrections_to_csv(report: CorrectionsReport) -> bytes:
+    """For Finnish Excel: `;` between cells, UTF-8 with a BOM, Finnish words, dates as 24.11.2026."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    w.writerow([h.lower() for h in CORRECTION_HEADERS])
+    for e in report.events:
+        w.writerow([f"{e.day.day}.{e.day.month}.{e.day.year}", *_correction_cells(e),
+                    f"{e.local_at.day}.{e.local_at.month}.{e.local_at.year} {e.local_at:%H:%M}"])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def corrections_to_xlsx(report: CorrectionsReport) -> bytes:
+    """The same rows as the CSV, as values (dates and times as cells, no formulas)."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = f"Korjaukset {report.month}"[:31]
+    ws.append([f"Läsnäolojen korjaukset {report.month} – {report.organisation_name}"])  # starts with text: safe
+    ws.append([f"Korjatut päivät {report.first:%d.%m.%Y}–{report.last:%d.%m.%Y}; aika Suomen aikaa"])
+    ws.append([])
+    ws.append(CORRECTION_HEADERS)
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    ws["A1"].font = Font(bold=True, size=14)
+    for e in report.events:
+        ws.append([e.day, *_correction_cells(e), e.local_at])
+        ws.cell(ws.max_row, 1).number_format = "d.m.yyyy"
+        ws.cell(ws.max_row, len(CORRECTION_HEADERS)).number_format = "d.m.yyyy h:mm"
+    ws.freeze_panes = "A5"
+    for col, width in zip("ABCDEFGHI", (12, 12, 14, 20, 20, 20, 50, 30, 18), strict=True):
+        ws.column_dimensions[col].width = width
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def write(reg: Register, fmt: str, out: Path) -> Path:

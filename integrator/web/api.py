@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -11,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from integrator.domain import weeks
 from integrator.domain.types import AttendanceStatus
+from integrator.jobs.attendance.corrections import Actor, correct, find_work_day, history, revert
 from integrator.store.models import Organisation, PeerGroup
 from integrator.web import access, background, context, identities, readmodels, services
 from integrator.web.auth import current_principal
@@ -120,6 +122,58 @@ def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
     with store.session() as s:
         ad = access.attendance_day_or_404(s, p, attendance_day_id)
         return jsonify(readmodels.attendance_cell(ad))
+
+
+def _client_work_day(client_id: int, day: date) -> int:
+    """The work day a correction of the client's `day` is about, in a group the principal sees
+    (404 for a client they do not see; 400 when the client has no such day in their groups)."""
+    p = current_principal()
+    with get_store().session() as s:
+        client = access.client_or_404(s, p, client_id)
+        visible = [g.id for g in access.visible_groups(s, p)]
+        wd, _ = services.correction(lambda: find_work_day(s, client, day, group_ids=visible))
+        return wd.id
+
+
+@bp.post("/clients/<id:client_id>/attendance/<day:day>")
+def correct_client_day(client_id: int, day: date) -> ResponseReturnValue:
+    """A decision on the client's day, in advance or afterwards (rules: jobs.attendance.corrections)."""
+    body = json_object(("status", "reason"))
+    status = str_field(body, "status", choices=services.CORRECTABLE_STATUSES)
+    reason = str_field(body, "reason", max_length=500)
+    assert status is not None and reason is not None
+    wd_id = _client_work_day(client_id, day)
+    p = current_principal()
+    outcome = services.correction(lambda: correct(get_store(), client_id, day, status, reason,
+                                                  Actor.staff(p.staff_id), work_day_id=wd_id,
+                                                  today=context.today()))
+    log.info("attendance corrected", extra={"client_id": client_id, "status": status, "changed": outcome.changed})
+    return jsonify(readmodels.correction_json(outcome))
+
+
+@bp.post("/clients/<id:client_id>/attendance/<day:day>/revert")
+def revert_client_day(client_id: int, day: date) -> ResponseReturnValue:
+    """The day back to its computed status (the decision removed, audited with the reason)."""
+    reason = str_field(json_object(("reason",)), "reason", max_length=500)
+    assert reason is not None
+    wd_id = _client_work_day(client_id, day)
+    p = current_principal()
+    outcome = services.correction(lambda: revert(get_store(), client_id, day, reason, Actor.staff(p.staff_id),
+                                                 work_day_id=wd_id))
+    log.info("attendance correction reverted", extra={"client_id": client_id, "changed": outcome.changed})
+    return jsonify(readmodels.correction_json(outcome))
+
+
+@bp.get("/clients/<id:client_id>/attendance/<day:day>/history")
+def client_day_history(client_id: int, day: date) -> ResponseReturnValue:
+    """Every correction of the client's day, oldest first (only of groups the principal sees)."""
+    p = current_principal()
+    store = get_store()
+    with store.session() as s:
+        client = access.client_or_404(s, p, client_id)
+        visible = {g.key for g in access.visible_groups(s, p) if g.organisation_id == client.organisation_id}
+    found = history(store, client_id, day)
+    return jsonify([readmodels.correction_event_json(e) for e in found if p.is_admin or e.group in visible])
 
 
 @bp.get("/groups/<id:group_id>/unmatched-attendees")

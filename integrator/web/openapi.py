@@ -29,6 +29,10 @@ INT: J = {"type": "integer"}
 BOOL: J = {"type": "boolean"}
 NSTR: J = {"type": "string", "nullable": True}
 NINT: J = {"type": "integer", "nullable": True}
+STATUS_OR_NULL: J = {"type": "string", "enum": ["present", "absent", "pending", "excused", None], "nullable": True}
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+REASON: J = {"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S",
+             "description": "Why; kept in the audit trail (not only white space)"}
 ID_PARAM_MAX = ID_MAX  # the URL converter's bound: a larger id answers 404
 
 SETUP_WEEK_RULE = (f"ISO week. A preview accepts {SETUP_WEEKS_BACK} weeks back to {SETUP_WEEKS_AHEAD} weeks ahead "
@@ -65,8 +69,20 @@ SCHEMAS: J = {
             "client": _ref("Client"),
             "days": {"type": "array", "items": {"allOf": [_ref("AttendanceCell")], "nullable": True}}})}}),
     "Correction": {**_obj({"status": {"type": "string", "enum": ["present", "absent", "excused"]},
-                           "reason": {"type": "string", "minLength": 1, "maxLength": 500}}),
-                   "additionalProperties": False},
+                           "reason": REASON}), "additionalProperties": False},
+    "Revert": {**_obj({"reason": REASON}), "additionalProperties": False},
+    "CorrectionOutcome": _obj({
+        "client": STR, "group": STR, "day": {"type": "string", "format": "date"}, "attendance_day_id": NINT,
+        "status": {**STATUS_OR_NULL, "description": "The effective status after the change"},
+        "before": {**STATUS_OR_NULL, "description": "The effective status before; null: not evaluated"},
+        "computed_status": STATUS_OR_NULL, "override_status": STATUS_OR_NULL, "override_reason": NSTR,
+        "changed": {"type": "boolean", "description": "false: the same decision was already in force "
+                                                      "(or there was none to revert); nothing was written"}}),
+    "CorrectionEvent": _obj({
+        "at": STR, "day": {"type": "string", "format": "date"}, "group": STR,
+        "action": {"type": "string", "enum": ["decided", "reverted"]}, "from": STATUS_OR_NULL,
+        "to": STATUS_OR_NULL, "computed": STATUS_OR_NULL, "reason": STR, "actor": STR, "staff_id": NINT,
+        "staff_name": NSTR}),
     "SetupRequest": {"type": "object", "additionalProperties": False, "required": ["week"],
                      "properties": {"week": {"type": "string", "pattern": WEEK_PATTERN, "description": SETUP_WEEK_RULE},
                                     "group_id": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX},
@@ -137,7 +153,10 @@ LINKS: dict[str, J] = {
                  **_setup("$response.body#/id")},
     "listGroupClients": {**_to("client_id", "$response.body#/0/id", "getClient"),
                          **_map_attendee({"client_id": "$response.body#/0/id"})},
-    "attendanceGrid": _to("attendance_day_id", "$response.body#/rows/0/days/0/id", "correctAttendance"),
+    "attendanceGrid": {**_to("attendance_day_id", "$response.body#/rows/0/days/0/id", "correctAttendance"),
+                       **{op: {"operationId": op, "parameters": {"client_id": "$response.body#/rows/0/client/id",
+                                                                 "day": "$response.body#/work_days/0/day"}}
+                          for op in ("correctClientDay", "revertClientDay", "clientDayHistory")}},
     "listUnmatchedAttendees": _map_attendee({"source": "$response.body#/0/source",
                                              "participant_key": "$response.body#/0/participant_key"}),
     "previewWeeklySetup": _to("run_id", "$response.body#/job_run_id", "getJob"),
@@ -153,9 +172,14 @@ def _id(name: str) -> J:
 
 WEEK_Q: J = {"name": "week", "in": "query", "required": False,
              "schema": {"type": "string", "pattern": WEEK_PATTERN}, "description": "ISO week, default this week"}
+DAY_PARAM: J = {"name": "day", "in": "path", "required": True,
+                "schema": {"type": "string", "format": "date", "pattern": DAY_PATTERN},
+                "description": "The work day, e.g. 2026-11-24; a text that is not a calendar date answers 404"}
 COMMON = {"401": _err("Not logged in / no valid token")}
 NOTFOUND = {"404": _err("Not found or not visible to you")}
 BAD = {"400": _err("Invalid request")}
+REFUSED = {"409": _err("The day cannot take this: not a work day of the client, not a day they are "
+                             "expected on, or an absence recorded in advance (the message names the field)")}
 
 
 def _op(op_id: str, summary: str, responses: J, params: list[J] | None = None, body: J | None = None) -> J:
@@ -197,7 +221,19 @@ PATHS: J = {
                                                  [_id("group_id"), WEEK_Q])},
     "/attendance/{attendance_day_id}/correction": {"post": _op(
         "correctAttendance", "A coordinator's decision on one day, with its reason",
-        {"200": _ok(_ref("AttendanceCell")), **BAD, **NOTFOUND}, [_id("attendance_day_id")], _ref("Correction"))},
+        {"200": _ok(_ref("AttendanceCell")), **BAD, **NOTFOUND, **REFUSED}, [_id("attendance_day_id")],
+        _ref("Correction"))},
+    "/clients/{client_id}/attendance/{day}": {"post": _op(
+        "correctClientDay", "A decision on the client's work day, in advance (excused or present) or afterwards",
+        {"200": _ok(_ref("CorrectionOutcome")), **BAD, **NOTFOUND, **REFUSED}, [_id("client_id"), DAY_PARAM],
+        _ref("Correction"))},
+    "/clients/{client_id}/attendance/{day}/revert": {"post": _op(
+        "revertClientDay", "The client's day back to its computed status (the decision removed, audited)",
+        {"200": _ok(_ref("CorrectionOutcome")), **BAD, **NOTFOUND, **REFUSED}, [_id("client_id"), DAY_PARAM],
+        _ref("Revert"))},
+    "/clients/{client_id}/attendance/{day}/history": {"get": _op(
+        "clientDayHistory", "Every correction of the client's day, oldest first",
+        {"200": _ok(_array("CorrectionEvent")), **BAD, **NOTFOUND}, [_id("client_id"), DAY_PARAM])},
     "/groups/{group_id}/unmatched-attendees": {"get": _op(
         "listUnmatchedAttendees", "Meeting attendees of this group nobody could place",
         {"200": _ok(_array("Unmatched")), **NOTFOUND}, [_id("group_id")])},

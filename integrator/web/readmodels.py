@@ -9,6 +9,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from integrator.domain import weeks
+from integrator.jobs.attendance.corrections import Outcome
+from integrator.reports.corrections import CorrectionEvent, events
+from integrator.reports.register import STATUS_LABEL
 from integrator.store.models import (
     AttendanceDay,
     Client,
@@ -118,3 +121,40 @@ def attendance_grid(s: Session, p: Principal, group: PeerGroup, week: str) -> di
         "rows": [{"client": client_json(c),
                   "days": [attendance_cell(cells.get((c.id, d.id))) for d in days]} for c in members],
     }
+
+
+def _value(status: Any) -> str | None:
+    return status.value if status is not None else None
+
+
+def correction_json(o: Outcome) -> dict[str, Any]:
+    """A correction's or a revert's outcome: the day's statuses after it, and whether it changed anything."""
+    return {"client": o.client_code, "group": o.group, "day": o.day.isoformat(),
+            "attendance_day_id": o.attendance_day_id, "status": _value(o.after), "before": _value(o.before),
+            "computed_status": _value(o.computed), "override_status": _value(o.decision),
+            "override_reason": o.reason, "changed": o.changed}
+
+
+def correction_event_json(e: CorrectionEvent) -> dict[str, Any]:
+    return {"at": e.at.isoformat(), "day": e.day.isoformat(), "group": e.group,
+            "action": "reverted" if e.reverted else "decided", "from": _value(e.before), "to": _value(e.after),
+            "computed": _value(e.computed), "reason": e.reason, "actor": e.actor, "staff_id": e.staff_id,
+            "staff_name": e.staff_name}
+
+
+def week_corrections(s: Session, group: PeerGroup, week: str, codes: set[str]) -> list[dict[str, Any]]:
+    """The week's corrections of this group's days, for its visible clients, as Finnish lines."""
+    days = weeks.days_of(week)
+    out: list[dict[str, Any]] = []
+    for e in events(s, group.organisation_id, days[0], days[-1], group_key=group.key):
+        if e.client_code not in codes:
+            continue
+        at = e.local_at
+        out.append({"day": f"{weeks.weekday_fi(e.day)} {e.day.day}.{e.day.month}.{e.day.year}",
+                    "client": e.client_code, "reverted": e.reverted,
+                    "from": STATUS_LABEL[e.before] if e.before else "ei arvioitu",
+                    "to": STATUS_LABEL[e.after] if e.after else "ei arvioitu",
+                    "computed": STATUS_LABEL[e.computed] if e.computed else "ei arvioitu",
+                    "reason": e.reason, "who": e.staff_name or e.actor,
+                    "at": f"{at.day}.{at.month}.{at.year} {at:%H:%M}"})
+    return out

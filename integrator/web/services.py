@@ -10,7 +10,7 @@ from flask import abort
 
 from integrator.config import ConfigError
 from integrator.domain.types import AttendanceStatus
-from integrator.jobs.attendance.evaluate import CorrectionError, correct_attendance
+from integrator.jobs.attendance.corrections import Actor, CorrectionError, Outcome, correct_day, revert_day
 from integrator.jobs.locks import JobAlreadyRunning
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.reports.export import to_csv, to_xlsx
@@ -30,12 +30,29 @@ CORRECTABLE_STATUSES = frozenset({AttendanceStatus.PRESENT.value, AttendanceStat
                                   AttendanceStatus.EXCUSED.value})
 
 
-def correct(store: Store, attendance_day_id: int, status: AttendanceStatus, reason: str, staff_id: int) -> None:
+def correction(fn: Callable[[], T]) -> T:
+    """Runs a correction; a refused one answers with the field it is about and why (Finnish): 400
+    for a bad reason, 409 when the day cannot take the decision (no such work day of the client,
+    not expected, an absence in advance): the request is well-formed, the day's state refuses it."""
     try:
-        correct_attendance(store, attendance_day_id, status, reason, staff_id)
+        return fn()
     except CorrectionError as err:
-        abort(400, description=str(err))
-    log.info("attendance corrected", extra={"attendance_day_id": attendance_day_id, "status": status.value})
+        abort(400 if err.field == "reason" else 409, description=f"{err.field}: {err}" if err.field else str(err))
+
+
+def correct(store: Store, attendance_day_id: int, status: AttendanceStatus, reason: str, staff_id: int) -> Outcome:
+    outcome = correction(lambda: correct_day(store, attendance_day_id, status, reason, Actor.staff(staff_id),
+                                             today=context.today()))
+    log.info("attendance corrected", extra={"attendance_day_id": attendance_day_id, "status": status.value,
+                                            "changed": outcome.changed})
+    return outcome
+
+
+def revert(store: Store, attendance_day_id: int, reason: str, staff_id: int) -> Outcome:
+    outcome = correction(lambda: revert_day(store, attendance_day_id, reason, Actor.staff(staff_id)))
+    log.info("attendance correction reverted", extra={"attendance_day_id": attendance_day_id,
+                                                      "changed": outcome.changed})
+    return outcome
 
 
 def call_job(fn: Callable[[Any], T]) -> T:

@@ -130,9 +130,10 @@ def attendance_page(group_id: int) -> ResponseReturnValue:
     with store.session() as s:
         group = access.group_or_404(s, p, group_id)
         grid = readmodels.attendance_grid(s, p, group, week)
+        corrections = readmodels.week_corrections(s, group, week, {r["client"]["code"] for r in grid["rows"]})
     unmatched = identities.unmatched_for_group(store, group)
     return render_template("attendance.html", grid=grid, week=week, prev_week=weeks.shift_week(week, -1),
-                           next_week=weeks.shift_week(week, 1), unmatched=unmatched)
+                           next_week=weeks.shift_week(week, 1), unmatched=unmatched, corrections=corrections)
 
 
 @bp.post("/groups/<id:group_id>/identity-mappings")
@@ -147,24 +148,44 @@ def map_attendee(group_id: int) -> ResponseReturnValue:
     return redirect(url_for("ui.attendance_page", group_id=group_id, week=request.form.get("week") or None))
 
 
-@bp.post("/attendance/<id:attendance_day_id>/correct")
-def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
+def _attendance_day_back(attendance_day_id: int) -> str:
+    """The week's attendance page at the day's cell (404 for a day the principal may not see)."""
     p = current_principal()
-    store = get_store()
-    with store.session() as s:
+    with get_store().session() as s:
         ad = access.attendance_day_or_404(s, p, attendance_day_id)
         wd = access.work_day_or_404(s, p, ad.work_day_id)
-        back = url_for("ui.attendance_page", group_id=wd.group_id, week=wd.iso_week)
-    status = request.form.get("status", "")
+        return url_for("ui.attendance_page", group_id=wd.group_id, week=wd.iso_week) + f"#ad-{attendance_day_id}"
+
+
+def _reason() -> str | None:
     reason = (request.form.get("reason") or "").strip()
-    if status not in services.CORRECTABLE_STATUSES:
-        flash("Valitse läsnäolon tila.", "error")
-    elif not reason or len(reason) > 500:
+    if not reason or len(reason) > 500:
         flash("Kirjoita korjauksen syy (enintään 500 merkkiä).", "error")
-    else:
-        services.correct(store, attendance_day_id, AttendanceStatus(status), reason, p.staff_id)
-        flash("Korjaus tallennettu.", "ok")
-    return redirect(f"{back}#ad-{attendance_day_id}")
+        return None
+    return reason
+
+
+@bp.post("/attendance/<id:attendance_day_id>/correct")
+def correct_attendance(attendance_day_id: int) -> ResponseReturnValue:
+    back = _attendance_day_back(attendance_day_id)
+    status = request.form.get("status", "")
+    if status not in services.CORRECTABLE_STATUSES:
+        # No default status: a form sent without choosing one (Enter in the reason field) records nothing.
+        flash("Valitse läsnäolon tila.", "error")
+    elif (reason := _reason()) is not None:
+        outcome = services.correct(get_store(), attendance_day_id, AttendanceStatus(status), reason,
+                                   current_principal().staff_id)
+        flash("Korjaus tallennettu." if outcome.changed else "Ei muutosta: päätös ja syy olivat jo nämä.", "ok")
+    return redirect(back)
+
+
+@bp.post("/attendance/<id:attendance_day_id>/revert")
+def revert_attendance(attendance_day_id: int) -> ResponseReturnValue:
+    back = _attendance_day_back(attendance_day_id)
+    if (reason := _reason()) is not None:
+        outcome = services.revert(get_store(), attendance_day_id, reason, current_principal().staff_id)
+        flash("Päivä palautettiin laskettuun tilaan." if outcome.changed else "Päivällä ei ollut korjausta.", "ok")
+    return redirect(back)
 
 
 def _setup_form_groups() -> list[dict[str, Any]]:

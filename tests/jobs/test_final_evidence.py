@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from integrator.demo.world import DemoWorld, local
 from integrator.domain.types import AttendanceStatus
-from integrator.jobs.attendance.evaluate import REPORT_KIND, correct_attendance
+from integrator.jobs.attendance.corrections import Actor, correct_day
+from integrator.jobs.attendance.evaluate import REPORT_KIND
 from integrator.reports.register import build_week
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
@@ -197,7 +198,8 @@ def test_a_day_without_its_report_after_the_window_waits_for_the_coordinators_de
     assert "13.1. (tiistai): kokousraportti puuttuu edelleen, päätä päivä itse" in k3.notes
     assert alerts(world) == []
 
-    correct_attendance(world.store, row.id, AttendanceStatus.ABSENT, "Ei osallistunut, tarkistettu", None)
+    correct_day(world.store, row.id, AttendanceStatus.ABSENT, "Ei osallistunut, tarkistettu", Actor("cli:test"),
+                today=TUE + timedelta(days=8))
     assert sync_at(world, TUE + timedelta(days=8), 3)["days_need_decision"] == 5  # the decision resolved one
     register = build_week(world.store, "raisio", WEEK, rules=world.settings.rules_for("raisio"))
     (k3,) = [r for r in register.rows if r.client_code == "K-0003"]

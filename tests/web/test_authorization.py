@@ -18,7 +18,7 @@ from integrator.store.models import AttendanceDay, Client, JobRun, Membership, P
 from integrator.web.access import retention_start
 from integrator.web.auth import PUBLIC_ENDPOINTS
 from integrator.web.context import get_store
-from tests.web.world import WEEK, World
+from tests.web.world import TUESDAY, WEEK, World
 
 
 @dataclass
@@ -52,6 +52,12 @@ ROUTES: dict[str, Route] = {
                                   "object"),
     "api.correct_attendance": Route("POST", lambda w: f"/api/v1/attendance/{w.attendance_a}/correction", "object",
                                     json=lambda w: {"status": "excused", "reason": "Sairas"}),
+    "api.correct_client_day": Route("POST", lambda w: f"/api/v1/clients/{w.client_a}/attendance/{TUESDAY}", "object",
+                                    json=lambda w: {"status": "excused", "reason": "Sairas"}),
+    "api.revert_client_day": Route("POST", lambda w: f"/api/v1/clients/{w.client_a}/attendance/{TUESDAY}/revert",
+                                   "object", json=lambda w: {"reason": "Väärä merkintä"}),
+    "api.client_day_history": Route("GET", lambda w: f"/api/v1/clients/{w.client_a}/attendance/{TUESDAY}/history",
+                                    "object"),
     "api.weekly_setup_preview": Route("POST", lambda w: "/api/v1/jobs/weekly-setup/preview", "object",
                                       json=lambda w: {"week": WEEK, "group_id": w.group_a}),
     "api.weekly_setup_apply": Route("POST", lambda w: "/api/v1/jobs/weekly-setup/apply", "object",
@@ -72,6 +78,8 @@ ROUTES: dict[str, Route] = {
     "ui.attendance_page": Route("GET", lambda w: f"/groups/{w.group_a}/attendance?week={WEEK}", "object"),
     "ui.correct_attendance": Route("POST", lambda w: f"/attendance/{w.attendance_a}/correct", "object",
                                    form=lambda w: {"status": "excused", "reason": "Sairas"}),
+    "ui.revert_attendance": Route("POST", lambda w: f"/attendance/{w.attendance_a}/revert", "object",
+                                  form=lambda w: {"reason": "Väärä merkintä"}),
     "ui.weekly_setup_page": Route("GET", lambda w: f"/weekly-setup?group_id={w.group_a}", "list"),
     "ui.weekly_setup_preview": Route("POST", lambda w: "/weekly-setup/preview", "object",
                                      form=lambda w: {"group_id": str(w.group_a), "week": WEEK}),
@@ -250,6 +258,12 @@ FORMER_CLIENT_ROUTES: dict[str, tuple[str, Callable[[World, Moved], str], dict[s
     "api.correct_attendance": ("POST", lambda w, m: f"/api/v1/attendance/{m.attendance}/correction",
                                {"json": {"status": "excused", "reason": "Sairas"}}),
     "api.group_map_identity": ("POST", lambda w, m: f"/api/v1/groups/{w.group_a}/identity-mappings", {}),
+    "api.correct_client_day": ("POST", lambda w, m: f"/api/v1/clients/{m.client}/attendance/2026-09-01",
+                               {"json": {"status": "excused", "reason": "Sairas"}}),
+    "api.revert_client_day": ("POST", lambda w, m: f"/api/v1/clients/{m.client}/attendance/2026-09-01/revert",
+                              {"json": {"reason": "Sairas"}}),
+    "api.client_day_history": ("GET", lambda w, m: f"/api/v1/clients/{m.client}/attendance/2026-09-01/history", {}),
+    "ui.revert_attendance": ("POST", lambda w, m: f"/attendance/{m.attendance}/revert", {"data": {"reason": "x"}}),
     "api.job": ("GET", lambda w, m: f"/api/v1/jobs/{m.run}", {}),
     "ui.dashboard": ("GET", lambda w, m: f"/?week={OLD_WEEK}", {}),
     "ui.group_page": ("GET", lambda w, m: f"/groups/{w.group_a}?week={OLD_WEEK}", {}),
@@ -268,7 +282,9 @@ def test_a_client_who_moved_to_another_group_two_months_ago_is_gone_for_the_old_
                            "client_id": moved_two_months_ago.client}}
     resp = as_coord_a.open(url(world, moved_two_months_ago), method=method, **kwargs)
     body = resp.get_data(as_text=True)
-    if endpoint in ("api.client", "api.correct_attendance", "ui.correct_attendance", "api.group_map_identity"):
+    if endpoint in ("api.client", "api.correct_attendance", "ui.correct_attendance", "api.group_map_identity",
+                    "api.correct_client_day", "api.revert_client_day", "api.client_day_history",
+                    "ui.revert_attendance"):
         assert resp.status_code == 404, body[:300]
     else:
         assert resp.status_code == 200, body[:300]

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from integrator.web.validation import ID_MAX, IdConverter
+from integrator.web.validation import ID_MAX, DayConverter, IdConverter
 from tests.web.world import WEEK, World
 
 OUT_OF_RANGE = [str(2**63), str(2**64), "1" + "0" * 30, str(ID_MAX + 1), "0", "-1", "-9223372036854775809"]
@@ -28,6 +28,8 @@ def test_every_id_in_a_url_is_bounded_to_the_database_ids(app: Flask) -> None:
         if rule.endpoint == "static":  # <path:filename>: our CSS and one script
             continue
         for name, converter in rule._converters.items():
+            if isinstance(converter, DayConverter):  # a date, not an id: tested below
+                continue
             assert isinstance(converter, IdConverter), f"{rule.rule}: <{name}> is not an <id:...>"
             assert (converter.min, converter.max) == (1, ID_MAX)
 
@@ -41,6 +43,15 @@ def test_an_id_out_of_range_is_not_found_on_every_route(app: Flask, as_admin: Fl
         body: dict[str, Any] = {"json": {}} if url.startswith("/api/") else {"data": {}}
         answers[f"{method} {url}"] = as_admin.open(url, method=method, **body).status_code
     assert set(answers.values()) == {404}, answers
+
+
+@pytest.mark.parametrize("day", ["2026-02-30", "2026-13-01", "0000-01-01", "24.11.2026", "2026-11-24x"])
+def test_a_day_in_a_url_that_is_not_a_calendar_date_is_not_found(as_admin: FlaskClient, world: World,
+                                                                 day: str) -> None:
+    assert as_admin.get(f"/api/v1/clients/{world.client_a}/attendance/{day}/history").status_code == 404
+    resp = as_admin.post(f"/api/v1/clients/{world.client_a}/attendance/{day}",
+                         json={"status": "excused", "reason": "Sairas"})
+    assert resp.status_code == 404
 
 
 def test_a_huge_group_id_in_the_setup_form_is_a_clear_400(as_admin: FlaskClient, world: World) -> None:
@@ -57,6 +68,8 @@ def _bodies(w: World) -> dict[str, dict[str, Any]]:
         f"/api/v1/attendance/{w.attendance_a}/correction": {"status": "excused", "reason": "Sairas"},
         f"/api/v1/groups/{w.group_a}/identity-mappings": {"source": "teams", "participant_key": "phone:+358401234567",
                                                           "client_id": w.client_a},
+        f"/api/v1/clients/{w.client_a}/attendance/2026-11-24": {"status": "excused", "reason": "Sairas"},
+        f"/api/v1/clients/{w.client_a}/attendance/2026-11-24/revert": {"reason": "Väärä merkintä"},
         "/api/v1/jobs/weekly-setup/preview": {"week": WEEK, "group_id": w.group_a, "organisation_id": w.org_a},
         "/api/v1/jobs/weekly-setup/apply": {"week": WEEK, "group_id": w.group_a, "organisation_id": w.org_a},
     }
@@ -70,7 +83,7 @@ NOT_IDS: list[Any] = ["1", "", {}, [], 1.5, True, -1, 0, ID_MAX + 1, 2**63, 10**
 def test_every_json_route_of_the_api_is_covered(app: Flask, world: World) -> None:
     posted = {re.sub(r"<[^>]+>", "ID", r.rule) for r in app.url_map.iter_rules()
               if r.rule.startswith("/api/") and "POST" in (r.methods or set())}
-    covered = {re.sub(r"/\d+/", "/ID/", url) for url in _bodies(world)}
+    covered = {re.sub(r"/\d{4}-\d{2}-\d{2}", "/ID", re.sub(r"/\d+/", "/ID/", url)) for url in _bodies(world)}
     assert posted == covered
 
 

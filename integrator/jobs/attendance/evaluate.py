@@ -1,4 +1,4 @@
-"""Attendance days from stored evidence: evaluate, correct, and read the register.
+"""Attendance days from stored evidence: evaluate them (a coordinator's corrections: `corrections`).
 
 Everything here reads and writes the store only, so the register can be recomputed at any
 time from the raw evidence the harvest kept. The sync re-evaluates a window of recent days
@@ -350,66 +350,3 @@ def reevaluate_work_days(store: Store, org_id: int, work_day_ids: Sequence[int],
         return evaluate(s, org_id, days, rules or _rules_from_rows(s, work_day_ids),
                         client_ids=client_ids, actor=actor, now=now)
 
-
-# --- coordinator corrections ------------------------------------------------------------
-
-ALLOWED_OVERRIDES = frozenset({AttendanceStatus.PRESENT, AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED})
-
-
-class CorrectionError(ValueError):
-    """A correction that cannot be accepted (no reason, unknown day, pending as a decision)."""
-
-
-def correct_attendance(store: Store, attendance_day_id: int, status: AttendanceStatus | str | None,
-                       reason: str, actor_staff_id: int | None) -> AttendanceDay:
-    """A coordinator's decision on one day, with its reason, audited; `None` withdraws it.
-
-    The nightly sync never overwrites this decision; the computed status stays visible beside it.
-    """
-    reason = (reason or "").strip()
-    if not reason:
-        raise CorrectionError("a correction needs a reason")
-    new = AttendanceStatus(status) if status is not None else None
-    if new is not None and new not in ALLOWED_OVERRIDES:
-        raise CorrectionError(f"'{new.value}' is not a decision a coordinator can make")
-    with store.session() as s:
-        row = s.get(AttendanceDay, attendance_day_id)
-        if row is None:
-            raise CorrectionError("no such attendance day")
-        client = s.get(Client, row.client_id)
-        wd = s.get(WorkDay, row.work_day_id)
-        assert client is not None and wd is not None
-        before = row.override_status
-        row.override_status = new
-        row.override_reason = reason if new is not None else None
-        row.override_by_id = actor_staff_id if new is not None else None
-        row.override_at = utcnow() if new is not None else None
-        s.add(AuditEvent(
-            organisation_id=client.organisation_id,
-            actor=f"staff:{actor_staff_id}" if actor_staff_id is not None else "system",
-            action="attendance.override" if new is not None else "attendance.override_removed",
-            entity="attendance_day", entity_id=str(row.id),
-            details={"client": client.code, "day": wd.day.isoformat(), "reason": reason,
-                     "from": before.value if before else None, "to": new.value if new else None,
-                     "computed": row.computed_status.value}))
-        s.flush()
-        s.expunge(row)
-        return row
-
-
-def correct_attendance_for(store: Store, client_id: int, work_day_id: int, status: AttendanceStatus | str,
-                           reason: str, actor_staff_id: int | None) -> AttendanceDay:
-    """As `correct_attendance`, for a day not evaluated yet (e.g. sick leave marked in advance)."""
-    with store.session() as s:
-        row = s.scalar(select(AttendanceDay).where(AttendanceDay.client_id == client_id,
-                                                   AttendanceDay.work_day_id == work_day_id))
-        if row is None:
-            if s.get(WorkDay, work_day_id) is None or s.get(Client, client_id) is None:
-                raise CorrectionError("no such client or work day")
-            row = AttendanceDay(client_id=client_id, work_day_id=work_day_id,
-                                computed_status=AttendanceStatus.PENDING, minutes=0,
-                                evidence={"reasons": ["Ei vielä arvioitu"]}, computed_at=utcnow())
-            s.add(row)
-            s.flush()
-        row_id = row.id
-    return correct_attendance(store, row_id, status, reason, actor_staff_id)
