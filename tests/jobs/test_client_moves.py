@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from integrator.clients_import import import_clients
 from integrator.domain.weeks import iso_week_of
 from integrator.jobs.clients.changes import LifecycleError, move_client
 from integrator.jobs.nightly.run import Providers, run_nightly_sync
+from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.google.client import GoogleClient
 from integrator.reports.expected import expected_pairs
 from integrator.sandbox.launcher import Sandbox
@@ -129,3 +131,44 @@ def test_a_move_to_an_unknown_group_names_the_field(sbx: Sandbox, store: Store, 
         move(world, group="ryhma-9")
     assert err.value.field == "to_group"
     assert iso_week_of(MOVE_DAY) == "2026-W49"
+
+
+CSV_HEAD = "code;group;service_model;period_start;period_end;weekdays"
+
+
+def csv_import(world: WeeklyWorld, text: str):  # type: ignore[no-untyped-def]
+    return import_clients(world.store, text.encode(), org_key=ORG, settings=world.settings, today=TODAY)
+
+
+def test_the_same_move_by_csv_keeps_the_tuesdays_and_the_weekly_setup_follows(sbx: Sandbox, store: Store,
+                                                                             tmp_path: Path) -> None:
+    world = lw.build(sbx, store, tmp_path)
+    before, paid = lw.register_rows(world), lw.euros(world)
+
+    result = csv_import(world, f"{CSV_HEAD};group_from\nK-0001;ryhma-2;pitkä;1.9.2026;28.2.2027;to;27.11.2026\n")
+
+    assert result.problems == [] and result.written
+    lw.evaluate(world)
+    assert lw.register_rows(world) == before and lw.euros(world) == paid
+    assert "K-0001" in expected_on(world, THURSDAY, "ryhma-2")
+    run_weekly_setup(store, world.settings, "2026-W49", ORG, None, False, "test", now=NOW,
+                     client_factory=world.client_factory(), include_meetings=False)
+    assert K1 in lw.course(world, "ryhma-2") and K1 not in lw.course(world, "ryhma-1")
+    assert csv_import(world, f"{CSV_HEAD};group_from\nK-0001;ryhma-2;pitkä;1.9.2026;28.2.2027;to;27.11.2026\n"
+                      ).counts["memberships_unchanged"] == 1
+
+
+def test_a_regroup_without_a_date_no_longer_rewrites_the_paid_tuesdays(sbx: Sandbox, store: Store,
+                                                                       tmp_path: Path) -> None:
+    """The old import moved the whole membership back to the period's start: the two Tuesdays
+    became "no longer expected" and the nightly sync withdrew them."""
+    world = lw.build(sbx, store, tmp_path)
+    before = lw.register_rows(world)
+
+    result = csv_import(world, f"{CSV_HEAD}\nK-0001;ryhma-2;pitkä;1.9.2026;28.2.2027;ti,to\n")
+
+    assert [(p.line, p.column) for p in result.problems] == [(2, "group")]
+    assert "group_from" in (result.problems[0].expected or "")
+    assert not result.written
+    lw.evaluate(world)
+    assert lw.register_rows(world) == before

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from integrator.domain.types import MessageKind, OutboxStatus
+from integrator.domain.types import MessageKind
 from integrator.jobs.clients.changes import LifecycleError, end_period, undo_end_period
 from integrator.jobs.nightly.run import Providers, run_nightly_sync
 from integrator.providers.google.client import GoogleClient
