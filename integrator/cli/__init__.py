@@ -30,6 +30,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("weekly-setup", "integrator.cli.weekly:weekly_setup"),
         ("notify", "integrator.cli.notify:notify"),
         ("nightly-sync", "integrator.cli.nightly:nightly_sync"),
+        ("clients", "integrator.cli.client_lifecycle:clients"),
         ("report", "integrator.cli.report:report"),
     ]),
     ("Service", [
