@@ -107,9 +107,14 @@ def client_move(client_id: int) -> ResponseReturnValue:
     return jsonify(client_changes.answer(change))
 
 
-@bp.post("/clients/<id:client_id>/end")
+# One rule for both methods: with two, a path whose id the converter refuses answered DELETE with
+# 405 (the POST rule's method list) instead of 404.
+@bp.route("/clients/<id:client_id>/end", methods=["POST", "DELETE"])
 def client_end(client_id: int) -> ResponseReturnValue:
-    """End the client's period early (keskeytys), "on" its last day; a preview unless "confirm": true."""
+    """End the client's period early (keskeytys), "on" its last day; a preview unless "confirm": true.
+    DELETE undoes it."""
+    if request.method == "DELETE":
+        return _client_end_undo(client_id)
     body = json_object(("on", "reason", "confirm"))
     reason = str_field(body, "reason", choices=client_changes.REASONS)
     assert reason is not None
@@ -125,8 +130,7 @@ def client_end(client_id: int) -> ResponseReturnValue:
     return jsonify(client_changes.answer(change))
 
 
-@bp.delete("/clients/<id:client_id>/end")
-def client_end_undo(client_id: int) -> ResponseReturnValue:
+def _client_end_undo(client_id: int) -> ResponseReturnValue:
     """Undo the client's early end; a preview unless ?confirm=true."""
     apply = request.args.get("confirm", "false") == "true"
     p = current_principal()

@@ -138,6 +138,8 @@ def _map_attendee(body: J) -> J:
                             "requestBody": body}}
 
 
+CLIENT_CHANGES = ("moveClient", "endPeriod", "undoEndPeriod")
+
 # operationId -> the links of its success answer
 LINKS: dict[str, J] = {
     "listOrganisations": _to("org_id", "$response.body#/0/id", "getOrganisation"),
@@ -146,8 +148,9 @@ LINKS: dict[str, J] = {
     "getGroup": {**_to("group_id", "$response.body#/id", *GROUP_OPS),
                  **_to("org_id", "$response.body#/organisation_id", "getOrganisation"),
                  **_setup("$response.body#/id")},
-    "listGroupClients": {**_to("client_id", "$response.body#/0/id", "getClient"),
+    "listGroupClients": {**_to("client_id", "$response.body#/0/id", "getClient", *CLIENT_CHANGES),
                          **_map_attendee({"client_id": "$response.body#/0/id"})},
+    "getClient": _to("client_id", "$response.body#/id", *CLIENT_CHANGES),
     "attendanceGrid": _to("attendance_day_id", "$response.body#/rows/0/days/0/id", "correctAttendance"),
     "listUnmatchedAttendees": _map_attendee({"source": "$response.body#/0/source",
                                              "participant_key": "$response.body#/0/participant_key"}),

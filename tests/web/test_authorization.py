@@ -51,7 +51,7 @@ ROUTES: dict[str, Route] = {
                              json=lambda w: {"to_group": "ti-ryhma", "from": "2026-11-24"}),
     "api.client_end": Route("POST", lambda w: f"/api/v1/clients/{w.client_a}/end", "object",
                             json=lambda w: {"on": "2026-11-24", "reason": "work"}),
-    "api.client_end_undo": Route("DELETE", lambda w: f"/api/v1/clients/{w.client_a}/end", "object"),
+    "api.client_end DELETE": Route("DELETE", lambda w: f"/api/v1/clients/{w.client_a}/end", "object"),
     "api.group_work_days": Route("GET", lambda w: f"/api/v1/groups/{w.group_a}/work-days?week={WEEK}", "object"),
     "api.group_attendance": Route("GET", lambda w: f"/api/v1/groups/{w.group_a}/attendance?week={WEEK}",
                                   "object"),
