@@ -31,6 +31,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("notify", "integrator.cli.notify:notify"),
         ("nightly-sync", "integrator.cli.nightly:nightly_sync"),
         ("attendance", "integrator.cli.attendance:attendance"),
+        ("clients", "integrator.cli.client_lifecycle:clients"),
         ("report", "integrator.cli.report:report"),
     ]),
     ("Service", [

@@ -36,6 +36,8 @@ responsible_worker     email of the responsible social worker (omatyöntekijä),
                        client's absence alerts: a staff user of the client's organisation or of
                        one its config lists under `responsible_workers_from`. Installation-wide
                        admins (no organisation) are neither: they work for no client's organisation.
+group_from             the day the row's `group` applies from: a move (2026-12-01 or 1.12.2026),
+                       inside the period. Optional; see "Moves" below.
 =====================  =========================================================================
 
 Limits (reading.MAX_FILE_BYTES, MAX_ROWS): at most 5 MiB and 20,000 rows, refused before
@@ -47,7 +49,22 @@ then required. A client with several periods has one row per period.
 
 Natural keys, so that importing the same file again changes nothing: a client is
 (organisation, code); a period is (client, period_start); a group membership is
-(group, client, period_start) and follows the period's dates.
+(group, client, start) and the last one of a period follows the period's end.
+
+Moves. A client who moves to another group from a date keeps the days before it exactly as they
+were documented and paid, so the file says the date: `group_from`. The membership of that day
+ends the day before and a new one (recorded on the import's day) starts on it, as with
+`integrator clients move`; the period's weekdays become the row's plus those it listed before (the
+earlier days were worked on them). The course and the folder follow at the next weekly setup, or
+the first nightly sync after the move's day. A row that names another group than the client's
+current one WITHOUT `group_from` is refused (line, column `group`, with the hint to add
+`group_from`): moving the whole membership would rewrite the past, and a move "from the import's
+day" would silently pick a date nobody chose. A new client's first row needs no `group_from`.
+
+Early ends (keskeytys) are made with `integrator clients end`, not by the file. A period ended
+early keeps its early end when the file is imported again: `period_end` may then give either the
+planned end or the early end (no minimum length applies to an interruption); any other end is
+refused until the early end is undone (`integrator clients end CODE --undo`).
 
 Every row is checked before anything is written; if any row is bad, every problem is
 reported (line, column, reason, what was expected) and nothing is written. Problems name

@@ -28,9 +28,10 @@ COLUMNS = (
     "code", "display_name", "email", "phone", "google_user_id", "entra_object_id", "plain_language",
     "digital_support", "loan_device_note", "group", "service_model", "period_start", "period_end",
     "weekdays", "hours_per_day", "briefing_recorded_at", "briefing_recorded_by", "responsible_worker",
+    "group_from",
 )
 PERIOD_COLUMNS = ("group", "service_model", "period_end", "weekdays", "hours_per_day",
-                  "briefing_recorded_at", "briefing_recorded_by", "responsible_worker")
+                  "briefing_recorded_at", "briefing_recorded_by", "responsible_worker", "group_from")
 CLIENT_FIELDS = ("display_name", "email", "phone", "google_user_id", "entra_object_id", "plain_language",
                  "digital_support", "loan_device_note")
 

@@ -5,7 +5,7 @@ Every problem names the line, the column and the client code, never a name or an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from integrator.config import Rules
 from integrator.domain.periods import validate_period
 from integrator.domain.types import ServiceModel
 from integrator.domain.weeks import WEEKDAY_FI
-from integrator.store.models import Client, Organisation, PeerGroup
+from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period
 
 
 @dataclass
@@ -46,6 +46,7 @@ class PeriodRow:
     briefing_recorded_at: datetime | None
     briefing_recorded_by_id: int | None
     responsible_worker_id: int | None
+    group_from: date | None = None  # the group applies from this day: a move (clients_import.lifecycle)
 
 
 @dataclass
@@ -68,6 +69,9 @@ class RowContext:
     # Organisations whose staff may be responsible workers: the client's own and those its config
     # lists under responsible_workers_from (id -> key).
     worker_orgs: dict[int, str]
+    # Periods ended early (keskeytys): (code, period start) -> (last day, planned end). A row may
+    # name either end; the planned 3-24 month frame is checked on the planned one.
+    interrupted: dict[tuple[str, date], tuple[date, date]] = field(default_factory=dict)
 
 
 def _days(days: list[Any]) -> str:
@@ -205,7 +209,11 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
 
     if {"period_start", "period_end", "weekdays"} <= parsed.keys() and model is not None:
         hours = parsed.get("hours_per_day", ctx.rules.min_hours_per_day)
-        for words in validate_period(parsed["period_start"], parsed["period_end"], parsed["weekdays"],
+        planned_end = parsed["period_end"]
+        early = ctx.interrupted.get((code, parsed["period_start"]))
+        if early is not None and planned_end == early[0]:
+            planned_end = early[1]  # the interruption's day: no minimum length applies to it
+        for words in validate_period(parsed["period_start"], planned_end, parsed["weekdays"],
                                      hours, ctx.rules, model):
             bad(_period_column(words), words)
         outside = [d for d in parsed["weekdays"] if d not in ctx.rules.work_weekdays]
@@ -216,13 +224,25 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
             bad("weekdays", "the period has none of the group's meeting days",
                 f"at least one of the group's weekdays: {_days(group.weekdays)}")
 
+    group_from: date | None = None
+    if cells.get("group_from"):
+        try:
+            group_from = parse_date(cells["group_from"])
+        except BadCell as e:
+            bad("group_from", e)
+        if not cells.get("group"):
+            bad("group_from", "given without a group", "the key of the group the client moves to, in 'group'")
+        elif group_from is not None and "period_start" in parsed and "period_end" in parsed and not (
+                parsed["period_start"] <= group_from <= parsed["period_end"]):
+            bad("group_from", "outside the period", "a day from period_start to period_end")
+
     if problems or model is None:
         return None, problems
     period = PeriodRow(
         start=parsed["period_start"], end=parsed["period_end"], weekdays=parsed["weekdays"],
         hours_per_day=parsed.get("hours_per_day"), service_model=model,
         group_id=group.id if group is not None else None, briefing_recorded_at=briefing_at,
-        briefing_recorded_by_id=briefing_by, responsible_worker_id=responsible)
+        briefing_recorded_by_id=briefing_by, responsible_worker_id=responsible, group_from=group_from)
     return Row(line, code, client, period), problems
 
 
@@ -253,6 +273,7 @@ def cross_check(rows: list[Row], s: Session, org: Organisation) -> list[RowProbl
             if owner != row.code:
                 problems.append(RowProblem(row.line, "email", row.code, f"the same email is given for client {owner}",
                                            "one email per client (attendance is matched by it)"))
+    problems.extend(_history(rows, s, org))
     if email_owner:
         # The organisation's stored emails in one query: an IN list of a 20,000-row file's emails
         # would pass SQLite's limit of bound parameters.
@@ -266,4 +287,36 @@ def cross_check(rows: list[Row], s: Session, org: Organisation) -> list[RowProbl
     return problems
 
 
-# --- writing ------------------------------------------------------------------------------------
+def _history(rows: list[Row], s: Session, org: Organisation) -> list[RowProblem]:
+    """What would rewrite the past: a changed group without group_from (it would move every day of
+    the period, also those documented and paid), or another end for a period ended early."""
+    problems: list[RowProblem] = []
+    chains: dict[str, list[tuple[date, int, str]]] = {}
+    for code, start, group_id, key in s.execute(
+            select(Client.code, Membership.start_date, Membership.group_id, PeerGroup.key)
+            .join(Client, Membership.client_id == Client.id).join(PeerGroup, Membership.group_id == PeerGroup.id)
+            .where(Client.organisation_id == org.id).order_by(Membership.start_date, Membership.id)):
+        chains.setdefault(code, []).append((start, group_id, key))
+    ended = {(code, start): (end, planned) for code, start, end, planned in s.execute(
+        select(Client.code, Period.start_date, Period.end_date, Period.planned_end_date)
+        .join(Client, Period.client_id == Client.id)
+        .where(Client.organisation_id == org.id, Period.planned_end_date.is_not(None))) if planned is not None}
+    for row in rows:
+        p = row.period
+        if p is None:
+            continue
+        early = ended.get((row.code, p.start))
+        if early is not None and p.end not in early:
+            problems.append(RowProblem(
+                row.line, "period_end", row.code, f"the period was ended early on {early[0].isoformat()} "
+                f"(keskeytys; planned end {early[1].isoformat()})",
+                f"{early[1].isoformat()} (the planned end), or undo the early end first: "
+                f"integrator clients end {row.code} --undo"))
+        chain = [m for m in chains.get(row.code, []) if p.start <= m[0] <= p.end]
+        if p.group_id is not None and p.group_from is None and chain and chain[-1][1] != p.group_id:
+            problems.append(RowProblem(
+                row.line, "group", row.code,
+                f"the client is in group '{chain[-1][2]}' from {chain[-1][0].isoformat()}; another group without "
+                "group_from would move every day of the period, also those already documented and paid",
+                "the day the new group starts, in the column group_from (e.g. 2026-12-01)"))
+    return problems

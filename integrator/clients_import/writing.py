@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from integrator.clients_import.lifecycle import LifecycleError, move_membership
 from integrator.clients_import.reading import CLIENT_FIELDS, LOCAL, RowProblem, read_rows
-from integrator.clients_import.rows import Row, RowContext, check_row, cross_check
+from integrator.clients_import.rows import PeriodRow, Row, RowContext, check_row, cross_check
 from integrator.config import Rules, Settings
 from integrator.store.db import Store
-from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period, StaffUser
+from integrator.store.models import AuditEvent, Client, Membership, Organisation, PeerGroup, Period, StaffUser
 
 
 @dataclass
@@ -27,7 +28,15 @@ class ImportResult:
 
 
 _PERIOD_FIELDS = ("end_date", "weekdays", "service_model", "hours_per_day", "briefing_recorded_at",
-                  "briefing_recorded_by_id", "responsible_worker_id")
+                  "briefing_recorded_by_id", "responsible_worker_id", "planned_end_date")
+
+
+class _MoveRefused(Exception):
+    """A row's move (group_from) the store cannot make; the import writes nothing."""
+
+    def __init__(self, problem: RowProblem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
 
 
 def _changes(stored: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -77,22 +86,26 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row], today: 
         s.execute(update(Client), changed_clients)
 
     with_period = [(client_ids[row.code], row.period) for row in rows if row.period is not None]
+    lines = {id(row.period): row.line for row in rows}
     stored_periods: dict[tuple[int, date], tuple[int, dict[str, Any]]] = {}
-    stored_memberships: dict[tuple[int, date], tuple[int, dict[str, Any]]] = {}
+    chains: dict[int, list[tuple[date, int, dict[str, Any]]]] = {}
     if with_period:
         for r in s.execute(select(Period.id, Period.client_id, Period.start_date,
                                   *(getattr(Period, n) for n in _PERIOD_FIELDS))
                            .join(Client, Period.client_id == Client.id).where(Client.organisation_id == org.id)):
             stored_periods[(r[1], r[2])] = (r[0], dict(zip(_PERIOD_FIELDS, r[3:], strict=True)))
-        # One membership per client and period start: moving a client to another group moves it.
+        # Each client's memberships by start. The last one of a period follows the period's end; a
+        # group changes only from a date (group_from): the days before it keep the group they were
+        # documented and paid under (rows.cross_check refuses a changed group without it).
         for r in s.execute(select(Membership.id, Membership.client_id, Membership.start_date, Membership.group_id,
                                   Membership.end_date).join(PeerGroup)
-                           .where(PeerGroup.organisation_id == org.id).order_by(Membership.id)):
-            stored_memberships.setdefault((r[1], r[2]), (r[0], {"group_id": r[3], "end_date": r[4]}))
+                           .where(PeerGroup.organisation_id == org.id).order_by(Membership.start_date, Membership.id)):
+            chains.setdefault(r[1], []).append((r[2], r[0], {"group_id": r[3], "end_date": r[4]}))
 
     writes: dict[str, list[dict[str, Any]]] = {"new_periods": [], "periods": [], "new_memberships": [],
                                                "memberships": []}
     not_briefed = 0
+    moves: list[tuple[int, PeriodRow]] = []
     for client_id, p in with_period:
         values: dict[str, Any] = {"end_date": p.end, "weekdays": p.weekdays, "service_model": p.service_model}
         if p.hours_per_day is not None:
@@ -102,6 +115,12 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row], today: 
             if getattr(p, name) is not None:
                 values[name] = getattr(p, name)
         key = (client_id, p.start)
+        interrupted = key in stored_periods and stored_periods[key][1]["planned_end_date"] is not None
+        if interrupted:
+            del values["end_date"]  # an early end stays until it is undone (`integrator clients end --undo`)
+        if p.group_from is not None and key in stored_periods:
+            # A move keeps the old weekdays listed: the days before it were worked on them.
+            values["weekdays"] = sorted(set(stored_periods[key][1]["weekdays"] or []) | set(p.weekdays))
         if key in stored_periods:
             period_id, stored = stored_periods[key]
             change = _changes(stored, values)
@@ -118,9 +137,15 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row], today: 
             not_briefed += 1
         if p.group_id is None:
             continue
+        if p.group_from is not None:
+            moves.append((client_id, p))
+            continue
         membership = {"group_id": p.group_id, "end_date": p.end}
-        if key in stored_memberships:
-            membership_id, stored = stored_memberships[key]
+        chain = [m for m in chains.get(client_id, []) if p.start <= m[0] <= p.end]
+        if chain:
+            _, membership_id, stored = chain[-1]
+            if interrupted:
+                membership["end_date"] = stored["end_date"]
             change = _changes(stored, membership)
             if change:
                 writes["memberships"].append({"id": membership_id, **change})
@@ -136,7 +161,36 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row], today: 
     for name, model in (("periods", Period), ("memberships", Membership)):
         if writes[name]:
             s.execute(update(model), writes[name])
+    for client_id, p in moves:
+        _move(s, org, rules, client_id, p, today, lines[id(p)], counts)
     return counts, not_briefed
+
+
+def _move(s: Session, org: Organisation, rules: Rules, client_id: int, p: PeriodRow, today: date, line: int,
+          counts: Counter[str]) -> None:
+    """A row with group_from: the same move as `integrator clients move` (clients_import.lifecycle),
+    audited; the course and folder follow at the next weekly setup or nightly sync."""
+    assert p.group_from is not None and p.group_id is not None
+    client, group = s.get(Client, client_id), s.get(PeerGroup, p.group_id)
+    assert client is not None and group is not None
+    s.expire(client)  # its periods were just written in bulk
+    try:
+        change = move_membership(s, client, group, p.group_from, today, rules)
+    except LifecycleError as err:
+        column = "group" if err.field == "to_group" else "group_from"
+        raise _MoveRefused(RowProblem(line, column, client.code, err.reason,
+                                      "a day inside the period, in an active group")) from None
+    last = max((m for m in client.memberships if p.start <= m.start_date <= p.end), key=lambda m: m.start_date)
+    period = next(x for x in client.periods if x.start_date == p.start)
+    if period.planned_end_date is None and last.end_date is not None and last.end_date != p.end:
+        last.end_date = p.end  # the last membership of a period follows its end, as above
+    # A split makes a new membership (the old one's end moves with it); a whole move updates one.
+    _count(counts, "memberships", change.changed and change.new_membership_id != change.old_membership_id,
+           change.changed)
+    if change.changed:
+        s.add(AuditEvent(organisation_id=org.id, actor="import", action="client.moved", entity="client",
+                         entity_id=str(client.id), details=change.audit()))
+    s.flush()
 
 
 # --- the whole import --------------------------------------------------------------------------
@@ -183,7 +237,11 @@ def import_clients(store: Store, raw: bytes, *, org_key: str | None = None, sett
             groups={g.key: g for g in s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org.id))},
             staff={email.lower(): (sid, org_id) for sid, email, org_id in s.execute(
                 select(StaffUser.id, StaffUser.email, StaffUser.organisation_id).where(StaffUser.active.is_(True)))},
-            today=today or datetime.now(LOCAL).date(), worker_orgs=worker_orgs)
+            today=today or datetime.now(LOCAL).date(), worker_orgs=worker_orgs,
+            interrupted={(code, start): (end, planned) for code, start, end, planned in s.execute(
+                select(Client.code, Period.start_date, Period.end_date, Period.planned_end_date)
+                .join(Client, Period.client_id == Client.id)
+                .where(Client.organisation_id == org.id, Period.planned_end_date.is_not(None))) if planned is not None})
         rows: list[Row] = []
         for line, row_cells in cells:
             row, problems = check_row(line, row_cells, ctx)
@@ -203,6 +261,10 @@ def import_clients(store: Store, raw: bytes, *, org_key: str | None = None, sett
             else:
                 s.commit()
                 result.written = True
+        except _MoveRefused as refused:
+            s.rollback()
+            result.problems = [refused.problem]
+            result.counts = {}
         except BaseException:
             s.rollback()
             raise

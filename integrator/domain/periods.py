@@ -28,6 +28,30 @@ def period_end_for(start: date, months: int) -> date:
     return add_months(start, months) - timedelta(days=1)
 
 
+#: Why a period ended early (keskeytys), as recorded on `Period.end_reason`: a fixed list of codes,
+#: never free text (DOMAIN.md: reasons are codes, not words about a person's health). Finnish labels
+#: for the coordinator's preview.
+END_REASONS: dict[str, str] = {
+    "health": "terveys",
+    "work": "työ",
+    "education": "opiskelu tai kurssi",
+    "moved": "muutto",
+    "other": "muu syy",
+}
+
+
+def check_early_end(start: date, planned_end: date, on: date) -> str | None:
+    """Why `on` cannot be the last day of an interrupted period, or None.
+
+    The 3-24 month frame (`validate_period`) is for *planned* periods. An interruption
+    (keskeytys) may come at any time after the start, so no minimum length applies to it: it only
+    has to fall inside the period and before its planned end.
+    """
+    if on < start:
+        return f"the period starts {start.isoformat()}: an early end cannot be before it"
+    if on >= planned_end:
+        return f"the period already ends {planned_end.isoformat()}: an early end must be before that"
+    return None
 
 
 def _months(n: int) -> str:

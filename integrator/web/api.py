@@ -13,8 +13,9 @@ from flask.typing import ResponseReturnValue
 from integrator.domain import weeks
 from integrator.domain.types import AttendanceStatus
 from integrator.jobs.attendance.corrections import Actor, correct, find_work_day, history, revert
+from integrator.jobs.clients.changes import end_period, move_client, undo_end_period
 from integrator.store.models import Organisation, PeerGroup
-from integrator.web import access, background, context, identities, readmodels, services
+from integrator.web import access, background, client_changes, context, identities, readmodels, services
 from integrator.web.auth import current_principal
 from integrator.web.context import get_store
 from integrator.web.validation import JOB_KIND_PATTERN, id_field, json_object, str_field
@@ -88,6 +89,61 @@ def client(client_id: int) -> ResponseReturnValue:
     with get_store().session() as s:
         c = access.client_or_404(s, p, client_id)
         return jsonify(readmodels.client_with_periods(s, p, c))
+
+
+@bp.post("/clients/<id:client_id>/move")
+def client_move(client_id: int) -> ResponseReturnValue:
+    """Move the client to another group from a date; a preview unless "confirm": true."""
+    body = json_object(("to_group", "from", "confirm"))
+    to_group = str_field(body, "to_group", max_length=64)
+    assert to_group is not None
+    day, apply = client_changes.day_field(body, "from"), client_changes.confirmed(body)
+    p = current_principal()
+    with get_store().session() as s:
+        c = access.client_or_404(s, p, client_id)
+        client_changes.may_move(s, p, c, to_group, day)
+        code, org_key = c.code, s.get(Organisation, c.organisation_id).key  # type: ignore[union-attr]
+    # A LifecycleError is a ValueError: call_job answers 400 with its words (field: reason).
+    change = services.call_job(lambda settings: move_client(
+        get_store(), settings, code, to_group, day, p.actor, org_key=org_key, now=context.now(), apply=apply))
+    return jsonify(client_changes.answer(change))
+
+
+# One rule for both methods: with two, a path whose id the converter refuses answered DELETE with
+# 405 (the POST rule's method list) instead of 404.
+@bp.route("/clients/<id:client_id>/end", methods=["POST", "DELETE"])
+def client_end(client_id: int) -> ResponseReturnValue:
+    """End the client's period early (keskeytys), "on" its last day; a preview unless "confirm": true.
+    DELETE undoes it."""
+    if request.method == "DELETE":
+        return _client_end_undo(client_id)
+    body = json_object(("on", "reason", "confirm"))
+    reason = str_field(body, "reason", choices=client_changes.REASONS)
+    assert reason is not None
+    day, apply = client_changes.day_field(body, "on"), client_changes.confirmed(body)
+    p = current_principal()
+    with get_store().session() as s:
+        c = access.client_or_404(s, p, client_id)
+        client_changes.may_end(s, p, c, day)
+        code, org_key = c.code, s.get(Organisation, c.organisation_id).key  # type: ignore[union-attr]
+    # A LifecycleError is a ValueError: call_job answers 400 with its words (field: reason).
+    change = services.call_job(lambda settings: end_period(
+        get_store(), settings, code, day, reason, p.actor, org_key=org_key, now=context.now(), apply=apply))
+    return jsonify(client_changes.answer(change))
+
+
+def _client_end_undo(client_id: int) -> ResponseReturnValue:
+    """Undo the client's early end; a preview unless ?confirm=true."""
+    apply = request.args.get("confirm", "false") == "true"
+    p = current_principal()
+    with get_store().session() as s:
+        c = access.client_or_404(s, p, client_id)
+        client_changes.may_end(s, p, c, None)
+        code, org_key = c.code, s.get(Organisation, c.organisation_id).key  # type: ignore[union-attr]
+    # A LifecycleError is a ValueError: call_job answers 400 with its words (field: reason).
+    change = services.call_job(lambda settings: undo_end_period(
+        get_store(), settings, code, p.actor, org_key=org_key, now=context.now(), apply=apply))
+    return jsonify(client_changes.answer(change))
 
 
 @bp.get("/groups/<id:group_id>/work-days")

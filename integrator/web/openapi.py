@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from integrator import __version__
+from integrator.domain.periods import END_REASONS
 from integrator.domain.weeks import MONTH_PATTERN, SETUP_WEEKS_AHEAD, SETUP_WEEKS_BACK, WEEK_PATTERN
 from integrator.web.validation import ID_MAX, JOB_KIND_PATTERN
 
@@ -93,6 +94,17 @@ SCHEMAS: J = {
     "Preview": _obj({"job_run_id": INT, "week": STR, "counts": {"type": "object", "additionalProperties": INT},
                      "text": STR, "actions": {"type": "array", "items": _ref("Action")}}),
     "Started": _obj({"job_run_id": INT}),
+    "MoveRequest": {"type": "object", "additionalProperties": False, "required": ["to_group", "from"],
+                    "properties": {"to_group": {"type": "string", "minLength": 1, "maxLength": 64},
+                                   "from": {"type": "string", "format": "date"},
+                                   "confirm": {"type": "boolean", "description": "false or absent: a preview"}}},
+    "EndRequest": {"type": "object", "additionalProperties": False, "required": ["on", "reason"],
+                   "properties": {"on": {"type": "string", "format": "date", "description": "the last day"},
+                                  "reason": {"type": "string", "enum": sorted(END_REASONS)},
+                                  "confirm": {"type": "boolean", "description": "false or absent: a preview"}}},
+    "ClientChange": _obj({"changed": BOOL, "applied": BOOL, "job_run_id": NINT, "preview": STR, "messages": INT,
+                          "actions": {"type": "array", "items": _ref("Action")},
+                          "errors": {"type": "array", "items": {"type": "object"}}}),
     "Unmatched": _obj({"source": {"type": "string", "enum": ["teams", "meet"]}, "participant_key": STR,
                        "display_name": NSTR, "email": NSTR, "via_phone": BOOL, "records": INT,
                        "work_day_ids": {"type": "array", "items": INT}}),
@@ -143,6 +155,8 @@ def _map_attendee(body: J) -> J:
                             "requestBody": body}}
 
 
+CLIENT_CHANGES = ("moveClient", "endPeriod", "undoEndPeriod")
+
 # operationId -> the links of its success answer
 LINKS: dict[str, J] = {
     "listOrganisations": _to("org_id", "$response.body#/0/id", "getOrganisation"),
@@ -151,8 +165,9 @@ LINKS: dict[str, J] = {
     "getGroup": {**_to("group_id", "$response.body#/id", *GROUP_OPS),
                  **_to("org_id", "$response.body#/organisation_id", "getOrganisation"),
                  **_setup("$response.body#/id")},
-    "listGroupClients": {**_to("client_id", "$response.body#/0/id", "getClient"),
+    "listGroupClients": {**_to("client_id", "$response.body#/0/id", "getClient", *CLIENT_CHANGES),
                          **_map_attendee({"client_id": "$response.body#/0/id"})},
+    "getClient": _to("client_id", "$response.body#/id", *CLIENT_CHANGES),
     "attendanceGrid": {**_to("attendance_day_id", "$response.body#/rows/0/days/0/id", "correctAttendance"),
                        **{op: {"operationId": op, "parameters": {"client_id": "$response.body#/rows/0/client/id",
                                                                  "day": "$response.body#/work_days/0/day"}}
@@ -194,6 +209,11 @@ def _op(op_id: str, summary: str, responses: J, params: list[J] | None = None, b
     return out
 
 
+CHANGE_ANSWERS: J = {"200": _ok(_ref("ClientChange")), **BAD, "403": _err("Not a client of your groups"),
+                    **NOTFOUND, "409": _err("Cannot run now (weekly setup running, not configured)"),
+                    "502": _err("The tenant failed (credentials, outage)")}
+
+
 def _array(name: str) -> J:
     return {"type": "array", "items": _ref(name)}
 
@@ -213,6 +233,17 @@ PATHS: J = {
                                               [_id("group_id"), WEEK_Q])},
     "/clients/{client_id}": {"get": _op("getClient", "One client with periods",
                                         {"200": _ok(_ref("Client")), **NOTFOUND}, [_id("client_id")])},
+    "/clients/{client_id}/move": {"post": _op(
+        "moveClient", "Move the client to another group from a date (the days before stay as they were); "
+                      "a preview unless confirm is true",
+        CHANGE_ANSWERS, [_id("client_id")], _ref("MoveRequest"))},
+    "/clients/{client_id}/end": {
+        "post": _op("endPeriod", "End the client's period early (keskeytys): access, future messages and "
+                                 "invitations end; a preview unless confirm is true",
+                    CHANGE_ANSWERS, [_id("client_id")], _ref("EndRequest")),
+        "delete": _op("undoEndPeriod", "Undo the client's early end; a preview unless confirm=true",
+                      CHANGE_ANSWERS, [_id("client_id"), {"name": "confirm", "in": "query", "required": False,
+                                                          "schema": {"type": "string", "enum": ["true", "false"]}}])},
     "/groups/{group_id}/work-days": {"get": _op("listWorkDays", "Work days of a week",
                                                 {"200": _ok(_array("WorkDay")), **BAD, **NOTFOUND},
                                                 [_id("group_id"), WEEK_Q])},

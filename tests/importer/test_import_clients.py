@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from integrator.config.apply import apply_settings
 from integrator.domain.types import ServiceModel, SupportLevel
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
-from integrator.store.models import Client, Membership, PeerGroup, Period, StaffUser
+from integrator.store.models import AuditEvent, Client, Membership, PeerGroup, Period, StaffUser
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "integrator.example.yaml"
@@ -173,24 +173,59 @@ def test_the_organisation_must_be_named_when_there_are_several(store: Store, db_
     assert "give --org: the database has several organisations (raisio, raisio-tuottaja)" in result.output
 
 
-def test_moving_a_client_to_another_group_moves_the_membership(store: Store, db_url: str, tmp_path: Path) -> None:
-    seed(store)
+def _afternoon_group(store: Store) -> None:
     with store.session() as s:
         org_id = s.scalars(select(PeerGroup.organisation_id).where(PeerGroup.key == "tiistai")).one()
         s.add(PeerGroup(organisation_id=org_id, key="ti-iltapaiva", name="Tiistai iltapäivä", weekdays=[2],
                         meeting_start=datetime(2026, 1, 1, 13).time(), meeting_end=datetime(2026, 1, 1, 14).time(),
                         meeting_provider="teams"))
+
+
+def _regrouped(tmp_path: Path, group_from: str | None) -> Path:
     moved = tmp_path / "moved.csv"
     lines = GOOD.read_text(encoding="utf-8").splitlines()
     lines[1] = lines[1].replace(";tiistai;", ";ti-iltapaiva;")
+    if group_from is not None:
+        lines = [line + (";group_from" if i == 0 else f";{group_from}" if i == 1 else ";")
+                 for i, line in enumerate(lines)]
     moved.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return moved
+
+
+def test_a_changed_group_without_group_from_is_refused_naming_the_line_and_column(store: Store, db_url: str,
+                                                                                   tmp_path: Path) -> None:
+    seed(store)
+    _afternoon_group(store)
+    before = snapshot(store)
+
+    result = run_import(db_url, _regrouped(tmp_path, None))
+
+    assert result.exit_code == 2
+    assert "moved.csv:2: column 'group' (client RAI-0001): the client is in group 'tiistai' from 2026-01-13" \
+        in result.output
+    assert "group_from" in result.output
+    assert snapshot(store) == before
+
+
+def test_group_from_moves_the_client_from_that_day_and_keeps_the_days_before(store: Store, db_url: str,
+                                                                             tmp_path: Path) -> None:
+    seed(store)
+    _afternoon_group(store)
+    moved = _regrouped(tmp_path, "3.3.2026")
+
     result = run_import(db_url, moved)
+
     assert result.exit_code == 0, result.output
-    assert "memberships: 0 created, 1 updated, 2 unchanged" in result.output
+    assert "memberships: 1 created, 0 updated, 2 unchanged" in result.output
     with store.session() as s:
         aino = s.scalars(select(Client).where(Client.code == "RAI-0001")).one()
-        groups = s.scalars(select(PeerGroup.key).join(Membership).where(Membership.client_id == aino.id)).all()
-        assert groups == ["ti-iltapaiva"]
+        spans = sorted((m.start_date, m.end_date, m.group.key) for m in aino.memberships)
+        assert spans == [(date(2026, 1, 13), date(2026, 3, 2), "tiistai"),
+                         (date(2026, 3, 3), date(2026, 7, 12), "ti-iltapaiva")]
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "client.moved")).one()
+        assert event.actor == "import" and event.details["from"] == "tiistai"
+    again = run_import(db_url, moved)
+    assert again.exit_code == 0 and "memberships: 0 created, 0 updated, 3 unchanged" in again.output
 
 
 def test_an_unmigrated_database_is_reported_without_quoting_any_data(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ Per organisation, under the `nightly_sync:<org>` lock:
    (`days_need_decision`);
 3. follow the absence alerts: withdraw (or correct, once sent) those whose days are no longer
    all absent, always; queue new ones only when every source was read, so that a missing
-   return can never make an alert; the next night catches up.
+   return can never make an alert; the next night catches up;
+4. remove the course enrolments and folder access of clients whose period was ended early on a
+   day that has now passed (jobs.clients).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from integrator.config import OrganisationConfig, Settings
 from integrator.domain.types import JobStatus
 from integrator.jobs.attendance.alerts import AlertResult, queue_absence_alerts, withdraw_untrue_alerts
 from integrator.jobs.attendance.evaluate import EvaluationResult, evaluate_window, reevaluate_work_days
+from integrator.jobs.clients.changes import follow_ended_periods
 from integrator.jobs.locks import job_lock
 from integrator.jobs.nightly.context import HARVEST_DAYS, SyncContext, load_context
 from integrator.jobs.nightly.evidence import MEETING_ID_KIND
@@ -174,6 +177,8 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                     rec.error(code, "absence streak, but the client's period names no responsible worker",
                               kind="no_worker")
             rec.count("requests", result.requests)
+            if org_cfg.google is not None:
+                _end_access(store, settings, org_cfg, now, providers, rec)
             result.status = rec.finish()
         except BaseException as err:
             # Recorded on the run (redacted), so the job history tells why it failed.
@@ -186,6 +191,19 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
             result.status = JobStatus.FAILED
         result.counts, result.errors = dict(rec.counts), list(rec.errors)
         return result
+
+
+def _end_access(store: Store, settings: Settings, org_cfg: OrganisationConfig, now: datetime, providers: Providers,
+                rec: RunRecorder) -> None:
+    """A period ended early on a day still to come (keskeytys): its first night after that day
+    removes the client's course enrolments and folder access, with the weekly setup's apply."""
+    try:
+        followed = follow_ended_periods(store, settings, org_cfg, now, providers.google)
+    except (ProviderError, LookupError) as err:
+        rec.error("access", str(err)[:300], kind=type(err).__name__.lower())
+        return
+    if followed:
+        rec.count("access_ended", len(followed))
 
 
 def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecorder, *, force: bool) -> int:

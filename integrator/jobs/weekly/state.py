@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
@@ -139,6 +140,7 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
                        .order_by(PeerGroup.key)).all()
     active_codes: set[str] = set()
     for group in groups:
+        today = now.astimezone(ZoneInfo(group.time_zone)).date()
         coordinator = s.get(StaffUser, group.coordinator_id) if group.coordinator_id else None
         gw = GroupWeek(group.key, group.name, group.coordinator_id, coordinator.email if coordinator else None)
         wk = materialise_week(s, group, week, org_cfg.closure_days, now)
@@ -152,6 +154,12 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
             client = m.client
             period = _period_for(list(client.periods), monday, sunday)
             if period is None:
+                continue
+            gone = _access_ended(m, period, today)
+            if gone:
+                # A move or an early end takes the access away on its day, not at the next week's
+                # setup (DOMAIN.md: the client's access must end with the period).
+                result.departed.setdefault(client.code, gone)
                 continue
             end = min(period.end_date, m.end_date) if m.end_date else period.end_date
             # The calendar's days of the period and membership, narrowed by the one participation
@@ -184,6 +192,16 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
             last = max((p.end_date for p in m.client.periods), default=None)
             result.departed[code] = f"period ended {last.isoformat()}" if last else "no period"
     return result
+
+
+def _access_ended(m: Membership, period: Period, today: date) -> str | None:
+    """Why a member of this week is provisioned no more: the membership ended before today (moved
+    to another group), or the period was ended early on or before today (keskeytys)."""
+    if m.end_date is not None and m.end_date < today:
+        return f"left the group {m.end_date.isoformat()}"
+    if period.planned_end_date is not None and period.end_date <= today:
+        return f"period ended early {period.end_date.isoformat()} ({period.end_reason})"
+    return None
 
 
 def _task_week(task: Task) -> TaskWeek:

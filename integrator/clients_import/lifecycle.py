@@ -1,0 +1,200 @@
+"""Moves from a date and early ends (keskeytys) in the store: the rules that the CSV import and
+`integrator.jobs.clients` (which also follows them up in the tenants) share. No vendor calls here.
+
+A move never rewrites the past: the membership of the day before the move ends that day and a
+new one starts on the move's day, so every earlier day keeps the group it was documented and paid
+under. An early end keeps the planned end (`Period.planned_end_date`) so that it can be undone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrator.domain.periods import END_REASONS, check_early_end
+from integrator.domain.rules import PeriodRules
+from integrator.store.models import Client, Membership, PeerGroup, Period
+
+
+class LifecycleError(ValueError):
+    """A move or an early end that cannot be made; the words say which value and what was expected."""
+
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(f"{field_name}: {reason}")
+        self.field = field_name
+        self.reason = reason
+
+
+@dataclass
+class MoveChange:
+    """What a move did (or would do) in the store. `changed` False: the client was already there."""
+
+    code: str
+    from_date: date
+    to_group: str
+    from_group: str | None = None
+    old_membership_id: int | None = None
+    old_end: date | None = None  # the old membership's end before the move
+    new_membership_id: int | None = None
+    weekdays_before: list[int] = field(default_factory=list)
+    weekdays_after: list[int] = field(default_factory=list)
+    changed: bool = False
+
+    def audit(self) -> dict[str, Any]:
+        return {"client": self.code, "from": self.from_group, "to": self.to_group,
+                "from_date": self.from_date.isoformat(),
+                "old_end": self.old_end.isoformat() if self.old_end else None,
+                "weekdays": {"from": self.weekdays_before, "to": self.weekdays_after}}
+
+
+def membership_on(s: Session, client_id: int, day: date) -> Membership | None:
+    """The client's membership that covers `day` (the latest-starting one, if several do)."""
+    found = [m for m in s.scalars(select(Membership).where(Membership.client_id == client_id))
+             if m.start_date <= day and (m.end_date is None or day <= m.end_date)]
+    return max(found, key=lambda m: (m.start_date, m.id)) if found else None
+
+
+def period_on(client: Client, day: date) -> Period | None:
+    """The client's period whose planned span covers `day` (an interrupted period's planned end counts)."""
+    found = [p for p in client.periods if p.start_date <= day <= (p.planned_end_date or p.end_date)]
+    return max(found, key=lambda p: p.start_date) if found else None
+
+
+def move_membership(s: Session, client: Client, group: PeerGroup, from_date: date, today: date,
+                    rules: PeriodRules | None = None) -> MoveChange:
+    """Move `client` to `group` from `from_date`: the membership of that day ends the day before
+    and a new one (recorded today) starts that day. Nothing before `from_date` changes.
+
+    The period has one list of weekdays for all its days. When it lists none of the new group's
+    days, those are added and the old ones stay: the days before the move were worked on the old
+    days, and the membership already decides which group's work days count on each date.
+    """
+    change = MoveChange(client.code, from_date, group.key)
+    if not group.active:
+        raise LifecycleError("to_group", f"group '{group.key}' is no longer active")
+    period = period_on(client, from_date)
+    if period is None:
+        raise LifecycleError("from", f"no period of client {client.code} covers {from_date.isoformat()}")
+    if period.planned_end_date is not None and from_date > period.end_date:
+        raise LifecycleError("from", f"the period was ended early on {period.end_date.isoformat()}; "
+                                     "undo the early end first")
+    current = membership_on(s, client.id, from_date)
+    change.weekdays_before = change.weekdays_after = sorted(period.weekdays or [])
+    if current is not None:
+        change.from_group = s.get(PeerGroup, current.group_id).key  # type: ignore[union-attr]
+        if current.group_id == group.id:
+            return change  # already there: a re-run changes nothing
+    if not set(period.weekdays or []) & set(group.weekdays or []):
+        merged = sorted(set(period.weekdays or []) | set(group.weekdays or []))
+        if rules is not None and len(merged) > rules.max_days_per_week:
+            raise LifecycleError("to_group", f"the period's weekdays {period.weekdays} and the group's "
+                                             f"{group.weekdays} together exceed {rules.max_days_per_week} days")
+        period.weekdays = merged
+        change.weekdays_after = merged
+    change.changed = True
+    if current is None:
+        new = Membership(group_id=group.id, client_id=client.id, start_date=from_date,
+                         end_date=period.end_date, recorded_on=today)
+    else:
+        change.old_membership_id, change.old_end = current.id, current.end_date
+        if current.start_date == from_date:
+            # No day before the move is under this membership: it changes group as a whole.
+            current.group_id = group.id
+            current.recorded_on = today
+            change.new_membership_id = current.id
+            s.flush()
+            return change
+        current.end_date = from_date - timedelta(days=1)
+        new = Membership(group_id=group.id, client_id=client.id, start_date=from_date,
+                         end_date=change.old_end, recorded_on=today)
+    s.add(new)
+    s.flush()
+    change.new_membership_id = new.id
+    return change
+
+
+@dataclass
+class EndChange:
+    """What an early end (or its undo) did in the store."""
+
+    code: str
+    period_id: int
+    on: date | None
+    reason: str | None
+    planned_end: date
+    memberships: list[dict[str, Any]] = field(default_factory=list)  # id and end before the change
+    groups: list[str] = field(default_factory=list)  # groups the client was in after `on`
+    changed: bool = False
+
+    def audit(self) -> dict[str, Any]:
+        return {"client": self.code, "on": self.on.isoformat() if self.on else None, "reason": self.reason,
+                "planned_end": self.planned_end.isoformat(), "memberships": self.memberships,
+                "groups": self.groups}
+
+
+def end_period_early(s: Session, client: Client, on: date, reason: str, actor: str, now: datetime) -> EndChange:
+    """End the client's period covering `on` with `on` as its last day (keskeytys).
+
+    Whatever the planned length: the 3-24 month rule is for planned periods. The planned end is kept
+    on the period; memberships that went on after `on` end on it too (their ends are returned, for
+    the audit event and the undo).
+    """
+    if reason not in END_REASONS:
+        raise LifecycleError("reason", f"'{reason}' is not a reason code; expected one of "
+                                       f"{', '.join(END_REASONS)}")
+    period = period_on(client, on)
+    if period is None:
+        raise LifecycleError("on", f"no period of client {client.code} covers {on.isoformat()}")
+    planned = period.planned_end_date or period.end_date
+    why = check_early_end(period.start_date, planned, on)
+    if why is not None:
+        raise LifecycleError("on", why)
+    change = EndChange(client.code, period.id, on, reason, planned)
+    if period.planned_end_date is not None:
+        if period.end_date == on and period.end_reason == reason:
+            return change  # the same early end again: nothing changes, nothing is audited twice
+        raise LifecycleError("on", f"the period was already ended early on {period.end_date.isoformat()} "
+                                   f"({period.end_reason}); undo that first")
+    for m in s.scalars(select(Membership).where(Membership.client_id == client.id)
+                       .order_by(Membership.start_date)):
+        if m.start_date <= on and (m.end_date is None or m.end_date > on):
+            change.memberships.append({"id": m.id, "end": m.end_date.isoformat() if m.end_date else None})
+            change.groups.append(s.get(PeerGroup, m.group_id).key)  # type: ignore[union-attr]
+            m.end_date = on
+    period.planned_end_date = planned
+    period.end_date = on
+    period.end_reason = reason
+    period.ended_at = now
+    period.ended_by = actor
+    change.changed = True
+    s.flush()
+    return change
+
+
+def undo_early_end(s: Session, client: Client, memberships: list[dict[str, Any]]) -> EndChange | None:
+    """Give the client's interrupted period its planned end back, and the memberships their ends
+    (`memberships`: the ids and ends the early end recorded). None when no period is interrupted."""
+    ended = [p for p in client.periods if p.planned_end_date is not None]
+    if not ended:
+        return None
+    period = max(ended, key=lambda p: p.start_date)
+    assert period.planned_end_date is not None
+    change = EndChange(client.code, period.id, period.end_date, period.end_reason, period.planned_end_date,
+                       changed=True)
+    for item in memberships:
+        m = s.get(Membership, int(item["id"]))
+        if m is not None and m.client_id == client.id and m.end_date == period.end_date:
+            change.memberships.append({"id": m.id, "end": m.end_date.isoformat() if m.end_date else None})
+            change.groups.append(s.get(PeerGroup, m.group_id).key)  # type: ignore[union-attr]
+            m.end_date = date.fromisoformat(item["end"]) if item.get("end") else None
+    period.end_date = period.planned_end_date
+    period.planned_end_date = None
+    period.end_reason = None
+    period.ended_at = None
+    period.ended_by = None
+    s.flush()
+    return change
