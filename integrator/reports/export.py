@@ -102,8 +102,8 @@ def to_xlsx(reg: Register) -> bytes:
     ws.cell(total_row, 1, "Yhteensä").font = Font(bold=True)
     # Numbers, not =SUM formulas: openpyxl cannot store a formula's result, and a file read
     # without recalculation (a viewer, a payer's import, Python) would show an empty total.
-    counts = _counts(reg)
-    totals: list[object] = [sum(int(c[k]) for c in counts) for k in range(4)]  # type: ignore[call-overload]
+    statuses = (AttendanceStatus.PRESENT, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT, AttendanceStatus.PENDING)
+    totals: list[float] = [sum(r.count(st) for r in reg.rows) for st in statuses]
     for k, total in enumerate([*totals, reg.total_compensation_days, float(reg.total_amount)]):
         cell = ws.cell(total_row, 3 + len(dates) + k, total)
         cell.font = Font(bold=True)
