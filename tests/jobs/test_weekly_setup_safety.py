@@ -105,7 +105,7 @@ def test_one_plan_covers_the_groups_asked_for_and_no_other(sbx: Sandbox, store: 
     world = WeeklyWorld.build(sbx, store, tmp_path, groups=3, clients_per_group=1)
     plan, job = run(world, dry_run=True, groups=["ryhma-1", "ryhma-3"])
     assert {a.group for a in plan.actions} == {"ryhma-1", "ryhma-3"}
-    assert job.params["group"] == "ryhma-1,ryhma-3"
+    assert job.params["groups"] == ["ryhma-1", "ryhma-3"] and job.params["group"] is None
 
 
 @pytest.mark.parametrize("extra", [[], ["--force-past-week", "2026-W47"]])

@@ -176,7 +176,8 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
             apply_to_session(s, settings)
     recorder = RunRecorder.start(
         store, "weekly_setup", organisation_id=_org_id(store, org_key) if org_key else None,
-        params={"week": week, "org": org_key, "group": ",".join(sorted(only)) if only else None,
+        params={"week": week, "org": org_key, "group": next(iter(only)) if only and len(only) == 1 else None,
+                **({"groups": sorted(only)} if only and len(only) > 1 else {}),
                 "tasks": str(tasks_file) if tasks_file else None},
         dry_run=dry_run, triggered_by=triggered_by)
     full = Plan()
