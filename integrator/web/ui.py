@@ -18,7 +18,7 @@ from integrator.web.auth import current_principal
 from integrator.web.client_import import handle_import
 from integrator.web.context import get_store
 from integrator.web.explain import explain_error
-from integrator.web.plan_text import plan_lines
+from integrator.web.plan_text import OP_FI, RESOURCE_FI, plan_lines
 from integrator.web.validation import parse_id
 
 bp = Blueprint("ui", __name__)
@@ -27,11 +27,6 @@ STATUS_FI = {"present": "Läsnä", "absent": "Poissa", "excused": "Poissa, hyvä
              "pending": "Odottaa tietoja"}
 RUN_STATUS_FI = {"running": "Käynnissä", "succeeded": "Valmis", "partial": "Valmis, osa epäonnistui",
                  "failed": "Epäonnistui"}
-OP_FI = {"create": "luodaan", "update": "päivitetään", "remove": "poistetaan", "skip": "ohitetaan"}
-RESOURCE_FI = {"course": "kurssi", "topic": "aihe", "enrolment": "kurssin jäsenyys", "invitation": "kurssikutsu",
-               "folder": "kansio", "week_folder": "viikkokansio", "permission": "jakooikeus",
-               "coursework": "tehtävä", "event": "kalenteritapahtuma", "meeting": "tapaaminen",
-               "organisation": "organisaatio", "duplicate": "tehtävän kaksoiskappale"}
 KIND_FI = {"weekly_setup": "Viikon valmistelu", "nightly_sync": "Yöajo", "notify": "Viestit",
            "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset", "notify_send": "Viestien lähetys"}
 # Every counter a job run records, in Finnish (a counter missing here shows as its key: add it).
