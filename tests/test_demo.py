@@ -49,7 +49,7 @@ def test_the_demo_plays_the_week_and_writes_the_register(tmp_path: Path) -> None
     assert "@" not in text.split("Läsnäolot viikolla")[1]  # the table shows codes, never addresses
     rows = list(load_workbook(result["xlsx"]).active.iter_rows(values_only=True))
     assert rows[4][:3] == ("K-0001", "pitka", "läsnä")
-    assert result["csv"].read_text(encoding="utf-8").splitlines()[-1].endswith(",15,135.00,")  # last: huomautukset
+    assert result["csv"].read_text(encoding="utf-8").splitlines()[-1].endswith(";15;135,00;")  # last: huomautukset
 
 
 def test_the_demo_command_prints_where_the_files_are(tmp_path: Path) -> None:

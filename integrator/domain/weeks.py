@@ -138,13 +138,28 @@ def setup_week_window(today: date, *, apply: bool) -> tuple[str, str]:
     return iso_week_of(first), iso_week_of(today + timedelta(weeks=SETUP_WEEKS_AHEAD))
 
 
-def check_setup_week(week: str, today: date, *, apply: bool) -> str:
-    """`week` if a weekly setup may run for it on `today`; ValueError saying the window otherwise."""
+class PastWeekRefused(ValueError):
+    """An apply for a past week without the typed confirmation that forces it."""
+
+
+def is_past_week(week: str, today: date) -> bool:
+    return week_monday(week) < week_monday(iso_week_of(today))
+
+
+def check_setup_week(week: str, today: date, *, apply: bool, forced_week: str | None = None) -> str:
+    """`week` if a weekly setup may run for it on `today`; ValueError saying the window otherwise.
+
+    A past week is never applied (PastWeekRefused) unless `forced_week`, the week typed again by
+    an admin, names it exactly: then it may be applied as far back as it may be previewed.
+    The typing is the confirmation: a past week's plan comes from today's memberships.
+    """
     monday = week_monday(week)
-    first, last = setup_week_window(today, apply=apply)
-    if monday < week_monday(first) and apply:
-        raise ValueError(f"week {week} is in the past: a setup is applied only from this week ({first}) "
-                         f"to {SETUP_WEEKS_AHEAD} weeks ahead ({last}); a preview may look back")
+    forced = apply and forced_week is not None and forced_week.strip() == week
+    first, last = setup_week_window(today, apply=apply and not forced)
+    if monday < week_monday(first) and apply and not forced:
+        raise PastWeekRefused(f"week {week} is in the past: a setup is applied only from this week ({first}) "
+                              f"to {SETUP_WEEKS_AHEAD} weeks ahead ({last}); a preview may look back, and "
+                              "an admin may force a past week by typing it again as the confirmation")
     if not week_monday(first) <= monday <= week_monday(last):
         raise ValueError(f"week {week} is outside the weekly-setup window {first}..{last} "
                          f"({SETUP_WEEKS_BACK} weeks back for a preview, this week for an apply, "

@@ -1,5 +1,6 @@
-"""The register as files: CSV (for machines: ISO dates, dot decimals) and XLSX (for a coordinator:
-Finnish headers, readable dates, colours, totals, and a sheet of every correction with its reason).
+"""The register as files: CSV (as Finnish Excel reads it: ';', a BOM, Finnish status words, dates
+and decimal commas; see reports.finnish_csv) and XLSX (Finnish headers, readable dates, colours,
+totals as numbers that read without recalculation, and a sheet of every correction with its reason).
 
 One cell per client and date: the date's status as the register decides it (the best status of
 the date's work days). The last column, *huomautukset*, explains the dates that need it, e.g. two
@@ -11,7 +12,6 @@ with `;`, a BOM and d.m.yyyy dates, and an XLSX of plain values.
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from pathlib import Path
@@ -20,9 +20,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from integrator.domain.finnish import fi_day_short
 from integrator.domain.types import AttendanceStatus
-from integrator.domain.weeks import weekday_fi
 from integrator.reports.corrections import CorrectionEvent, CorrectionsReport
+from integrator.reports.finnish_csv import cell_text, finnish_csv
 from integrator.reports.register import (
     NOT_EVALUATED,
     NOT_EXPECTED,
@@ -41,18 +42,8 @@ FILL = {
 }
 
 
-#: A cell text starting with one of these is read as a formula by spreadsheet programs.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_text(value: str) -> str:
-    """Text from the store (codes, names, reasons, notes) as a cell that is never a formula:
-    a coordinator's reason like '=HYPERLINK(...)' must not run when the payer opens the file."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def day_heading(d: date) -> str:
-    return f"{weekday_fi(d)} {d.day}.{d.month}."
+    return fi_day_short(d)
 
 
 def _counts(reg: Register) -> list[list[object]]:
@@ -64,23 +55,24 @@ def _counts(reg: Register) -> list[list[object]]:
     return out
 
 
+def csv_cell(status: object) -> str:
+    """A date's cell in the CSV: the Finnish word the XLSX shows, "-" when not evaluated."""
+    if isinstance(status, AttendanceStatus):
+        return STATUS_LABEL[status]
+    return NOT_EVALUATED if status is None else NOT_EXPECTED_LABEL if status == NOT_EXPECTED else ""
+
+
 def to_csv(reg: Register) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    """The register as Finnish CSV text (BOM first): write it as UTF-8."""
     dates = reg.dates
-    w.writerow(["asiakas", "ryhmä", *[d.isoformat() for d in dates], "läsnä", "perusteltu", "poissa",
-                "odottaa", "korvauspäivät", "korvaus_eur", "huomautukset"])
+    rows: list[list[object]] = [["asiakas", "ryhmä", *[d for d in dates], "läsnä", "perusteltu", "poissa",
+                                 "odottaa", "korvauspäivät", "korvaus €", "huomautukset"]]
     for row, counts in zip(reg.rows, _counts(reg), strict=True):
-        cells = []
-        for d in dates:
-            st = row.status_on(d)
-            cells.append(st.value if isinstance(st, AttendanceStatus) else (NOT_EVALUATED if st is None else st))
-        # Spreadsheet programs open CSV files too: stored text gets the same formula guard as XLSX.
-        w.writerow([cell_text(row.client_code), cell_text(" ".join(row.groups)), *cells, *counts[:5],
-                    f"{counts[5]:.2f}", cell_text("; ".join(row.notes))])
-    w.writerow(["yhteensä", "", *["" for _ in dates], "", "", "", "", reg.total_compensation_days,
-                f"{reg.total_amount:.2f}", ""])
-    return buf.getvalue()
+        rows.append([row.client_code, " ".join(row.groups), *[csv_cell(row.status_on(d)) for d in dates],
+                     *counts, "; ".join(row.notes)])
+    rows.append(["yhteensä", "", *["" for _ in dates], "", "", "", "", reg.total_compensation_days,
+                 reg.total_amount, ""])
+    return finnish_csv(rows)
 
 
 def to_xlsx(reg: Register) -> bytes:
@@ -102,10 +94,7 @@ def to_xlsx(reg: Register) -> bytes:
     ws["A1"].font = Font(bold=True, size=14)
     for row, counts in zip(reg.rows, _counts(reg), strict=True):
         cells: list[object] = [cell_text(row.client_code), cell_text(", ".join(row.groups))]
-        for d in dates:
-            st = row.status_on(d)
-            cells.append(STATUS_LABEL[st] if isinstance(st, AttendanceStatus)
-                         else NOT_EVALUATED if st is None else NOT_EXPECTED_LABEL if st == NOT_EXPECTED else "")
+        cells.extend(csv_cell(row.status_on(d)) for d in dates)
         ws.append([*cells, *counts[:5], float(counts[5]), cell_text("; ".join(row.notes))])  # type: ignore[arg-type]
         r = ws.max_row
         for i, d in enumerate(dates):
@@ -113,13 +102,14 @@ def to_xlsx(reg: Register) -> bytes:
             if isinstance(st, AttendanceStatus):
                 ws.cell(r, 3 + i).fill = FILL[st]
         ws.cell(r, 3 + len(dates) + 5).number_format = "#,##0.00 €"
-    first, last = head_row + 1, ws.max_row
-    total_row = last + 1
+    total_row = ws.max_row + 1
     ws.cell(total_row, 1, "Yhteensä").font = Font(bold=True)
-    for k in range(6):
-        col = 3 + len(dates) + k
-        letter = get_column_letter(col)
-        cell = ws.cell(total_row, col, f"=SUM({letter}{first}:{letter}{last})" if last >= first else 0)
+    # Numbers, not =SUM formulas: openpyxl cannot store a formula's result, and a file read
+    # without recalculation (a viewer, a payer's import, Python) would show an empty total.
+    statuses = (AttendanceStatus.PRESENT, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT, AttendanceStatus.PENDING)
+    totals: list[float] = [sum(r.count(st) for r in reg.rows) for st in statuses]
+    for k, total in enumerate([*totals, reg.total_compensation_days, float(reg.total_amount)]):
+        cell = ws.cell(total_row, 3 + len(dates) + k, total)
         cell.font = Font(bold=True)
         if k == 5:
             cell.number_format = "#,##0.00 €"
@@ -170,14 +160,12 @@ def _correction_cells(e: CorrectionEvent) -> list[str]:
 
 
 def corrections_to_csv(report: CorrectionsReport) -> bytes:
-    """For Finnish Excel: `;` between cells, UTF-8 with a BOM, Finnish words, dates as 24.11.2026."""
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    w.writerow([h.lower() for h in CORRECTION_HEADERS])
+    """For Finnish Excel (reports.finnish_csv): `;`, UTF-8 with a BOM, Finnish words, dates as 24.11.2026."""
+    rows: list[list[object]] = [[h.lower() for h in CORRECTION_HEADERS]]
     for e in report.events:
-        w.writerow([f"{e.day.day}.{e.day.month}.{e.day.year}", *_correction_cells(e),
-                    f"{e.local_at.day}.{e.local_at.month}.{e.local_at.year} {e.local_at:%H:%M}"])
-    return buf.getvalue().encode("utf-8-sig")
+        rows.append([e.day, *_correction_cells(e),
+                     f"{e.local_at.day}.{e.local_at.month}.{e.local_at.year} {e.local_at:%H:%M}"])
+    return finnish_csv(rows).encode("utf-8")
 
 
 def corrections_to_xlsx(report: CorrectionsReport) -> bytes:

@@ -102,6 +102,19 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class StaffSession(Base):
+    """A login in a browser. The cookie carries a random id, we keep only its hash: logging out,
+    a password change or a deactivation ends the session here, whatever copy of the cookie exists."""
+
+    __tablename__ = "staff_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    id_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class Client(Base):
     """An asiakas. `code` is the pseudonym used in logs, folder names and URLs."""
 

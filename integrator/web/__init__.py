@@ -9,7 +9,7 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from jinja2 import FileSystemLoader
 
-from integrator.web import api, auth, context, errors, openapi, security, ui, validation
+from integrator.web import api, auth, context, errors, formats, openapi, security, ui, validation
 from integrator.web.metrics_view import bp as metrics_bp
 
 
@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     validation.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    formats.init_app(app)
     auth.init_app(app)
     security.init_csrf(app)
 

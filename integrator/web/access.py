@@ -200,6 +200,8 @@ def run_visible(s: Session, p: Principal, run: JobRun) -> bool:
     q = groups_query(p).where(PeerGroup.organisation_id == run.organisation_id)
     if isinstance(group_key, str):
         q = q.where(PeerGroup.key == group_key)
+    elif isinstance(params.get("groups"), list):  # one run for several groups: any of them is theirs
+        q = q.where(PeerGroup.key.in_([str(k) for k in params["groups"]]))
     return s.scalar(q.limit(1)) is not None
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from integrator.domain.types import StaffRole
 from integrator.store.db import Store
-from integrator.store.models import ApiToken, Organisation, StaffUser
+from integrator.store.models import ApiToken, Organisation, StaffSession, StaffUser
 from integrator.store.types import utcnow
 
 TOKEN_PREFIX = "itk_"  # noqa: S105 - a prefix that makes leaked tokens greppable, not a secret
@@ -103,6 +105,7 @@ def set_password(store: Store, staff_id: int, password: str) -> None:
         if user is None:
             raise AccountError("no such staff user")
         user.password_hash = pw_hash
+        _end_sessions(s, staff_id, utcnow())  # a stolen password's sessions end with it
 
 
 def create_token(store: Store, staff_id: int, name: str) -> str:
@@ -153,4 +156,42 @@ def deactivate(store: Store, staff_id: int) -> int:
                                                        ApiToken.revoked_at.is_(None))))
         for t in tokens:
             t.revoked_at = now
+        _end_sessions(s, staff_id, now)
         return len(tokens)
+
+
+def start_session(store: Store, staff_id: int, lifetime: timedelta) -> str:
+    """A new login: its random id goes to the cookie, only the hash is kept here."""
+    session_id = secrets.token_urlsafe(32)
+    with store.session() as s:
+        s.add(StaffSession(staff_user_id=staff_id, id_hash=token_hash(session_id),
+                           expires_at=utcnow() + lifetime))
+    return session_id
+
+
+def user_for_session(store: Store, session_id: str, now: datetime | None = None) -> StaffUser | None:
+    """The staff user of a session that has not ended (logout, password change, deactivation, expiry)."""
+    now = now or utcnow()
+    with store.session() as s:
+        row = s.scalar(select(StaffSession).where(StaffSession.id_hash == token_hash(session_id),
+                                                  StaffSession.revoked_at.is_(None)))
+        if row is None or row.expires_at <= now:
+            return None
+        user = s.get(StaffUser, row.staff_user_id)
+        if user is None or not user.active or user.role not in LOGIN_ROLES:
+            return None
+        return user
+
+
+def end_session(store: Store, session_id: str) -> None:
+    """Logout: the session's id stops working, also in any copy of the cookie."""
+    with store.session() as s:
+        row = s.scalar(select(StaffSession).where(StaffSession.id_hash == token_hash(session_id)))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = utcnow()
+
+
+def _end_sessions(s: Session, staff_id: int, now: datetime) -> None:
+    for row in s.scalars(select(StaffSession).where(StaffSession.staff_user_id == staff_id,
+                                                    StaffSession.revoked_at.is_(None))):
+        row.revoked_at = now

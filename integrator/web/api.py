@@ -252,15 +252,27 @@ def group_map_identity(group_id: int) -> ResponseReturnValue:
     return jsonify(records=attached)
 
 
-SETUP_FIELDS = ("week", "group_id", "organisation_id")
+SETUP_FIELDS = ("week", "group_id", "organisation_id", "confirm_removals", "force_past_week")
+MAX_CONFIRMED = 10_000
 
 
-def _in_setup_window(week: str, *, apply: bool) -> None:
+def _in_setup_window(week: str, *, apply: bool, forced_week: str | None = None) -> None:
     """Checked after the target, so that a week nobody may set up never hides a 403/404."""
+    if apply and forced_week is not None and not current_principal().is_admin:
+        abort(403, description="only an admin may force a past week")
     try:
-        weeks.check_setup_week(week, context.today(), apply=apply)
+        weeks.check_setup_week(week, context.today(), apply=apply, forced_week=forced_week)
     except ValueError as err:
         abort(400, description=str(err))
+
+
+def _confirmed_removals(body: dict[str, Any]) -> list[str]:
+    """The removal keys the caller confirmed (from a preview's actions); any other is held back."""
+    value = body.get("confirm_removals", [])
+    if not isinstance(value, list) or len(value) > MAX_CONFIRMED or not all(
+            isinstance(k, str) and 0 < len(k) <= 200 for k in value):
+        abort(400, description="confirm_removals must be a list of the keys of the preview's remove actions")
+    return value
 
 
 def _setup_target(body: dict[str, Any]) -> tuple[str, str | None, int | None]:
@@ -295,11 +307,14 @@ def weekly_setup_preview() -> ResponseReturnValue:
 def weekly_setup_apply() -> ResponseReturnValue:
     body = json_object(SETUP_FIELDS)
     week = _week_arg(str_field(body, "week"), default_current=False)
+    forced = str_field(body, "force_past_week", max_length=8, required=False)
+    confirmed = _confirmed_removals(body)
     org_key, group_key, _ = _setup_target(body)
-    _in_setup_window(week, apply=True)
+    _in_setup_window(week, apply=True, forced_week=forced)
     p = current_principal()
     run_id = services.call_job(lambda settings: background.start_apply(
-        get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
+        get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now(),
+        confirmed=confirmed))
     log.info("weekly setup apply started", extra={"job_run_id": run_id, "group": group_key, "week": week})
     resp = jsonify(job_run_id=run_id)
     resp.status_code = 202

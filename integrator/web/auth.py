@@ -32,6 +32,9 @@ bp = Blueprint("auth", __name__)
 # Endpoints anyone may reach. `static` is our CSS and one script: no data in them.
 PUBLIC_ENDPOINTS = frozenset({"healthz", "auth.login", "static"})
 LIMITER_KEY = "integrator.login_limiter"
+# The cookie (signed, not secret from its holder) carries the random id of a StaffSession row;
+# the row, not the cookie, says whether the login still holds.
+SESSION_KEY = "sid"
 
 
 @dataclass(frozen=True)
@@ -80,14 +83,14 @@ def _authenticate() -> ResponseReturnValue | None:
             g.principal = _principal(user, "token")
             return None
         return _unauthorised("invalid or revoked token")
-    staff_id = session.get("staff_id")
-    if isinstance(staff_id, int):
-        with store.session() as s:
-            user = s.get(StaffUser, staff_id)
-            if user is not None and user.active and user.role in accounts.LOGIN_ROLES:
-                g.principal = _principal(user, "session")
-                return None
-        session.clear()  # deactivated since login
+    session_id = session.get(SESSION_KEY)
+    if isinstance(session_id, str):
+        user = accounts.user_for_session(store, session_id)
+        if user is not None:
+            g.principal = _principal(user, "session")
+            return None
+    if session:
+        session.clear()  # logged out, password changed or deactivated since: the cookie is dead
     return _unauthorised("login required")
 
 
@@ -152,7 +155,8 @@ def login() -> ResponseReturnValue:
             else:
                 limiter.succeeded(email, address)
                 session.clear()  # a fresh session id and CSRF token: no session fixation
-                session["staff_id"] = user.id
+                session[SESSION_KEY] = accounts.start_session(get_store(), user.id,
+                                                              current_app.permanent_session_lifetime)
                 session.permanent = True
                 log.info("login", extra={"staff_id": user.id})
                 return redirect(safe_next(request.args.get("next"), url_for("ui.dashboard")))
@@ -161,5 +165,9 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    # Ended on the server: a copy of the cookie taken before logout no longer works.
+    session_id = session.get(SESSION_KEY)
+    if isinstance(session_id, str):
+        accounts.end_session(get_store(), session_id)
     session.clear()
     return redirect(url_for("auth.login"))

@@ -10,6 +10,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,12 +39,14 @@ class ApplyFailed(RuntimeError):
     """The apply ended before it recorded a JobRun; the message is the job's own."""
 
 
-def _run_weekly_setup(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
-                      dry_run: bool, triggered_by: str, now: datetime | None) -> tuple[Plan, int]:
+def _run_weekly_setup(store: Store, settings: Any, week: str, *, org_key: str | None, group_key: str | None,
+                      dry_run: bool, triggered_by: str, now: datetime | None,
+                      group_keys: Collection[str] | None = None, confirmed: Collection[str] = ()) -> tuple[Plan, int]:
     started = time.monotonic()
     status = "failed"
     try:
         plan, run_id = run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key,
+                                        group_keys=group_keys, confirmed_removals=confirmed,
                                         dry_run=dry_run, triggered_by=triggered_by, now=now)
         status = "dry_run" if dry_run else "applied"
         return plan, int(run_id)
@@ -51,16 +54,20 @@ def _run_weekly_setup(store: Store, settings: Any, week: str, *, org_key: str, g
         metrics.observe_job("weekly_setup", time.monotonic() - started, status)
 
 
-def preview(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
-            actor: str, now: datetime | None = None) -> tuple[Plan, int]:
+def preview(store: Store, settings: Any, week: str, *, org_key: str | None, group_key: str | None,
+            actor: str, now: datetime | None = None, group_keys: Collection[str] | None = None) -> tuple[Plan, int]:
     """`now`: the app's clock (web.context.now); None is the wall clock."""
     return _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=True,
-                             triggered_by=f"web:{actor}", now=now)
+                             triggered_by=f"web:{actor}", now=now, group_keys=group_keys)
 
 
-def start_apply(store: Store, settings: Any, week: str, *, org_key: str, group_key: str | None,
-                actor: str, wait_s: float = 20.0, now: datetime | None = None) -> int:
+def start_apply(store: Store, settings: Any, week: str, *, org_key: str | None, group_key: str | None,
+                actor: str, wait_s: float = 20.0, now: datetime | None = None,
+                group_keys: Collection[str] | None = None, confirmed: Collection[str] = ()) -> int:
     """Starts the apply and returns its JobRun id once the job has recorded it.
+
+    `confirmed`: the keys of the removals of access the person confirmed under the preview;
+    any other removal is held back and the access stays.
 
     Raises ApplyFailed with the job's own message when it fails before recording a run
     (e.g. another run of the same job holds the lock).
@@ -70,7 +77,8 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str, group_k
         # own lock also guards the tenant; this check answers before a second run is recorded.)
         running = s.scalar(select(JobRun.id).where(JobRun.kind == "weekly_setup", JobRun.dry_run.is_(False),
                                                    JobRun.status == JobStatus.RUNNING,
-                                                   JobRun.params["org"].as_string() == org_key,
+                                                   *([JobRun.params["org"].as_string() == org_key]
+                                                     if org_key else []),
                                                    # a run killed mid-way stays "running": do not block forever
                                                    JobRun.started_at > utcnow() - timedelta(hours=3)))
     if running is not None:
@@ -81,7 +89,7 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str, group_k
     def work() -> None:
         try:
             _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=False,
-                              triggered_by=ticket.tag, now=now)
+                              triggered_by=ticket.tag, now=now, group_keys=group_keys, confirmed=confirmed)
         except Exception as err:  # noqa: BLE001 - a thread must report, not die silently
             ticket.error = str(err) or type(err).__name__
             log.exception("weekly setup apply failed", extra={"group": group_key, "week": week})

@@ -30,8 +30,11 @@ def _http_error(err: HTTPException) -> ResponseReturnValue:
                 if k.lower() == "allow":
                     resp.headers["Allow"] = v
         return resp
+    # Our own descriptions are Finnish; werkzeug's defaults ("The requested URL was not found on
+    # the server...") are not, and the page says the same in Finnish without them.
+    ours = err.description if err.description != type(err).description else None
     return render_template("error.html", code=code, title=FI_TITLES.get(code, "Virhe"),
-                           message=err.description if code < 500 else None), code
+                           message=ours if code < 500 else None), code
 
 
 def _unexpected(err: Exception) -> ResponseReturnValue:

@@ -37,8 +37,8 @@ REASON: J = {"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S
 ID_PARAM_MAX = ID_MAX  # the URL converter's bound: a larger id answers 404
 
 SETUP_WEEK_RULE = (f"ISO week. A preview accepts {SETUP_WEEKS_BACK} weeks back to {SETUP_WEEKS_AHEAD} weeks ahead "
-                   f"of this week, an apply this week to {SETUP_WEEKS_AHEAD} weeks ahead (never a past week); "
-                   "any other week answers 400 naming the window.")
+                   f"of this week, an apply this week to {SETUP_WEEKS_AHEAD} weeks ahead (never a past week, "
+                   "unless an admin types it again in force_past_week); any other week answers 400 naming the window.")
 
 SCHEMAS: J = {
     "Error": _obj({"error": STR, "message": STR}),
@@ -88,7 +88,16 @@ SCHEMAS: J = {
                      "properties": {"week": {"type": "string", "pattern": WEEK_PATTERN, "description": SETUP_WEEK_RULE},
                                     "group_id": {"type": "integer", "minimum": 1, "maximum": ID_PARAM_MAX},
                                     "organisation_id": {"type": "integer", "minimum": 1,
-                                                        "maximum": ID_PARAM_MAX}}},
+                                                        "maximum": ID_PARAM_MAX},
+                                    "confirm_removals": {
+                                        "type": "array", "maxItems": 10000,
+                                        "items": {"type": "string", "minLength": 1, "maxLength": 200},
+                                        "description": "Apply: the keys of the preview's remove actions of "
+                                                       "access (enrolment, permission) you confirm; every other "
+                                                       "removal is held back and the access stays."},
+                                    "force_past_week": {"type": "string", "maxLength": 8,
+                                                        "description": "Apply, admins: the week typed again to "
+                                                                       "apply a past week (403 for others)."}}},
     "Action": _obj({"op": STR, "resource": STR, "key": STR, "group": NSTR, "client": NSTR, "reason": STR,
                     "detail": {"type": "object"}}),
     "Preview": _obj({"job_run_id": INT, "week": STR, "counts": {"type": "object", "additionalProperties": INT},
@@ -278,7 +287,7 @@ PATHS: J = {
         body=_ref("SetupRequest"))},
     "/jobs/weekly-setup/apply": {"post": _op(
         "applyWeeklySetup", "Apply the setup in the background; follow GET /jobs/{run_id}",
-        {"202": _ok(_ref("Started"), "Started"), **BAD, **NOTFOUND,
+        {"202": _ok(_ref("Started"), "Started"), **BAD, **NOTFOUND, "403": _err("Only an admin may force a past week"),
          "409": _err("Cannot run now (lock held, not configured)")}, body=_ref("SetupRequest"))},
     "/jobs": {"get": _op("listJobs", "Recent job runs visible to you", {"200": _ok(_array("JobRun")), **BAD},
                          [{"name": "kind", "in": "query", "required": False,

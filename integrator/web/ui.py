@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -10,12 +11,14 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from integrator.domain import weeks
+from integrator.domain.finnish import fi_week
 from integrator.domain.types import AttendanceStatus
 from integrator.web import access, background, context, identities, readmodels, services
 from integrator.web.auth import current_principal
 from integrator.web.client_import import handle_import
 from integrator.web.context import get_store
 from integrator.web.explain import explain_error
+from integrator.web.plan_text import OP_FI, RESOURCE_FI, plan_lines
 from integrator.web.validation import parse_id
 
 bp = Blueprint("ui", __name__)
@@ -24,18 +27,43 @@ STATUS_FI = {"present": "Läsnä", "absent": "Poissa", "excused": "Poissa, hyvä
              "pending": "Odottaa tietoja"}
 RUN_STATUS_FI = {"running": "Käynnissä", "succeeded": "Valmis", "partial": "Valmis, osa epäonnistui",
                  "failed": "Epäonnistui"}
-OP_FI = {"create": "luodaan", "update": "päivitetään", "remove": "poistetaan", "skip": "ohitetaan"}
-RESOURCE_FI = {"course": "kurssi", "topic": "aihe", "enrolment": "kurssin jäsenyys", "invitation": "kurssikutsu",
-               "folder": "kansio", "week_folder": "viikkokansio", "permission": "jakooikeus",
-               "coursework": "tehtävä", "event": "kalenteritapahtuma", "meeting": "tapaaminen",
-               "organisation": "organisaatio", "duplicate": "tehtävän kaksoiskappale"}
 KIND_FI = {"weekly_setup": "Viikon valmistelu", "nightly_sync": "Yöajo", "notify": "Viestit",
            "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset", "notify_send": "Viestien lähetys"}
-# A send run's counts (integrator.jobs.notify.outbox.SendStats).
-COUNT_FI = {"sent": "lähetetty", "uncertain": "epävarma, tarkistettava", "failed": "epäonnistui",
-            "parked": "siirretty myöhemmäksi (lähetysraja)", "requeued": "yritetään myöhemmin uudelleen",
-            "cancelled": "peruttu ennen lähetystä", "recovered_uncertain": "keskeytyneestä ajosta epävarmaksi",
-            "refused": "lähettäjän tunnukset hylättiin", "requests": "pyyntöjä palveluun"}
+# Every counter a job run records, in Finnish (a counter missing here shows as its key: add it).
+COUNT_FI = {
+    # sending (integrator.jobs.notify.outbox.SendStats)
+    "sent": "lähetetty", "uncertain": "epävarma, tarkistettava", "failed": "epäonnistui",
+    "parked": "siirretty myöhemmäksi (lähetysraja)", "requeued": "yritetään myöhemmin uudelleen",
+    "cancelled": "peruttu ennen lähetystä", "recovered_uncertain": "keskeytyneestä ajosta epävarmaksi",
+    "refused": "lähettäjän tunnukset hylättiin", "requests": "pyyntöjä palveluun",
+    # letters and reminders
+    "queued": "viestejä jonossa", "already": "jo jonossa aiemmin", "no_email": "ei sähköpostiosoitetta",
+    "no_link": "ei tapaamislinkkiä", "without_link": "ilman tapaamislinkkiä",
+    # weekly setup
+    "held_removals": "pääsyn poistoja odottaa vahvistusta (pääsy säilyi)", "groups_deactivated": "ryhmiä poistettu käytöstä",
+    # nightly sync
+    "alerts_queued": "poissaolohälytyksiä jonossa", "alerts_postponed": "poissaolohälytyksiä siirretty",
+    "classroom_courses_read": "Classroom-kursseja luettu", "classroom_returns_written": "Classroom-palautuksia kirjattu",
+    "drive_feeds_read": "Drive-muutoslistoja luettu", "drive_returns_written": "Drive-palautuksia kirjattu",
+    "meet_meetings_read": "Meet-tapaamisia luettu", "meet_attendees_written": "Meet-osallistujia kirjattu",
+    "meet_intervals_rejected": "Meet-läsnäolojaksoja hylätty", "teams_meetings_read": "Teams-kokouksia luettu",
+    "teams_attendees_written": "Teams-osallistujia kirjattu", "teams_intervals_rejected": "Teams-läsnäolojaksoja hylätty",
+    "meeting_ids_resolved": "kokoustunnisteita selvitetty", "days_changed": "päiviä muuttui",
+    "days_kept_unread_source": "päiviä ennallaan (lähdettä ei luettu)",
+    "days_outside_window_evaluated": "päiviä arvioitu korjausikkunan ulkopuolelta",
+    "days_present": "läsnäolopäiviä", "days_absent": "poissaolopäiviä", "days_pending": "päiviä odottaa tietoja",
+    "days_excused": "hyväksyttyjä poissaoloja",
+    # client import
+    "clients_created": "asiakkaita lisätty", "clients_updated": "asiakkaita päivitetty",
+    "clients_unchanged": "asiakkaita ennallaan", "periods_created": "jaksoja lisätty",
+    "periods_updated": "jaksoja päivitetty", "periods_unchanged": "jaksoja ennallaan",
+    "memberships_created": "ryhmäjäsenyyksiä lisätty", "memberships_updated": "ryhmäjäsenyyksiä päivitetty",
+    "memberships_unchanged": "ryhmäjäsenyyksiä ennallaan",
+}
+# "<what>:<outcome>" counters (e.g. meeting:requests, accepted:invitation)
+OUTCOME_FI = {"created": "luotu", "updated": "päivitetty", "removed": "poistettu", "error": "virhe",
+              "requests": "pyyntöjä palveluun", "cancelled": "peruttu", "unchanged": "ennallaan",
+              "accepted": "hyväksytty", "kept": "säilytetty", "repaired": "korjattu", "failed": "epäonnistui"}
 
 
 @bp.app_context_processor
@@ -55,6 +83,10 @@ def _fi_count_key(key: str) -> str:
     op, _, resource = key.partition(":")
     if op in OP_FI and resource:
         return f"{OP_FI[op]}: {RESOURCE_FI.get(resource, resource)}"
+    if resource and op in OUTCOME_FI:  # "accepted:invitation", "failed:enrolment"
+        return f"{RESOURCE_FI.get(resource, resource)}: {OUTCOME_FI[op]}"
+    if resource and resource in OUTCOME_FI:  # "meeting:requests", "meeting:created"
+        return f"{RESOURCE_FI.get(op, op)}: {OUTCOME_FI[resource]}"
     return COUNT_FI.get(key, key)
 
 
@@ -193,66 +225,117 @@ def _setup_form_groups() -> list[dict[str, Any]]:
         return [readmodels.group_json(g) for g in access.visible_groups(s, current_principal())]
 
 
-def _setup_target(*, apply: bool) -> tuple[int, str, str, str]:
-    """(group id, organisation key, group key, week) from the form, checked against the principal."""
-    group_id = parse_id(request.form.get("group_id", ""))
-    if group_id is None:
-        abort(400, description="Valitse ryhmä.")
-    week = request.form.get("week", "")
+@dataclass(frozen=True)
+class SetupTarget:
+    """What a setup form asks for: one group ("123") or all the principal's groups ("all")."""
+
+    choice: str
+    org_key: str | None  # None: an admin of every organisation, all of them
+    group_keys: frozenset[str] | None  # None: the whole organisation (or every one)
+    names: dict[str, str]  # group key -> name, for the plan's lines
+    week: str
+
+
+ALL_GROUPS = "all"
+
+
+def _setup_target(*, apply: bool) -> SetupTarget:
+    """The form's groups and week, checked against the principal and the weekly-setup window."""
+    p = current_principal()
+    choice = request.form.get("group_id", "")
+    week = request.form.get("week", "").strip()
     try:
         weeks.week_monday(week)
     except ValueError:
-        abort(400, description="Viikko on annettava muodossa 2026-W49.")
+        abort(400, description=f"Viikko on annettava muodossa {weeks.iso_week_of(context.today())} "
+                               f"(vuosi, W ja viikon numero).")
     with get_store().session() as s:
-        g = access.group_or_404(s, current_principal(), group_id)
-        target = g.id, g.organisation.key, g.key, week
-    first, last = weeks.setup_week_window(context.today(), apply=apply)
+        if choice == ALL_GROUPS:
+            groups = access.visible_groups(s, p)
+            if not groups:
+                abort(400, description="Sinulla ei ole ryhmiä.")
+            orgs = {g.organisation.key for g in groups}
+            if p.is_admin:  # their organisation, or every one: all its groups
+                org_key = groups[0].organisation.key if p.organisation_id is not None else None
+                keys = None
+            elif len(orgs) == 1:
+                org_key, keys = orgs.pop(), frozenset(g.key for g in groups)
+            else:
+                abort(400, description="Ryhmäsi ovat useassa organisaatiossa: valitse ryhmä.")
+        else:
+            group_id = parse_id(choice)
+            if group_id is None:
+                abort(400, description="Valitse ryhmä.")
+            g = access.group_or_404(s, p, group_id)
+            groups, org_key, keys = [g], g.organisation.key, frozenset({g.key})
+        names = {g.key: g.name for g in groups}
+    forced = request.form.get("force_past_week", "").strip() or None
+    if forced is not None and not p.is_admin:
+        abort(403, description="Vain ylläpitäjä voi toteuttaa valmistelun menneelle viikolle.")
     try:
-        weeks.check_setup_week(week, context.today(), apply=apply)
+        weeks.check_setup_week(week, context.today(), apply=apply, forced_week=forced)
+    except weeks.PastWeekRefused:
+        abort(400, description=f"{fi_week(week).capitalize()} on jo mennyt: valmistelua ei toteuteta menneelle "
+                               "viikolle, koska suunnitelma tehdään tämän päivän ryhmistä ja se voisi poistaa "
+                               "pääsyn asiakkailta, joiden jakso jatkuu."
+                               + (" Ylläpitäjänä voit pakottaa sen kirjoittamalla viikon uudelleen "
+                                  "esikatselun alle." if p.is_admin else ""))
     except ValueError:
+        first, last = weeks.setup_week_window(context.today(), apply=apply)
         abort(400, description=f"Viikko {week} ei käy: valmistelun voi tehdä viikoille {first}–{last}"
                                + ("" if apply else " (esikatselun myös enintään "
                                   f"{weeks.SETUP_WEEKS_BACK} viikkoa taaksepäin)") + ".")
-    return target
+    return SetupTarget(choice, org_key, keys, names, week)
+
+
+def _scope(t: SetupTarget) -> dict[str, Any]:
+    # A single group keeps the job's group_key (its params and lock messages name it).
+    if t.group_keys is not None and len(t.group_keys) == 1:
+        return {"org_key": t.org_key, "group_key": next(iter(t.group_keys))}
+    return {"org_key": t.org_key, "group_key": None, "group_keys": t.group_keys}
 
 
 @bp.get("/weekly-setup")
 def weekly_setup_page() -> ResponseReturnValue:
     next_week = weeks.iso_week_of(context.today() + timedelta(days=7))
     return render_template("weekly_setup.html", groups=_setup_form_groups(), week=next_week, preview=None,
-                           selected=request.args.get("group_id", type=int))
+                           selected=request.args.get("group_id") or ALL_GROUPS)
 
 
 @bp.post("/weekly-setup/preview")
 def weekly_setup_preview() -> ResponseReturnValue:
-    group_id, org_key, group_key, week = _setup_target(apply=False)
+    t = _setup_target(apply=False)
     p = current_principal()
     try:
         plan, run_id = services.call_job(lambda settings: background.preview(
-            get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
+            get_store(), settings, t.week, actor=p.actor, now=context.now(), **_scope(t)))
     except HTTPException as err:
         if err.code not in (409, 502):
             raise
         flash(f"Esikatselu ei onnistunut: {err.description}", "error")
-        return redirect(url_for("ui.weekly_setup_page", group_id=group_id))
-    preview = {"run_id": run_id, "counts": plan.counts(), "by_group": plan.by_group(),
-               "writes": len(plan.writes), "notes": len(plan.notes)}
-    return render_template("weekly_setup.html", groups=_setup_form_groups(), week=week, preview=preview,
-                           selected=group_id)
+        return redirect(url_for("ui.weekly_setup_page", group_id=t.choice))
+    lines = plan_lines(plan.to_json(), t.names)
+    removals = [ln for group in lines.values() for ln in group if ln.access]
+    preview = {"run_id": run_id, "lines": lines, "removals": removals, "writes": len(plan.writes),
+               "notes": len(plan.notes), "past": weeks.is_past_week(t.week, context.today())}
+    return render_template("weekly_setup.html", groups=_setup_form_groups(), week=t.week, preview=preview,
+                           selected=t.choice)
 
 
 @bp.post("/weekly-setup/apply")
 def weekly_setup_apply() -> ResponseReturnValue:
-    group_id, org_key, group_key, week = _setup_target(apply=True)
+    t = _setup_target(apply=True)
     p = current_principal()
+    # Only the removals the person saw and confirmed: any other is held back, the access stays.
+    confirmed = request.form.getlist("removal") if request.form.get("confirm_removals") == "yes" else []
     try:
         run_id = services.call_job(lambda settings: background.start_apply(
-            get_store(), settings, week, org_key=org_key, group_key=group_key, actor=p.actor, now=context.now()))
+            get_store(), settings, t.week, actor=p.actor, now=context.now(), confirmed=confirmed, **_scope(t)))
     except HTTPException as err:
         if err.code not in (409, 502):
             raise
         flash(f"Valmistelua ei voitu käynnistää: {err.description}", "error")
-        return redirect(url_for("ui.weekly_setup_page", group_id=group_id))
+        return redirect(url_for("ui.weekly_setup_page", group_id=t.choice))
     return redirect(url_for("ui.job_page", run_id=run_id))
 
 
@@ -271,7 +354,9 @@ def job_page(run_id: int) -> ResponseReturnValue:
         p = current_principal()
         found = access.job_run_or_404(s, p, run_id)
         run = readmodels.run_json(found, with_plan=True, scope=access.run_scope(s, p, found.organisation_id))
-    return render_template("job.html", run=run)
+        names = {g.key: g.name for g in access.visible_groups(s, p)}
+    lines = plan_lines(run.get("plan", [])[:300], names)
+    return render_template("job.html", run=run, lines=lines)
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 from integrator.cli import cli
 from integrator.domain.types import JobStatus, VariantKind, WorkDayStatus
 from integrator.jobs.locks import JobAlreadyRunning, job_lock
+from integrator.jobs.weekly.plan import ALL_CONFIRMED, Confirmed
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.errors import NeedsReauth
 from integrator.sandbox.launcher import Sandbox
@@ -37,9 +38,9 @@ FOLDER_MIME = "application/vnd.google-apps.folder"
 
 
 def run(world: WeeklyWorld, *, dry_run: bool = False, week: str = WEEK, now: datetime = NOW,
-        tasks: Path | None = None, group: str | None = None) -> tuple[object, JobRun]:
+        tasks: Path | None = None, group: str | None = None, confirmed: Confirmed = ()) -> tuple[object, JobRun]:
     plan, run_id = run_weekly_setup(world.store, world.settings, week, ORG, group, dry_run, "test",
-                                    tasks_file=tasks, now=now, client_factory=world.client_factory(),
+                                    confirmed_removals=confirmed, tasks_file=tasks, now=now, client_factory=world.client_factory(),
                                     include_meetings=False)
     with world.store.session() as s:
         job = s.get(JobRun, run_id)
@@ -121,10 +122,10 @@ def test_client_whose_period_ended_leaves_course_and_folder_sharing_in_one_run(s
     world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=3)
     run(world)
     world.end_period("K-0002", date(2026, 11, 29))
-    plan, job = run(world)
+    plan, job = run(world, confirmed=ALL_CONFIRMED)
     removed = {(a.resource, a.key) for a in plan.actions if a.op == "remove"}  # type: ignore[attr-defined]
     assert removed == {("enrolment", "enrolment:ryhma-1:K-0002"), ("permission", "permission:K-0002:client")}
-    assert any("period ended 2026-11-29" in a.reason for a in plan.actions)  # type: ignore[attr-defined]
+    assert {a.reason for a in plan.actions if a.op == "remove"} == {"jakso päättyi 29.11.2026"}  # type: ignore[attr-defined]
     assert job.status == JobStatus.SUCCEEDED, job.errors
     snap = world.snapshot()
     course = snap["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]
@@ -176,7 +177,7 @@ def test_a_weekday_change_on_the_day_leaves_a_work_day_whose_meeting_has_begun_a
     assert days[0] == tuesday[0]  # not moved, cancelled or re-timed: its attendance stays on 1.12.
     assert [(d[1], d[2]) for d in days[1:]] == [(date(2026, 12, 2), WorkDayStatus.PLANNED)]  # the new weekday
     notes = [a.reason for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
-    assert notes == ["2026-12-01: päivä on jo alkanut: päivää ei siirretä eikä peruta"]
+    assert notes == ["ti 1.12.2026: päivä on jo alkanut: päivää ei siirretä eikä peruta"]
     assert not [a for a in plan.actions if a.op == "remove"]  # type: ignore[attr-defined]
 
 
@@ -202,7 +203,7 @@ def test_a_new_meeting_time_leaves_a_work_day_whose_meeting_is_over_alone(sbx: S
     assert (tuesday[3], tuesday[4]) == (TUESDAY_MEETING, TUESDAY_MEETING + timedelta(hours=1))
     assert thursday[3] == datetime.fromisoformat("2026-12-03T12:00:00+00:00")  # 14:00 Helsinki
     notes = [a.reason for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
-    assert notes == ["2026-12-01: päivä on jo alkanut: tapaamisen aikaa ei muuteta"]
+    assert notes == ["ti 1.12.2026: päivä on jo alkanut: tapaamisen aikaa ei muuteta"]
 
 
 def week_in_store(store: Store) -> dict[str, list[tuple[object, ...]]]:
@@ -247,7 +248,7 @@ def test_holidays_are_skipped_and_reported(sbx: Sandbox, store: Store, tmp_path:
     world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=1, weekdays=[[4, 5]])
     plan, job = run(world, week="2026-W52", now=datetime.fromisoformat("2026-12-18T10:00:00+00:00"))
     notes = [a for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
-    assert {a.reason for a in notes} == {"2026-12-24: Jouluaatto", "2026-12-25: Joulupäivä"}
+    assert {a.reason for a in notes} == {"to 24.12.2026: Jouluaatto", "pe 25.12.2026: Joulupäivä"}
     assert not [a for a in plan.actions if a.resource == "coursework"]  # type: ignore[attr-defined]
     assert job.status == JobStatus.SUCCEEDED
 
@@ -258,7 +259,7 @@ def test_clients_without_a_data_protection_briefing_are_listed_not_provisioned(s
     plan, _ = run(world)
     skipped = [a for a in plan.notes if a.resource == "client"]  # type: ignore[attr-defined]
     assert [(a.client, a.reason) for a in skipped] == [
-        ("K-0001", "no data-protection briefing recorded: not provisioned")]
+        ("K-0001", "tietosuojaperehdytystä ei ole kirjattu: tunnuksia ei luoda")]
     assert not any(a.client == "K-0001" for a in plan.actions)  # type: ignore[attr-defined]
     snap = world.snapshot()
     assert "k-0001@sandbox.example.fi" not in snap["courses"]["Ryhmä 1|p:ktt-raisio-ryhma-1"]["students"]
@@ -269,7 +270,7 @@ def test_an_accepted_invitation_is_noticed_and_the_client_gets_coursework(sbx: S
                                                                           tmp_path: Path) -> None:
     world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, external_every=2, plain_every=0)
     plan, _ = run(world)
-    assert any(a.reason == "waiting for the class invitation to be accepted" for a in plan.notes)  # type: ignore[attr-defined]
+    assert any(a.reason == "odottaa, että asiakas hyväksyy kurssikutsun" for a in plan.notes)  # type: ignore[attr-defined]
     assert sbx.google.accept_all_invitations() == 1
     plan, job = run(world)
     assert [(a.op, a.resource) for a in plan.actions] == [("update", "assignees")]  # type: ignore[attr-defined]
@@ -358,7 +359,7 @@ def test_the_command_prints_the_dry_run_plan(sbx: Sandbox, store: Store, tmp_pat
                                       "--dry-run", "--no-meetings", "--now", NOW.isoformat()])
     assert result.exit_code == 0, result.output
     assert "Group ryhma-1:" in result.output
-    assert "no data-protection briefing recorded" in result.output
+    assert "tietosuojaperehdytystä ei ole kirjattu" in result.output
     assert "Dry run #" in result.output
     assert world.writes() == []
 
@@ -409,7 +410,7 @@ def test_in_a_shared_drive_a_departed_clients_folder_stays_open_to_the_coordinat
     world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, shared_drive=True)
     run(world)
     world.end_period("K-0001", date(2026, 11, 29))
-    _, job = run(world)
+    _, job = run(world, confirmed=ALL_CONFIRMED)
     assert job.status == JobStatus.SUCCEEDED, job.errors
     k1 = next(f for f in world.snapshot()["folders"] if f[0] == "K-0001")
     assert k1[2] == (("ohjaaja1@sandbox.example.fi", "writer"),)

@@ -41,10 +41,11 @@ def test_the_month_as_csv_goes_to_standard_output_with_the_configured_rate(store
                                    "--month", "2026-11", "--format", "csv"])
     assert out.exit_code == 0, out.output
     assert out.output.splitlines() == [
-        "asiakas,ryhmä,2026-11-24,2026-11-25,2026-11-26,läsnä,perusteltu,poissa,odottaa,korvauspäivät,korvaus_eur,huomautukset",
-        "K-0001,g-tue,present,,pending,1,0,0,1,1,9.50,",
-        "K-0002,g-wed,,present,,1,0,0,0,1,9.50,",
-        "yhteensä,,,,,,,,,2,19.00,",
+        "\ufeffasiakas;ryhmä;24.11.2026;25.11.2026;26.11.2026;läsnä;perusteltu;poissa;odottaa;korvauspäivät;"
+        "korvaus €;huomautukset",
+        "K-0001;g-tue;läsnä;;odottaa;1;0;0;1;1;9,50;",
+        "K-0002;g-wed;;läsnä;;1;0;0;0;1;9,50;",
+        "yhteensä;;;;;;;;;2;19,00;",
     ]
 
 
@@ -72,4 +73,4 @@ def test_a_month_evaluated_at_an_earlier_rate_is_reported_at_that_rate(store: St
     out = CliRunner().invoke(cli, ["report", "attendance", "--config", str(config(tmp_path, store, rate=12.0)),
                                    "--month", "2026-11", "--format", "csv"])
     assert out.exit_code == 0, out.output
-    assert out.output.splitlines()[-1] == "yhteensä,,,,,,,,,2,19.00,"
+    assert out.output.splitlines()[-1] == "yhteensä;;;;;;;;;2;19,00;"

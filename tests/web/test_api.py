@@ -80,8 +80,9 @@ def test_the_register_is_paid_at_the_organisations_configured_rate(app: Flask, a
     assert fixed.status_code == 200, fixed.get_json()
     csv = as_coord_a.get(f"/api/v1/groups/{world.group_a}/register?month=2026-11&format=csv")
     assert csv.status_code == 200, csv.get_data(as_text=True)
-    rows = {r["asiakas"]: r for r in DictReader(io.StringIO(csv.get_data(as_text=True)))}
-    assert rows["K-0001"]["korvaus_eur"] == "12.50", rows  # one present day at Raisio's rate, not the default 9 €
+    text = csv.get_data(as_text=True).removeprefix("\ufeff")
+    rows = {r["asiakas"]: r for r in DictReader(io.StringIO(text), delimiter=";")}
+    assert rows["K-0001"]["korvaus €"] == "12,50", rows  # one present day at Raisio's rate, not the default 9 €
 
 
 @pytest.mark.parametrize("config", [None, "missing", "broken", "without raisio"])

@@ -17,7 +17,7 @@ from tests.web.world import WEEK, World
 def test_dashboard_shows_this_weeks_groups_in_finnish(as_coord_a: FlaskClient, world: World) -> None:
     html = as_coord_a.get(f"/?week={WEEK}").get_data(as_text=True)
     assert '<html lang="fi">' in html
-    assert "Viikko 2026-W48" in html
+    assert "Viikko 48 (23.–29.11.)" in html
     assert "Ryhmä ti-ryhma" in html and "K-0001" in html
     assert "to-ryhma" not in html
     assert "läsnä 0/1" in html  # per-day tally: K-0001 was absent
@@ -53,7 +53,8 @@ def test_job_page_lists_the_plan_of_a_preview(app: Flask, as_coord_a: FlaskClien
         run.plan = [{"op": "create", "resource": "course", "key": "course:ti-ryhma", "group": "ti-ryhma",
                      "client": None, "reason": "", "detail": {}}]
     html = as_coord_a.get(f"/jobs/{world.run_a}").get_data(as_text=True)
-    assert "luodaan" in html and "kurssi" in html and "course:ti-ryhma" in html
+    assert "luodaan" in html and "kurssi" in html and "Ryhmä ti-ryhma" in html
+    assert "course:ti-ryhma" not in html  # our internal keys stay out of the page
 
 
 def test_weekly_setup_without_configuration_tells_the_coordinator(as_coord_a: FlaskClient, world: World) -> None:

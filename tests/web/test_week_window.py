@@ -78,7 +78,10 @@ def test_the_page_refuses_an_apply_outside_the_window_in_finnish(pinned: Flask, 
                                                                   world: World, week: str) -> None:
     resp = as_coord_a.post("/weekly-setup/apply", data={"group_id": str(world.group_a), "week": week})
     assert resp.status_code == 400
-    assert "valmistelun voi tehdä viikoille 2026-W49–2027-W22" in resp.get_data(as_text=True)
+    if week == "2026-W48":
+        assert "Viikko 48 (23.–29.11.) on jo mennyt: valmistelua ei toteuteta" in resp.get_data(as_text=True)
+    else:
+        assert "valmistelun voi tehdä viikoille 2026-W49–2027-W22" in resp.get_data(as_text=True)
     resp = as_coord_a.post("/weekly-setup/apply", data={"group_id": str(world.group_a), "week": "2026-W50"})
     assert resp.status_code == 302  # not configured: back to the form with the reason
 
@@ -118,3 +121,35 @@ def test_the_command_plans_a_past_week_in_the_window_as_a_dry_run(config_file: P
                                       "raisio", "--no-meetings", "--dry-run", "--now", NOW.isoformat()])
     assert result.exit_code == 0, result.output
     assert "Dry run #" in result.output
+
+
+def test_only_an_admin_may_force_a_past_week_and_only_by_typing_it_again(pinned: Flask, as_coord_a: FlaskClient,
+                                                                        as_admin: FlaskClient, world: World) -> None:
+    body = {"week": "2026-W45", "group_id": world.group_a}
+    resp = as_coord_a.post("/api/v1/jobs/weekly-setup/apply", json={**body, "force_past_week": "2026-W45"})
+    assert resp.status_code == 403
+    resp = as_admin.post("/api/v1/jobs/weekly-setup/apply", json={**body, "force_past_week": "2026-W44"})
+    assert resp.status_code == 400 and "is in the past" in resp.get_json()["message"]
+    resp = as_admin.post("/api/v1/jobs/weekly-setup/apply", json={**body, "force_past_week": "2026-W45"})
+    assert resp.status_code == 409  # past the window: this test app has no configuration
+    resp = as_admin.post("/api/v1/jobs/weekly-setup/apply", json={"week": "2026-W40", "group_id": world.group_a,
+                                                                   "force_past_week": "2026-W40"})
+    assert resp.status_code == 400  # forced as far back as a preview looks, no further
+
+
+def test_the_api_takes_the_confirmed_removals_as_a_list_of_keys(pinned: Flask, as_coord_a: FlaskClient,
+                                                                 world: World) -> None:
+    body = {"week": "2026-W50", "group_id": world.group_a}
+    for bad in ("enrolment:x:K-1", [1], [""], ["x" * 201]):
+        resp = as_coord_a.post("/api/v1/jobs/weekly-setup/apply", json={**body, "confirm_removals": bad})
+        assert resp.status_code == 400 and "confirm_removals" in resp.get_json()["message"]
+    resp = as_coord_a.post("/api/v1/jobs/weekly-setup/apply",
+                           json={**body, "confirm_removals": ["enrolment:ti-ryhma:K-0001"]})
+    assert resp.status_code == 409
+
+
+def test_an_unknown_page_and_a_refused_form_answer_in_finnish(as_coord_a: FlaskClient) -> None:
+    html = as_coord_a.get("/ei-tallaista").get_data(as_text=True)
+    assert "Ei löytynyt" in html and "requested URL" not in html
+    resp = as_coord_a.post("/weekly-setup/preview", data={"group_id": "all", "week": "viikko 50"})
+    assert resp.status_code == 400 and "Viikko on annettava muodossa" in resp.get_data(as_text=True)

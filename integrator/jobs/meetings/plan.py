@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,7 +49,8 @@ def participants(group: PeerGroup, day: date) -> list[Client]:
     return sorted(seen.values(), key=lambda c: c.code)
 
 
-def load_groups(s: Session, org_id: int, group_key: str | None = None) -> list[PeerGroup]:
+def load_groups(s: Session, org_id: int, group_key: str | Collection[str] | None = None) -> list[PeerGroup]:
+    """The organisation's groups, or only the one (or those) named."""
     q = (
         select(PeerGroup)
         .where(PeerGroup.organisation_id == org_id)
@@ -59,8 +60,10 @@ def load_groups(s: Session, org_id: int, group_key: str | None = None) -> list[P
         )
         .order_by(PeerGroup.key)
     )
-    if group_key is not None:
+    if isinstance(group_key, str):
         q = q.where(PeerGroup.key == group_key)
+    elif group_key is not None:
+        q = q.where(PeerGroup.key.in_(sorted(group_key)))
     return list(s.scalars(q))
 
 
@@ -118,7 +121,7 @@ def _changes(old: dict[str, Any], spec: MeetingSpec) -> list[str]:
 
 
 def plan_meetings(store: Store, settings: Settings, org_key: str, week: str,
-                  group_key: str | None = None) -> Plan:
+                  group_key: str | Collection[str] | None = None) -> Plan:
     """Create, update or cancel each group's meeting of each work day in `week`."""
     org_cfg = settings.organisation(org_key)
     plan = Plan()

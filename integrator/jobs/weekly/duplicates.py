@@ -19,7 +19,7 @@ in since the plan. Each repair is counted (`repaired:coursework`) and audited wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -98,14 +98,14 @@ def _oldest(copies: Iterable[Copy]) -> Copy:
 
 
 def find_duplicates(gc: GoogleClient, rows: dict[tuple[str, str], ExternalResource], staff: dict[int, str],
-                    admin_subject: str, group_key: str | None = None) -> Findings:
+                    admin_subject: str, group_keys: Collection[str] | None = None) -> Findings:
     """Reads only: list the courses that hold our coursework and decide each key with copies."""
     out = Findings()
     ours: dict[str, dict[str, str]] = {}  # course key -> marker -> coursework key
     for (kind, key), row in rows.items():
         if kind == "coursework" and row.status == "active" and row.external_id:
             group = key.split(":")[1]
-            if group_key is None or group == group_key:
+            if group_keys is None or group in group_keys:
                 ours.setdefault(f"course:{group}", {})[marker(key)] = key
     courses = {ck: rows[("course", ck)] for ck in ours if ("course", ck) in rows
                and rows[("course", ck)].status == "active" and rows[("course", ck)].external_id}

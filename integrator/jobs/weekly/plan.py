@@ -9,15 +9,26 @@ courses, topics and published coursework are never removed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from integrator.domain.finnish import fi_count, fi_day_month
 from integrator.jobs.plan import Action, Op, Plan
 from integrator.jobs.weekly.state import Desired, OrgWeek
 from integrator.store.models import ExternalResource
 
 REMOVABLE = ("enrolment", "permission", "coursework")
+# Removals that take a client's (or a coordinator's) access away: applied only when confirmed.
+ACCESS_REMOVALS = ("enrolment", "permission")
+ALL_CONFIRMED: Literal["all"] = "all"
+Confirmed = Collection[str] | Literal["all"]
+NOT_CONFIRMED = "poistoa ei vahvistettu: pääsy säilyy"
+# The fingerprint fields a coordinator may see changed, in Finnish.
+FIELD_FI = {"title": "otsikko", "text": "ohje", "scheduled": "julkaisuaika", "due": "palautusaika",
+            "material": "materiaali", "mode": "liittymistapa", "name": "nimi", "owner": "omistaja",
+            "role": "oikeus", "section": "osio"}
 
 
 @dataclass
@@ -43,12 +54,28 @@ def is_enrolled(d: Desired, rows: dict[tuple[str, str], ExternalResource], accep
     return d.key in accepted or bool(row and row.status == "active" and row.state.get("accepted"))
 
 
+def label(d: Desired) -> str:
+    """What the resource is, for a person: a task's title with its day, a topic's name, a week."""
+    if d.kind == "coursework":
+        return str(d.fp.get("title", ""))
+    if d.kind in ("course", "topic"):
+        return str(d.fp.get("name", ""))
+    if d.kind == "week_folder":
+        return f"viikko {int(str(d.fp.get('name', ''))[-2:])}" if d.fp.get("name") else ""
+    return ""
+
+
 def _action(op: Op, d: Desired, reason: str = "", **detail: Any) -> Action:
-    return Action(op, d.kind, d.key, group=d.group, client=d.client, reason=reason, detail=detail)
+    return Action(op, d.kind, d.key, group=d.group, client=d.client, reason=reason,
+                  detail={**detail, "label": label(d)})
+
+
+def _changed(fields: list[str]) -> str:
+    return "muuttunut: " + ", ".join(FIELD_FI.get(f, f) for f in fields)
 
 
 def diff(ow: OrgWeek, desired: list[Desired], notes: list[Desired], rows: dict[tuple[str, str], ExternalResource],
-         accepted: dict[str, str], now: datetime, group_key: str | None = None) -> PlannedOrg:
+         accepted: dict[str, str], now: datetime, group_keys: Collection[str] | None = None) -> PlannedOrg:
     plan = Plan()
     enrol = {d.key: d for d in desired if d.kind == "enrolment"}
     wanted: dict[str, Desired] = {}
@@ -57,18 +84,18 @@ def diff(ow: OrgWeek, desired: list[Desired], notes: list[Desired], rows: dict[t
         if kept is not None:
             wanted[kept.key] = kept
     for d in wanted.values():
-        if group_key and not _in_group(d, group_key, ow):
+        if group_keys is not None and not _in_groups(d, group_keys, ow):
             continue
         row = rows.get((d.kind, d.key))
         if row is None or row.status == "removed":
-            plan.add(_action("create", d, "" if row is None else "back again"))
+            plan.add(_action("create", d, "" if row is None else "palautetaan"))
         elif row.status == "pending":
-            plan.add(_action("create", d, "resume an interrupted create"))
+            plan.add(_action("create", d, "keskeytynyt luonti jatkuu"))
         elif d.kind == "coursework":
             _diff_coursework(plan, d, row, now)
         elif row.state.get("fp") != d.fp:
             changed = sorted(k for k in d.fp if d.fp[k] != (row.state.get("fp") or {}).get(k))
-            plan.add(_action("update", d, "changed: " + ", ".join(changed), fields=changed))
+            plan.add(_action("update", d, _changed(changed), fields=changed))
     active = {d.client for d in desired if d.kind == "enrolment"}
     for (kind, key), row in sorted(rows.items()):
         if kind not in REMOVABLE or key in wanted or row.status == "removed":
@@ -78,17 +105,59 @@ def diff(ow: OrgWeek, desired: list[Desired], notes: list[Desired], rows: dict[t
         group, client = _owner(kind, key, row)
         if kind == "permission" and not key.endswith(":client") and client not in active:
             continue  # a departed client's folder stays open to the coordinator, for the record
-        if group_key and group != group_key and not (client and _client_in_group(client, group_key, ow)):
+        if group_keys is not None and group not in group_keys and not (
+                client and any(_client_in_group(client, g, ow) for g in group_keys)):
             continue
+        title = str((row.state.get("fp") or {}).get("title", ""))
         if kind == "coursework" and datetime.fromisoformat(row.state.get("fp", {}).get("scheduled", "")) <= now:
-            plan.add(Action("skip", kind, key, group=group, reason="already published: kept"))
+            plan.add(Action("skip", kind, key, group=group, reason="jo julkaistu: säilytetään",
+                            detail={"label": title}))
             continue
-        reason = ow.departed.get(client, "no longer in the group this week") if client else "work day moved or cancelled"
-        plan.add(Action("remove", kind, key, group=group, client=client, reason=reason))
+        if client and client in ow.kept:
+            plan.add(Action("skip", kind, key, group=group, client=client, reason=ow.kept[client]))
+            continue
+        plan.add(Action("remove", kind, key, group=group, client=client,
+                        reason=_why_removed(kind, key, group, client, ow), detail={"label": title}))
     for n in notes:
-        if not group_key or n.group == group_key:
+        if group_keys is None or n.group in group_keys:
             plan.add(Action("skip", n.kind, n.key, group=n.group, client=n.client, reason=str(n.fp.get("reason", ""))))
     return PlannedOrg(ow.org_key, ow.org_id, ow.week, plan, wanted, rows, ow, accepted)
+
+
+def _why_removed(kind: str, key: str, group: str | None, client: str | None, ow: OrgWeek) -> str:
+    """The true reason, in Finnish: "jakso päättyi 27.9.2026", "siirtyi ryhmään Torstai 15.12."."""
+    if client is None:
+        return "tehtävää ei enää tarvita: päivä siirtyi tai peruttiin, tai kukaan ei osallistu siihen"
+    if client in ow.departed:
+        return ow.departed[client]
+    if kind == "permission" and not key.endswith(":client"):
+        return "ryhmän ohjaaja vaihtui"
+    elsewhere = [(name, since) for g, name, since in ow.placed.get(client, []) if g != group]
+    if elsewhere:
+        name, since = max(elsewhere, key=lambda p: p[1])
+        return f"siirtyi ryhmään {name} {fi_day_month(since)}"
+    return "ei enää ryhmässä tällä viikolla"
+
+
+def hold_unconfirmed_removals(plan: Plan, confirmed: Confirmed) -> int:
+    """Turn each removal of access that was not confirmed into a note: access stays.
+
+    `confirmed` is the keys a person saw in a preview and confirmed (or ALL_CONFIRMED, the
+    command line's --confirm-removals). A removal the preview did not show is never applied.
+    Returns how many removals were held back.
+    """
+    held = 0
+    kept: list[Action] = []
+    for a in plan.actions:
+        if a.op == "remove" and a.resource in ACCESS_REMOVALS and (confirmed != ALL_CONFIRMED
+                                                                  and a.key not in confirmed):
+            plan.notes.append(Action("skip", a.resource, a.key, group=a.group, client=a.client,
+                                     reason=f"{a.reason}; {NOT_CONFIRMED}", detail={**a.detail, "held": True}))
+            held += 1
+        else:
+            kept.append(a)
+    plan.actions[:] = kept
+    return held
 
 
 def _only_enrolled(d: Desired, enrol: dict[str, Desired], rows: dict[tuple[str, str], ExternalResource],
@@ -100,7 +169,7 @@ def _only_enrolled(d: Desired, enrol: dict[str, Desired], rows: dict[tuple[str, 
             keep.append(code)
         elif e is not None:
             plan.add(Action("skip", "coursework", d.key, group=d.group, client=code,
-                            reason="waiting for the class invitation to be accepted"))
+                            reason="odottaa, että asiakas hyväksyy kurssikutsun", detail={"label": label(d)}))
     if not keep:
         return None
     return Desired(d.kind, d.key, d.group, d.client, d.fp, d.parent, {**d.detail, "assignees": keep})
@@ -115,13 +184,14 @@ def _diff_coursework(plan: Plan, d: Desired, row: ExternalResource, now: datetim
     remove = sorted(set(before) - set(after))
     published = datetime.fromisoformat(old.get("scheduled", d.fp["scheduled"])) <= now
     if changed and not published:
-        plan.add(_action("update", d, "changed: " + ", ".join(changed), fields=changed))
+        plan.add(_action("update", d, _changed(changed), fields=changed))
     elif changed:
-        plan.add(_action("skip", d, "already published: changes not applied"))
+        plan.add(_action("skip", d, "jo julkaistu: muutoksia ei tehdä"))
     if add or remove:
-        words = [f"+{len(add)} client(s)" if add else "", f"-{len(remove)} client(s)" if remove else ""]
+        words = [f"+{fi_count(len(add), 'asiakas', 'asiakasta')}" if add else "",
+                 f"-{fi_count(len(remove), 'asiakas', 'asiakasta')}" if remove else ""]
         plan.add(Action("update", "assignees", d.key, group=d.group, reason=" ".join(w for w in words if w),
-                        detail={"add": add, "remove": remove}))
+                        detail={"add": add, "remove": remove, "label": label(d)}))
 
 
 def _owner(kind: str, key: str, row: ExternalResource) -> tuple[str | None, str | None]:
@@ -133,10 +203,10 @@ def _owner(kind: str, key: str, row: ExternalResource) -> tuple[str | None, str 
     return parts[1], None
 
 
-def _in_group(d: Desired, group_key: str, ow: OrgWeek) -> bool:
-    if d.group == group_key:
+def _in_groups(d: Desired, group_keys: Collection[str], ow: OrgWeek) -> bool:
+    if d.group in group_keys:
         return True
-    return bool(d.client and _client_in_group(d.client, group_key, ow))
+    return bool(d.client and any(_client_in_group(d.client, g, ow) for g in group_keys))
 
 
 def _client_in_group(code: str, group_key: str, ow: OrgWeek) -> bool:

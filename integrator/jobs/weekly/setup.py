@@ -16,7 +16,7 @@ A JobRun row records the plan, counts and per-item errors (also for a dry run).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,7 +36,7 @@ from integrator.jobs.plan import Action, Plan
 from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier, observe_invitations
 from integrator.jobs.weekly.duplicates import add_to_plan, find_duplicates
-from integrator.jobs.weekly.plan import PlannedOrg, diff
+from integrator.jobs.weekly.plan import ALL_CONFIRMED, Confirmed, PlannedOrg, diff, hold_unconfirmed_removals
 from integrator.jobs.weekly.state import desired_resources, load_week
 from integrator.jobs.weekly.tasks import TaskFile, load_task_file
 from integrator.providers.errors import NeedsReauth, ProviderError
@@ -67,7 +67,8 @@ def _material_bank(gc: GoogleClient, google: GoogleTenant, task_file: TaskFile |
 
 
 def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
-             gc: GoogleClient, *, group_key: str | None = None, task_file: TaskFile | None = None) -> PlannedOrg:
+             gc: GoogleClient, *, group_keys: frozenset[str] | None = None,
+             task_file: TaskFile | None = None) -> PlannedOrg:
     """Materialise the week in the store and diff it against what exists: the organisation's plan."""
     assert org_cfg.google is not None
     bank = _material_bank(gc, org_cfg.google, task_file)
@@ -81,7 +82,7 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
             Client.organisation_id == org_id))}
         staff: dict[int, str] = dict(s.execute(select(StaffUser.id, StaffUser.email)).all())
     accepted = observe_invitations(gc, rows, course_ids, emails)
-    copies = find_duplicates(gc, rows, staff, org_cfg.google.admin_subject, group_key)
+    copies = find_duplicates(gc, rows, staff, org_cfg.google.admin_subject, group_keys)
     # The store's writes come after the tenant's reads: in a dry run (one rolled-back transaction)
     # SQLite then holds its write lock only while we compute, never while we wait for Google.
     with store.session() as s:
@@ -89,7 +90,7 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
         ow = load_week(s, org_cfg, week, now, task_file, bank, rules=settings.rules_for(org_cfg.key))
     owners = {key: r.state.get("owner") for (kind, key), r in rows.items() if kind == "folder" and r.external_id}
     desired, notes = desired_resources(ow, org_cfg, now, owners)
-    return add_to_plan(diff(ow, desired, notes, rows, accepted, now, group_key), copies)
+    return add_to_plan(diff(ow, desired, notes, rows, accepted, now, group_keys), copies)
 
 
 class _RolledBackStore(Store):
@@ -135,16 +136,23 @@ def lock_organisations(stack: ExitStack, store: Store, orgs: list[OrganisationCo
 
 def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str | None = None,
                      group_key: str | None = None, dry_run: bool = False, triggered_by: str = "cli", *,
+                     group_keys: Collection[str] | None = None, confirmed_removals: Confirmed = (),
                      tasks_file: Path | None = None, now: datetime | None = None,
                      client_factory: ClientFactory | None = None, include_meetings: bool = True,
                      echo: Callable[[str], None] | None = None) -> tuple[Plan, int]:
     """Plan (and unless `dry_run`, apply) the week for one or every organisation.
+
+    `group_key` or `group_keys`: only that group or those groups (a coordinator's all at once).
+    `confirmed_removals`: the removals of access (enrolments, folder sharing) a person confirmed,
+    by key (what a preview showed), or ALL_CONFIRMED; every other one is held back as a note and
+    the access stays. The scheduler confirms none.
 
     Returns the combined plan (Google and meetings) and the JobRun id. Raises NeedsReauth when
     an organisation's credentials or delegation are wrong (after recording it in the run), and
     JobAlreadyRunning, with no run recorded, when another weekly setup holds an organisation.
     """
     parse_iso_week(week)
+    only = frozenset(group_keys) if group_keys is not None else frozenset({group_key}) if group_key else None
     now = now or datetime.now(UTC)
     orgs = [settings.organisation(org_key)] if org_key else list(settings.organisations)
     task_file = load_task_file(tasks_file, week) if tasks_file else None
@@ -152,14 +160,15 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
         # A dry run takes the locks too: it computes on the store (work days, tasks) and must
         # neither race an apply nor show a half-applied state.
         lock_organisations(locks, store, orgs)
-        return _locked_run(store, settings, week, orgs, org_key, group_key, dry_run, triggered_by,
-                           tasks_file=tasks_file, task_file=task_file, now=now,
+        return _locked_run(store, settings, week, orgs, org_key, only, dry_run, triggered_by,
+                           confirmed=confirmed_removals, tasks_file=tasks_file, task_file=task_file, now=now,
                            factory=client_factory or (lambda tenant: GoogleClient(tenant)),
                            meetings=include_meetings, say=echo or (lambda _line: None))
 
 
 def _locked_run(store: Store, settings: Settings, week: str, orgs: list[OrganisationConfig], org_key: str | None,
-                group_key: str | None, dry_run: bool, triggered_by: str, *, tasks_file: Path | None,
+                only: frozenset[str] | None, dry_run: bool, triggered_by: str, *, confirmed: Confirmed,
+                tasks_file: Path | None,
                 task_file: TaskFile | None, now: datetime, factory: ClientFactory, meetings: bool,
                 say: Callable[[str], None]) -> tuple[Plan, int]:
     if not dry_run:  # a dry run syncs the config only inside its rolled-back transaction
@@ -167,7 +176,9 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
             apply_to_session(s, settings)
     recorder = RunRecorder.start(
         store, "weekly_setup", organisation_id=_org_id(store, org_key) if org_key else None,
-        params={"week": week, "org": org_key, "group": group_key, "tasks": str(tasks_file) if tasks_file else None},
+        params={"week": week, "org": org_key, "group": next(iter(only)) if only and len(only) == 1 else None,
+                **({"groups": sorted(only)} if only and len(only) > 1 else {}),
+                "tasks": str(tasks_file) if tasks_file else None},
         dry_run=dry_run, triggered_by=triggered_by)
     full = Plan()
     status: JobStatus | None = None
@@ -176,12 +187,13 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
             for org_cfg in orgs:
                 with rolled_back(store) as view:
                     full.extend(_plan_org_week(view, settings, org_cfg, week, now, factory, recorder,
-                                               group_key=group_key, task_file=task_file, meetings=meetings).plan)
+                                               only=only, task_file=task_file, meetings=meetings,
+                                               confirmed=ALL_CONFIRMED).plan)  # a preview shows every removal
         else:
             # Every organisation is planned before anything is applied, so that the run's progress
             # has its real total (Google and meetings actions) from the first step.
-            planned = [_plan_org_week(store, settings, org_cfg, week, now, factory, recorder, group_key=group_key,
-                                      task_file=task_file, meetings=meetings) for org_cfg in orgs]
+            planned = [_plan_org_week(store, settings, org_cfg, week, now, factory, recorder, only=only,
+                                      task_file=task_file, meetings=meetings, confirmed=confirmed) for org_cfg in orgs]
             for op in planned:
                 full.extend(op.plan)
             recorder.progress(0, sum(op.size for op in planned))
@@ -222,19 +234,22 @@ class OrgWeekPlan:
 
 
 def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
-                   factory: ClientFactory, recorder: RunRecorder, *, group_key: str | None,
-                   task_file: TaskFile | None, meetings: bool) -> OrgWeekPlan:
+                   factory: ClientFactory, recorder: RunRecorder, *, only: frozenset[str] | None,
+                   task_file: TaskFile | None, meetings: bool, confirmed: Confirmed) -> OrgWeekPlan:
     out = OrgWeekPlan(org_cfg)
     if org_cfg.google is None:
         out.plan.add(Action("skip", "organisation", f"organisation:{org_cfg.key}",
-                            reason="no Google Workspace configured: courses and folders skipped"))
+                            reason="Google Workspacea ei ole määritetty: kurssit ja kansiot ohitetaan"))
     else:
         out.gc = factory(org_cfg.google)
-        out.google = plan_org(store, settings, org_cfg, week, now, out.gc, group_key=group_key, task_file=task_file)
+        out.google = plan_org(store, settings, org_cfg, week, now, out.gc, group_keys=only, task_file=task_file)
+        held = hold_unconfirmed_removals(out.google.plan, confirmed)
+        if held:
+            recorder.count("held_removals", held)
         out.plan.extend(out.google.plan)
     if meetings:
         try:
-            out.meetings = plan_meetings(store, settings, org_cfg.key, week, group_key)
+            out.meetings = plan_meetings(store, settings, org_cfg.key, week, only)
             out.plan.extend(out.meetings)
         except NeedsReauth:
             raise

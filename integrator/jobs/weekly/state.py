@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session, selectinload
 from integrator.config import OrganisationConfig, Rules
 from integrator.domain.calendar import SkippedDay, WeekCalendar, client_work_days
 from integrator.domain.consent import has_consent
+from integrator.domain.finnish import fi_date, fi_day
 from integrator.domain.participation import takes_part
+from integrator.domain.periods import END_REASONS
 from integrator.domain.types import VariantKind
 from integrator.domain.weeks import week_monday, weekday_fi
 from integrator.jobs.weekly.tasks import (
@@ -101,6 +103,10 @@ class OrgWeek:
     week: str
     groups: list[GroupWeek] = field(default_factory=list)
     departed: dict[str, str] = field(default_factory=dict)  # client code -> why no longer provisioned
+    # Clients not in a group this week who begin later (a past week planned today, a period not
+    # yet begun): their access is none of this week's business and is kept. Code -> why.
+    kept: dict[str, str] = field(default_factory=dict)
+    placed: dict[str, list[tuple[str, str, date]]] = field(default_factory=dict)  # code -> [(group key, name, since)]
 
 
 @dataclass(frozen=True)
@@ -172,25 +178,14 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
                                          has_consent(period.briefing_recorded_at), tuple(days),
                                          choices.get(client.id), client.plain_language))
             active_codes.add(client.code)
+            result.placed.setdefault(client.code, []).append((group.key, group.name, m.start_date))
         for wd in wk.days:
             tasks = list(wd.tasks) if started(wd, now) else ensure_tasks(s, wd, group.key, task_file, bank)
             scheduled, due = morning_and_end(wd.day, group.time_zone, rules)
             gw.days.append(DayWeek(wd.id, wd.day, scheduled, due, tuple(_task_week(t) for t in tasks)))
         _sync_assignments(s, gw)
         result.groups.append(gw)
-    # Clients with an earlier membership in the organisation who are not in any group this week:
-    # their enrolments and sharing are removed, with the reason.
-    for m in s.scalars(select(Membership).join(PeerGroup).where(PeerGroup.organisation_id == org.id)
-                       .options(selectinload(Membership.client).selectinload(Client.periods))):
-        code = m.client.code
-        if code in active_codes or code in result.departed:
-            continue
-        period = _period_for(list(m.client.periods), monday, sunday)
-        if m.end_date is not None and m.end_date < monday:
-            result.departed[code] = f"left the group {m.end_date.isoformat()}"
-        elif period is None:
-            last = max((p.end_date for p in m.client.periods), default=None)
-            result.departed[code] = f"period ended {last.isoformat()}" if last else "no period"
+    _not_in_a_group(s, org.id, monday, sunday, active_codes, result)
     return result
 
 
@@ -198,10 +193,39 @@ def _access_ended(m: Membership, period: Period, today: date) -> str | None:
     """Why a member of this week is provisioned no more: the membership ended before today (moved
     to another group), or the period was ended early on or before today (keskeytys)."""
     if m.end_date is not None and m.end_date < today:
-        return f"left the group {m.end_date.isoformat()}"
+        return f"lähti ryhmästä {fi_date(m.end_date)}"
     if period.planned_end_date is not None and period.end_date <= today:
-        return f"period ended early {period.end_date.isoformat()} ({period.end_reason})"
+        return f"jakso keskeytyi {fi_date(period.end_date)} ({END_REASONS.get(period.end_reason or '', 'muu syy')})"
     return None
+
+
+def _not_in_a_group(s: Session, org_id: int, monday: date, sunday: date, active_codes: set[str],
+                    result: OrgWeek) -> None:
+    """Clients with a membership in the organisation who are in no group this week: why, in Finnish.
+
+    Departed (their enrolments and sharing are removed, after a confirmation) only when their
+    time has really ended before the week: the membership ended, or every period did. A client
+    who begins after the week (a past week set up today, a period or membership starting later)
+    is kept as they are.
+    """
+    by_client: dict[str, tuple[Client, list[Membership]]] = {}
+    for m in s.scalars(select(Membership).join(PeerGroup).where(PeerGroup.organisation_id == org_id)
+                       .options(selectinload(Membership.client).selectinload(Client.periods))):
+        by_client.setdefault(m.client.code, (m.client, []))[1].append(m)
+    for code, (client, memberships) in sorted(by_client.items()):
+        if code in active_codes or code in result.departed:
+            continue
+        later = [d for d in [*(p.start_date for p in client.periods), *(m.start_date for m in memberships)]
+                 if d > sunday]
+        if later:
+            result.kept[code] = f"aloittaa vasta {fi_date(min(later))}: pääsy säilyy"
+            continue
+        ends = [m.end_date for m in memberships]
+        if ends and all(e is not None and e < monday for e in ends):
+            result.departed[code] = f"lähti ryhmästä {fi_date(max(e for e in ends if e is not None))}"
+        elif _period_for(list(client.periods), monday, sunday) is None:
+            last = max((p.end_date for p in client.periods), default=None)
+            result.departed[code] = f"jakso päättyi {fi_date(last)}" if last else "asiakkaalla ei ole jaksoa"
 
 
 def _task_week(task: Task) -> TaskWeek:
@@ -271,7 +295,7 @@ def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime,
     perms: dict[str, Desired] = {}
     for gw in ow.groups:
         if gw.coordinator_id is None:
-            notes.append(Desired("course", f"course:{gw.key}", gw.key, None, {"reason": "the group has no coordinator"}))
+            notes.append(Desired("course", f"course:{gw.key}", gw.key, None, {"reason": "ryhmällä ei ole ohjaajaa"}))
             continue
         course = f"course:{gw.key}"
         out.append(Desired("course", course, gw.key, None,
@@ -281,18 +305,18 @@ def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime,
         out.append(Desired("topic", topic, gw.key, None, {"name": topic_name(ow.week)}, parent=course))
         for sk in gw.skipped:
             notes.append(Desired("work_day", f"work_day:{gw.key}:{sk.day.isoformat()}", gw.key, None,
-                                 {"reason": f"{sk.day.isoformat()}: {sk.reason}"}))
+                                 {"reason": f"{fi_day(sk.day)}: {sk.reason}"}))
         for day, change in gw.frozen:
             notes.append(Desired("work_day", f"work_day:{gw.key}:{day.isoformat()}", gw.key, None,
-                                 {"reason": f"{day.isoformat()}: {STARTED}: {change}"}))
+                                 {"reason": f"{fi_day(day)}: {STARTED}: {change}"}))
         ready = [c for c in gw.clients if c.consent]
         for c in gw.clients:
             if not c.consent:
                 notes.append(Desired("client", f"client:{c.code}", gw.key, c.code,
-                                     {"reason": "no data-protection briefing recorded: not provisioned"}))
+                                     {"reason": "tietosuojaperehdytystä ei ole kirjattu: tunnuksia ei luoda"}))
             elif not c.email:
                 notes.append(Desired("client", f"client:{c.code}", gw.key, c.code,
-                                     {"reason": "no email address: cannot be enrolled or shared with"}))
+                                     {"reason": "ei sähköpostiosoitetta: kurssille ei voi liittää eikä kansiota jakaa"}))
         ready = [c for c in ready if c.email]
         for c in ready:
             mode = "student" if c.domain_user else "invitation"
