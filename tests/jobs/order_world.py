@@ -27,9 +27,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from integrator.demo.world import HELSINKI, DemoWorld, GroupPlan, local
+from integrator.demo.world import HELSINKI, ORG, DemoWorld, GroupPlan, fast_policy, local
 from integrator.domain.types import AttendanceStatus, ServiceModel
 from integrator.jobs.attendance.identity import map_identity
+from integrator.jobs.nightly.run import Providers, run_nightly_sync
+from integrator.providers.google.client import GoogleClient
 from integrator.reports.register import build_week
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
@@ -93,7 +95,7 @@ class Return:
 class Sync:
     at: datetime
     since: bool = False  # `--since` the Monday: re-reads Classroom whatever its cursors say
-    fault: str | None = None  # a source that fails throughout the run (see FAULTS)
+    fault: str | None = None  # a source that fails throughout the run (FAULTS), or KILLED
 
 
 @dataclass(frozen=True)
@@ -154,21 +156,48 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: A run that dies after the Google half of the harvest (Classroom, Drive and Meet stored with
+#: their cursors), before Teams is read and before anything is evaluated.
+KILLED = "killed_after_google"
+
+
+class KilledMidway(BaseException):
+    """The process dies: not an error the run could record and go on from."""
+
+
+def _sync(w: DemoWorld, *, since: date | None, killed: bool) -> None:
+    if not killed:
+        w.nightly_sync(since=since)
+        return
+
+    def dies(org: object) -> object:
+        raise KilledMidway
+
+    providers = Providers(google=lambda org: GoogleClient(org.google, policy=fast_policy()) if org.google else None,
+                          graph=dies)
+    try:
+        run_nightly_sync(w.store, w.settings, org_key=ORG, now=w.sb.state.clock.now(), providers=providers,
+                         since=since)
+    except KilledMidway:
+        pass
+
+
 # ---- one prepared world per provider ----------------------------------------------------------
 
 
-@dataclass(repr=False)
 class Prepared:
-    """A world right after the weekly setup: the database file and the tenant's data."""
+    """A world right after the weekly setup: the database file and the tenant's data.
 
-    world: DemoWorld
-    db_file: Path
-    google: dict[str, Any]
-    graph: dict[str, Any]
-    rng: Any
-    folder: Path
+    A plain class with a short repr: hypothesis prints the test's fixtures beside a falsifying
+    example, and would print a dataclass field by field (the tenant's data is ~100 kB).
+    """
 
-    def __repr__(self) -> str:  # hypothesis shows the fixtures beside a falsifying example
+    def __init__(self, world: DemoWorld, db_file: Path, google: dict[str, Any], graph: dict[str, Any], rng: Any,
+                 folder: Path) -> None:
+        self.world, self.db_file, self.google, self.graph, self.rng, self.folder = (
+            world, db_file, google, graph, rng, folder)
+
+    def __repr__(self) -> str:
         return f"Prepared({self.folder.name})"
 
 
@@ -317,10 +346,10 @@ def play(p: Prepared, sb: Sandbox, db_file: Path, sc: Scenario) -> Played:
             _decide(w, d.code, d.day, d.status)
         else:
             x: Sync = ev[1]
-            if x.fault:
+            if x.fault in FAULTS:
                 sb.state.faults.inject(rate=1.0, **FAULTS[x.fault])
             try:
-                w.nightly_sync(since=MONDAY if x.since else None)
+                _sync(w, since=MONDAY if x.since else None, killed=x.fault == KILLED)
             finally:
                 sb.state.faults.clear()
             played.early_absences += _early_absences(w, at)

@@ -3,7 +3,8 @@
 Hypothesis draws a small week (order_world.py: 1 group, 3 clients, Tue-Thu, Teams or Meet)
 and the order things happen in: meetings that end (and Teams reports published) late, tasks
 turned in and resubmitted, photos dropped in Drive, syncs several times a day, with `--since`
-or with a source failing half-way through the run, the coordinator's decisions and their
+or with a source failing throughout the run (a 500/503 or a lost answer on one kind of read), or
+dying after the Google half of the harvest, the coordinator's decisions and their
 withdrawal, the mapping of a dial-in number, and a client whose membership is recorded mid-week.
 The real nightly sync runs against the sandbox tenant over real sockets.
 
@@ -13,7 +14,7 @@ ONE pass: a fresh database as the weekly setup left it, one sync, then the mappi
 decisions that stand at the end. On the way, no day may be ABSENT while its task can still be
 returned (due 23:59 local), and no day before a membership was recorded may be an absence.
 
-CI runs 50 derandomized examples; `scripts/test -m slow tests/jobs/test_register_event_order.py`
+CI runs 40 derandomized examples; `scripts/test -m slow tests/jobs/test_register_event_order.py`
 runs 400 more, randomized.
 """
 
@@ -38,6 +39,7 @@ from tests.jobs.order_world import (
     CODES,
     DAYS,
     FAULTS,
+    KILLED,
     LATE_MEMBER,
     PHONE_CLIENT,
     TALLY,
@@ -58,16 +60,18 @@ from tests.jobs.order_world import (
 )
 
 FRI = date(2026, 1, 16)
-#: When syncs (and the coordinator) may act: several times a day, around the UTC and local midnights.
-SLOTS = [local(d, h, m) for d in [*DAYS, FRI] for h, m in ((1, 0), (2, 0), (11, 10), (12, 0), (15, 30), (16, 30),
-                                                          (23, 0))]
+#: When syncs (and the coordinator) may act: a few times a day, at the moments where order matters
+#: (before and after the UTC date turns at 02:00 local, just after the meeting, past the 4 h
+#: grace of a report, late in the evening), and the night after the week.
+SLOTS = sorted([*(local(d, h, m) for d in DAYS for h, m in ((1, 0), (11, 10), (15, 30), (23, 0))),
+                *(local(d, 2) for d in (*DAYS[1:], FRI))])
 MEMBER_SLOTS = [s for s in SLOTS if s < local(FRI, 0)]
 #: (late_by, minutes) in the meeting; 25+60 stays past the scheduled end (the report comes later).
 ATTENDANCE = [None, (0, 45), (0, 15), (25, 60)]
-MEETING_END = [None, (11, 0), (13, 0), (16, 0), (21, 0)]  # the organiser leaves (None: never came)
-PROVIDER_FAULTS = {"teams": ["teams_reports", "teams_records", "classroom", "drive_lost"],
+MEETING_END = [None, (11, 0), (16, 0), (21, 0)]  # the organiser leaves (None: never came)
+PROVIDER_FAULTS = {"teams": ["teams_reports", "teams_records", "classroom", "drive_lost", KILLED],
                    "meet": ["meet_records", "meet_participants", "classroom", "drive_lost"]}
-assert all(f in FAULTS for fs in PROVIDER_FAULTS.values() for f in fs)
+assert all(f in FAULTS or f == KILLED for fs in PROVIDER_FAULTS.values() for f in fs)
 
 
 def return_times(via: str, day: date) -> list[datetime]:
@@ -97,7 +101,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                  for i, e in enumerate(draw(st.sampled_from(MEETING_END)) for _ in DAYS))
     syncs = draw(st.lists(st.builds(Sync, at=st.sampled_from(SLOTS), since=st.booleans(),
                                     fault=st.none() | st.sampled_from(PROVIDER_FAULTS[provider])),
-                          max_size=5, unique_by=lambda x: x.at))
+                          min_size=1, max_size=5, unique_by=lambda x: x.at))
     decisions = draw(st.lists(st.builds(Decision, at=st.sampled_from(SLOTS), code=st.sampled_from(CODES[:2]),
                                         day=st.integers(0, 2),
                                         status=st.sampled_from([None, "present", "absent", "excused"])),
@@ -163,22 +167,24 @@ def check(sc: Scenario, sb: Sandbox, prepared: dict[str, Prepared]) -> None:
     o = play_both(sc, sb, prepared)
     # One assertion per bug class, the final register first: hypothesis tells failures apart by
     # their line and shrinks each on its own.
-    assert o.got == o.want, (f"the register depends on when syncs ran:\n played:   {o.got}\n one pass: {o.want}\n"
+    assert o.got == o.want, (f"the register depends on when syncs ran: {sc!r}\n played:   {o.got}\n one pass: {o.want}\n"
                              f" stored (computed, decided):\n {o.rows}")
-    assert not o.late, f"absences for days before the membership was recorded: {o.late}"
-    assert not o.early, f"a day decided ABSENT before its return deadline: {o.early}"
+    assert not o.late, f"absences for days before the membership was recorded: {o.late} in {sc!r}"
+    assert not o.early, f"a day decided ABSENT before its return deadline: {o.early} in {sc!r}"
 
 
 #: CI: reproducible, and no shrinking (an example costs about a second of CPU and shrinking takes
 #: hundreds; the scenario's repr reads as a story anyway). `-m slow` draws more and shrinks.
-CI = settings(max_examples=50, deadline=None, derandomize=True, database=None, print_blob=True,
+CI = settings(max_examples=40, deadline=None, derandomize=True, database=None, print_blob=True,
               phases=[Phase.explicit, Phase.generate],
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SLOW = settings(CI, max_examples=400, derandomize=False, phases=list(Phase))
+#: Remove once the fixes are merged: each bug class has its own regression test below.
 KNOWN = pytest.mark.xfail(strict=False, reason=(
-    "known order bugs, fixed in other branches: a day decided ABSENT before its 23:59 return deadline; a Teams "
-    "report published > 4 h after the meeting's end stored as 'no report' and never read again; absences for "
-    "days before a membership was recorded"))
+    "order bugs of the current code: a day decided ABSENT before its 23:59 return deadline; a Teams report "
+    "published > 4 h after the meeting's end stored as 'no report'; absences for days before a membership was "
+    "recorded (the three fixed in other branches); a second Teams report of a meeting never read; a Drive "
+    "return tied to a work day only at its first read (local vs UTC date, membership recorded later)"))
 
 
 @KNOWN
