@@ -54,20 +54,25 @@ FINAL = local(date(2026, 1, 19), 2)
 def decide(store: Store, client_id: int, work_day_id: int, status: AttendanceStatus | None, reason: str) -> None:
     """A coordinator's decision on a day (None withdraws it): the product's one correction path.
 
-    The only place this module names the correction functions (they are moving to
-    jobs.attendance.corrections: one import line to change).
+    The only place this module names the correction functions. Decisions are taken as of the
+    final night (`today`), so that the rules on advance decisions do not refuse a drawn one.
     """
-    from integrator.jobs.attendance.evaluate import correct_attendance, correct_attendance_for
+    from integrator.jobs.attendance.corrections import Actor, correct, correct_day, revert_day
 
+    actor = Actor("cli:order-test")
     with store.session() as s:
         row = s.scalar(select(AttendanceDay).where(AttendanceDay.client_id == client_id,
                                                    AttendanceDay.work_day_id == work_day_id))
         row_id = row.id if row is not None else None
-    if row_id is None:
-        assert status is not None, "a decision is withdrawn only from a day that has one"
-        correct_attendance_for(store, client_id, work_day_id, status, reason, None)
+        day = s.scalars(select(WorkDay.day).where(WorkDay.id == work_day_id)).one()
+    if status is None:
+        assert row_id is not None, "a decision is withdrawn only from a day that has one"
+        revert_day(store, row_id, reason, actor)
+    elif row_id is None:
+        correct(store, client_id, day, status, reason, actor, work_day_id=work_day_id, today=FINAL.date(),
+                allow_unexpected=True)
     else:
-        correct_attendance(store, row_id, status, reason, None)
+        correct_day(store, row_id, status, reason, actor, today=FINAL.date())
 
 
 # ---- the drawn week ------------------------------------------------------------------------------

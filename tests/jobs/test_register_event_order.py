@@ -181,10 +181,8 @@ CI = settings(max_examples=40, deadline=None, derandomize=True, database=None, p
 SLOW = settings(CI, max_examples=400, derandomize=False, phases=list(Phase))
 #: Remove once the fixes are merged: each bug class has its own regression test below.
 KNOWN = pytest.mark.xfail(strict=False, reason=(
-    "order bugs of the current code: a day decided ABSENT before its 23:59 return deadline; a Teams report "
-    "published > 4 h after the meeting's end stored as 'no report'; absences for days before a membership was "
-    "recorded (the three fixed in other branches); a second Teams report of a meeting never read; a Drive "
-    "return tied to a work day only at its first read (local vs UTC date, membership recorded later)"))
+    "order bugs still open: a second Teams report of a meeting never read; a Drive return tied to a work day "
+    "only at its first read (local vs UTC date, membership recorded later)"))
 
 
 @KNOWN
@@ -213,8 +211,6 @@ def test_the_register_is_a_function_of_the_final_facts_slow(
 TUE, WED, THU = DAYS
 
 
-@pytest.mark.xfail(strict=False, reason="known bug (fixed in another branch): a day is decided ABSENT as soon as "
-                   "the meeting's report is in, before the task's 23:59 deadline")
 @pytest.mark.parametrize("provider", ["teams", "meet"])
 def test_a_day_is_not_decided_absent_while_its_task_can_still_be_returned(
         provider: str, sandbox: Sandbox, prepared: dict[str, Prepared]) -> None:
@@ -225,8 +221,6 @@ def test_a_day_is_not_decided_absent_while_its_task_can_still_be_returned(
     assert o.early == []  # at 12:00 nobody's Tuesday was final yet
 
 
-@pytest.mark.xfail(strict=False, reason="known bug (fixed in another branch): a Teams report published more than "
-                   "4 h after the meeting's scheduled end is stored as 'no report' and never read again")
 def test_a_teams_report_published_five_hours_after_the_meeting_still_counts(
         sandbox: Sandbox, prepared: dict[str, Prepared]) -> None:
     # The organiser stays on until 16:00: Teams publishes the report then; a sync ran at 15:30.
@@ -272,8 +266,6 @@ def test_a_drive_return_read_before_the_membership_was_recorded_counts_once_it_i
     assert o.got == o.want
 
 
-@pytest.mark.xfail(strict=False, reason="known bug (fixed in another branch): days before a membership was "
-                   "recorded in the product become absences")
 def test_no_absence_for_days_before_the_membership_was_recorded(
         sandbox: Sandbox, prepared: dict[str, Prepared]) -> None:
     sc = Scenario("meet", member_at=local(WED, 12))
