@@ -68,7 +68,7 @@ def calls(sb: Sandbox) -> dict[str, int]:
 
 
 def form_items(sb: Sandbox) -> list[tuple[str, str]]:
-    (form,) = sb.google.forms.forms.values()
+    (form,) = sb.google.forms.forms.values()  # exactly one form
     return [(i["itemId"], i["questionItem"]["question"]["questionId"]) for i in form.items]
 
 
@@ -110,8 +110,15 @@ def test_rerun_finds_the_form_and_writes_nothing(sb: Sandbox, tmp_path: Path) ->
     again = find_or_create_form(client(sb, tmp_path), COACH, MARKER, "Arviointikysely", ITEMS)
     assert again == ref and len(sb.google.forms.forms) == 1
     assert calls(sb) == {"drive files.list": 1, "forms forms.get": 1}
-    other = find_or_create_form(gc, COACH, "ktt-kysely-000000", "Toinen", ITEMS[:1])
-    assert other.form_id != ref.form_id and len(sb.google.forms.forms) == 2
+
+
+def test_a_marker_extending_ours_is_another_survey(sb: Sandbox, tmp_path: Path) -> None:
+    gc = client(sb, tmp_path)
+    sb.state.clock.set(sb.state.clock.now() - timedelta(days=1))
+    longer = find_or_create_form(gc, COACH, MARKER + "0", "Toinen", ITEMS[:1])  # older, listed first
+    sb.state.clock.advance(timedelta(days=1))
+    ref = find_or_create_form(gc, COACH, MARKER, "Arviointikysely", ITEMS)  # Drive's prefix match lists both
+    assert ref.form_id != longer.form_id and len(sb.google.forms.forms) == 2
 
 
 def test_lost_answer_on_create_then_rerun_makes_one_form(sb: Sandbox, tmp_path: Path) -> None:

@@ -250,7 +250,8 @@ def _find(gc: GoogleClient, owner: str, marker: str) -> Json | None:
     found = gc.collect(files.list(q=form_query(marker), orderBy="createdTime", includePermissionsForView="published",
                                   fields="nextPageToken,files(id,name,createdTime,permissions(id,type,role,view,domain))"),
                        "files")
-    ours = [f for f in found if str(f.get("name", "")).startswith(marker)]
+    # `contains` matches prefixes: "ktt-1" would also find "ktt-12 ...".
+    ours = [f for f in found if str(f.get("name", "")).split(" ", 1)[0] == marker]
     if len(ours) > 1:
         log.warning("several survey forms carry one marker; the oldest is used",
                     extra={"form_ids": [f["id"] for f in ours]})
