@@ -21,10 +21,10 @@ from typing import Final
 #:       https://developers.google.com/workspace/calendar/api/guides/batch
 #:   gmail 50: the vendor allows 100 and advises against more than 50 (rate limiting).
 #:       https://developers.google.com/workspace/gmail/api/guides/batch
-#:   meet 50: the Meet API documents no batch maximum (its discovery document has a batchPath);
-#:       50 is our choice.
+#:   meet 50, forms 50: neither API documents a batch maximum (their discovery documents have a
+#:       batchPath); 50 is our choice. (Forms calls are not batched today.)
 GOOGLE_BATCH_LIMITS: Final[Mapping[str, int]] = {
-    "classroom": 50, "drive": 100, "calendar": 50, "gmail": 50, "meet": 50,
+    "classroom": 50, "drive": 100, "calendar": 50, "gmail": 50, "meet": 50, "forms": 50,
 }
 
 #: Graph JSON batching: "JSON batch requests are currently limited to 20 individual requests."
@@ -48,6 +48,24 @@ DRIVE_GENERATE_IDS_MAX: Final = 1000
 #: Meet conferenceRecords.list: "The maximum value is 100; values above 100 are coerced to 100."
 #:   https://developers.google.com/workspace/meet/api/reference/rest/v2/conferenceRecords/list
 MEET_CONFERENCE_RECORDS_PAGE_MAX: Final = 100
+
+#: Forms responses.list pageSize: "If unspecified or zero, at most 5000 responses are returned."
+#:   https://developers.google.com/workspace/forms/api/reference/rest/v1/forms.responses/list
+FORMS_RESPONSES_PAGE_MAX: Final = 5000
+
+# ---- request rates -------------------------------------------------------------------------
+
+#: Forms API quotas, requests per minute as (per project, per user per project), by kind:
+#:   read (forms.get ...) 975 / 390; expensive read ("Used for forms.responses.list requests")
+#:   450 / 180; write (create, batchUpdate, setPublishSettings) 375 / 150. No daily limit. Over
+#:   a quota the answer is 429 (Retriable: the shared RetryPolicy backs off).
+#:   https://developers.google.com/workspace/forms/api/limits
+#: Making one survey form costs at most 3 Forms writes (create, batchUpdate, setPublishSettings)
+#: and reading its answers one expensive read per page: far inside these figures, so nothing
+#: throttles ahead of them.
+FORMS_QUOTAS_PER_MINUTE: Final[Mapping[str, tuple[int, int]]] = {
+    "read": (975, 390), "expensive_read": (450, 180), "write": (375, 150),
+}
 
 # ---- sending mail ----------------------------------------------------------------------------
 

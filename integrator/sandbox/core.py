@@ -232,6 +232,14 @@ class Quotas:
     gmail_units_per_user_per_min: int | None = 6000
     gmail_messages_per_user_per_day: int | None = 2000
     meet_per_user_per_min: int | None = 6000
+    # Forms: read / expensive read (responses.list) / write, per user and per project
+    # (developers.google.com/workspace/forms/api/limits).
+    forms_read_per_user_per_min: int | None = 390
+    forms_read_per_project_per_min: int | None = 975
+    forms_expensive_read_per_user_per_min: int | None = 180
+    forms_expensive_read_per_project_per_min: int | None = 450
+    forms_write_per_user_per_min: int | None = 150
+    forms_write_per_project_per_min: int | None = 375
     graph_per_mailbox_per_10min: int | None = 10000
     exchange_messages_per_min: int | None = 30
     _used: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)

@@ -21,7 +21,7 @@ from googleapiclient.discovery_cache import get_static_doc
 from integrator.sandbox import Sandbox
 from integrator.sandbox.core import Quotas
 
-VERSIONS = {"classroom": "v1", "drive": "v3", "gmail": "v1", "calendar": "v3", "meet": "v2"}
+VERSIONS = {"classroom": "v1", "drive": "v3", "gmail": "v1", "calendar": "v3", "meet": "v2", "forms": "v1"}
 SCOPES = {
     "classroom": [
         "https://www.googleapis.com/auth/classroom.courses",
@@ -33,6 +33,7 @@ SCOPES = {
     "gmail": ["https://www.googleapis.com/auth/gmail.send"],
     "calendar": ["https://www.googleapis.com/auth/calendar.events"],
     "meet": ["https://www.googleapis.com/auth/meetings.space.readonly"],
+    "forms": ["https://www.googleapis.com/auth/drive"],  # every Forms method accepts it
 }
 COACH = "ohjaaja@sandbox.example.fi"
 CLIENT_A = "aino.asiakas@sandbox.example.fi"

@@ -1,4 +1,4 @@
-"""The Google half of the sandbox tenant: OAuth, Classroom, Drive, Gmail, Calendar and Meet.
+"""The Google half of the sandbox tenant: OAuth, Classroom, Drive, Gmail, Calendar, Meet and Forms.
 
 Layout: ``app`` is the one request pipeline (route by the shipped discovery documents, bearer
 and scope check, fault injection, quota, body validation, handler, partial response, request
@@ -12,6 +12,8 @@ Deliberate simplifications (the product does not rely on these):
 - Calendar: the acting user's own calendar only; no recurring events, sync tokens or ``q``.
 - Drive: the ``q`` subset in ``drive_query``; no export/download/revisions.
 - Meet: joins belong to one conference while they overlap it; records are visible domain-wide.
+- Forms: questionItem items only (no question groups); batchUpdate's createItem, updateFormInfo and
+  updateSettings (not update/move/deleteItem); no watches; answers come from ``submit_response``.
 - Per-minute quotas run on wall time (so Retry-After can be honoured); daily ones on the
   sandbox clock. Faults apply to API calls, batch envelopes and batch items, not to /token.
 """

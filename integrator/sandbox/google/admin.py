@@ -17,7 +17,7 @@ Json = dict[str, Any]
 #: Simulation actions callable as POST /_sandbox/google/<action> with keyword arguments as JSON.
 GOOGLE_ACTIONS = (
     "add_user", "add_external_user", "service_account_info", "create_shared_drive", "add_file", "upload_file",
-    "accept_invitation", "accept_all_invitations", "submit_task", "join_meet",
+    "accept_invitation", "accept_all_invitations", "submit_task", "join_meet", "submit_response",
 )  # fmt: skip
 _TIME_ARGS = ("at", "start")
 

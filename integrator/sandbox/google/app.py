@@ -22,6 +22,8 @@ from integrator.sandbox.google import (
     drive,
     drive_files,
     drive_sharing,
+    forms,
+    forms_responses,
     gmail,
     meet,
     uploads,
@@ -35,7 +37,8 @@ from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 
 #: Importing these modules registers their handlers by discovery method id.
 API_MODULES = (
-    calendar, classroom, classroom_rosters, coursework, drive, drive_files, drive_sharing, gmail, meet
+    calendar, classroom, classroom_rosters, coursework, drive, drive_files, drive_sharing, forms, forms_responses,
+    gmail, meet,
 )  # fmt: skip
 log = logging.getLogger(__name__)
 SANDBOX_PROJECT_NUMBER = "100000000001"
@@ -134,6 +137,8 @@ class GoogleApp:
         # Per-minute windows run on wall time so that a client honouring Retry-After can recover.
         now = datetime.now(UTC)
         minute = timedelta(minutes=1)
+        if api == "forms":
+            return self._spend_forms_quota(email, method, now, minute)
         units = 100 if method.operation == "users.messages.send" else (5 if api == "gmail" else 1)
         limits: dict[str, tuple[int | None, int | None, int, str]] = {
             # api: (per user, per project, status when refused, reason) as each service answers
@@ -156,6 +161,24 @@ class GoogleApp:
                 else None
             )
             raise rate_limited(status, reason, wait, message)
+
+    def _spend_forms_quota(self, email: str, method: Method, now: datetime, minute: timedelta) -> None:
+        """Forms counts reads, expensive reads (responses.list) and writes apart; 429 when over."""
+        quotas = self.state.quotas
+        if method.operation == "forms.responses.list":
+            kind, metric = "expensive_read", "Expensive read requests"
+        elif method.http_method == "GET":
+            kind, metric = "read", "Read requests"
+        else:
+            kind, metric = "write", "Write requests"
+        per_user = getattr(quotas, f"forms_{kind}_per_user_per_min")
+        per_project = getattr(quotas, f"forms_{kind}_per_project_per_min")
+        wait = quotas.take_all([(f"forms:{kind}:project", per_project), (f"forms:{kind}:{email}", per_user)],
+                               minute, now)
+        if wait is not None:
+            message = (f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute per user' of "
+                       f"service 'forms.googleapis.com' for consumer 'project_number:{SANDBOX_PROJECT_NUMBER}'.")
+            raise rate_limited(429, "rateLimitExceeded", wait, message)
 
     def _handle(
         self, call: HttpCall, method: Method, path_params: dict[str, str], user: GoogleUser, is_upload: bool

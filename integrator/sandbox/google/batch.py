@@ -15,8 +15,8 @@ from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 if TYPE_CHECKING:
     from integrator.sandbox.google.app import GoogleApp
 
-#: Most calls one batch may carry (Classroom and Calendar 50, Drive 100).
-LIMITS = {"classroom": 50, "drive": 100, "calendar": 50, "gmail": 100, "meet": 100}
+#: Most calls one batch may carry (Classroom and Calendar 50, Drive 100; Meet and Forms document none).
+LIMITS = {"classroom": 50, "drive": 100, "calendar": 50, "gmail": 100, "meet": 100, "forms": 100}
 
 
 def batch_path(api: str) -> str:

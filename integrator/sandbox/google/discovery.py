@@ -17,7 +17,7 @@ from googleapiclient.discovery_cache import get_static_doc
 
 from integrator.sandbox.google.errors import GoogleError, invalid
 
-APIS: dict[str, str] = {"classroom": "v1", "drive": "v3", "gmail": "v1", "calendar": "v3", "meet": "v2"}
+APIS: dict[str, str] = {"classroom": "v1", "drive": "v3", "gmail": "v1", "calendar": "v3", "meet": "v2", "forms": "v1"}
 
 Json = dict[str, Any]
 

@@ -117,6 +117,8 @@ def role_of(tenant: GoogleTenant, user: GoogleUser, record: DriveFile, depth: in
     if record.drive_id is not None and user.email in tenant.drive.members.get(record.drive_id, set()):
         return "organizer"
     for perm in record.permissions:
+        if perm.get("view") == "published":
+            continue  # a form's responders: they may answer it, not open it (forms_responses)
         if (
             perm.get("emailAddress") == user.email
             or perm.get("type") == "anyone"
@@ -151,14 +153,19 @@ def visible(call: Call, file_id: str, write: bool = False) -> DriveFile:
     return record
 
 
-def view(tenant: GoogleTenant, record: DriveFile, me: GoogleUser | None) -> Json:
+def view(tenant: GoogleTenant, record: DriveFile, me: GoogleUser | None, published: bool = False) -> Json:
+    """A file as `me` sees it; `published` (includePermissionsForView=published) adds a form's
+    responder permissions to ``permissions``."""
     shown = copy.deepcopy(record.resource)
     owner = tenant.user(record.owner)
     if record.drive_id is None and owner is not None:
         shown["owners"] = [_owner_json(owner, me)]
     if record.drive_id is not None:
         shown["driveId"] = record.drive_id
-    shown["permissionIds"] = [p["id"] for p in permissions_of(tenant, record)]
+    perms = permissions_of(tenant, record, published)
+    shown["permissionIds"] = [p["id"] for p in perms]
+    if record.drive_id is None:  # "Not populated for items in shared drives."
+        shown["permissions"] = perms
     return shown
 
 
@@ -220,13 +227,15 @@ def new_file(
     return record
 
 
-def permissions_of(tenant: GoogleTenant, record: DriveFile) -> list[Json]:
+def permissions_of(tenant: GoogleTenant, record: DriveFile, published: bool = False) -> list[Json]:
+    """The file's permissions; a form's published-view ones only when asked for
+    (``includePermissionsForView=published``), as Drive lists them."""
     perms: list[Json] = []
     owner = tenant.user(record.owner)
     if record.drive_id is None and owner is not None:
         perms.append({"kind": "drive#permission", "id": owner.id, "type": "user", "role": "owner",
                       "emailAddress": owner.email, "displayName": owner.name})  # fmt: skip
-    return perms + [dict(p) for p in record.permissions]
+    return perms + [dict(p) for p in record.permissions if published or p.get("view") != "published"]
 
 
 # ---- simulation ----

@@ -92,9 +92,13 @@ def copy_file(call: Call) -> Json:
     return view(call.tenant, record, call.user)
 
 
+def _published(call: Call) -> bool:
+    return bool(call.param("includePermissionsForView") == "published")
+
+
 @handles("drive.files.get")
 def get_file(call: Call) -> Json:
-    return view(call.tenant, visible(call, call.params["fileId"]), call.user)
+    return view(call.tenant, visible(call, call.params["fileId"]), call.user, _published(call))
 
 
 @handles("drive.files.list")
@@ -120,7 +124,7 @@ def list_files(call: Call) -> Json:
             continue
         if role_of(tenant, user, record) is None:
             continue
-        shown = view(tenant, record, user)
+        shown = view(tenant, record, user, _published(call))
         if match(_with_root_alias(tenant, user, shown)):
             found.append(shown)
     order = (call.param("orderBy") or "").split(",")[0].strip()

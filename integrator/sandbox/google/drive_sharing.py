@@ -13,6 +13,7 @@ from integrator.sandbox.google.drive import (
     visible,
 )
 from integrator.sandbox.google.errors import GoogleError, invalid
+from integrator.sandbox.google.forms import FORM
 from integrator.sandbox.google.registry import Call, handles
 from integrator.sandbox.google.util import page
 
@@ -32,6 +33,8 @@ def create_permission(call: Call) -> Json:
     if role not in ROLES or role == "owner":
         raise invalid("The provided role is invalid.", reason="invalid", location="permission.role")
     perm: Json = {"kind": "drive#permission", "type": kind, "role": role}
+    if body.get("view") is not None:
+        _published_view(call, record.resource, body, perm)
     if kind in ("user", "group"):
         email = str(body.get("emailAddress", "")).lower()
         if not email:
@@ -42,15 +45,35 @@ def create_permission(call: Call) -> Json:
         perm.update(id=call.tenant.new_id(20), domain=body.get("domain", call.tenant.domain))
     else:
         perm["id"] = "anyoneWithLink"
+    if perm.get("view") == "published":
+        perm["id"] += "Published"  # beside, not instead of, an ordinary permission of the same grantee
     record.permissions = [p for p in record.permissions if p["id"] != perm["id"]] + [perm]
     record_change(call.tenant, record)
     return dict(perm)
 
 
+def _published_view(call: Call, resource: Json, body: Json, perm: Json) -> None:
+    """A form's responder (``view: "published"``, role reader): Google's forms guide adds
+    responders to a published form this way (googleworkspace/python-samples
+    forms/snippets/anyone_with_link_responder.py; guides/publish-form)."""
+    if body["view"] != "published" or resource.get("mimeType") != FORM:
+        raise invalid("The view field is only supported with the value 'published' for forms.", reason="invalid",
+                      location="permission.view")
+    if body.get("role") != "reader":
+        raise invalid("A published view permission must have the role reader.", reason="invalid",
+                      location="permission.role")
+    form = call.tenant.forms.forms.get(str(resource["id"]))
+    if form is None or not form.published:
+        raise GoogleError(400, "The form must be published before responders can be added.",
+                          reason="formNotPublished")
+    perm["view"] = "published"
+
+
 @handles("drive.permissions.list")
 def list_permissions(call: Call) -> Json:
     record = visible(call, call.params["fileId"])
-    chunk, token = page(permissions_of(call.tenant, record), call.param("pageToken"), call.param("pageSize"),
+    published = call.param("includePermissionsForView") == "published"
+    chunk, token = page(permissions_of(call.tenant, record, published), call.param("pageToken"), call.param("pageSize"),
                         call.tenant.state.page_size)  # fmt: skip
     body: Json = {"kind": "drive#permissionList", "permissions": chunk}
     if token:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from integrator.sandbox.google.calendar import CalendarData
     from integrator.sandbox.google.classroom import ClassroomData
     from integrator.sandbox.google.drive import DriveData
+    from integrator.sandbox.google.forms import FormsData
     from integrator.sandbox.google.gmail import GmailData
     from integrator.sandbox.google.meet import MeetData
 
@@ -89,6 +90,7 @@ class GoogleTenant:
         from integrator.sandbox.google.calendar import CalendarData
         from integrator.sandbox.google.classroom import ClassroomData
         from integrator.sandbox.google.drive import DriveData
+        from integrator.sandbox.google.forms import FormsData
         from integrator.sandbox.google.gmail import GmailData
         from integrator.sandbox.google.meet import MeetData
 
@@ -97,6 +99,7 @@ class GoogleTenant:
         self.calendar: CalendarData = CalendarData()
         self.gmail: GmailData = GmailData()
         self.meet: MeetData = MeetData()
+        self.forms: FormsData = FormsData()
 
     def reset(self) -> None:
         with self.state.lock:
@@ -199,6 +202,17 @@ class GoogleTenant:
         from integrator.sandbox.google import coursework
 
         return coursework.submit_task(self, course_id, course_work_id, user_id, at, turn_in)
+
+    def submit_response(
+        self,
+        form_id: str,
+        answers: dict[str, list[str]],
+        at: datetime | None = None,
+        email: str | None = None,
+    ) -> str:
+        from integrator.sandbox.google import forms_responses
+
+        return forms_responses.submit_response(self, form_id, answers, at, email)
 
     def join_meet(
         self,
