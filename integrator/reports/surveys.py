@@ -78,7 +78,7 @@ def build(s: Session, groups: list[PeerGroup], start: date, end: date) -> list[G
         .outerjoin(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
         .outerjoin(Client, Client.id == SurveyInvitation.client_id)
         .where(SurveyResponse.group_id.in_(ids), SurveyResponse.submitted_at >= lo, SurveyResponse.submitted_at < hi)
-        .order_by(SurveyResponse.submitted_at, SurveyResponse.id)).tuples())
+        .order_by(SurveyResponse.submitted_at, SurveyResponse.id)))
     by_group: dict[int, list[tuple[SurveyResponse, SurveyVersion, bool | None, str | None]]] = defaultdict(list)
     for r in rows:
         by_group[r[0].group_id].append(r)

@@ -134,8 +134,8 @@ def issue(s: Session, org_id: int, cfg: SurveysConfig, due: Iterable[Due], week:
     due = list(due)
     if not due:
         return out
-    done = set(s.execute(select(SurveyInvitation.period_id, SurveyInvitation.round_key).where(
-        SurveyInvitation.period_id.in_({d.period.id for d in due}))).tuples())
+    done = {(r[0], r[1]) for r in s.execute(select(SurveyInvitation.period_id, SurveyInvitation.round_key).where(
+        SurveyInvitation.period_id.in_({d.period.id for d in due})))}
     versions = {k: ensure_version(s, org_id, cfg.definition(k)) for k in {d.round_kind for d in due}}
     for d in due:
         if (d.period.id, d.round_key) in done:
