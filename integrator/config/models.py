@@ -336,10 +336,6 @@ class SurveyDefinitionConfig(Strict):
         return survey_rules.SurveyDefinition(self.key, self.version, self.round, self.title, qs)
 
 
-def _pilot_definitions() -> list[SurveyDefinitionConfig]:
-    return [SurveyDefinitionConfig.model_validate(d.snapshot()) for d in survey_rules.PILOT_SURVEYS]
-
-
 class SurveysConfig(Strict):
     """Evaluation surveys (the pilot's questions by default): a start and an end round per period."""
 
@@ -355,7 +351,9 @@ class SurveysConfig(Strict):
     remind_after_days: int = Field(7, ge=1, le=60)
     # An optional group round: the ISO weeks it goes out in (e.g. ["2026-W20"]).
     group_round_weeks: list[str] = Field(default_factory=list)
-    definitions: list[SurveyDefinitionConfig] = Field(default_factory=_pilot_definitions)
+    # Surveys replacing the pilot's (domain.surveys.PILOT_SURVEYS) for their round; a group round
+    # needs one. At most one per round.
+    definitions: list[SurveyDefinitionConfig] = Field(default_factory=list)
 
     @field_validator("group_round_weeks")
     @classmethod
@@ -373,15 +371,20 @@ class SurveysConfig(Strict):
             raise ValueError("surveys need 'page_url', the product's public address (the own survey page "
                              "is also the fallback of the Forms mode)")
         rounds = [d.round for d in self.definitions]
-        for needed in ("start", "end") + (("group",) if self.group_round_weeks else ()):
-            if rounds.count(needed) != 1:
-                raise ValueError(f"give exactly one survey definition for the {needed!r} round")
+        for kind in ("start", "end", "group"):
+            if rounds.count(kind) > 1:
+                raise ValueError(f"give at most one survey definition for the {kind!r} round")
+        if self.group_round_weeks and "group" not in rounds:
+            raise ValueError("group_round_weeks need a survey definition with round: group")
         return self
 
     def definition(self, round_kind: str) -> survey_rules.SurveyDefinition:
         for d in self.definitions:
             if d.round == round_kind:
                 return d.to_domain()
+        for pilot in survey_rules.PILOT_SURVEYS:
+            if pilot.round == round_kind:
+                return pilot
         raise KeyError(round_kind)
 
 

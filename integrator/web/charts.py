@@ -25,7 +25,7 @@ def bars(title: str, labels: list[str], series: list[tuple[str, list[int]]]) -> 
              f"<title>{escape(title)}</title>"]
     y = 4
     for i, lab in enumerate(labels):
-        parts.append(f'<text x="0" y="{y + BAR_H - 6}" font-size="13">{escape(lab[:30])}</text>')
+        parts.append(f'<text x="0" y="{y + BAR_H - 6}" font-size="13">{escape(lab if len(lab) <= 26 else lab[:25] + "…")}</text>')
         for k, (name, values) in enumerate(series):
             w = round(scale * values[i] / total[k])
             colour = COLOURS[k % len(COLOURS)]

@@ -106,9 +106,10 @@ def test_a_changed_question_under_the_old_version_is_refused(store: Store) -> No
 
     build(store, work_days=False)
     queue_survey_messages(store, settings(), ORG, WEEK, NOW)
-    cfg = settings()
-    end = cfg.organisations[0].surveys.definitions[1].model_dump()
+    from integrator.domain.surveys import PILOT_END
+
+    end = PILOT_END.snapshot()
     end["questions"][1]["text"] = "Tulin kuulluksi…"
-    changed = settings(definitions=[cfg.organisations[0].surveys.definitions[0].model_dump(), end])
+    changed = settings(definitions=[end])
     with pytest.raises(SurveyVersionChanged, match="new version"):
         queue_survey_messages(store, changed, ORG, "2026-W03", NOW)
