@@ -22,6 +22,7 @@ from integrator.jobs.notify.outbox import REQUEUABLE, cancel_key, requeue
 from integrator.jobs.notify.reminders import queue_due_reminders
 from integrator.jobs.notify.send_runs import Trigger
 from integrator.jobs.notify.sender import counts_by_status, send_outbox
+from integrator.jobs.notify.surveys import queue_surveys
 from integrator.jobs.runs import RunRecorder
 from integrator.store.db import Store
 from integrator.store.models import OutboxMessage
@@ -95,6 +96,17 @@ def letters_cmd(config_file: Path | None, database_url: str | None, week: str | 
     for org_key in _orgs(settings, org):
         counts = queue_weekly_letters(store, settings, org_key, week)
         click.echo(f"[{org_key}] {week}: {json.dumps(counts, sort_keys=True)}")
+
+
+@notify.command("surveys")
+@config_option
+@database_url_option
+@click.option("--now", "now_s", default=None, help="Pretend it is this instant (ISO 8601; default: now).")
+def surveys_cmd(config_file: Path | None, database_url: str | None, now_s: str | None) -> None:
+    """Queue this week's survey links that no weekly letter carried, and the one reminder of an
+    unanswered survey (once each; the nightly schedule runs this)."""
+    settings, store = _load(config_file, database_url)
+    click.echo(json.dumps(queue_surveys(store, settings, _now(now_s)), sort_keys=True))
 
 
 @notify.command("reminders")

@@ -1,12 +1,15 @@
-"""`integrator report attendance --month 2026-11 --format csv|xlsx [--group G]` and
-`integrator report corrections --month 2026-11 [--format csv|xlsx] [--output FILE]`."""
+"""`integrator report attendance --month 2026-11 --format csv|xlsx [--group G]`;
+`integrator report corrections --month 2026-11 [--format csv|xlsx] [--output FILE]`;
+`integrator report surveys --from 2026-01-01 --to 2026-12-31 --format csv|xlsx`."""
 
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from integrator.cli.options import (
     config_option,
@@ -17,9 +20,11 @@ from integrator.cli.options import (
     org_option,
     the_organisation,
 )
+from integrator.reports import surveys as survey_results
 from integrator.reports.corrections import month_report
 from integrator.reports.export import corrections_to_csv, corrections_to_xlsx, to_csv, write
 from integrator.reports.register import build_month, build_week
+from integrator.store.models import Organisation, PeerGroup
 
 
 @click.group()
@@ -106,3 +111,44 @@ def corrections(config_file: Path | None, database_url: str | None, month: str, 
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     click.echo(f"{len(rep.events)} corrections -> {target}")
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as err:
+        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}", param_hint=option) from err
+
+
+@report.command("surveys")
+@config_option
+@database_url_option
+@click.option("--from", "from_s", required=True, help="First day of answers, e.g. 2026-01-01.")
+@click.option("--to", "to_s", default=None, help="Last day of answers (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@org_option(help="Organisation key (default: the only one in the config).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="File to write (default: CSV to standard output, XLSX to ./kyselyt-<org>-<from>-<to>.xlsx).")
+def surveys(config_file: Path | None, database_url: str | None, from_s: str, to_s: str | None, fmt: str,
+            org_key: str | None, out: Path | None) -> None:
+    """Survey results per group: digital support before -> after, the group experience (means
+    normalised so that higher is better), the Likert items. No figure under five answers."""
+    start = _day(from_s, "--from")
+    end = _day(to_s, "--to") if to_s else date.today()
+    settings = load(config_file, check_secrets=False)
+    org = org_key
+    if org is None:
+        if len(settings.organisations) != 1:
+            raise click.UsageError("the config has several organisations: choose one with --org")
+        org = settings.organisations[0].key
+    store = open_store(database_url, settings)
+    with store.session() as s:
+        groups = list(s.scalars(select(PeerGroup).join(Organisation).where(Organisation.key == org)
+                                .order_by(PeerGroup.key)))
+        rows = survey_results.table(survey_results.build(s, groups, start, end))
+    if fmt == "csv" and out is None:
+        sys.stdout.write(survey_results.write_csv(rows))
+        return
+    target = out or Path(f"kyselyt-{org}-{start}-{end}.{fmt}")
+    survey_results.write(rows, fmt, target)
+    click.echo(f"{len(groups)} groups, {len(rows)} rows -> {target}")

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from integrator.domain.weeks import parse_weekday
+from integrator.domain import surveys as survey_rules
+from integrator.domain.weeks import parse_iso_week, parse_weekday
 
 # Organisation and group keys: they appear in URLs, lock names and external ids.
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
@@ -274,6 +275,119 @@ class MailConfig(Strict):
     per_day: int | None = Field(None, ge=1)  # None: the vendor limit (Gmail 2000, Exchange 10000)
 
 
+class SurveyQuestion(Strict):
+    """One question of a survey definition (domain.surveys.Question)."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{1,8}$")  # hex, at most 8 characters: also the Forms questionId
+    kind: Literal["choice", "scale", "text"]
+    text: str
+    plain: str = ""
+    options: list[str] = Field(default_factory=list)
+    plain_options: list[str] = Field(default_factory=list)
+    low: int = Field(1, ge=0, le=1)
+    high: int = Field(5, ge=2, le=10)
+    low_label: str = ""
+    high_label: str = ""
+    plain_low_label: str = ""
+    plain_high_label: str = ""
+    better: Literal["high", "low", "first", "last"] = "high"
+    unscored: list[str] = Field(default_factory=list)
+    measure: str = ""
+    intro: str = ""
+    plain_intro: str = ""
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _shape(self) -> SurveyQuestion:
+        if self.kind == "choice" and len(self.options) < 2:
+            raise ValueError(f"question {self.id}: a choice needs at least two options")
+        if self.plain_options and len(self.plain_options) != len(self.options):
+            raise ValueError(f"question {self.id}: plain_options must match options one to one")
+        if any(u not in self.options for u in self.unscored):
+            raise ValueError(f"question {self.id}: every 'unscored' option must be one of the options")
+        if self.kind == "scale" and self.better not in ("high", "low"):
+            raise ValueError(f"question {self.id}: a scale's better end is 'high' or 'low'")
+        if self.kind == "choice" and self.better not in ("first", "last"):
+            raise ValueError(f"question {self.id}: a choice's better end is 'first' or 'last'")
+        return self
+
+
+class SurveyDefinitionConfig(Strict):
+    """A survey, versioned: a changed question needs a new version (the store keeps each one)."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    version: int = Field(ge=1, le=10000)
+    round: Literal["start", "end", "group"]
+    title: Name
+    questions: list[SurveyQuestion] = Field(min_length=1, max_length=60)
+
+    @field_validator("questions")
+    @classmethod
+    def _unique(cls, v: list[SurveyQuestion]) -> list[SurveyQuestion]:
+        ids = [q.id for q in v]
+        if len(ids) != len(set(ids)):
+            raise ValueError("question ids must be unique within a survey")
+        return v
+
+    def to_domain(self) -> survey_rules.SurveyDefinition:
+        qs = tuple(survey_rules.Question(**{**q.model_dump(), "options": tuple(q.options),
+                                             "plain_options": tuple(q.plain_options),
+                                             "unscored": tuple(q.unscored)}) for q in self.questions)
+        return survey_rules.SurveyDefinition(self.key, self.version, self.round, self.title, qs)
+
+
+class SurveysConfig(Strict):
+    """Evaluation surveys (the pilot's questions by default): a start and an end round per period."""
+
+    enabled: bool = False
+    # "forms": one Google Form per group, round and version (falls back to "page" without Google);
+    # "page": the product's own survey page, a per-client link.
+    mode: Literal["page", "forms"] = "page"
+    # False: anonymous, group-level results only. True: answers linked to the client (pseudonymously),
+    # so that the coordinator sees each client's before -> after change. Own page only.
+    linked: bool = False
+    # The product's public address, where the own survey page is served (links in letters).
+    page_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    remind_after_days: int = Field(7, ge=1, le=60)
+    # An optional group round: the ISO weeks it goes out in (e.g. ["2026-W20"]).
+    group_round_weeks: list[str] = Field(default_factory=list)
+    # Surveys replacing the pilot's (domain.surveys.PILOT_SURVEYS) for their round; a group round
+    # needs one. At most one per round.
+    definitions: list[SurveyDefinitionConfig] = Field(default_factory=list)
+
+    @field_validator("group_round_weeks")
+    @classmethod
+    def _weeks(cls, v: list[str]) -> list[str]:
+        for w in v:
+            try:
+                parse_iso_week(w)
+            except ValueError as err:
+                raise ValueError(f"expected ISO weeks such as 2026-W20; got {w!r}") from err
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> SurveysConfig:
+        if self.enabled and not self.page_url:
+            raise ValueError("surveys need 'page_url', the product's public address (the own survey page "
+                             "is also the fallback of the Forms mode)")
+        rounds = [d.round for d in self.definitions]
+        for kind in ("start", "end", "group"):
+            if rounds.count(kind) > 1:
+                raise ValueError(f"give at most one survey definition for the {kind!r} round")
+        if self.group_round_weeks and "group" not in rounds:
+            raise ValueError("group_round_weeks need a survey definition with round: group")
+        return self
+
+    def definition(self, round_kind: str) -> survey_rules.SurveyDefinition:
+        for d in self.definitions:
+            if d.round == round_kind:
+                return d.to_domain()
+        for pilot in survey_rules.PILOT_SURVEYS:
+            if pilot.round == round_kind:
+                return pilot
+        raise KeyError(round_kind)
+
+
 class OrganisationConfig(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     name: Name
@@ -290,6 +404,7 @@ class OrganisationConfig(Strict):
     responsible_workers_from: list[str] = Field(default_factory=list)
     groups: list[GroupConfig] = Field(default_factory=list)
     templates_dir: Path | None = None  # letter/reminder templates overriding integrator/jobs/templates
+    surveys: SurveysConfig = SurveysConfig()
 
 
 class Settings(Strict):

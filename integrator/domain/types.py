@@ -77,6 +77,9 @@ class MessageKind(enum.StrEnum):
     ABSENCE_ALERT = "absence_alert"
     # "The alert you got no longer holds": one per alert, to the same social worker.
     ABSENCE_ALERT_CORRECTION = "absence_alert_correction"
+    # An evaluation survey's link when no weekly letter carried it, and its one reminder.
+    SURVEY = "survey"
+    SURVEY_REMINDER = "survey_reminder"
 
 
 class JobStatus(enum.StrEnum):

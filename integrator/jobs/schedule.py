@@ -32,6 +32,7 @@ from integrator.jobs.notify.letters import queue_weekly_letters
 from integrator.jobs.notify.reminders import queue_due_reminders
 from integrator.jobs.notify.send_runs import Trigger
 from integrator.jobs.notify.sender import send_outbox
+from integrator.jobs.notify.surveys import queue_surveys
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.observability import metrics
 from integrator.store.db import Store
@@ -53,7 +54,11 @@ def _next_week(settings: Settings, at: datetime) -> str:
 # Adapters: each takes (store, settings, org_key, now) and calls the job module that owns the work.
 
 def _nightly_sync(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
-    return run_nightly_sync(store, settings, org_key=org_key, now=now(), triggered_by="scheduler")
+    result = run_nightly_sync(store, settings, org_key=org_key, now=now(), triggered_by="scheduler")
+    # This week's survey links that no letter carried, and the one reminder; sent by the next
+    # reminders run.
+    queue_surveys(store, settings, now())
+    return result
 
 
 def _send(store: Store, settings: Settings, now: Clock, job: str) -> Any:

@@ -449,3 +449,63 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(80))
     entity_id: Mapped[str | None] = mapped_column(String(80))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SurveyVersion(Base):
+    """A survey definition as it was asked: answers stay with the version they answered, and a
+    changed question under an old version number is refused (the fingerprint differs)."""
+
+    __tablename__ = "survey_version"
+    __table_args__ = (UniqueConstraint("organisation_id", "survey_key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    survey_key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    round: Mapped[str] = mapped_column(String(20))  # start | end | group
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)  # domain.surveys snapshot
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyInvitation(Base):
+    """One client's round (their period's start or end, or a group round): the link was sent once.
+
+    Own page: `token_hash` is the SHA-256 of the link's token (the token itself is never stored);
+    a reminder carries a second token (`reminder_token_hash`) for the same invitation.
+    """
+
+    __tablename__ = "survey_invitation"
+    __table_args__ = (UniqueConstraint("period_id", "round_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id"))
+    round_key: Mapped[str] = mapped_column(String(40))  # start | end | group:<ISO week>
+    survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))
+    mode: Mapped[str] = mapped_column(String(10))  # page | forms
+    linked: Mapped[bool] = mapped_column(Boolean, default=False)  # as the client was told
+    week: Mapped[str] = mapped_column(String(8))  # the ISO week it went out in
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reminder_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reminded_at: Mapped[datetime | None]
+
+    survey_version: Mapped[SurveyVersion] = relationship()
+
+
+class SurveyResponse(Base):
+    """One answer set, pseudonymous: own-page answers by invitation (answering again replaces
+    them), Google Forms answers by the form's response id (group level only)."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (UniqueConstraint("invitation_id"), UniqueConstraint("organisation_id", "external_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id"))
+    survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))
+    round_key: Mapped[str] = mapped_column(String(40))
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("survey_invitation.id"))
+    external_id: Mapped[str | None] = mapped_column(String(200))  # Forms responseId
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)  # question id -> [values]
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 # Endpoints anyone may reach. `static` is our CSS and one script: no data in them.
-PUBLIC_ENDPOINTS = frozenset({"healthz", "auth.login", "static"})
+# The own survey page: a client answers through the link's token, never a login.
+PUBLIC_ENDPOINTS = frozenset({"healthz", "auth.login", "static", "surveys.answer"})
 LIMITER_KEY = "integrator.login_limiter"
 # The cookie (signed, not secret from its holder) carries the random id of a StaffSession row;
 # the row, not the cookie, says whether the login still holds.

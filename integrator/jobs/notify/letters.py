@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import Settings
+from integrator.config.models import SurveysConfig
 from integrator.domain.calendar import ORGANISATION_CLOSED, work_days_for_week
 from integrator.domain.types import MeetingProvider, MessageKind, VariantKind, WorkDayStatus
 from integrator.domain.weeks import iso_week_of, parse_iso_week
@@ -26,17 +27,21 @@ from integrator.jobs.notify.outbox import (
     NewMessage,
     enqueue,
 )
+from integrator.jobs.notify.surveys import privacy_note
 from integrator.jobs.rendering import render_pair
+from integrator.jobs.surveys import rounds as survey_rounds
 from integrator.store.db import Store
 from integrator.store.models import (
     Client,
     ClientVariantChoice,
     ExternalResource,
+    OutboxMessage,
     PeerGroup,
     StaffUser,
     Task,
     WorkDay,
 )
+from integrator.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +129,13 @@ def letter_subject(week: str) -> str:
     return f"Ensi viikon työtoiminta, viikko {parse_iso_week(week)[1]}"
 
 
-def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: str) -> dict[str, int]:
+def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: str,
+                         now: datetime | None = None) -> dict[str, int]:
     """One letter per client who has work days (or cancelled ones) in `week`, and a short one
-    to a client whose days of the week all fall on holidays or closure days. Idempotent."""
+    to a client whose days of the week all fall on holidays or closure days. Idempotent.
+
+    A new letter carries the links of the client's survey rounds due in `week` (the start round
+    in the period's first week, the end round in its last); `notify.surveys` sends the rest."""
     org_cfg = settings.organisation(org_key)
     counts = {"queued": 0, "already": 0, "no_email": 0, "without_link": 0}
     with store.session() as s:
@@ -158,8 +167,10 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
                                                  for t in wd.tasks],
                 })
         idle = _weeks_without_work(groups, week, org_cfg.closure_days, set(drafts))
+        all_drafts = sorted([*drafts.values(), *idle.values()], key=lambda d: d.client.code)
+        surveys = _survey_links(s, org_key, org_id, org_cfg.surveys, groups, week, all_drafts, now)
         messages = []
-        for draft in sorted([*drafts.values(), *idle.values()], key=lambda d: d.client.code):
+        for draft in all_drafts:
             if not draft.client.email:
                 counts["no_email"] += 1
                 continue
@@ -169,9 +180,10 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
             text, html = render_pair(org_cfg.templates_dir, stem, week=week, week_number=parse_iso_week(week)[1],
                                      days=draft.days, coordinator=coordinator_view(draft.coordinator),
                                      return_folder=folders.get(draft.client.code), skipped=draft.skipped,
-                                     org_name=org_cfg.name)
+                                     org_name=org_cfg.name, surveys=surveys.get(draft.client.id, []),
+                                     survey_privacy=privacy_note(org_cfg.surveys.linked, draft.client.plain_language))
             messages.append(NewMessage(
-                key=f"letter:{org_key}:{draft.client.code}:{week}", kind=MessageKind.WEEKLY_LETTER,
+                key=letter_key(org_key, draft.client.code, week), kind=MessageKind.WEEKLY_LETTER,
                 organisation_id=org_id, to_address=draft.client.email, subject=letter_subject(week),
                 body_text=text, body_html=html, client_id=draft.client.id))
         new = enqueue(s, messages)
@@ -179,6 +191,23 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
     counts["already"] = len(messages) - new
     log.info("weekly letters queued", extra={"org": org_key, "week": week, **counts})
     return counts
+
+
+def letter_key(org_key: str, code: str, week: str) -> str:
+    return f"letter:{org_key}:{code}:{week}"
+
+
+def _survey_links(s: Session, org_key: str, org_id: int, cfg: SurveysConfig, groups: list[PeerGroup], week: str,
+                  drafts: list[_LetterDraft], now: datetime | None) -> dict[int, list[survey_rounds.Link]]:
+    """Client id -> the survey links a new letter carries. Issued only for letters not queued
+    yet (the token lives only in the message queued with it, in this transaction)."""
+    if not cfg.enabled:
+        return {}
+    wanted = {d.client.id: letter_key(org_key, d.client.code, week) for d in drafts if d.client.email}
+    queued = set(s.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(list(wanted.values())))))
+    new = {cid for cid, key in wanted.items() if key not in queued}
+    due = [d for d in survey_rounds.due_rounds(groups, cfg, week) if d.client.id in new]
+    return survey_rounds.issue(s, org_id, cfg, due, week, now or utcnow())
 
 
 def _weeks_without_work(groups: list[PeerGroup], week: str, closures: Iterable[date],
