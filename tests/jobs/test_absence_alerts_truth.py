@@ -175,6 +175,19 @@ def test_an_alert_whose_day_turns_present_before_it_goes_is_cancelled_audited_an
     assert reg.messages(MessageKind.ABSENCE_ALERT_CORRECTION) == [] and after.id == alert.id
 
 
+def test_a_coordinators_decision_withdraws_a_queued_alert_at_once_not_at_the_next_night(reg: Register) -> None:
+    queued_alert(reg)
+    reg.decide("K-0001", THU_15, "excused", "Lääkärikäynti, sovittu etukäteen")
+
+    # No sync in between: the morning's sending run finds nothing to send.
+    sent = reg.send(date(2026, 1, 16))
+
+    (alert,) = reg.messages(MessageKind.ABSENCE_ALERT)
+    assert alert.status is OutboxStatus.CANCELLED and sent["sent"] == 0 and reg.w.sb.sent_mail() == []
+    (event,) = reg.audit("alert.withdrawn")
+    assert event["why"] == {"2026-01-15": "excused"} and event["from"] == "queued"
+
+
 def test_an_alert_already_sent_is_followed_by_one_correction_with_code_group_and_dates_only(reg: Register) -> None:
     queued_alert(reg)
     assert reg.send(date(2026, 1, 16))["sent"] == 1

@@ -13,6 +13,7 @@ from integrator.clients_import import import_clients
 from integrator.domain.weeks import iso_week_of
 from integrator.jobs.clients.changes import LifecycleError, move_client
 from integrator.jobs.nightly.run import Providers, run_nightly_sync
+from integrator.jobs.weekly.plan import ALL_CONFIRMED
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.google.client import GoogleClient
 from integrator.reports.expected import expected_pairs
@@ -151,8 +152,10 @@ def test_the_same_move_by_csv_keeps_the_tuesdays_and_the_weekly_setup_follows(sb
     lw.evaluate(world)
     assert lw.register_rows(world) == before and lw.euros(world) == paid
     assert "K-0001" in expected_on(world, THURSDAY, "ryhma-2")
+    # The removal from the old course is a removal of access: the weekly setup applies it once confirmed.
     run_weekly_setup(store, world.settings, "2026-W49", ORG, None, False, "test", now=NOW,
-                     client_factory=world.client_factory(), include_meetings=False)
+                     client_factory=world.client_factory(), include_meetings=False,
+                     confirmed_removals=ALL_CONFIRMED)
     assert K1 in lw.course(world, "ryhma-2") and K1 not in lw.course(world, "ryhma-1")
     assert csv_import(world, f"{CSV_HEAD};group_from\nK-0001;ryhma-2;pitkä;1.9.2026;28.2.2027;to;27.11.2026\n"
                       ).counts["memberships_unchanged"] == 1

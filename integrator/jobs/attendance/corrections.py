@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from integrator.domain import weeks
 from integrator.domain.participation import member_on
 from integrator.domain.types import AttendanceStatus, WorkDayStatus
+from integrator.jobs.attendance.alerts import withdraw_untrue_alerts
 from integrator.reports.corrections import DECIDED, REVERTED, CorrectionEvent, events
 from integrator.reports.expected import expected_pairs
 from integrator.reports.register import STATUS_LABEL
@@ -261,6 +262,8 @@ def _decide(s: Session, client: Client, wd: WorkDay, expected: bool, new: Attend
     row.override_by_id, row.override_at = actor.staff_id, utcnow()
     s.flush()
     _audit(s, client, wd, row, DECIDED, before, new, reason, actor, advance=future)
+    if before is AttendanceStatus.ABSENT and new is not AttendanceStatus.ABSENT:
+        _follow_alerts(s, client, today, actor)
     return replace(outcome, attendance_day_id=row.id)
 
 
@@ -308,7 +311,17 @@ def _revert(s: Session, client: Client, wd: WorkDay, row: AttendanceDay | None, 
         return outcome
     row.override_status = row.override_reason = row.override_by_id = row.override_at = None
     _audit(s, client, wd, row, REVERTED, before, row.computed_status, reason, actor, advance=False)
+    if before is AttendanceStatus.ABSENT and row.computed_status is not AttendanceStatus.ABSENT:
+        _follow_alerts(s, client, weeks.today(), actor)
     return outcome
+
+
+def _follow_alerts(s: Session, client: Client, today: date, actor: Actor) -> None:
+    """An absence the coordinator just took back must not reach the social worker: an alert
+    still waiting to be sent is withdrawn now, not at the next nightly sync (one already sent
+    gets its correction queued), in the same transaction as the decision."""
+    s.flush()
+    withdraw_untrue_alerts(s, client.organisation_id, today=today, actor=actor.label)
 
 
 def _audit(s: Session, client: Client, wd: WorkDay, row: AttendanceDay, action: str,

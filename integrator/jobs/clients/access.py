@@ -120,14 +120,14 @@ def follow_in_tenant(store: Store, settings: Settings, org_cfg: OrganisationConf
     # The later week first: its plan removes the client from the coursework still to come before it
     # takes them out of the course (Classroom refuses to unassign someone no longer enrolled).
     weeks = [(week, group) for week in reversed(setup_weeks(today)) for group in sorted(groups)]
-    first = [plan_org(store, settings, org_cfg, week, now, gc, group_key=group) for week, group in weeks]
+    first = [plan_org(store, settings, org_cfg, week, now, gc, group_keys=frozenset({group})) for week, group in weeks]
     keep = frozenset(key for p in first for key, d in p.desired.items() if d.client == code)
     if recorder is None:
         for p in first:
             out.add_tenant(only_client(p, code, keep).plan)
         return
     for week, group in weeks:  # planned again after each apply: each plan sees what the one before did
-        planned = only_client(plan_org(store, settings, org_cfg, week, now, gc, group_key=group), code, keep)
+        planned = only_client(plan_org(store, settings, org_cfg, week, now, gc, group_keys=frozenset({group})), code, keep)
         out.add_tenant(planned.plan)
         if planned.plan.actions:
             Applier(store, org_cfg, gc, planned, recorder, now).apply()
