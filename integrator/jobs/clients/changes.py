@@ -192,7 +192,10 @@ def end_period(store: Store, settings: Settings, code: str, on: date, reason: st
             if change.changed or messages:
                 _audit(s, org, actor, "period.ended", "period", change.period_id,
                        {**change.audit(), "cancelled": messages})
-            groups = set(change.groups) or _groups_of(s, client)
+            # The groups it ends, and those of a move that starts after `on` (that membership is left
+            # as it is, but the period no longer covers it: its course and invitations go as well).
+            groups = set(change.groups) | {m.group.key for m in client.memberships if m.start_date > on} \
+                or _groups_of(s, client)
         result = ClientChange("end", code, change.changed or bool(messages), {**change.audit(), "actor": actor},
                               messages=messages, access_later=None if on <= today else on + timedelta(days=1))
         _follow(view, settings, org_cfg, result, groups, now, google_factory or _default_factory, apply,
