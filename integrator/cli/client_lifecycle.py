@@ -57,7 +57,7 @@ def _run(fn: object) -> ClientChange:
     try:
         result = fn()
     except LifecycleError as err:
-        click.echo(f"{err.field}: {err.reason}", err=True)
+        click.echo(f"{err.field}: {err.fi}", err=True)
         raise SystemExit(EXIT_REFUSED) from None
     except JobAlreadyRunning as err:
         click.echo(f"Viikkoasetus on käynnissä, yritä hetken päästä uudelleen ({err}).", err=True)

@@ -15,18 +15,29 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from integrator.domain.finnish import fi_day
 from integrator.domain.periods import END_REASONS, check_early_end
 from integrator.domain.rules import PeriodRules
+from integrator.domain.weeks import WEEKDAY_FI
 from integrator.store.models import Client, Membership, PeerGroup, Period
 
 
 class LifecycleError(ValueError):
-    """A move or an early end that cannot be made; the words say which value and what was expected."""
+    """A move or an early end that cannot be made; the words say which value and what was expected.
 
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}")
+    `reason` is English (the client CSV's row problems are English, an admin reads them); `fi` says
+    the same in Finnish for the coordinator (the page, the API's answer, `integrator clients`), and
+    is what `str()` gives: "field: Finnish reason"."""
+
+    def __init__(self, field_name: str, reason: str, fi: str | None = None) -> None:
+        super().__init__(f"{field_name}: {fi or reason}")
         self.field = field_name
         self.reason = reason
+        self.fi = fi or reason
+
+
+def _days_fi(days: list[int] | None) -> str:
+    return ", ".join(WEEKDAY_FI[d] for d in days or []) or "-"
 
 
 @dataclass
@@ -75,13 +86,16 @@ def move_membership(s: Session, client: Client, group: PeerGroup, from_date: dat
     """
     change = MoveChange(client.code, from_date, group.key)
     if not group.active:
-        raise LifecycleError("to_group", f"group '{group.key}' is no longer active")
+        raise LifecycleError("to_group", f"group '{group.key}' is no longer active",
+                             f"ryhmä '{group.key}' ei ole enää käytössä")
     period = period_on(client, from_date)
     if period is None:
-        raise LifecycleError("from", f"no period of client {client.code} covers {from_date.isoformat()}")
+        raise LifecycleError("from", f"no period of client {client.code} covers {from_date.isoformat()}",
+                             f"asiakkaalla {client.code} ei ole jaksoa, johon {fi_day(from_date)} kuuluu")
     if period.planned_end_date is not None and from_date > period.end_date:
         raise LifecycleError("from", f"the period was ended early on {period.end_date.isoformat()}; "
-                                     "undo the early end first")
+                                     "undo the early end first",
+                             f"jakso on keskeytetty {fi_day(period.end_date)}: peru keskeytys ensin")
     current = membership_on(s, client.id, from_date)
     change.weekdays_before = change.weekdays_after = sorted(period.weekdays or [])
     if current is not None:
@@ -92,7 +106,10 @@ def move_membership(s: Session, client: Client, group: PeerGroup, from_date: dat
         merged = sorted(set(period.weekdays or []) | set(group.weekdays or []))
         if rules is not None and len(merged) > rules.max_days_per_week:
             raise LifecycleError("to_group", f"the period's weekdays {period.weekdays} and the group's "
-                                             f"{group.weekdays} together exceed {rules.max_days_per_week} days")
+                                             f"{group.weekdays} together exceed {rules.max_days_per_week} days",
+                                 f"jakson viikonpäivät ({_days_fi(period.weekdays)}) ja ryhmän "
+                                 f"({_days_fi(group.weekdays)}) ovat yhdessä yli {rules.max_days_per_week} "
+                                 "päivää viikossa")
         period.weekdays = merged
         change.weekdays_after = merged
     change.changed = True
@@ -145,20 +162,27 @@ def end_period_early(s: Session, client: Client, on: date, reason: str, actor: s
     """
     if reason not in END_REASONS:
         raise LifecycleError("reason", f"'{reason}' is not a reason code; expected one of "
-                                       f"{', '.join(END_REASONS)}")
+                                       f"{', '.join(END_REASONS)}",
+                             f"'{reason}' ei ole keskeytyksen syy; valitse jokin näistä: "
+                             + ", ".join(f"{fi} ({code})" for code, fi in END_REASONS.items()))
     period = period_on(client, on)
     if period is None:
-        raise LifecycleError("on", f"no period of client {client.code} covers {on.isoformat()}")
+        raise LifecycleError("on", f"no period of client {client.code} covers {on.isoformat()}",
+                             f"asiakkaalla {client.code} ei ole jaksoa, johon {fi_day(on)} kuuluu")
     planned = period.planned_end_date or period.end_date
     why = check_early_end(period.start_date, planned, on)
     if why is not None:
-        raise LifecycleError("on", why)
+        raise LifecycleError("on", why, f"jakso alkaa {fi_day(period.start_date)}: keskeytys ei voi olla sitä ennen"
+                             if on < period.start_date else f"jakso päättyy jo {fi_day(planned)}: keskeytyksen "
+                             "viimeisen päivän on oltava sitä ennen")
     change = EndChange(client.code, period.id, on, reason, planned)
     if period.planned_end_date is not None:
         if period.end_date == on and period.end_reason == reason:
             return change  # the same early end again: nothing changes, nothing is audited twice
         raise LifecycleError("on", f"the period was already ended early on {period.end_date.isoformat()} "
-                                   f"({period.end_reason}); undo that first")
+                                   f"({period.end_reason}); undo that first",
+                             f"jakso on jo keskeytetty {fi_day(period.end_date)} (syy: "
+                             f"{END_REASONS.get(period.end_reason or '', period.end_reason)}); peru se ensin")
     for m in s.scalars(select(Membership).where(Membership.client_id == client.id)
                        .order_by(Membership.start_date)):
         if m.start_date <= on and (m.end_date is None or m.end_date > on):

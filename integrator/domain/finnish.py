@@ -70,3 +70,12 @@ def fi_decimal(value: float | Decimal | int, places: int = 2) -> str:
 def fi_count(n: int, singular: str, partitive: str) -> str:
     """'1 virhe', '2 virhettä', '0 virhettä': Finnish takes the partitive after every number but one."""
     return f"{n} {singular if n == 1 else partitive}"
+
+
+MONTH_FI = {1: "tammikuu", 2: "helmikuu", 3: "maaliskuu", 4: "huhtikuu", 5: "toukokuu", 6: "kesäkuu",
+            7: "heinäkuu", 8: "elokuu", 9: "syyskuu", 10: "lokakuu", 11: "marraskuu", 12: "joulukuu"}
+
+
+def fi_month(year: int, month: int) -> str:
+    """'marraskuu 2026' (a heading: the caller capitalises it if it starts a sentence)."""
+    return f"{MONTH_FI[month]} {year}"

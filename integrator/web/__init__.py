@@ -9,7 +9,19 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from jinja2 import FileSystemLoader
 
-from integrator.web import api, auth, context, errors, formats, openapi, security, surveys, ui, validation
+from integrator.web import (
+    api,
+    auth,
+    client_pages,
+    context,
+    errors,
+    formats,
+    openapi,
+    security,
+    surveys,
+    ui,
+    validation,
+)
 from integrator.web.metrics_view import bp as metrics_bp
 
 
@@ -52,4 +64,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(surveys.bp)
+    app.register_blueprint(client_pages.bp)
     app.register_blueprint(metrics_bp)

@@ -23,17 +23,17 @@ REASONS = frozenset(END_REASONS)
 def day_field(body: dict[str, Any], name: str) -> date:
     value = body.get(name)
     if not isinstance(value, str):
-        abort(400, description=f"{name} is required: a date like 2026-12-01")
+        abort(400, description=f"{name}: päivämäärä puuttuu; odotettiin muotoa 2026-12-01")
     try:
         return date.fromisoformat(value)
     except ValueError:
-        abort(400, description=f"{name} must be a date like 2026-12-01")
+        abort(400, description=f"{name}: päivämäärä ei kelpaa; odotettiin muotoa 2026-12-01")
 
 
 def confirmed(body: dict[str, Any]) -> bool:
     value = body.get("confirm", False)
     if not isinstance(value, bool):
-        abort(400, description="confirm must be true or false")
+        abort(400, description="confirm: odotettiin true tai false")
     return value
 
 

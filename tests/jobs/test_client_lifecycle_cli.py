@@ -74,6 +74,6 @@ def test_bad_input_names_the_field_and_writes_nothing(sbx: Sandbox, store: Store
     code, out = clients(world, db_url, "end", "K-0001", "--on", "1.10.2026", "--reason", "vapaa", "--yes")
     assert code == 2 and "--reason" in out
     code, out = clients(world, db_url, "move", "K-0009", "--to", "ryhma-2", "--from", "27.11.2026", "--yes")
-    assert code == 2 and "code: no client 'K-0009'" in out
+    assert code == 2 and "code: asiakasta 'K-0009' ei ole" in out
     with store.session() as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.action.in_(("client.moved", "period.ended")))).all() == []

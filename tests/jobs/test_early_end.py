@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from integrator.domain.types import MessageKind
-from integrator.jobs.clients.changes import LifecycleError, end_period, undo_end_period
+from integrator.jobs.clients.changes import LifecycleError, end_period, move_client, undo_end_period
 from integrator.jobs.nightly.run import Providers, run_nightly_sync
 from integrator.providers.google.client import GoogleClient
 from integrator.sandbox.launcher import Sandbox
@@ -191,3 +191,16 @@ def test_an_end_outside_the_period_or_with_an_unknown_reason_is_refused(world: W
         end(world, on=date(2026, 10, 1))
     assert err.value.field == "on"
     assert TODAY == NOW.date()
+
+
+def test_an_end_after_a_move_from_a_later_date_takes_the_new_groups_course_too(world: WeeklyWorld) -> None:
+    """Moved to the Thursday group from Monday 30.11., then ended on Thursday 26.11.: the new group's
+    membership starts after the end and stays as recorded, but its course goes with the period."""
+    move_client(world.store, world.settings, "K-0001", "ryhma-2", lw.MOVE_DAY, "staff:1", now=NOW, apply=True,
+                google_factory=world.client_factory())
+    assert K1 in lw.course(world, "ryhma-2") and K1 in lw.course(world, "ryhma-1")
+
+    done = end(world)
+
+    assert done.changed and not done.followed.errors
+    assert K1 not in lw.course(world, "ryhma-1") and K1 not in lw.course(world, "ryhma-2")

@@ -92,6 +92,20 @@ ROUTES: dict[str, Route] = {
                                    form=lambda w: {"group_id": str(w.group_a), "week": WEEK}),
     "ui.jobs_page": Route("GET", lambda w: "/jobs", "list"),
     "ui.job_page": Route("GET", lambda w: f"/jobs/{w.run_a}", "object"),
+    "clients.client_page": Route("GET", lambda w: f"/asiakkaat/{w.client_a}", "object"),
+    "clients.set_task_variant": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/tehtavataso", "object",
+                                      form=lambda w: {"variant": "easier"}),
+    "clients.move_preview": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/siirto/esikatselu", "object",
+                                  form=lambda w: {"group_id": str(w.group_b), "from": "2026-11-24"}),
+    "clients.move_apply": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/siirto", "object",
+                                form=lambda w: {"group_id": str(w.group_b), "from": "2026-11-24"}),
+    "clients.end_preview": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/keskeytys/esikatselu", "object",
+                                 form=lambda w: {"on": "2026-11-24", "reason": "work"}),
+    "clients.end_apply": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/keskeytys", "object",
+                               form=lambda w: {"on": "2026-11-24", "reason": "work"}),
+    "clients.undo_preview": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/keskeytyksen-peruminen/esikatselu",
+                                  "object"),
+    "clients.undo_apply": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/keskeytyksen-peruminen", "object"),
     "ui.import_page": Route("GET", lambda w: "/import", "admin"),
     "ui.import_page POST": Route("POST", lambda w: "/import", "object",  # imports into organisation A
                                  form=lambda w: {"organisation_id": str(w.org_a), "action": "check"}),
@@ -270,6 +284,7 @@ FORMER_CLIENT_ROUTES: dict[str, tuple[str, Callable[[World, Moved], str], dict[s
     "api.client_day_history": ("GET", lambda w, m: f"/api/v1/clients/{m.client}/attendance/2026-09-01/history", {}),
     "ui.revert_attendance": ("POST", lambda w, m: f"/attendance/{m.attendance}/revert", {"data": {"reason": "x"}}),
     "api.job": ("GET", lambda w, m: f"/api/v1/jobs/{m.run}", {}),
+    "clients.client_page": ("GET", lambda w, m: f"/asiakkaat/{m.client}", {}),
     "ui.dashboard": ("GET", lambda w, m: f"/?week={OLD_WEEK}", {}),
     "ui.group_page": ("GET", lambda w, m: f"/groups/{w.group_a}?week={OLD_WEEK}", {}),
     "ui.attendance_page": ("GET", lambda w, m: f"/groups/{w.group_a}/attendance?week={OLD_WEEK}", {}),
@@ -287,7 +302,7 @@ def test_a_client_who_moved_to_another_group_two_months_ago_is_gone_for_the_old_
                            "client_id": moved_two_months_ago.client}}
     resp = as_coord_a.open(url(world, moved_two_months_ago), method=method, **kwargs)
     body = resp.get_data(as_text=True)
-    if endpoint in ("api.client", "api.correct_attendance", "ui.correct_attendance", "api.group_map_identity",
+    if endpoint in ("api.client", "clients.client_page", "api.correct_attendance", "ui.correct_attendance", "api.group_map_identity",
                     "api.correct_client_day", "api.revert_client_day", "api.client_day_history",
                     "ui.revert_attendance"):
         assert resp.status_code == 404, body[:300]

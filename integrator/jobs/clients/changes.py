@@ -78,18 +78,21 @@ def _today(settings: Settings, now: datetime) -> date:
 def _org(s: Session, settings: Settings, org_key: str | None) -> tuple[Organisation, OrganisationConfig]:
     if org_key is None:
         if len(settings.organisations) != 1:
-            raise LifecycleError("org", "give the organisation: the config has several")
+            raise LifecycleError("org", "give the organisation: the config has several",
+                                 "anna organisaatio: asetuksissa on useita")
         org_key = settings.organisations[0].key
     org = s.scalars(select(Organisation).where(Organisation.key == org_key)).one_or_none()
     if org is None:
-        raise LifecycleError("org", f"no organisation '{org_key}' in the database; run `integrator config apply`")
+        raise LifecycleError("org", f"no organisation '{org_key}' in the database; run `integrator config apply`",
+                             f"organisaatiota '{org_key}' ei ole tietokannassa; aja `integrator config apply`")
     return org, settings.organisation(org_key)
 
 
 def _client(s: Session, org: Organisation, code: str) -> Client:
     client = s.scalars(select(Client).where(Client.organisation_id == org.id, Client.code == code)).one_or_none()
     if client is None:
-        raise LifecycleError("code", f"no client '{code}' in organisation '{org.key}'")
+        raise LifecycleError("code", f"no client '{code}' in organisation '{org.key}'",
+                             f"asiakasta '{code}' ei ole organisaatiossa '{org.key}'")
     return client
 
 
@@ -152,7 +155,8 @@ def move_client(store: Store, settings: Settings, code: str, to_group: str, from
             group = s.scalars(select(PeerGroup).where(PeerGroup.organisation_id == org.id,
                                                       PeerGroup.key == to_group)).one_or_none()
             if group is None:
-                raise LifecycleError("to_group", f"no group '{to_group}' in organisation '{org.key}'")
+                raise LifecycleError("to_group", f"no group '{to_group}' in organisation '{org.key}'",
+                                     f"ryhmää '{to_group}' ei ole organisaatiossa '{org.key}'")
             change: MoveChange = move_membership(s, client, group, from_date, today, settings.rules_for(org.key))
             if change.changed:
                 _audit(s, org, actor, "client.moved", "client", client.id, change.audit())
@@ -188,7 +192,10 @@ def end_period(store: Store, settings: Settings, code: str, on: date, reason: st
             if change.changed or messages:
                 _audit(s, org, actor, "period.ended", "period", change.period_id,
                        {**change.audit(), "cancelled": messages})
-            groups = set(change.groups) or _groups_of(s, client)
+            # The groups it ends, and those of a move that starts after `on` (that membership is left
+            # as it is, but the period no longer covers it: its course and invitations go as well).
+            groups = set(change.groups) | {m.group.key for m in client.memberships if m.start_date > on} \
+                or _groups_of(s, client)
         result = ClientChange("end", code, change.changed or bool(messages), {**change.audit(), "actor": actor},
                               messages=messages, access_later=None if on <= today else on + timedelta(days=1))
         _follow(view, settings, org_cfg, result, groups, now, google_factory or _default_factory, apply,
