@@ -11,6 +11,7 @@ from jinja2 import FileSystemLoader
 
 from integrator.web import api, auth, context, errors, formats, openapi, security, ui, validation
 from integrator.web.metrics_view import bp as metrics_bp
+from integrator.web.register_ui import bp as register_bp
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -52,3 +53,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(register_bp)
