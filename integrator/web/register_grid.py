@@ -117,7 +117,7 @@ def _choices(d: RegisterDay | None, future: bool) -> list[tuple[str, str]]:
 
 def _history_line(e: CorrectionEvent) -> dict[str, str]:
     at = e.at.astimezone(HELSINKI)
-    return {"at": f"{fi_date(at.date())} klo {fi_time(at)}", "who": e.staff_name or e.actor,
+    return {"at": f"{fi_date(at.date())} klo {fi_time(at)}", "when": e.at.isoformat(), "who": e.staff_name or e.actor,
             "from": STATUS_LABEL[e.before] if e.before else "ei arvioitu",
             "to": STATUS_LABEL[e.after] if e.after else "ei arvioitu",
             "reason": e.reason, "action": "palautettu laskettuun" if e.reverted else "päätös"}

@@ -83,7 +83,7 @@ def attendance_view(group_id: int, *, args: Any = None, edit: int | None = None,
     unmatched = identities.unmatched_for_group(store, group, with_meetings=True)
     mapped = identities.mapped_in_group(store, p, group, period["first"], period["last"])
     markers = identities.markers_for_group(store, group)
-    corrections = sorted(((c.day, h["at"], row.code, h) for row in grid.rows for c in row.cells for h in c.history),
+    corrections = sorted(((c.day, h["when"], row.code, h) for row in grid.rows for c in row.cells for h in c.history),
                          key=lambda t: (t[0], t[1]))
     here = {"week": period["week"]} if period["week"] else {"month": period["month"]}
     return render_template("attendance.html", grid=grid, period=period, here=here, editing=editing,
