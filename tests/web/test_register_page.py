@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 
 from integrator.domain.types import AttendanceStatus
 from integrator.jobs.attendance.evaluate import reevaluate_work_days
-from integrator.store.models import AttendanceDay, AuditEvent, ExternalResource, MeetingAttendance, Period
+from integrator.store.models import (
+    AttendanceDay,
+    AuditEvent,
+    ExternalResource,
+    IdentityMapping,
+    MeetingAttendance,
+    Period,
+)
 from integrator.web.context import get_store
 from tests.web.world import WEEK, World
 
@@ -210,6 +217,8 @@ def test_undoing_a_mapping_re_evaluates_the_day_back(app: Flask, as_coord_a: Fla
             AttendanceDay.client_id == briefed.client_a)).one().status is before
         record = s.scalars(select(MeetingAttendance)).one()
         assert record.client_id is None
+        # The remembered mapping of this full phone number is gone: the next sync will not re-attach it.
+        assert s.scalar(select(func.count()).select_from(IdentityMapping)) == 0
     assert audits(app, "identity.unmap") == 1
     assert 'id="unmatched"' in page(as_coord_a, briefed)  # listed again
 
