@@ -82,6 +82,9 @@ class RegisterDay:
     # Still pending when its re-evaluation window closed (the meeting report never came): the
     # coordinator decides it; their decision (an override) resolves it.
     needs_decision: bool = False
+    #: The evidence the day was evaluated on (minutes, limit, returns; see jobs.attendance.evaluate),
+    #: for the register page's short explanation; never compared or hashed.
+    evidence: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def label(self) -> str:
@@ -115,6 +118,14 @@ class RegisterRow:
     @property
     def attended(self) -> int:
         return self.count(AttendanceStatus.PRESENT)
+
+    @property
+    def attendance_percent(self) -> int | None:
+        """Present dates of the decided ones (present, absent, excused), rounded; None before any
+        is decided. Pending and not yet evaluated dates are left out: they are not known yet."""
+        decided = sum(self.count(st) for st in (AttendanceStatus.PRESENT, AttendanceStatus.ABSENT,
+                                                AttendanceStatus.EXCUSED))
+        return round(100 * self.attended / decided) if decided else None
 
     @property
     def compensation_days(self) -> int:
@@ -274,7 +285,8 @@ def build(store: Store, org: str | int, start: date, end: date, title: str, *, r
             override_by=staff.get(a.override_by_id) if a and a.override_by_id else None,
             minutes=a.minutes if a else 0, expected=(client_id, wd_id) in expected,
             rate=_recorded_rate(a.evidence) if a else None,
-            needs_decision=bool(a and a.override_status is None and (a.evidence or {}).get("needs_decision") is True)))
+            needs_decision=bool(a and a.override_status is None and (a.evidence or {}).get("needs_decision") is True),
+            evidence=dict(a.evidence or {}) if a else {}))
     for client_id, days in per_client.items():
         days.sort(key=lambda d: (d.day, d.group))
         reg.rows.append(RegisterRow(client_id, clients[client_id], sorted({d.group for d in days}), days, rate))

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from integrator.domain import weeks
 from integrator.domain.finnish import fi_week
 from integrator.domain.types import AttendanceStatus
-from integrator.web import access, background, context, identities, readmodels, services
+from integrator.web import access, background, context, identities, readmodels, register_ui, services
 from integrator.web.auth import current_principal
 from integrator.web.client_import import handle_import
 from integrator.web.context import get_store
@@ -156,16 +156,7 @@ def register_download(group_id: int) -> ResponseReturnValue:
 
 @bp.get("/groups/<id:group_id>/attendance")
 def attendance_page(group_id: int) -> ResponseReturnValue:
-    week = _week_param()
-    store = get_store()
-    p = current_principal()
-    with store.session() as s:
-        group = access.group_or_404(s, p, group_id)
-        grid = readmodels.attendance_grid(s, p, group, week)
-        corrections = readmodels.week_corrections(s, group, week, {r["client"]["code"] for r in grid["rows"]})
-    unmatched = identities.unmatched_for_group(store, group)
-    return render_template("attendance.html", grid=grid, week=week, prev_week=weeks.shift_week(week, -1),
-                           next_week=weeks.shift_week(week, 1), unmatched=unmatched, corrections=corrections)
+    return register_ui.attendance_view(group_id)  # the register grid: integrator.web.register_ui
 
 
 @bp.post("/groups/<id:group_id>/identity-mappings")
@@ -177,7 +168,8 @@ def map_attendee(group_id: int) -> ResponseReturnValue:
         identities.map_for_group(get_store(), current_principal(), group_id, request.form.get("source"),
                                  request.form.get("participant_key"), client_id)
         flash("Osallistuja yhdistetty asiakkaaseen; hänen päivänsä laskettiin uudelleen.", "ok")
-    return redirect(url_for("ui.attendance_page", group_id=group_id, week=request.form.get("week") or None))
+    return redirect(url_for("ui.attendance_page", group_id=group_id, week=request.form.get("week") or None,
+                            month=request.form.get("month") or None))
 
 
 def _attendance_day_back(attendance_day_id: int) -> str:

@@ -5,6 +5,7 @@ to tests/artifacts/ (not committed)."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -128,12 +129,13 @@ def test_a_coordinator_runs_a_week_in_the_browser(served: tuple[str, Rehearsal, 
             expect(row_present.locator("span.status")).to_have_text("Läsnä")
             expect(row_absent.locator("span.status")).to_have_text("Poissa")
             page.screenshot(path=str(ARTIFACTS / "04-attendance.png"), full_page=True)
-            row_absent.get_by_label("Korjauksen syy").fill("Sairas")
-            row_absent.get_by_label("Korjauksen syy").press("Enter")  # no status chosen: nothing is recorded
+            row_absent.get_by_role("link", name=re.compile("^Muokkaa")).click()
+            page.get_by_label(re.compile("^Syy")).fill("Sairas")
+            page.get_by_label(re.compile("^Syy")).press("Enter")  # a textarea: a new line, nothing is recorded
             expect(row_absent.locator("span.status")).to_have_text("Poissa")
-            row_absent.get_by_label("Uusi tila").select_option("excused")
-            row_absent.get_by_role("button", name="Tallenna").click()
-            expect(page.get_by_role("status")).to_have_text("Korjaus tallennettu.")
+            page.get_by_label(re.compile(rf"^{absent} .*, ti ")).select_option("excused")
+            page.get_by_role("button", name="Tallenna").click()
+            expect(page.get_by_role("status")).to_have_text("Tallennettu: 1 muutos.")
             row_absent = page.locator("tr", has=page.locator("th", has_text=absent))
             expect(row_absent.locator("span.status")).to_have_text("Poissa, hyväksytty syy")
             expect(row_absent).to_contain_text("korjattu: Sairas")

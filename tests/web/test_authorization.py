@@ -85,12 +85,22 @@ ROUTES: dict[str, Route] = {
                                    form=lambda w: {"status": "excused", "reason": "Sairas"}),
     "ui.revert_attendance": Route("POST", lambda w: f"/attendance/{w.attendance_a}/revert", "object",
                                   form=lambda w: {"reason": "Väärä merkintä"}),
+    "register.save_row": Route("POST", lambda w: f"/groups/{w.group_a}/attendance/clients/{w.client_a}", "object",
+                               form=lambda w: {f"day-{w.work_day_a}": "excused", "reason": "Sairas"}),
+    "register.unmap_attendee": Route("POST", lambda w: f"/groups/{w.group_a}/identity-mappings/undo", "object",
+                                     form=lambda w: {"source": "teams", "participant_key": "phone:+358401234567",
+                                                     "client_id": str(w.client_a)}),
+    "register.not_a_client": Route("POST", lambda w: f"/groups/{w.group_a}/not-a-client", "object",
+                                   form=lambda w: {"source": "teams", "participant_key": "phone:+358401234567"}),
+    "register.undo_not_a_client": Route("POST", lambda w: f"/groups/{w.group_a}/not-a-client/undo", "object",
+                                        form=lambda w: {"source": "teams", "participant_key": "phone:+358401234567"}),
     "ui.weekly_setup_page": Route("GET", lambda w: f"/weekly-setup?group_id={w.group_a}", "list"),
     "ui.weekly_setup_preview": Route("POST", lambda w: "/weekly-setup/preview", "object",
                                      form=lambda w: {"group_id": str(w.group_a), "week": WEEK}),
     "ui.weekly_setup_apply": Route("POST", lambda w: "/weekly-setup/apply", "object",
                                    form=lambda w: {"group_id": str(w.group_a), "week": WEEK}),
     "ui.jobs_page": Route("GET", lambda w: "/jobs", "list"),
+    "surveys.results_page": Route("GET", lambda w: "/surveys?from=2026-01-01&to=2026-12-31", "list"),
     "ui.job_page": Route("GET", lambda w: f"/jobs/{w.run_a}", "object"),
     "clients.client_page": Route("GET", lambda w: f"/asiakkaat/{w.client_a}", "object"),
     "clients.set_task_variant": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/tehtavataso", "object",
@@ -142,7 +152,8 @@ def test_every_route_and_method_is_covered(app: Flask) -> None:
     covered = {(_endpoint(k), r.method) for k, r in _all_routes().items()}
     assert not served - covered, f"routes without an authorization test: {sorted(served - covered)}"
     assert not covered - served, f"stale rows: {sorted(covered - served)}"
-    assert PUBLIC_ENDPOINTS == {"healthz", "auth.login", "static"}
+    # The client's survey page: its single-use link's token is the key (tests/surveys, tests/browser).
+    assert PUBLIC_ENDPOINTS == {"healthz", "auth.login", "static", "surveys.answer"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(_all_routes()))

@@ -88,28 +88,34 @@ def test_a_day_the_client_is_not_expected_on_is_refused_naming_the_day(as_coord_
 
 
 def test_enter_in_the_reason_field_records_nothing(app: Flask, as_coord_a: FlaskClient, world: World) -> None:
-    html = as_coord_a.get(f"/groups/{world.group_a}/attendance?week={WEEK}").get_data(as_text=True)
-    form = html[html.index('<form method="post" action="/attendance/'):]
+    html = as_coord_a.get(f"/groups/{world.group_a}/attendance?week={WEEK}&edit={world.client_a}").get_data(
+        as_text=True)
+    form = html[html.index('id="edit"'):]
     form = form[:form.index("</form>")]
-    # The first submit button (the one Enter presses) saves; the status comes from a list with no default.
-    assert form.index('class="b-save">Tallenna') < form.index("<button") + 40
-    assert '<option value="" selected>' in form and 'name="status" required' in form
-    resp = as_coord_a.post(f"/attendance/{world.attendance_a}/correct", data={"reason": "Sairas"},
-                           follow_redirects=True)
-    assert "Valitse läsnäolon tila." in resp.get_data(as_text=True)
+    # The reason is a textarea (Enter is a new line there, never a submit); each day's status comes
+    # from a list whose first, chosen entry is "ei muutosta".
+    assert '<textarea id="reason" name="reason"' in form and "<input name=\"reason\"" not in form
+    assert '<option value="">ei muutosta</option>' in form and " selected" not in form
+    resp = as_coord_a.post(f"/groups/{world.group_a}/attendance/clients/{world.client_a}",
+                           data={"reason": "Sairas", "week": WEEK}, follow_redirects=True)
+    assert "Ei muutoksia: valitse ainakin yhdelle päivälle uusi tila." in resp.get_data(as_text=True)
     assert _audits(app) == 0
 
 
 def test_the_page_reverts_a_decision_and_lists_the_weeks_corrections(app: Flask, as_coord_a: FlaskClient,
                                                                       world: World) -> None:
-    as_coord_a.post(f"/attendance/{world.attendance_a}/correct", data={"status": "excused", "reason": "Sairas"})
-    page = as_coord_a.get(f"/groups/{world.group_a}/attendance?week={WEEK}").get_data(as_text=True)
-    assert 'class="b-revert"' in page
-    resp = as_coord_a.post(f"/attendance/{world.attendance_a}/revert", data={"reason": "Väärä päivä"},
+    url = f"/groups/{world.group_a}/attendance/clients/{world.client_a}"
+    as_coord_a.post(url, data={f"day-{world.work_day_a}": "excused", "reason": "Sairas", "week": WEEK})
+    page = as_coord_a.get(f"/groups/{world.group_a}/attendance?week={WEEK}&edit={world.client_a}").get_data(
+        as_text=True)
+    assert 'value="revert">Palauta laskettu' in page
+    resp = as_coord_a.post(url, data={f"day-{world.work_day_a}": "revert", "reason": "Väärä päivä", "week": WEEK},
                            follow_redirects=True)
     page = resp.get_data(as_text=True)
-    assert "Päivä palautettiin laskettuun tilaan." in page
-    assert 'class="b-revert"' not in page  # nothing left to revert
+    assert "Tallennettu: 1 muutos." in page
+    edit = as_coord_a.get(f"/groups/{world.group_a}/attendance?week={WEEK}&edit={world.client_a}").get_data(
+        as_text=True)
+    assert 'value="revert"' not in edit  # nothing left to revert
     history = page[page.index('<section id="history">'):]
     assert "ti 24.11.2026 K-0001: poissa → perusteltu poissaolo" in history and "Sairas" in history
     assert "palautettu laskettuun, perusteltu poissaolo → poissa" in history and "Väärä päivä" in history

@@ -23,17 +23,16 @@ def test_dashboard_shows_this_weeks_groups_in_finnish(as_coord_a: FlaskClient, w
     assert "läsnä 0/1" in html  # per-day tally: K-0001 was absent
 
 
-def test_attendance_page_corrects_with_one_click_and_a_reason(as_coord_a: FlaskClient, world: World) -> None:
-    html = as_coord_a.get(f"/groups/{world.group_a}/attendance?week={WEEK}").get_data(as_text=True)
-    assert "Poissa" in html and 'name="reason"' in html
-    resp = as_coord_a.post(f"/attendance/{world.attendance_a}/correct", data={"status": "present", "reason": ""})
-    assert resp.status_code == 302
-    page = as_coord_a.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "Kirjoita korjauksen syy" in page
-    resp = as_coord_a.post(f"/attendance/{world.attendance_a}/correct",
-                           data={"status": "present", "reason": "Osallistui puhelimitse"}, follow_redirects=True)
+def test_attendance_page_corrects_a_row_with_a_reason(as_coord_a: FlaskClient, world: World) -> None:
+    html = as_coord_a.get(f"/groups/{world.group_a}/attendance?week={WEEK}&edit={world.client_a}").get_data(as_text=True)
+    assert "K-0001" in html and 'name="reason"' in html
+    url = f"/groups/{world.group_a}/attendance/clients/{world.client_a}"
+    resp = as_coord_a.post(url, data={f"day-{world.work_day_a}": "present", "reason": ""})
+    assert resp.status_code == 400 and "syy puuttuu" in resp.get_data(as_text=True)
+    resp = as_coord_a.post(url, data={f"day-{world.work_day_a}": "present", "reason": "Osallistui puhelimitse",
+                                      "week": WEEK}, follow_redirects=True)
     page = resp.get_data(as_text=True)
-    assert "Korjaus tallennettu." in page
+    assert "Tallennettu: 1 muutos." in page
     assert "korjattu: Osallistui puhelimitse" in page
 
 

@@ -18,9 +18,11 @@ other people who may join as "Vieras" or from a masked number are.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +32,7 @@ from integrator.store.db import Store
 from integrator.store.models import (
     AuditEvent,
     Client,
+    ExternalResource,
     IdentityMapping,
     MeetingAttendance,
     Membership,
@@ -125,6 +128,8 @@ class UnmatchedAttendee:
     records: int
     work_day_ids: list[int]
     stable: bool = True  # False: a mapping applies to these records only and is not reused
+    #: (work day id, seconds in the meeting) of each record, so a coordinator sees when and how long
+    meetings: tuple[tuple[int, int], ...] = ()
 
 
 class StaffIdentityError(ValueError):
@@ -170,8 +175,34 @@ def is_staff_key(store: Store, org_id: int, source: str, participant_key: str) -
         return any(is_staff_record(r, staff) for r in records)
 
 
+#: ExternalResource kind of a coordinator's "ei asiakas" (not a client): no migration needed, the
+#: marker is a row of the store's generic table, keyed by `not_a_client_key` (a hash: the
+#: participant key may hold an e-mail address). Its state holds the source, the key and, for a
+#: weak key, the ids of the records the coordinator was shown (a later "Vieras" may be a client).
+NOT_A_CLIENT = "not_a_client"
+
+
+def not_a_client_key(source: str, participant_key: str) -> str:
+    return f"{source}:{hashlib.sha256(participant_key.encode('utf-8')).hexdigest()}"
+
+
+def not_a_client_filter(s: Session, org_id: int) -> tuple[set[tuple[str, str]], set[int]]:
+    """(stable keys marked not a client, record ids marked not a client) of the organisation."""
+    keys: set[tuple[str, str]] = set()
+    records: set[int] = set()
+    for m in s.scalars(select(ExternalResource).where(ExternalResource.organisation_id == org_id,
+                                                      ExternalResource.kind == NOT_A_CLIENT,
+                                                      ExternalResource.status == "active")):
+        state = m.state or {}
+        if state.get("stable"):
+            keys.add((str(state.get("source")), str(state.get("participant_key"))))
+        records.update(int(r) for r in state.get("records", []))
+    return keys, records
+
+
 def unmatched_attendees(store: Store, org_id: int) -> list[UnmatchedAttendee]:
-    """Attendees not joined to a client; staff and meeting organisers are left out."""
+    """Attendees not joined to a client; staff, meeting organisers and those a coordinator
+    marked "ei asiakas" are left out."""
     with store.session() as s:
         rows = s.scalars(
             select(MeetingAttendance)
@@ -179,6 +210,8 @@ def unmatched_attendees(store: Store, org_id: int) -> list[UnmatchedAttendee]:
             .order_by(MeetingAttendance.id)
         ).all()
         staff = staff_emails(s)
+        not_keys, not_records = not_a_client_filter(s, org_id)
+    rows = [r for r in rows if (r.source, r.participant_key) not in not_keys and r.id not in not_records]
     grouped: dict[tuple[str, str], list[MeetingAttendance]] = {}
     # A key seen once as staff is staff in every meeting (the organiser of one may attend another).
     staff_keys = {(r.source, r.participant_key) for r in rows if is_staff_record(r, staff)}
@@ -193,7 +226,8 @@ def unmatched_attendees(store: Store, org_id: int) -> list[UnmatchedAttendee]:
             source=source, participant_key=key, display_name=last.display_name, email=last.email,
             via_phone=any(r.via_phone for r in recs), records=len(recs),
             work_day_ids=sorted({r.work_day_id for r in recs if r.work_day_id is not None}),
-            stable=is_stable_key(key)))
+            stable=is_stable_key(key),
+            meetings=tuple((r.work_day_id, r.seconds) for r in recs if r.work_day_id is not None)))
     return out
 
 
@@ -274,3 +308,61 @@ def _member_work_days(s: Session, client_id: int) -> set[int]:
                      .join(Membership, Membership.group_id == WorkDay.group_id)
                      .where(Membership.client_id == client_id)).all()
     return {wid for wid, day, start, end in rows if start <= day and (end is None or day <= end)}
+
+
+def unmap_identity(store: Store, org_id: int, source: str, participant_key: str, client_id: int,
+                   actor: str | int | None, *, work_day_ids: Iterable[int] | None = None,
+                   now: datetime | None = None) -> int:
+    """Undo a coordinator's mapping: the key's records attached to the client go back to
+    unmatched, the remembered mapping (a stable key's) is deleted, audited, and the affected
+    days are re-evaluated as `map_identity` does (a day that became PRESENT through the mapping
+    goes back; a coordinator's own decision on a day is still kept). Records the client's own
+    account id or e-mail address names stay theirs: no mapping put them there.
+    `work_day_ids` narrows a weak key's undo to those meetings; a stable key's mapping is
+    undone whole (kept, it would attach the records again at the next sync).
+    Returns the number of records detached."""
+    staff_id = actor if isinstance(actor, int) else None
+    actor_s = f"staff:{actor}" if isinstance(actor, int) else (actor or "system")
+    stable = is_stable_key(participant_key)
+    only_days = set(work_day_ids) if work_day_ids is not None and not stable else None
+    with store.session() as s:
+        client = s.get(Client, client_id)
+        if client is None or client.organisation_id != org_id:
+            raise ValueError("no such client in this organisation")
+        mapping = s.scalar(select(IdentityMapping).where(
+            IdentityMapping.organisation_id == org_id, IdentityMapping.source == source,
+            IdentityMapping.participant_key == participant_key, IdentityMapping.client_id == client_id))
+        if mapping is not None:
+            s.delete(mapping)
+        records = s.scalars(select(MeetingAttendance).where(
+            MeetingAttendance.organisation_id == org_id, MeetingAttendance.source == source,
+            MeetingAttendance.participant_key == participant_key, MeetingAttendance.client_id == client_id)).all()
+        work_days: set[int] = set()
+        detached = 0
+        for r in records:
+            if only_days is not None and r.work_day_id not in only_days:
+                continue
+            if names_client(r, client):
+                continue
+            r.client_id = None
+            r.raw = {k: v for k, v in (r.raw or {}).items() if k not in ("mapped_by", "mapped_at")}
+            detached += 1
+            if r.work_day_id is not None:
+                work_days.add(r.work_day_id)
+        if detached or mapping is not None:
+            s.add(AuditEvent(organisation_id=org_id, actor=actor_s, action="identity.unmap", entity="client",
+                             entity_id=str(client_id),
+                             details={"source": source, "client": client.code, "records": detached,
+                                      "mapping_removed": mapping is not None,
+                                      "staff_id": staff_id, "work_days": sorted(work_days)}))
+    if work_days:
+        reevaluate_work_days(store, org_id, sorted(work_days), client_ids=[client_id], now=now)
+    return detached
+
+
+def names_client(r: MeetingAttendance, client: Client) -> bool:
+    """The record resolves to the client without any mapping (their account id or address)."""
+    user_id = (r.raw or {}).get("user_id")
+    if user_id and user_id in (client.entra_object_id, client.google_user_id):
+        return True
+    return bool(r.email and client.email and r.email.lower() == client.email.lower())
