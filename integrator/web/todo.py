@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, load_only
 
 from integrator.config import ConfigError, Rules
@@ -127,21 +127,20 @@ def _decisions(s: Session, p: Principal, by_id: dict[int, PeerGroup], now: datet
                todo: Todo) -> None:
     """PENDING days nobody decided: flagged `needs_decision` by the evaluation, or whose meeting
     ended over a day ago. Read from the first day a coordinator still corrects (last month)."""
+    flagged = AttendanceDay.evidence["needs_decision"].as_boolean()
     rows = s.execute(
-        select(AttendanceDay.evidence, WorkDay.group_id, WorkDay.day, WorkDay.iso_week, WorkDay.meeting_end)
-        .join(WorkDay, AttendanceDay.work_day_id == WorkDay.id)
+        select(WorkDay.group_id, func.count(), func.min(WorkDay.day))
+        .join(AttendanceDay, AttendanceDay.work_day_id == WorkDay.id)
         .where(WorkDay.group_id.in_(_group_ids(p)), WorkDay.status == WorkDayStatus.PLANNED,
                WorkDay.day >= access.retention_start(today), WorkDay.meeting_end < now,
                AttendanceDay.computed_status == AttendanceStatus.PENDING, AttendanceDay.override_status.is_(None),
-               AttendanceDay.client_id.in_(_client_ids(p, today)))).all()
-    per_group: dict[int, list[tuple[date, str]]] = defaultdict(list)
-    for r in rows:
-        if (r.evidence or {}).get("needs_decision") is True or r.meeting_end < now - PENDING_GRACE:
-            per_group[r.group_id].append((r.day, r.iso_week))
-    for gid, days in sorted(per_group.items(), key=lambda kv: by_id[kv[0]].name):
-        oldest = min(days)
-        todo.decisions.append({"group": by_id[gid], "count": len(days), "oldest": oldest[0], "week": oldest[1]})
-        todo.by_group[gid]["decisions"] = len(days)
+               AttendanceDay.client_id.in_(_client_ids(p, today)),
+               or_(flagged.is_(True), WorkDay.meeting_end < now - PENDING_GRACE))
+        .group_by(WorkDay.group_id)).all()
+    for gid, count, oldest in sorted(rows, key=lambda r: by_id[r[0]].name):
+        todo.decisions.append({"group": by_id[gid], "count": count, "oldest": oldest,
+                               "week": weeks.iso_week_of(oldest)})
+        todo.by_group[gid]["decisions"] = count
 
 
 def _streaks_and_alerts(s: Session, p: Principal, org_ids: list[int], now: datetime, today: date,
@@ -167,21 +166,26 @@ def _streaks_and_alerts(s: Session, p: Principal, org_ids: list[int], now: datet
         todo.alerts.append({"code": code, "days": days, "status": OUTBOX_STATUS_FI[m.status],
                             "withdrawn": bool((m.meta or {}).get("withdrawn")), "at": m.sent_at or m.created_at,
                             "correction": OUTBOX_STATUS_FI[fix.status] if fix is not None else None})
-    codes: dict[int, str] = dict((s.execute(select(Client.id, Client.code).where(
-        Client.id.in_(visible), Client.organisation_id.in_(org_ids),
-        Client.id.in_(select(AttendanceDay.client_id).join(WorkDay, AttendanceDay.work_day_id == WorkDay.id).where(
-            WorkDay.group_id.in_(_group_ids(p)), WorkDay.day >= today - STREAK_READ,
-            or_(AttendanceDay.computed_status == AttendanceStatus.ABSENT,
-                AttendanceDay.override_status == AttendanceStatus.ABSENT)))))).all())
+    # Only clients with enough absences in the window can have a streak: the register (and who
+    # is expected) is read for them alone, not for every client of every group.
+    threshold = min((rules[org].absence_alert_streak for org in org_ids), default=2)
+    candidates = (select(AttendanceDay.client_id).join(WorkDay, AttendanceDay.work_day_id == WorkDay.id)
+                  .where(WorkDay.group_id.in_(_group_ids(p)), WorkDay.day >= today - STREAK_READ,
+                         AttendanceDay.client_id.in_(visible),
+                         or_(AttendanceDay.computed_status == AttendanceStatus.ABSENT,
+                             AttendanceDay.override_status == AttendanceStatus.ABSENT))
+                  .group_by(AttendanceDay.client_id).having(func.count() >= threshold))
+    codes: dict[int, str] = dict(s.execute(select(Client.id, Client.code).where(  # type: ignore[arg-type]
+        Client.id.in_(candidates), Client.organisation_id.in_(org_ids))).all())
     if not codes:
         return
     for org in org_ids:
-        threshold = rules[org].absence_alert_streak
-        register = absence_register(s, org, start=today - STREAK_READ, today=today, groups=_group_ids(p))
+        register = absence_register(s, org, start=today - STREAK_READ, today=today, groups=_group_ids(p),
+                                    clients=candidates)
         for client_id, statuses in register.items():
             if client_id not in codes:
                 continue
-            for streak in absence_streaks(sorted(statuses.items()), threshold):
+            for streak in absence_streaks(sorted(statuses.items()), rules[org].absence_alert_streak):
                 if streak[-1] < today - STREAK_RECENT:
                     continue
                 alert = next((m for days, m in told[client_id] if days & set(streak)), None)

@@ -102,18 +102,18 @@ def test_each_to_do_appears_with_its_count_when_its_condition_is_in_the_store(
                                      record_key="r1:a2", participant_key="name:vieras", display_name="Vieras"),
                    MeetingAttendance(organisation_id=world.org_a, work_day_id=world.work_day_b, source="teams",
                                      record_key="r2:b1", participant_key="name:joku", display_name="Joku")])
-        # Days awaiting a decision: pending, meeting two days ago; pending flagged needs_decision;
-        # pending but the meeting ended an hour ago (not yet: the report comes within the day).
+        # Days awaiting a decision: pending, meeting two days ago; pending flagged needs_decision an
+        # hour after the meeting; pending an hour after the meeting (not yet: the report comes).
         c2 = _client(s, world.org_a, world.group_a, "K-0102", [2, 3])
         c3 = _client(s, world.org_a, world.group_a, "K-0103", [2, 3])
-        s.add_all([AttendanceDay(client_id=c2.id, work_day_id=world.work_day_a, computed_status=AttendanceStatus.PENDING),
-                   AttendanceDay(client_id=c3.id, work_day_id=world.work_day_a, computed_status=AttendanceStatus.PENDING,
-                                 evidence={"needs_decision": True})])
-        just_now = WorkDay(group_id=world.group_a, day=date(2026, 11, 26), iso_week=WEEK,
+        s.add(AttendanceDay(client_id=c2.id, work_day_id=world.work_day_a, computed_status=AttendanceStatus.PENDING))
+        just_now = WorkDay(group_id=world.group_a, day=date(2026, 11, 25), iso_week=WEEK,
                            meeting_start=NOW - timedelta(hours=3), meeting_end=NOW - timedelta(hours=1))
         s.add(just_now)
         s.flush()
-        s.add(AttendanceDay(client_id=c2.id, work_day_id=just_now.id, computed_status=AttendanceStatus.PENDING))
+        s.add_all([AttendanceDay(client_id=c2.id, work_day_id=just_now.id, computed_status=AttendanceStatus.PENDING),
+                   AttendanceDay(client_id=c3.id, work_day_id=just_now.id, computed_status=AttendanceStatus.PENDING,
+                                 evidence={"needs_decision": True, "reasons": []})])
         # An absence streak: K-0001 absent last Tuesday too (and on the world's Tuesday), alerted.
         last_tuesday = _work_day(s, world.group_a, TUESDAY - timedelta(days=7))
         s.add(AttendanceDay(client_id=world.client_a, work_day_id=last_tuesday.id,
