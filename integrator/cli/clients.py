@@ -12,6 +12,7 @@ from integrator.cli.options import config_option, database_url_option, load, ope
 from integrator.clients_import.reading import EXIT_PROBLEMS, MAX_FILE_BYTES
 from integrator.clients_import.writing import import_clients
 from integrator.config import Settings, config_path
+from integrator.domain.finnish import fi_count
 
 
 @click.group("import")
@@ -56,11 +57,15 @@ def clients_cmd(file: Path, org_key: str | None, dry_run: bool, config_file: Pat
         click.echo(f"{file}: database error ({type(e).__name__}); nothing was written. "
                    "Is the schema created? Run `integrator db upgrade`.", err=True)
         raise SystemExit(1) from None
+    for notice in result.notices:
+        click.echo(f"{file}: huomautus: {notice}", err=True)
     if result.problems:
         for row_problem in result.problems:
             click.echo(row_problem.format(str(file)), err=True)
         lines = len({p.line for p in result.problems})
-        click.echo(f"{len(result.problems)} problem(s) on {lines} line(s); nothing was written.", err=True)
+        # The row problems are in Finnish (the file is a coordinator's); so is their summary.
+        click.echo(f"{fi_count(len(result.problems), 'virhe', 'virhettä')} "
+                   f"{fi_count(lines, 'rivillä', 'rivillä')}; mitään ei tallennettu.", err=True)
         raise SystemExit(EXIT_PROBLEMS)
     c = result.counts
     for kind in ("clients", "periods", "memberships"):

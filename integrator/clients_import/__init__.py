@@ -1,7 +1,7 @@
 """Client import from CSV: `integrator import clients FILE.csv [--org KEY] [--dry-run]`.
 
-The file is UTF-8 (with or without the BOM Excel writes), separated by `;` or `,` (sniffed
-from the header row). A header row is required; column names are case-insensitive and
+The file is UTF-8 (with or without the BOM Excel writes), or Windows-1252 (Excel's plain
+"CSV"; read with a notice), separated by `;` or `,` (sniffed from the header row). A header row is required; column names are case-insensitive and
 only `code` is required. A column that is absent, or a cell that is empty, leaves the stored
 value unchanged (empty on a new client).
 
@@ -67,7 +67,7 @@ planned end or the early end (no minimum length applies to an interruption); any
 refused until the early end is undone (`integrator clients end CODE --undo`).
 
 Every row is checked before anything is written; if any row is bad, every problem is
-reported (line, column, reason, what was expected) and nothing is written. Problems name
+reported in Finnish (line, column, reason, what was expected) and nothing is written. Problems name
 rows by line and client code only, never by a person's name or email.
 """
 

@@ -23,7 +23,8 @@ EXIT_PROBLEMS = 2
 # checking and writing it takes seconds. A larger file is refused before it is parsed.
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
-SIZE_LIMIT = f"at most {MAX_FILE_BYTES // (1024 * 1024)} MiB and {MAX_ROWS:,} rows; split the file into several"
+SIZE_LIMIT = (f"enintään {MAX_FILE_BYTES // (1024 * 1024)} Mt ja {MAX_ROWS:,} riviä; jaa tiedosto useaan osaan"
+              .replace(",", " "))
 COLUMNS = (
     "code", "display_name", "email", "phone", "google_user_id", "entra_object_id", "plain_language",
     "digital_support", "loan_device_note", "group", "service_model", "period_start", "period_end",
@@ -68,10 +69,12 @@ class RowProblem:
     expected: str | None = None
 
     def format(self, file: str) -> str:
-        col = f" column '{self.column}'" if self.column else ""
-        who = f" (client {self.code})" if self.code else ""
+        """'tiedosto.csv:3: sarake 'email' (asiakas RAI-0101): ei ole sähköpostiosoite; odotettiin: ...'
+        (file:line first, as editors and compilers write it: the place is found by it)."""
+        col = f" sarake '{self.column}'" if self.column else ""
+        who = f" (asiakas {self.code})" if self.code else ""
         sep = ":" if col or who else ""
-        exp = f"; expected {self.expected}" if self.expected else ""
+        exp = f"; odotettiin: {self.expected}" if self.expected else ""
         return f"{file}:{self.line}:{col}{who}{sep} {self.reason}{exp}"
 
 
@@ -89,40 +92,70 @@ def _shown(column: str) -> str:
     return CONTROL.sub("?", column[:40]) + ("..." if len(column) > 40 else "")
 
 
-def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowProblem]]:
-    """(header, [(line, {column: cell})], problems) from the file's bytes."""
-    if len(raw) > MAX_FILE_BYTES:
-        return [], [], [RowProblem(1, None, None, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
-                                   SIZE_LIMIT)]
+# A UTF-8 multi-byte sequence: a file holding one is UTF-8 with a few broken bytes (or a mix of
+# encodings), never Windows-1252 Finnish text, where a letter like ä (0xE4) stands alone.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+NOT_UTF8_HINT = ("UTF-8-merkistö: tallenna Excelissä Tallenna nimellä > Tiedostomuoto 'CSV UTF-8 "
+                 "(luetteloerotin)' (*.csv)")
+CP1252_NOTICE = ("Tiedosto ei ollut UTF-8-muodossa, joten se luettiin Windows-1252-merkistönä (Excelin "
+                 "tavallinen CSV). Tarkista, että ääkköset näkyvät nimissä oikein; tallenna jatkossa "
+                 "Excelissä muodossa 'CSV UTF-8'.")
+
+
+def decode(raw: bytes) -> tuple[str | None, list[str], RowProblem | None]:
+    """(text, notices, problem): UTF-8 (with or without Excel's BOM), else Windows-1252, the
+    encoding of Excel's plain "CSV" on a Finnish Windows. Reading that is safe: cp1252 maps every
+    byte but five to one character, so the text is what the person saw in Excel; a file with an
+    undefined byte, or with UTF-8 sequences in it, is neither and is refused with the fix."""
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), [], None
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        return [], [], [RowProblem(line, None, None, "the file is not UTF-8 text",
-                                   "UTF-8 (in Excel: save as 'CSV UTF-8')")]
+    if not _UTF8_SEQUENCE.search(raw):
+        try:
+            return raw.decode("cp1252"), [CP1252_NOTICE], None
+        except UnicodeDecodeError:
+            pass
+    return None, [], RowProblem(line, None, None, "tiedosto ei ole UTF-8-tekstiä (eikä Excelin Windows-1252-CSV:tä)",
+                                NOT_UTF8_HINT)
+
+
+def read_rows(raw: bytes, notices: list[str] | None = None
+              ) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowProblem]]:
+    """(header, [(line, {column: cell})], problems) from the file's bytes; what the reader should
+    know about how the file was read (its encoding) is appended to `notices`."""
+    if len(raw) > MAX_FILE_BYTES:
+        return [], [], [RowProblem(1, None, None, f"tiedosto on suurempi kuin {MAX_FILE_BYTES // (1024 * 1024)} Mt",
+                                   SIZE_LIMIT)]
+    text, said, problem = decode(raw)
+    if text is None:
+        assert problem is not None
+        return [], [], [problem]
+    if notices is not None:
+        notices.extend(said)
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header_cells = next(reader, None)
     except csv.Error as e:
-        return [], [], [RowProblem(1, None, None, f"the header row cannot be read ({e})")]
+        return [], [], [RowProblem(1, None, None, f"otsikkoriviä ei voi lukea ({e})")]
     if header_cells is None or not any(c.strip() for c in header_cells):
-        return [], [], [RowProblem(1, None, None, "the file is empty",
-                                   f"a header row with the columns: {', '.join(COLUMNS)}")]
+        return [], [], [RowProblem(1, None, None, "tiedosto on tyhjä",
+                                   f"otsikkorivi, jossa sarakkeet: {', '.join(COLUMNS)}")]
     header = [c.strip().lower() for c in header_cells]
     if "code" not in header:
         # Without a code column the first row is most likely data: never echo its cells.
-        return header, [], [RowProblem(1, "code", None, "the required column is missing (is the header row there?)",
-                                       f"a header row with the columns: {', '.join(COLUMNS)}")]
+        return header, [], [RowProblem(1, "code", None, "pakollinen sarake puuttuu (onko otsikkorivi mukana?)",
+                                       f"otsikkorivi, jossa sarakkeet: {', '.join(COLUMNS)}")]
     problems: list[RowProblem] = []
     for name in sorted({h for h in header if header.count(h) > 1}):
-        problems.append(RowProblem(1, _shown(name), None, "column given twice"))
+        problems.append(RowProblem(1, _shown(name), None, "sarake on annettu kahdesti"))
     for name in header:
         if name not in COLUMNS:
             close = difflib.get_close_matches(name[:40], COLUMNS, n=1)
-            problems.append(RowProblem(1, _shown(name) or "(empty)", None, "unknown column",
-                                       f"'{close[0]}'" if close else f"one of: {', '.join(COLUMNS)}"))
+            problems.append(RowProblem(1, _shown(name) or "(tyhjä)", None, "tuntematon sarake",
+                                       f"'{close[0]}'" if close else f"jokin näistä: {', '.join(COLUMNS)}"))
     if problems:
         return header, [], problems
 
@@ -137,16 +170,18 @@ def read_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
                 continue
             data_rows += 1
             if data_rows > MAX_ROWS:
-                problems.append(RowProblem(line, None, None, f"the file has more than {MAX_ROWS:,} rows", SIZE_LIMIT))
+                problems.append(RowProblem(line, None, None, f"tiedostossa on yli {MAX_ROWS:,} riviä".replace(",", " "),
+                                           SIZE_LIMIT))
                 break
             if len(cells) != len(header):
-                problems.append(RowProblem(line, None, None, f"the row has {len(cells)} fields, the header has "
+                problems.append(RowProblem(line, None, None, f"rivillä on {len(cells)} kenttää, otsikkorivillä "
                                                              f"{len(header)}",
-                                           f"'{delimiter}' between fields and quotes around cells that contain it"))
+                                           f"'{delimiter}' kenttien välissä ja lainausmerkit sen sisältävien "
+                                           "solujen ympärillä"))
                 continue
             rows.append((line, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
     except csv.Error as e:
-        problems.append(RowProblem(last + 1, None, None, f"the row cannot be read ({e})"))
+        problems.append(RowProblem(last + 1, None, None, f"riviä ei voi lukea ({e})"))
     return header, rows, problems
 
 
@@ -156,8 +191,8 @@ def _in_range(d: date) -> date:
     # Far dates are typing errors (31.12.9999, 1.1.1800) and would overflow the period rules' date
     # arithmetic; nothing this product records lies outside these years.
     if not FIRST_DATE <= d <= LAST_DATE:
-        raise BadCell("outside the accepted years", f"a date between {FIRST_DATE.day}.{FIRST_DATE.month}."
-                                                    f"{FIRST_DATE.year} and {LAST_DATE.day}.{LAST_DATE.month}."
+        raise BadCell("hyväksyttyjen vuosien ulkopuolella", f"päivämäärä väliltä {FIRST_DATE.day}.{FIRST_DATE.month}."
+                                                    f"{FIRST_DATE.year}–{LAST_DATE.day}.{LAST_DATE.month}."
                                                     f"{LAST_DATE.year}")
     return d
 
@@ -171,7 +206,7 @@ def parse_date(value: str) -> date:
     except BadCell:
         raise
     except ValueError:
-        raise BadCell("not a valid date", "YYYY-MM-DD or d.m.yyyy, e.g. 2026-01-13 or 13.1.2026") from None
+        raise BadCell("ei ole kelvollinen päivämäärä", "VVVV-KK-PP tai p.k.vvvv, esim. 2026-01-13 tai 13.1.2026") from None
 
 
 def parse_instant(value: str) -> datetime:
@@ -187,8 +222,8 @@ def parse_instant(value: str) -> datetime:
         else:
             result = datetime.fromisoformat(value)
     except ValueError:
-        raise BadCell("not a valid date or date and time",
-                   "YYYY-MM-DD, YYYY-MM-DD HH:MM or d.m.yyyy HH:MM (Finnish time)") from None
+        raise BadCell("ei ole kelvollinen päivämäärä tai päivämäärä ja kellonaika",
+                      "VVVV-KK-PP, VVVV-KK-PP TT:MM tai p.k.vvvv TT:MM (Suomen aikaa)") from None
     _in_range(result.date())
     return result if result.tzinfo is not None else result.replace(tzinfo=LOCAL)
 
@@ -201,12 +236,12 @@ def parse_weekdays(value: str) -> list[int]:
         try:
             day = parse_weekday(int(token) if token.isdigit() else token)
         except ValueError:
-            raise BadCell("not a list of weekdays", "e.g. 'ti,to', '2,4' or 'tuesday,thursday'") from None
+            raise BadCell("ei ole luettelo viikonpäivistä", "esim. 'ti,to', '2,4' tai 'tiistai,torstai'") from None
         if day in days:
-            raise BadCell("a weekday is given twice", "each weekday once")
+            raise BadCell("viikonpäivä on annettu kahdesti", "kukin viikonpäivä kerran")
         days.append(day)
     if not days:
-        raise BadCell("no weekdays given", "e.g. 'ti,to' or '2,4'")
+        raise BadCell("viikonpäiviä ei ole annettu", "esim. 'ti,to' tai '2,4'")
     return sorted(days)
 
 
@@ -214,16 +249,16 @@ def parse_hours(value: str) -> float:
     try:
         hours = float(value.replace(",", "."))
     except ValueError:
-        raise BadCell("not a number", "hours per day, e.g. 4 or 4,5") from None
+        raise BadCell("ei ole luku", "tunteja päivässä, esim. 4 tai 4,5") from None
     if not math.isfinite(hours) or not 0 < hours <= 24:
-        raise BadCell("out of range", "hours per day between 0 and 24")
+        raise BadCell("sallitun välin ulkopuolella", "tunteja päivässä, enemmän kuin 0 ja enintään 24")
     return hours
 
 
 def choice(table: dict[str, Any], value: str, expected: str) -> Any:
     key = value.strip().lower().replace(" ", "_").replace("-", "_")
     if key not in table:
-        raise BadCell("not an allowed value", expected)
+        raise BadCell("ei ole sallittu arvo", expected)
     return table[key]
 
 
@@ -235,20 +270,20 @@ def _pattern(rx: re.Pattern[str], value: str, reason: str, expected: str) -> str
 
 def _text(value: str, limit: int) -> str:
     if len(value) > limit:
-        raise BadCell(f"too long ({len(value)} characters)", f"at most {limit} characters")
+        raise BadCell(f"liian pitkä ({len(value)} merkkiä)", f"enintään {limit} merkkiä")
     return value
 
 
 CLIENT_PARSERS: dict[str, Any] = {
     "display_name": lambda v: _text(v, 200),
-    "email": lambda v: _pattern(EMAIL, v, "not an email address", "name@example.fi").lower(),
-    "phone": lambda v: _pattern(PHONE, v, "not a phone number", "digits, spaces, '-', e.g. +358 40 123 4567"),
-    "google_user_id": lambda v: _pattern(GOOGLE_ID, v, "not a Google user id", "letters and digits"),
-    "entra_object_id": lambda v: _pattern(GUID, v, "not an Entra object id",
-                                          "a GUID like 0f8fad5b-d9cb-469f-a165-70867728950e").lower(),
-    "plain_language": lambda v: choice(BOOLEANS, v, "kyllä/ei, yes/no, true/false or 1/0"),
-    "digital_support": lambda v: choice(SUPPORT, v, "a_lot, a_little, none or helps_others "
-                                                     "(paljon, vähän, ei, auttaa_muita)"),
+    "email": lambda v: _pattern(EMAIL, v, "ei ole sähköpostiosoite", "nimi@example.fi").lower(),
+    "phone": lambda v: _pattern(PHONE, v, "ei ole puhelinnumero", "numeroita, välilyöntejä ja '-', esim. +358 40 123 4567"),
+    "google_user_id": lambda v: _pattern(GOOGLE_ID, v, "ei ole Google-käyttäjätunnus", "kirjaimia ja numeroita"),
+    "entra_object_id": lambda v: _pattern(GUID, v, "ei ole Entra-objektitunnus",
+                                          "GUID, esim. 0f8fad5b-d9cb-469f-a165-70867728950e").lower(),
+    "plain_language": lambda v: choice(BOOLEANS, v, "kyllä/ei, yes/no, true/false tai 1/0"),
+    "digital_support": lambda v: choice(SUPPORT, v, "paljon, vähän, ei tai auttaa_muita "
+                                                     "(a_lot, a_little, none, helps_others)"),
     "loan_device_note": lambda v: _text(v, 200),
 }
 

@@ -29,6 +29,7 @@ from integrator.clients_import.reading import (
     parse_weekdays,
 )
 from integrator.config import Rules
+from integrator.domain.finnish import fi_date
 from integrator.domain.periods import validate_period
 from integrator.domain.types import ServiceModel
 from integrator.domain.weeks import WEEKDAY_FI
@@ -81,9 +82,9 @@ def _days(days: list[Any]) -> str:
 def _period_column(words: str) -> str:
     """The column a problem from `validate_period` is about, so the row points at the right cell."""
     lowered = words.lower()
-    if "weekday" in lowered or "days a week" in lowered:
+    if "viikonpäiv" in lowered or "päivänä viikossa" in lowered:
         return "weekdays"
-    if "hours" in lowered:
+    if "tuntia" in lowered:
         return "hours_per_day"
     return "period_end"
 
@@ -92,19 +93,19 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
     problems: list[RowProblem] = []
     raw_code = cells.get("code", "")
     if not raw_code:
-        return None, [RowProblem(line, "code", None, "the client code is missing",
-                                 "a pseudonymous code like RAI-0001")]
+        return None, [RowProblem(line, "code", None, "asiakastunnus puuttuu",
+                                 "pseudonyymi tunnus, esim. RAI-0001")]
     if not CODE.match(raw_code):
         # The cell is not printed: a name typed into the code column must not reach the output.
-        return None, [RowProblem(line, "code", None, "not a valid client code",
-                                 "A-Z, 0-9 and '-', 2-32 characters, starting with a letter or digit, "
-                                 "e.g. RAI-0001")]
+        return None, [RowProblem(line, "code", None, "ei ole kelvollinen asiakastunnus",
+                                 "A-Z, 0-9 ja '-', 2-32 merkkiä, alussa kirjain tai numero, "
+                                 "esim. RAI-0001")]
     code = raw_code
     dirty = sorted(column for column, value in cells.items() if CONTROL.search(value))
     if dirty:
         # Checked before anything else: a NUL or a line break in a name would reach letters and logs.
-        return None, [RowProblem(line, column, code, "contains a control character (a NUL byte, a line break, "
-                                 "a tab or a text-direction override)", "plain text on one line")
+        return None, [RowProblem(line, column, code, "sisältää ohjausmerkin (NUL-tavu, rivinvaihto, "
+                                 "sarkain tai tekstin suunnan ohitus)", "tavallista tekstiä yhdellä rivillä")
                       for column in dirty]
 
     def bad(column: str | None, e: BadCell | str, expected: str | None = None) -> None:
@@ -132,27 +133,27 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
         if not value:
             return None
         if not EMAIL.match(value):
-            bad(column, "not an email address", "a staff user's email")
+            bad(column, "ei ole sähköpostiosoite", "henkilökunnan käyttäjän sähköpostiosoite")
             return None
         found = ctx.staff.get(value)
         if found is None:
-            bad(column, "no active staff user has this email",
-                "the email of a staff user (add them to the config and run `integrator config apply`)")
+            bad(column, "yhdelläkään aktiivisella henkilökunnan käyttäjällä ei ole tätä sähköpostiosoitetta",
+                "henkilökunnan käyttäjän sähköpostiosoite (lisää hänet asetuksiin ja aja `integrator config apply`)")
             return None
         staff_id, staff_org = found
         if staff_org not in orgs:
             others = [key for org_id, key in orgs.items() if org_id != ctx.org.id]
-            who = "an installation-wide admin, in no organisation" if staff_org is None \
-                else f"not staff of organisation '{ctx.org.key}'"
+            who = "on koko asennuksen ylläpitäjä eikä kuulu mihinkään organisaatioon" if staff_org is None \
+                else f"ei kuulu organisaation '{ctx.org.key}' henkilökuntaan"
             if column != "responsible_worker":
-                where = f"a staff user of organisation '{ctx.org.key}'"
+                where = f"organisaation '{ctx.org.key}' henkilökunnan käyttäjä"
             elif others:
-                where = (f"a staff user of organisation '{ctx.org.key}' or of one named in its "
-                         f"responsible_workers_from ({', '.join(sorted(others))})")
+                where = (f"organisaation '{ctx.org.key}' tai sen responsible_workers_from-kohdassa nimetyn "
+                         f"organisaation ({', '.join(sorted(others))}) henkilökunnan käyttäjä")
             else:
-                where = (f"a staff user of organisation '{ctx.org.key}' (another organisation's staff only when "
-                         "the config lists it under the organisation's responsible_workers_from)")
-            bad(column, f"this staff user is {who}", where)
+                where = (f"organisaation '{ctx.org.key}' henkilökunnan käyttäjä (toisen organisaation vain, jos "
+                         "asetukset nimeävät sen organisaation responsible_workers_from-kohdassa)")
+            bad(column, f"tämä käyttäjä {who}", where)
             return None
         return staff_id
 
@@ -160,7 +161,7 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
     if not cells.get("period_start"):
         given = [c for c, v in period_cells.items() if v]
         if given:
-            bad("period_start", f"missing, but {', '.join(given)} given", "the first day of the period")
+            bad("period_start", f"puuttuu, vaikka {', '.join(given)} on annettu", "jakson ensimmäinen päivä")
         return (None if problems else Row(line, code, client, None)), problems
 
     parsed: dict[str, Any] = {}
@@ -170,8 +171,8 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
         value = cells.get(column, "")
         if not value:
             if column in ("period_end", "weekdays"):
-                bad(column, "required when period_start is given",
-                    "the last day of the period" if column == "period_end" else "e.g. 'ti,to'")
+                bad(column, "pakollinen, kun period_start on annettu",
+                    "jakson viimeinen päivä" if column == "period_end" else "esim. 'ti,to'")
             continue
         try:
             parsed[column] = parser(value)
@@ -180,32 +181,32 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
     model: ServiceModel | None = None
     if cells.get("service_model"):
         try:
-            model = choice(MODELS, cells["service_model"], "long_term, short_term, interval or hybrid "
-                                                            "(pitkä, lyhyt, intervalli, hybridi)")
+            model = choice(MODELS, cells["service_model"], "pitkä, lyhyt, intervalli tai hybridi "
+                                                            "(long_term, short_term, interval, hybrid)")
         except BadCell as e:
             bad("service_model", e)
     else:
-        bad("service_model", "required when period_start is given", "long_term, short_term, interval or hybrid")
+        bad("service_model", "pakollinen, kun period_start on annettu", "pitkä, lyhyt, intervalli tai hybridi")
 
     group: PeerGroup | None = None
     if cells.get("group"):
         group = ctx.groups.get(cells["group"].lower())
         if group is None:
-            bad("group", f"no group with this key in organisation '{ctx.org.key}'",
-                f"one of: {', '.join(sorted(ctx.groups)) or '(no groups: run `integrator config apply`)'}")
+            bad("group", f"organisaatiossa '{ctx.org.key}' ei ole ryhmää tällä tunnuksella",
+                f"jokin näistä: {', '.join(sorted(ctx.groups)) or '(ei ryhmiä: aja `integrator config apply`)'}")
         elif not group.active:
-            bad("group", "the group is no longer active (removed from the config)", "an active group")
+            bad("group", "ryhmä ei ole enää käytössä (poistettu asetuksista)", "käytössä oleva ryhmä")
 
     briefing_at = parsed.get("briefing_recorded_at")
     briefing_by = staff_id("briefing_recorded_by", {ctx.org.id: ctx.org.key})
     responsible = staff_id("responsible_worker", ctx.worker_orgs)
     if briefing_at is not None and briefing_at.date() > ctx.today:
-        bad("briefing_recorded_at", "is in the future", "the day the briefing was given")
+        bad("briefing_recorded_at", "on tulevaisuudessa", "päivä, jona perehdytys annettiin")
     if briefing_at is not None and not cells.get("briefing_recorded_by"):
-        bad("briefing_recorded_by", "required when briefing_recorded_at is given",
-            "the email of the staff user who gave the briefing")
+        bad("briefing_recorded_by", "pakollinen, kun briefing_recorded_at on annettu",
+            "perehdytyksen antaneen henkilökunnan käyttäjän sähköpostiosoite")
     if not cells.get("briefing_recorded_at") and cells.get("briefing_recorded_by"):
-        bad("briefing_recorded_at", "missing, but briefing_recorded_by is given", "when the briefing was given")
+        bad("briefing_recorded_at", "puuttuu, vaikka briefing_recorded_by on annettu", "milloin perehdytys annettiin")
 
     if {"period_start", "period_end", "weekdays"} <= parsed.keys() and model is not None:
         hours = parsed.get("hours_per_day", ctx.rules.min_hours_per_day)
@@ -214,15 +215,15 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
         if early is not None and planned_end == early[0]:
             planned_end = early[1]  # the interruption's day: no minimum length applies to it
         for words in validate_period(parsed["period_start"], planned_end, parsed["weekdays"],
-                                     hours, ctx.rules, model):
+                                     hours, ctx.rules, model, finnish=True):
             bad(_period_column(words), words)
         outside = [d for d in parsed["weekdays"] if d not in ctx.rules.work_weekdays]
         if outside:
-            bad("weekdays", f"not a work-activity day in the rules: {_days(outside)}",
-                f"days among {_days(ctx.rules.work_weekdays)}")
+            bad("weekdays", f"ei ole sääntöjen mukainen työtoimintapäivä: {_days(outside)}",
+                f"päiviä näistä: {_days(ctx.rules.work_weekdays)}")
         if group is not None and group.active and not set(parsed["weekdays"]) & set(group.weekdays):
-            bad("weekdays", "the period has none of the group's meeting days",
-                f"at least one of the group's weekdays: {_days(group.weekdays)}")
+            bad("weekdays", "jaksossa ei ole yhtään ryhmän tapaamispäivää",
+                f"vähintään yksi ryhmän viikonpäivistä: {_days(group.weekdays)}")
 
     group_from: date | None = None
     if cells.get("group_from"):
@@ -231,10 +232,10 @@ def check_row(line: int, cells: dict[str, str], ctx: RowContext) -> tuple[Row | 
         except BadCell as e:
             bad("group_from", e)
         if not cells.get("group"):
-            bad("group_from", "given without a group", "the key of the group the client moves to, in 'group'")
+            bad("group_from", "annettu ilman ryhmää", "ryhmän tunnus, johon asiakas siirtyy, sarakkeessa 'group'")
         elif group_from is not None and "period_start" in parsed and "period_end" in parsed and not (
                 parsed["period_start"] <= group_from <= parsed["period_end"]):
-            bad("group_from", "outside the period", "a day from period_start to period_end")
+            bad("group_from", "jakson ulkopuolella", "päivä väliltä period_start–period_end")
 
     if problems or model is None:
         return None, problems
@@ -258,21 +259,22 @@ def cross_check(rows: list[Row], s: Session, org: Organisation) -> list[RowProbl
             for name in sorted(row.client.keys() & earlier.client.keys()):
                 if row.client[name] != earlier.client[name]:
                     problems.append(RowProblem(row.line, name, row.code,
-                                               f"differs from line {earlier.line} for the same client",
-                                               "the same value on every row of one client"))
+                                               f"eri kuin rivillä {earlier.line} samalle asiakkaalle",
+                                               "sama arvo asiakkaan jokaisella rivillä"))
         if row.period is not None:
             key = (row.code, row.period.start)
             if key in periods:
                 problems.append(RowProblem(row.line, "period_start", row.code,
-                                           f"the same period is already on line {periods[key]}",
-                                           "one row per client and period start"))
+                                           f"sama jakso on jo rivillä {periods[key]}",
+                                           "yksi rivi asiakasta ja jakson alkua kohden"))
             periods.setdefault(key, row.line)
         email = row.client.get("email")
         if email:
             owner = email_owner.setdefault(email, row.code)
             if owner != row.code:
-                problems.append(RowProblem(row.line, "email", row.code, f"the same email is given for client {owner}",
-                                           "one email per client (attendance is matched by it)"))
+                problems.append(RowProblem(row.line, "email", row.code, f"sama sähköpostiosoite on annettu asiakkaalle {owner}",
+                                           "yksi sähköpostiosoite asiakasta kohden (läsnäolot "
+                                           "yhdistetään sen avulla)"))
     problems.extend(_history(rows, s, org))
     if email_owner:
         # The organisation's stored emails in one query: an IN list of a 20,000-row file's emails
@@ -282,8 +284,9 @@ def cross_check(rows: list[Row], s: Session, org: Organisation) -> list[RowProbl
             if email in email_owner and email_owner[email] != code:
                 line = next(r.line for r in rows if r.client.get("email") == email)
                 problems.append(RowProblem(line, "email", email_owner[email],
-                                           f"the same email is stored for client {code}",
-                                           "one email per client (attendance is matched by it)"))
+                                           f"sama sähköpostiosoite on tallennettu asiakkaalle {code}",
+                                           "yksi sähköpostiosoite asiakasta kohden (läsnäolot yhdistetään "
+                                           "sen avulla)"))
     return problems
 
 
@@ -308,15 +311,15 @@ def _history(rows: list[Row], s: Session, org: Organisation) -> list[RowProblem]
         early = ended.get((row.code, p.start))
         if early is not None and p.end not in early:
             problems.append(RowProblem(
-                row.line, "period_end", row.code, f"the period was ended early on {early[0].isoformat()} "
-                f"(keskeytys; planned end {early[1].isoformat()})",
-                f"{early[1].isoformat()} (the planned end), or undo the early end first: "
+                row.line, "period_end", row.code, f"jakso on keskeytetty {fi_date(early[0])} "
+                f"(suunniteltu loppu {fi_date(early[1])})",
+                f"{early[1].isoformat()} (suunniteltu loppu) tai peru keskeytys ensin: "
                 f"integrator clients end {row.code} --undo"))
         chain = [m for m in chains.get(row.code, []) if p.start <= m[0] <= p.end]
         if p.group_id is not None and p.group_from is None and chain and chain[-1][1] != p.group_id:
             problems.append(RowProblem(
                 row.line, "group", row.code,
-                f"the client is in group '{chain[-1][2]}' from {chain[-1][0].isoformat()}; another group without "
-                "group_from would move every day of the period, also those already documented and paid",
-                "the day the new group starts, in the column group_from (e.g. 2026-12-01)"))
+                f"asiakas on ryhmässä '{chain[-1][2]}' {fi_date(chain[-1][0])} alkaen; toinen ryhmä ilman "
+                "group_from-saraketta siirtäisi jakson kaikki päivät, myös jo kirjatut ja maksetut",
+                "uuden ryhmän ensimmäinen päivä sarakkeessa group_from (esim. 2026-12-01)"))
     return problems

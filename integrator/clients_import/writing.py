@@ -25,6 +25,7 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)
     not_briefed: int = 0
     written: bool = False
+    notices: list[str] = field(default_factory=list)  # how the file was read (e.g. its encoding)
 
 
 _PERIOD_FIELDS = ("end_date", "weekdays", "service_model", "hours_per_day", "briefing_recorded_at",
@@ -218,7 +219,7 @@ def import_clients(store: Store, raw: bytes, *, org_key: str | None = None, sett
     """
     settings = settings or Settings()
     result = ImportResult()
-    _, cells, result.problems = read_rows(raw)
+    _, cells, result.problems = read_rows(raw, result.notices)
     with store.sessions() as s:
         org, why = resolve_organisation(s, org_key)
         if org is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+from integrator.domain.finnish import fi_date
 from integrator.domain.rules import PeriodRules
 from integrator.domain.types import ServiceModel
 
@@ -65,8 +66,11 @@ def validate_period(
     hours_per_day: float,
     rules: PeriodRules,
     service_model: ServiceModel | None = None,
+    *,
+    finnish: bool = False,
 ) -> list[str]:
-    """Problems with a period in plain English (an empty list means valid).
+    """Problems with a period in plain English, or in Finnish with `finnish` (for a coordinator's
+    client file); an empty list means valid.
 
     Every service model must fit the legal 3-24 month frame (`rules.period_min_months` ..
     `rules.period_max_months`) except the interval model. Why: seeds/000 (the Raisio pilot,
@@ -81,38 +85,47 @@ def validate_period(
     """
     problems: list[str] = []
 
+    def say(en: str, fi: str) -> None:
+        problems.append(fi if finnish else en)
+
     if end <= start:
-        problems.append(f"The period must end after it starts (start {start.isoformat()}, end {end.isoformat()}).")
+        say(f"The period must end after it starts (start {start.isoformat()}, end {end.isoformat()}).",
+            f"Jakson on päätyttävä alkamisensa jälkeen (alku {fi_date(start)}, loppu {fi_date(end)}).")
     else:
         # Inclusive end: the period covers [start, end], so compare end + 1 day with start + N months.
         after_end = end + timedelta(days=1)
         if service_model is not ServiceModel.INTERVAL and after_end < add_months(start, rules.period_min_months):
-            problems.append(
-                f"The period is shorter than the minimum of {_months(rules.period_min_months)}: "
-                f"a period starting {start.isoformat()} must end on "
-                f"{period_end_for(start, rules.period_min_months).isoformat()} or later."
-            )
+            last = period_end_for(start, rules.period_min_months)
+            say(f"The period is shorter than the minimum of {_months(rules.period_min_months)}: "
+                f"a period starting {start.isoformat()} must end on {last.isoformat()} or later.",
+                f"Jakso on lyhyempi kuin vähimmäiskesto {rules.period_min_months} kk: {fi_date(start)} alkavan "
+                f"jakson on päätyttävä {fi_date(last)} tai myöhemmin.")
         if after_end > add_months(start, rules.period_max_months):
-            problems.append(
-                f"The period is longer than the maximum of {_months(rules.period_max_months)}: "
-                f"a period starting {start.isoformat()} must end on "
-                f"{period_end_for(start, rules.period_max_months).isoformat()} or earlier."
-            )
+            last = period_end_for(start, rules.period_max_months)
+            say(f"The period is longer than the maximum of {_months(rules.period_max_months)}: "
+                f"a period starting {start.isoformat()} must end on {last.isoformat()} or earlier.",
+                f"Jakso on pidempi kuin enimmäiskesto {rules.period_max_months} kk: {fi_date(start)} alkavan "
+                f"jakson on päätyttävä {fi_date(last)} tai aiemmin.")
 
     bad = [wd for wd in weekdays if isinstance(wd, bool) or not isinstance(wd, int) or not 1 <= wd <= 7]
     if bad:
-        problems.append(f"Weekdays must be numbers from 1 (Monday) to 7 (Sunday); got {bad}.")
+        say(f"Weekdays must be numbers from 1 (Monday) to 7 (Sunday); got {bad}.",
+            f"Viikonpäivien on oltava numeroita 1 (maanantai) – 7 (sunnuntai); annettiin {bad}.")
     if len(set(weekdays)) != len(weekdays):
-        problems.append("Each weekday may be given only once.")
+        say("Each weekday may be given only once.", "Kukin viikonpäivä saa esiintyä vain kerran.")
     distinct = len({wd for wd in weekdays if wd not in bad})
     if not bad and not rules.min_days_per_week <= distinct <= rules.max_days_per_week:
-        problems.append(
-            f"The client must take part on {rules.min_days_per_week} to {rules.max_days_per_week} "
-            f"days a week; {distinct} given."
-        )
+        say(f"The client must take part on {rules.min_days_per_week} to {rules.max_days_per_week} "
+            f"days a week; {distinct} given.",
+            f"Asiakkaan on osallistuttava {rules.min_days_per_week}–{rules.max_days_per_week} päivänä "
+            f"viikossa; annettiin {distinct}.")
 
     if not hours_per_day >= rules.min_hours_per_day:  # also rejects NaN
-        problems.append(
-            f"A work day must last at least {rules.min_hours_per_day:g} hours; {hours_per_day:g} given."
-        )
+        say(f"A work day must last at least {rules.min_hours_per_day:g} hours; {hours_per_day:g} given.",
+            f"Työtoimintapäivän on kestettävä vähintään {_fi_number(rules.min_hours_per_day)} tuntia; "
+            f"annettiin {_fi_number(hours_per_day)}.")
     return problems
+
+
+def _fi_number(x: float) -> str:
+    return f"{x:g}".replace(".", ",")

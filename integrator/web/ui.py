@@ -14,6 +14,7 @@ from integrator.domain import weeks
 from integrator.domain.finnish import fi_week
 from integrator.domain.types import AttendanceStatus
 from integrator.web import access, background, context, identities, readmodels, register_ui, services
+from integrator.web import dashboard as dashboard_page
 from integrator.web.auth import current_principal
 from integrator.web.client_import import handle_import
 from integrator.web.context import get_store
@@ -102,15 +103,7 @@ def _week_param() -> str:
 
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
-    p = current_principal()
-    week = _week_param()
-    with get_store().session() as s:
-        groups = access.visible_groups(s, p)
-        grids = [readmodels.attendance_grid(s, p, g, week) for g in groups]
-        runs = [readmodels.run_json(r, scope=access.run_scope(s, p, r.organisation_id))
-                for r in access.visible_runs(s, p, limit=5)]
-    return render_template("dashboard.html", week=week, grids=grids, runs=runs,
-                           prev_week=weeks.shift_week(week, -1), next_week=weeks.shift_week(week, 1))
+    return dashboard_page.page(_week_param())
 
 
 @bp.get("/groups/<id:group_id>")

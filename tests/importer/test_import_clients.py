@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from integrator.cli import cli
 from integrator.clients_import import import_clients
+from integrator.clients_import.reading import read_rows
 from integrator.config import load_settings
 from integrator.config.apply import apply_settings
 from integrator.domain.types import ServiceModel, SupportLevel
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "integrator.example.yaml"
 GOOD = REPO / "tests" / "corpus" / "clients_good" / "raisio.csv"
 BAD = sorted((REPO / "tests" / "corpus" / "clients_bad").glob("*.csv"))
-PEOPLE = ("Ville Virhe", "Veera Virhe", "Äimä Öljy", "Aino Asiakas", "Eero Esimerkki")
+PEOPLE = ("Ville Virhe", "Veera Virhe", "Äimä Öljy", "Väinö Virhe", "Aino Asiakas", "Eero Esimerkki")
 
 
 def seed(store: Store) -> None:
@@ -93,11 +94,11 @@ def test_each_bad_file_is_explained_by_line_and_column_and_writes_nothing(
         assert f"{path}{fragment}" in result.output or fragment in result.output, \
             f"{fragment!r} not in:\n{result.output}"
     assert all(line.startswith(f"{path}:") for line in result.output.splitlines()[:-1])
-    assert result.output.splitlines()[-1].endswith("nothing was written.")
+    assert result.output.splitlines()[-1].endswith("mitään ei tallennettu.")
     assert snapshot(store) == before
     # Rows are named by line and pseudonymous code only: no names, no emails.
     assert not any(name in result.output for name in PEOPLE)
-    assert "@" not in result.output.replace("name@example.fi", "")
+    assert "@" not in result.output.replace("nimi@example.fi", "")
 
 
 def test_importing_the_good_file_creates_clients_periods_and_memberships(any_store: Store) -> None:
@@ -201,7 +202,7 @@ def test_a_changed_group_without_group_from_is_refused_naming_the_line_and_colum
     result = run_import(db_url, _regrouped(tmp_path, None))
 
     assert result.exit_code == 2
-    assert "moved.csv:2: column 'group' (client RAI-0001): the client is in group 'tiistai' from 2026-01-13" \
+    assert "moved.csv:2: sarake 'group' (asiakas RAI-0001): asiakas on ryhmässä 'tiistai' 13.1.2026 alkaen" \
         in result.output
     assert "group_from" in result.output
     assert snapshot(store) == before
@@ -235,3 +236,20 @@ def test_an_unmigrated_database_is_reported_without_quoting_any_data(tmp_path: P
     assert "database error (OperationalError); nothing was written" in result.output
     assert "integrator db upgrade" in result.output
     assert "@" not in result.output
+
+
+def test_an_excel_windows_1252_file_is_imported_with_a_notice(store: Store, db_url: str) -> None:
+    seed(store)
+    result = run_import(db_url, REPO / "tests" / "corpus" / "clients_good" / "windows1252.csv")
+    assert result.exit_code == 0, result.output
+    assert "huomautus: Tiedosto ei ollut UTF-8-muodossa, joten se luettiin Windows-1252-merkistönä" in result.output
+    with store.session() as s:
+        assert s.scalars(select(Client.display_name).where(Client.code == "RAI-0102")).one() == "Äimä Öljy"
+
+
+def test_a_file_that_is_neither_utf8_nor_windows_1252_is_refused_with_the_excel_hint() -> None:
+    # 0x81 is undefined in Windows-1252: the file is some other encoding, nothing is guessed.
+    _, _, problems = read_rows(b"code;display_name\nRAI-0101;\x81\n")
+    assert [p.format("a.csv") for p in problems] == [
+        "a.csv:2: tiedosto ei ole UTF-8-tekstiä (eikä Excelin Windows-1252-CSV:tä); odotettiin: UTF-8-merkistö: "
+        "tallenna Excelissä Tallenna nimellä > Tiedostomuoto 'CSV UTF-8 (luetteloerotin)' (*.csv)"]

@@ -40,8 +40,8 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(store: Store, d
     result = run_import(db_url, big)
     assert result.exit_code == 2, result.output
     assert result.output.splitlines() == [
-        f"{big}:1: the file is larger than 5 MiB; expected at most 5 MiB and 20,000 rows; split the file into several",
-        "1 problem(s) on 1 line(s); nothing was written."]
+        f"{big}:1: tiedosto on suurempi kuin 5 Mt; odotettiin: enintään 5 Mt ja 20 000 riviä; jaa tiedosto useaan osaan",
+        "1 virhe 1 rivillä; mitään ei tallennettu."]
     assert MAX_FILE_BYTES == 5 * 1024 * 1024 and MAX_ROWS == 20_000  # the README says so
 
 
@@ -74,8 +74,8 @@ def test_a_municipality_client_may_not_have_the_provider_coordinator(store: Stor
                     encoding="utf-8")
     result = run_import(db_url, path)
     assert result.exit_code == 2
-    assert (f"{path}:2: column 'responsible_worker' (client RAI-0001): this staff user is not staff of "
-            "organisation 'raisio'") in result.output
+    assert (f"{path}:2: sarake 'responsible_worker' (asiakas RAI-0001): tämä käyttäjä ei kuulu "
+            "organisaation 'raisio' henkilökuntaan") in result.output
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Client)) == 0
 
@@ -91,10 +91,11 @@ def test_the_declared_organisation_names_the_other_organisations_in_the_message(
            f"{MUNICIPALITY_WORKER}\n").encode()
     result = import_clients(store, raw, org_key="raisio-tuottaja", settings=settings)
     assert [(p.column, p.reason, p.expected) for p in result.problems] == [
-        ("briefing_recorded_by", "this staff user is not staff of organisation 'raisio-tuottaja'",
-         "a staff user of organisation 'raisio-tuottaja'"),
-        ("responsible_worker", "this staff user is an installation-wide admin, in no organisation",
-         "a staff user of organisation 'raisio-tuottaja' or of one named in its responsible_workers_from (raisio)"),
+        ("briefing_recorded_by", "tämä käyttäjä ei kuulu organisaation 'raisio-tuottaja' henkilökuntaan",
+         "organisaation 'raisio-tuottaja' henkilökunnan käyttäjä"),
+        ("responsible_worker", "tämä käyttäjä on koko asennuksen ylläpitäjä eikä kuulu mihinkään organisaatioon",
+         "organisaation 'raisio-tuottaja' tai sen responsible_workers_from-kohdassa nimetyn organisaation (raisio) "
+         "henkilökunnan käyttäjä"),
     ]
 
 
@@ -106,8 +107,8 @@ def test_far_dates_are_refused_with_the_accepted_years(store: Store, cell: str) 
            f"RAI-0002;long_term;2026-01-13;{cell};ti;;\n").encode()
     result = import_clients(store, raw, org_key="raisio")
     assert {(p.line, p.column, p.reason, p.expected) for p in result.problems} >= {
-        (2, "briefing_recorded_at", "outside the accepted years", "a date between 1.1.1990 and 31.12.2100"),
-        (3, "period_end", "outside the accepted years" if "T" not in cell else "not a valid date",
-         "a date between 1.1.1990 and 31.12.2100" if "T" not in cell else
-         "YYYY-MM-DD or d.m.yyyy, e.g. 2026-01-13 or 13.1.2026"),
+        (2, "briefing_recorded_at", "hyväksyttyjen vuosien ulkopuolella", "päivämäärä väliltä 1.1.1990–31.12.2100"),
+        (3, "period_end", "hyväksyttyjen vuosien ulkopuolella" if "T" not in cell else "ei ole kelvollinen päivämäärä",
+         "päivämäärä väliltä 1.1.1990–31.12.2100" if "T" not in cell else
+         "VVVV-KK-PP tai p.k.vvvv, esim. 2026-01-13 tai 13.1.2026"),
     }

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from integrator.store.models import Client
+from integrator.store.models import Client, Period
 from integrator.web.context import get_store
 from tests.web.world import WEEK, World
 
 
-def test_dashboard_shows_this_weeks_groups_in_finnish(as_coord_a: FlaskClient, world: World) -> None:
+def test_dashboard_shows_this_weeks_groups_in_finnish(app: Flask, as_coord_a: FlaskClient, world: World) -> None:
+    with get_store(app).session() as s:  # briefed: K-0001 is expected on Tuesdays
+        s.scalars(select(Period).where(Period.client_id == world.client_a)).one().briefing_recorded_at = \
+            datetime(2026, 9, 1, tzinfo=UTC)
     html = as_coord_a.get(f"/?week={WEEK}").get_data(as_text=True)
     assert '<html lang="fi">' in html
     assert "Viikko 48 (23.–29.11.)" in html
     assert "Ryhmä ti-ryhma" in html and "K-0001" in html
     assert "to-ryhma" not in html
-    assert "läsnä 0/1" in html  # per-day tally: K-0001 was absent
+    assert "läsnä 0/1" in html  # per-day tally: K-0001 was absent, of the one client expected
 
 
 def test_attendance_page_corrects_a_row_with_a_reason(as_coord_a: FlaskClient, world: World) -> None:

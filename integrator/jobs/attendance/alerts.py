@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from integrator.config import Rules
@@ -114,19 +114,24 @@ class _Register:
     groups: dict[tuple[int, date], tuple[str, str]] = field(default_factory=dict)  # (key, name)
 
 
-def _read_register(session: Session, org_id: int, start: date, today: date) -> _Register:
+def _read_register(session: Session, org_id: int, start: date, today: date,
+                   groups: Select[int] | None = None, clients: Select[int] | None = None) -> _Register:
     # The same days the register counts: planned work days only (a cancelled day is nobody's
     # absence), and only days the client is expected on, unless a coordinator decided the day;
     # a day before the client joined the product is never an absence (reports.expected).
-    rows = session.execute(
-        select(AttendanceDay, WorkDay, PeerGroup.key, PeerGroup.name)
-        .join(WorkDay, AttendanceDay.work_day_id == WorkDay.id)
-        .join(PeerGroup, WorkDay.group_id == PeerGroup.id)
-        .where(PeerGroup.organisation_id == org_id, WorkDay.day >= start, WorkDay.day <= today,
-               WorkDay.status == WorkDayStatus.PLANNED)
-    ).all()
+    q = (select(AttendanceDay, WorkDay, PeerGroup.key, PeerGroup.name)
+         .join(WorkDay, AttendanceDay.work_day_id == WorkDay.id)
+         .join(PeerGroup, WorkDay.group_id == PeerGroup.id)
+         .where(PeerGroup.organisation_id == org_id, WorkDay.day >= start, WorkDay.day <= today,
+                WorkDay.status == WorkDayStatus.PLANNED))
+    if groups is not None:
+        q = q.where(PeerGroup.id.in_(groups))
+    if clients is not None:
+        q = q.where(AttendanceDay.client_id.in_(clients))
+    rows = session.execute(q).all()
     work_days = list({w.id: w for _, w, _, _ in rows}.values())
-    expected = {(p.client_id, p.work_day_id): p for p in expected_pairs(session, work_days)}
+    only = {a.client_id for a, _, _, _ in rows} if clients is not None else None
+    expected = {(p.client_id, p.work_day_id): p for p in expected_pairs(session, work_days, only)}
     reg = _Register(start)
     for a, wd, group_key, group_name in rows:
         status = a.status
@@ -140,6 +145,14 @@ def _read_register(session: Session, org_id: int, start: date, today: date) -> _
             reg.days[a.client_id][wd.day] = status
         reg.groups[(a.client_id, wd.day)] = (group_key, group_name)
     return reg
+
+
+def absence_register(session: Session, org_id: int, *, start: date, today: date, groups: Select[int] | None = None,
+                     clients: Select[int] | None = None) -> dict[int, dict[date, AttendanceStatus]]:
+    """Each client's effective status on the work days between the dates that count for absence
+    streaks (the days the alerts read), limited to `groups` and `clients` (selects of ids) when
+    given: the dashboard shows the streaks with the same rule the alerts follow."""
+    return _read_register(session, org_id, start, today, groups, clients).days
 
 
 def alert_days(alert: OutboxMessage) -> list[date]:
