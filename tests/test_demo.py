@@ -47,6 +47,14 @@ def test_the_demo_plays_the_week_and_writes_the_register(tmp_path: Path) -> None
     assert "Poissaolohälytys -> sosiaaliohjaaja@sandbox.example.fi: Asiakas K-0016" in text
     assert "yhteensä" in text and "135.00 €" in text
     assert "@" not in text.split("Läsnäolot viikolla")[1]  # the table shows codes, never addresses
+    # The start round went out with the letters as one Google Form per group; the answers were
+    # harvested by the nightly sync, once; fewer than five answers show no figure.
+    assert result["survey_answers"] == {"Tiistairyhmä (pitkä jakso)": 6, "Keskiviikkoryhmä (lyhyt jakso)": 5,
+                                        "Torstairyhmä (intervallijakso)": 3, "Hybridiryhmä ti+to": 0}
+    assert "Kyselyt: alkukysely 14 vastausta" in text
+    assert ("Tiistairyhmä (pitkä jakso): 6 vastausta; digituki ennen jaksoa: tarvitsin paljon tukea 1, "
+            "tarvitsin vähän tukea 2, en tarvinnut tukea 2, autoin ja tuin muita digiasioissa 1") in text
+    assert "Torstairyhmä (intervallijakso): 3 vastausta; alle 5, lukuja ei näytetä" in text
     rows = list(load_workbook(result["xlsx"]).active.iter_rows(values_only=True))
     assert rows[4][:3] == ("K-0001", "pitka", "läsnä")
     assert result["csv"].read_text(encoding="utf-8").splitlines()[-1].endswith(";15;135,00;")  # last: huomautukset

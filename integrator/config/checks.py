@@ -103,6 +103,10 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
                 elif org.microsoft.mail_sender is None:
                     add((*o, "microsoft"), "mail via graph needs microsoft.mail_sender (the mailbox letters are sent from)")
 
+        if org.surveys.enabled and org.surveys.mode == "forms" and org.google is None:
+            add((*o, "surveys", "mode"), "surveys in Google Forms mode need the organisation's 'google' tenant; "
+                                         "add 'google' or use mode: page (the own survey page)")
+
         group_seen: dict[str, int] = {}
         for j, group in enumerate(org.groups):
             g: tuple[int | str, ...] = (*o, "groups", j)

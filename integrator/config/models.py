@@ -340,9 +340,14 @@ class SurveysConfig(Strict):
     """Evaluation surveys (the pilot's questions by default): a start and an end round per period."""
 
     enabled: bool = False
-    # "forms": one Google Form per group, round and version (falls back to "page" without Google);
-    # "page": the product's own survey page, a per-client link.
+    # "page": the product's own survey page, a per-client link (no login).
+    # "forms": one Google Form per group, round and version, owned by the group's coordinator;
+    # needs the organisation's 'google' tenant (config check). Answers name nobody: group level
+    # only, and no reminder (who has not answered is unknown).
     mode: Literal["page", "forms"] = "page"
+    # Forms only: responders must sign in with an account of the organisation's domain. Default:
+    # anyone with the link answers, no Google account needed.
+    forms_sign_in: bool = False
     # False: anonymous, group-level results only. True: answers linked to the client (pseudonymously),
     # so that the coordinator sees each client's before -> after change. Own page only.
     linked: bool = False
@@ -370,6 +375,8 @@ class SurveysConfig(Strict):
         if self.enabled and not self.page_url:
             raise ValueError("surveys need 'page_url', the product's public address (the own survey page "
                              "is also the fallback of the Forms mode)")
+        if self.linked and self.mode == "forms":
+            raise ValueError("linked answers need mode: page (a Google Form's answer names nobody)")
         rounds = [d.round for d in self.definitions]
         for kind in ("start", "end", "group"):
             if rounds.count(kind) > 1:

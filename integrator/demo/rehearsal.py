@@ -58,7 +58,8 @@ def start_rehearsal(store: Store, *, password: str | None = None, now: datetime 
     sb = Sandbox(start_time=start).start()
     workdir = Path(tempfile.mkdtemp(prefix="integrator-rehearsal-"))
     try:
-        world = DemoWorld.build(sb, store, workdir / "tenant", period_start=start.date() - timedelta(days=30))
+        world = DemoWorld.build(sb, store, workdir / "tenant", period_start=start.date() - timedelta(days=30),
+                                surveys=True)
         password = password or secrets.token_urlsafe(12)
         accounts.set_password(store, accounts.staff_id_by_email(store, world.coordinator), password)
     except BaseException:

@@ -6,6 +6,10 @@ out; then the week is played on the sandbox clock (some attend, some return work
 absent, one dials in by phone, one returns a photo only), the nightly sync runs every night,
 the coordinator maps the phone number and excuses a sick day, the social worker is alerted of
 a repeated absence, and the attendance register is printed and written as CSV and XLSX.
+
+The periods start in the demo week, so its letters carry the evaluation survey's start round:
+one Google Form per group, made before the letters go; clients answer on their group's day, the
+nightly sync harvests the answers, and a short summary shows the results (nothing under five).
 """
 
 from __future__ import annotations
@@ -16,16 +20,21 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from integrator.demo.world import ORG, DemoWorld, local
+from integrator.domain.surveys import MIN_ANSWERS, PILOT_START, shown
 from integrator.domain.types import AttendanceStatus
 from integrator.jobs.attendance.corrections import Actor, correct
 from integrator.jobs.attendance.identity import map_identity, unmatched_attendees
 from integrator.jobs.notify.sender import send_outbox
+from integrator.reports import surveys as survey_results
 from integrator.reports.export import day_heading, write
 from integrator.reports.register import build_month, build_week
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
+from integrator.store.models import PeerGroup
 
 WEEK = "2026-W03"
 MON = date(2026, 1, 12)
@@ -58,6 +67,16 @@ SCRIPT: list[tuple[str, str, date, str, Any]] = [
 ]
 
 
+# The start round's answers (digital support before the period, the option's index), anonymous,
+# on the group's day: Tuesday's and Wednesday's groups answer enough for figures, Thursday's too
+# few (suppressed), the hybrid group not at all.
+SURVEY_ANSWERS: dict[str, tuple[date, list[int]]] = {
+    "pitka": (TUE, [0, 1, 1, 2, 2, 3]),
+    "lyhyt": (WED, [0, 0, 1, 1, 2]),
+    "intervalli": (THU, [1, 2, 2]),
+}
+
+
 def _play(w: DemoWorld, day: date, say: Any) -> None:
     w.sb.state.clock.set(local(day, 12))
     done: list[str] = []
@@ -85,6 +104,12 @@ def _play(w: DemoWorld, day: date, say: Any) -> None:
             done.append(f"{code} palautti kansioon tiedoston {name}")
         elif action == "absent":
             done.append(f"{code} poissa")
+    for group, (when, levels) in SURVEY_ANSWERS.items():
+        if when == day:
+            for i, level in enumerate(levels):
+                w.answer_survey(group, "start", {"a01": [PILOT_START.question("a01").options[level]]},
+                                at=local(day, 15, i))
+            done.append(f"{len(levels)} ryhmän {group} asiakasta vastasi alkukyselyyn (nimettömästi)")
     say(f"  {day_heading(day)}: " + "; ".join(done))
 
 
@@ -94,7 +119,7 @@ def _night(w: DemoWorld, day: date, say: Any) -> None:
     c = r.counts
     say(f"  yöajo {day.day}.{day.month}. klo 2.00: {STATUS_FI.get(r.status.value, r.status.value)}, pyyntöjä {c.get('requests', 0)}, "
         f"läsnä {c.get('days_present', 0)}, poissa {c.get('days_absent', 0)}, odottaa {c.get('days_pending', 0)}, "
-        f"hälytyksiä {c.get('alerts_queued', 0)}")
+        f"hälytyksiä {c.get('alerts_queued', 0)}, kyselyvastauksia {c.get('survey_answers_stored', 0)}")
 
 
 def _table(reg: Any) -> list[str]:
@@ -114,6 +139,29 @@ def _table(reg: Any) -> list[str]:
     return lines
 
 
+def _survey_summary(store: Store) -> tuple[list[str], dict[str, int]]:
+    """The start round's results in a few Finnish lines: per group the answers and, from five
+    answers up, the digital-support distribution (domain.surveys.shown)."""
+    with store.session() as s:
+        groups = list(s.scalars(select(PeerGroup).order_by(PeerGroup.id)))
+        found = survey_results.build(s, groups, MON - timedelta(days=7), FRI + timedelta(days=7))
+    answers = {g.group_name: g.answers.get("start", 0) for g in found}
+    lines = [f"Kyselyt: alkukysely {sum(answers.values())} vastausta (Google Forms, yksi lomake ryhmää kohden; "
+             f"tulokset sivulla /surveys)"]
+    for g in found:
+        n = answers[g.group_name]
+        if not n:
+            lines.append(f"  {g.group_name}: ei vastauksia")
+            continue
+        sh = g.shift  # the start round alone: its "before" side
+        if sh is None or not shown(sh.n_before):
+            lines.append(f"  {g.group_name}: {n} vastausta; alle {MIN_ANSWERS}, lukuja ei näytetä")
+        else:
+            spread = ", ".join(f"{label} {sh.before.get(i, 0)}" for i, label in enumerate(sh.levels, start=1))
+            lines.append(f"  {g.group_name}: {n} vastausta; digituki ennen jaksoa: {spread}")
+    return lines, answers
+
+
 def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
     started = wall.monotonic()
     if folder.exists():
@@ -124,13 +172,13 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
     store = Store(db_url)
     with Sandbox(page_size=20) as sb:
         sb.state.clock.set(SETUP_AT)
-        w = DemoWorld.build(sb, store, folder, db_url=db_url)
+        w = DemoWorld.build(sb, store, folder, db_url=db_url, period_start=MON, surveys=True)
         say(f"Organisaatio {ORG}: 20 asiakasta neljässä ryhmässä (pitkä, lyhyt, intervalli, hybridi); "
             f"asetukset {w.config_path}")
         plan = w.weekly_setup(WEEK)
         say(f"Viikon {WEEK} valmistelu: " + ", ".join(f"{k}={v}" for k, v in plan.counts().items()))
         letters = w.letters(WEEK)
-        say(f"Viikkokirjeet: {letters['sent']} lähetetty")
+        say(f"Viikkokirjeet: {letters['sent']} lähetetty (mukana alkukyselyn linkki)")
         say("Viikko:")
         for day, night in ((TUE, WED), (WED, THU), (THU, FRI)):
             _play(w, day, say)
@@ -157,6 +205,10 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
         say(f"Läsnäolot viikolla {WEEK} (kulukorvaus {week_reg.rate:.2f} € / päivä):")
         for line in _table(week_reg):
             say(line)
+        say("")
+        survey_lines, survey_answers = _survey_summary(store)
+        for line in survey_lines:
+            say(line)
         month = build_month(store, ORG, "2026-01", rules=rules)
         csv_path = write(month, "csv", folder / "lasnaolot-2026-01.csv")
         xlsx_path = write(month, "xlsx", folder / "lasnaolot-2026-01.xlsx")
@@ -167,4 +219,4 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
     say(f"Valmis {elapsed:.1f} sekunnissa.")
     store.dispose()
     return {"table": week_reg.table(), "alerts": len(alerts), "sent": sent, "csv": csv_path, "xlsx": xlsx_path,
-            "seconds": elapsed}
+            "seconds": elapsed, "survey_answers": survey_answers}

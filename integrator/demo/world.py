@@ -96,7 +96,10 @@ class DemoWorld:
 
     @classmethod
     def build(cls, sb: Sandbox, store: Store, folder: Path, *, groups: list[GroupPlan] | None = None,
-              period_start: date = date(2025, 12, 1), db_url: str | None = None) -> DemoWorld:
+              period_start: date = date(2025, 12, 1), db_url: str | None = None,
+              surveys: bool = False) -> DemoWorld:
+        """`surveys`: evaluation surveys as Google Forms (the start round goes out in the letter
+        of each period's first week)."""
         folder.mkdir(parents=True, exist_ok=True)
         plans = groups or DEMO_GROUPS
         world = cls(sb, store, Settings(), folder / "integrator.yaml", plans)
@@ -128,6 +131,8 @@ class DemoWorld:
                             "meeting": {"start": "10:00", "end": "11:00", "provider": g.provider}} for g in plans],
             }],
         }
+        if surveys:
+            raw["organisations"][0]["surveys"] = {"enabled": True, "mode": "forms", "page_url": "http://127.0.0.1:8080"}
         if db_url:
             raw["database_url"] = db_url
         world.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -182,7 +187,8 @@ class DemoWorld:
         return plan
 
     def letters(self, week: str) -> dict[str, int]:
-        queued = queue_weekly_letters(self.store, self.settings, ORG, week)
+        queued = queue_weekly_letters(self.store, self.settings, ORG, week, now=self.sb.state.clock.now(),
+                                      google=self.google_factory())
         sent = send_outbox(self.store, self.settings, now=self.sb.state.clock.now())
         return {"queued": queued.get("queued", 0), "sent": sent.get("sent", 0)}
 
@@ -253,6 +259,15 @@ class DemoWorld:
             except KeyError:
                 continue  # another variant's coursework: not assigned to this client
         return False
+
+    def answer_survey(self, group: str, round_key: str, answers: dict[str, list[str]], at: datetime) -> str:
+        """A client answers the group's survey form through its link (anonymously)."""
+        with self.store.session() as s:
+            form = s.scalar(select(ExternalResource).where(ExternalResource.kind == "survey_form",
+                                                           ExternalResource.local_key.like(f"survey_form:{group}:{round_key}:%")))
+            assert form is not None and form.external_id, f"no survey form for {group} {round_key}"
+            form_id = form.external_id
+        return self.sb.google.submit_response(form_id, answers, at=at)
 
     def drop_file(self, code: str, week: str, name: str, mime: str, at: datetime) -> str:
         folder = self.resource("week_folder", f"week_folder:{code}:{week}") or self.resource("folder", f"folder:{code}")

@@ -35,17 +35,17 @@ class World:
     clients: dict[str, int] = field(default_factory=dict)
 
 
-def build(store: Store, *, work_days: bool = True) -> World:
+def build(store: Store, *, work_days: bool = True, staff_domain: str = "example.fi") -> World:
     """Group "tiistai" (coordinator A): K-0001..K-0003 start their period on Tuesday of WEEK,
     K-0004 ends it then, K-0005 starts without a briefing. Group "torstai" (coordinator B):
-    K-0006 starts in WEEK. K-0003 reads plain language."""
+    K-0006 starts in WEEK. K-0003 reads plain language. Coordinators: ohjaaja-a@<staff_domain>, -b."""
     w = World(store)
     with store.session() as s:
         org = Organisation(key=ORG, name="Raision kaupunki")
         s.add(org)
         s.flush()
         for who in ("a", "b"):
-            staff = StaffUser(organisation_id=org.id, email=f"ohjaaja-{who}@example.fi",
+            staff = StaffUser(organisation_id=org.id, email=f"ohjaaja-{who}@{staff_domain}",
                               display_name=f"Ohjaaja {who.upper()}", role=StaffRole.COORDINATOR)
             s.add(staff)
             s.flush()

@@ -54,6 +54,13 @@ def test_the_pages_follow_the_rehearsal_clock_not_the_wall_clock(rehearsal: tupl
     assert 'value="2027-W10"' in client.get("/weekly-setup").get_data(as_text=True)
 
 
+def test_the_survey_results_page_is_reachable_in_the_rehearsal(rehearsal: tuple[Flask, Rehearsal]) -> None:
+    app, r = rehearsal
+    assert r.settings.organisations[0].surveys.enabled  # Google Forms rounds, as in `integrator demo`
+    page = _login(app, r).get("/surveys")
+    assert page.status_code == 200 and "Tiistairyhmä (pitkä jakso)" in page.get_data(as_text=True)
+
+
 def _login(app: Flask, r: Rehearsal) -> FlaskClient:
     client = app.test_client()
     assert client.post("/login", data={"email": r.login_email, "password": PASSWORD}).status_code == 302

@@ -12,7 +12,9 @@ Per organisation, under the `nightly_sync:<org>` lock:
 3. follow the absence alerts: withdraw (or correct, once sent) those whose days are no longer
    all absent, always; queue new ones only when every source was read, so that a missing
    return can never make an alert; the next night catches up;
-4. remove the course enrolments and folder access of clients whose period was ended early on a
+4. harvest the survey answers of the Google Forms rounds (jobs.surveys.forms), after the
+   attendance so that a failure there never holds an alert back;
+5. remove the course enrolments and folder access of clients whose period was ended early on a
    day that has now passed (jobs.clients).
 """
 
@@ -35,6 +37,8 @@ from integrator.jobs.locks import job_lock
 from integrator.jobs.nightly.context import HARVEST_DAYS, SyncContext, load_context
 from integrator.jobs.nightly.evidence import MEETING_ID_KIND
 from integrator.jobs.runs import RunRecorder
+from integrator.jobs.surveys.forms import harvest_forms
+from integrator.jobs.surveys.rounds import uses_forms
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.store.db import Store
 from integrator.store.models import Organisation
@@ -176,6 +180,8 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                 for code in result.alerts.without_worker:
                     rec.error(code, "absence streak, but the client's period names no responsible worker",
                               kind="no_worker")
+            if uses_forms(org_cfg):
+                result.requests += _harvest_surveys(store, org_id, org_cfg, now, providers, rec)
             rec.count("requests", result.requests)
             if org_cfg.google is not None:
                 _end_access(store, settings, org_cfg, now, providers, rec)
@@ -191,6 +197,24 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
             result.status = JobStatus.FAILED
         result.counts, result.errors = dict(rec.counts), list(rec.errors)
         return result
+
+
+def _harvest_surveys(store: Store, org_id: int, org_cfg: OrganisationConfig, now: datetime, providers: Providers,
+                     rec: RunRecorder) -> int:
+    """The Forms rounds' new answers; returns the requests it made."""
+    gc = providers.google(org_cfg)
+    before = int(gc.stats.requests)
+    try:
+        counts = harvest_forms(store, gc, org_id, now)
+    except (ProviderError, LookupError) as err:
+        rec.error("survey_forms", str(err)[:300], kind=type(err).__name__.lower())
+        return int(gc.stats.requests) - before
+    rec.count("survey_answers_stored", counts["stored"])
+    rec.count("survey_answers_replaced", counts["replaced"])
+    if counts["failed"]:
+        rec.error("survey_forms", f"{counts['failed']} survey form(s) could not be read; read again next night",
+                  kind="survey_forms")
+    return int(gc.stats.requests) - before
 
 
 def _end_access(store: Store, settings: Settings, org_cfg: OrganisationConfig, now: datetime, providers: Providers,

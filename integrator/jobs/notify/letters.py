@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import Settings
-from integrator.config.models import SurveysConfig
+from integrator.config.models import OrganisationConfig
 from integrator.domain.calendar import ORGANISATION_CLOSED, work_days_for_week
 from integrator.domain.types import MeetingProvider, MessageKind, VariantKind, WorkDayStatus
 from integrator.domain.weeks import iso_week_of, parse_iso_week
@@ -29,7 +29,9 @@ from integrator.jobs.notify.outbox import (
 )
 from integrator.jobs.notify.surveys import privacy_note
 from integrator.jobs.rendering import render_pair
+from integrator.jobs.surveys import forms as survey_forms
 from integrator.jobs.surveys import rounds as survey_rounds
+from integrator.jobs.surveys.forms import GoogleFactory
 from integrator.store.db import Store
 from integrator.store.models import (
     Client,
@@ -130,14 +132,16 @@ def letter_subject(week: str) -> str:
 
 
 def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: str,
-                         now: datetime | None = None) -> dict[str, int]:
+                         now: datetime | None = None, google: GoogleFactory | None = None) -> dict[str, int]:
     """One letter per client who has work days (or cancelled ones) in `week`, and a short one
     to a client whose days of the week all fall on holidays or closure days. Idempotent.
 
     A new letter carries the links of the client's survey rounds due in `week` (the start round
-    in the period's first week, the end round in its last); `notify.surveys` sends the rest."""
+    in the period's first week, the end round in its last); `notify.surveys` sends the rest.
+    In Google Forms mode the groups' forms are made first (`google`: how to reach the tenant)."""
     org_cfg = settings.organisation(org_key)
     counts = {"queued": 0, "already": 0, "no_email": 0, "without_link": 0}
+    prepared = survey_forms.prepare_forms(store, org_cfg, week, now or utcnow(), google)
     with store.session() as s:
         org_id = organisation_id(s, org_key)
         groups = load_groups(s, org_id)
@@ -168,7 +172,7 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
                 })
         idle = _weeks_without_work(groups, week, org_cfg.closure_days, set(drafts))
         all_drafts = sorted([*drafts.values(), *idle.values()], key=lambda d: d.client.code)
-        surveys = _survey_links(s, org_key, org_id, org_cfg.surveys, groups, week, all_drafts, now)
+        surveys = _survey_links(s, org_key, org_id, org_cfg, groups, week, all_drafts, now)
         messages = []
         for draft in all_drafts:
             if not draft.client.email:
@@ -189,6 +193,8 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
         new = enqueue(s, messages)
     counts["queued"] = new
     counts["already"] = len(messages) - new
+    if prepared["forms_failed"]:
+        counts["survey_forms_failed"] = prepared["forms_failed"]
     log.info("weekly letters queued", extra={"org": org_key, "week": week, **counts})
     return counts
 
@@ -197,17 +203,18 @@ def letter_key(org_key: str, code: str, week: str) -> str:
     return f"letter:{org_key}:{code}:{week}"
 
 
-def _survey_links(s: Session, org_key: str, org_id: int, cfg: SurveysConfig, groups: list[PeerGroup], week: str,
-                  drafts: list[_LetterDraft], now: datetime | None) -> dict[int, list[survey_rounds.Link]]:
+def _survey_links(s: Session, org_key: str, org_id: int, org_cfg: OrganisationConfig, groups: list[PeerGroup],
+                  week: str, drafts: list[_LetterDraft], now: datetime | None) -> dict[int, list[survey_rounds.Link]]:
     """Client id -> the survey links a new letter carries. Issued only for letters not queued
     yet (the token lives only in the message queued with it, in this transaction)."""
+    cfg = org_cfg.surveys
     if not cfg.enabled:
         return {}
     wanted = {d.client.id: letter_key(org_key, d.client.code, week) for d in drafts if d.client.email}
     queued = set(s.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(list(wanted.values())))))
     new = {cid for cid, key in wanted.items() if key not in queued}
     due = [d for d in survey_rounds.due_rounds(groups, cfg, week) if d.client.id in new]
-    return survey_rounds.issue(s, org_id, cfg, due, week, now or utcnow())
+    return survey_rounds.issue(s, org_id, cfg, due, week, now or utcnow(), forms=survey_rounds.uses_forms(org_cfg))
 
 
 def _weeks_without_work(groups: list[PeerGroup], week: str, closures: Iterable[date],

@@ -6,7 +6,9 @@ Keys (one message each, forever):
   survey:<org>:<client code>:<period id>:<round>           the short message
   survey_reminder:<org>:<client code>:<period id>:<round>  the one reminder
 
-A Google Forms round gets no reminder: its answers name nobody, so "unanswered" is unknown.
+Google Forms mode: the group's form is made first (jobs.surveys.forms); a round whose form could
+not be made now is sent by a later pass. A Forms round gets no reminder: its answers name
+nobody, so "unanswered" is unknown.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from integrator.domain.weeks import iso_week_of
 from integrator.jobs.meetings.plan import load_groups, organisation_id
 from integrator.jobs.notify.outbox import NewMessage, enqueue
 from integrator.jobs.rendering import render_pair
-from integrator.jobs.surveys import rounds
+from integrator.jobs.surveys import forms, rounds
+from integrator.jobs.surveys.forms import GoogleFactory
 from integrator.store.db import Store
 from integrator.store.models import Client, PeerGroup, StaffUser, SurveyInvitation, SurveyResponse
 
@@ -65,18 +68,20 @@ def _message(org_cfg: OrganisationConfig, org_id: int, key: str, client: Client,
                       body_text=text, body_html=html, client_id=client.id)
 
 
-def queue_survey_messages(store: Store, settings: Settings, org_key: str, week: str, now: datetime) -> dict[str, int]:
+def queue_survey_messages(store: Store, settings: Settings, org_key: str, week: str, now: datetime,
+                          google: GoogleFactory | None = None) -> dict[str, int]:
     """A short message for each round due in `week` that no letter carried. Idempotent."""
     org_cfg = settings.organisation(org_key)
     counts = {"queued": 0, "no_email": 0}
     if not org_cfg.surveys.enabled:
         return counts
+    counts["forms_failed"] = forms.prepare_forms(store, org_cfg, week, now, google)["forms_failed"]
     with store.session() as s:
         org_id = organisation_id(s, org_key)
         all_due = rounds.due_rounds(load_groups(s, org_id), org_cfg.surveys, week)
         due = [d for d in all_due if d.client.email]
         counts["no_email"] = len(all_due) - len(due)
-        links = rounds.issue(s, org_id, org_cfg.surveys, due, week, now)
+        links = rounds.issue(s, org_id, org_cfg.surveys, due, week, now, forms=rounds.uses_forms(org_cfg))
         messages = []
         for d in due:
             for link in links.get(d.client.id, []):
@@ -127,13 +132,14 @@ def _reminders(s: Session, org_cfg: OrganisationConfig, org_id: int, org_key: st
     return out
 
 
-def queue_surveys(store: Store, settings: Settings, now: datetime) -> dict[str, dict[str, int]]:
+def queue_surveys(store: Store, settings: Settings, now: datetime,
+                  google: GoogleFactory | None = None) -> dict[str, dict[str, int]]:
     """What the nightly schedule runs: each organisation's short messages for this week's rounds
     that no letter carried, and the reminders that are due. Idempotent."""
     week = iso_week_of(now.astimezone(ZoneInfo(settings.time_zone)).date())
     out: dict[str, dict[str, int]] = {}
     for org in settings.organisations:
         if org.surveys.enabled:
-            out[org.key] = {**queue_survey_messages(store, settings, org.key, week, now),
+            out[org.key] = {**queue_survey_messages(store, settings, org.key, week, now, google),
                             "reminders": queue_survey_reminders(store, settings, org.key, now)["queued"]}
     return out

@@ -6,8 +6,10 @@ with a recorded data-protection briefing (domain.consent). Each (period, round) 
 ever: `SurveyInvitation` is unique on it, so a re-run issues nothing new.
 
 Own page: the link carries a random token; only its hash is stored, so the token exists only in
-the message that is queued in the same transaction. Google Forms: the group's form for the round
-and version (one link for the whole group, answers group-level).
+the message that is queued in the same transaction. Google Forms (`mode: forms` with a Google
+tenant): the group's form for the round and version (one link for the whole group, answers
+group-level), made beforehand by jobs.surveys.forms.prepare_forms; a round whose form is not
+made yet is not invited now (the next pass invites it).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrator.config.models import SurveysConfig
+from integrator.config.models import OrganisationConfig, SurveysConfig
 from integrator.domain import surveys as rules
 from integrator.domain.consent import has_consent
 from integrator.domain.participation import member_on
@@ -118,14 +120,22 @@ def form_link(s: Session, org_id: int, group: PeerGroup, round_key: str, version
     return str(uri) if uri else None
 
 
+def uses_forms(org_cfg: OrganisationConfig) -> bool:
+    """The organisation's rounds go out as Google Forms (else on the own page)."""
+    return org_cfg.surveys.enabled and org_cfg.surveys.mode == "forms" and org_cfg.google is not None
+
+
 def form_key(group_key: str, round_key: str, survey_key: str, version: int) -> str:
     """One form per group, round (a group round: per week) and version."""
     return f"survey_form:{group_key}:{round_key}:{survey_key}:v{version}"
 
 
 def issue(s: Session, org_id: int, cfg: SurveysConfig, due: Iterable[Due], week: str,
-          now: datetime) -> dict[int, list[Link]]:
+          now: datetime, *, forms: bool = False) -> dict[int, list[Link]]:
     """Invite each due (period, round) not invited yet; client id -> the new links.
+
+    `forms` (uses_forms): the link is the group's form; a round whose form is not made yet is
+    left uninvited, for the next pass.
 
     Must run in the transaction that queues the message carrying the links: the own page's
     token is not stored, so a link not sent now is never sent.
@@ -144,7 +154,10 @@ def issue(s: Session, org_id: int, cfg: SurveysConfig, due: Iterable[Due], week:
         inv = SurveyInvitation(organisation_id=org_id, client_id=d.client.id, period_id=d.period.id,
                                group_id=d.group.id, round_key=d.round_key, survey_version_id=version.id,
                                mode="page", linked=cfg.linked, week=week, created_at=now)
-        url = form_link(s, org_id, d.group, d.round_key, version) if cfg.mode == "forms" else None
+        url = form_link(s, org_id, d.group, d.round_key, version) if forms else None
+        if forms and url is None:
+            log.info("survey round waits for its form", extra={"round": d.round_key, "group": d.group.key})
+            continue
         if url is not None:
             inv.mode, inv.linked = "forms", False  # a form carries no identity: group level only
         else:
