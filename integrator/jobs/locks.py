@@ -19,7 +19,10 @@ Stopping: renewal alone cannot stop a holder that lost its lease (the row was ta
 an expiry, or deleted), so the long loops call `lease.check()` at their safe points, before each
 write batch: it raises `LeaseLost` when the heartbeat saw the loss, or when the row is no
 longer ours or already expired (one indexed read). A holder therefore stops before its next
-write; what it wrote before the loss was written while it held the lease.
+write; what it wrote before the loss was written while it held the lease. `check()` also makes
+a renewal that is overdue itself: on SQLite a holder writing back to back can starve the
+heartbeat of the single write lock, and the holder's own safe points are then the ones that
+get through.
 
 Releasing deletes the row only where `holder` is our token: a run that lost its lease can never
 free the lock of the run that took it over.
@@ -43,7 +46,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from integrator.store.db import Store
@@ -115,18 +118,27 @@ class Lease:
     longest_gap: float = 0.0
     lost: str | None = None
     _confirmed: float = field(default_factory=time.monotonic)
+    _renewing: threading.Lock = field(default_factory=threading.Lock)
 
     def renew(self) -> bool:
         """Push the lease forward, only if the row is still ours; False once it is lost. A
         database error is logged and retried on the next beat (the lease is still ours until
         it expires; `check()` tells)."""
+        with self._renewing:  # the heartbeat and the holder's check() never renew at once
+            return self._renew()
+
+    def _renew(self) -> bool:
         if self.lost:
             return False
         started = time.monotonic()
+        until = utcnow() + self.ttl
         try:
             with self.store.session() as s:
+                # Never backwards: a renewal that waited long for the database must not shorten
+                # the lease that a later one set.
                 result = s.execute(update(JobLock).where(JobLock.name == self.name, JobLock.holder == self.token)
-                                   .values(expires_at=utcnow() + self.ttl)
+                                   .values(expires_at=case((JobLock.expires_at < until, until),
+                                                           else_=JobLock.expires_at))
                                    .execution_options(synchronize_session=False))
                 n = getattr(result, "rowcount", 0)
         except SQLAlchemyError as err:
@@ -137,12 +149,27 @@ class Lease:
             log.error("job lock lost", extra={"lock": self.name})
             return False
         self.renewals += 1
-        self.longest_gap = max(self.longest_gap, started - self._confirmed)
-        self._confirmed = started
+        if started > self._confirmed:
+            self.longest_gap = max(self.longest_gap, started - self._confirmed)
+            self._confirmed = started  # the lease runs at least until started + ttl
         return True
 
+    def _due(self) -> bool:
+        return time.monotonic() - self._confirmed >= self.renew_every.total_seconds()
+
     def check(self) -> None:
-        """Raise LeaseLost unless this run still holds the lock: call before each write batch."""
+        """Raise LeaseLost unless this run still holds the lock: call before each write batch,
+        between transactions (never inside one: on SQLite a renewal would wait for its own lock).
+
+        A renewal that is due is made here, by the holder itself, between its own transactions:
+        on SQLite a holder that writes back to back can starve the heartbeat of the single write
+        lock (its busy handler polls and misses the short gaps between the holder's
+        transactions; measured by scripts/bench/leases.py).
+        """
+        if not self.lost and self._due():
+            with self._renewing:  # waits for a heartbeat renewal in flight: the holder is idle now
+                if self._due() and self._renew() and not self._due():
+                    return  # renewed just now: the row is ours
         if not self.lost:
             with self.store.session() as s:
                 row = s.execute(select(JobLock.holder, JobLock.expires_at > utcnow())
@@ -158,6 +185,8 @@ class Lease:
         _heartbeat.forget(self)
         with self.store.session() as s:
             s.execute(delete(JobLock).where(JobLock.name == self.name, JobLock.holder == self.token))
+        log.info("job lock released", extra={"lock": self.name, "renewals": self.renewals,
+                                             "longest_gap_s": round(self.longest_gap, 3), "lost": bool(self.lost)})
 
 
 class _Heartbeat:
