@@ -8,7 +8,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from integrator.cli.options import database_url_option, load, open_store
-from integrator.config import Problem, Settings, check_config, config_path
+from integrator.config import Problem, Settings, check_config, config_path, organisation_dir
 from integrator.config.apply import apply_settings
 
 EXIT_PROBLEMS = 2
@@ -36,7 +36,8 @@ def config() -> None:
 @click.option("--skip-secrets", is_flag=True,
               help="Do not check that secret files exist and secret environment variables are set.")
 def check_cmd(file: Path | None, skip_secrets: bool) -> None:
-    """Check FILE (default: $INTEGRATOR_CONFIG, else config/integrator.yaml).
+    """Check FILE (default: $INTEGRATOR_CONFIG, else config/integrator.yaml) and the
+    organisation files in the directory beside it named after it (config/integrator.d/*.yaml).
 
     Prints every problem as FILE:LINE: key.path: message and exits with status 2 when
     there is any. Secret values are never printed.
@@ -45,14 +46,18 @@ def check_cmd(file: Path | None, skip_secrets: bool) -> None:
     if problems or settings is None:
         _print_problems(problems)
         raise SystemExit(EXIT_PROBLEMS)
-    click.echo(f"{config_path(file)}: OK: {_summary(settings)}")
+    path = config_path(file)
+    own = sorted(organisation_dir(path).glob("*.yaml")) if organisation_dir(path).is_dir() else []
+    also = f" (with {len(own)} organisation file(s) in {organisation_dir(path)})" if own else ""
+    click.echo(f"{path}: OK: {_summary(settings)}{also}")
 
 
 @config.command("apply")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @database_url_option
 def apply_cmd(file: Path | None, database_url: str | None) -> None:
-    """Create or update organisations, staff users and groups in the database from FILE.
+    """Create or update organisations, staff users and groups in the database from FILE (and
+    the organisation files beside it, config/integrator.d/*.yaml).
 
     Idempotent: a second run changes nothing. Groups removed from the file are deactivated,
     not deleted. Run `integrator db upgrade` first.

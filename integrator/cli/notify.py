@@ -66,14 +66,14 @@ def meetings_cmd(config_file: Path | None, database_url: str | None, week: str, 
         click.echo(f"[{org_key}]\n{plan.render()}")
         if dry_run:
             continue
-        with job_lock(store, f"meetings:{org_key}"):
+        with job_lock(store, f"meetings:{org_key}") as lease:
             with store.session() as s:
                 org_id = organisation_id(s, org_key)
             recorder = RunRecorder.start(store, "meetings", organisation_id=org_id,
                                          params={"week": week, "group": group_key})
             recorder.save_plan(plan.to_json())
             try:
-                apply_meetings(store, settings, org_key, plan, recorder)
+                apply_meetings(store, settings, org_key, plan, recorder, lease=lease)
             finally:
                 status = recorder.finish()
             click.echo(f"[{org_key}] {status.value}: {json.dumps(recorder.counts, sort_keys=True)}")

@@ -5,7 +5,13 @@ The names below are the package's public face, so callers write `from integrator
 Settings, load_settings` without knowing which module holds what.
 """
 
-from integrator.config.loader import DEFAULT_CONFIG_PATH, check_config, config_path, load_settings
+from integrator.config.loader import (
+    DEFAULT_CONFIG_PATH,
+    check_config,
+    config_path,
+    load_settings,
+    organisation_dir,
+)
 from integrator.config.models import (
     KEY_PATTERN,
     GoogleTenant,
@@ -26,5 +32,5 @@ from integrator.config.problems import ConfigError, Problem, key_path
 __all__ = [
     "DEFAULT_CONFIG_PATH", "KEY_PATTERN", "ConfigError", "GoogleTenant", "GroupConfig", "MailConfig", "Meeting",
     "MicrosoftTenant", "OrganisationConfig", "Problem", "Rules", "Schedule", "SecretRef", "Settings",
-    "StaffConfig", "WeeklyAt", "check_config", "config_path", "key_path", "load_settings",
+    "StaffConfig", "WeeklyAt", "check_config", "config_path", "key_path", "load_settings", "organisation_dir",
 ]

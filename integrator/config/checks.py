@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from integrator.config.models import SecretRef, Settings
-from integrator.config.problems import Problem, key_path, line_of
+from integrator.config.problems import Problem, Sources
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -29,13 +27,13 @@ def _secret_refs(settings: Settings) -> list[tuple[tuple[int | str, ...], Secret
     return refs
 
 
-def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
-                       check_secrets: bool) -> list[Problem]:
-    """What pydantic cannot see: references between keys, tenants, time zones, secrets."""
+def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool) -> list[Problem]:
+    """What pydantic cannot see: references between keys (across the organisation files too),
+    tenants, time zones, secrets."""
     problems: list[Problem] = []
 
     def add(loc: tuple[int | str, ...], message: str) -> None:
-        problems.append(Problem(file, line_of(node, loc), key_path(loc), message))
+        problems.append(sources.problem(loc, message))
 
     def check_zone(loc: tuple[int | str, ...], name: str) -> None:
         try:
@@ -57,7 +55,8 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
     for i, org in enumerate(settings.organisations):
         o: tuple[int | str, ...] = ("organisations", i)
         if org.key in org_seen:
-            add((*o, "key"), f"organisation key '{org.key}' is already used by organisations[{org_seen[org.key]}]")
+            add((*o, "key"), f"organisation key '{org.key}' is already used by "
+                             f"{sources.where(('organisations', org_seen[org.key]))}")
         org_seen.setdefault(org.key, i)
         rules = org.rules or settings.rules
         for j, other in enumerate(org.responsible_workers_from):
@@ -65,7 +64,7 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
             if other == org.key:
                 add(loc, "the organisation's own staff may always be responsible workers; list other organisations only")
             elif other not in org_keys:
-                add(loc, f"no organisation with this key in the file; expected one of: "
+                add(loc, f"no organisation with this key in the configuration; expected one of: "
                          f"{', '.join(k for k in org_keys if k != org.key) or '(no other organisations)'}")
             elif other in org.responsible_workers_from[:j]:
                 add(loc, "the organisation is given twice")
@@ -77,7 +76,7 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
             if email in staff_seen:
                 oi, sj = staff_seen[email]
                 add((*o, "staff", j, "email"),
-                    f"the same email is already given at organisations[{oi}].staff[{sj}]; "
+                    f"the same email is already given at {sources.where(('organisations', oi, 'staff', sj))}; "
                     "a staff user belongs to one organisation")
             staff_seen.setdefault(email, (i, j))
             staff_roles.setdefault(email, person.role)
@@ -111,7 +110,8 @@ def semantic_problems(settings: Settings, node: yaml.Node | None, file: str,
         for j, group in enumerate(org.groups):
             g: tuple[int | str, ...] = (*o, "groups", j)
             if group.key in group_seen:
-                add((*g, "key"), f"group key '{group.key}' is already used by {key_path((*o, 'groups', group_seen[group.key]))}")
+                add((*g, "key"), f"group key '{group.key}' is already used by "
+                                 f"{sources.where((*o, 'groups', group_seen[group.key]))}")
             group_seen.setdefault(group.key, j)
             role = staff_roles.get(group.coordinator.strip().lower())
             if role is None:

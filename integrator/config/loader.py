@@ -2,6 +2,12 @@
 
 Every problem is reported at once, with file, line and key path, so that an IT admin can fix
 a file in one round. Messages never contain the value that was given: it may be a secret.
+
+At scale (hundreds of organisations) organisations may each have a file of their own in a
+directory beside the main file, named after it: config/integrator.yaml -> config/integrator.d/
+*.yaml. Such a file holds one organisation's keys at its top level (what one entry under
+`organisations:` holds); they follow the main file's organisations, in file-name order, and are
+checked as one configuration (an organisation key used twice is refused, naming both files).
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ import types
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from integrator.config.checks import semantic_problems
 from integrator.config.models import KEY_PATTERN, SecretRef, Settings
 from integrator.config.parsing import MAX_CONFIG_BYTES, parse, unreadable_character
-from integrator.config.problems import ConfigError, Problem, key_path, line_of
+from integrator.config.problems import ConfigError, Problem, Sources, line_of
 
 DEFAULT_CONFIG_PATH = Path("config/integrator.yaml")
 
@@ -132,16 +139,22 @@ def _explain(err: ErrorDetails) -> str:
     return str(err["msg"])
 
 
-def check_config(path: str | Path | None = None, *, check_secrets: bool = True) -> tuple[Settings | None, list[Problem]]:
-    """Every problem of a config file, in file order; the Settings when there are none."""
-    p = config_path(path)
+def organisation_dir(path: Path) -> Path:
+    """The directory of organisation files beside the main file, named after it:
+    config/integrator.yaml -> config/integrator.d/ (each *.yaml in it holds one organisation)."""
+    return path.parent / f"{path.stem}.d"
+
+
+def _read(p: Path, *, main: bool) -> tuple[str | None, list[Problem]]:
+    """A config file's text, or the problem that stops it from being read."""
     file = str(p)
     try:
         with p.open("rb") as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)  # one byte past the limit is enough to refuse it
     except FileNotFoundError:
         return None, [Problem(file, None, "", "config file not found (give a path, set INTEGRATOR_CONFIG, "
-                                              "or create config/integrator.yaml from config/integrator.example.yaml)")]
+                                              "or create config/integrator.yaml from config/integrator.example.yaml)"
+                              if main else "file not found")]
     except IsADirectoryError:
         return None, [Problem(file, None, "", "is a directory, expected a YAML file")]
     except OSError as e:
@@ -155,26 +168,77 @@ def check_config(path: str | Path | None = None, *, check_secrets: bool = True) 
         line = raw[: e.start].count(b"\n") + 1
         return None, [Problem(file, line, "", "not UTF-8 text; save the file as UTF-8")]
     unreadable = unreadable_character(text, file)
-    if unreadable is not None:
-        return None, [unreadable]
+    return (None, [unreadable]) if unreadable is not None else (text, [])
 
+
+def _organisation_files(main: Path) -> tuple[list[tuple[str, Any, yaml.Node | None]], list[Problem]]:
+    """Each organisation file in `integrator.d/` (name order), parsed: (file, data, node)."""
+    folder = organisation_dir(main)
+    if not folder.exists():
+        return [], []
+    if not folder.is_dir():
+        return [], [Problem(str(folder), None, "", "expected a directory of organisation files (*.yaml)")]
+    out: list[tuple[str, Any, yaml.Node | None]] = []
+    problems: list[Problem] = []
+    for p in sorted(folder.glob("*.yaml")):
+        file = str(p)
+        text, read_problems = _read(p, main=False)
+        if text is None:
+            problems.extend(read_problems)
+            continue
+        data, node, parse_problems = parse(text, file)
+        problems.extend(parse_problems)
+        if parse_problems and data is None:
+            continue
+        if node is None:
+            problems.append(Problem(file, None, "", "the file is empty; expected one organisation's settings "
+                                                    "(key, name, staff, groups, ...)"))
+        elif not isinstance(data, dict):
+            problems.append(Problem(file, line_of(node, ()), "", "expected one organisation's settings (key, name, "
+                                                                 "staff, groups, ...) at the top level"))
+        elif "organisations" in data:
+            problems.append(Problem(file, line_of(node, ("organisations",)), "organisations",
+                                    "an organisation file holds one organisation's keys at the top level (key, "
+                                    "name, ...), not an 'organisations' list"))
+        else:
+            out.append((file, data, node))
+    return out, problems
+
+
+def check_config(path: str | Path | None = None, *, check_secrets: bool = True) -> tuple[Settings | None, list[Problem]]:
+    """Every problem of a config (the main file and its `integrator.d/` organisation files), by
+    file and line; the Settings when there are none."""
+    p = config_path(path)
+    file = str(p)
+    text, problems = _read(p, main=True)
+    if text is None:
+        return None, problems
+    org_files, org_problems = _organisation_files(p)
     data, node, problems = parse(text, file)
     if node is None and not problems:
-        problems.append(Problem(file, None, "", "the file is empty; expected settings such as 'organisations:'"))
-    if problems and data is None:
+        if not org_files and not org_problems:
+            problems.append(Problem(file, None, "", "the file is empty; expected settings such as 'organisations:'"))
+        data = {}  # the defaults, with the organisations of their own files
+    problems.extend(org_problems)
+    if problems and (data is None or org_problems):
         return None, problems
     if not isinstance(data, dict):
         problems.append(Problem(file, line_of(node, ()), "", "expected a mapping of settings at the top level"))
         return None, problems
+    sources = Sources(file, node)
+    listed = data.get("organisations", [])
+    if org_files and isinstance(listed, list):  # a main file's malformed list is reported first
+        for i, (org_file, _, org_node) in enumerate(org_files, start=len(listed)):
+            sources.orgs[i] = (org_file, org_node)
+        data = {**data, "organisations": [*listed, *(d for _, d, _ in org_files)]}
     try:
         settings = Settings.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
-            loc = tuple(err["loc"])
-            problems.append(Problem(file, line_of(node, loc), key_path(loc), _explain(err)))
-        return None, sorted(problems, key=lambda q: (q.line or 0))
-    problems.extend(semantic_problems(settings, node, file, check_secrets))
-    problems.sort(key=lambda q: (q.line or 0))
+            problems.append(sources.problem(tuple(err["loc"]), _explain(err)))
+        return None, sorted(problems, key=sources.order)
+    problems.extend(semantic_problems(settings, sources, check_secrets))
+    problems.sort(key=sources.order)
     return (None if problems else settings), problems
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -67,3 +67,40 @@ def line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+
+
+@dataclass
+class Sources:
+    """Where each part of the settings was written: the main file, and the organisations that
+    come from files of their own (`integrator.d/*.yaml`), by their index in `organisations`.
+
+    A problem at ('organisations', i, ...) of such an organisation is reported in its file, at
+    the key path inside it.
+    """
+
+    file: str
+    node: yaml.Node | None
+    orgs: dict[int, tuple[str, yaml.Node | None]] = field(default_factory=dict)
+
+    def _split(self, loc: tuple[int | str, ...]) -> tuple[str, yaml.Node | None, tuple[int | str, ...]]:
+        if len(loc) >= 2 and loc[0] == "organisations" and isinstance(loc[1], int) and loc[1] in self.orgs:
+            file, node = self.orgs[loc[1]]
+            return file, node, loc[2:]
+        return self.file, self.node, loc
+
+    def problem(self, loc: tuple[int | str, ...], message: str) -> Problem:
+        file, node, rest = self._split(loc)
+        return Problem(file, line_of(node, rest), key_path(rest), message)
+
+    def where(self, loc: tuple[int | str, ...]) -> str:
+        """A place named in a message about another one: the key path in the main file, the
+        file (and key path in it) for an organisation of its own file."""
+        file, node, rest = self._split(loc)
+        if file == self.file:
+            return key_path(rest)
+        return f"{file}:{line_of(node, rest)}" + (f" ({key_path(rest)})" if rest else "")
+
+    def order(self, problem: Problem) -> tuple[int, int]:
+        """Sort key: the main file first, then the organisation files in name order, by line."""
+        files = [self.file, *sorted({f for f, _ in self.orgs.values()})]
+        return (files.index(problem.file) if problem.file in files else len(files), problem.line or 0)

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from integrator.config import Settings
 from integrator.domain.weeks import week_after
-from integrator.jobs.locks import JobAlreadyRunning, job_lock
+from integrator.jobs.locks import JobAlreadyRunning, LeaseLost, job_lock
 from integrator.jobs.nightly.run import run_nightly_sync
 from integrator.jobs.notify.letters import queue_weekly_letters
 from integrator.jobs.notify.reminders import queue_due_reminders
@@ -125,11 +125,17 @@ def run_locked(store: Store, settings: Settings, kind: str, org_key: str, fn: Jo
     started = time.monotonic()
     status = "failed"
     try:
-        with job_lock(store, f"schedule:{kind}:{org_key}", ttl=timedelta(hours=3)):
+        with job_lock(store, f"schedule:{kind}:{org_key}"):  # a lease, renewed while the job runs
             log.info("scheduled job started", extra={"job": kind, "org": org_key})
             fn(store, settings, org_key, now)
             status = "ok"
             return True
+    except LeaseLost as err:
+        # Another run took the job over (this one's lease lapsed): it stopped before its next write.
+        status = "lease_lost"
+        log.warning("scheduled job stopped: its lock was taken over", extra={"job": kind, "org": org_key,
+                                                                              "error": str(err)[:200]})
+        return False
     except JobAlreadyRunning:
         status = "skipped"
         log.info("scheduled job skipped: already running", extra={"job": kind, "org": org_key})

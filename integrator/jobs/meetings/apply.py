@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Settings
+from integrator.jobs.locks import Lease
 from integrator.jobs.meetings.plan import (
     KIND,
     RESOURCE,
@@ -256,10 +257,13 @@ def _save(store: Store, org_id: int, key: str, status: str, state: dict[str, Any
 
 
 def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, recorder: RunRecorder, *,
-                   providers: MeetingProviders | None = None) -> None:
+                   providers: MeetingProviders | None = None, lease: Lease | None = None) -> None:
     """Apply the plan's meeting actions one by one; an item's failure never stops the others
     (except NeedsReauth: nothing else can succeed with those credentials). Plain creates of a
-    provider that batches them (Teams) are prepared one by one and sent together at the end."""
+    provider that batches them (Teams) are prepared one by one and sent together at the end.
+
+    `lease`: the caller's lock, checked before each action and before the batched creates; a run
+    that lost it stops there (LeaseLost)."""
     org_cfg = settings.organisation(org_key)
     with store.session() as s:
         org_id = organisation_id(s, org_key)
@@ -269,6 +273,8 @@ def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, r
     batched: dict[str, list[_Prepared]] = {}
     try:
         for i, action in enumerate(actions, 1):
+            if lease is not None:
+                lease.check()
             try:
                 provider = str(action.detail.get("provider", ""))
                 if (action.op == "create" and not action.detail.get("replace")
@@ -287,6 +293,8 @@ def apply_meetings(store: Store, settings: Settings, org_key: str, plan: Plan, r
                 recorder.count("meeting:error")
             recorder.progress(done=i, total=len(actions), flush=(i % 20 == 0 or i == len(actions)))
         for provider, items in batched.items():
+            if lease is not None:
+                lease.check()
             try:
                 _create_many(store, org_id, p.service(provider), items, recorder)
             except LookupError as err:

@@ -33,7 +33,7 @@ from integrator.domain.types import JobStatus
 from integrator.jobs.attendance.alerts import AlertResult, queue_absence_alerts, withdraw_untrue_alerts
 from integrator.jobs.attendance.evaluate import EvaluationResult, evaluate_window, reevaluate_work_days
 from integrator.jobs.clients.changes import follow_ended_periods
-from integrator.jobs.locks import job_lock
+from integrator.jobs.locks import Lease, job_lock
 from integrator.jobs.nightly.context import HARVEST_DAYS, SyncContext, load_context
 from integrator.jobs.nightly.evidence import MEETING_ID_KIND
 from integrator.jobs.runs import RunRecorder
@@ -132,7 +132,7 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
         raise LookupError(f"organisation {org_cfg.key!r} is not in the store; run `integrator config apply` first")
     rules = settings.rules_for(org_cfg.key)
     start = since or (now.date() - timedelta(days=rules.reevaluate_days))
-    with job_lock(store, f"nightly_sync:{org_cfg.key}"):
+    with job_lock(store, f"nightly_sync:{org_cfg.key}") as lease:
         rec = RunRecorder.start(store, "nightly_sync", organisation_id=org_id, triggered_by=triggered_by,
                                 params={"since": since.isoformat() if since else None, "now": now.isoformat()})
         result = OrgSyncResult(org_key=org_cfg.key, status=JobStatus.RUNNING, run_id=rec.run_id)
@@ -141,7 +141,8 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                 ctx = load_context(s, org_id, org_cfg.key, org_cfg, rules, now=now,
                                    start=min(start, now.date() - timedelta(days=HARVEST_DAYS)), tz=settings.time_zone)
                 ctx.window_start = start
-            result.requests = _harvest(store, ctx, providers, rec, force=since is not None)
+            result.requests = _harvest(store, ctx, providers, rec, lease, force=since is not None)
+            lease.check()  # each write phase starts only while this run still holds the lock
             result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start, keep=ctx.unread)
             rec.count("days_kept_unread_source", len(ctx.unread))
             late = sorted(wd for wd in ctx.new_reports - ctx.unread if ctx.work_days[wd].day < start)
@@ -152,6 +153,7 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                                and wd not in ctx.unread and w.meeting_end <= now)
             need_decision = result.evaluation.need_decision
             if late or undecided:  # evidence of days before the window arrived late (the sync was down): decide them too
+                lease.check()
                 late_eval = reevaluate_work_days(store, org_id, sorted({*late, *undecided}), rules=rules,
                                                  actor="system:nightly_sync", now=now)
                 rec.count("days_outside_window_evaluated", late_eval.evaluated)
@@ -160,6 +162,7 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
             for status, n in result.evaluation.by_status.items():
                 rec.count(f"days_{status}", n)
             rec.count("days_changed", result.evaluation.changed)
+            lease.check()
             if any(e["kind"] != MEETING_ID_KIND for e in rec.errors):
                 # A source failed: a missing return must not alert. A meeting whose id is unknown
                 # does not hold alerts back: its days stay pending (never absent), and it can
@@ -184,6 +187,7 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                 result.requests += _harvest_surveys(store, org_id, org_cfg, now, providers, rec)
             rec.count("requests", result.requests)
             if org_cfg.google is not None:
+                lease.check()
                 _end_access(store, settings, org_cfg, now, providers, rec)
             result.status = rec.finish()
         except BaseException as err:
@@ -230,7 +234,8 @@ def _end_access(store: Store, settings: Settings, org_cfg: OrganisationConfig, n
         rec.count("access_ended", len(followed))
 
 
-def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecorder, *, force: bool) -> int:
+def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecorder, lease: Lease, *,
+             force: bool) -> int:
     # The halves load their vendor SDKs (msgraph alone costs ~1.3 s): only when an organisation runs.
     from integrator.jobs.nightly import google, teams
 
@@ -243,24 +248,26 @@ def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecor
             ("drive", lambda: google.harvest_drive(store, ctx, gc, rec)),
             ("meet", lambda: google.harvest_meet(store, ctx, gc, rec)),
         ]
-        failed = _steps(steps, rec)
+        failed = _steps(steps, rec, lease)
         if failed & {"classroom", "drive"}:
             ctx.unread |= set(ctx.work_days)  # returns of anyone may be missing
         requests += int(gc.stats.requests)
     if org_cfg.microsoft is not None and any(m.provider == "teams" for m in ctx.meetings):
         graph = providers.graph(org_cfg)
         try:
-            _steps([("teams", lambda: teams.harvest_teams(store, ctx, graph, rec))], rec)
+            _steps([("teams", lambda: teams.harvest_teams(store, ctx, graph, rec))], rec, lease)
             requests += int(graph.requests)
         finally:
             graph.close()
     return requests
 
 
-def _steps(steps: list[tuple[str, Callable[[], None]]], rec: RunRecorder) -> set[str]:
-    """Run the harvest steps; returns the names of those that failed as a whole."""
+def _steps(steps: list[tuple[str, Callable[[], None]]], rec: RunRecorder, lease: Lease) -> set[str]:
+    """Run the harvest steps; returns the names of those that failed as a whole. Each step
+    stores its evidence as it reads: it starts only while the run holds its lock."""
     failed: set[str] = set()
     for i, (name, step) in enumerate(steps):
+        lease.check()  # LeaseLost is not a step's failure: it stops the run
         try:
             step()
         except NeedsReauth as err:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Settings
 from integrator.domain.types import MessageKind, WorkDayStatus
-from integrator.jobs.locks import job_lock
+from integrator.jobs.locks import Lease, job_lock
 from integrator.jobs.meetings.plan import load_groups, organisation_id, participants, takes_part
 from integrator.jobs.notify.outbox import (
     Mailer,
@@ -164,7 +164,7 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
     """
     current: Callable[[], datetime] = clock or ((lambda: now) if now is not None else utcnow)  # type: ignore[assignment,return-value]
     totals: Counter[str] = Counter({k: 0 for k in (*SendStats().as_dict(), "requests")})
-    with job_lock(store, SEND_LOCK):
+    with job_lock(store, SEND_LOCK) as lease:
         recovered_keys = recover_in_flight(store)
         recovered = by_organisation(store, recovered_keys)
         validate = _Validator(store, current)
@@ -178,7 +178,7 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
             back = recovered.get(org_id, [])
             if due or back:
                 totals.update(_run_org(store, org_cfg, org_id, due, back, trigger or Trigger(), mailers,
-                                       current, sleep, monotonic, validate))
+                                       current, sleep, monotonic, validate, lease))
     out = dict(totals)
     out["recovered_uncertain"] = len(recovered_keys)  # also those of an organisation no longer configured
     log.info("outbox sent", extra=out)
@@ -187,7 +187,8 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
 
 def _run_org(store: Store, org_cfg: OrganisationConfig, org_id: int, due: int, recovered: list[int],
              trigger: Trigger, mailers: dict[str, Mailer] | None, current: Callable[[], datetime],
-             sleep: Callable[[float], None], monotonic: Callable[[], float], validate: _Validator) -> dict[str, int]:
+             sleep: Callable[[float], None], monotonic: Callable[[], float], validate: _Validator,
+             lease: Lease) -> dict[str, int]:
     """One organisation's sending, recorded as its JobRun."""
     stats = SendStats(recovered_uncertain=len(recovered))
     run = SendRun.start(store, org_id, trigger, due=due, recovered=len(recovered))
@@ -199,7 +200,7 @@ def _run_org(store: Store, org_cfg: OrganisationConfig, org_id: int, due: int, r
             mailer: Any = build_mailer(org_cfg) if own else mailers[org_cfg.key]  # type: ignore[index]
             try:
                 _send_org(store, org_cfg, org_id, mailer, current, sleep, monotonic, stats, validate, tried,
-                          lambda: run.progress(len(recovered) + len(tried)))
+                          lambda: run.progress(len(recovered) + len(tried)), lease)
             finally:
                 if own:
                     requests = int(getattr(mailer, "requests", lambda: 0)())
@@ -214,10 +215,15 @@ def _run_org(store: Store, org_cfg: OrganisationConfig, org_id: int, due: int, r
 
 def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Mailer,
               current: Callable[[], datetime], sleep: Callable[[float], None], monotonic: Callable[[], float],
-              stats: SendStats, validate: _Validator, tried: set[int], progress: Callable[[], None]) -> None:
+              stats: SendStats, validate: _Validator, tried: set[int], progress: Callable[[], None],
+              lease: Lease) -> None:
     """One sender's due messages, reminders first, re-reading the queue as it goes: a paced
     run of 1,000 letters takes half an hour at Exchange's 30/min, and a reminder queued
-    meanwhile must not wait behind them."""
+    meanwhile must not wait behind them.
+
+    The send lock's lease is checked before each message is claimed (after the pacing wait):
+    a sender whose lease was taken over stops there (LeaseLost), so two senders never work
+    the queue at once and a message is never claimed by a run that no longer holds the lock."""
     per_minute, per_day = _limits(org_cfg)
     # A bucket of one, refilled every 60/per_minute s: never more than per_minute in any
     # minute, whatever window the provider counts in (a full bucket would allow twice that).
@@ -231,6 +237,7 @@ def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Ma
             return
         progress()
         for message_id in batch[:20]:
+            lease.check()
             tried.add(message_id)
             if sent_today >= per_day:
                 until = (oldest or current()) + timedelta(days=1)
@@ -238,6 +245,7 @@ def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Ma
                 log.warning("daily sending limit reached", extra={"org": org_cfg.key, "limit": per_day})
                 return
             limiter.acquire()
+            lease.check()  # the pacing wait may have been long
             at = current()
             try:
                 outcome = send_one(store, mailer, message_id, at, stats, validate)

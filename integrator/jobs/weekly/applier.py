@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig
+from integrator.jobs.locks import Lease
 from integrator.jobs.plan import Action
 from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.plan import PlannedOrg
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 class ApplierBase:
     def __init__(self, store: Store, org_cfg: OrganisationConfig, gc: GoogleClient, planned: PlannedOrg,
-                 recorder: RunRecorder, now: datetime) -> None:
+                 recorder: RunRecorder, now: datetime, *, lease: Lease | None = None) -> None:
         assert org_cfg.google is not None
+        self.lease = lease  # the weekly-setup lock: checked before each batch of writes
         self.store, self.org_cfg, self.google, self.gc = store, org_cfg, org_cfg.google, gc
         self.planned, self.recorder, self.now = planned, recorder, now
         self.classroom, self.drive = Classroom(gc), Drive(gc)
@@ -104,6 +106,11 @@ class ApplierBase:
             if ids else {}
 
     # ---- running steps in batches, recording after each batch ----
+    def check_lease(self) -> None:
+        """Stop (LeaseLost) before the next write when this run no longer holds its lock."""
+        if self.lease is not None:
+            self.lease.check()
+
     def run_steps(self, steps: list[Step], *, retry: bool = True) -> None:
         by_api: dict[str, list[Step]] = {}
         for st in steps:
@@ -112,6 +119,7 @@ class ApplierBase:
             size = self.gc.batch_limits[api] if self.gc.batching else 1
             for start in range(0, len(group), size):
                 chunk = group[start:start + size]
+                self.check_lease()
                 results = self.gc.batch([(i, st.request) for i, st in enumerate(chunk)], retry=retry)
                 with self.store.session() as s:
                     self.preload(s, [(st.action.resource, st.action.key) for st in chunk]

@@ -48,6 +48,7 @@ class Applier(RosterStage):
         self.base = self.recorder.done
         if self.recorder.total < self.base + len(acts):  # used on its own: the plan is the whole run
             self.recorder.progress(total=self.base + len(acts))
+        self.check_lease()
         self.record_accepted()
         stages: list[tuple[Callable[[list[Action]], None], list[Action]]] = [
             (self.stage_courses, [a for a in acts if a.resource == "course"]),
@@ -58,6 +59,7 @@ class Applier(RosterStage):
             (self.stage_removals, [a for a in acts if a.resource in ("enrolment", "permission") and a.op == "remove"]),
         ]
         for stage, actions in stages:
+            self.check_lease()  # run_steps checks again before each batch
             stage(actions)
             self.advance(actions)
         self.advance(acts)

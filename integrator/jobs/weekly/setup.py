@@ -29,7 +29,7 @@ from integrator.config import GoogleTenant, OrganisationConfig, Settings
 from integrator.config.apply import apply_to_session
 from integrator.domain.types import JobStatus
 from integrator.domain.weeks import parse_iso_week
-from integrator.jobs.locks import JobAlreadyRunning, job_lock
+from integrator.jobs.locks import JobAlreadyRunning, Lease, job_lock
 from integrator.jobs.meetings.apply import apply_meetings
 from integrator.jobs.meetings.plan import plan_meetings
 from integrator.jobs.plan import Action, Plan
@@ -120,18 +120,21 @@ def rolled_back(store: Store) -> Iterator[Store]:
                 transaction.rollback()
 
 
-def lock_organisations(stack: ExitStack, store: Store, orgs: list[OrganisationConfig]) -> None:
-    """Take every organisation's weekly-setup lock on `stack`, or none (JobAlreadyRunning).
+def lock_organisations(stack: ExitStack, store: Store, orgs: list[OrganisationConfig]) -> dict[str, Lease]:
+    """Take every organisation's weekly-setup lock on `stack`, or none (JobAlreadyRunning);
+    returns the leases by organisation key, for the apply to check before its writes.
 
     Taken before the JobRun is recorded, so that a refused run leaves no run row that claims to
     have done something. A run never waits for a lock: two runs over several organisations
     cannot deadlock.
     """
+    leases: dict[str, Lease] = {}
     for org_cfg in orgs:
         try:
-            stack.enter_context(job_lock(store, f"weekly_setup:{org_cfg.key}"))
+            leases[org_cfg.key] = stack.enter_context(job_lock(store, f"weekly_setup:{org_cfg.key}"))
         except JobAlreadyRunning as err:
             raise JobAlreadyRunning(f"another weekly setup is running for {org_cfg.key}: {err}") from err
+    return leases
 
 
 def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str | None = None,
@@ -159,15 +162,16 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
     with ExitStack() as locks:
         # A dry run takes the locks too: it computes on the store (work days, tasks) and must
         # neither race an apply nor show a half-applied state.
-        lock_organisations(locks, store, orgs)
-        return _locked_run(store, settings, week, orgs, org_key, only, dry_run, triggered_by,
+        leases = lock_organisations(locks, store, orgs)
+        return _locked_run(store, settings, week, orgs, org_key, only, dry_run, triggered_by, leases,
                            confirmed=confirmed_removals, tasks_file=tasks_file, task_file=task_file, now=now,
                            factory=client_factory or (lambda tenant: GoogleClient(tenant)),
                            meetings=include_meetings, say=echo or (lambda _line: None))
 
 
 def _locked_run(store: Store, settings: Settings, week: str, orgs: list[OrganisationConfig], org_key: str | None,
-                only: frozenset[str] | None, dry_run: bool, triggered_by: str, *, confirmed: Confirmed,
+                only: frozenset[str] | None, dry_run: bool, triggered_by: str, leases: dict[str, Lease], *,
+                confirmed: Confirmed,
                 tasks_file: Path | None,
                 task_file: TaskFile | None, now: datetime, factory: ClientFactory, meetings: bool,
                 say: Callable[[str], None]) -> tuple[Plan, int]:
@@ -198,7 +202,7 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
                 full.extend(op.plan)
             recorder.progress(0, sum(op.size for op in planned))
             for op in planned:
-                _apply_org_week(store, settings, op, recorder, now, say)
+                _apply_org_week(store, settings, op, recorder, now, say, leases[op.org_cfg.key])
     except NeedsReauth as err:
         recorder.error("credentials", str(err), kind="needs_reauth")
         status = JobStatus.FAILED
@@ -259,14 +263,16 @@ def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig
 
 
 def _apply_org_week(store: Store, settings: Settings, op: OrgWeekPlan, recorder: RunRecorder, now: datetime,
-                    say: Callable[[str], None]) -> None:
+                    say: Callable[[str], None], lease: Lease) -> None:
+    """Apply one organisation's week; the lease is checked before each batch of writes (the
+    Google stages and batches, each meeting): a run that lost its lock stops there."""
     key = op.org_cfg.key
     if op.google is not None and op.gc is not None and op.google.plan.actions:
         say(f"{key}: applying {len(op.google.plan.actions)} Google change(s)")
-        Applier(store, op.org_cfg, op.gc, op.google, recorder, now).apply()
+        Applier(store, op.org_cfg, op.gc, op.google, recorder, now, lease=lease).apply()
     if op.meetings is not None and op.meetings.actions:
         try:
-            apply_meetings(store, settings, key, op.meetings, MeetingsProgress.over(recorder))
+            apply_meetings(store, settings, key, op.meetings, MeetingsProgress.over(recorder), lease=lease)
         except NeedsReauth:
             raise
         except (ProviderError, KeyError, LookupError) as err:
