@@ -46,6 +46,7 @@ COUNT_FI = {
     "alerts_queued": "poissaolohälytyksiä jonossa", "alerts_postponed": "poissaolohälytyksiä siirretty",
     "classroom_courses_read": "Classroom-kursseja luettu", "classroom_returns_written": "Classroom-palautuksia kirjattu",
     "drive_feeds_read": "Drive-muutoslistoja luettu", "drive_returns_written": "Drive-palautuksia kirjattu",
+    "drive_returns_retied": "Drive-palautuksia liitetty työpäivään uudelleen",
     "meet_meetings_read": "Meet-tapaamisia luettu", "meet_attendees_written": "Meet-osallistujia kirjattu",
     "meet_intervals_rejected": "Meet-läsnäolojaksoja hylätty", "teams_meetings_read": "Teams-kokouksia luettu",
     "teams_attendees_written": "Teams-osallistujia kirjattu", "teams_intervals_rejected": "Teams-läsnäolojaksoja hylätty",

@@ -10,7 +10,8 @@ Friday 02:00, and once more with nothing new. (It also runs the night before the
 does every night: that run starts the Drive changes feed and is reported as `bootstrap_*`.) The last line on stdout is one JSON object:
 `requests` (API requests on the wire in run 1; a batch counts once; token fetches not counted),
 `wall_s` (run 1, process start to exit), `peak_rss_mb` (of the sync process),
-`second_run_requests` (run 2: with no new data only cursors are read), plus context fields.
+`second_run_requests` (run 2: with no new data only cursors are read, and each meeting of the
+re-evaluation window is listed once, in batch envelopes), plus context fields.
 """
 
 from __future__ import annotations

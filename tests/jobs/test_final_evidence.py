@@ -22,7 +22,7 @@ from integrator.jobs.attendance.evaluate import REPORT_KIND
 from integrator.reports.register import build_week
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import AttendanceDay, ExternalResource, OutboxMessage, WorkDay
+from integrator.store.models import AttendanceDay, ExternalResource, OutboxMessage, Submission, WorkDay
 from tests.jobs.test_nightly_sync import THU, TUE, WED, WEEK, _world, table
 
 FRI = date(2026, 1, 16)
@@ -227,3 +227,47 @@ def test_a_meet_meeting_without_any_conference_is_never_decided_absent(world: De
     sync_at(world, THU, 9)  # the old code's 4-hour grace has passed
     assert table(world)["K-0004"] == {WED: "pending"}
     assert report_markers(world) == []
+
+
+# ---- e) evidence that comes after the day was read -------------------------------------------
+
+
+def test_a_meeting_whose_report_is_in_costs_one_report_listing_per_sync_in_the_window_and_none_after(
+        world: DemoWorld) -> None:
+    world.sb.state.clock.set(local(TUE, 12))
+    world.attend("K-0001", "tiistai", TUE, 45)
+    sync_at(world, WED, 2)  # Tuesday's report is read and stored
+    world.sb.state.log.reset()
+    sync_at(world, WED, 7)
+    calls = world.sb.state.log.counts()
+    # Listed again (Teams may cut a second report), but its stored report is not read again.
+    assert sum(n for k, n in calls.items() if "attendanceReports" in k) == 1, calls
+    assert sum(n for k, n in calls.items() if "attendanceRecords" in k) == 0, calls
+    sync_at(world, FRI, 2)  # Thursday's meeting: nobody came, no report
+    world.sb.state.log.reset()
+    sync_at(world, TUE + timedelta(days=10), 2)  # both days have left the re-evaluation window
+    calls = world.sb.state.log.counts()
+    assert not any("attendanceReports" in k or "conferenceRecords" in k for k in calls), calls
+
+
+def test_a_meet_conference_held_after_the_day_was_read_is_read_too(world: DemoWorld) -> None:
+    world.sb.state.clock.set(local(WED, 12))
+    world.attend("K-0004", "keskiviikko", WED, 40)
+    sync_at(world, WED, 12)  # the 10:00 conference has ended: read, the day's attendance is in
+    assert day_row(world, "K-0004", WED).minutes == 40
+    world.attend("K-0005", "keskiviikko", WED, 20, late_by=3 * 60)  # 13:00: a new conference record
+    sync_at(world, WED, 14)
+    assert len(report_markers(world)) == 2
+    meeting = day_row(world, "K-0005", WED).evidence["meeting"]
+    # After the scheduled end: on the record for the coordinator, no minutes that count.
+    assert len(meeting["records"]) == 1 and meeting["minutes"] == 0
+
+
+def test_a_drive_return_read_between_local_midnight_and_the_utc_date_change_is_tied_to_its_day(
+        world: DemoWorld) -> None:
+    world.sb.state.clock.set(local(WED, 0, 30))
+    world.drop_file("K-0005", WEEK, "kuva.jpg", "image/jpeg", at=local(WED, 0, 30))
+    sync_at(world, WED, 1)  # 23:00 UTC on Tuesday
+    with world.store.session() as s:
+        (tied,) = s.scalars(select(Submission.work_day_id).where(Submission.source == "drive")).all()
+    assert tied == work_day_id(world, "keskiviikko", WED)

@@ -179,13 +179,6 @@ CI = settings(max_examples=40, deadline=None, derandomize=True, database=None, p
               phases=[Phase.explicit, Phase.generate],
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SLOW = settings(CI, max_examples=400, derandomize=False, phases=list(Phase))
-#: Remove once the fixes are merged: each bug class has its own regression test below.
-KNOWN = pytest.mark.xfail(strict=False, reason=(
-    "order bugs still open: a second Teams report of a meeting never read; a Drive return tied to a work day "
-    "only at its first read (local vs UTC date, membership recorded later)"))
-
-
-@KNOWN
 @CI
 @given(sc=scenarios())
 def test_the_register_is_a_function_of_the_final_facts_not_of_when_syncs_ran(
@@ -193,7 +186,6 @@ def test_the_register_is_a_function_of_the_final_facts_not_of_when_syncs_ran(
     check(sc, sandbox, prepared)
 
 
-@KNOWN
 @pytest.mark.slow
 @pytest.mark.skipif("'slow' not in (config.option.markexpr or '')",
                     reason="400 more examples only when asked: scripts/test -m slow tests/jobs/test_register_event_order.py")
@@ -202,8 +194,6 @@ def test_the_register_is_a_function_of_the_final_facts_not_of_when_syncs_ran(
 def test_the_register_is_a_function_of_the_final_facts_slow(
         sc: Scenario, sandbox: Sandbox, prepared: dict[str, Prepared]) -> None:
     check(sc, sandbox, prepared)
-
-
 
 
 # ---- one deterministic case per order bug the property found (shrunk by hand to the story) ----
@@ -231,8 +221,6 @@ def test_a_teams_report_published_five_hours_after_the_meeting_still_counts(
     assert o.got == o.want
 
 
-@pytest.mark.xfail(strict=False, reason="new bug: once one Teams attendance report of a meeting is read, the meeting "
-                   "is never read again, so a second report (a later session of the same meeting) is lost")
 def test_a_second_teams_report_published_after_a_sync_still_counts(
         sandbox: Sandbox, prepared: dict[str, Prepared]) -> None:
     # K-0001 is alone 10:00-10:15 (Teams cuts a session: report 1, out at 11:00); K-0002 joins
@@ -244,9 +232,6 @@ def test_a_second_teams_report_published_after_a_sync_still_counts(
     assert o.got == o.want
 
 
-@pytest.mark.xfail(strict=False, reason="new bug: a Drive return is tied to a work day only when the feed first "
-                   "shows it; ctx.end is the UTC date, so a file uploaded between local midnight and 02:00 "
-                   "and read before 02:00 gets no work day, and the feed never shows it again")
 def test_a_drive_return_uploaded_after_local_midnight_and_read_at_once_counts_for_that_day(
         sandbox: Sandbox, prepared: dict[str, Prepared]) -> None:
     sc = Scenario("meet", returns=(Return("K-0001", 1, "drive", local(WED, 0, 30)),), syncs=(Sync(local(WED, 1)),))
@@ -255,8 +240,6 @@ def test_a_drive_return_uploaded_after_local_midnight_and_read_at_once_counts_fo
     assert o.got == o.want
 
 
-@pytest.mark.xfail(strict=False, reason="new bug: a Drive return read while its client's day is not expected yet "
-                   "(membership recorded later the same day) is never tied to the day")
 def test_a_drive_return_read_before_the_membership_was_recorded_counts_once_it_is(
         sandbox: Sandbox, prepared: dict[str, Prepared]) -> None:
     sc = Scenario("meet", returns=(Return(LATE_MEMBER, 1, "drive", local(WED, 9)),),

@@ -3,6 +3,7 @@ the work days in it, our memory of the outside world (ExternalResource rows) and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,6 +26,13 @@ HARVEST_DAYS = 30
 #: The meeting's state key saying when the sync last looked for its attendance and found it not
 #: final yet. Only that: "no report yet" is never stored as final evidence.
 CHECKED_KEY = "attendance_checked_at"
+
+
+def local_today(now: datetime, zones: Iterable[str]) -> date:
+    """The sync's "today": the local date where it is latest among the organisation's and its
+    groups' time zones. Never the UTC date: between local midnight and 02:00 (03:00 in summer)
+    the UTC date is still yesterday, and a return made then would find no work day."""
+    return max(now.astimezone(ZoneInfo(z)).date() for z in zones)
 
 
 def get_cursor(s: Session, org_id: int, source: str, partition: str = "") -> str | None:
@@ -86,6 +94,8 @@ class SyncContext:
     folder_owners: set[str] = field(default_factory=set)
     meetings: list[MeetingRow] = field(default_factory=list)
     reported: set[int] = field(default_factory=set)  # work days whose meeting report is in
+    # Work day id -> ids of its meeting reports (Teams) or conference records (Meet) already stored.
+    report_ids: dict[int, set[str]] = field(default_factory=dict)
     unread: set[int] = field(default_factory=set)  # work days with a source that failed this run
     new_reports: set[int] = field(default_factory=set)  # work days whose meeting evidence came in now
     codes: dict[int, str] = field(default_factory=dict)  # client id -> code
@@ -95,11 +105,20 @@ class SyncContext:
         """When the work day's return is due at the latest (`rules.day_return_deadline`, group's time)."""
         return return_deadline(self.work_days[work_day_id].day, self.rules, self.group_of[work_day_id].time_zone)
 
-    def rereads(self, m: MeetingRow) -> bool:
-        """A meeting without final attendance is read at every sync while its day is inside the
-        re-evaluation window (or what --since asks); one older than that only if it was never
-        read (the sync was down), so that each pending meeting costs its requests once a night."""
-        return not m.checked or self.work_days[m.work_day_id].day >= (self.window_start or self.start)
+    def in_window(self, work_day_id: int) -> bool:
+        """The day is inside the re-evaluation window (or what --since asks)."""
+        return self.work_days[work_day_id].day >= (self.window_start or self.start)
+
+    def reads(self, m: MeetingRow) -> bool:
+        """The meeting's attendance is listed at this sync: once it has ended, at every sync while
+        its day is inside the re-evaluation window - also after a report is in, since Teams cuts a
+        new report (Meet a new conference record) when the meeting empties and someone rejoins;
+        older than that only if its attendance was never read (the sync was down), so that each
+        meeting costs one listing per sync within the window and nothing outside it."""
+        if m.end > self.now:
+            return False
+        never_read = m.work_day_id not in self.reported and not m.checked
+        return never_read or self.in_window(m.work_day_id)
 
     def group_days(self, group_key: str) -> set[int]:
         group = self.groups.get(group_key)
@@ -118,9 +137,9 @@ def _work_day_of_coursework(key: str) -> int | None:
 
 
 def load_context(s: Session, org_id: int, org_key: str, org_cfg: OrganisationConfig, rules: Rules, *,
-                 now: datetime, start: date, tz: str) -> SyncContext:
+                 now: datetime, start: date, today: date, tz: str) -> SyncContext:
     ctx = SyncContext(org_id=org_id, org_key=org_key, org_cfg=org_cfg, rules=rules, now=now, start=start,
-                      end=now.date(), tz=ZoneInfo(tz))
+                      end=today, tz=ZoneInfo(tz))
     rows = s.execute(
         select(WorkDay, PeerGroup).join(PeerGroup, WorkDay.group_id == PeerGroup.id)
         .where(PeerGroup.organisation_id == org_id, WorkDay.day >= start, WorkDay.day <= ctx.end,
@@ -164,6 +183,7 @@ def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
     if r.kind == REPORT_KIND and len(parts) > 1 and parts[1].isdigit():
         if is_final_report(r.local_key):
             ctx.reported.add(int(parts[1]))
+            ctx.report_ids.setdefault(int(parts[1]), set()).add(":".join(parts[3:]))
     elif r.kind == "meeting" and len(parts) == 3 and (parts[1], parts[2]) in by_day:
         wd_id = by_day[(parts[1], parts[2])]
         wd = ctx.work_days[wd_id]

@@ -118,6 +118,7 @@ def mark_report(s: Session, ctx: SyncContext, work_day_id: int, source: str, rep
     else:
         row.state = details
     ctx.reported.add(work_day_id)
+    ctx.report_ids.setdefault(work_day_id, set()).add(report_id)
     ctx.new_reports.add(work_day_id)
 
 
@@ -131,7 +132,7 @@ MEETING_ID_KIND = "meeting_id"
 def mark_checked(store: Store, ctx: SyncContext, m: MeetingRow) -> None:
     """Note on the meeting that it was read and its attendance was not final yet: not evidence,
     only what lets a meeting older than the re-evaluation window be read once after an outage
-    and not every night (`SyncContext.rereads`). Written once per meeting."""
+    and not every night (`SyncContext.reads`). Written once per meeting."""
     if m.checked:
         return
     with store.session() as s:

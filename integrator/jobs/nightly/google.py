@@ -1,4 +1,4 @@
-"""The Google half of the nightly sync: Classroom returns, Drive returns, Meet attendance.
+"""The Google half of the nightly sync: Classroom returns and Meet attendance (Drive: jobs.nightly.drive).
 
 Each unit of work (a course, a Drive feed, a meeting) is stored in one transaction together
 with its cursor, so a crash or a fault loses at most that unit, which the next run reads again.
@@ -7,8 +7,6 @@ with its cursor, so a crash or a fault loses at most that unit, which the next r
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-
-from sqlalchemy.orm import Session
 
 from integrator.jobs.attendance.identity import ORGANIZER_ROLE, STAFF_ROLE, participant_key
 from integrator.jobs.nightly.context import MeetingRow, SyncContext, get_cursor, set_cursor
@@ -28,14 +26,12 @@ from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google import calendar, harvest
 from integrator.providers.google.classroom import Classroom, marker, marker_of
 from integrator.providers.google.client import GoogleClient
-from integrator.reports.expected import expected_pairs
 from integrator.store.db import Store
 from integrator.store.models import Client
 
 RETURN_STATES = frozenset({"TURNED_IN", "RETURNED", "RECLAIMED_BY_STUDENT"})
 #: A copy of our work is known by the marker line in its description: nothing else is read.
 COPY_FIELDS = "nextPageToken,courseWork(id,description)"
-FOLDER_MIME = "application/vnd.google-apps.folder"
 
 
 def _subject(ctx: SyncContext, group_key: str | None) -> str:
@@ -155,63 +151,6 @@ def _due(ctx: SyncContext, course_work_id: str) -> datetime | None:
     return ctx.deadline(wd) if wd is not None and wd in ctx.work_days else None
 
 
-# ---- Drive -----------------------------------------------------------------------------------
-
-
-def _feeds(ctx: SyncContext) -> list[tuple[str, str, str | None]]:
-    """(partition, subject, shared drive id): one changes feed per place client folders live."""
-    google = ctx.org_cfg.google
-    assert google is not None
-    if google.shared_drive_id:
-        return [(f"drive:{google.shared_drive_id}", google.admin_subject, google.shared_drive_id)]
-    owners = sorted({o or google.admin_subject for o in ctx.folder_owners} or {google.admin_subject})
-    return [(f"user:{o.lower()}", o, None) for o in owners]
-
-
-def _client_days(s: Session, ctx: SyncContext) -> dict[tuple[int, date], int]:
-    return {(p.client_id, ctx.work_days[p.work_day_id].day): p.work_day_id
-            for p in expected_pairs(s, list(ctx.work_days.values()))}
-
-
-def _drive_returns(ctx: SyncContext, files: list[harvest.DriveFileAdded],
-                   days: dict[tuple[int, date], int]) -> list[ReturnIn]:
-    out = []
-    for f in files:
-        client_id = next((ctx.folders[p] for p in f.parents if p in ctx.folders), None)
-        if client_id is None or f.mime_type == FOLDER_MIME:
-            continue
-        if any(o in ctx.staff_emails for o in f.owners):
-            continue  # put there by a coordinator (instructions, material): not the client's work
-        wd = days.get((client_id, ctx.local_date(f.created_at))) if f.created_at else None
-        out.append(ReturnIn(source="drive", external_id=f.file_id, client_id=client_id, work_day_id=wd,
-                            state="removed" if f.removed else "added", returned_at=f.created_at, late=False,
-                            mime_type=f.mime_type, raw={"parents": f.parents, "mimeType": f.mime_type}))
-    return out
-
-
-def harvest_drive(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder) -> None:
-    if not ctx.folders:
-        return
-    with store.session() as s:
-        days = _client_days(s, ctx)
-    for partition, subject, drive_id in _feeds(ctx):
-        with store.session() as s:
-            token = get_cursor(s, ctx.org_id, "drive_changes", partition)
-        files: list[harvest.DriveFileAdded] = []
-        if token is None:
-            # First run: take the token first, then list what is already there, so that nothing
-            # added in between is missed (it is read twice at worst, and upserted once).
-            new_token = harvest.start_page_token(gc, subject, drive_id)
-            files = harvest.list_files(gc, subject, drive_id)
-        else:
-            page = harvest.read_changes(gc, subject, token, drive_id)
-            files, new_token = page.files, page.new_start_token
-        with store.session() as s:
-            rec.count("drive_returns_written", upsert_returns(s, ctx, _drive_returns(ctx, files, days)))
-            set_cursor(s, ctx.org_id, "drive_changes", partition, new_token)
-        rec.count("drive_feeds_read")
-
-
 # ---- Meet ------------------------------------------------------------------------------------
 
 
@@ -267,17 +206,18 @@ def resolve_meeting_codes(store: Store, ctx: SyncContext, gc: GoogleClient, miss
 
 
 def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecorder) -> None:
-    """Each ended Meet meeting of the window whose attendance is not final yet.
+    """Each ended Meet meeting of the window: its conference records of the day not stored yet.
 
     Final means the day's conference record(s) have ended; a meeting still going on, or without
     any record yet, is read again at the next sync while its day is in the re-evaluation
-    window (`SyncContext.rereads`), never stored as final.
+    window (`SyncContext.reads`), never stored as final. A meeting whose attendance is in is
+    listed too while in the window: a second conference of the same meeting code the same day
+    (everyone left, someone came back) is read once it has ended.
 
     Reads are batched across meetings: records of all meetings, then their participants,
     then the participants' sessions - three rounds of envelopes however many meetings.
     """
-    pending = [m for m in ctx.meetings if m.provider == "meet" and m.work_day_id not in ctx.reported
-               and m.end <= ctx.now and ctx.rereads(m)]
+    pending = [m for m in ctx.meetings if m.provider == "meet" and ctx.reads(m)]
     missing = [m for m in pending if not m.meeting_code]
     if missing:
         resolve_meeting_codes(store, ctx, gc, missing, rec)
@@ -294,8 +234,15 @@ def harvest_meet(store: Store, ctx: SyncContext, gc: GoogleClient, rec: RunRecor
                 raise res
             rec.error(label, str(res)[:300], kind="meet")
             continue
-        day = ctx.work_days[wd].day
-        records = [r for r in res if r.start is not None and ctx.local_date(r.start) == day]
+        day, stored = ctx.work_days[wd].day, ctx.report_ids.get(wd, set())
+        records = [r for r in res if r.start is not None and ctx.local_date(r.start) == day
+                   and r.name.split("/")[-1] not in stored]
+        if wd in ctx.reported:
+            # The day's attendance is in: a later conference is added once it has ended.
+            records = [r for r in records if r.end is not None]
+            if records:
+                complete[wd] = records
+            continue
         if not records or any(r.end is None for r in records):
             mark_checked(store, ctx, todo[wd])  # still going on, or no conference yet: next run
             rec.count("meet_meetings_not_final")

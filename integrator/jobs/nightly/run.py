@@ -34,7 +34,7 @@ from integrator.jobs.attendance.alerts import AlertResult, queue_absence_alerts,
 from integrator.jobs.attendance.evaluate import EvaluationResult, evaluate_window, reevaluate_work_days
 from integrator.jobs.clients.changes import follow_ended_periods
 from integrator.jobs.locks import Lease, job_lock
-from integrator.jobs.nightly.context import HARVEST_DAYS, SyncContext, load_context
+from integrator.jobs.nightly.context import HARVEST_DAYS, SyncContext, load_context, local_today
 from integrator.jobs.nightly.evidence import MEETING_ID_KIND
 from integrator.jobs.runs import RunRecorder
 from integrator.jobs.surveys.forms import harvest_forms
@@ -131,19 +131,21 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
     if org_id is None:
         raise LookupError(f"organisation {org_cfg.key!r} is not in the store; run `integrator config apply` first")
     rules = settings.rules_for(org_cfg.key)
-    start = since or (now.date() - timedelta(days=rules.reevaluate_days))
+    today = local_today(now, [settings.time_zone, *(g.time_zone for g in org_cfg.groups)])
+    start = since or (today - timedelta(days=rules.reevaluate_days))
     with job_lock(store, f"nightly_sync:{org_cfg.key}") as lease:
         rec = RunRecorder.start(store, "nightly_sync", organisation_id=org_id, triggered_by=triggered_by,
                                 params={"since": since.isoformat() if since else None, "now": now.isoformat()})
         result = OrgSyncResult(org_key=org_cfg.key, status=JobStatus.RUNNING, run_id=rec.run_id)
         try:
             with store.session() as s:
-                ctx = load_context(s, org_id, org_cfg.key, org_cfg, rules, now=now,
-                                   start=min(start, now.date() - timedelta(days=HARVEST_DAYS)), tz=settings.time_zone)
+                ctx = load_context(s, org_id, org_cfg.key, org_cfg, rules, now=now, today=today,
+                                   start=min(start, today - timedelta(days=HARVEST_DAYS)), tz=settings.time_zone)
                 ctx.window_start = start
             result.requests = _harvest(store, ctx, providers, rec, lease, force=since is not None)
             lease.check()  # each write phase starts only while this run still holds the lock
-            result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start, keep=ctx.unread)
+            result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start, today=today,
+                                                keep=ctx.unread)
             rec.count("days_kept_unread_source", len(ctx.unread))
             late = sorted(wd for wd in ctx.new_reports - ctx.unread if ctx.work_days[wd].day < start)
             # Days before the window still without final meeting evidence (the sync was down the
@@ -171,12 +173,12 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                 # really changed (a return came, a coordinator decided) withdraws an alert.
                 rec.count("alerts_postponed")
                 with store.session() as s:
-                    withdrawn, corrections = withdraw_untrue_alerts(s, org_id, today=now.date())
+                    withdrawn, corrections = withdraw_untrue_alerts(s, org_id, today=today)
                 rec.count("alerts_withdrawn", withdrawn)
                 rec.count("alert_corrections_queued", corrections)
             else:
                 with store.session() as s:
-                    result.alerts = queue_absence_alerts(s, org_id, rules, today=now.date())
+                    result.alerts = queue_absence_alerts(s, org_id, rules, today=today)
                 rec.count("alerts_queued", result.alerts.queued)
                 rec.count("alerts_withdrawn", result.alerts.withdrawn)
                 rec.count("alert_corrections_queued", result.alerts.corrections)
@@ -237,7 +239,7 @@ def _end_access(store: Store, settings: Settings, org_cfg: OrganisationConfig, n
 def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecorder, lease: Lease, *,
              force: bool) -> int:
     # The halves load their vendor SDKs (msgraph alone costs ~1.3 s): only when an organisation runs.
-    from integrator.jobs.nightly import google, teams
+    from integrator.jobs.nightly import drive, google, teams
 
     requests = 0
     org_cfg = ctx.org_cfg
@@ -245,7 +247,7 @@ def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecor
         gc = providers.google(org_cfg)
         steps: list[tuple[str, Callable[[], None]]] = [
             ("classroom", lambda: google.harvest_classroom(store, ctx, gc, rec, force=force)),
-            ("drive", lambda: google.harvest_drive(store, ctx, gc, rec)),
+            ("drive", lambda: drive.harvest_drive(store, ctx, gc, rec)),
             ("meet", lambda: google.harvest_meet(store, ctx, gc, rec)),
         ]
         failed = _steps(steps, rec, lease)

@@ -1,10 +1,11 @@
 """The Microsoft half of the nightly sync: Teams attendance reports of ended meetings.
 
-Teams has no change feed for attendance; the "cursor" is per meeting: once a meeting's
-report is stored, that meeting is never read again. A meeting without its report is read again
-at every sync while its day is in the re-evaluation window (`SyncContext.rereads`): the report
-appears only when the last participant leaves, which may be long after the scheduled end, and
-"no report yet" is never stored as final.
+Teams has no change feed for attendance; the "cursor" is per meeting: the ids of its reports
+already stored. A meeting's reports are listed at every sync while its day is in the
+re-evaluation window (`SyncContext.reads`), and the records are read only of reports not stored
+yet: a report appears only when the last participant leaves, which may be long after the
+scheduled end, and Teams cuts another one when someone rejoins the emptied meeting. "No report
+yet" is never stored as final.
 """
 
 from __future__ import annotations
@@ -95,10 +96,10 @@ def resolve_meeting_ids(store: Store, ctx: SyncContext, graph: GraphClient, orga
 
 
 def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRecorder) -> None:
-    """Reports of every pending meeting in `$batch` envelopes, then the records of every report."""
+    """Reports of every meeting read at this sync in `$batch` envelopes (one listing each), then the
+    records of every report not stored yet."""
     organizers = _Organizers(graph)
-    pending = [m for m in ctx.meetings if m.provider == "teams" and m.work_day_id not in ctx.reported
-               and m.end <= ctx.now and ctx.rereads(m)]
+    pending = [m for m in ctx.meetings if m.provider == "teams" and ctx.reads(m)]
     missing = [m for m in pending if not m.online_meeting_id]
     if missing:
         resolve_meeting_ids(store, ctx, graph, organizers, missing, rec)
@@ -113,7 +114,10 @@ def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRe
             if isinstance(err, NeedsReauth):
                 raise
             rec.error(_label(ctx, m.work_day_id), str(err)[:300], kind="teams")
-    reports = teams.reports_for(graph, ids)
+    listed = teams.reports_for(graph, ids)
+    reports = {key: rs if isinstance(rs, ProviderError)
+               else [r for r in rs if r.id not in ctx.report_ids.get(todo[key].work_day_id, set())]
+               for key, rs in listed.items()}
     wanted = {f"{key}/{r.id}": (*ids[key], r.id) for key, rs in reports.items()
               if not isinstance(rs, ProviderError) for r in rs}
     records = teams.records_for(graph, wanted)
@@ -124,6 +128,8 @@ def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRe
                 raise rs
             rec.error(_label(ctx, m.work_day_id), str(rs)[:300], kind="teams")
             continue
+        if not rs and m.work_day_id in ctx.reported:
+            continue  # every report of it is stored already
         if not rs:
             # Not published yet (someone may still be in the meeting): the days stay pending, and
             # the meeting is read again at the next sync.
