@@ -83,7 +83,7 @@ def test_a_coordinator_moves_ends_and_restores_a_client_from_the_client_page(
 
             # From the register to the client page: the client code is the link.
             page.goto(f"{base}/groups/{pitka}/attendance?week={WEEK}")
-            page.get_by_role("link", name=CODE).click()
+            page.get_by_role("link", name=CODE, exact=True).click()
             expect(page.get_by_role("heading", level=1)).to_contain_text(f"Asiakas {CODE}")
             expect(page.locator("#ryhmat")).to_contain_text("Tiistairyhmä (pitkä jakso)")
             expect(page.locator("#jaksot")).to_contain_text("kirjattu")
