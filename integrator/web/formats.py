@@ -45,8 +45,17 @@ def fi_week(value: str) -> str:
         return value
 
 
+def fi_month(value: str) -> str:
+    """'2026-11' -> 'marraskuu 2026' (anything else is shown as it is)."""
+    year, _, month = (value or "").partition("-")
+    if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
+        return finnish.fi_month(int(year), int(month))
+    return value
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         fi_date=fi_date, fi_day=fi_day, fi_day_short=fi_day_short, fi_datetime=fi_datetime, fi_week=fi_week,
+        fi_month=fi_month,
         fi_time=lambda v: finnish.fi_time(_as_datetime(v)) if v else "",
         fi_count=finnish.fi_count, fi_decimal=finnish.fi_decimal)
