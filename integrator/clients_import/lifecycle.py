@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from integrator.domain.finnish import fi_day
 from integrator.domain.periods import END_REASONS, check_early_end
 from integrator.domain.rules import PeriodRules
+from integrator.domain.types import AttendanceStatus, WorkDayStatus
 from integrator.domain.weeks import WEEKDAY_FI
-from integrator.store.models import Client, Membership, PeerGroup, Period
+from integrator.store.models import AttendanceDay, Client, Membership, PeerGroup, Period, WorkDay
 
 
 class LifecycleError(ValueError):
@@ -75,6 +76,22 @@ def period_on(client: Client, day: date) -> Period | None:
     return max(found, key=lambda p: p.start_date) if found else None
 
 
+def attended_after(s: Session, client_id: int, after: date, group_id: int | None = None) -> date | None:
+    """The client's last attended (computed PRESENT, no coordinator's decision) planned work day after
+    `after`, in `group_id` only when given; None if there is none.
+
+    A move or an early end from a date before such a day would make it no longer expected, and the
+    nightly re-evaluation would withdraw it: a paid day lost without anyone deciding it. A day with a
+    coordinator's decision stays as decided (the register counts it), so it does not stop the change."""
+    q = (select(WorkDay.day).join(AttendanceDay, AttendanceDay.work_day_id == WorkDay.id)
+         .where(AttendanceDay.client_id == client_id, AttendanceDay.override_status.is_(None),
+                AttendanceDay.computed_status == AttendanceStatus.PRESENT, WorkDay.day > after,
+                WorkDay.status == WorkDayStatus.PLANNED))
+    if group_id is not None:
+        q = q.where(WorkDay.group_id == group_id)
+    return s.scalar(q.order_by(WorkDay.day.desc()).limit(1))
+
+
 def move_membership(s: Session, client: Client, group: PeerGroup, from_date: date, today: date,
                     rules: PeriodRules | None = None) -> MoveChange:
     """Move `client` to `group` from `from_date`: the membership of that day ends the day before
@@ -102,6 +119,13 @@ def move_membership(s: Session, client: Client, group: PeerGroup, from_date: dat
         change.from_group = s.get(PeerGroup, current.group_id).key  # type: ignore[union-attr]
         if current.group_id == group.id:
             return change  # already there: a re-run changes nothing
+        attended = attended_after(s, client.id, from_date - timedelta(days=1), current.group_id)
+        if attended is not None:
+            raise LifecycleError("from", f"client {client.code} attended group '{change.from_group}' on "
+                                         f"{attended.isoformat()} (a paid day): the move must start after it",
+                                 f"asiakas {client.code} oli läsnä ryhmässä {change.from_group} "
+                                 f"{fi_day(attended)} (maksettu päivä): siirron on alettava sen jälkeen; "
+                                 "jos päivä on väärin, korjaa se ensin")
     if not set(period.weekdays or []) & set(group.weekdays or []):
         merged = sorted(set(period.weekdays or []) | set(group.weekdays or []))
         if rules is not None and len(merged) > rules.max_days_per_week:
@@ -183,6 +207,13 @@ def end_period_early(s: Session, client: Client, on: date, reason: str, actor: s
                                    f"({period.end_reason}); undo that first",
                              f"jakso on jo keskeytetty {fi_day(period.end_date)} (syy: "
                              f"{END_REASONS.get(period.end_reason or '', period.end_reason)}); peru se ensin")
+    attended = attended_after(s, client.id, on)
+    if attended is not None:
+        raise LifecycleError("on", f"client {client.code} attended on {attended.isoformat()} (a paid day): "
+                                   "the last day cannot be before it",
+                             f"asiakas {client.code} oli läsnä {fi_day(attended)} (maksettu päivä): "
+                             "keskeytyksen viimeinen päivä ei voi olla sitä ennen; jos päivä on väärin, "
+                             "korjaa se ensin")
     for m in s.scalars(select(Membership).where(Membership.client_id == client.id)
                        .order_by(Membership.start_date)):
         if m.start_date <= on and (m.end_date is None or m.end_date > on):

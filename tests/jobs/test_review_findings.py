@@ -1,0 +1,68 @@
+"""Review of the attendance work (issue 11): orders of real events that cost a client a paid day.
+
+The lifecycle world: K-0001 attended Tuesdays 17.11. and 24.11.2026 (paid, 18 €); today is Friday 27.11.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from integrator.jobs.clients.changes import LifecycleError, end_period, move_client
+from integrator.sandbox.launcher import Sandbox
+from integrator.store.db import Store
+from integrator.store.models import Membership, Period
+
+from . import lifecycle_world as lw
+from . import weekly_world as ww
+from .lifecycle_world import TUESDAYS
+from .weekly_world import NOW, WeeklyWorld
+
+weekly_sandbox, sbx = ww.weekly_sandbox, ww.sbx  # fixtures
+
+
+def _state(world: WeeklyWorld) -> tuple[list[tuple[date, str, int]], list[tuple[date, date | None]], list[date]]:
+    with world.store.session() as s:
+        memberships = sorted((m.start_date, m.end_date) for m in s.scalars(select(Membership)))
+        periods = sorted(p.end_date for p in s.scalars(select(Period)))
+    return lw.register_rows(world), memberships, periods
+
+
+def test_an_early_end_before_an_attended_day_is_refused_not_a_silent_loss_of_the_paid_day(
+        sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    """Ended on Wednesday 18.11. although K-0001 attended on Tuesday 24.11.: the nightly re-evaluation
+    would withdraw the attended Tuesday (no longer expected) and the client would lose 9 € without
+    anyone deciding it. The end must name the attended day instead, and change nothing."""
+    world = lw.build(sbx, store, tmp_path)
+    before = _state(world)
+    assert lw.euros(world) == Decimal("18.00")
+
+    with pytest.raises(LifecycleError) as err:
+        end_period(world.store, world.settings, "K-0001", date(2026, 11, 18), "work", "staff:1", now=NOW,
+                   apply=True, google_factory=world.client_factory())
+
+    assert err.value.field == "on" and "24.11.2026" in str(err.value)
+    lw.evaluate(world)
+    assert _state(world) == before and lw.euros(world) == Decimal("18.00")
+
+
+def test_a_move_from_before_an_attended_day_in_the_old_group_is_refused(
+        sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    """Moved to the Thursday group from Wednesday 18.11.: the attended Tuesday 24.11. of the old group
+    would no longer be expected, withdrawn and unpaid (days before and under the old group must stay
+    exactly as they were: DOMAIN.md, moves). Refused with the day named; nothing changes."""
+    world = lw.build(sbx, store, tmp_path)
+    before = _state(world)
+
+    with pytest.raises(LifecycleError) as err:
+        move_client(world.store, world.settings, "K-0001", "ryhma-2", date(2026, 11, 18), "staff:1", now=NOW,
+                    apply=True, google_factory=world.client_factory())
+
+    assert err.value.field == "from" and "24.11.2026" in str(err.value)
+    lw.evaluate(world)
+    assert _state(world) == before and lw.euros(world) == Decimal("18.00")
+    assert TUESDAYS[1] == date(2026, 11, 24)
