@@ -5,17 +5,21 @@ The lifecycle world: K-0001 attended Tuesdays 17.11. and 24.11.2026 (paid, 18 â‚
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from integrator.demo.world import local
 from integrator.jobs.clients.changes import LifecycleError, end_period, move_client
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import Membership, Period
+from tests.jobs.test_final_evidence import day_row, sync_at
+from tests.jobs.test_nightly_sync import TUE, _world
 
 from . import lifecycle_world as lw
 from . import weekly_world as ww
@@ -66,3 +70,30 @@ def test_a_move_from_before_an_attended_day_in_the_old_group_is_refused(
     lw.evaluate(world)
     assert _state(world) == before and lw.euros(world) == Decimal("18.00")
     assert TUESDAYS[1] == date(2026, 11, 24)
+
+
+# ---- the last look at a day, by the local date (not the UTC one) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[Sandbox]:
+    with Sandbox(page_size=3) as sb:
+        yield sb
+
+
+def test_a_day_without_its_report_is_flagged_at_its_last_look_also_when_the_sync_runs_before_utc_midnight(
+        sandbox_server: Sandbox, store: Store, tmp_path: Path) -> None:
+    """A sync at 01:00 Helsinki (23:00 UTC the day before; the default 02:00 is that in summer) looks at
+    Tuesday for the last time (its window starts from the local date), but the last look was computed
+    from the UTC date: Tuesday stayed PENDING, never flagged, and left the window the next night.
+    A day unpaid that nobody is asked to decide."""
+    world = _world(sandbox_server, store, tmp_path)
+    world.sb.graph.report_delay = timedelta(days=365)  # the Teams report never comes
+    world.sb.state.clock.set(local(TUE, 12))
+    world.attend("K-0001", "tiistai", TUE, 45)
+    sync_at(world, TUE + timedelta(days=1), 2)
+
+    counts = sync_at(world, TUE + timedelta(days=7), 1)  # the window closes for Tuesday
+
+    assert counts["days_need_decision"] == 3
+    assert day_row(world, "K-0003", TUE).evidence["needs_decision"] is True

@@ -185,7 +185,7 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
     """Compute and upsert the attendance days of these work days in the caller's transaction.
 
     `now` (the sync's clock, default the real one) tells whether a day's return deadline has
-    passed, and whether its re-evaluation window closes: a day on or before `now`'s date minus
+    passed, and whether its re-evaluation window closes: a day on or before `now`'s local date (the group's zone) minus
     `rules.reevaluate_days` is not looked at by the nightly sync again, so one still undecided
     is flagged `needs_decision` for the coordinator.
     """
@@ -216,7 +216,6 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
         Client.id.in_({p.client_id for p in pairs}))).all())
     clock = now or utcnow()  # the sync's clock decides deadlines; `computed_at` is when we wrote
     computed_at = utcnow()
-    last_look = clock.date() - timedelta(days=rules.reevaluate_days)
     zones = {g.id: ZoneInfo(g.time_zone) for g in session.scalars(
         select(PeerGroup).where(PeerGroup.id.in_({w.group_id for w in work_days}))).all()}
     snapshot = rules_snapshot(rules)
@@ -224,6 +223,9 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
     for pair in pairs:
         wd = by_id[pair.work_day_id]
         deadline = return_deadline(wd.day, rules, zones[wd.group_id].key).astimezone(zones[wd.group_id])
+        # The last look by the group's local date, as the sync's window (`nightly.context.local_today`):
+        # the UTC date is yesterday's until 02:00 (03:00 in summer), and a day then left the window unflagged.
+        last_look = clock.astimezone(zones[wd.group_id]).date() - timedelta(days=rules.reevaluate_days)
         ev, details = _evidence_for(wd, bundles[(pair.client_id, pair.work_day_id)], wd.id in reports_in,
                                     deadline, clock, wd.day <= last_look)
         decision = evaluate_day(ev, rules)
