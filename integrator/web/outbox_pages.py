@@ -134,7 +134,7 @@ def outbox_page() -> ResponseReturnValue:
         orgs = list(s.scalars(access.organisations_query(p))) if p.is_admin else []
         mailboxes = {o.id: _mailbox(s, settings, o, now) for o in orgs}
         ids = [m.client_id for m in attention if m.client_id is not None]
-        codes = dict(s.execute(select(Client.id, Client.code).where(Client.id.in_(ids))).tuples().all())
+        codes = {cid: code for cid, code in s.execute(select(Client.id, Client.code).where(Client.id.in_(ids)))}
         rows = [_row(m, codes.get(m.client_id) if m.client_id else None, mailboxes.get(m.organisation_id))
                 for m in attention]
     return render_template(
