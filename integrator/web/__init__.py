@@ -23,6 +23,7 @@ from integrator.web import (
     validation,
 )
 from integrator.web.metrics_view import bp as metrics_bp
+from integrator.web.outbox_pages import bp as outbox_bp
 from integrator.web.register_ui import bp as register_bp
 
 
@@ -68,3 +69,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(client_pages.bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(register_bp)
+    app.register_blueprint(outbox_bp)

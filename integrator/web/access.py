@@ -169,6 +169,14 @@ class RunScope:
                 {"group": group, "client": client, "key": error.get("item", "")})
         return self.allows_item(str(error.get("item", "")))
 
+    def owns_run(self, run: JobRun) -> bool:
+        """Whether every group the run names is the reader's: then its counts and progress are
+        theirs to read. An organisation-wide run (nightly sync: no group named) or one that also
+        covers another coordinator's group is read without them: its counts are organisation-wide
+        and recomputing them per group would mean re-deriving every job's counters from its plan."""
+        keys = run_group_keys(run)
+        return bool(keys) and keys <= self.own
+
     def allows_action(self, action: dict[str, Any]) -> bool:
         group, client = action.get("group"), action.get("client")
         return (group is None or group in self.own) and (client is None or client in self.own) \
@@ -192,7 +200,8 @@ def run_scope(s: Session, p: Principal, org_id: int | None) -> RunScope | None:
 def run_visible(s: Session, p: Principal, run: JobRun) -> bool:
     """Admins see runs of their organisations. A coordinator sees runs for their own groups and
     organisation-wide runs (nightly sync, scheduled setup) of organisations where they coordinate,
-    the latter read through `run_scope`."""
+    the latter read through `run_scope`: only their own errors and plan items, status and times,
+    and no counts or progress (those are organisation-wide figures; `RunScope.owns_run`)."""
     return bool(runs_visible(s, p, [run]))
 
 
@@ -209,14 +218,21 @@ def runs_visible(s: Session, p: Principal, runs: list[JobRun],
     return [r for r in runs if r.organisation_id in own and _names_own_group(r, own[r.organisation_id])]
 
 
-def _names_own_group(run: JobRun, own_keys: set[str]) -> bool:
+def run_group_keys(run: JobRun) -> set[str]:
+    """The groups a run names in its params; empty for an organisation-wide run."""
     params: dict[str, Any] = run.params or {}
     group_key = params.get("group_key") or params.get("group")
     if isinstance(group_key, str):
-        return group_key in own_keys
-    if isinstance(params.get("groups"), list):  # one run for several groups: any of them is theirs
-        return bool(own_keys & {str(k) for k in params["groups"]})
-    return True
+        return {group_key}
+    if isinstance(params.get("groups"), list):
+        return {str(k) for k in params["groups"]}
+    return set()
+
+
+def _names_own_group(run: JobRun, own_keys: set[str]) -> bool:
+    keys = run_group_keys(run)
+    # One run for several groups: any of them is theirs (read through run_scope, without counts).
+    return not keys or bool(own_keys & keys)
 
 
 def job_run_or_404(s: Session, p: Principal, run_id: int) -> JobRun:

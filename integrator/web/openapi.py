@@ -125,13 +125,13 @@ SCHEMAS: J = {
     "JobRun": _obj({"id": INT, "kind": STR, "organisation_id": NINT, "params": {"type": "object"},
                     "dry_run": BOOL, "status": {"type": "string",
                                                 "enum": ["running", "succeeded", "partial", "failed"]},
-                    "triggered_by": STR, "started_at": STR, "finished_at": NSTR, "progress_done": INT,
-                    "progress_total": INT, "counts": {"type": "object"},
+                    "triggered_by": STR, "started_at": STR, "finished_at": NSTR, "progress_done": NINT,
+                    "progress_total": NINT, "counts": {"type": "object"}, "counts_hidden": BOOL,
                     "errors": {"type": "array", "items": {"type": "object"}},
                     "plan": {"type": "array", "items": {"type": "object"}}},
                    required=["id", "kind", "organisation_id", "params", "dry_run", "status", "triggered_by",
                              "started_at", "finished_at", "progress_done", "progress_total", "counts",
-                             "errors"]),
+                             "counts_hidden", "errors"]),
 }
 
 

@@ -67,15 +67,23 @@ def work_day_json(wd: WorkDay) -> dict[str, Any]:
 
 
 def run_json(run: JobRun, *, with_plan: bool = False, scope: RunScope | None = None) -> dict[str, Any]:
+    """`scope`: a coordinator's view (access.run_scope). A run that is not wholly theirs (a nightly
+    sync, a run over several groups) shows them its status, times, their own errors and plan items,
+    but no counts or progress: those are the organisation's figures (`counts_hidden`)."""
     errors = [e for e in (run.errors or []) if scope is None or scope.allows_error(e)]
+    hidden = scope is not None and not scope.owns_run(run)
+    params = dict(run.params or {})
+    if scope is not None and isinstance(params.get("groups"), list):
+        params["groups"] = [k for k in params["groups"] if str(k) in scope.own]
     out: dict[str, Any] = {
-        "id": run.id, "kind": run.kind, "organisation_id": run.organisation_id, "params": run.params or {},
+        "id": run.id, "kind": run.kind, "organisation_id": run.organisation_id, "params": params,
         "dry_run": run.dry_run, "status": run.status.value,
         "triggered_by": run.triggered_by.split("#", 1)[0],
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "progress_done": run.progress_done, "progress_total": run.progress_total,
-        "counts": run.counts or {}, "errors": errors}
+        "progress_done": None if hidden else run.progress_done,
+        "progress_total": None if hidden else run.progress_total,
+        "counts": {} if hidden else run.counts or {}, "counts_hidden": hidden, "errors": errors}
     if with_plan:
         out["plan"] = [a for a in (run.plan or []) if scope is None or scope.allows_action(a)]
     return out

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from integrator.domain.types import AttendanceStatus, JobStatus, ServiceModel
-from integrator.store.models import AttendanceDay, Client, JobRun, Membership, Period, WorkDay
+from integrator.domain.types import AttendanceStatus, JobStatus, MessageKind, OutboxStatus, ServiceModel
+from integrator.jobs.notify.outbox import NewMessage, enqueue
+from integrator.store.models import AttendanceDay, Client, JobRun, Membership, OutboxMessage, Period, WorkDay
 from integrator.web.access import retention_start
 from integrator.web.auth import PUBLIC_ENDPOINTS
 from integrator.web.context import get_store
@@ -117,9 +119,37 @@ ROUTES: dict[str, Route] = {
                                   "object"),
     "clients.undo_apply": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/keskeytyksen-peruminen", "object"),
     "ui.import_page": Route("GET", lambda w: "/import", "admin"),
+    # The outbox: world has no messages of its own; `outbox_a` below adds one about group A's client.
+    "outbox.outbox_page": Route("GET", lambda w: "/lahetysjono", "list"),
+    "outbox.requeue_message": Route("POST", lambda w: f"/lahetysjono/{_outbox_a(w)}/uudelleen", "object",
+                                    form=lambda w: {"sent_items_checked": "yes", "reason": "Tarkistettu"}),
+    "outbox.cancel_message": Route("POST", lambda w: f"/lahetysjono/{_outbox_a(w)}/peru", "object",
+                                   form=lambda w: {"reason": "Oli perillä"}),
     "ui.import_page POST": Route("POST", lambda w: "/import", "object",  # imports into organisation A
                                  form=lambda w: {"organisation_id": str(w.org_a), "action": "check"}),
 }
+
+#: World -> the id of an uncertain reminder to group A's client K-0001 (the outbox routes' object).
+OUTBOX_A: dict[int, int] = {}
+
+
+def _outbox_a(w: World) -> int:
+    return OUTBOX_A[id(w)]
+
+
+@pytest.fixture(autouse=True)
+def outbox_a(app: Flask, world: World) -> None:
+    key = f"reminder:K-0001:{world.work_day_a}:60"
+    with get_store(app).session() as s:
+        enqueue(s, [NewMessage(key=key, kind=MessageKind.REMINDER, organisation_id=world.org_a,
+                               to_address="k-0001@asiakas.example.fi", subject="Muistutus", body_text="x",
+                               body_html=None, client_id=world.client_a)])
+        msg = s.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        assert msg is not None
+        msg.status = OutboxStatus.UNCERTAIN
+        OUTBOX_A[id(world)] = msg.id
+
+
 # Routes that only some builds have (none at the moment); kept so a test can be added before a route.
 OPTIONAL: dict[str, Route] = {}
 GROUP_A_MARKERS = ("K-0001", "Aino", "ti-ryhma")

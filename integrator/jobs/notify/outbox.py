@@ -45,7 +45,7 @@ from integrator.domain.types import MessageKind, OutboxStatus
 from integrator.observability.redaction import redact
 from integrator.providers.errors import DeliveryUncertain, NeedsReauth, Parked, ProviderError, Retriable
 from integrator.store.db import Store
-from integrator.store.models import OutboxMessage
+from integrator.store.models import AuditEvent, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +195,29 @@ def park_rest(store: Store, organisation_id: int, until: datetime, reason: str, 
 REQUEUABLE = (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED, OutboxStatus.CANCELLED)
 
 
-def requeue(store: Store, key: str) -> bool:
-    """A coordinator's decision: send an UNCERTAIN or FAILED message (again)."""
+def requeue(store: Store, key: str, *, actor: str = "system:cli", reason: str | None = None) -> bool:
+    """A coordinator's decision: send an UNCERTAIN, FAILED or CANCELLED message (again); audited."""
     with store.session() as s:
+        msg = s.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        if msg is None or msg.status not in REQUEUABLE:
+            return False
+        before = msg.status
         result = s.execute(update(OutboxMessage).where(
-            OutboxMessage.key == key, OutboxMessage.status.in_(REQUEUABLE),
-        ).values(status=OutboxStatus.QUEUED, not_before=None, last_error=None))
-        return getattr(result, "rowcount", 0) == 1
+            OutboxMessage.id == msg.id, OutboxMessage.status.in_(REQUEUABLE),
+        ).values(status=OutboxStatus.QUEUED, not_before=None, last_error=None)
+            .execution_options(synchronize_session=False))
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        _audit(s, msg, actor, "outbox.requeue", before, OutboxStatus.QUEUED, reason)
+        return True
+
+
+def _audit(s: Session, msg: OutboxMessage, actor: str, action: str, before: OutboxStatus,
+           after: OutboxStatus, reason: str | None) -> None:
+    # The key names the message by client code or id and day; never an address.
+    s.add(AuditEvent(organisation_id=msg.organisation_id, actor=actor, action=action, entity="outbox_message",
+                     entity_id=str(msg.id), details={"key": msg.key, "from": before.value, "to": after.value,
+                                                     "reason": reason}))
 
 
 #: What may still be called off: not sent yet, or maybe sent (then only a coordinator's look
@@ -219,10 +235,17 @@ def cancel_message(s: Session, message_id: int, reason: str,
     return getattr(result, "rowcount", 0) == 1
 
 
-def cancel_key(store: Store, key: str, reason: str) -> bool:
+def cancel_key(store: Store, key: str, reason: str, *, actor: str = "system:cli") -> bool:
+    """A person's decision not to send a message; audited (a job's cancel is `cancel_message`)."""
     with store.session() as s:
-        message_id = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))
-        return message_id is not None and cancel_message(s, message_id, reason)
+        msg = s.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        if msg is None:
+            return False
+        before = msg.status
+        if not cancel_message(s, msg.id, reason):
+            return False
+        _audit(s, msg, actor, "outbox.cancel", before, OutboxStatus.CANCELLED, reason)
+        return True
 
 
 # ---- sending -------------------------------------------------------------------------------

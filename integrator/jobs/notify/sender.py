@@ -146,7 +146,8 @@ class _Validator:
         return None
 
 
-def _limits(org_cfg: OrganisationConfig) -> tuple[int, int]:
+def sending_limits(org_cfg: OrganisationConfig) -> tuple[int, int]:
+    """(per minute, per day) of the organisation's sending mailbox: its config or the vendor's."""
     per_minute, per_day = MAIL_SENDING_LIMITS[org_cfg.mail.via]
     return org_cfg.mail.per_minute or per_minute, org_cfg.mail.per_day or per_day
 
@@ -224,7 +225,7 @@ def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Ma
     The send lock's lease is checked before each message is claimed (after the pacing wait):
     a sender whose lease was taken over stops there (LeaseLost), so two senders never work
     the queue at once and a message is never claimed by a run that no longer holds the lock."""
-    per_minute, per_day = _limits(org_cfg)
+    per_minute, per_day = sending_limits(org_cfg)
     # A bucket of one, refilled every 60/per_minute s: never more than per_minute in any
     # minute, whatever window the provider counts in (a full bucket would allow twice that).
     limiter = RateLimiter(1, 60.0 / per_minute, clock=monotonic, sleep=sleep)

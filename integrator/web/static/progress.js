@@ -13,9 +13,11 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (run) {
         if (!run) { setTimeout(tick, 3000); return; }
-        bar.max = run.progress_total || 1;
-        bar.value = run.progress_done;
-        text.textContent = run.progress_done + " / " + run.progress_total;
+        if (bar && text && run.progress_total !== null) {  // null: an organisation-wide run read by a coordinator
+          bar.max = run.progress_total || 1;
+          bar.value = run.progress_done;
+          text.textContent = run.progress_done + " / " + run.progress_total;
+        }
         status.textContent = names[run.status] || run.status;
         if (run.status === "running") { setTimeout(tick, 1000); } else { window.location.reload(); }
       })
