@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from integrator.config import Rules
 from integrator.domain.attendance import absence_streaks
+from integrator.domain.finnish import fi_date
 from integrator.domain.types import AttendanceStatus, MessageKind, OutboxStatus, WorkDayStatus
 from integrator.jobs.notify.outbox import DUE, NewMessage, cancel_message, enqueue
 from integrator.reports.expected import expected_pairs
@@ -74,33 +75,29 @@ class AlertResult:
     corrections: int = 0  # corrections queued for alerts already sent
 
 
-def _fi(d: date) -> str:
-    return f"{d.day}.{d.month}.{d.year}"
-
-
 def _span(days: list[date]) -> str:
     """First to last day the Finnish way: 8.12.2026, 8.–9.12.2026, 30.11.–2.12.2026."""
     first, last = min(days), max(days)
     if first == last:
-        return _fi(first)
+        return fi_date(first)
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}.–{_fi(last)}"
+        return f"{first.day}.–{fi_date(last)}"
     if first.year == last.year:
-        return f"{first.day}.{first.month}.–{_fi(last)}"
-    return f"{_fi(first)}–{_fi(last)}"
+        return f"{first.day}.{first.month}.–{fi_date(last)}"
+    return f"{fi_date(first)}–{fi_date(last)}"
 
 
 def message_text(code: str, groups: list[str], days: list[date]) -> tuple[str, str]:
     subject = f"Toistuvia poissaoloja: asiakas {code}"
     body = (f"Asiakas {code} (ryhmä {', '.join(groups)}) on ollut poissa etäkuntouttavasta "
-            f"työtoiminnasta {len(days)} peräkkäisenä toimintapäivänä: {', '.join(_fi(d) for d in days)}.\n")
+            f"työtoiminnasta {len(days)} peräkkäisenä toimintapäivänä: {', '.join(fi_date(d) for d in days)}.\n")
     return subject, body
 
 
 def correction_text(code: str, groups: list[str], not_absent: list[date], alert_days: list[date]) -> tuple[str, str]:
     subject = f"Korjaus poissaoloilmoitukseen: asiakas {code}"
     body = (f"Korjaus: asiakas {code} (ryhmä {', '.join(groups)}) ei ollutkaan poissa "
-            f"{', '.join(_fi(d) for d in sorted(not_absent))}; aiempi ilmoitus poissaoloista "
+            f"{', '.join(fi_date(d) for d in sorted(not_absent))}; aiempi ilmoitus poissaoloista "
             f"{_span(alert_days)} ei pidä enää paikkaansa.\n")
     return subject, body
 

@@ -34,6 +34,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from integrator.domain import weeks
+from integrator.domain.finnish import fi_day
 from integrator.domain.participation import member_on
 from integrator.domain.types import AttendanceStatus, WorkDayStatus
 from integrator.jobs.attendance.alerts import withdraw_untrue_alerts
@@ -107,7 +108,8 @@ def status_fi(status: AttendanceStatus | None) -> str:
 
 
 def fi_date(day: date) -> str:
-    return f"{weeks.weekday_fi(day)} {day.day}.{day.month}.{day.year}"
+    """'ti 8.12.2026': how the corrections name a day (domain.finnish.fi_day)."""
+    return fi_day(day)
 
 
 def parse_status(text: str | AttendanceStatus) -> AttendanceStatus:

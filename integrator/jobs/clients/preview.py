@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from integrator.domain.finnish import fi_day
 from integrator.domain.periods import END_REASONS
-from integrator.domain.weeks import WEEKDAY_FI, weekday_fi
+from integrator.domain.weeks import WEEKDAY_FI
 from integrator.jobs.plan import Action
 
 if TYPE_CHECKING:
@@ -20,8 +21,7 @@ def fi(d: date | str | None) -> str:
     """ti 8.12.2026"""
     if d is None:
         return "-"
-    day = date.fromisoformat(d) if isinstance(d, str) else d
-    return f"{weekday_fi(day)} {day.day}.{day.month}.{day.year}"
+    return fi_day(date.fromisoformat(d) if isinstance(d, str) else d)
 
 
 def _days(numbers: list[int]) -> str:
