@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from integrator.config import GoogleTenant, OrganisationConfig, Settings
 from integrator.domain.types import MessageKind, OutboxStatus
@@ -201,11 +201,14 @@ def access_due_to_end(store: Store, org_key: str, today: date) -> dict[str, set[
                 enrolled.setdefault(parts[1], set())
         if not enrolled:
             return out
+        # Their periods and memberships (with the group) in three statements for all of them, not
+        # three per client: this runs every night for every enrolled client of the organisation.
         for client in s.scalars(select(Client).where(Client.organisation_id == org_id,
-                                                     Client.code.in_(list(enrolled)))):
-            memberships = s.scalars(select(Membership).where(Membership.client_id == client.id)).all()
+                                                     Client.code.in_(list(enrolled)))
+                                .options(selectinload(Client.periods),
+                                         selectinload(Client.memberships).selectinload(Membership.group))):
             by_group: dict[str, list[Membership]] = {}
-            for m in memberships:
+            for m in client.memberships:
                 by_group.setdefault(m.group.key, []).append(m)
             left = {g for g in enrolled[client.code] if by_group.get(g) and all(
                 m.end_date is not None and m.end_date < today for m in by_group[g])}
