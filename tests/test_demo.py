@@ -45,7 +45,7 @@ def test_the_demo_plays_the_week_and_writes_the_register(tmp_path: Path) -> None
     assert result["seconds"] < 60
     text = "\n".join(lines)
     assert "Poissaolohälytys -> sosiaaliohjaaja@sandbox.example.fi: Asiakas K-0016" in text
-    assert "yhteensä" in text and "135.00 €" in text
+    assert "yhteensä" in text and "135,00 €" in text
     assert "@" not in text.split("Läsnäolot viikolla")[1]  # the table shows codes, never addresses
     # The start round went out with the letters as one Google Form per group; the answers were
     # harvested by the nightly sync, once; fewer than five answers show no figure.

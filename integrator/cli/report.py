@@ -20,6 +20,7 @@ from integrator.cli.options import (
     org_option,
     the_organisation,
 )
+from integrator.domain.finnish import fi_count, fi_decimal
 from integrator.reports import surveys as survey_results
 from integrator.reports.corrections import month_report
 from integrator.reports.export import corrections_to_csv, corrections_to_xlsx, to_csv, write
@@ -72,8 +73,10 @@ def attendance(config_file: Path | None, database_url: str | None, month: str | 
     suffix = f"-{group_key}" if group_key else ""
     target = out or Path(f"lasnaolot-{org}-{reg.title}{suffix}.{fmt}")
     write(reg, fmt, target)
-    click.echo(f"{len(reg.rows)} clients, {reg.total_compensation_days} compensation days, "
-               f"{reg.total_amount:.2f} € -> {target}")
+    # Coordinators run this: the summary is in Finnish, as the register itself.
+    click.echo(f"{fi_count(len(reg.rows), 'asiakas', 'asiakasta')}, "
+               f"{fi_count(reg.total_compensation_days, 'kulukorvauspäivä', 'kulukorvauspäivää')}, "
+               f"{fi_decimal(reg.total_amount)} € -> {target}")
 
 
 @report.command("corrections")

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from integrator.demo.world import ORG, DemoWorld, local
+from integrator.domain.finnish import fi_decimal
 from integrator.domain.surveys import MIN_ANSWERS, PILOT_START, shown
 from integrator.domain.types import AttendanceStatus
 from integrator.jobs.attendance.corrections import Actor, correct
@@ -133,9 +134,9 @@ def _table(reg: Any) -> list[str]:
             st = row.status_on(d)
             label = short[st.value] if isinstance(st, AttendanceStatus) else ("-" if st is None else "")
             cells += f"{label:>11}"
-        lines.append(f"{row.client_code:<8} {','.join(row.groups):<11}{cells}  {row.attended:>5}  {row.amount:>6.2f} €")
+        lines.append(f"{row.client_code:<8} {','.join(row.groups):<11}{cells}  {row.attended:>5}  {fi_decimal(row.amount):>6} €")
     lines.append(f"{'yhteensä':<20}" + " " * (11 * len(dates)) +
-                 f"  {reg.total_compensation_days:>5}  {reg.total_amount:>6.2f} €")
+                 f"  {reg.total_compensation_days:>5}  {fi_decimal(reg.total_amount):>6} €")
     return lines
 
 
@@ -202,7 +203,7 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
         rules = w.settings.rules_for(ORG)
         week_reg = build_week(store, ORG, WEEK, rules=rules)
         say("")
-        say(f"Läsnäolot viikolla {WEEK} (kulukorvaus {week_reg.rate:.2f} € / päivä):")
+        say(f"Läsnäolot viikolla {WEEK} (kulukorvaus {fi_decimal(week_reg.rate)} € / päivä):")
         for line in _table(week_reg):
             say(line)
         say("")

@@ -55,7 +55,7 @@ def test_one_groups_week_as_xlsx_is_written_where_asked(store: Store, tmp_path: 
     out = CliRunner().invoke(cli, ["report", "attendance", "--config", str(config(tmp_path, store)),
                                    "--week", "2026-W48", "--group", "g-wed", "--format", "xlsx", "--out", str(target)])
     assert out.exit_code == 0, out.output
-    assert "1 clients, 1 compensation days, 9.50 €" in out.output
+    assert "1 asiakas, 1 kulukorvauspäivä, 9,50 €" in out.output
     rows = list(load_workbook(target).active.iter_rows(values_only=True))
     assert rows[0][0] == "Läsnäolorekisteri 2026-W48 – Testikunta – ryhmä g-wed"
     assert rows[4][:3] == ("K-0002", "g-wed", "läsnä")
