@@ -104,6 +104,38 @@ def parse_iso_week(s: str) -> tuple[int, int]:
     return year, week
 
 
+# How people write a week in a form: "50", "vk 50", "viikko 50", "50/2026", "viikko 50 2026" or the
+# canonical "2026-W50" (what <input type="week"> sends).
+_TYPED_WEEK = re.compile(r"(?:(?:viikko|vko|vk)\.?\s*)?([0-9]{1,2})(?:\s*[/ ]\s*([0-9]{4}))?", re.IGNORECASE)
+
+
+def read_typed_week(text: str, today: date) -> str:
+    """A week as a coordinator types it -> "2026-W50"; ValueError if it is none.
+
+    A number without a year means the nearest such week from `today`: this year's, or next year's
+    once this year's is more than SETUP_WEEKS_BACK weeks gone (in December "2" is January's week 2).
+    """
+    text = text.strip()
+    if _ISO_WEEK.fullmatch(text):
+        parse_iso_week(text)
+        return text
+    m = _TYPED_WEEK.fullmatch(text)
+    if m is None:
+        raise ValueError(f"expected a week like '50', 'viikko 50', '50/2026' or '2026-W50', got {text!r}")
+    number = int(m.group(1))
+    if m.group(2):
+        week = f"{int(m.group(2)):04d}-W{number:02d}"
+        parse_iso_week(week)
+        return week
+    this_year = today.isocalendar().year
+    for year in (this_year, this_year + 1):
+        if 1 <= number <= weeks_in_year(year):
+            week = f"{year:04d}-W{number:02d}"
+            if week_monday(week) >= week_monday(iso_week_of(today)) - timedelta(weeks=SETUP_WEEKS_BACK):
+                return week
+    raise ValueError(f"week {number} does not exist in {this_year} or {this_year + 1}")
+
+
 def iso_week_of(d: date) -> str:
     """The ISO week a day belongs to, e.g. 2027-01-01 -> "2026-W53"."""
     iso = d.isocalendar()

@@ -229,12 +229,11 @@ def _setup_target(*, apply: bool) -> SetupTarget:
     """The form's groups and week, checked against the principal and the weekly-setup window."""
     p = current_principal()
     choice = request.form.get("group_id", "")
-    week = request.form.get("week", "").strip()
     try:
-        weeks.week_monday(week)
+        week = weeks.read_typed_week(request.form.get("week", ""), context.today())
     except ValueError:
-        abort(400, description=f"Viikko on annettava muodossa {weeks.iso_week_of(context.today())} "
-                               f"(vuosi, W ja viikon numero).")
+        abort(400, description="Viikko: kirjoita viikon numero (esim. 50 tai viikko 50/2026) "
+                               f"tai muodossa {weeks.iso_week_of(context.today())}.")
     with get_store().session() as s:
         if choice == ALL_GROUPS:
             groups = access.visible_groups(s, p)

@@ -151,5 +151,5 @@ def test_the_api_takes_the_confirmed_removals_as_a_list_of_keys(pinned: Flask, a
 def test_an_unknown_page_and_a_refused_form_answer_in_finnish(as_coord_a: FlaskClient) -> None:
     html = as_coord_a.get("/ei-tallaista").get_data(as_text=True)
     assert "Ei löytynyt" in html and "requested URL" not in html
-    resp = as_coord_a.post("/weekly-setup/preview", data={"group_id": "all", "week": "viikko 50"})
-    assert resp.status_code == 400 and "Viikko on annettava muodossa" in resp.get_data(as_text=True)
+    resp = as_coord_a.post("/weekly-setup/preview", data={"group_id": "all", "week": "ensi viikko"})
+    assert resp.status_code == 400 and "kirjoita viikon numero" in resp.get_data(as_text=True)
