@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from integrator.clients_import.lifecycle import LifecycleError, move_membership
+from integrator.clients_import.lifecycle import LifecycleError, attended_after, move_membership
 from integrator.clients_import.reading import CLIENT_FIELDS, LOCAL, RowProblem, read_rows
 from integrator.clients_import.rows import PeriodRow, Row, RowContext, check_row, cross_check
 from integrator.config import Rules, Settings
+from integrator.domain.finnish import fi_date, fi_day
 from integrator.store.db import Store
 from integrator.store.models import AuditEvent, Client, Membership, Organisation, PeerGroup, Period, StaffUser
 
@@ -32,8 +33,8 @@ _PERIOD_FIELDS = ("end_date", "weekdays", "service_model", "hours_per_day", "bri
                   "briefing_recorded_by_id", "responsible_worker_id", "planned_end_date")
 
 
-class _MoveRefused(Exception):
-    """A row's move (group_from) the store cannot make; the import writes nothing."""
+class _RowRefused(Exception):
+    """A row the store cannot take (a move it cannot make, an end over paid days); the import writes nothing."""
 
     def __init__(self, problem: RowProblem) -> None:
         super().__init__(problem.reason)
@@ -124,6 +125,7 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row], today: 
             values["weekdays"] = sorted(set(stored_periods[key][1]["weekdays"] or []) | set(p.weekdays))
         if key in stored_periods:
             period_id, stored = stored_periods[key]
+            _refuse_end_before_paid_days(s, client_id, stored["end_date"], values.get("end_date"), lines[id(p)])
             change = _changes(stored, values)
             if change:
                 writes["periods"].append({"id": period_id, **change})
@@ -167,6 +169,23 @@ def _write(s: Session, org: Organisation, rules: Rules, rows: list[Row], today: 
     return counts, not_briefed
 
 
+def _refuse_end_before_paid_days(s: Session, client_id: int, stored_end: date, new_end: date | None,
+                                 line: int) -> None:
+    """A file that shortens a period over an attended day is refused, as an early end is: the nightly
+    re-evaluation would withdraw the day no longer expected, and a paid day would be lost without
+    anyone deciding it. The day is corrected first (a coordinator's decision stays), or the end moved."""
+    if new_end is None or new_end >= stored_end:
+        return
+    attended = attended_after(s, client_id, new_end)
+    if attended is not None and attended <= stored_end:
+        code = s.scalar(select(Client.code).where(Client.id == client_id))
+        raise _RowRefused(RowProblem(
+            line, "period_end", code, f"asiakas oli läsnä {fi_day(attended)} (maksettu päivä) uuden päättymispäivän "
+                                      f"{fi_date(new_end)} jälkeen: jaksoa ei lyhennetä maksettujen päivien yli; "
+                                      "korjaa päivä ensin läsnäolorekisterissä tai päätä jakso sen jälkeen",
+            f"päättymispäivä aikaisintaan {fi_date(attended)}"))
+
+
 def _move(s: Session, org: Organisation, rules: Rules, client_id: int, p: PeriodRow, today: date, line: int,
           counts: Counter[str]) -> None:
     """A row with group_from: the same move as `integrator clients move` (clients_import.lifecycle),
@@ -179,7 +198,7 @@ def _move(s: Session, org: Organisation, rules: Rules, client_id: int, p: Period
         change = move_membership(s, client, group, p.group_from, today, rules)
     except LifecycleError as err:
         column = "group" if err.field == "to_group" else "group_from"
-        raise _MoveRefused(RowProblem(line, column, client.code, err.reason,
+        raise _RowRefused(RowProblem(line, column, client.code, err.reason,
                                       "a day inside the period, in an active group")) from None
     last = max((m for m in client.memberships if p.start <= m.start_date <= p.end), key=lambda m: m.start_date)
     period = next(x for x in client.periods if x.start_date == p.start)
@@ -262,7 +281,7 @@ def import_clients(store: Store, raw: bytes, *, org_key: str | None = None, sett
             else:
                 s.commit()
                 result.written = True
-        except _MoveRefused as refused:
+        except _RowRefused as refused:
             s.rollback()
             result.problems = [refused.problem]
             result.counts = {}

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from integrator.clients_import.writing import ImportResult, import_clients
 from integrator.demo.world import local
 from integrator.jobs.clients.changes import LifecycleError, end_period, move_client
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import Membership, Period
+from integrator.store.models import Client, Membership, Period
 from tests.jobs.test_final_evidence import day_row, sync_at
 from tests.jobs.test_nightly_sync import TUE, _world
 
@@ -97,3 +98,45 @@ def test_a_day_without_its_report_is_flagged_at_its_last_look_also_when_the_sync
 
     assert counts["days_need_decision"] == 3
     assert day_row(world, "K-0003", TUE).evidence["needs_decision"] is True
+
+
+# ---- a client file that shortens a period over paid days ----------------------------------------
+
+
+def _reimport_with_end(world: WeeklyWorld, end: date) -> ImportResult:
+    """K-0001's period re-imported from the client file with a new end (the start moved back to 10.8.
+    first, so that the 3-month minimum allows an end in November)."""
+    with world.store.session() as s:
+        period = s.scalars(select(Period).join(Client).where(Client.code == "K-0001")).one()
+        period.start_date = date(2026, 8, 10)
+    raw = ("code;group;service_model;period_start;period_end;weekdays\n"
+           f"K-0001;ryhma-1;long_term;2026-08-10;{end.isoformat()};ti\n").encode()
+    return import_clients(world.store, raw, org_key=ww.ORG, settings=world.settings, today=lw.TODAY)
+
+
+def test_a_client_file_that_ends_a_period_before_an_attended_day_is_refused(
+        sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    """The file says the period ended on 18.11., but K-0001 attended (and was paid) on 24.11.: the
+    nightly re-evaluation would withdraw that day, 9 € lost without anyone deciding it. Refused
+    like an early end, with the line, the column and the day named; nothing is written."""
+    world = lw.build(sbx, store, tmp_path)
+    result = _reimport_with_end(world, date(2026, 11, 18))
+    before = _state(world)
+
+    assert [(p.line, p.column, p.code) for p in result.problems] == [(2, "period_end", "K-0001")]
+    assert "ti 24.11.2026" in result.problems[0].reason and "24.11.2026" in (result.problems[0].expected or "")
+    lw.evaluate(world)
+    assert _state(world) == before and lw.euros(world) == Decimal("18.00")
+
+
+def test_a_client_file_that_ends_a_period_after_the_last_attended_day_is_taken(
+        sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    world = lw.build(sbx, store, tmp_path)
+    result = _reimport_with_end(world, date(2026, 11, 25))
+
+    assert result.problems == []
+    lw.evaluate(world)
+    with world.store.session() as s:
+        assert s.scalars(select(Period.end_date).join(Client).where(Client.code == "K-0001")).one() == \
+            date(2026, 11, 25)
+    assert lw.euros(world) == Decimal("18.00")
