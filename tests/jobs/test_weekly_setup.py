@@ -11,15 +11,18 @@ from click.testing import CliRunner
 from sqlalchemy import event, select
 
 from integrator.cli import cli
-from integrator.domain.types import JobStatus, VariantKind, WorkDayStatus
+from integrator.domain.types import AttendanceStatus, JobStatus, VariantKind, WorkDayStatus
+from integrator.jobs.attendance.corrections import Actor, correct
 from integrator.jobs.locks import JobAlreadyRunning, job_lock
 from integrator.jobs.weekly.plan import ALL_CONFIRMED, Confirmed
 from integrator.jobs.weekly.setup import run_weekly_setup
+from integrator.jobs.weekly.tasks import DECIDED
 from integrator.providers.errors import NeedsReauth
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import (
     Assignment,
+    AttendanceDay,
     Client,
     ClientVariantChoice,
     ExternalResource,
@@ -191,6 +194,31 @@ def test_a_weekday_change_before_the_days_meeting_still_moves_the_day(sbx: Sandb
     assert job.status == JobStatus.SUCCEEDED, job.errors
     assert [(d[0], d[1]) for d in work_days(store)] == [(wd_id, date(2026, 12, 2))]
     assert not [a for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
+
+
+def test_a_weekday_change_leaves_a_day_with_a_decision_in_advance_on_its_date(sbx: Sandbox, store: Store,
+                                                                              tmp_path: Path) -> None:
+    """K-0001 is excused in advance for Tuesday 1.12. (a doctor's appointment). The group then moves to
+    Wednesdays: moved with the day, the excuse would cover Wednesday, when the client is free; cancelled,
+    a decision that counts would vanish without anyone deciding it. The day stays, the plan says why."""
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=1, clients_per_group=2, weekdays=[[2]], plain_every=0)
+    run(world)
+    with store.session() as s:
+        client_id = s.scalars(select(Client.id).where(Client.code == "K-0001")).one()
+    correct(store, client_id, date(2026, 12, 1), "excused", "lääkäri", Actor("staff:1"), today=date(2026, 11, 27))
+    world.change_group(weekdays=[3])
+
+    plan, job = run(world)
+
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert [(d[1], d[2]) for d in work_days(store)] == [(date(2026, 12, 1), WorkDayStatus.PLANNED),
+                                                        (date(2026, 12, 2), WorkDayStatus.PLANNED)]
+    with store.session() as s:
+        decided = s.execute(select(WorkDay.day, AttendanceDay.override_status).join(WorkDay)
+                            .where(AttendanceDay.override_status.is_not(None))).all()
+    assert decided == [(date(2026, 12, 1), AttendanceStatus.EXCUSED)]
+    notes = [a.reason for a in plan.notes if a.resource == "work_day"]  # type: ignore[attr-defined]
+    assert notes == [f"ti 1.12.2026: {DECIDED}"]
 
 
 def test_a_new_meeting_time_leaves_a_work_day_whose_meeting_is_over_alone(sbx: Sandbox, store: Store,

@@ -28,7 +28,6 @@ from integrator.domain.periods import END_REASONS
 from integrator.domain.types import VariantKind
 from integrator.domain.weeks import week_monday, weekday_fi
 from integrator.jobs.weekly.tasks import (
-    STARTED,
     TaskFile,
     choose_variant,
     ensure_tasks,
@@ -308,7 +307,7 @@ def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime,
                                  {"reason": f"{fi_day(sk.day)}: {sk.reason}"}))
         for day, change in gw.frozen:
             notes.append(Desired("work_day", f"work_day:{gw.key}:{day.isoformat()}", gw.key, None,
-                                 {"reason": f"{fi_day(day)}: {STARTED}: {change}"}))
+                                 {"reason": f"{fi_day(day)}: {change}"}))
         ready = [c for c in gw.clients if c.consent]
         for c in gw.clients:
             if not c.consent:

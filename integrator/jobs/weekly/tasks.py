@@ -52,7 +52,7 @@ from integrator.domain.calendar import (
 from integrator.domain.rules import AttendanceRules
 from integrator.domain.types import VariantKind, WorkDayStatus
 from integrator.domain.weeks import parse_weekday
-from integrator.store.models import Assignment, PeerGroup, Task, TaskVariant, WorkDay
+from integrator.store.models import Assignment, AttendanceDay, PeerGroup, Task, TaskVariant, WorkDay
 
 DEFAULT_TITLE = "Päivän tehtävä"
 DEFAULT_INSTRUCTIONS = (
@@ -128,7 +128,7 @@ class WeekDays:
     skipped: list[SkippedDay] = field(default_factory=list)
     moved: list[tuple[date, date]] = field(default_factory=list)
     cancelled: list[tuple[date, str]] = field(default_factory=list)
-    frozen: list[tuple[date, str]] = field(default_factory=list)  # day, the change not made (in Finnish)
+    frozen: list[tuple[date, str]] = field(default_factory=list)  # day, the change not made and why (Finnish)
 
 
 def _set_times(wd: WorkDay, group: PeerGroup) -> None:
@@ -141,6 +141,8 @@ def _set_times(wd: WorkDay, group: PeerGroup) -> None:
 
 WEEKDAY_CHANGED = "weekday changed"
 STARTED = "päivä on jo alkanut"
+DECIDED = ("päivälle on kirjattu ohjaajan päätös: päivää ei siirretä eikä peruta; poista päätös "
+           "läsnäolorekisteristä ja aja valmistelu uudelleen")
 
 
 def started(wd: WorkDay, now: datetime) -> bool:
@@ -174,9 +176,9 @@ def materialise_week(s: Session, group: PeerGroup, week: str, closures: Iterable
         retime = (wd.meeting_start, wd.meeting_end) != window
         if started(wd, now):
             if revive:
-                result.frozen.append((d, "peruttua päivää ei palauteta"))
+                result.frozen.append((d, f"{STARTED}: peruttua päivää ei palauteta"))
             elif retime and wd.status == WorkDayStatus.PLANNED:
-                result.frozen.append((d, "tapaamisen aikaa ei muuteta"))
+                result.frozen.append((d, f"{STARTED}: tapaamisen aikaa ei muuteta"))
             continue
         if revive:
             wd.status, wd.cancelled_reason = WorkDayStatus.PLANNED, None
@@ -188,9 +190,17 @@ def materialise_week(s: Session, group: PeerGroup, week: str, closures: Iterable
                    key=lambda w: w.day)
     free = [d for d in cal.days if d not in existing
             and meeting_window(d, group.meeting_start, group.meeting_end, group.time_zone)[0] > now]
+    # A coordinator's decision in advance (EXCUSED for a doctor's appointment, PRESENT at the workshop)
+    # belongs to its date: moved, it would excuse or pay another day; cancelled, a paid day would stop
+    # counting without anyone deciding it. Such a day stays until the decision is removed.
+    decided = set(s.scalars(select(AttendanceDay.work_day_id).where(
+        AttendanceDay.work_day_id.in_([wd.id for wd in stale]), AttendanceDay.override_status.is_not(None)))) \
+        if stale else set()
     for wd in stale:
         if started(wd, now):
-            result.frozen.append((wd.day, "päivää ei siirretä eikä peruta"))
+            result.frozen.append((wd.day, f"{STARTED}: päivää ei siirretä eikä peruta"))
+        elif wd.id in decided:
+            result.frozen.append((wd.day, DECIDED))
         elif free and wd.day not in skipped:
             old, wd.day = wd.day, free.pop(0)
             _set_times(wd, group)
