@@ -146,6 +146,9 @@ class Schedule(Strict):
     reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [60])
     weekly_letter: WeeklyAt = WeeklyAt()
     weekly_setup: WeeklyAt = WeeklyAt(weekday=5, time=time(9, 0), enabled=False)
+    # Organisations sending at once (each from its own mailbox, paced to its own limits): the
+    # threads mostly wait on the pacing, so a handful covers many organisations.
+    send_threads: int = Field(8, ge=1, le=64)
 
     @field_validator("nightly_sync", mode="before")
     @classmethod

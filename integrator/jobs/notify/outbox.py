@@ -93,15 +93,18 @@ def enqueue(s: Session, messages: Iterable[NewMessage]) -> int:
     return int(after - before)
 
 
-def recover_in_flight(store: Store) -> list[str]:
-    """Rows left in SENDING by a run that died: maybe sent. Mark them UNCERTAIN; return their keys.
+def recover_in_flight(store: Store, organisation_id: int) -> list[str]:
+    """Rows of the organisation left in SENDING by a run that died: maybe sent. Mark them
+    UNCERTAIN; return their keys.
 
-    Call only while holding the send lock: then no live sender owns a SENDING row.
+    Call only while holding the organisation's send lock: then no live sender owns a SENDING row
+    of theirs (another organisation's sender may be mid-send in another process: its rows stay).
     """
+    mine = (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.organisation_id == organisation_id)
     with store.session() as s:
-        keys = list(s.scalars(select(OutboxMessage.key).where(OutboxMessage.status == OutboxStatus.SENDING)))
+        keys = list(s.scalars(select(OutboxMessage.key).where(mine)))
         if keys:
-            s.execute(update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING).values(
+            s.execute(update(OutboxMessage).where(mine).values(
                 status=OutboxStatus.UNCERTAIN,
                 last_error="uncertain: the sending run stopped between claim and commit; check the "
                            "sender's Sent Items, then requeue or cancel"))

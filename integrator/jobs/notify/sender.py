@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.config import OrganisationConfig, Settings
-from integrator.domain.types import MessageKind, WorkDayStatus
-from integrator.jobs.locks import Lease, job_lock
+from integrator.domain.types import MessageKind, OutboxStatus, WorkDayStatus
+from integrator.jobs.locks import JobAlreadyRunning, Lease, LeaseLost, job_lock
 from integrator.jobs.meetings.plan import load_groups, organisation_id, participants, takes_part
 from integrator.jobs.notify.outbox import (
     Mailer,
@@ -34,6 +35,7 @@ from integrator.providers.limits import MAIL_SENDING_LIMITS
 from integrator.providers.retry import RateLimiter
 from integrator.store.db import Store
 from integrator.store.models import (
+    Organisation,
     OutboxMessage,
     PeerGroup,
     WorkDay,
@@ -103,18 +105,20 @@ def build_mailer(org_cfg: OrganisationConfig) -> Any:
 
 
 class _Validator:
-    """Send-time checks, cached per run: is the meeting still on, is the client still in?"""
+    """Send-time checks, cached per organisation's run: is the meeting still on, is the client still in?"""
 
-    def __init__(self, store: Store, now: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, now: Callable[[], datetime], org_id: int) -> None:
         self.store = store
         self.now = now
+        self.org_id = org_id
         self._groups: dict[int, PeerGroup] = {}
         self._weeks: dict[str, set[int]] = {}
 
     def _letter_clients(self, s: Session, week: str) -> set[int]:
         if week not in self._weeks:
             ids: set[int] = set()
-            for wd in s.scalars(select(WorkDay).where(WorkDay.iso_week == week)):
+            for wd in s.scalars(select(WorkDay).join(PeerGroup).where(
+                    WorkDay.iso_week == week, PeerGroup.organisation_id == self.org_id)):
                 group = self._group(s, wd.group_id)
                 ids.update(m.client_id for m in group.memberships if takes_part(m.client, m, wd.day))
             self._weeks[week] = ids
@@ -152,38 +156,92 @@ def sending_limits(org_cfg: OrganisationConfig) -> tuple[int, int]:
     return org_cfg.mail.per_minute or per_minute, org_cfg.mail.per_day or per_day
 
 
+def send_lock(org_key: str) -> str:
+    """The lock of one organisation's sender: organisations send at once, each from its own mailbox
+    and within its own limits; two processes never send for the same organisation."""
+    return f"{SEND_LOCK}:{org_key}"
+
+
 def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *,
                 clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
                 monotonic: Callable[[], float] = time.monotonic,
-                mailers: dict[str, Mailer] | None = None, trigger: Trigger | None = None) -> dict[str, int]:
+                mailers: dict[str, Mailer] | None = None, trigger: Trigger | None = None,
+                org_keys: Iterable[str] | None = None, parallel: int | None = None) -> dict[str, int]:
     """Send every due message, paced per sender; returns counts (sent, parked, uncertain...).
 
     `now` fixes the run's notion of time (tests, the sandbox); `clock` lets it move (a long,
     paced run); default: the wall clock. Every organisation with something to send (or a
     message recovered as uncertain) gets its JobRun, whoever started the run (`trigger`): the
     CLI, `notify run` or the scheduler.
+
+    Each organisation sends under its own lock (`send_lock`), in up to `parallel` threads
+    (default `settings.schedule.send_threads`): Thursday's letters of 300 organisations take as
+    long as the largest one's mailbox allows, not the sum. An organisation whose sender is busy
+    in another process is skipped (counted as `busy`): that sender sends its queue; one whose lease
+    was taken over mid-run stops before its next message (`lease_lost`).
     """
     current: Callable[[], datetime] = clock or ((lambda: now) if now is not None else utcnow)  # type: ignore[assignment,return-value]
-    totals: Counter[str] = Counter({k: 0 for k in (*SendStats().as_dict(), "requests")})
-    with job_lock(store, SEND_LOCK) as lease:
-        recovered_keys = recover_in_flight(store)
-        recovered = by_organisation(store, recovered_keys)
-        validate = _Validator(store, current)
-        for org_cfg in settings.organisations:
-            with store.session() as s:
-                try:
-                    org_id = organisation_id(s, org_cfg.key)
-                except LookupError:
-                    continue
-                due = len(due_ids(s, current(), org_id))
-            back = recovered.get(org_id, [])
-            if due or back:
-                totals.update(_run_org(store, org_cfg, org_id, due, back, trigger or Trigger(), mailers,
-                                       current, sleep, monotonic, validate, lease))
+    wanted = set(org_keys) if org_keys is not None else None
+    orgs = [o for o in settings.organisations if wanted is None or o.key in wanted]
+    totals: Counter[str] = Counter({k: 0 for k in (*SendStats().as_dict(), "requests", "busy",
+                                                   "lease_lost", "recovered_uncertain")})
+    if wanted is None:
+        totals["recovered_uncertain"] += len(_recover_unconfigured(store, settings))
+
+    def one(org_cfg: OrganisationConfig) -> dict[str, int]:
+        try:
+            with job_lock(store, send_lock(org_cfg.key)) as lease:
+                return _send_locked(store, org_cfg, trigger or Trigger(), mailers, current, sleep, monotonic, lease)
+        except LeaseLost:
+            # Another sender took this organisation over (our lease lapsed): it sends the rest, and
+            # this run stopped before claiming another message. The other organisations go on.
+            log.warning("sender lost its lease", extra={"org": org_cfg.key})
+            return {"lease_lost": 1}
+        except JobAlreadyRunning:
+            return {"busy": 1}
+
+    threads = max(1, min(parallel or settings.schedule.send_threads, len(orgs)))
+    if threads == 1:
+        for org_cfg in orgs:
+            totals.update(one(org_cfg))
+    else:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sender") as pool:
+            for counts in pool.map(one, orgs):  # re-raises the first organisation's crash, as before
+                totals.update(counts)
     out = dict(totals)
-    out["recovered_uncertain"] = len(recovered_keys)  # also those of an organisation no longer configured
     log.info("outbox sent", extra=out)
     return out
+
+
+def _recover_unconfigured(store: Store, settings: Settings) -> list[str]:
+    """Messages left SENDING by an organisation no longer in the config: no sender of theirs can be
+    running now (none is started for them), so they are uncertain."""
+    with store.session() as s:
+        configured = set(s.scalars(select(Organisation.id).where(
+            Organisation.key.in_([o.key for o in settings.organisations]))))
+        others = set(s.scalars(select(OutboxMessage.organisation_id).where(
+            OutboxMessage.status == OutboxStatus.SENDING).distinct())) - configured
+    return [key for org_id in sorted(others) for key in recover_in_flight(store, org_id)]
+
+
+def _send_locked(store: Store, org_cfg: OrganisationConfig, trigger: Trigger, mailers: dict[str, Mailer] | None,
+                 current: Callable[[], datetime], sleep: Callable[[float], None], monotonic: Callable[[], float],
+                 lease: Lease) -> dict[str, int]:
+    """One organisation's sending, under its lock: what a run of theirs left SENDING is uncertain
+    (no live sender of theirs owns it now), then the due messages."""
+    with store.session() as s:
+        try:
+            org_id = organisation_id(s, org_cfg.key)
+        except LookupError:
+            return {}
+    back = by_organisation(store, recover_in_flight(store, org_id)).get(org_id, [])
+    with store.session() as s:
+        due = len(due_ids(s, current(), org_id))
+    if not due and not back:
+        return {}
+    counts = _run_org(store, org_cfg, org_id, due, back, trigger, mailers, current, sleep, monotonic,
+                      _Validator(store, current, org_id), lease)
+    return {**counts, "recovered_uncertain": len(back)}
 
 
 def _run_org(store: Store, org_cfg: OrganisationConfig, org_id: int, due: int, recovered: list[int],
