@@ -11,8 +11,9 @@ and a group's coordinator when the config file defines the group (`groups[].coor
 `integrator config apply`, `serve` and every weekly setup write those back from the file.
 
 A group always keeps a coordinator: a group leaves a coordinator by being given to another one.
-An organisation always keeps an active admin (and the installation its admin of every
-organisation): the last one can be neither demoted nor deactivated, by themselves or another admin.
+An organisation always keeps an active admin (its own, or an admin of every organisation), and the
+installation an admin of every organisation: the last one can be neither demoted nor deactivated,
+by themselves or by another admin.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from integrator.config import Settings
@@ -106,8 +107,9 @@ def _check_config_role(m: Managed, email: str, role: StaffRole) -> None:
 def _admins_besides(s: Session, user: StaffUser) -> int:
     q = select(func.count()).select_from(StaffUser).where(
         StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True), StaffUser.id != user.id)
+    # An admin of every organisation administers this one too: the organisation is not locked out.
     q = q.where(StaffUser.organisation_id.is_(None) if user.organisation_id is None
-                else StaffUser.organisation_id == user.organisation_id)
+                else or_(StaffUser.organisation_id == user.organisation_id, StaffUser.organisation_id.is_(None)))
     return s.scalar(q) or 0
 
 
