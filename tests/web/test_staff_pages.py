@@ -42,7 +42,7 @@ def _user(app: Flask, staff_id: int) -> StaffUser:
 
 
 def _revealed(html: str, element: str) -> str | None:
-    m = re.search(rf'<code id="{element}">([^<]+)</code>', html)
+    m = re.search(rf'<code class="secret" id="{element}">([^<]+)</code>', html)
     return m.group(1) if m else None
 
 
