@@ -116,6 +116,16 @@ def test_an_admin_manages_tokens_and_a_coordinator(served: tuple[str, Rehearsal,
                 _shot(page, "deactivated", width)
                 assert_no_serious(page, f"staff-deactivated-{width}")
 
+                # The same address again: refused in the form, naming the field, the values kept.
+                page.get_by_role("link", name="← Henkilökunta").click()
+                page.get_by_label("Nimi", exact=True).fill("Toinen")
+                page.get_by_label("Sähköposti").fill(email.upper())
+                page.get_by_role("button", name="Lisää henkilö").click()
+                expect(page.locator("#add-error")).to_contain_text("sähköposti: tällä sähköpostiosoitteella on jo")
+                expect(page.get_by_label("Nimi", exact=True)).to_have_value("Toinen")
+                _shot(page, "add-error", width)
+                assert_no_serious(page, f"staff-add-error-{width}")
+
                 coordinator.reload()
                 expect(coordinator.get_by_label("Salasana")).to_be_visible()  # back on the login page
                 assert "/login" in coordinator.url
