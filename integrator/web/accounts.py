@@ -104,19 +104,33 @@ def set_password(store: Store, staff_id: int, password: str) -> None:
         user = s.get(StaffUser, staff_id)
         if user is None:
             raise AccountError("no such staff user")
-        user.password_hash = pw_hash
-        _end_sessions(s, staff_id, utcnow())  # a stolen password's sessions end with it
+        set_password_in(s, user, pw_hash)
+
+
+def set_password_in(s: Session, user: StaffUser, pw_hash: str) -> None:
+    """The password change inside the caller's transaction (the web adds its audit event to it)."""
+    user.password_hash = pw_hash
+    _end_sessions(s, user.id, utcnow())  # a stolen password's sessions end with it
 
 
 def create_token(store: Store, staff_id: int, name: str) -> str:
     """A new API token; returned once, only its hash is kept."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.session() as s:
         user = s.get(StaffUser, staff_id)
-        if user is None or user.role not in LOGIN_ROLES:
+        if user is None:
             raise AccountError("tokens are for admins and coordinators only")
-        s.add(ApiToken(staff_user_id=staff_id, name=name, token_hash=token_hash(token)))
-    return token
+        return create_token_in(s, user, name)[0]
+
+
+def create_token_in(s: Session, user: StaffUser, name: str) -> tuple[str, ApiToken]:
+    """The token (its only copy) and its row, added to the caller's transaction."""
+    if user.role not in LOGIN_ROLES:
+        raise AccountError("tokens are for admins and coordinators only")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(staff_user_id=user.id, name=name, token_hash=token_hash(token))
+    s.add(row)
+    s.flush()
+    return token, row
 
 
 def staff_id_by_email(store: Store, email: str) -> int:
@@ -146,18 +160,23 @@ def revoke_token(store: Store, token_id: int) -> None:
 
 def deactivate(store: Store, staff_id: int) -> int:
     """Ends a staff user's access at once: no login, no session, every token revoked."""
-    now = utcnow()
     with store.session() as s:
         user = s.get(StaffUser, staff_id)
         if user is None:
             raise AccountError("no such staff user")
-        user.active = False
-        tokens = list(s.scalars(select(ApiToken).where(ApiToken.staff_user_id == staff_id,
-                                                       ApiToken.revoked_at.is_(None))))
-        for t in tokens:
-            t.revoked_at = now
-        _end_sessions(s, staff_id, now)
-        return len(tokens)
+        return deactivate_in(s, user)
+
+
+def deactivate_in(s: Session, user: StaffUser) -> int:
+    """`deactivate` inside the caller's transaction; the number of tokens it revoked."""
+    now = utcnow()
+    user.active = False
+    tokens = list(s.scalars(select(ApiToken).where(ApiToken.staff_user_id == user.id,
+                                                   ApiToken.revoked_at.is_(None))))
+    for t in tokens:
+        t.revoked_at = now
+    _end_sessions(s, user.id, now)
+    return len(tokens)
 
 
 def start_session(store: Store, staff_id: int, lifetime: timedelta) -> str:

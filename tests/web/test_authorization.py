@@ -127,6 +127,23 @@ ROUTES: dict[str, Route] = {
                                    form=lambda w: {"reason": "Oli perillä"}),
     "ui.import_page POST": Route("POST", lambda w: "/import", "object",  # imports into organisation A
                                  form=lambda w: {"organisation_id": str(w.org_a), "action": "check"}),
+    # Staff and tokens: admins only. The pages about coordinator A are "admin" (not "object"): not
+    # even coordinator A opens their own; another organisation's admin gets 404.
+    "staff.staff_page": Route("GET", lambda w: "/henkilokunta", "admin"),
+    "staff.add_staff": Route("POST", lambda w: "/henkilokunta", "object",  # adds to organisation A
+                             form=lambda w: {"organisation_id": str(w.org_a), "name": "Uusi Ohjaaja",
+                                             "email": "uusi@example.fi", "role": "coordinator"}),
+    "staff.staff_user_page": Route("GET", lambda w: f"/henkilokunta/{w.coord_a}", "admin"),
+    "staff.change_staff": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/muokkaa", "admin",
+                                form=lambda w: {"role": "admin", "group_id": str(w.group_a), "confirm": "yes"}),
+    "staff.deactivate_staff": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/poista-kaytosta", "admin",
+                                    form=lambda w: {"confirm": "yes"}),
+    "staff.reactivate_staff": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/palauta", "admin"),
+    "staff.reset_password": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/salasana", "admin",
+                                  form=lambda w: {"confirm": "yes"}),
+    "staff.create_token": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/tunnukset", "admin",
+                                form=lambda w: {"name": "automaatio"}),
+    "staff.revoke_token": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/tunnukset/1/peru", "admin"),
 }
 
 #: World -> the id of an uncertain reminder to group A's client K-0001 (the outbox routes' object).
