@@ -16,7 +16,16 @@ from sqlalchemy import select
 
 from integrator.domain.types import AttendanceStatus, JobStatus, MessageKind, OutboxStatus, ServiceModel
 from integrator.jobs.notify.outbox import NewMessage, enqueue
-from integrator.store.models import AttendanceDay, Client, JobRun, Membership, OutboxMessage, Period, WorkDay
+from integrator.store.models import (
+    AttendanceDay,
+    AuditEvent,
+    Client,
+    JobRun,
+    Membership,
+    OutboxMessage,
+    Period,
+    WorkDay,
+)
 from integrator.web.access import retention_start
 from integrator.web.auth import PUBLIC_ENDPOINTS
 from integrator.web.context import get_store
@@ -127,6 +136,10 @@ ROUTES: dict[str, Route] = {
                                    form=lambda w: {"reason": "Oli perillä"}),
     "ui.import_page POST": Route("POST", lambda w: "/import", "object",  # imports into organisation A
                                  form=lambda w: {"organisation_id": str(w.org_a), "action": "check"}),
+    # The audit log and the organisations overview: `audit_a` below gives organisation A an event.
+    "audit.audit_page": Route("GET", lambda w: "/admin/audit", "admin"),
+    "audit.audit_export": Route("GET", lambda w: "/admin/audit.csv", "admin"),
+    "organisations.organisations_page": Route("GET", lambda w: "/admin/organisations", "admin"),
 }
 
 #: World -> the id of an uncertain reminder to group A's client K-0001 (the outbox routes' object).
@@ -150,6 +163,15 @@ def outbox_a(app: Flask, world: World) -> None:
         assert msg is not None
         msg.status = OutboxStatus.UNCERTAIN
         OUTBOX_A[id(world)] = msg.id
+
+
+@pytest.fixture(autouse=True)
+def audit_a(app: Flask, world: World) -> None:
+    """An event of organisation A naming group A's client and group: the audit log's row to keep from others."""
+    with get_store(app).session() as s:
+        s.add(AuditEvent(organisation_id=world.org_a, actor=f"staff:{world.coord_a}", action="client.variant_chosen",
+                         entity="client", entity_id=str(world.client_a),
+                         details={"client": "K-0001", "group": "ti-ryhma", "from": "standard", "to": "easier"}))
 
 
 # Routes that only some builds have (none at the moment); kept so a test can be added before a route.
