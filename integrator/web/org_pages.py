@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from integrator.config import OrganisationConfig, Settings
+from integrator.config import ConfigError, OrganisationConfig, Settings
 from integrator.domain.types import JobStatus, StaffRole
 from integrator.store.models import Client, JobRun, Organisation, PeerGroup, Period, StaffUser
 from integrator.web import access, context
@@ -49,11 +49,14 @@ class OrgOverview:
     nightly: dict[str, Any] | None = None  # the last nightly sync: started, finished, status, run id
 
 
-def _settings() -> Settings | None:
+def _settings() -> tuple[Settings | None, str | None]:
+    """The settings, or why there are none: the store's side is still worth reading without them."""
     try:
-        return get_settings()
-    except LookupError:  # no config file given: the store's side is still worth reading
-        return None
+        return get_settings(), None
+    except LookupError:
+        return None, "Asetustiedostoa ei ole annettu palvelulle"
+    except ConfigError as err:  # `integrator config check` tells the details; the page says where to look
+        return None, f"Asetustiedostossa on virheitä ({len(err.problems)}); tarkista se komennolla integrator config check"
 
 
 def _config(settings: Settings | None, key: str) -> OrganisationConfig | None:
@@ -108,9 +111,9 @@ def overviews(s: Session, orgs: list[Organisation], settings: Settings | None, n
 def organisations_page() -> ResponseReturnValue:
     p = current_principal()
     access.require_admin(p)
-    settings = _settings()
+    settings, missing = _settings()
     with get_store().session() as s:
         orgs = list(s.scalars(access.organisations_query(p)))
         rows = overviews(s, orgs, settings, context.now())
     return render_template("organisations.html", rows=rows, staff_fi=STAFF_FI, configured=settings is not None,
-                           now=context.now())
+                           missing=missing, now=context.now())
