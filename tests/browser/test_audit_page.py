@@ -1,6 +1,7 @@
 """The audit log in a real Chromium at 1280 and 390 px: an admin opens Tapahtumaloki from the menu,
 filters by what happened and by Finnish dates, reads the rows; a bad date names the field; axe-core
-finds 0 critical and 0 serious violations; screenshots in /tmp/shots/audit-<width>.png."""
+finds 0 critical and 0 serious violations there and on the organisations overview; screenshots in
+/tmp/shots/audit-<width>.png and organisations-<width>.png."""
 
 from __future__ import annotations
 
@@ -88,6 +89,13 @@ def test_an_admin_filters_the_audit_log(served: tuple[str, Rehearsal, Store]) ->
                 expect(page.get_by_role("alert")).to_contain_text("Alkaen: päivämäärä ”31.11.2026” ei kelpaa")
                 page.screenshot(path=str(SHOTS / f"audit-error-{width}.png"), full_page=True)
                 assert_no_serious(page, f"audit-error-{width}")
+                # The organisations overview beside it: the rehearsal's one organisation, read-only.
+                page.get_by_role("link", name="Organisaatiot").first.click()
+                org = page.locator(f"#org-{r.org_key}")
+                expect(org).to_contain_text("Aktiivisia asiakkaita")
+                expect(org).to_contain_text("Viimeisin yöajo")
+                page.screenshot(path=str(SHOTS / f"organisations-{width}.png"), full_page=True)
+                assert_no_serious(page, f"organisations-{width}")
                 context.close()
         finally:
             browser.close()
