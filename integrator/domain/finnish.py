@@ -7,6 +7,7 @@ Dates "8.12.2026", days "ti 8.12.2026", weeks "viikko 50 (7.–13.12.)", times i
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -79,3 +80,21 @@ MONTH_FI = {1: "tammikuu", 2: "helmikuu", 3: "maaliskuu", 4: "huhtikuu", 5: "tou
 def fi_month(year: int, month: int) -> str:
     """'marraskuu 2026' (a heading: the caller capitalises it if it starts a sentence)."""
     return f"{MONTH_FI[month]} {year}"
+
+
+_FI_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(text: str) -> date:
+    """A date typed as Finns write it ("8.12.2026", "08.12.2026") or as ISO ("2026-12-08").
+
+    ValueError for anything else (the caller names the field): the reading side of `fi_date`.
+    """
+    value = text.strip()
+    m = _FI_DATE.fullmatch(value)
+    if m:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    if _ISO_DATE.fullmatch(value):
+        return date.fromisoformat(value)
+    raise ValueError(f"not a date: {text!r}")

@@ -22,7 +22,9 @@ from integrator.web import (
     ui,
     validation,
 )
+from integrator.web.audit_pages import bp as audit_bp
 from integrator.web.metrics_view import bp as metrics_bp
+from integrator.web.org_pages import bp as organisations_bp
 from integrator.web.outbox_pages import bp as outbox_bp
 from integrator.web.register_ui import bp as register_bp
 from integrator.web.staff_pages import bp as staff_bp
@@ -72,3 +74,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(register_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(organisations_bp)

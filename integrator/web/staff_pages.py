@@ -127,12 +127,12 @@ def _list_page(p: Principal, form: dict[str, Any] | None = None, error: StaffErr
                            own_org=p.organisation_id), error.status if error else 200
 
 
-@bp.get("/henkilokunta")
+@bp.get("/admin/staff")
 def staff_page() -> ResponseReturnValue:
     return _list_page(_admin())
 
 
-@bp.post("/henkilokunta")
+@bp.post("/admin/staff")
 def add_staff() -> ResponseReturnValue:
     p = _admin()
     form: dict[str, Any] = {k: request.form.get(k, "")[:400] for k in ("name", "email", "role", "organisation_id")}
@@ -158,7 +158,7 @@ def add_staff() -> ResponseReturnValue:
     return redirect(url_for("staff.staff_user_page", staff_id=staff_id))
 
 
-@bp.get("/henkilokunta/<id:staff_id>")
+@bp.get("/admin/staff/<id:staff_id>")
 def staff_user_page(staff_id: int) -> ResponseReturnValue:
     p = _admin()
     reveal = session.pop(REVEAL_KEY, None)
@@ -184,7 +184,7 @@ def staff_user_page(staff_id: int) -> ResponseReturnValue:
             can_log_in=user.role is not StaffRole.SOCIAL_WORKER)
 
 
-@bp.post("/henkilokunta/<id:staff_id>/muokkaa")
+@bp.post("/admin/staff/<id:staff_id>/edit")
 def change_staff(staff_id: int) -> ResponseReturnValue:
     p = _admin()
     group_ids = _group_ids()
@@ -207,7 +207,7 @@ def change_staff(staff_id: int) -> ResponseReturnValue:
     return redirect(url_for("staff.staff_user_page", staff_id=staff_id))
 
 
-@bp.post("/henkilokunta/<id:staff_id>/poista-kaytosta")
+@bp.post("/admin/staff/<id:staff_id>/deactivate")
 def deactivate_staff(staff_id: int) -> ResponseReturnValue:
     p = _admin()
     try:
@@ -221,7 +221,7 @@ def deactivate_staff(staff_id: int) -> ResponseReturnValue:
     return redirect(url_for("staff.staff_user_page", staff_id=staff_id))
 
 
-@bp.post("/henkilokunta/<id:staff_id>/palauta")
+@bp.post("/admin/staff/<id:staff_id>/reactivate")
 def reactivate_staff(staff_id: int) -> ResponseReturnValue:
     p = _admin()
     try:
@@ -233,7 +233,7 @@ def reactivate_staff(staff_id: int) -> ResponseReturnValue:
     return redirect(url_for("staff.staff_user_page", staff_id=staff_id))
 
 
-@bp.post("/henkilokunta/<id:staff_id>/salasana")
+@bp.post("/admin/staff/<id:staff_id>/password")
 def reset_password(staff_id: int) -> ResponseReturnValue:
     p = _admin()
     try:
@@ -248,7 +248,7 @@ def reset_password(staff_id: int) -> ResponseReturnValue:
     return redirect(url_for("staff.staff_user_page", staff_id=staff_id))
 
 
-@bp.post("/henkilokunta/<id:staff_id>/tunnukset")
+@bp.post("/admin/staff/<id:staff_id>/tokens")
 def create_token(staff_id: int) -> ResponseReturnValue:
     p = _admin()
     name = request.form.get("name", "")[:400]
@@ -262,7 +262,7 @@ def create_token(staff_id: int) -> ResponseReturnValue:
     return redirect(url_for("staff.staff_user_page", staff_id=staff_id))
 
 
-@bp.post("/henkilokunta/<id:staff_id>/tunnukset/<id:token_id>/peru")
+@bp.post("/admin/staff/<id:staff_id>/tokens/<id:token_id>/revoke")
 def revoke_token(staff_id: int, token_id: int) -> ResponseReturnValue:
     p = _admin()
     try:

@@ -16,7 +16,16 @@ from sqlalchemy import select
 
 from integrator.domain.types import AttendanceStatus, JobStatus, MessageKind, OutboxStatus, ServiceModel
 from integrator.jobs.notify.outbox import NewMessage, enqueue
-from integrator.store.models import AttendanceDay, Client, JobRun, Membership, OutboxMessage, Period, WorkDay
+from integrator.store.models import (
+    AttendanceDay,
+    AuditEvent,
+    Client,
+    JobRun,
+    Membership,
+    OutboxMessage,
+    Period,
+    WorkDay,
+)
 from integrator.web.access import retention_start
 from integrator.web.auth import PUBLIC_ENDPOINTS
 from integrator.web.context import get_store
@@ -129,21 +138,25 @@ ROUTES: dict[str, Route] = {
                                  form=lambda w: {"organisation_id": str(w.org_a), "action": "check"}),
     # Staff and tokens: admins only. The pages about coordinator A are "admin" (not "object"): not
     # even coordinator A opens their own; another organisation's admin gets 404.
-    "staff.staff_page": Route("GET", lambda w: "/henkilokunta", "admin"),
-    "staff.add_staff": Route("POST", lambda w: "/henkilokunta", "object",  # adds to organisation A
+    "staff.staff_page": Route("GET", lambda w: "/admin/staff", "admin"),
+    "staff.add_staff": Route("POST", lambda w: "/admin/staff", "object",  # adds to organisation A
                              form=lambda w: {"organisation_id": str(w.org_a), "name": "Uusi Ohjaaja",
                                              "email": "uusi@example.fi", "role": "coordinator"}),
-    "staff.staff_user_page": Route("GET", lambda w: f"/henkilokunta/{w.coord_a}", "admin"),
-    "staff.change_staff": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/muokkaa", "admin",
+    "staff.staff_user_page": Route("GET", lambda w: f"/admin/staff/{w.coord_a}", "admin"),
+    "staff.change_staff": Route("POST", lambda w: f"/admin/staff/{w.coord_a}/edit", "admin",
                                 form=lambda w: {"role": "admin", "group_id": str(w.group_a), "confirm": "yes"}),
-    "staff.deactivate_staff": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/poista-kaytosta", "admin",
+    "staff.deactivate_staff": Route("POST", lambda w: f"/admin/staff/{w.coord_a}/deactivate", "admin",
                                     form=lambda w: {"confirm": "yes"}),
-    "staff.reactivate_staff": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/palauta", "admin"),
-    "staff.reset_password": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/salasana", "admin",
+    "staff.reactivate_staff": Route("POST", lambda w: f"/admin/staff/{w.coord_a}/reactivate", "admin"),
+    "staff.reset_password": Route("POST", lambda w: f"/admin/staff/{w.coord_a}/password", "admin",
                                   form=lambda w: {"confirm": "yes"}),
-    "staff.create_token": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/tunnukset", "admin",
+    "staff.create_token": Route("POST", lambda w: f"/admin/staff/{w.coord_a}/tokens", "admin",
                                 form=lambda w: {"name": "automaatio"}),
-    "staff.revoke_token": Route("POST", lambda w: f"/henkilokunta/{w.coord_a}/tunnukset/1/peru", "admin"),
+    "staff.revoke_token": Route("POST", lambda w: f"/admin/staff/{w.coord_a}/tokens/1/revoke", "admin"),
+    # The audit log and the organisations overview: `audit_a` below gives organisation A an event.
+    "audit.audit_page": Route("GET", lambda w: "/admin/audit", "admin"),
+    "audit.audit_export": Route("GET", lambda w: "/admin/audit.csv", "admin"),
+    "organisations.organisations_page": Route("GET", lambda w: "/admin/organisations", "admin"),
 }
 
 #: World -> the id of an uncertain reminder to group A's client K-0001 (the outbox routes' object).
@@ -167,6 +180,15 @@ def outbox_a(app: Flask, world: World) -> None:
         assert msg is not None
         msg.status = OutboxStatus.UNCERTAIN
         OUTBOX_A[id(world)] = msg.id
+
+
+@pytest.fixture(autouse=True)
+def audit_a(app: Flask, world: World) -> None:
+    """An event of organisation A naming group A's client and group: the audit log's row to keep from others."""
+    with get_store(app).session() as s:
+        s.add(AuditEvent(organisation_id=world.org_a, actor=f"staff:{world.coord_a}", action="client.variant_chosen",
+                         entity="client", entity_id=str(world.client_a),
+                         details={"client": "K-0001", "group": "ti-ryhma", "from": "standard", "to": "easier"}))
 
 
 # Routes that only some builds have (none at the moment); kept so a test can be added before a route.

@@ -1,4 +1,4 @@
-"""Staff users and API tokens in the browser, for admins (/henkilokunta): what the pages show,
+"""Staff users and API tokens in the browser, for admins (/admin/staff): what the pages show,
 what each change writes and audits, and what they refuse (in Finnish, naming the field, with
 nothing written)."""
 
@@ -48,22 +48,22 @@ def _revealed(html: str, element: str) -> str | None:
 
 def test_the_list_shows_the_organisations_staff_in_finnish_and_filters(app: Flask, as_admin: FlaskClient,
                                                                       world: World) -> None:
-    html = as_admin.get("/henkilokunta").get_data(as_text=True)
+    html = as_admin.get("/admin/staff").get_data(as_text=True)
     row = re.search(rf'<tr id="staff-{world.coord_a}">(.*?)</tr>', html, re.S)
     assert row is not None
     assert "Ohjaaja A" in row.group(1) and "ohjaaja" in row.group(1) and "Ryhmä ti-ryhma" in row.group(1)
     assert "käytössä" in row.group(1)
-    admins = as_admin.get("/henkilokunta?rooli=admin").get_data(as_text=True)
+    admins = as_admin.get("/admin/staff?rooli=admin").get_data(as_text=True)
     assert f'id="staff-{world.admin_b}"' in admins and f'id="staff-{world.coord_a}"' not in admins
     accounts.deactivate(get_store(app), world.coord_b)
-    gone = as_admin.get("/henkilokunta?tila=pois").get_data(as_text=True)
+    gone = as_admin.get("/admin/staff?tila=pois").get_data(as_text=True)
     assert f'id="staff-{world.coord_b}"' in gone and f'id="staff-{world.coord_a}"' not in gone
-    assert as_admin.get("/henkilokunta?tila=x").status_code == 400
-    assert "rooli:" in as_admin.get("/henkilokunta?rooli=boss").get_data(as_text=True)
+    assert as_admin.get("/admin/staff?tila=x").status_code == 400
+    assert "rooli:" in as_admin.get("/admin/staff?rooli=boss").get_data(as_text=True)
 
 
 def test_an_organisations_admin_sees_only_their_own_staff(app: Flask, world: World) -> None:
-    html = login(app.test_client(), "admin_b").get("/henkilokunta").get_data(as_text=True)
+    html = login(app.test_client(), "admin_b").get("/admin/staff").get_data(as_text=True)
     assert f'id="staff-{world.admin_b}"' in html
     for other in (world.coord_a, world.coord_b, world.admin_all):
         assert f'id="staff-{other}"' not in html
@@ -71,15 +71,15 @@ def test_an_organisations_admin_sees_only_their_own_staff(app: Flask, world: Wor
 
 def test_the_last_sign_in_is_shown_when_known(app: Flask, as_admin: FlaskClient, as_coord_a: FlaskClient,
                                              world: World) -> None:
-    html = as_admin.get(f"/henkilokunta/{world.coord_b}").get_data(as_text=True)
+    html = as_admin.get(f"/admin/staff/{world.coord_b}").get_data(as_text=True)
     assert "ei tiedossa" in html
-    html = as_admin.get(f"/henkilokunta/{world.coord_a}").get_data(as_text=True)
+    html = as_admin.get(f"/admin/staff/{world.coord_a}").get_data(as_text=True)
     assert re.search(r"<dt>Viimeksi kirjautunut</dt><dd>\w\w \d+\.\d+\.\d{4} klo \d+\.\d\d</dd>", html)
 
 
 def test_an_added_coordinator_gets_an_initial_password_shown_once_and_their_group(
         app: Flask, as_admin: FlaskClient, world: World) -> None:
-    resp = as_admin.post("/henkilokunta", data={"organisation_id": str(world.org_a), "name": "Uusi Ohjaaja",
+    resp = as_admin.post("/admin/staff", data={"organisation_id": str(world.org_a), "name": "Uusi Ohjaaja",
                                                  "email": "Uusi.Ohjaaja@example.fi", "role": "coordinator",
                                                  "group_id": str(world.group_b)})
     assert resp.status_code == 302
@@ -117,7 +117,7 @@ def test_a_bad_new_staff_user_is_refused_naming_the_field_and_nothing_is_written
     before = _counts(app)
     data = {"organisation_id": str(world.org_a), "name": "Uusi", "email": "uusi@example.fi",
             "role": "coordinator", "group_id": str(world.group_b), **form}
-    resp = as_admin.post("/henkilokunta", data=data)
+    resp = as_admin.post("/admin/staff", data=data)
     assert resp.status_code == status
     assert f"{field}:" in resp.get_data(as_text=True)
     assert _counts(app) == before
@@ -128,7 +128,7 @@ def test_a_bad_new_staff_user_is_refused_naming_the_field_and_nothing_is_written
 def test_a_group_of_another_organisation_is_refused_when_adding(app: Flask, as_admin: FlaskClient,
                                                                 world: World) -> None:
     before = _counts(app)
-    resp = as_admin.post("/henkilokunta", data={"organisation_id": str(world.org_a), "name": "Uusi",
+    resp = as_admin.post("/admin/staff", data={"organisation_id": str(world.org_a), "name": "Uusi",
                                                 "email": "uusi@example.fi", "role": "coordinator",
                                                 "group_id": str(world.group_c)})
     assert resp.status_code == 400 and "ryhmät:" in resp.get_data(as_text=True)
@@ -137,7 +137,7 @@ def test_a_group_of_another_organisation_is_refused_when_adding(app: Flask, as_a
 
 def test_a_role_and_group_change_is_previewed_then_applied_and_audited(app: Flask, as_admin: FlaskClient,
                                                                        world: World) -> None:
-    url = f"/henkilokunta/{world.coord_a}/muokkaa"
+    url = f"/admin/staff/{world.coord_a}/edit"
     form = {"role": "admin", "group_id": [str(world.group_a), str(world.group_b)]}
     preview = as_admin.post(url, data=form)
     text = preview.get_data(as_text=True)
@@ -157,9 +157,9 @@ def test_a_role_and_group_change_is_previewed_then_applied_and_audited(app: Flas
 
 def test_a_group_is_never_left_without_a_coordinator(app: Flask, as_admin: FlaskClient, world: World) -> None:
     before = _counts(app)
-    resp = as_admin.post(f"/henkilokunta/{world.coord_a}/muokkaa", data={"role": "coordinator", "confirm": "yes"})
+    resp = as_admin.post(f"/admin/staff/{world.coord_a}/edit", data={"role": "coordinator", "confirm": "yes"})
     assert resp.status_code == 400 and "ryhmät:" in resp.get_data(as_text=True)
-    resp = as_admin.post(f"/henkilokunta/{world.coord_a}/muokkaa",
+    resp = as_admin.post(f"/admin/staff/{world.coord_a}/edit",
                          data={"role": "social_worker", "group_id": str(world.group_a), "confirm": "yes"})
     assert resp.status_code == 400 and "ryhmät:" in resp.get_data(as_text=True)
     assert _counts(app) == before and _user(app, world.coord_a).role is StaffRole.COORDINATOR
@@ -184,21 +184,21 @@ def test_what_the_config_file_decides_is_not_changed_here(app: Flask, as_admin: 
     # The file as loaded (the loader's tenant checks need vendor sections this test has no use for).
     app.extensions[SETTINGS_KEY] = Settings.model_validate(yaml.safe_load(CONFIG))
     before = _counts(app)
-    role = as_admin.post(f"/henkilokunta/{world.coord_a}/muokkaa",
+    role = as_admin.post(f"/admin/staff/{world.coord_a}/edit",
                          data={"role": "admin", "group_id": str(world.group_a), "confirm": "yes"})
     assert role.status_code == 409 and "config apply" in role.get_data(as_text=True)
-    group = as_admin.post(f"/henkilokunta/{world.coord_b}/muokkaa",
+    group = as_admin.post(f"/admin/staff/{world.coord_b}/edit",
                           data={"role": "coordinator", "group_id": [str(world.group_a), str(world.group_b)],
                                 "confirm": "yes"})
     assert group.status_code == 409 and "ryhmän ti-ryhma ohjaaja on asetustiedostossa" in group.get_data(as_text=True)
     assert _counts(app) == before
-    page = as_admin.get(f"/henkilokunta/{world.coord_a}").get_data(as_text=True)
+    page = as_admin.get(f"/admin/staff/{world.coord_a}").get_data(as_text=True)
     assert "Rooli on asetustiedostossa" in page
 
 
 def test_deactivation_ends_sessions_and_tokens_and_reactivation_lets_them_back(
         app: Flask, as_admin: FlaskClient, as_coord_a: FlaskClient, world: World, token_a: str) -> None:
-    url = f"/henkilokunta/{world.coord_a}/poista-kaytosta"
+    url = f"/admin/staff/{world.coord_a}/deactivate"
     unconfirmed = as_admin.post(url, data={})
     assert unconfirmed.status_code == 400 and "vahvistus:" in unconfirmed.get_data(as_text=True)
     assert as_coord_a.get("/api/v1/me").status_code == 200
@@ -209,7 +209,7 @@ def test_deactivation_ends_sessions_and_tokens_and_reactivation_lets_them_back(
     [event] = _events(app, "staff.deactivate")
     assert event.details == {"active": {"from": True, "to": False}, "tokens_revoked": 1, "sessions_ended": True}
     assert as_admin.post(url, data={"confirm": "yes"}).status_code == 409
-    assert as_admin.post(f"/henkilokunta/{world.coord_a}/palauta").status_code == 302
+    assert as_admin.post(f"/admin/staff/{world.coord_a}/reactivate").status_code == 302
     assert login_works(app, EMAILS["coord_a"], PASSWORD)
     assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token_a}"}).status_code == 401
     assert _events(app, "staff.reactivate")[0].details == {"active": {"from": False, "to": True}}
@@ -220,27 +220,27 @@ def test_the_last_admin_can_be_neither_demoted_nor_deactivated(app: Flask, as_ad
     as_b = login(app.test_client(), "admin_b")
     # The only admin of every organisation may not leave; other organisations' admins do not count.
     before = _counts(app)
-    alone = as_admin.post(f"/henkilokunta/{world.admin_all}/poista-kaytosta", data={"confirm": "yes"})
+    alone = as_admin.post(f"/admin/staff/{world.admin_all}/deactivate", data={"confirm": "yes"})
     assert alone.status_code == 409 and "koko asennuksessa" in alone.get_data(as_text=True)
     assert _counts(app) == before
     # Without an admin of every organisation, admin B is Naantali's last admin.
     accounts.deactivate(get_store(app), world.admin_all)
     before = _counts(app)
-    demote = as_b.post(f"/henkilokunta/{world.admin_b}/muokkaa", data={"role": "coordinator", "confirm": "yes"})
+    demote = as_b.post(f"/admin/staff/{world.admin_b}/edit", data={"role": "coordinator", "confirm": "yes"})
     assert demote.status_code == 409 and "rooli:" in demote.get_data(as_text=True)
     assert "yhtään aktiivista ylläpitäjää" in demote.get_data(as_text=True)
-    leave = as_b.post(f"/henkilokunta/{world.admin_b}/poista-kaytosta", data={"confirm": "yes"})
+    leave = as_b.post(f"/admin/staff/{world.admin_b}/deactivate", data={"confirm": "yes"})
     assert leave.status_code == 409 and "tila:" in leave.get_data(as_text=True)
     assert _counts(app) == before and _user(app, world.admin_b).active
     # With a second Naantali admin, admin B may step down; their own session ends with it.
-    as_b.post("/henkilokunta", data={"name": "Toinen", "email": "toinen@example.fi", "role": "admin"})
-    assert as_b.post(f"/henkilokunta/{world.admin_b}/poista-kaytosta", data={"confirm": "yes"}).status_code == 302
-    assert as_b.get("/henkilokunta").status_code == 302
+    as_b.post("/admin/staff", data={"name": "Toinen", "email": "toinen@example.fi", "role": "admin"})
+    assert as_b.post(f"/admin/staff/{world.admin_b}/deactivate", data={"confirm": "yes"}).status_code == 302
+    assert as_b.get("/admin/staff").status_code == 302
 
 
 def test_a_password_reset_shows_a_new_password_once_and_ends_the_sessions(
         app: Flask, as_admin: FlaskClient, as_coord_a: FlaskClient, world: World) -> None:
-    resp = as_admin.post(f"/henkilokunta/{world.coord_a}/salasana", data={"confirm": "yes"})
+    resp = as_admin.post(f"/admin/staff/{world.coord_a}/password", data={"confirm": "yes"})
     assert resp.status_code == 302
     password = _revealed(as_admin.get(resp.headers["Location"]).get_data(as_text=True), "new-password")
     assert password is not None
@@ -250,13 +250,13 @@ def test_a_password_reset_shows_a_new_password_once_and_ends_the_sessions(
     assert password not in json.dumps(event.details)
     sw = accounts.add_staff(get_store(app), email="sos@example.fi", name="Sos", role="social_worker",
                             org_key="raisio", password=None)
-    refused = as_admin.post(f"/henkilokunta/{sw}/salasana", data={"confirm": "yes"})
+    refused = as_admin.post(f"/admin/staff/{sw}/password", data={"confirm": "yes"})
     assert refused.status_code == 400 and "salasana:" in refused.get_data(as_text=True)
 
 
 def test_a_token_is_shown_once_works_until_revoked_and_only_its_hash_is_kept(
         app: Flask, as_admin: FlaskClient, world: World) -> None:
-    resp = as_admin.post(f"/henkilokunta/{world.coord_a}/tunnukset", data={"name": "prometheus"})
+    resp = as_admin.post(f"/admin/staff/{world.coord_a}/tokens", data={"name": "prometheus"})
     page_url = resp.headers["Location"]
     token = _revealed(as_admin.get(page_url).get_data(as_text=True), "new-token")
     assert token is not None and token.startswith(accounts.TOKEN_PREFIX)
@@ -269,12 +269,12 @@ def test_a_token_is_shown_once_works_until_revoked_and_only_its_hash_is_kept(
         row = s.scalar(select(ApiToken).where(ApiToken.name == "prometheus"))
         assert row is not None and row.token_hash == accounts.token_hash(token)
         token_id = row.id
-    assert as_admin.post(f"/henkilokunta/{world.coord_a}/tunnukset/{token_id}/peru").status_code == 302
+    assert as_admin.post(f"/admin/staff/{world.coord_a}/tokens/{token_id}/revoke").status_code == 302
     assert app.test_client().get("/api/v1/me", headers=bearer).status_code == 401
     assert "peruttu" in as_admin.get(page_url).get_data(as_text=True)
-    assert as_admin.post(f"/henkilokunta/{world.coord_a}/tunnukset/{token_id}/peru").status_code == 409
+    assert as_admin.post(f"/admin/staff/{world.coord_a}/tokens/{token_id}/revoke").status_code == 409
     # Another user's page does not revoke this user's token.
-    assert as_admin.post(f"/henkilokunta/{world.coord_b}/tunnukset/{token_id}/peru").status_code == 404
+    assert as_admin.post(f"/admin/staff/{world.coord_b}/tokens/{token_id}/revoke").status_code == 404
     events = _events(app, "token.create") + _events(app, "token.revoke")
     assert [e.details["name"] for e in events] == ["prometheus", "prometheus"]
     assert all(token not in json.dumps(e.details) for e in events)
@@ -282,7 +282,7 @@ def test_a_token_is_shown_once_works_until_revoked_and_only_its_hash_is_kept(
 
 def test_a_token_without_a_name_is_refused(app: Flask, as_admin: FlaskClient, world: World) -> None:
     before = _counts(app)
-    resp = as_admin.post(f"/henkilokunta/{world.coord_a}/tunnukset", data={"name": "  "})
+    resp = as_admin.post(f"/admin/staff/{world.coord_a}/tokens", data={"name": "  "})
     assert resp.status_code == 400 and "tunnuksen nimi:" in resp.get_data(as_text=True)
     assert _counts(app) == before
 
@@ -290,8 +290,8 @@ def test_a_token_without_a_name_is_refused(app: Flask, as_admin: FlaskClient, wo
 def test_another_organisations_admin_changes_nothing(app: Flask, world: World, token_a: str) -> None:
     as_b = login(app.test_client(), "admin_b")
     before = _counts(app)
-    for path in ("poista-kaytosta", "salasana", "tunnukset", "muokkaa"):
-        resp = as_b.post(f"/henkilokunta/{world.coord_a}/{path}",
+    for path in ("deactivate", "password", "tokens", "edit"):
+        resp = as_b.post(f"/admin/staff/{world.coord_a}/{path}",
                          data={"confirm": "yes", "name": "x", "role": "admin"})
         assert resp.status_code == 404
     assert _counts(app) == before and _user(app, world.coord_a).active
