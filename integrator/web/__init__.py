@@ -25,6 +25,7 @@ from integrator.web import (
 from integrator.web.metrics_view import bp as metrics_bp
 from integrator.web.outbox_pages import bp as outbox_bp
 from integrator.web.register_ui import bp as register_bp
+from integrator.web.status_pages import bp as status_bp
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -70,3 +71,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(metrics_bp)
     app.register_blueprint(register_bp)
     app.register_blueprint(outbox_bp)
+    app.register_blueprint(status_bp)
