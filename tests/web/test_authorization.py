@@ -125,6 +125,10 @@ ROUTES: dict[str, Route] = {
                                     form=lambda w: {"sent_items_checked": "yes", "reason": "Tarkistettu"}),
     "outbox.cancel_message": Route("POST", lambda w: f"/lahetysjono/{_outbox_a(w)}/peru", "object",
                                    form=lambda w: {"reason": "Oli perillä"}),
+    # The status page (admins): the check and the retry name organisation A's objects.
+    "status.status_page": Route("GET", lambda w: "/admin/tila", "admin"),
+    "status.run_check": Route("POST", lambda w: f"/admin/tila/{w.org_a}/tarkista", "admin"),
+    "status.retry_run": Route("POST", lambda w: f"/admin/tila/ajot/{w.run_org}/uudelleen", "admin"),
     "ui.import_page POST": Route("POST", lambda w: "/import", "object",  # imports into organisation A
                                  form=lambda w: {"organisation_id": str(w.org_a), "action": "check"}),
 }
