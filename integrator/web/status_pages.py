@@ -111,20 +111,20 @@ def _letters(s: Session, org: Organisation, settings: Settings | None, now: date
     letters = list(s.scalars(select(OutboxMessage).where(
         OutboxMessage.organisation_id == org.id, OutboxMessage.kind == MessageKind.WEEKLY_LETTER,
         OutboxMessage.key.like(f"letter:{org.key}:%:{week}"))))
-    when = f"{fi_day(day)} ({fi_week(week)})"
+    when, head = fi_day(day), f"{fi_week(week).capitalize()}:"
     if not letters:
         expected = s.scalar(select(Membership.id).join(PeerGroup, Membership.group_id == PeerGroup.id).where(
             PeerGroup.organisation_id == org.id, Membership.start_date <= day + timedelta(days=10),
             (Membership.end_date.is_(None)) | (Membership.end_date >= day)).limit(1))
         if expected is None:
-            return "ok", f"Ei asiakkaita: viikkokirjeitä ei ollut lähetettävänä {when}."
-        return ("late" if now >= end_of_day else "pending"), f"Viikkokirjeitä ei muodostettu {when}."
+            return "ok", f"{head} ei asiakkaita, joten viikkokirjeitä ei ollut lähetettävänä {when}."
+        return ("late" if now >= end_of_day else "pending"), f"{head} viikkokirjeitä ei muodostettu {when}."
     late = [m for m in letters if m.sent_at is None or _aware(m.sent_at) >= end_of_day]
     if not late:
-        return "ok", f"Viikkokirjeet ({len(letters)}) lähtivät ajallaan {when}."
+        return "ok", f"{head} viikkokirjeet ({len(letters)}) lähtivät ajallaan {when}."
     if now < end_of_day:
-        return "pending", f"Viikkokirjeitä lähtee {when}: {len(letters) - len(late)}/{len(letters)} lähetetty."
-    return "late", f"{len(late)}/{len(letters)} viikkokirjettä ei lähtenyt päivänään {when}."
+        return "pending", f"{head} viikkokirjeitä lähtee {when}: {len(letters) - len(late)}/{len(letters)} lähetetty."
+    return "late", f"{head} {len(late)}/{len(letters)} viikkokirjettä ei lähtenyt päivänään {when}."
 
 
 def _check(s: Session, org_id: int) -> dict[str, Any] | None:

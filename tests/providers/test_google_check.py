@@ -68,6 +68,11 @@ def test_a_scope_missing_from_delegation_is_named_with_the_client_id_in_the_hint
     results = by_name(run_checks(OrganisationConfig.model_validate(raw)))
     scopes = {name: r.status for name, r in results.items() if name.startswith("google.scope")}
     assert [name for name, status in scopes.items() if status == "fail"] == ["google.scope classroom.topics"]
+    # The Classroom probe asks for every Classroom scope, so it fails too: its hint is the
+    # delegation's (with the client ID), never "enable the Classroom API", which is on.
+    classroom = results["google.classroom"]
+    assert classroom.status == "fail" and "domain-wide delegation" in classroom.hint
+    assert "Enable the Google Classroom API" not in classroom.hint and "delegointia" in classroom.hint_fi
     assert results["google.drive"].status == "ok"
     assert results["google.classroom"].status == "fail"  # the Classroom service needs every Classroom scope
     client_id = json.loads((tmp_path / "key.json").read_text())["client_id"]

@@ -91,14 +91,14 @@ def test_letters_that_did_not_go_out_on_their_day_are_red(app: Flask, as_admin: 
     app.config["CLOCK"] = lambda: FRIDAY
     _letter(app, world, sent_at=None)
     html = page(as_admin)
-    assert "Vika:</strong> 1/1 viikkokirjettä ei lähtenyt päivänään to 3.12.2026 (viikko 50" in html
+    assert "Vika:</strong> Viikko 50 (7.–13.12.): 1/1 viikkokirjettä ei lähtenyt päivänään to 3.12.2026." in html
 
 
 def test_letters_sent_on_their_day_are_fine(app: Flask, as_admin: FlaskClient, world: World, tmp_path: Path) -> None:
     configure(app, tmp_path)
     app.config["CLOCK"] = lambda: FRIDAY
     _letter(app, world, sent_at=THURSDAY_NOON)
-    assert "Viikkokirjeet (1) lähtivät ajallaan to 3.12.2026" in page(as_admin)
+    assert "Viikko 50 (7.–13.12.): viikkokirjeet (1) lähtivät ajallaan to 3.12.2026." in page(as_admin)
 
 
 def test_errors_are_grouped_by_cause_with_codes_and_meetings_on_their_own_line(as_admin: FlaskClient,

@@ -13,7 +13,7 @@ from typing import Any
 
 from integrator.config import OrganisationConfig
 from integrator.providers.checks import CheckResult, failed
-from integrator.providers.errors import ProviderError
+from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import SCOPES, GoogleClient
 from integrator.providers.retry import RetryPolicy
 
@@ -57,9 +57,14 @@ def _key_file(org_cfg: OrganisationConfig) -> tuple[CheckResult, dict[str, Any] 
     return CheckResult("google.key", "ok", f"service account {info['client_email']} (client ID {info['client_id']})"), info
 
 
-def _probe(name: str, fn: Callable[[], Any], ok: str, hint: str, hint_fi: str) -> CheckResult:
+def _probe(name: str, fn: Callable[[], Any], ok: str, hint: str, hint_fi: str,
+           delegation: tuple[str, str] | None = None) -> CheckResult:
+    """`delegation`: the hints (English, Finnish) when the token itself is refused (a scope taken
+    out of the delegation): then the API's own hint (enable it, add a member) would mislead."""
     try:
         fn()
+    except NeedsReauth as err:
+        return failed(name, err, *(delegation or (hint, hint_fi)))
     except ProviderError as err:
         return failed(name, err, hint, hint_fi)
     return CheckResult(name, "ok", ok)
@@ -81,6 +86,7 @@ def run_checks(org_cfg: OrganisationConfig, *, client: GoogleClient | None = Non
     gc = client or GoogleClient(google, policy=RetryPolicy(max_attempts=2, base_delay_s=0.2))
     dwd = DWD_HINT.format(client_id=info["client_id"])
     dwd_fi = DWD_HINT_FI.format(client_id=info["client_id"])
+    deleg = (dwd, dwd_fi)  # an API's token refused: the delegation, not the API, needs the fix
     results = [key]
     admin = google.admin_subject
     token = _probe("google.token", lambda: gc.check_token(admin, [SCOPES["drive"][0]]),
@@ -103,12 +109,12 @@ def run_checks(org_cfg: OrganisationConfig, *, client: GoogleClient | None = Non
                           "Google Workspace > Classroom).",
                           "Ota Google Classroom API käyttöön palvelutilin Cloud-projektissa ja Classroom "
                           "ohjaajien organisaatioyksikölle (Admin-konsoli > Sovellukset > Google Workspace > "
-                          "Classroom)."))
+                          "Classroom).", delegation=deleg))
     drive = gc.service("drive")
     results.append(_probe("google.drive", lambda: gc.execute(drive.files().list(pageSize=1, fields="files(id)"),
                                                              retry=False),
                           "Drive API reachable", "Enable the Google Drive API in the Cloud project.",
-                          "Ota Google Drive API käyttöön Cloud-projektissa."))
+                          "Ota Google Drive API käyttöön Cloud-projektissa.", delegation=deleg))
     if google.shared_drive_id:
         sd = google.shared_drive_id
         results.append(_probe("google.shared_drive", lambda: gc.execute(drive.drives().get(driveId=sd), retry=False),
@@ -116,7 +122,7 @@ def run_checks(org_cfg: OrganisationConfig, *, client: GoogleClient | None = Non
                               f"Add {admin} to the shared drive as Manager (Drive > Shared drives > Manage "
                               "members), and check shared_drive_id.",
                               f"Lisää {admin} jaetun Driven ylläpitäjäksi (Ylläpitäjä; Drive > Jaetut Drivet > "
-                              "Hallinnoi jäseniä) ja tarkista asetus shared_drive_id."))
+                              "Hallinnoi jäseniä) ja tarkista asetus shared_drive_id.", delegation=deleg))
     else:
         results.append(CheckResult("google.shared_drive", "skip",
                                    "no shared drive: client folders go to each coordinator's My Drive"))
@@ -128,7 +134,7 @@ def run_checks(org_cfg: OrganisationConfig, *, client: GoogleClient | None = Non
             f"Share the material bank folder with {admin} and the coordinators (Viewer), and check "
             "material_bank_folder_id.",
             f"Jaa materiaalipankin kansio käyttäjälle {admin} ja ohjaajille (katselija) ja tarkista asetus "
-            "material_bank_folder_id."))
+            "material_bank_folder_id.", delegation=deleg))
     for coordinator in sorted({g.coordinator for g in org_cfg.groups}):
         results.append(_probe(f"google.coordinator {coordinator.split('@')[0]}@…",
                               partial(_teacher_probe, gc, coordinator),
@@ -136,5 +142,5 @@ def run_checks(org_cfg: OrganisationConfig, *, client: GoogleClient | None = Non
                               f"The coordinator must be an active {google.domain} user with Classroom on, "
                               "allowed to create classes (Classroom > Teacher permissions).",
                               f"Ohjaajan on oltava aktiivinen {google.domain}-käyttäjä, jolla Classroom on "
-                              "käytössä ja lupa luoda kursseja (Classroom > Opettajan käyttöoikeudet)."))
+                              "käytössä ja lupa luoda kursseja (Classroom > Opettajan käyttöoikeudet).", delegation=deleg))
     return results
