@@ -1,4 +1,8 @@
-"""`integrator tenant check --org X`: verify an organisation's tenants end to end, with fix hints."""
+"""`integrator tenant check --org X`: verify an organisation's tenants end to end, with fix hints.
+
+The checks run as the job `jobs.tenant_check` (recorded as a "tenant_check" run, as when an admin
+runs them on the web's status page), so the page shows the last result whichever door ran it.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,15 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 
-from integrator.cli.options import config_option, load, org_option
-from integrator.config import OrganisationConfig
+from integrator.cli.options import config_option, database_url_option, load, org_option, resolve_database_url
+from integrator.jobs.tenant_check import run_tenant_check
 from integrator.providers.checks import CheckResult
-from integrator.providers.google.check import run_checks as google_checks
-from integrator.providers.microsoft.check import run_checks as microsoft_checks
+from integrator.store.db import Store, database_url
 
 MARK = {"ok": "  OK ", "fail": " FAIL", "warn": " WARN", "skip": " SKIP"}
-
-
-def all_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
-    return [*google_checks(org_cfg), *microsoft_checks(org_cfg)]
 
 
 def render(results: list[CheckResult]) -> str:
@@ -29,6 +30,25 @@ def render(results: list[CheckResult]) -> str:
     return "\n".join(lines)
 
 
+def _recording_store(url: str | None) -> Store | None:
+    """The database to record the check in, when it exists and is migrated; a missing SQLite file
+    is not created (the check must work before the database does)."""
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
+            and not Path(parsed.database).exists():
+        return None
+    store = Store(url)
+    try:
+        migrated = inspect(store.engine).has_table("job_run")
+    except Exception as err:  # noqa: BLE001 - an unreachable database: the check still runs, unrecorded
+        click.echo(f"The database cannot be read ({type(err).__name__}); the check is not recorded.", err=True)
+        migrated = False
+    if not migrated:
+        store.dispose()
+        return None
+    return store
+
+
 @click.group()
 def tenant() -> None:
     """Tenant configuration: verify Google Workspace and Microsoft 365 settings."""
@@ -36,18 +56,26 @@ def tenant() -> None:
 
 @tenant.command("check")
 @config_option
+@database_url_option
 @org_option(required=True)
-def check(config_file: Path | None, org_key: str) -> None:
+def check(config_file: Path | None, database_url: str | None, org_key: str) -> None:
     """Check token, delegation, every scope, Classroom, Drive, shared drive (and Microsoft)."""
     settings = load(config_file)
     try:
         org_cfg = settings.organisation(org_key)
     except KeyError as err:
         raise click.BadParameter(str(err), param_hint="--org") from err
-    results = all_checks(org_cfg)
+    store = _recording_store(resolve_database_url(database_url, settings))
+    try:
+        result = run_tenant_check(store, settings, org_key)
+    finally:
+        if store is not None:
+            store.dispose()
     click.echo(f"Tenant check for {org_cfg.key} ({org_cfg.name}):")
-    click.echo(render(results))
-    failed = [r for r in results if r.status == "fail"]
+    click.echo(render(result.results))
+    failed = result.failed
     click.echo(f"{len(failed)} check(s) failed." if failed else "All checks passed.")
+    click.echo(f"Recorded as job run {result.run_id}." if store is not None
+               else "Not recorded: the database is not set up yet (integrator db upgrade).")
     if failed:
         sys.exit(1)

@@ -8,7 +8,7 @@ Dates "8.12.2026", days "ti 8.12.2026", weeks "viikko 50 (7.–13.12.)", times i
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -71,6 +71,16 @@ def fi_decimal(value: float | Decimal | int, places: int = 2) -> str:
 def fi_count(n: int, singular: str, partitive: str) -> str:
     """'1 virhe', '2 virhettä', '0 virhettä': Finnish takes the partitive after every number but one."""
     return f"{n} {singular if n == 1 else partitive}"
+
+
+def fi_age(age: timedelta) -> str:
+    """How long ago: '5 min sitten', '3 tuntia sitten', '2 päivää sitten' (whole units, rounded down)."""
+    minutes = max(0, int(age.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min sitten"
+    if minutes < 48 * 60:
+        return f"{fi_count(minutes // 60, 'tunti', 'tuntia')} sitten"
+    return f"{fi_count(minutes // (24 * 60), 'päivä', 'päivää')} sitten"
 
 
 MONTH_FI = {1: "tammikuu", 2: "helmikuu", 3: "maaliskuu", 4: "huhtikuu", 5: "toukokuu", 6: "kesäkuu",

@@ -28,6 +28,7 @@ from integrator.web.org_pages import bp as organisations_bp
 from integrator.web.outbox_pages import bp as outbox_bp
 from integrator.web.register_ui import bp as register_bp
 from integrator.web.staff_pages import bp as staff_bp
+from integrator.web.status_pages import bp as status_bp
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -76,3 +77,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(organisations_bp)
+    app.register_blueprint(status_bp)

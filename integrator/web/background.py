@@ -1,7 +1,8 @@
-"""Weekly setup from the web: a dry-run preview in the request, the apply in a background thread.
+"""Jobs from the web: the weekly setup's dry-run preview in the request, its apply in a background
+thread, and a failed run started again (the status page's retry) the same way.
 
-The apply creates its own JobRun (inside `run_weekly_setup`); we find that row by a unique
-`triggered_by` tag, so the page can follow JobRun.progress_done/total while the thread works.
+A job creates its own JobRun (inside `run_weekly_setup`, `run_nightly_sync`, ...); we find that row
+by a unique `triggered_by` tag, so the page can follow JobRun.progress_done/total while the thread works.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,12 @@ from typing import Any
 from sqlalchemy import select
 
 from integrator.domain.types import JobStatus
+from integrator.domain.weeks import is_past_week
+from integrator.jobs.nightly.run import run_nightly_sync
+from integrator.jobs.notify.send_runs import Trigger
+from integrator.jobs.notify.sender import send_outbox
 from integrator.jobs.plan import Plan
+from integrator.jobs.tenant_check import run_tenant_check
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.observability import metrics
 from integrator.store.db import Store
@@ -87,16 +93,29 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str | None, 
     ticket = Ticket(tag=f"web:{actor}#{secrets.token_hex(6)}")
 
     def work() -> None:
+        _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=False,
+                          triggered_by=ticket.tag, now=now, group_keys=group_keys, confirmed=confirmed)
+
+    run_id = _start(store, ticket, work, f"weekly-setup-{group_key or org_key}", wait_s)
+    if run_id is None:
+        raise ApplyFailed(ticket.error or "the weekly setup ended without recording a run")
+    return run_id
+
+
+def _start(store: Store, ticket: Ticket, work: Callable[[], object], name: str, wait_s: float) -> int | None:
+    """Runs `work` in a thread; the id of the JobRun it records under the ticket's tag, or None
+    when it ended without one (nothing to do). ApplyFailed when it does not start in time."""
+
+    def body() -> None:
         try:
-            _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=False,
-                              triggered_by=ticket.tag, now=now, group_keys=group_keys, confirmed=confirmed)
+            work()
         except Exception as err:  # noqa: BLE001 - a thread must report, not die silently
             ticket.error = str(err) or type(err).__name__
-            log.exception("weekly setup apply failed", extra={"group": group_key, "week": week})
+            log.exception("background job failed", extra={"job": name})
         finally:
             ticket.done.set()
 
-    threading.Thread(target=work, name=f"weekly-setup-{group_key or org_key}", daemon=True).start()
+    threading.Thread(target=body, name=name, daemon=True).start()
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         with store.session() as s:
@@ -106,8 +125,44 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str | None, 
         if ticket.done.is_set():
             with store.session() as s:
                 run_id = s.scalar(select(JobRun.id).where(JobRun.triggered_by == ticket.tag))
-            if run_id is not None:
-                return run_id
-            raise ApplyFailed(ticket.error or "the weekly setup ended without recording a run")
+            if run_id is None and ticket.error:
+                raise ApplyFailed(ticket.error)
+            return run_id
         ticket.done.wait(0.2)
-    raise ApplyFailed("the weekly setup did not start in time; see the job history")
+    raise ApplyFailed("the job did not start in time; see the job history")
+
+
+#: The kinds of run the status page may start again, and how.
+RETRYABLE = frozenset({"nightly_sync", "weekly_setup", "notify_send", "tenant_check"})
+
+
+def retry(store: Store, settings: Any, run: JobRun, org_key: str | None, *, actor: str, today_: Any,
+          now: datetime | None = None, wait_s: float = 20.0) -> int | None:
+    """Starts the job of a failed or partial `run` again, as its own door starts it: the same
+    week and groups of a weekly setup (no removal of access confirmed: any is held back), the
+    organisation's nightly sync, a sending run, or the tenant check. The new run's id, or None
+    when the job found nothing to do (a sending run with nothing due). ApplyFailed with the reason
+    when it cannot be started (a past week, another run holding the lock)."""
+    params: dict[str, Any] = dict(run.params or {})
+    if run.kind == "tenant_check":
+        if org_key is None:
+            raise ApplyFailed("the tenant check names no organisation")
+        return run_tenant_check(store, settings, org_key, triggered_by=f"web:{actor}", actor=actor).run_id
+    if run.kind == "weekly_setup":
+        week = str(params.get("week") or "")
+        if not week or is_past_week(week, today_):
+            raise ApplyFailed(f"week {week} is already past: a past week's setup is not run again from here")
+        groups = params.get("groups")
+        return start_apply(store, settings, week, org_key=params.get("org") or org_key,
+                           group_key=params.get("group") or params.get("group_key"), actor=actor, now=now,
+                           group_keys=groups if isinstance(groups, list) else None, wait_s=wait_s)
+    ticket = Ticket(tag=f"web:{actor}#{secrets.token_hex(6)}")
+    if run.kind == "nightly_sync":
+        return _start(store, ticket, lambda: run_nightly_sync(store, settings, org_key=org_key, now=now,
+                                                              triggered_by=ticket.tag),
+                      f"nightly-sync-{org_key}", wait_s)
+    if run.kind == "notify_send":
+        return _start(store, ticket, lambda: send_outbox(store, settings, now=now,
+                                                         trigger=Trigger("retry", ticket.tag)),
+                      "notify-send", wait_s)
+    raise ApplyFailed(f"a {run.kind} run is not started again from the status page")

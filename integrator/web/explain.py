@@ -35,6 +35,10 @@ EXPLANATIONS: dict[str, str] = {
     "crash": "Ajo keskeytyi odottamattomaan virheeseen. Ylläpito näkee tekniset tiedot lokista; aja uudelleen.",
     "consent": "Asiakkaan tietosuojaperehdytystä ei ole kirjattu, joten hänelle ei luotu mitään.",
     "config": "Asetuksissa on virhe. Ylläpitäjän on korjattava asetustiedosto.",
+    "interrupted": "Ajo keskeytyi, koska palvelun prosessi päättyi kesken (esim. uudelleenkäynnistys). "
+                   "Aja se uudelleen; jo tehty ei tule kahdesti.",
+    "tenant_check": "Vuokraajan tarkistus epäonnistui: katso korjausohje tilasivulta ja aja tarkistus uudelleen.",
+    "survey_forms": "Kyselylomakkeiden vastauksia ei saatu luettua. Ne luetaan uudelleen ensi yönä.",
     "fatal": "Pysyvä virhe: palvelu hylkäsi pyynnön. Tarkista asetukset tai ota yhteys ylläpitoon.",
 }
 

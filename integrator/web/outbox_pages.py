@@ -119,7 +119,7 @@ def _daily(msgs: list[OutboxMessage], today: date) -> list[tuple[date, int]]:
     return [(today - timedelta(days=n), counts.get(today - timedelta(days=n), 0)) for n in range(DAYS_SHOWN)]
 
 
-@bp.get("/lahetysjono")
+@bp.get("/outbox")
 def outbox_page() -> ResponseReturnValue:
     p = current_principal()
     now, today = context.now(), context.today()
@@ -154,7 +154,7 @@ def _reason() -> str:
     return reason
 
 
-@bp.post("/lahetysjono/<id:message_id>/uudelleen")
+@bp.post("/outbox/<id:message_id>/requeue")
 def requeue_message(message_id: int) -> ResponseReturnValue:
     p = current_principal()
     store = get_store()
@@ -172,7 +172,7 @@ def requeue_message(message_id: int) -> ResponseReturnValue:
     return redirect(url_for("outbox.outbox_page"))
 
 
-@bp.post("/lahetysjono/<id:message_id>/peru")
+@bp.post("/outbox/<id:message_id>/cancel")
 def cancel_message(message_id: int) -> ResponseReturnValue:
     p = current_principal()
     store = get_store()

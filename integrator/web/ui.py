@@ -29,7 +29,8 @@ STATUS_FI = {"present": "Läsnä", "absent": "Poissa", "excused": "Poissa, hyvä
 RUN_STATUS_FI = {"running": "Käynnissä", "succeeded": "Valmis", "partial": "Valmis, osa epäonnistui",
                  "failed": "Epäonnistui"}
 KIND_FI = {"weekly_setup": "Viikon valmistelu", "nightly_sync": "Yöajo", "notify": "Viestit",
-           "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset", "notify_send": "Viestien lähetys"}
+           "weekly_letters": "Viikkokirjeet", "reminders": "Muistutukset", "notify_send": "Viestien lähetys",
+           "tenant_check": "Vuokraajan tarkistus"}
 # Every counter a job run records, in Finnish (a counter missing here shows as its key: add it).
 COUNT_FI = {
     # sending (integrator.jobs.notify.outbox.SendStats)

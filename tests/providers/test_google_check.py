@@ -10,11 +10,16 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from integrator.cli import cli
 from integrator.config import OrganisationConfig
+from integrator.domain.types import JobStatus
 from integrator.providers.google.check import required_scopes, run_checks
 from integrator.sandbox.launcher import Sandbox
+from integrator.store.db import Store
+from integrator.store.migrate import upgrade
+from integrator.store.models import JobRun
 
 DOMAIN = "sandbox.example.fi"
 ADMIN = f"admin@{DOMAIN}"
@@ -68,6 +73,11 @@ def test_a_scope_missing_from_delegation_is_named_with_the_client_id_in_the_hint
     results = by_name(run_checks(OrganisationConfig.model_validate(raw)))
     scopes = {name: r.status for name, r in results.items() if name.startswith("google.scope")}
     assert [name for name, status in scopes.items() if status == "fail"] == ["google.scope classroom.topics"]
+    # The Classroom probe asks for every Classroom scope, so it fails too: its hint is the
+    # delegation's (with the client ID), never "enable the Classroom API", which is on.
+    classroom = results["google.classroom"]
+    assert classroom.status == "fail" and "domain-wide delegation" in classroom.hint
+    assert "Enable the Google Classroom API" not in classroom.hint and "delegointia" in classroom.hint_fi
     assert results["google.drive"].status == "ok"
     assert results["google.classroom"].status == "fail"  # the Classroom service needs every Classroom scope
     client_id = json.loads((tmp_path / "key.json").read_text())["client_id"]
@@ -91,3 +101,29 @@ def test_the_command_prints_each_check_and_fails_when_one_fails(sb: Sandbox, tmp
     assert "[ FAIL] google.shared_drive" in result.output
     assert "fix: Add admin@sandbox.example.fi to the shared drive" in result.output
     assert "microsoft" in result.output  # the Microsoft side is reported too (skipped: not configured)
+
+
+def test_the_command_records_the_check_as_a_job_run_when_the_database_is_set_up(sb: Sandbox, tmp_path: Path) -> None:
+    config = tmp_path / "integrator.yaml"
+    config.write_text(yaml.safe_dump({"organisations": [org_config(sb, tmp_path, drive_members=[])]},
+                                     allow_unicode=True))
+    url = f"sqlite:///{tmp_path / 'integrator.db'}"
+    missing = CliRunner().invoke(cli, ["tenant", "check", "--config", str(config), "--org", "raisio",
+                                       "--database-url", url])
+    assert "Not recorded: the database is not set up yet" in missing.output
+    assert not (tmp_path / "integrator.db").exists()  # the check creates no database
+
+    upgrade(url)
+    result = CliRunner().invoke(cli, ["tenant", "check", "--config", str(config), "--org", "raisio",
+                                      "--database-url", url])
+    assert result.exit_code == 1, result.output
+    store = Store(url)
+    try:
+        with store.session() as s:
+            run = s.scalars(select(JobRun)).one()
+            assert run.kind == "tenant_check" and run.status is JobStatus.FAILED
+            assert [e["item"] for e in run.errors] == ["google.shared_drive"]
+            assert "jaetun Driven" in run.params["hints"]["google.shared_drive"]["fi"]
+    finally:
+        store.dispose()
+    assert f"Recorded as job run {run.id}." in result.output

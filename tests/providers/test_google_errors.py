@@ -10,6 +10,7 @@ import pytest
 from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
+from integrator.providers.checks import THROTTLED, THROTTLED_FI, failed
 from integrator.providers.errors import Fatal, NeedsReauth, Parked, Retriable
 from integrator.providers.google.errors import classify, classify_http
 from integrator.providers.retry import parse_retry_after
@@ -73,3 +74,12 @@ def test_http_error_objects_and_transport_errors_are_classified() -> None:
 def test_a_programming_error_is_not_swallowed() -> None:
     with pytest.raises(KeyError):
         classify(KeyError("bug"))
+
+
+def test_a_throttled_token_refresh_is_waited_out_not_sent_to_the_admin_as_a_bad_delegation() -> None:
+    err = classify(RefreshError("Too many requests", {"error": "rate_limit_exceeded"}, retryable=True))
+
+    assert isinstance(err, Retriable) and not isinstance(err, NeedsReauth)
+    check = failed("google.token", err, "add the delegation", "lisää delegointi")
+    assert check.status == "fail"
+    assert check.hint == THROTTLED and check.hint_fi == THROTTLED_FI

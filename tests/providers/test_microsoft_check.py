@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 
 from integrator.config import OrganisationConfig
+from integrator.providers.errors import NeedsReauth, Retriable
 from integrator.providers.microsoft.check import run_checks
+from integrator.providers.microsoft.client import GraphClient
+from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
 
 COACH = "ohjaaja@sandbox.example.fi"
@@ -86,3 +89,37 @@ def test_a_missing_sender_mailbox_fails(sb: Sandbox, tmp_path: Path) -> None:
     result = by_name(run_checks(org(sb, tmp_path, sender=False)))["microsoft.sender"]
 
     assert result.status == "fail" and "microsoft.mail_sender" in result.hint
+
+
+def test_a_throttled_token_endpoint_is_not_diagnosed_as_a_bad_secret(sb: Sandbox, tmp_path: Path) -> None:
+    """Entra answers 429 to the token request: the secret is fine; renewing it would not help."""
+    cfg = org(sb, tmp_path)
+    sb.state.faults.inject(vendor="graph", path_glob="*/oauth2/v2.0/token", rate=1.0, status=429, retry_after=5)
+
+    result = by_name(run_checks(cfg))["microsoft.token"]
+
+    assert result.status == "fail"
+    assert "Certificates & secrets" not in result.hint and "secret" not in result.hint_fi
+    assert "429" in result.hint and "again in a few minutes" in result.hint
+    assert "tunnuksia tai lupia ei hylätty" in result.hint_fi
+
+
+def test_a_throttled_token_request_is_retriable_not_needs_reauth(sb: Sandbox, tmp_path: Path) -> None:
+
+    cfg = org(sb, tmp_path)
+    assert cfg.microsoft is not None
+    sb.state.faults.inject(vendor="graph", path_glob="*/oauth2/v2.0/token", rate=1.0, status=429)
+    with GraphClient(cfg.microsoft, policy=RetryPolicy(max_attempts=1)) as client:
+        with pytest.raises(Retriable) as caught:
+            client.call("users.get", lambda sdk: sdk.users.by_user_id(COACH).get())
+    assert not isinstance(caught.value, NeedsReauth)
+    assert caught.value.status == 429 and caught.value.reason == "token_throttled"
+
+
+def test_a_wrong_secret_is_still_needs_reauth(sb: Sandbox, tmp_path: Path) -> None:
+
+    cfg = org(sb, tmp_path, secret="not-the-secret")
+    assert cfg.microsoft is not None
+    with GraphClient(cfg.microsoft, policy=RetryPolicy(max_attempts=1)) as client:
+        with pytest.raises(NeedsReauth):
+            client.call("users.get", lambda sdk: sdk.users.by_user_id(COACH).get())

@@ -129,11 +129,15 @@ ROUTES: dict[str, Route] = {
     "clients.undo_apply": Route("POST", lambda w: f"/asiakkaat/{w.client_a}/keskeytyksen-peruminen", "object"),
     "ui.import_page": Route("GET", lambda w: "/import", "admin"),
     # The outbox: world has no messages of its own; `outbox_a` below adds one about group A's client.
-    "outbox.outbox_page": Route("GET", lambda w: "/lahetysjono", "list"),
-    "outbox.requeue_message": Route("POST", lambda w: f"/lahetysjono/{_outbox_a(w)}/uudelleen", "object",
+    "outbox.outbox_page": Route("GET", lambda w: "/outbox", "list"),
+    "outbox.requeue_message": Route("POST", lambda w: f"/outbox/{_outbox_a(w)}/requeue", "object",
                                     form=lambda w: {"sent_items_checked": "yes", "reason": "Tarkistettu"}),
-    "outbox.cancel_message": Route("POST", lambda w: f"/lahetysjono/{_outbox_a(w)}/peru", "object",
+    "outbox.cancel_message": Route("POST", lambda w: f"/outbox/{_outbox_a(w)}/cancel", "object",
                                    form=lambda w: {"reason": "Oli perillä"}),
+    # The status page (admins): the check and the retry name organisation A's objects.
+    "status.status_page": Route("GET", lambda w: "/admin/status", "admin"),
+    "status.run_check": Route("POST", lambda w: f"/admin/status/{w.org_a}/check", "admin"),
+    "status.retry_run": Route("POST", lambda w: f"/admin/status/runs/{w.run_org}/retry", "admin"),
     "ui.import_page POST": Route("POST", lambda w: "/import", "object",  # imports into organisation A
                                  form=lambda w: {"organisation_id": str(w.org_a), "action": "check"}),
     # Staff and tokens: admins only. The pages about coordinator A are "admin" (not "object"): not

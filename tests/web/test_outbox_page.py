@@ -72,7 +72,7 @@ def _audit(app: Flask) -> list[AuditEvent]:
 def test_the_admin_sees_each_state_with_what_to_check_and_no_address(as_admin: FlaskClient, world: World,
                                                                       outbox: dict[str, int],
                                                                       configured: Path) -> None:
-    resp = as_admin.get("/lahetysjono")
+    resp = as_admin.get("/outbox")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200, page[:2000]
     uncertain = page[page.index('id="outbox-uncertain"'):page.index('id="outbox-failed"')]
@@ -92,7 +92,7 @@ def test_the_admin_sees_each_state_with_what_to_check_and_no_address(as_admin: F
 
 def test_requeueing_an_uncertain_message_needs_the_sent_items_confirmation(app: Flask, as_admin: FlaskClient,
                                                                           world: World, outbox: dict[str, int]) -> None:
-    url = f"/lahetysjono/{outbox['uncertain']}/uudelleen"
+    url = f"/outbox/{outbox['uncertain']}/requeue"
     resp = as_admin.post(url, data={"reason": "Ei Lähetetyt-kansiossa"})
     assert resp.status_code == 400 and "Lähetetyt" in resp.get_data(as_text=True)
     assert _status(app, outbox["uncertain"]) is OutboxStatus.UNCERTAIN and not _audit(app)
@@ -110,45 +110,45 @@ def test_requeueing_an_uncertain_message_needs_the_sent_items_confirmation(app: 
 
 def test_a_failed_message_is_requeued_without_the_sent_items_question(app: Flask, as_admin: FlaskClient,
                                                                       outbox: dict[str, int]) -> None:
-    resp = as_admin.post(f"/lahetysjono/{outbox['failed']}/uudelleen", data={"reason": "Osoite korjattu"})
+    resp = as_admin.post(f"/outbox/{outbox['failed']}/requeue", data={"reason": "Osoite korjattu"})
     assert resp.status_code == 302 and _status(app, outbox["failed"]) is OutboxStatus.QUEUED
 
 
 def test_cancelling_is_audited_and_a_sent_message_cannot_be_cancelled(app: Flask, as_admin: FlaskClient,
                                                                       world: World, outbox: dict[str, int]) -> None:
-    resp = as_admin.post(f"/lahetysjono/{outbox['parked']}/peru", data={"reason": "Asiakas lopetti"})
+    resp = as_admin.post(f"/outbox/{outbox['parked']}/cancel", data={"reason": "Asiakas lopetti"})
     assert resp.status_code == 302 and _status(app, outbox["parked"]) is OutboxStatus.CANCELLED
     [event] = _audit(app)
     assert event.action == "outbox.cancel" and event.actor == f"staff:{world.admin_all}"
     assert event.details["from"] == "parked" and event.details["to"] == "cancelled"
     assert event.details["reason"] == "Asiakas lopetti" and event.at is not None
-    assert as_admin.post(f"/lahetysjono/{outbox['sent1']}/peru", data={"reason": "x"}).status_code == 409
+    assert as_admin.post(f"/outbox/{outbox['sent1']}/cancel", data={"reason": "x"}).status_code == 409
     assert len(_audit(app)) == 1
 
 
 def test_a_coordinator_of_another_group_sees_nothing_of_group_a(app: Flask, as_coord_b: FlaskClient,
                                                                  as_coord_a: FlaskClient, world: World,
                                                                  outbox: dict[str, int]) -> None:
-    page = as_coord_b.get("/lahetysjono").get_data(as_text=True)
+    page = as_coord_b.get("/outbox").get_data(as_text=True)
     assert "K-0001" not in page and f"reminder:{world.client_a}:" not in page and "K-0002" in page
     assert "Lähetysraja postilaatikoittain" not in page  # the mailbox's figures are the organisation's
-    for action in ("uudelleen", "peru"):
-        resp = as_coord_b.post(f"/lahetysjono/{outbox['uncertain']}/{action}",
+    for action in ("requeue", "cancel"):
+        resp = as_coord_b.post(f"/outbox/{outbox['uncertain']}/{action}",
                                data={"sent_items_checked": "yes", "reason": "x"})
         assert resp.status_code == 404
     assert _status(app, outbox["uncertain"]) is OutboxStatus.UNCERTAIN and not _audit(app)
-    own = as_coord_a.get("/lahetysjono").get_data(as_text=True)
+    own = as_coord_a.get("/outbox").get_data(as_text=True)
     assert "K-0001" in own and "K-0002" not in own
-    assert as_coord_a.post(f"/lahetysjono/{outbox['uncertain']}/peru", data={"reason": "Oli perillä"}).status_code == 302
+    assert as_coord_a.post(f"/outbox/{outbox['uncertain']}/cancel", data={"reason": "Oli perillä"}).status_code == 302
 
 
 def test_the_admin_of_another_organisation_sees_nothing(app: Flask, world: World, outbox: dict[str, int]) -> None:
     from tests.web.conftest import login
 
     client = login(app.test_client(), "admin_b")
-    page = client.get("/lahetysjono").get_data(as_text=True)
+    page = client.get("/outbox").get_data(as_text=True)
     assert "K-0001" not in page and "K-0002" not in page
-    assert client.post(f"/lahetysjono/{outbox['uncertain']}/peru", data={"reason": "x"}).status_code == 404
+    assert client.post(f"/outbox/{outbox['uncertain']}/cancel", data={"reason": "x"}).status_code == 404
 
 
 def test_the_forms_need_the_csrf_token(db_url: str) -> None:
@@ -163,12 +163,12 @@ def test_the_forms_need_the_csrf_token(db_url: str) -> None:
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
     assert token
     client.post("/login", data={"email": EMAILS["admin_all"], "password": PASSWORD, "csrf_token": token.group(1)})
-    resp = client.post(f"/lahetysjono/{message_id}/peru", data={"reason": "x"})
+    resp = client.post(f"/outbox/{message_id}/cancel", data={"reason": "x"})
     assert resp.status_code == 400 and _status(app, message_id) is OutboxStatus.UNCERTAIN
-    page = client.get("/lahetysjono").get_data(as_text=True)
+    page = client.get("/outbox").get_data(as_text=True)
     form_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert form_token
-    resp = client.post(f"/lahetysjono/{message_id}/peru", data={"reason": "x", "csrf_token": form_token.group(1)})
+    resp = client.post(f"/outbox/{message_id}/cancel", data={"reason": "x", "csrf_token": form_token.group(1)})
     assert resp.status_code == 302 and _status(app, message_id) is OutboxStatus.CANCELLED
     with get_store(app).session() as s:
         assert s.get(StaffUser, world.admin_all) is not None

@@ -91,7 +91,9 @@ def classify(exc: BaseException) -> ProviderError:
         return classify_http(int(exc.resp.status), exc.content, exc.resp.get("retry-after"))
     if isinstance(exc, RefreshError):
         if getattr(exc, "retryable", False):
-            return Retriable(f"token refresh failed, retrying: {exc.args[0] if exc.args else ''}", vendor="google")
+            # 429 or 5xx from the token endpoint: throttled or down, the delegation is fine.
+            return Retriable(f"token refresh failed, retrying: {exc.args[0] if exc.args else ''}", vendor="google",
+                             reason="token_throttled")
         return NeedsReauth(f"token refresh refused: {exc.args[0] if exc.args else exc}", vendor="google",
                            reason="unauthorized_client" if "unauthorized_client" in str(exc) else None)
     if isinstance(exc, TransportError | httplib2.HttpLib2Error | socket.timeout | ConnectionError | TimeoutError):

@@ -10,7 +10,7 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 
 from integrator.config import OrganisationConfig
-from integrator.providers.checks import CheckResult
+from integrator.providers.checks import CheckResult, failed
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.microsoft.client import GraphClient, map_error
 from integrator.providers.microsoft.events import user_object_id
@@ -24,6 +24,12 @@ POLICY_HINT = (
     "New-CsApplicationAccessPolicy -Identity Integrator-Meetings -AppIds \"{app}\" "
     "-Description \"integrator\"; then Grant-CsApplicationAccessPolicy -PolicyName Integrator-Meetings "
     "-Identity \"{user}\" (or -Global). Changes take up to 30 minutes. See " + GUIDE + "."
+)
+POLICY_HINT_FI = (
+    "Tältä järjestäjältä puuttuu Teamsin sovelluskäyttökäytäntö (application access policy). Teams "
+    "PowerShellissä: New-CsApplicationAccessPolicy -Identity Integrator-Meetings -AppIds \"{app}\" "
+    "-Description \"integrator\"; sitten Grant-CsApplicationAccessPolicy -PolicyName Integrator-Meetings "
+    "-Identity \"{user}\" (tai -Global). Muutos tulee voimaan enintään 30 minuutissa. Katso " + GUIDE + "."
 )
 
 
@@ -43,11 +49,13 @@ def _token(client: GraphClient) -> tuple[CheckResult, set[str] | None]:
     try:
         claims = client.access_token_claims()
     except Exception as exc:  # noqa: BLE001 - any failure here is the admin's to see, not a crash
-        err = map_error(exc, "token")
-        return CheckResult("microsoft.token", "fail", str(err)[:300],
-                           "Check tenant_id and client_id, and that the client secret or certificate "
-                           "is the current one (Entra admin center > App registrations > Certificates & "
-                           "secrets; secrets expire)."), None
+        return failed("microsoft.token", map_error(exc, "token"),
+                      "Check tenant_id and client_id, and that the client secret or certificate "
+                      "is the current one (Entra admin center > App registrations > Certificates & "
+                      "secrets; secrets expire).",
+                      "Tarkista tenant_id ja client_id sekä se, että asiakassalaisuus tai varmenne on voimassa "
+                      "oleva (Entra-hallintakeskus > Sovellusten rekisteröinnit > Varmenteet ja salaisuudet; "
+                      "salaisuudet vanhenevat)."), None
     roles = set(claims.get("roles") or [])
     return CheckResult("microsoft.token", "ok", f"app-only token for tenant {claims.get('tid', '?')}"), roles
 
@@ -63,7 +71,11 @@ def _permissions(org_cfg: OrganisationConfig, roles: set[str]) -> CheckResult:
         return CheckResult("microsoft.permissions", "fail", f"missing application permissions: {why}",
                            "Entra admin center > App registrations > the app > API permissions > Add a "
                            "permission > Microsoft Graph > Application permissions: add "
-                           + ", ".join(missing) + "; then 'Grant admin consent'.")
+                           + ", ".join(missing) + "; then 'Grant admin consent'.",
+                           "Entra-hallintakeskus > Sovellusten rekisteröinnit > sovellus > API-käyttöoikeudet > "
+                           "Lisää käyttöoikeus > Microsoft Graph > Sovelluksen käyttöoikeudet: lisää "
+                           + ", ".join(missing) + "; sitten 'Myönnä järjestelmänvalvojan suostumus' "
+                           "(Grant admin consent).")
     return CheckResult("microsoft.permissions", "ok", "granted: " + ", ".join(sorted(need)))
 
 
@@ -72,27 +84,35 @@ def _organiser(client: GraphClient, org_cfg: OrganisationConfig, upn: str) -> li
     try:
         oid = user_object_id(client, upn)
     except ProviderError as err:
-        return [CheckResult(f"microsoft.organiser:{upn}", "fail", str(err)[:300],
-                            "The coordinator must be a licensed user in this tenant with an Exchange "
-                            "mailbox; check the email in the config.")]
+        return [failed(f"microsoft.organiser:{upn}", err,
+                       "The coordinator must be a licensed user in this tenant with an Exchange "
+                       "mailbox; check the email in the config.",
+                       "Ohjaajan on oltava tämän vuokraajan lisensoitu käyttäjä, jolla on Exchange-postilaatikko; "
+                       "tarkista sähköpostiosoite asetuksista.")]
     config = RequestConfiguration(query_parameters=EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
         top=1, select=["id"]))
     try:
         client.call("events.list", lambda sdk: sdk.users.by_user_id(oid).events.get(request_configuration=config))
         out.append(CheckResult(f"microsoft.calendar:{upn}", "ok", "calendar readable and writable"))
     except ProviderError as err:
-        out.append(CheckResult(f"microsoft.calendar:{upn}", "fail", str(err)[:300],
-                               "The coordinator needs an Exchange Online mailbox (a licence), and the app "
-                               "Calendars.ReadWrite; an Exchange application access policy, if you use one, "
-                               "must include this mailbox."))
+        out.append(failed(f"microsoft.calendar:{upn}", err,
+                          "The coordinator needs an Exchange Online mailbox (a licence), and the app "
+                          "Calendars.ReadWrite; an Exchange application access policy, if you use one, "
+                          "must include this mailbox.",
+                          "Ohjaaja tarvitsee Exchange Online -postilaatikon (lisenssin) ja sovellus luvan "
+                          "Calendars.ReadWrite; jos käytössä on Exchangen sovelluskäyttökäytäntö, sen on "
+                          "katettava tämä postilaatikko."))
     try:
         find_by_join_url(client, oid, PROBE_JOIN_URL)
         out.append(CheckResult(f"microsoft.meeting_policy:{upn}", "ok",
                                "the app may read this organiser's online meetings"))
     except ProviderError as err:
-        hint = POLICY_HINT.format(app=client.tenant.client_id, user=upn) if err.status == 403 else (
+        policy = err.status == 403
+        hint = POLICY_HINT.format(app=client.tenant.client_id, user=upn) if policy else (
             "Unexpected answer; see " + GUIDE)
-        out.append(CheckResult(f"microsoft.meeting_policy:{upn}", "fail", str(err)[:300], hint))
+        hint_fi = POLICY_HINT_FI.format(app=client.tenant.client_id, user=upn) if policy else (
+            "Odottamaton vastaus; katso " + GUIDE)
+        out.append(failed(f"microsoft.meeting_policy:{upn}", err, hint, hint_fi))
     return out
 
 
@@ -101,16 +121,21 @@ def _sender(client: GraphClient, org_cfg: OrganisationConfig) -> CheckResult:
     if not sender:
         return CheckResult("microsoft.sender", "fail", "mail.via is graph but microsoft.mail_sender is not set",
                            "Set microsoft.mail_sender to the mailbox (UPN) letters are sent from, e.g. a "
-                           "shared mailbox tyotoiminta@kunta.fi.")
+                           "shared mailbox tyotoiminta@kunta.fi.",
+                           "Aseta microsoft.mail_sender siksi postilaatikoksi (UPN), josta kirjeet lähetetään, "
+                           "esim. jaettu postilaatikko tyotoiminta@kunta.fi.")
     try:
         user = client.call("users.get", lambda sdk: sdk.users.by_user_id(sender).get())
     except ProviderError as err:
-        return CheckResult("microsoft.sender", "fail", str(err)[:300],
-                           "Create the sender mailbox (a shared mailbox needs no licence) and check the "
-                           "address in microsoft.mail_sender.")
+        return failed("microsoft.sender", err,
+                      "Create the sender mailbox (a shared mailbox needs no licence) and check the "
+                      "address in microsoft.mail_sender.",
+                      "Luo lähettäjän postilaatikko (jaettu postilaatikko ei tarvitse lisenssiä) ja tarkista "
+                      "osoite asetuksesta microsoft.mail_sender.")
     if user is None or not user.mail:
         return CheckResult("microsoft.sender", "fail", f"{sender} has no mailbox (no mail address)",
-                           "Give the sender an Exchange Online mailbox.")
+                           "Give the sender an Exchange Online mailbox.",
+                           "Anna lähettäjälle Exchange Online -postilaatikko.")
     return CheckResult("microsoft.sender", "ok", f"sender mailbox {user.mail} exists")
 
 
@@ -120,13 +145,16 @@ def run_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
     if org_cfg.microsoft is None:
         if teams or org_cfg.mail.via == "graph":
             return [CheckResult("microsoft.config", "fail", "Teams meetings or Graph mail are configured but "
-                                "there is no microsoft: section", "Add the microsoft: tenant settings; see " + GUIDE)]
+                                "there is no microsoft: section", "Add the microsoft: tenant settings; see " + GUIDE,
+                                "Lisää asetuksiin microsoft:-osio (vuokraajan tiedot); katso " + GUIDE)]
         return [CheckResult("microsoft.config", "skip", "no Microsoft tenant configured")]
     try:
         client = GraphClient(org_cfg.microsoft, policy=RetryPolicy(max_attempts=2, base_delay_s=0.2))
     except (LookupError, OSError, ValueError) as exc:
         return [CheckResult("microsoft.config", "fail", f"cannot build the credential: {exc}",
-                            "Check the client_secret / certificate reference (file or env) in the config.")]
+                            "Check the client_secret / certificate reference (file or env) in the config.",
+                            "Tarkista asetusten client_secret- tai varmenneviittaus (tiedosto tai "
+                            "ympäristömuuttuja).")]
     with client:
         token, roles = _token(client)
         results = [token]
@@ -139,5 +167,6 @@ def run_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
             if org_cfg.mail.via == "graph":
                 results.append(_sender(client, org_cfg))
         except NeedsReauth as err:
-            results.append(CheckResult("microsoft.token", "fail", str(err)[:300], "The token stopped working."))
+            results.append(CheckResult("microsoft.token", "fail", str(err)[:300], "The token stopped working.",
+                                       "Tunnus lakkasi toimimasta kesken tarkistuksen; aja tarkistus uudelleen."))
     return results

@@ -50,6 +50,15 @@ T = TypeVar("T")
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 _RETRIABLE_STATUS = {429, 500, 502, 503, 504}
+# Entra's answers that mean "not now", not "not you": throttling (HTTP 429) and passing outages of
+# the token endpoint. azure-identity drops the HTTP status of a token answer and keeps only its
+# error description, so the codes are all there is to tell them from a refused secret.
+# https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+TRANSIENT_TOKEN_ERRORS = ("AADSTS50196",  # LoopDetected: the client asked too often (throttled)
+                          "AADSTS90006",  # ExternalServerRetryableError
+                          "AADSTS90024",  # RequestBudgetExceededError
+                          "AADSTS90033",  # MsodsServiceUnavailable / too many requests
+                          "temporarily_unavailable", "Too many requests")
 
 
 def build_credential(tenant: MicrosoftTenant) -> TokenCredential:
@@ -126,6 +135,11 @@ def map_error(exc: BaseException, op: str) -> ProviderError:
         return error_for_status(op, exc.response_status_code, _odata_code(exc), exc.primary_message or "",
                                 _header(exc.response_headers, "Retry-After"))
     if isinstance(exc, ClientAuthenticationError):
+        if any(code.lower() in exc.message.lower() for code in TRANSIENT_TOKEN_ERRORS):
+            # Throttled or briefly down: the secret is fine; telling an admin to renew it would
+            # send them after the wrong problem (and a renewed secret is throttled just the same).
+            return Retriable(f"{op}: token endpoint throttled or unavailable: {exc.message}", vendor="graph",
+                             status=429, reason="token_throttled")
         # Token endpoint said no: wrong secret, expired certificate, unknown app or tenant.
         return NeedsReauth(f"{op}: token request refused: {exc.message}", vendor="graph")
     if isinstance(exc, ServiceRequestError):
