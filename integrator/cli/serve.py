@@ -82,6 +82,10 @@ def serve(host: str, port: int, config_file: Path | None, database_url: str | No
         app_config["CLOCK"] = rehearsal.clock  # the pages' "today" is the sandbox tenant's
         click.echo(f"sandbox tenant running; log in as {rehearsal.login_email} "
                    f"with the password in {rehearsal.password_file}")
+        for shown in {host, "127.0.0.1", "localhost"} if _is_loopback(host) else {host}:
+            rehearsal.allow_sign_in_at(f"http://{shown}:{port}")
+        click.echo(f"or with the sandbox's Microsoft or Google sign-in as {rehearsal.login_email} (the sandbox's "
+                   "Entra ID serves TLS with its own CA: the browser asks to accept its certificate)")
     app = create_app(app_config)
     wsgi: Any = app
     if proxy:

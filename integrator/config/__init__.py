@@ -24,6 +24,8 @@ from integrator.config.models import (
     Schedule,
     SecretRef,
     Settings,
+    SignIn,
+    SignInProvider,
     StaffConfig,
     WeeklyAt,
 )
@@ -31,6 +33,6 @@ from integrator.config.problems import ConfigError, Problem, key_path
 
 __all__ = [
     "DEFAULT_CONFIG_PATH", "KEY_PATTERN", "ConfigError", "GoogleTenant", "GroupConfig", "MailConfig", "Meeting",
-    "MicrosoftTenant", "OrganisationConfig", "Problem", "Rules", "Schedule", "SecretRef", "Settings",
+    "MicrosoftTenant", "OrganisationConfig", "Problem", "Rules", "Schedule", "SecretRef", "Settings", "SignIn", "SignInProvider",
     "StaffConfig", "WeeklyAt", "check_config", "config_path", "key_path", "load_settings", "organisation_dir",
 ]

@@ -24,6 +24,8 @@ def _secret_refs(settings: Settings) -> list[tuple[tuple[int | str, ...], Secret
                 ref = getattr(org.microsoft, name)
                 if ref is not None:
                     refs.append((("organisations", i, "microsoft", name), ref))
+        for j, provider in enumerate(org.sign_in.providers):
+            refs.append((("organisations", i, "sign_in", "providers", j, "client_secret"), provider.client_secret))
     return refs
 
 
@@ -50,6 +52,8 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
         _check_database_url(add, settings.database_url)
 
     org_seen: dict[str, int] = {}
+    # A domain signs in to one organisation: the login page picks the organisation by it.
+    domain_seen: dict[str, tuple[int, int]] = {}
     staff_seen: dict[str, tuple[int, int]] = {}
     org_keys = [org.key for org in settings.organisations]
     for i, org in enumerate(settings.organisations):
@@ -106,6 +110,15 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
             add((*o, "surveys", "mode"), "surveys in Google Forms mode need the organisation's 'google' tenant; "
                                          "add 'google' or use mode: page (the own survey page)")
 
+        for j, provider in enumerate(org.sign_in.providers):
+            for k, domain in enumerate(provider.allowed_domains):
+                where = domain_seen.setdefault(domain, (i, j))
+                if where[0] != i:
+                    add((*o, "sign_in", "providers", j, "allowed_domains", k),
+                        f"domain {domain} already signs in to another organisation, at "
+                        f"{sources.where(('organisations', where[0], 'sign_in', 'providers', where[1]))}; "
+                        "the login page picks the organisation by the e-mail domain")
+
         group_seen: dict[str, int] = {}
         for j, group in enumerate(org.groups):
             g: tuple[int | str, ...] = (*o, "groups", j)
@@ -150,6 +163,10 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
         for i, org in enumerate(settings.organisations):
             if org.microsoft is not None and org.microsoft.ca_bundle is not None:
                 _check_file(add, ("organisations", i, "microsoft", "ca_bundle"), org.microsoft.ca_bundle, "CA bundle")
+            for j, provider in enumerate(org.sign_in.providers):
+                if provider.ca_bundle is not None:
+                    _check_file(add, ("organisations", i, "sign_in", "providers", j, "ca_bundle"),
+                                provider.ca_bundle, "CA bundle")
     return problems
 
 

@@ -398,6 +398,85 @@ class SurveysConfig(Strict):
         raise KeyError(round_kind)
 
 
+ENTRA_ISSUER = re.compile(r"^https://login\.microsoftonline\.com/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/v2\.0$")
+GOOGLE_ISSUER = "https://accounts.google.com"
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class SignInProvider(Strict):
+    """The organisation's identity provider for staff sign-in (OpenID Connect, code flow + PKCE)."""
+
+    kind: Literal["entra", "google"]
+    # Entra: https://login.microsoftonline.com/<tenant id>/v2.0 (one tenant: 'common' or
+    # 'organizations' would let any tenant's users present our domains). Google: https://accounts.google.com.
+    issuer: str
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretRef
+    # The e-mail domains whose people may sign in through this provider (lower case, no '@').
+    allowed_domains: list[str] = Field(min_length=1)
+    # Sandbox/test only: where the discovery document is read (default: the issuer's
+    # /.well-known/openid-configuration), and the CA of the sandbox's TLS certificate.
+    metadata_url: str | None = None
+    ca_bundle: Path | None = None
+
+    @field_validator("metadata_url", mode="before")
+    @classmethod
+    def _sandbox(cls, v: Any) -> Any:
+        return sandbox_url(v)
+
+    @field_validator("allowed_domains", mode="before")
+    @classmethod
+    def _domains(cls, v: Any) -> Any:
+        if not isinstance(v, list):
+            raise ValueError("expected a list of e-mail domains, e.g. [raisio.fi]")
+        out = []
+        for d in v:
+            if not isinstance(d, str) or not _DOMAIN.match(d.strip().lower()):
+                raise ValueError(f"expected e-mail domains such as raisio.fi (no '@'); got {d!r}")
+            out.append(d.strip().lower())
+        return out
+
+    @model_validator(mode="after")
+    def _issuer(self) -> SignInProvider:
+        if self.kind == "entra" and not ENTRA_ISSUER.match(self.issuer):
+            raise ValueError("an entra issuer is https://login.microsoftonline.com/<directory (tenant) id>/v2.0, "
+                             "with the tenant's id (a GUID), not 'common' or 'organizations'")
+        if self.kind == "google" and self.issuer != GOOGLE_ISSUER:
+            raise ValueError(f"a google issuer is {GOOGLE_ISSUER}")
+        return self
+
+    @property
+    def discovery_url(self) -> str:
+        return self.metadata_url or f"{self.issuer}/.well-known/openid-configuration"
+
+    @property
+    def tenant_id(self) -> str | None:
+        """Entra's directory (tenant) id, from the issuer; None for Google."""
+        return self.issuer.split("/")[3] if self.kind == "entra" else None
+
+
+class SignIn(Strict):
+    """How the organisation's staff sign in: its identity providers, and whether passwords still work."""
+
+    providers: list[SignInProvider] = Field(default_factory=list)
+    # False: the organisation's coordinators and admins sign in through a provider only. A
+    # system administrator (role admin without an organisation) keeps the password: break-glass.
+    local_passwords: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SignIn:
+        kinds = [p.kind for p in self.providers]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("give at most one provider of each kind (entra, google)")
+        if not self.local_passwords and not self.providers:
+            raise ValueError("local_passwords: false needs a provider; otherwise nobody of the organisation "
+                             "could sign in")
+        return self
+
+    def provider(self, kind: str) -> SignInProvider | None:
+        return next((p for p in self.providers if p.kind == kind), None)
+
+
 class OrganisationConfig(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     name: Name
@@ -415,6 +494,7 @@ class OrganisationConfig(Strict):
     groups: list[GroupConfig] = Field(default_factory=list)
     templates_dir: Path | None = None  # letter/reminder templates overriding integrator/jobs/templates
     surveys: SurveysConfig = SurveysConfig()
+    sign_in: SignIn = SignIn()
 
 
 class Settings(Strict):

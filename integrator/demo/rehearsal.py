@@ -47,6 +47,10 @@ class Rehearsal:
     def org_key(self) -> str:
         return str(self.settings.organisations[0].key)
 
+    def allow_sign_in_at(self, base_url: str) -> None:
+        """The product serves at `base_url`: the sandbox's Entra ID and Google send sign-ins back there."""
+        self.world.allow_sign_in_at(base_url)
+
     def stop(self) -> None:
         self.sandbox.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -59,7 +63,7 @@ def start_rehearsal(store: Store, *, password: str | None = None, now: datetime 
     workdir = Path(tempfile.mkdtemp(prefix="integrator-rehearsal-"))
     try:
         world = DemoWorld.build(sb, store, workdir / "tenant", period_start=start.date() - timedelta(days=30),
-                                surveys=True)
+                                surveys=True, sign_in=True)
         password = password or secrets.token_urlsafe(12)
         accounts.set_password(store, accounts.staff_id_by_email(store, world.coordinator), password)
     except BaseException:

@@ -93,13 +93,17 @@ class DemoWorld:
     sender: str = f"posti@{DOMAIN}"
     google_ids: dict[str, str] = field(default_factory=dict)  # client code -> Google user id
     emails: dict[str, str] = field(default_factory=dict)  # client code -> email
+    # Staff sign-in through the sandbox's Entra ID and Google (build(sign_in=True)): kind -> client id.
+    sign_in_clients: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, sb: Sandbox, store: Store, folder: Path, *, groups: list[GroupPlan] | None = None,
               period_start: date = date(2025, 12, 1), db_url: str | None = None,
-              surveys: bool = False) -> DemoWorld:
+              surveys: bool = False, sign_in: bool = False) -> DemoWorld:
         """`surveys`: evaluation surveys as Google Forms (the start round goes out in the letter
-        of each period's first week)."""
+        of each period's first week). `sign_in`: staff sign in with the sandbox's Entra ID and
+        Google too (an app registration and an OAuth client; `allow_sign_in_at` adds the
+        product's redirect URI once its address is known)."""
         folder.mkdir(parents=True, exist_ok=True)
         plans = groups or DEMO_GROUPS
         world = cls(sb, store, Settings(), folder / "integrator.yaml", plans)
@@ -131,6 +135,8 @@ class DemoWorld:
                             "meeting": {"start": "10:00", "end": "11:00", "provider": g.provider}} for g in plans],
             }],
         }
+        if sign_in:
+            raw["organisations"][0]["sign_in"] = world._sign_in_config(folder)
         if surveys:
             raw["organisations"][0]["surveys"] = {"enabled": True, "mode": "forms", "page_url": "http://127.0.0.1:8080"}
         if db_url:
@@ -140,6 +146,34 @@ class DemoWorld:
         apply_settings(store, world.settings)
         world._seed_clients(period_start)
         return world
+
+    def _sign_in_config(self, folder: Path) -> dict[str, Any]:
+        entra_id, entra_secret = self.sb.graph.register_app(permissions=[])
+        google_id, google_secret = self.sb.google.register_oauth_client()
+        self.sign_in_clients = {"entra": entra_id, "google": google_id}
+        providers = []
+        for kind, client_id, secret in (("entra", entra_id, entra_secret), ("google", google_id, google_secret)):
+            secret_file = folder / f"sign-in-{kind}-secret.txt"
+            secret_file.write_text(secret, encoding="utf-8")
+            provider: dict[str, Any] = {"kind": kind, "client_id": client_id, "client_secret": {"file": str(secret_file)},
+                                        "allowed_domains": [DOMAIN]}
+            if kind == "entra":
+                tid = self.sb.graph.tenant_id
+                provider.update(issuer=f"https://login.microsoftonline.com/{tid}/v2.0",
+                                metadata_url=f"{self.sb.login_authority}/{tid}/v2.0/.well-known/openid-configuration",
+                                ca_bundle=str(self.sb.ca_cert_path))
+            else:
+                provider.update(issuer="https://accounts.google.com",
+                                metadata_url=f"{self.sb.google_url}/.well-known/openid-configuration")
+            providers.append(provider)
+        return {"providers": providers, "local_passwords": True}
+
+    def allow_sign_in_at(self, base_url: str) -> None:
+        """Register the product's callback at `base_url` with both sandbox providers."""
+        uri = base_url.rstrip("/") + "/login/oidc/callback"
+        if "entra" in self.sign_in_clients:
+            self.sb.graph.add_redirect_uri(self.sign_in_clients["entra"], uri)
+            self.sb.google.add_redirect_uri(self.sign_in_clients["google"], uri)
 
     def _seed_clients(self, period_start: date) -> None:
         n = 0

@@ -89,6 +89,22 @@ class StaffUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StaffIdentity(Base):
+    """A staff user's account at an organisation's identity provider (OpenID Connect): the
+    provider's issuer and its stable subject for the person (Entra: `oid`, Google: `sub`).
+    Recorded at the first sign-in, which matched the staff user by a verified e-mail; later
+    sign-ins match by this pair, so a renamed address still finds the same person."""
+
+    __tablename__ = "staff_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject"), UniqueConstraint("staff_user_id", "issuer"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))  # looked up by its unique pair
+    issuer: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(255))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+
+
 class ApiToken(Base):
     """Tokens for automation; only a hash is stored."""
 

@@ -18,6 +18,7 @@ from integrator.web import (
     formats,
     openapi,
     security,
+    sign_in,
     surveys,
     ui,
     validation,
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     formats.init_app(app)
     auth.init_app(app)
+    sign_in.init_app(app)
     security.init_csrf(app)
 
     @app.get("/healthz")
@@ -66,6 +68,7 @@ def init_app(app: Flask) -> None:
         return jsonify(status="ok")
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(sign_in.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(ui.bp)

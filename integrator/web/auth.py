@@ -20,10 +20,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from integrator.config import Settings
 from integrator.domain.types import StaffRole
 from integrator.store.models import StaffUser
-from integrator.web import accounts
-from integrator.web.context import get_store
+from integrator.web import accounts, staff_identity
+from integrator.web.context import get_settings, get_store
 from integrator.web.ratelimit import LoginLimiter
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,12 @@ bp = Blueprint("auth", __name__)
 
 # Endpoints anyone may reach. `static` is our CSS and one script: no data in them.
 # The own survey page: a client answers through the link's token, never a login.
-PUBLIC_ENDPOINTS = frozenset({"healthz", "auth.login", "static", "surveys.answer"})
+# Sign-in with the organisation's identity provider: its start (a redirect to the provider) and
+# the callback the provider sends the browser back to, before anyone is logged in by nature.
+PUBLIC_ENDPOINTS = frozenset({"healthz", "auth.login", "static", "surveys.answer", "sign_in.start",
+                              "sign_in.callback"})
+PASSWORDS_OFF = ("Organisaatiosi käyttäjät kirjautuvat organisaation tunnuksilla (Microsoft- tai Google-tili). "
+                 "Salasanalla kirjautuminen ei ole käytössä.")
 LIMITER_KEY = "integrator.login_limiter"
 # The cookie (signed, not secret from its holder) carries the random id of a StaffSession row;
 # the row, not the cookie, says whether the login still holds.
@@ -135,6 +141,14 @@ def safe_next(value: object, default: str = "/") -> str:
     return value
 
 
+def settings_or_none() -> Settings | None:
+    """The configuration, or None where the app runs without one (tests, a bare API)."""
+    try:
+        return get_settings()
+    except LookupError:
+        return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     error = None
@@ -153,6 +167,12 @@ def login() -> ResponseReturnValue:
                 limiter.failed(email, address)
                 log.info("login failed")
                 error, status = "Väärä sähköpostiosoite tai salasana.", 401
+            elif not staff_identity.password_allowed(get_store(), settings_or_none(), user.id):
+                # Checked after the password: the refusal tells nothing to one who does not know it.
+                limiter.succeeded(email, address)
+                log.warning("login refused: the organisation signs in through its identity provider",
+                            extra={"staff_id": user.id})
+                error, status = PASSWORDS_OFF, 403
             else:
                 limiter.succeeded(email, address)
                 session.clear()  # a fresh session id and CSRF token: no session fixation
@@ -161,7 +181,8 @@ def login() -> ResponseReturnValue:
                 session.permanent = True
                 log.info("login", extra={"staff_id": user.id})
                 return redirect(safe_next(request.args.get("next"), url_for("ui.dashboard")))
-    return render_template("login.html", error=error), status
+    return render_template("login.html", error=error, providers=staff_identity.offered_kinds(settings_or_none()),
+                           next=safe_next(request.args.get("next"), "") or None), status
 
 
 @bp.post("/logout")

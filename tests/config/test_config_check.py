@@ -83,6 +83,7 @@ def test_the_example_config_validates() -> None:
     assert {p.key_path for p in problems} == {
         "organisations[0].google.service_account.file",
         "organisations[0].microsoft.client_secret.env",
+        "organisations[0].sign_in.providers[0].client_secret.env",
         "organisations[1].google.service_account.env",
     }
 

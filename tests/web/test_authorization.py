@@ -228,7 +228,11 @@ def test_every_route_and_method_is_covered(app: Flask) -> None:
     assert not served - covered, f"routes without an authorization test: {sorted(served - covered)}"
     assert not covered - served, f"stale rows: {sorted(covered - served)}"
     # The client's survey page: its single-use link's token is the key (tests/surveys, tests/browser).
-    assert PUBLIC_ENDPOINTS == {"healthz", "auth.login", "static", "surveys.answer"}
+    # Sign-in with the organisation's identity provider: its start redirects to the provider and
+    # the callback is where the provider sends the browser back, before anyone is logged in; the
+    # state and PKCE verifier in the session tie it to the browser's flow (tests/web/test_sign_in.py).
+    assert PUBLIC_ENDPOINTS == {"healthz", "auth.login", "static", "surveys.answer", "sign_in.start",
+                                "sign_in.callback"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(_all_routes()))

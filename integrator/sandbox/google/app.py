@@ -26,6 +26,7 @@ from integrator.sandbox.google import (
     forms_responses,
     gmail,
     meet,
+    signin,
     uploads,
 )
 from integrator.sandbox.google.discovery import APIS, Method, parse_query, route, validate_body
@@ -63,6 +64,15 @@ class GoogleApp:
             {k.lower(): v for k, v in request.headers.items()},
             request.get_data(),
         )
+        if raw_path in signin.PATHS or (raw_path == "/token" and request.form.get("grant_type") == "authorization_code"):
+            # A user's sign-in (OpenID Connect): pages and JSON of accounts.google.com and its kin.
+            signed = signin.handle(self.tenant, request, raw_path) if raw_path != "/token" else signin.redeem_code(
+                self.tenant, request)
+            self.state.log.record(
+                LogEntry("google", "oidc", raw_path.rsplit("/", 1)[-1] or "discovery", request.method, raw_path,
+                         signed.status_code, self.state.clock.now())
+            )
+            return signed(environ, start_response)
         if raw_path == "/token":
             status, token_body = auth.exchange(self.tenant, {k: v for k, v in request.form.items()})
             answer = HttpAnswer(status, token_body, {"Cache-Control": "no-store"})

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from integrator.sandbox.core import SandboxState
+from integrator.sandbox.signin import SignInBook
 
 if TYPE_CHECKING:
     from integrator.sandbox.google.calendar import CalendarData
@@ -67,6 +68,15 @@ class AccessToken:
 
 
 @dataclass
+class OAuthClient:
+    """An OAuth client of type "Web application" (Google Cloud console > Credentials)."""
+
+    client_id: str
+    secret: str
+    redirect_uris: set[str] = field(default_factory=set)
+
+
+@dataclass
 class GoogleTenant:
     state: SandboxState
     base_url: str = "http://127.0.0.1"
@@ -82,6 +92,9 @@ class GoogleTenant:
     #: admins add students directly (teachers invite), as in a real domain.
     enforce_classroom_roles: bool = False
     _key_pem: bytes | None = None
+    #: Users' sign-ins with Google (OpenID Connect): OAuth clients, pending requests and codes.
+    oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
+    sign_in: SignInBook = field(default_factory=SignInBook)
 
     def __post_init__(self) -> None:
         self._fresh_data()
@@ -108,6 +121,8 @@ class GoogleTenant:
             self.tokens.clear()
             self.uploads.clear()
             self.admins.clear()
+            self.oauth_clients.clear()
+            self.sign_in = SignInBook()
             self._fresh_data()
 
     # ---- ids ----
@@ -147,6 +162,20 @@ class GoogleTenant:
     def domain_user(self, key: str) -> GoogleUser | None:
         found = self.user(key)
         return found if found is not None and not found.external else None
+
+    # ---- OAuth clients (user sign-in) ----
+    def register_oauth_client(self, redirect_uris: list[str] | None = None) -> tuple[str, str]:
+        """A Web application OAuth client: (client id, client secret)."""
+        with self.state.lock:
+            client_id = f"{self.new_id(12, first='1')}-sandbox.apps.googleusercontent.com"
+            secret = "GOCSPX-" + self.new_id(28, alphabet=string.ascii_letters + string.digits + "-_")
+            self.oauth_clients[client_id] = OAuthClient(client_id, secret, set(redirect_uris or ()))
+        return client_id, secret
+
+    def add_redirect_uri(self, client_id: str, uri: str) -> None:
+        """An authorised redirect URI of the client: sign-in codes may be sent there."""
+        with self.state.lock:
+            self.oauth_clients[client_id].redirect_uris.add(uri)
 
     # ---- service accounts ----
     def service_account_info(self, scopes: list[str] | None = None) -> dict[str, Any]:

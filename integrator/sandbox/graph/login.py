@@ -21,7 +21,9 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
+from integrator.sandbox.graph import signin
 from integrator.sandbox.graph.errors import EntraError, GraphError
 from integrator.sandbox.graph.tenant import GRAPH_APP_ID, GRAPH_RESOURCE, GraphTenant, RegisteredApp
 
@@ -61,6 +63,7 @@ def openid_configuration(tenant: GraphTenant, name: str) -> Response:
     _known_tenant(tenant, name)
     base = request.host_url.rstrip("/")
     tid = tenant.tenant_id
+    # Entra's document: the issuer is the public one (the ID tokens' `iss`), the endpoints this host.
     return jsonify(
         {
             "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
@@ -71,7 +74,7 @@ def openid_configuration(tenant: GraphTenant, name: str) -> Response:
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{base}/{tid}/v2.0",
+            "issuer": signin.issuer(tenant),
             "request_uri_parameter_supported": False,
             "userinfo_endpoint": f"{base}/oidc/userinfo",
             "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
@@ -79,9 +82,15 @@ def openid_configuration(tenant: GraphTenant, name: str) -> Response:
             "http_logout_supported": True,
             "frontchannel_logout_supported": True,
             "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "roles"],
+            "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+                                 "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce",
+                                 "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+            "kerberos_endpoint": f"{base}/{tid}/kerberos",
             "tenant_region_scope": "EU",
             "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
         }
     )
 
@@ -185,6 +194,8 @@ def token(tenant: GraphTenant, name: str) -> Response:
     _known_tenant(tenant, name)
     form = request.form
     grant = form.get("grant_type", "")
+    if grant == "authorization_code":
+        return signin.redeem_code(tenant)
     if grant != "client_credentials":
         raise EntraError(400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant}'.")
     client_id = form.get("client_id", "")
@@ -289,3 +300,12 @@ def register(app: Flask, tenant: GraphTenant) -> None:
     app.add_url_rule(
         "/<name>/oauth2/v2.0/token", "login.token", lambda name: token(tenant, name), methods=["POST"]
     )
+    # A user's sign-in (authorization code flow with PKCE): the pages, and the userinfo endpoint.
+    app.add_url_rule("/<name>/oauth2/v2.0/authorize", "login.authorize",
+                     lambda name: _authorize(tenant, name), methods=["GET", "POST"])
+    app.add_url_rule("/oidc/userinfo", "login.userinfo", lambda: signin.userinfo(tenant))
+
+
+def _authorize(tenant: GraphTenant, name: str) -> ResponseReturnValue:
+    _known_tenant(tenant, name)
+    return signin.authorize(tenant, name)

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from integrator.sandbox.core import SandboxState
+from integrator.sandbox.signin import SignInBook
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -48,6 +49,8 @@ class RegisteredApp:
     secret: str
     permissions: frozenset[str]
     certificates: list[x509.Certificate] = field(default_factory=list)
+    #: Web redirect URIs (Authentication > Web in the app registration): where sign-in codes go.
+    redirect_uris: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -110,6 +113,9 @@ class GraphTenant:
         #: How long after a session ends Teams publishes its attendance report (real Teams: minutes,
         #: sometimes hours); a test holds a report back with it.
         self.report_delay = timedelta(0)
+        #: Users' sign-ins (authorization code flow): pending requests, codes, userinfo tokens.
+        self.sign_in = SignInBook()
+        self.user_tokens: dict[str, tuple[str, float]] = {}  # access token -> (object id, expiry)
 
     def reset(self) -> None:
         """Empty tenant (new tenant id); the token signing key survives."""
@@ -147,6 +153,11 @@ class GraphTenant:
                 certificates=certs,
             )
         return app_id, secret
+
+    def add_redirect_uri(self, client_id: str, uri: str) -> None:
+        """A Web redirect URI on an app registration: sign-in codes may be sent there."""
+        with self.state.lock:
+            self.apps[client_id].redirect_uris.add(uri)
 
     def add_user(self, email: str, name: str, user_id: str | None = None) -> str:
         """A licensed member user; ``email`` is both UPN and primary SMTP address."""
