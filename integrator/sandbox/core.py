@@ -109,6 +109,8 @@ class Faults:
         self._rng = rng
         self._rules: list[Fault] = []
         self._lock = threading.Lock()
+        #: (vendor, HTTP method, path) of every request whose answer was lost, in order.
+        self._lost: list[tuple[str, str, str]] = []
 
     def inject(
         self,
@@ -163,6 +165,13 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._lost.clear()
+
+    @property
+    def lost(self) -> list[tuple[str, str, str]]:
+        """The requests applied whose answers were lost: (vendor, HTTP method, path)."""
+        with self._lock:
+            return list(self._lost)
 
     @property
     def rules(self) -> list[Fault]:
@@ -180,6 +189,8 @@ class Faults:
                     continue
                 if rule.matches(vendor, path, http_method) and self._rng.random() < rule.rate:
                     rule.fired += 1
+                    if mode == "lose_answer":
+                        self._lost.append((vendor, http_method.upper(), path))
                     return rule
         return None
 
