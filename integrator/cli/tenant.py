@@ -1,4 +1,8 @@
-"""`integrator tenant check --org X`: verify an organisation's tenants end to end, with fix hints."""
+"""`integrator tenant check --org X [--deep]`: verify an organisation's tenants end to end, with fix hints.
+
+`--deep` adds reversible probes (providers/google/probe.py, providers/microsoft/probe.py): they
+make what the product makes, with its permissions, and delete it again.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,19 @@ from integrator.cli.options import config_option, load, org_option
 from integrator.config import OrganisationConfig
 from integrator.providers.checks import CheckResult
 from integrator.providers.google.check import run_checks as google_checks
+from integrator.providers.google.probe import run_probes as google_probes
 from integrator.providers.microsoft.check import run_checks as microsoft_checks
+from integrator.providers.microsoft.probe import run_probes as microsoft_probes
 
 MARK = {"ok": "  OK ", "fail": " FAIL", "warn": " WARN", "skip": " SKIP"}
 
 
 def all_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
     return [*google_checks(org_cfg), *microsoft_checks(org_cfg)]
+
+
+def all_probes(org_cfg: OrganisationConfig) -> list[CheckResult]:
+    return [*google_probes(org_cfg), *microsoft_probes(org_cfg)]
 
 
 def render(results: list[CheckResult]) -> str:
@@ -37,7 +47,10 @@ def tenant() -> None:
 @tenant.command("check")
 @config_option
 @org_option(required=True)
-def check(config_file: Path | None, org_key: str) -> None:
+@click.option("--deep", is_flag=True,
+              help="Also make and delete what the product makes (a draft course with its alias, a shared folder, "
+                   "a Meet or Teams meeting) and send one test message: proves every permission it needs.")
+def check(config_file: Path | None, org_key: str, deep: bool) -> None:
     """Check token, delegation, every scope, Classroom, Drive, shared drive (and Microsoft)."""
     settings = load(config_file)
     try:
@@ -45,7 +58,9 @@ def check(config_file: Path | None, org_key: str) -> None:
     except KeyError as err:
         raise click.BadParameter(str(err), param_hint="--org") from err
     results = all_checks(org_cfg)
-    click.echo(f"Tenant check for {org_cfg.key} ({org_cfg.name}):")
+    if deep:
+        results += all_probes(org_cfg)
+    click.echo(f"Tenant check for {org_cfg.key} ({org_cfg.name}){' with probes' if deep else ''}:")
     click.echo(render(results))
     failed = [r for r in results if r.status == "fail"]
     click.echo(f"{len(failed)} check(s) failed." if failed else "All checks passed.")
