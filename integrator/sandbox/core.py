@@ -109,8 +109,8 @@ class Faults:
         self._rng = rng
         self._rules: list[Fault] = []
         self._lock = threading.Lock()
-        #: (vendor, HTTP method, path) of every request whose answer was lost, in order.
-        self._lost: list[tuple[str, str, str]] = []
+        #: (vendor, HTTP method, path, how) of every request whose answer was lost, in order.
+        self._lost: list[tuple[str, str, str, LostHow]] = []
 
     def inject(
         self,
@@ -168,8 +168,8 @@ class Faults:
             self._lost.clear()
 
     @property
-    def lost(self) -> list[tuple[str, str, str]]:
-        """The requests applied whose answers were lost: (vendor, HTTP method, path)."""
+    def lost(self) -> list[tuple[str, str, str, LostHow]]:
+        """The requests applied whose answers were lost: (vendor, HTTP method, path, how)."""
         with self._lock:
             return list(self._lost)
 
@@ -190,7 +190,7 @@ class Faults:
                 if rule.matches(vendor, path, http_method) and self._rng.random() < rule.rate:
                     rule.fired += 1
                     if mode == "lose_answer":
-                        self._lost.append((vendor, http_method.upper(), path))
+                        self._lost.append((vendor, http_method.upper(), path, rule.how))
                     return rule
         return None
 
