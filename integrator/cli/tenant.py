@@ -1,4 +1,7 @@
-"""`integrator tenant check --org X`: verify an organisation's tenants end to end, with fix hints.
+"""`integrator tenant check --org X [--deep]`: verify an organisation's tenants end to end, with fix hints.
+
+`--deep` adds reversible probes (providers/google/probe.py, providers/microsoft/probe.py): they
+make what the product makes, with its permissions, and delete it again.
 
 The checks run as the job `jobs.tenant_check` (recorded as a "tenant_check" run, as when an admin
 runs them on the web's status page), so the page shows the last result whichever door ran it.
@@ -58,7 +61,10 @@ def tenant() -> None:
 @config_option
 @database_url_option
 @org_option(required=True)
-def check(config_file: Path | None, database_url: str | None, org_key: str) -> None:
+@click.option("--deep", is_flag=True,
+              help="Also make and delete what the product makes (a draft course with its alias, a shared folder, "
+                   "a Meet or Teams meeting) and send one test message: proves every permission it needs.")
+def check(config_file: Path | None, database_url: str | None, org_key: str, deep: bool) -> None:
     """Check token, delegation, every scope, Classroom, Drive, shared drive (and Microsoft)."""
     settings = load(config_file)
     try:
@@ -67,11 +73,11 @@ def check(config_file: Path | None, database_url: str | None, org_key: str) -> N
         raise click.BadParameter(str(err), param_hint="--org") from err
     store = _recording_store(resolve_database_url(database_url, settings))
     try:
-        result = run_tenant_check(store, settings, org_key)
+        result = run_tenant_check(store, settings, org_key, deep=deep)
     finally:
         if store is not None:
             store.dispose()
-    click.echo(f"Tenant check for {org_cfg.key} ({org_cfg.name}):")
+    click.echo(f"Tenant check for {org_cfg.key} ({org_cfg.name}){' with probes' if deep else ''}:")
     click.echo(render(result.results))
     failed = result.failed
     click.echo(f"{len(failed)} check(s) failed." if failed else "All checks passed.")

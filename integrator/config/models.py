@@ -200,6 +200,9 @@ class GoogleTenant(Strict):
     mail_sender: str | None = Field(None, max_length=320)  # Workspace user that sends letters through Gmail
     shared_drive_id: str | None = None  # None: folders live in the coordinator's My Drive
     material_bank_folder_id: str | None = None
+    # How long one request waits for its answer; a write left without one is treated as lost
+    # (looked for again, or an UNCERTAIN letter), never simply sent again.
+    request_timeout_s: float = Field(60.0, gt=0, le=600)
     # Sandbox/test only: replaces every discovery document's rootUrl (see docs/dev/sandbox-contract.md).
     api_base_url: str | None = None
 
@@ -215,6 +218,7 @@ class MicrosoftTenant(Strict):
     client_secret: SecretRef | None = None
     certificate: SecretRef | None = None  # PEM with private key
     mail_sender: str | None = Field(None, max_length=320)  # mailbox (UPN) for sendMail
+    request_timeout_s: float = Field(60.0, gt=0, le=600)  # as GoogleTenant's
     # Sandbox/test only
     authority: str | None = None
     graph_base_url: str | None = None

@@ -21,7 +21,9 @@ from integrator.domain.types import JobStatus
 from integrator.jobs.runs import RunRecorder
 from integrator.providers.checks import CheckResult
 from integrator.providers.google.check import run_checks as google_checks
+from integrator.providers.google.probe import run_probes as google_probes
 from integrator.providers.microsoft.check import run_checks as microsoft_checks
+from integrator.providers.microsoft.probe import run_probes as microsoft_probes
 from integrator.store.db import Store
 from integrator.store.models import AuditEvent, JobRun, Organisation
 
@@ -29,8 +31,10 @@ KIND = "tenant_check"
 _ADDRESS = re.compile(r"([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
-def all_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
-    return [*google_checks(org_cfg), *microsoft_checks(org_cfg)]
+def all_checks(org_cfg: OrganisationConfig, *, deep: bool = False) -> list[CheckResult]:
+    """The read-only checks; `deep`: then the probes, which make and delete what the product makes."""
+    checks = [*google_checks(org_cfg), *microsoft_checks(org_cfg)]
+    return [*checks, *google_probes(org_cfg), *microsoft_probes(org_cfg)] if deep else checks
 
 
 def mask_addresses(text: str) -> str:
@@ -50,24 +54,25 @@ class TenantCheck:
 
 
 def run_tenant_check(store: Store | None, settings: Settings, org_key: str, *, triggered_by: str = "cli",
-                     actor: str | None = None) -> TenantCheck:
-    """Runs the checks (they only read the tenants) and records them; `actor` ("staff:<id>"): the
+                     actor: str | None = None, deep: bool = False) -> TenantCheck:
+    """Runs the checks (they only read the tenants; with `deep` also the probes, which clean up after
+    themselves) and records them; `actor` ("staff:<id>"): the
     person who asked, written to the audit log. KeyError when the organisation is not configured.
 
     `store` None: nothing is recorded (the CLI before the database exists: checking the tenant
     is the first thing an admin does, before `integrator db upgrade`)."""
     org_cfg = settings.organisation(org_key)
     if store is None:
-        checked = all_checks(org_cfg)
+        checked = all_checks(org_cfg, deep=deep)
         failed = any(r.status == "fail" for r in checked)
         return TenantCheck(0, JobStatus.FAILED if failed else JobStatus.SUCCEEDED, checked)
     with store.session() as s:
         org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_key))
-    recorder = RunRecorder.start(store, KIND, organisation_id=org_id, params={"org": org_key},
+    recorder = RunRecorder.start(store, KIND, organisation_id=org_id, params={"org": org_key, "deep": deep},
                                  triggered_by=triggered_by)
     results: list[CheckResult] = []
     try:
-        results = all_checks(org_cfg)
+        results = all_checks(org_cfg, deep=deep)
     except Exception as err:
         recorder.error("run", f"{type(err).__name__}: {err}"[:300], kind="crash")
         recorder.finish(JobStatus.FAILED)

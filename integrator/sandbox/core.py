@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import random
+import selectors
 import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -22,11 +24,18 @@ from werkzeug.serving import WSGIRequestHandler
 Vendor = Literal["google", "graph"]
 EntryKind = Literal["wire", "batch", "part"]
 #: "status": the request is refused with ``status`` before it is applied. "lose_answer": the
-#: request is applied, then the connection is closed cleanly without an answer (a proxy or a
-#: server dying between commit and reply): the client cannot know whether it happened.
+#: request is applied, then its answer never arrives (a proxy or a server dying between commit
+#: and reply, a network cut): the client cannot know whether it happened.
 FaultMode = Literal["status", "lose_answer"]
 FAULT_MODES: tuple[FaultMode, ...] = ("status", "lose_answer")
-#: The WSGI environ key an app sets to have :class:`SandboxRequestHandler` drop the answer.
+#: How an answer is lost. "close": the server shuts the connection down cleanly where the status
+#: line should be (end of stream). "reset": the connection is reset (TCP RST: ECONNRESET on
+#: the client). "timeout": the server keeps the connection open and silent until the client
+#: gives up waiting (its read timeout) and closes it, or ``hold_s`` passes.
+LostHow = Literal["close", "reset", "timeout"]
+LOST_HOWS: tuple[LostHow, ...] = ("close", "reset", "timeout")
+#: The WSGI environ key an app sets (to the firing :class:`Fault`) to have
+#: :class:`SandboxRequestHandler` lose the answer.
 LOSE_ANSWER = "integrator.sandbox.lose_answer"
 
 #: Where the sandbox clock starts unless told otherwise: a Monday morning in Finland (07:00 UTC).
@@ -81,6 +90,8 @@ class Fault:
     count: int | None = None
     fired: int = 0
     mode: FaultMode = "status"
+    how: LostHow = "close"
+    hold_s: float = 120.0
 
     def matches(self, vendor: str, path: str, http_method: str) -> bool:
         return (
@@ -98,6 +109,8 @@ class Faults:
         self._rng = rng
         self._rules: list[Fault] = []
         self._lock = threading.Lock()
+        #: (vendor, HTTP method, path, how) of every request whose answer was lost, in order.
+        self._lost: list[tuple[str, str, str, LostHow]] = []
 
     def inject(
         self,
@@ -109,15 +122,24 @@ class Faults:
         reason: str | None = None,
         retry_after: int | None = None,
         count: int | None = None,
-        mode: FaultMode = "status",
+        mode: FaultMode | Literal["lost_answer"] = "status",
+        how: LostHow = "close",
+        hold_s: float = 120.0,
     ) -> Fault:
         if vendor not in ("google", "graph", "*"):
             raise ValueError(f"unknown vendor {vendor!r}")
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
+        if mode == "lost_answer":
+            mode = "lose_answer"  # the name the issue uses for it
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {mode!r} (expected one of {', '.join(FAULT_MODES)})")
-        rule = Fault(vendor, path_glob, http_method.upper(), rate, status, reason, retry_after, count, mode=mode)
+        if how not in LOST_HOWS:
+            raise ValueError(f"unknown way to lose an answer {how!r} (expected one of {', '.join(LOST_HOWS)})")
+        if hold_s <= 0:
+            raise ValueError("hold_s must be positive")
+        rule = Fault(vendor, path_glob, http_method.upper(), rate, status, reason, retry_after, count, mode=mode,
+                     how=how, hold_s=hold_s)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -129,17 +151,27 @@ class Faults:
         http_method: str = "*",
         rate: float = 1.0,
         count: int | None = None,
+        how: LostHow = "close",
+        hold_s: float = 120.0,
     ) -> Fault:
-        """Apply matching wire requests, then close the connection without answering them.
+        """Apply matching wire requests, then lose their answers (``how``: see :data:`LostHow`).
 
         Only whole HTTP requests lose answers (a batch envelope, not one of its parts): that is
         what a dropped connection does. The request log records the request as served.
         """
-        return self.inject(vendor, path_glob, http_method, rate, status=0, count=count, mode="lose_answer")
+        return self.inject(vendor, path_glob, http_method, rate, status=0, count=count, mode="lose_answer",
+                           how=how, hold_s=hold_s)
 
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._lost.clear()
+
+    @property
+    def lost(self) -> list[tuple[str, str, str, LostHow]]:
+        """The requests applied whose answers were lost: (vendor, HTTP method, path, how)."""
+        with self._lock:
+            return list(self._lost)
 
     @property
     def rules(self) -> list[Fault]:
@@ -157,6 +189,8 @@ class Faults:
                     continue
                 if rule.matches(vendor, path, http_method) and self._rng.random() < rule.rate:
                     rule.fired += 1
+                    if mode == "lose_answer":
+                        self._lost.append((vendor, http_method.upper(), path, rule.how))
                     return rule
         return None
 
@@ -354,10 +388,13 @@ class SandboxState:
 class SandboxRequestHandler(WSGIRequestHandler):
     """The sandbox servers' request handler: no access log, and the lost-answer fault.
 
-    When the app has set ``environ[LOSE_ANSWER]`` (the request was applied), the first byte
-    of the answer is never written: the socket is shut down instead, so the client reads a
-    clean end of stream where the status line should be (``http.client.RemoteDisconnected``;
-    over TLS an end without close_notify, as a dying server or proxy leaves it).
+    When the app has set ``environ[LOSE_ANSWER]`` to the firing fault (the request was applied),
+    the first byte of the answer is never written. ``how="close"``: the socket is shut down, so
+    the client reads a clean end of stream where the status line should be
+    (``http.client.RemoteDisconnected``; over TLS an end without close_notify, as a dying server
+    or proxy leaves it). ``"reset"``: the connection is reset (``ConnectionResetError``).
+    ``"timeout"``: nothing is written until the client closes the connection after its read
+    timeout (or ``hold_s`` passes), then the socket is closed.
     """
 
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
@@ -365,12 +402,29 @@ class SandboxRequestHandler(WSGIRequestHandler):
 
     def send_response(self, code: int, message: str | None = None) -> None:
         environ = getattr(self, "environ", None)
-        if environ is not None and environ.pop(LOSE_ANSWER, False):
+        fault = environ.pop(LOSE_ANSWER, None) if environ is not None else None
+        if fault is not None:
             self.close_connection = True
+            how, hold_s = (fault.how, fault.hold_s) if isinstance(fault, Fault) else ("close", 0.0)
             try:
-                self.connection.shutdown(socket.SHUT_RDWR)
+                if how == "timeout":
+                    _wait_for_the_client_to_give_up(self.connection, hold_s)
+                if how == "reset":
+                    # Linger on, zero seconds: close() sends RST instead of FIN.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                else:
+                    self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass  # the client went first: its answer is lost all the same
             # werkzeug treats a ConnectionError while answering as a dropped connection: quietly.
-            raise ConnectionAbortedError("sandbox fault: answer lost after the request was applied")
+            raise ConnectionAbortedError(f"sandbox fault: answer lost ({how}) after the request was applied")
         super().send_response(code, message)
+
+
+def _wait_for_the_client_to_give_up(sock: socket.socket, hold_s: float) -> None:
+    """Block until the client closes its end (the socket turns readable: end of stream, or a
+    TLS close_notify), or `hold_s` passes: a server that never answers."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        selector.select(timeout=hold_s)

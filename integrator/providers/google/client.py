@@ -159,14 +159,14 @@ def next_page_request(request: HttpRequest, page_token: str) -> HttpRequest:
 class GoogleClient:
     """Services for one Google Workspace tenant, and the one place their calls are executed."""
 
-    def __init__(self, tenant: GoogleTenant, *, policy: RetryPolicy | None = None, timeout_s: float = 60.0,
+    def __init__(self, tenant: GoogleTenant, *, policy: RetryPolicy | None = None, timeout_s: float | None = None,
                  batch_limits: Mapping[str, int] | None = None, key_info: Mapping[str, Any] | None = None,
                  batching: bool = True) -> None:
         self.tenant = tenant
         # batching=False sends every request of batch() on its own (a baseline for benchmarks).
         self.batching = batching
         self.policy = policy or RetryPolicy()
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s if timeout_s is not None else tenant.request_timeout_s
         self.batch_limits = {**GOOGLE_BATCH_LIMITS, **(batch_limits or {})}
         self.stats = ClientStats()
         self._key_info = dict(key_info) if key_info is not None else None

@@ -11,7 +11,8 @@ resets its own counter whatever it says, and ``RETRIES = 0`` breaks the loop alt
 (``UnboundLocalError``). Hence a subclass, per instance, in this one module.
 
 How. :class:`SingleSendHttp` hands httplib2's loop a connection (:class:`_SendOnce`) that
-puts the request on the wire at most once per call: a lost answer raises :class:`AnswerLost`
+puts the request on the wire at most once per call: a lost answer (the connection closed or
+reset where the answer should be, or a read timeout) raises :class:`AnswerLost`
 (an ``HttpLib2Error``, which neither httplib2's loop nor googleapiclient's ``_retry_request``
 catches), and a second send is refused with the same error, whatever httplib2's loop or
 ``RETRIES`` would do. ``providers.google.errors.classify`` makes it a ``Retriable`` with no
@@ -89,10 +90,13 @@ class _SendOnce:
     def getresponse(self) -> Any:
         try:
             return self._conn.getresponse()
-        except (http.client.BadStatusLine, http.client.ResponseNotReady) as exc:
+        except (http.client.BadStatusLine, http.client.ResponseNotReady, OSError) as exc:
             # RemoteDisconnected is a BadStatusLine: the request left, its answer did not come.
+            # A reset (ConnectionResetError) and a read timeout (socket.timeout) say the same.
+            # The connection is closed either way: after a timeout http.client would refuse the
+            # next request on it (CannotSendRequest), which must not look like a lost answer.
             self._conn.close()
-            raise AnswerLost(f"connection closed without an answer ({type(exc).__name__}); "
+            raise AnswerLost(f"no answer ({type(exc).__name__}); "
                              "the request may have been applied and is not sent again") from exc
 
 

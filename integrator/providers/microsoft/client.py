@@ -157,12 +157,12 @@ class GraphClient:
     """One tenant's Graph access for a job run. Close it (or use `with`) when done."""
 
     def __init__(self, tenant: MicrosoftTenant, *, policy: RetryPolicy | None = None,
-                 timeout_s: float = 60.0) -> None:
+                 timeout_s: float | None = None) -> None:
         self.tenant = tenant
         self.policy = policy or RetryPolicy()
         self.credential = build_credential(tenant)
         self._loop = asyncio.new_event_loop()
-        self._http = _http_client(tenant, timeout_s)
+        self._http = _http_client(tenant, timeout_s if timeout_s is not None else tenant.request_timeout_s)
         auth = AzureIdentityAuthenticationProvider(self.credential, scopes=[GRAPH_SCOPE])
         adapter = GraphRequestAdapter(auth, client=self._http)
         # Must be set before GraphServiceClient builds its request builders (DESIGN.md).

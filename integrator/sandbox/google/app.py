@@ -84,8 +84,8 @@ class GoogleApp:
         else:
             self.state.simulate_latency()
             answer = self.serve(call)
-            if self.state.faults.pick("google", raw_path, request.method, mode="lose_answer") is not None:
-                environ[LOSE_ANSWER] = True  # applied; SandboxRequestHandler drops the answer
+            if (lost := self.state.faults.pick("google", raw_path, request.method, mode="lose_answer")) is not None:
+                environ[LOSE_ANSWER] = lost  # applied; SandboxRequestHandler drops the answer
         response = Response(answer.payload(), status=answer.status, headers=answer.headers)
         if answer.body is not None and "Content-Type" not in answer.headers:
             response.headers["Content-Type"] = "application/json; charset=UTF-8"

@@ -159,8 +159,9 @@ def _after(response: Response) -> Response:
     if request_id:
         response.headers["client-request-id"] = request_id
     # A $batch part cannot lose its answer alone: only a whole wire request can.
-    if kind != "part" and state.faults.pick("graph", request.path, request.method, mode="lose_answer") is not None:
-        request.environ[LOSE_ANSWER] = True  # applied; SandboxRequestHandler drops the answer
+    lost = None if kind == "part" else state.faults.pick("graph", request.path, request.method, mode="lose_answer")
+    if lost is not None:
+        request.environ[LOSE_ANSWER] = lost  # applied; SandboxRequestHandler drops the answer
     return response
 
 

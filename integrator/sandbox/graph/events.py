@@ -231,7 +231,7 @@ def delete(user_id: str, event_id: str) -> Response:
     organizer = require_user(user_id)
     with graph_app().state.lock:
         event = _require_event(organizer, event_id)
-        del tenant().events[event.id]
+        tenant().drop_event(event.id)
     return Response(status=204)
 
 

@@ -184,6 +184,14 @@ class GraphTenant:
         with self.state.lock:
             self.policy_users.add(self.user(user_id)["id"])
 
+    def drop_event(self, event_id: str) -> None:
+        """The organiser deletes the event: Outlook removes its Teams meeting with it."""
+        with self.state.lock:
+            event = self.events.pop(event_id)
+            join_url = (event.data.get("onlineMeeting") or {}).get("joinUrl")
+            for meeting_id in [m.id for m in self.meetings.values() if join_url and m.join_url == join_url]:
+                del self.meetings[meeting_id]
+
     def join_meeting(
         self,
         join_url: str,
