@@ -44,6 +44,17 @@ ACTION_FI: dict[str, str] = {
     "period.end_undone": "keskeytys peruttu",
     "coursework.duplicate_repaired": "tehtävän kaksoiskappale korjattu",
     "audit.exported": "tapahtumaloki viety tiedostoon",
+    "job.retry": "ajo käynnistetty uudelleen",
+    "tenant.check": "vuokraajan tarkistus",
+    "sign_in.linked": "kirjautumistili yhdistetty",
+    "sign_in.refused": "kirjautuminen estetty",
+    "staff.add": "henkilö lisätty",
+    "staff.change": "henkilön rooli tai ryhmät muutettu",
+    "staff.deactivate": "henkilö poistettu käytöstä",
+    "staff.reactivate": "henkilö palautettu käyttöön",
+    "staff.password_reset": "salasana vaihdettu",
+    "token.create": "API-tunnus luotu",
+    "token.revoke": "API-tunnus peruttu",
 }
 
 #: Jobs and tools that act on their own (the actor's text after "system:"), and other non-staff actors.
