@@ -167,3 +167,12 @@ def parse_canonical(model_class: type[P], data: dict[str, Any]) -> tuple[P, dict
 
 def parse_value(model_class: type[P], data: dict[str, Any]) -> P:
     return parse_canonical(model_class, data)[0]
+
+
+def warm_up(*model_classes: type[Parsable]) -> None:
+    """Parse each model once: msgraph-sdk imports a model's nested types on its first parse (Event
+    pulls in hundreds of modules, seconds on a loaded machine), which would otherwise happen inside
+    a client's first request and can outlast its 5 s read timeout. Once per process."""
+    for model_class in model_classes:
+        GraphParseNode({}).get_object_value(model_class)  # type: ignore[arg-type]  # a model class is its factory
+
