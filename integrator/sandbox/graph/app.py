@@ -18,13 +18,14 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from integrator.sandbox.core import LOSE_ANSWER, EntryKind, LogEntry, SandboxState
-from integrator.sandbox.graph import login
+from integrator.sandbox.graph import login, validation
 from integrator.sandbox.graph.errors import (
     EntraError,
     GraphError,
     entra_error_response,
     graph_error_response,
 )
+from integrator.sandbox.graph.models import WARM_MODELS
 from integrator.sandbox.graph.tenant import GraphTenant
 
 BATCH_PART = "integrator.sandbox.batch_part"
@@ -213,6 +214,7 @@ def make_graph_app(state: SandboxState, graph_tenant: GraphTenant | None = None)
     app.register_error_handler(GraphError, _handle_graph_error)
     app.register_error_handler(EntraError, _handle_entra_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    validation.warm_up(*WARM_MODELS)
     login.register(app, app.tenant)
     admin.register(app, app.tenant)
     for module in (users, events, meetings, attendance, mail, batch):

@@ -117,6 +117,8 @@ def list_reports(user_id: str, meeting_id: str) -> Response:
         meeting, sessions = _visible_sessions(user_id, meeting_id)
         reports = [_report(meeting, s) for s in sessions]
     latest = sorted(reports, key=lambda r: str(r["meetingStartDateTime"]), reverse=True)[:_MAX_REPORTS]
+    for report in latest:
+        report["attendanceRecords"] = []  # a navigation property: the list documents it empty
     context = f"{base_url()}/$metadata#users('{user_id}')/onlineMeetings('{meeting_id}')/attendanceReports"
     return json_response({"@odata.context": context, "value": latest})
 
@@ -127,7 +129,8 @@ def get_report(user_id: str, meeting_id: str, report_id: str) -> Response:
         body = _report(meeting, session)
         if "attendanceRecords" in request.args.get("$expand", ""):
             body["attendanceRecords"] = _records(session)
-    return json_response(body)
+    context = f"{base_url()}/$metadata#users('{user_id}')/onlineMeetings('{meeting_id}')/attendanceReports('{report_id}')"
+    return json_response({"@odata.context": context, **body})
 
 
 def list_records(user_id: str, meeting_id: str, report_id: str) -> Response:

@@ -34,18 +34,18 @@ def _validate(requests: object) -> list[dict[str, Any]]:
         raise _invalid("Invalid batch payload format.")
     if len(requests) > MAX_REQUESTS:
         raise _invalid("Number of requests inside batch exceeds the limit.")
-    ids: set[str] = set()
+    ids: set[str] = set()  # ids are not case-sensitive (JSON batching): "a" and "A" are one id
     for item in requests:
         if not isinstance(item, dict) or not item.get("id") or not item.get("url"):
             raise _invalid("Invalid batch payload format: each request needs an id, a method and a url.")
         if str(item.get("method", "")).upper() not in _METHODS:
             raise _invalid(f"Invalid HTTP method '{item.get('method')}' in batch request '{item['id']}'.")
-        if str(item["id"]) in ids:
-            raise _invalid("Batch request has duplicated request ids.")
-        ids.add(str(item["id"]))
+        if str(item["id"]).lower() in ids:
+            raise _invalid(f"Request Id {item['id']} has to be unique in a batch.")
+        ids.add(str(item["id"]).lower())
     for item in requests:
         for dependency in item.get("dependsOn") or []:
-            if str(dependency) not in ids:
+            if str(dependency).lower() not in ids:
                 raise _invalid(f"Request '{item['id']}' depends on request '{dependency}' which is not in the batch.")
     return requests
 
@@ -163,14 +163,14 @@ def batch() -> Response:
     responses: list[dict[str, Any]] = []
     status_by_id: dict[str, int] = {}
     for item in items:
-        dependencies = [str(d) for d in item.get("dependsOn") or []]
+        dependencies = [str(d).lower() for d in item.get("dependsOn") or []]
         if any(not 200 <= status_by_id.get(d, 0) < 300 for d in dependencies):
             result = _failed_dependency(item)
         elif str(item["id"]) in refused:
             result = _throttled(item)
         else:
             result = _run(item)
-        status_by_id[result["id"]] = result["status"]
+        status_by_id[result["id"].lower()] = result["status"]
         responses.append(result)
     return json_response({"responses": responses})
 

@@ -26,7 +26,7 @@ from integrator.sandbox.graph.app import (
 )
 from integrator.sandbox.graph.errors import GraphError
 from integrator.sandbox.graph.meetings import new_meeting
-from integrator.sandbox.graph.odata import base_url, filter_items, page, select
+from integrator.sandbox.graph.odata import base_url, filter_items, page, select, selected
 from integrator.sandbox.graph.tenant import Json, StoredEvent
 from integrator.sandbox.graph.timefmt import (
     date_time_time_zone,
@@ -65,7 +65,8 @@ def render(event: StoredEvent, user_id: str, tz_name: str | None) -> Json:
 
 def _respond(event: StoredEvent, user_id: str, status: int = 200) -> Response:
     tz_name = _preferred_zone()
-    body = {"@odata.context": f"{base_url()}/$metadata#users('{user_id}')/events/$entity", **render(event, user_id, tz_name)}
+    context = f"{base_url()}/$metadata#users('{user_id}')/{selected('events')}/$entity"
+    body = {"@odata.context": context, **select(render(event, user_id, tz_name))}
     headers = {"Preference-Applied": f'outlook.timezone="{tz_name}"'} if tz_name else {}
     return json_response(body, status, headers)
 
@@ -92,6 +93,37 @@ def _attendees(raw: list[Any] | None) -> list[Json]:
     return result
 
 
+def _location(raw: object, main: bool) -> Json:
+    """A location as Outlook stores it: a named place gets a private uniqueId, as in the docs'
+    examples; the event's ``location`` (and the one place made from it) always does, an entry
+    of a ``locations`` list only when it has an address or coordinates."""
+    given = dict(raw) if isinstance(raw, dict) else {}
+    name = str(given.get("displayName") or "")
+    out: Json = {"displayName": name, "locationType": "default", "uniqueId": "", "uniqueIdType": "unknown", **given}
+    if name and (main or "address" in given or "coordinates" in given) and "uniqueId" not in given:
+        out["uniqueId"], out["uniqueIdType"] = name, "private"
+    return out
+
+
+def _apply_locations(data: Json, raw: Json) -> None:
+    """``location`` and ``locations`` always correspond (event resource): a new ``location`` alone
+    replaces the list, a ``locations`` list alone names the event's location after its places."""
+    if "locations" in raw:
+        places = [_location(place, main=False) for place in raw["locations"] or []]
+        data["locations"] = places
+        if "location" in raw:
+            data["location"] = _location(raw["location"], main=True)
+        else:
+            joined = "; ".join(p["displayName"] for p in places if p["displayName"])
+            data["location"] = _location({"displayName": joined}, main=True)
+    elif "location" in raw:
+        data["location"] = _location(raw["location"], main=True)
+        name = data["location"]["displayName"]
+        data["locations"] = [_location(raw["location"], main=True)] if name else []
+    if not data["location"]["displayName"]:
+        data["location"] = {"displayName": "", "locationType": "default", "uniqueId": "", "uniqueIdType": "unknown"}
+
+
 def _apply(event: StoredEvent, raw: Json, organizer: Json) -> None:
     """Copy writable properties from a create/update body onto the stored event."""
     data = event.data
@@ -111,11 +143,7 @@ def _apply(event: StoredEvent, raw: Json, organizer: Json) -> None:
         raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. The end time must be after the start time.")
     if "attendees" in raw:
         data["attendees"] = _attendees(raw["attendees"])
-    if "location" in raw:
-        location = raw["location"] or {}
-        data["location"] = {"displayName": location.get("displayName", ""), "locationType": "default",
-                            "uniqueIdType": "unknown", **location}
-        data["locations"] = [data["location"]] if data["location"]["displayName"] else []
+    _apply_locations(data, raw)
     if raw.get("isOnlineMeeting") and not data.get("onlineMeeting"):
         provider = raw.get("onlineMeetingProvider") or "teamsForBusiness"
         data["isOnlineMeeting"] = True
@@ -256,7 +284,7 @@ def _page(events: list[StoredEvent], user_id: str, what: str) -> Response:
     rendered = filter_items(rendered, request.args.get("$filter"), {"subject": lambda e: e["subject"],
                                                                     "iCalUId": lambda e: e["iCalUId"]})
     body = page([select(e) for e in rendered], graph_app().state.page_size,
-                f"{base_url()}/$metadata#users('{user_id}')/{what}", max_top=1000, skip_param="$skip")
+                f"{base_url()}/$metadata#users('{user_id}')/{selected(what)}", max_top=1000, skip_param="$skip")
     return json_response(body, headers={"Preference-Applied": f'outlook.timezone="{tz_name}"'} if tz_name else None)
 
 

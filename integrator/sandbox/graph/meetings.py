@@ -35,8 +35,13 @@ def new_meeting(
     start: datetime,
     end: datetime,
     external_id: str | None = None,
+    participants: Json | None = None,
 ) -> Meeting:
-    """Store a meeting the way Teams creates one (for onlineMeetings and for Teams events)."""
+    """Store a meeting the way Teams creates one (for onlineMeetings and for Teams events).
+
+    ``participants`` (the request's meetingParticipants) are kept: Teams answers with the
+    attendees sent, each identity completed as Teams completes it.
+    """
     thread, join_url = graph.new_join_url(organizer["id"])
     meeting_id = graph.meeting_id_for(organizer["id"], thread)
     conference_id = graph.state.random_id(9, "0123456789")
@@ -49,6 +54,7 @@ def new_meeting(
         "subject": subject,
         "externalId": external_id,
         "isBroadcast": False,
+        "autoAdmittedUsers": "EveryoneInCompany",  # deprecated, still answered (lobbyBypassSettings rules)
         "allowedPresenters": "everyone",
         "allowMeetingChat": "enabled",
         "allowTeamworkReactions": True,
@@ -71,9 +77,12 @@ def new_meeting(
             "organizer": {
                 "upn": organizer["userPrincipalName"],
                 "role": "presenter",
-                "identity": {"user": {"id": organizer["id"], "displayName": None, "tenantId": graph.tenant_id}},
+                "identity": _identity_set(graph, {"user": {"id": organizer["id"]}}),
             },
-            "attendees": [],
+            "attendees": [_participant(graph, a) for a in (participants or {}).get("attendees") or []],
+            # Live-event roles: gone from v1.0's request schema, still answered (empty) as documented.
+            "producers": [],
+            "contributors": [],
         },
     }
     meeting = Meeting(
@@ -90,6 +99,28 @@ def new_meeting(
     return meeting
 
 
+def _identity_set(graph: GraphTenant, identity: object) -> Json:
+    """A participant's identitySet: a tenant user carries displayName, tenantId, identityProvider."""
+    given = dict(identity) if isinstance(identity, dict) else {}
+    user = given.get("user")
+    if isinstance(user, dict):
+        given["user"] = {"id": user.get("id"), "displayName": user.get("displayName"),
+                         "tenantId": user.get("tenantId") or graph.tenant_id,
+                         "identityProvider": user.get("identityProvider") or "AAD"}
+    return given
+
+
+def _participant(graph: GraphTenant, raw: object) -> Json:
+    """meetingParticipantInfo as Teams answers it: upn, role (null unless sent), identity."""
+    given = raw if isinstance(raw, dict) else {}
+    upn = given.get("upn")
+    identity = given.get("identity")
+    if not identity and upn:
+        user = graph.find_user(str(upn))
+        identity = {"user": {"id": user["id"]}} if user else {}
+    return {"upn": upn, "role": given.get("role"), "identity": _identity_set(graph, identity)}
+
+
 def require_policy(user_id: str) -> Json:
     """The organiser, if this app may act on their meetings (Teams application access policy)."""
     organizer = require_user(user_id)
@@ -103,6 +134,8 @@ def _entity(meeting: Meeting, user_id: str) -> Json:
 
 
 def _times(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    if end and not start:
+        raise GraphError(400, "BadRequest", "The start time must be provided when the end time is provided.")
     now = graph_app().state.clock.now()
     begin = parse_iso(start) if start else now
     finish = parse_iso(end) if end else begin + timedelta(hours=1)
@@ -116,7 +149,8 @@ def create(user_id: str) -> Response:
     _, raw = parse_body(OnlineMeeting)
     start, end = _times(raw.get("startDateTime"), raw.get("endDateTime"))
     with graph_app().state.lock:
-        meeting = new_meeting(tenant(), organizer, raw.get("subject"), start, end, raw.get("externalId"))
+        meeting = new_meeting(tenant(), organizer, raw.get("subject"), start, end, raw.get("externalId"),
+                              raw.get("participants"))
     return json_response(_entity(meeting, user_id), 201)
 
 
@@ -132,7 +166,7 @@ def create_or_get(user_id: str) -> Response:
             if meeting.organizer_id == organizer["id"] and meeting.external_id == external_id:
                 return json_response(_entity(meeting, user_id), 200)
         start, end = _times(raw.get("startDateTime"), raw.get("endDateTime"))
-        meeting = new_meeting(graph, organizer, raw.get("subject"), start, end, external_id)
+        meeting = new_meeting(graph, organizer, raw.get("subject"), start, end, external_id, raw.get("participants"))
     return json_response(_entity(meeting, user_id), 201)
 
 

@@ -23,6 +23,14 @@ def base_url() -> str:
     return request.host_url.rstrip("/") + "/v1.0"
 
 
+def selected(segment: str) -> str:
+    """A context URL segment with its $select list, as Graph writes it: events(subject,start)."""
+    wanted = request.args.get("$select")
+    if not wanted:
+        return segment
+    return f"{segment}({','.join(name.strip() for name in wanted.split(',') if name.strip())})"
+
+
 def parse_eq_filter(expression: str) -> list[tuple[str, str]]:
     """``a eq 'x' and b eq 'y'`` -> [(a, x), (b, y)]; anything richer is Graph's 400."""
     clauses = []

@@ -5,24 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tzlocal.windows_tz import win_tz
+
 from integrator.sandbox.graph.errors import GraphError
 
-# Outlook accepts Windows zone names as well as IANA ones; these are the ones a Finnish
-# municipality's tooling plausibly sends.
-_WINDOWS_ZONES = {
-    "UTC": "UTC",
-    "FLE Standard Time": "Europe/Helsinki",
-    "W. Europe Standard Time": "Europe/Berlin",
-    "GMT Standard Time": "Europe/London",
-    "Romance Standard Time": "Europe/Paris",
-}
+# Outlook accepts every Windows zone name ("Pacific Standard Time", "FLE Standard Time") as well
+# as IANA names. Python's zoneinfo knows only IANA names; tzlocal ships the maintained Windows ->
+# IANA table generated from Unicode CLDR's windowsZones.xml (the "001" territory of each zone).
+# Outlook matches the names case-insensitively.
+_WINDOWS_ZONES = {name.lower(): iana for name, iana in win_tz.items()}
 
 
 def zone(name: str) -> ZoneInfo:
-    iana = _WINDOWS_ZONES.get(name, name)
+    iana = _WINDOWS_ZONES.get(name.strip().lower(), name.strip())
     try:
         return ZoneInfo(iana)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise GraphError(
             400,
             "TimeZoneNotSupportedException",

@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 
 from integrator.sandbox.graph.app import GraphApp, Operation, graph_app, json_response, tenant
 from integrator.sandbox.graph.errors import GraphError
-from integrator.sandbox.graph.odata import base_url, filter_items, page, select
+from integrator.sandbox.graph.odata import base_url, filter_items, page, select, selected
 from integrator.sandbox.graph.tenant import Json
 
 READ_ROLES = frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
@@ -33,12 +33,12 @@ def list_users() -> Response:
         {"mail": lambda u: u["mail"], "userPrincipalName": lambda u: u["userPrincipalName"], "id": lambda u: u["id"],
          "displayName": lambda u: u["displayName"]},
     )
-    return json_response(page(users, graph_app().state.page_size, f"{base_url()}/$metadata#users"))
+    return json_response(page(users, graph_app().state.page_size, f"{base_url()}/$metadata#{selected('users')}"))
 
 
 def get_user(user_id: str) -> Response:
     user = require_user(user_id)
-    return json_response({"@odata.context": f"{base_url()}/$metadata#users/$entity", **select(user)})
+    return json_response({"@odata.context": f"{base_url()}/$metadata#{selected('users')}/$entity", **select(user)})
 
 
 def me() -> Response:
