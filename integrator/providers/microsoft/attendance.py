@@ -3,6 +3,11 @@
 A report exists only after the meeting has ended, and Graph lists at most the 50 latest per
 meeting; both are fine for one meeting a work day read the night after. The SDK's models are
 turned into plain, typed values here so that jobs never see vendor types.
+
+The nightly sync reads many meetings at once through `$batch`: those answers are read from their
+JSON (`record_from_json`, `report_from_json`) for the fields we use, not built into SDK models
+(about 4 ms per record); the SDK's models remain for single calls and next pages
+(`record_from_sdk`). Both readers give the same TeamsRecord (tests/providers/test_teams_json.py).
 """
 
 from __future__ import annotations
@@ -11,10 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from msgraph.generated.models.attendance_record_collection_response import AttendanceRecordCollectionResponse
-from msgraph.generated.models.meeting_attendance_report_collection_response import (
-    MeetingAttendanceReportCollectionResponse,
-)
 from msgraph.graph_service_client import GraphServiceClient
 
 from integrator.providers.errors import ProviderError
@@ -117,6 +118,39 @@ def record_from_sdk(r: Any) -> TeamsRecord:
         seconds=seconds, intervals=intervals, rejected_intervals=rejected)
 
 
+def _instant(value: Any) -> Any:
+    """An ISO 8601 string of Graph -> datetime (naive when it has no offset: valid_intervals rejects
+    it, as it does the SDK's); anything unreadable stays as it is, also rejected there."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return value
+
+
+def record_from_json(d: dict[str, Any]) -> TeamsRecord:
+    """As record_from_sdk, from an attendanceRecord's JSON object (a `$batch` answer's item)."""
+    identity = d.get("identity") or {}
+    intervals, rejected = valid_intervals([(_instant(iv.get("joinDateTime")), _instant(iv.get("leaveDateTime")))
+                                           for iv in d.get("attendanceIntervals") or []])
+    tenant, ident, role = identity.get("tenantId"), identity.get("id"), d.get("role")
+    seconds = max(0, int(d.get("totalAttendanceInSeconds") or 0))
+    if rejected:
+        seconds = int(sum((b - a).total_seconds() for a, b in intervals))
+    return TeamsRecord(
+        id=str(d.get("id")), identity_id=str(ident) if ident else None, display_name=identity.get("displayName"),
+        email=d.get("emailAddress"), role=str(role) if role else None, tenant_id=str(tenant) if tenant else None,
+        seconds=seconds, intervals=intervals, rejected_intervals=rejected)
+
+
+def report_from_json(d: dict[str, Any]) -> TeamsReport:
+    start, end = _instant(d.get("meetingStartDateTime")), _instant(d.get("meetingEndDateTime"))
+    return TeamsReport(id=str(d.get("id")), start=_utc(start) if isinstance(start, datetime) else None,
+                       end=_utc(end) if isinstance(end, datetime) else None,
+                       participants=int(d.get("totalParticipantCount") or 0))
+
+
 def list_records(client: GraphClient, organizer_id: str, meeting_id: str, report_id: str) -> list[TeamsRecord]:
     """Every attendance record of one report, all pages."""
     def records(sdk: GraphServiceClient) -> Any:
@@ -146,24 +180,22 @@ def _report(r: Any) -> TeamsReport:
 def reports_for(client: GraphClient, meetings: dict[str, tuple[str, str]]
                 ) -> dict[str, list[TeamsReport] | ProviderError]:
     """Attendance reports of many meetings ({key: (organiser object id, online meeting id)})."""
-    items = [BatchItem(key, _meeting(client.sdk, oid, mid).attendance_reports.to_get_request_information(),
-                       MeetingAttendanceReportCollectionResponse)
+    items = [BatchItem(key, _meeting(client.sdk, oid, mid).attendance_reports.to_get_request_information())
              for key, (oid, mid) in meetings.items()]
     out: dict[str, list[TeamsReport] | ProviderError] = {}
     for key, res in (client.batch("attendanceReports.list", items).items() if items else []):
         if res.error is not None:
             out[key] = res.error
             continue
-        page = res.value
-        found: list[TeamsReport] = []
-        while page is not None:
-            found.extend(_report(r) for r in page.value or [])
-            link = page.odata_next_link
-            if not link:
-                break
+        first: dict[str, Any] = res.value or {}
+        found = [report_from_json(r) for r in first.get("value") or []]
+        link = first.get("@odata.nextLink")
+        while link:
             oid, mid = meetings[key]
             page = client.call("attendanceReports.list", lambda sdk, link=link, oid=oid, mid=mid:  # type: ignore[misc]
                                _meeting(sdk, oid, mid).attendance_reports.with_url(link).get())
+            found.extend(_report(r) for r in (page.value if page is not None else None) or [])
+            link = page.odata_next_link if page is not None else None
         out[key] = found
     return out
 
@@ -174,22 +206,20 @@ def records_for(client: GraphClient, reports: dict[str, tuple[str, str, str]]
     def builder(sdk: Any, oid: str, mid: str, rid: str) -> Any:
         return _meeting(sdk, oid, mid).attendance_reports.by_meeting_attendance_report_id(rid).attendance_records
 
-    items = [BatchItem(key, builder(client.sdk, *ids).to_get_request_information(), AttendanceRecordCollectionResponse)
-             for key, ids in reports.items()]
+    items = [BatchItem(key, builder(client.sdk, *ids).to_get_request_information()) for key, ids in reports.items()]
     out: dict[str, list[TeamsRecord] | ProviderError] = {}
     for key, res in (client.batch("attendanceRecords.list", items).items() if items else []):
         if res.error is not None:
             out[key] = res.error
             continue
-        page = res.value
-        records: list[TeamsRecord] = []
-        while page is not None:
-            records.extend(record_from_sdk(r) for r in page.value or [])
-            link = page.odata_next_link
-            if not link:
-                break
+        first: dict[str, Any] = res.value or {}
+        records = [record_from_json(r) for r in first.get("value") or []]
+        link = first.get("@odata.nextLink")
+        while link:
             ids = reports[key]
             page = client.call("attendanceRecords.list", lambda sdk, link=link, ids=ids:  # type: ignore[misc]
                                builder(sdk, *ids).with_url(link).get())
+            records.extend(record_from_sdk(r) for r in (page.value if page is not None else None) or [])
+            link = page.odata_next_link if page is not None else None
         out[key] = records
     return out

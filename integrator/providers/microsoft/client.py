@@ -282,7 +282,9 @@ class GraphClient:
 
 @dataclass
 class BatchItem:
-    """One request of a `$batch`: our key, the SDK's RequestInformation, and the model to parse."""
+    """One request of a `$batch`: our key, the SDK's RequestInformation, and the model to parse
+    (None: the answer's JSON object as it came; a reader takes the few fields it needs, without
+    building SDK models - a third of the nightly sync's CPU went into them)."""
 
     key: str
     request: RequestInformation
@@ -309,7 +311,7 @@ def _item_result(op: str, item: BatchItem, resp: dict[str, Any] | None) -> Batch
     body = json.dumps(resp.get("body") or {}).encode()
     if not 200 <= status < 300:
         return BatchResult(item.key, status=status, error=_item_error(op, status, resp.get("headers"), body))
-    value: Any = None
+    value: Any = resp.get("body")  # no model named: the JSON object itself (the nightly hot path)
     if item.parse_as is not None and resp.get("body"):
         node = JsonParseNodeFactory().get_root_parse_node("application/json", body)
         value = node.get_object_value(item.parse_as)  # type: ignore[arg-type]
