@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from integrator.sandbox.google.classroom import course_for, course_of, listed, now, user_of
-from integrator.sandbox.google.errors import GoogleError, invalid, not_found
+from integrator.sandbox.google.classroom import course_for, course_of, is_admin, listed, now, user_of
+from integrator.sandbox.google.errors import GoogleError, invalid, not_found, permission_denied
 from integrator.sandbox.google.registry import Call, handles
 from integrator.sandbox.google.tenant import GoogleTenant
 from integrator.sandbox.google.util import parse_time, rfc3339
@@ -33,9 +34,9 @@ def publish_due(tenant: GoogleTenant) -> None:
                 work["updateTime"] = work["scheduledTime"]
 
 
-def _work(call: Call, key: str = "id") -> tuple[Json, Json]:
+def _work(call: Call, key: str = "id", *, students_too: bool = False) -> tuple[Json, Json]:
     publish_due(call.tenant)
-    course = course_for(call, call.params["courseId"])
+    course = course_for(call, call.params["courseId"], students_too=students_too)
     work = call.tenant.classroom.course_work[course["id"]].get(call.params[key])
     if work is None:
         raise not_found()
@@ -52,14 +53,22 @@ def _materials(call: Call, materials: list[Json]) -> list[Json]:
             found = call.tenant.drive.files.get(str(inner.get("id", "")))
             if found is None:
                 raise invalid("@InvalidMaterial The Drive file does not exist or is not accessible.")
-            inner.update(title=found.resource["name"], alternateLink=found.resource["webViewLink"])
+            inner.update(title=found.resource["name"], alternateLink=found.resource["webViewLink"],
+                         thumbnailUrl=f"https://drive.google.com/thumbnail?id={found.resource['id']}&sz=s200")
             shared["driveFile"] = inner
             shared.setdefault("shareMode", "VIEW")
             item["driveFile"] = shared
         if "link" in item:
+            # Classroom fetches the page for its title and renders a thumbnail; the sandbox has no
+            # web, so the title is the address without its scheme (what Classroom shows for a page
+            # without a <title>).
+            url = str(item["link"].get("url") or "")
+            if not url:
+                raise invalid("link.url: URL is required.")
             item["link"] = {
-                "url": item["link"]["url"],
-                "title": item["link"].get("title", item["link"]["url"]),
+                "url": url,
+                "title": url.split("://", 1)[-1],  # read-only: a title sent in is ignored
+                "thumbnailUrl": f"https://classroom.google.com/webthumbnail?url={quote(url, safe='')}",
             }
         filled.append(item)
     return filled
@@ -240,6 +249,10 @@ def submissions_of(tenant: GoogleTenant, course_id: str, work: Json) -> dict[str
     return found
 
 
+def _teaches(call: Call, course_id: str) -> bool:
+    return is_admin(call) or call.user.id in call.tenant.classroom.teachers[course_id]
+
+
 def _due(work: Json) -> datetime | None:
     if "dueDate" not in work:
         return None
@@ -269,8 +282,9 @@ def _view(tenant: GoogleTenant, work: Json, submission: Json) -> Json:
 def list_submissions(call: Call) -> Json:
     publish_due(call.tenant)
     tenant = call.tenant
-    course = course_for(call, call.params["courseId"])
+    course = course_for(call, call.params["courseId"], students_too=True)
     works = tenant.classroom.course_work[course["id"]]
+    own_only = not _teaches(call, course["id"])
     key = call.params["courseWorkId"]
     if key == "-":
         selected = [w for w in works.values() if w["state"] == "PUBLISHED"]
@@ -284,6 +298,8 @@ def list_submissions(call: Call) -> Json:
     for work in selected:
         for sub in submissions_of(tenant, course["id"], work).values():
             shown = _view(tenant, work, sub)
+            if own_only and sub["userId"] != call.user.id:
+                continue  # a student sees only their own submissions
             if (user is None or sub["userId"] == user) and (not states or sub["state"] in states):
                 if late == "LATE_ONLY" and not shown.get("late"):
                     continue
@@ -295,15 +311,17 @@ def list_submissions(call: Call) -> Json:
 
 @handles("classroom.courses.courseWork.studentSubmissions.get")
 def get_submission(call: Call) -> Json:
-    course, work = _work(call, "courseWorkId")
+    course, work = _work(call, "courseWorkId", students_too=True)
     for sub in submissions_of(call.tenant, course["id"], work).values():
         if sub["id"] == call.params["id"]:
+            if sub["userId"] != call.user.id and not _teaches(call, course["id"]):
+                raise permission_denied()
             return _view(call.tenant, work, sub)
     raise not_found()
 
 
-def _transition(call: Call, state: str, allowed: tuple[str, ...], actor: str) -> Json:
-    course, work = _work(call, "courseWorkId")
+def _transition(call: Call, state: str, allowed: tuple[str, ...], actor: str, *, students_too: bool = False) -> Json:
+    course, work = _work(call, "courseWorkId", students_too=students_too)
     for sub in submissions_of(call.tenant, course["id"], work).values():
         if sub["id"] == call.params["id"]:
             if sub["state"] not in allowed:
@@ -323,18 +341,35 @@ def return_submission(call: Call) -> Json:
     return _transition(call, "RETURNED", ("TURNED_IN", "CREATED", "NEW"), call.user.id)
 
 
-@handles("classroom.courses.courseWork.studentSubmissions.turnIn")
-def turn_in_submission(call: Call) -> Json:
-    course, work = _work(call, "courseWorkId")
-    owner = next(
+def _own_submission(call: Call) -> tuple[Json, Json]:
+    """The submission, if the caller is the student who owns it: turnIn and reclaim "may only be
+    called by the student that owns the specified student submission" (PERMISSION_DENIED)."""
+    course, work = _work(call, "courseWorkId", students_too=True)
+    found = next(
         (s for s in submissions_of(call.tenant, course["id"], work).values() if s["id"] == call.params["id"]),
         None,
     )
-    if owner is None or owner["userId"] != call.user.id:
+    if found is None:
         raise not_found()
+    if found["userId"] != call.user.id:
+        raise permission_denied()
+    return course, found
+
+
+@handles("classroom.courses.courseWork.studentSubmissions.turnIn")
+def turn_in_submission(call: Call) -> Json:
+    _own_submission(call)
     return _transition(
-        call, "TURNED_IN", ("NEW", "CREATED", "RECLAIMED_BY_STUDENT", "RETURNED"), call.user.id
+        call, "TURNED_IN", ("NEW", "CREATED", "RECLAIMED_BY_STUDENT", "RETURNED"), call.user.id,
+        students_too=True,
     )
+
+
+@handles("classroom.courses.courseWork.studentSubmissions.reclaim")
+def reclaim_submission(call: Call) -> Json:
+    """A student takes turned-in work back (FAILED_PRECONDITION unless it is TURNED_IN)."""
+    _own_submission(call)
+    return _transition(call, "RECLAIMED_BY_STUDENT", ("TURNED_IN",), call.user.id, students_too=True)
 
 
 def submit_task(
