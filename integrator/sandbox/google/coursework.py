@@ -338,7 +338,7 @@ def _transition(call: Call, state: str, allowed: tuple[str, ...], actor: str, *,
 @handles("classroom.courses.courseWork.studentSubmissions.return")
 def return_submission(call: Call) -> Json:
     """A teacher hands the work back (the only way a submission becomes RETURNED)."""
-    return _transition(call, "RETURNED", ("TURNED_IN", "CREATED", "NEW"), call.user.id)
+    return _transition(call, "RETURNED", ("TURNED_IN", "CREATED", "NEW", "RECLAIMED_BY_STUDENT"), call.user.id)
 
 
 def _own_submission(call: Call) -> tuple[Json, Json]:
