@@ -26,6 +26,7 @@ from integrator.sandbox.google import (
     forms_responses,
     gmail,
     meet,
+    submissions,
     uploads,
 )
 from integrator.sandbox.google.discovery import APIS, Method, parse_query, route, validate_body
@@ -38,7 +39,7 @@ from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 #: Importing these modules registers their handlers by discovery method id.
 API_MODULES = (
     calendar, classroom, classroom_rosters, coursework, drive, drive_files, drive_sharing, forms, forms_responses,
-    gmail, meet,
+    gmail, meet, submissions,
 )  # fmt: skip
 log = logging.getLogger(__name__)
 SANDBOX_PROJECT_NUMBER = "100000000001"

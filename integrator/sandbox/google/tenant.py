@@ -226,9 +226,9 @@ class GoogleTenant:
         at: datetime | None = None,
         turn_in: bool = True,
     ) -> str:
-        from integrator.sandbox.google import coursework
+        from integrator.sandbox.google import submissions
 
-        return coursework.submit_task(self, course_id, course_work_id, user_id, at, turn_in)
+        return submissions.submit_task(self, course_id, course_work_id, user_id, at, turn_in)
 
     def submit_response(
         self,
