@@ -46,7 +46,7 @@ def serve(
     try:
         directory = secrets_dir or Path(tempfile.mkdtemp(prefix="integrator-sandbox-"))
         directory.mkdir(parents=True, exist_ok=True)
-        sb.google.add_user(admin_subject, "Integrator Service")
+        sb.google.add_user(admin_subject, "Integrator Service", admin=True)  # the service acts as a Workspace admin
         key_file = directory / "google-sa.json"
         key_file.write_text(json.dumps(sb.google.service_account_info()), encoding="utf-8")
         key_file.chmod(0o600)

@@ -110,7 +110,7 @@ class DemoWorld:
         app_id, secret = sb.graph.register_app()
         for email, name in ((world.coordinator, "Olli Ohjaaja"), (world.sender, "Työtoiminta Posti"),
                             (f"admin@{DOMAIN}", "Integraatio Admin")):
-            sb.google.add_user(email, name)
+            sb.google.add_user(email, name, admin=email == f"admin@{DOMAIN}")  # the service's Workspace admin
             oid = sb.graph.add_user(email, name)
             if email == world.coordinator:
                 sb.graph.grant_meeting_policy(oid)

@@ -74,7 +74,7 @@ def build(sb: Sandbox, store: Store, tmp: Path, clients: int, group_size: int, m
     sender = f"posti@{DOMAIN}"
     sb.graph.add_user(sender, "Posti")
     sb.google.add_user(sender, "Posti")
-    sb.google.add_user(f"admin@{DOMAIN}", "Admin")
+    sb.google.add_user(f"admin@{DOMAIN}", "Admin", admin=True)
     (tmp / "key.json").write_text(json.dumps(sb.google.service_account_info()))
     (tmp / "secret").write_text(secret)
     raw: dict[str, Any] = {"organisations": [{

@@ -54,7 +54,7 @@ def build(sb: Sandbox, tmp: Path, clients: int, groups: int, coordinators: int) 
     url = f"sqlite:///{tmp / 'bench.db'}"
     upgrade(url)
     store = Store(url)
-    sb.google.add_user(ADMIN, "Admin")
+    sb.google.add_user(ADMIN, "Admin", admin=True)
     coaches = [f"ohjaaja{i}@{DOMAIN}" for i in range(coordinators)]
     for c in coaches:
         sb.google.add_user(c, c.split("@")[0])

@@ -73,7 +73,7 @@ class World:
         sb.graph.grant_meeting_policy(oid)
         sb.google.add_user(coordinator, "Olli Ohjaaja")
         sb.google.add_user(sender, "Työtoiminta Posti")
-        sb.google.add_user(f"admin@{DOMAIN}", "Admin")
+        sb.google.add_user(f"admin@{DOMAIN}", "Admin", admin=True)
         key_file = tmp / "google-key.json"
         key_file.write_text(json.dumps(sb.google.service_account_info()))
         secret_file = tmp / "ms-secret.txt"

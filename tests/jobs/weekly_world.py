@@ -52,7 +52,7 @@ class WeeklyWorld:
               weekdays: list[list[int]] | None = None, external_every: int = 0, unbriefed: int = 0,
               coordinators: int = 1, shared_drive: bool = False, plain_every: int = 3,
               material_bank: dict[str, str] | None = None) -> WeeklyWorld:
-        sb.google.add_user(ADMIN, "Integraatio Admin")
+        sb.google.add_user(ADMIN, "Integraatio Admin", admin=True)
         coaches = [f"ohjaaja{i + 1}@{DOMAIN}" for i in range(coordinators)]
         for i, email in enumerate(coaches):
             sb.google.add_user(email, f"Ohjaaja {i + 1}")

@@ -111,7 +111,8 @@ def test_an_update_moves_the_same_event(server: Sandbox, client: GoogleClient) -
     moved = update_meet_event(client, spec(hour=9), eid)
 
     assert moved.event_id == eid
-    assert server.google.calendar.events[COACH][eid]["start"]["dateTime"].startswith("2026-01-14T09:00:00")
+    start = server.google.calendar.events[COACH][eid]["start"]["dateTime"]  # echoed in Helsinki's offset
+    assert datetime.fromisoformat(start) == datetime(2026, 1, 14, 9, tzinfo=UTC)
 
 
 def test_a_cancelled_event_is_gone_and_its_id_cannot_be_reused(server: Sandbox, client: GoogleClient) -> None:

@@ -38,6 +38,8 @@ SCOPES = {
 COACH = "ohjaaja@sandbox.example.fi"
 CLIENT_A = "aino.asiakas@sandbox.example.fi"
 CLIENT_B = "bertta.asiakas@sandbox.example.fi"
+#: The Workspace admin: Classroom lets only domain admins add students and teachers directly.
+ADMIN = "integraatio.admin@sandbox.example.fi"
 
 
 @cache
@@ -78,11 +80,11 @@ def google(sandbox: Sandbox) -> GoogleSandbox:
     sandbox.state.latency_ms = 0
     sandbox.state.page_size = 5
     sandbox.state.quotas = Quotas()
-    sandbox.google.enforce_classroom_roles = False
     users = {
         COACH: sandbox.google.add_user(COACH, "Olli Ohjaaja"),
         CLIENT_A: sandbox.google.add_user(CLIENT_A, "Aino Asiakas"),
         CLIENT_B: sandbox.google.add_user(CLIENT_B, "Bertta Asiakas"),
+        ADMIN: sandbox.google.add_user(ADMIN, "Integraatio Admin", admin=True),
     }
     return GoogleSandbox(sandbox, sandbox.google.service_account_info(), users)
 

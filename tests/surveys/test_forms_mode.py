@@ -60,7 +60,7 @@ def sb(server: Sandbox) -> Iterator[Sandbox]:
     server.reset()
     server.state.clock.set(NOW)
     for email, name in ((ADMIN, "Admin"), (f"ohjaaja-a@{DOMAIN}", "Ohjaaja A"), (f"ohjaaja-b@{DOMAIN}", "Ohjaaja B")):
-        server.google.add_user(email, name)
+        server.google.add_user(email, name, admin=email == ADMIN)
     yield server
     server.state.faults.clear()
 

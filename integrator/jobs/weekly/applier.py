@@ -49,6 +49,7 @@ class ApplierBase:
         self.base = recorder.done
         self.finished: set[int] = set()  # id() of the plan's actions seen through
         self.followups: list[Action] = []
+        self.refused: dict[str, ProviderError | None] = {}  # invitations refused as FAILED_PRECONDITION
         self.user_ids: dict[int, str] = {}
         self.loaded: dict[int, ExternalResource] = {}
         with store.session() as s:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from integrator.jobs.plan import Action
 from integrator.jobs.weekly.folders import FolderStage
-from integrator.jobs.weekly.steps import Step, exists, gone
+from integrator.jobs.weekly.steps import Step, already_member, exists, gone
 from integrator.providers.google.client import ItemResult
 
 
@@ -108,11 +108,15 @@ class RosterStage(FolderStage):
             self.ok(a, "create:invitation")
         elif exists(r.error):
             self.followups.append(a)
+        elif d.fp["mode"] == "invitation" and already_member(r.error):
+            self.refused[a.key] = r.error  # a student already (or a disabled account): look it up
+            self.followups.append(a)
         else:
             self.fail(a, r.error or "unknown")
 
     def lookup_enrolment(self, a: Action) -> Step | None:
-        """After ALREADY_EXISTS: is the client a student already, or is the invitation pending?"""
+        """After ALREADY_EXISTS (or an invitation refused as FAILED_PRECONDITION): is the client a
+        student already, or is the invitation pending?"""
         d = self.desired(a)
         cid, email = self.ext("course", d.parent or ""), self.client_email(a)
         if not cid or not email:
@@ -123,6 +127,8 @@ class RosterStage(FolderStage):
                 self.put(s, "enrolment", a.key, external_id=str(r.response["userId"]), fp=d.fp, accepted=True,
                          mode=d.fp["mode"])
                 self.ok(a, "adopted:enrolment")
+            elif gone(r.error) and a.key in self.refused:
+                self.fail(a, self.refused[a.key] or "unknown")  # not a student after all: the refusal stands
             elif gone(r.error) and d.fp["mode"] == "invitation":
                 invites = self.gc.collect(self.classroom.list_invitations(cid, email), "invitations")
                 if invites:

@@ -28,3 +28,10 @@ def exists(err: ProviderError | None) -> bool:
 
 def gone(err: ProviderError | None) -> bool:
     return isinstance(err, Fatal) and err.status == 404
+
+
+def already_member(err: ProviderError | None) -> bool:
+    """Classroom's answer to an invitation for someone who already has that role in the course:
+    400 FAILED_PRECONDITION (invitations.create), not ALREADY_EXISTS, which means a pending
+    invitation. The same status also covers a disabled account, so the caller looks the student up."""
+    return isinstance(err, Fatal) and err.status == 400 and err.reason == "FAILED_PRECONDITION"

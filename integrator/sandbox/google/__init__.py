@@ -7,8 +7,12 @@ or a few per API, listed in ``app.API_MODULES``) register handlers by discovery 
 (``registry``); ``tenant`` holds the data and the simulation entry points of
 docs/dev/sandbox-contract.md; ``admin`` mirrors them under /_sandbox/.
 
+Classroom's permission rules are enforced as Google documents them (``tenant.classroom_roles``
+"strict", the default): teachers manage their courses, only Workspace admins (``make_admin`` or
+``add_user(..., admin=True)``) add members directly and make ``d:`` aliases, teachers invite, only
+the owning student turns work in or reclaims it. "lenient" skips them, for tests of other behaviour.
+
 Deliberate simplifications (the product does not rely on these):
-- Classroom role checks are opt-in (``tenant.enforce_classroom_roles`` with ``make_admin``).
 - Calendar: the acting user's own calendar only; no recurring events, sync tokens or ``q``.
 - Drive: the ``q`` subset in ``drive_query``; no export/download/revisions.
 - Meet: joins belong to one conference while they overlap it; records are visible domain-wide.

@@ -27,6 +27,7 @@ from integrator.sandbox.google import (
     gmail,
     meet,
     signin,
+    submissions,
     uploads,
 )
 from integrator.sandbox.google.discovery import APIS, Method, parse_query, route, validate_body
@@ -39,7 +40,7 @@ from integrator.sandbox.google.wire import HttpAnswer, HttpCall
 #: Importing these modules registers their handlers by discovery method id.
 API_MODULES = (
     calendar, classroom, classroom_rosters, coursework, drive, drive_files, drive_sharing, forms, forms_responses,
-    gmail, meet,
+    gmail, meet, submissions,
 )  # fmt: skip
 log = logging.getLogger(__name__)
 SANDBOX_PROJECT_NUMBER = "100000000001"

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from integrator.sandbox.google import meet
 from integrator.sandbox.google.errors import GoogleError, invalid
@@ -15,6 +16,8 @@ from integrator.sandbox.google.util import page, parse_time, rfc3339
 
 Json = dict[str, Any]
 BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
+#: Every sandbox user's calendar is in Helsinki time.
+CALENDAR_ZONE = "Europe/Helsinki"
 _ID = re.compile(r"^[a-v0-9]{5,1024}$")
 SERVER_FIELDS = (
     "kind",
@@ -65,6 +68,14 @@ def _stamp(call: Call) -> str:
     return rfc3339(call.tenant.state.clock.now())
 
 
+def _etag(call: Call, before: Json | None = None) -> str:
+    """Calendar's etags are quoted numbers (twice the update time in microseconds): rising with
+    every change, even two changes in the same sandbox instant."""
+    micros = int(call.tenant.state.clock.now().timestamp() * 1_000_000) * 2
+    previous = int(str((before or {}).get("etag", '"0"')).strip('"') or 0)
+    return f'"{max(micros, previous + 2000)}"'
+
+
 def _conference(call: Call, event: Json, requested: Json | None) -> None:
     """Honour conferenceData.createRequest only with conferenceDataVersion=1, as Calendar does."""
     if call.param("conferenceDataVersion", 0) < 1:
@@ -73,14 +84,24 @@ def _conference(call: Call, event: Json, requested: Json | None) -> None:
     create = (requested or {}).get("createRequest")
     if not create or "conferenceId" in event.get("conferenceData", {}):
         return
-    if (create.get("conferenceSolutionKey") or {}).get("type") != "hangoutsMeet":
+    # Without a conferenceSolutionKey Calendar picks the calendar's default solution: Meet on Workspace.
+    kind = (create.get("conferenceSolutionKey") or {}).get("type", "hangoutsMeet")
+    if kind != "hangoutsMeet":
         raise invalid("Invalid conference type value.", reason="invalid")
     code = meet.new_space(call.tenant)
     call.tenant.meet.events[event["id"]] = code
     uri = f"https://meet.google.com/{code}"
+    pin = call.tenant.new_id(13)
     event["conferenceData"] = {
-        "createRequest": {**create, "status": {"statusCode": "success"}},
-        "entryPoints": [{"entryPointType": "video", "uri": uri, "label": f"meet.google.com/{code}"}],
+        "createRequest": {**create, "conferenceSolutionKey": {"type": kind}, "status": {"statusCode": "success"}},
+        # Meet's entry points as Calendar returns them: the video link, the dial-in number with its
+        # PIN and the "more phone numbers" page.
+        "entryPoints": [
+            {"entryPointType": "video", "uri": uri, "label": f"meet.google.com/{code}"},
+            {"entryPointType": "more", "uri": f"https://tel.meet/{code}?pin={pin}", "pin": pin},
+            {"regionCode": "FI", "entryPointType": "phone", "uri": "tel:+358-9-8171-0300",
+             "label": "+358 9 81710300", "pin": pin[:9]},
+        ],
         "conferenceSolution": {
             "key": {"type": "hangoutsMeet"},
             "name": "Google Meet",
@@ -91,6 +112,20 @@ def _conference(call: Call, event: Json, requested: Json | None) -> None:
     event["hangoutLink"] = uri
 
 
+def _echo_time(value: Json) -> None:
+    """Calendar answers a dateTime in the offset of the given timeZone (the calendar's own zone
+    otherwise), to the second: 2026-12-08T10:00:00+02:00, whatever form was sent."""
+    if "dateTime" not in value:
+        return
+    try:
+        zone = ZoneInfo(str(value.get("timeZone") or CALENDAR_ZONE))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _error(400, "Invalid time zone definition for start time.", "invalid") from None
+    local = parse_time(value["dateTime"]).astimezone(zone).replace(microsecond=0)
+    text = local.isoformat()
+    value["dateTime"] = text[:-6] + "Z" if text.endswith("+00:00") and zone.key == "UTC" else text
+
+
 def _normalise(event: Json) -> None:
     if "start" not in event:
         raise _error(400, "Missing start time.", "required")
@@ -98,6 +133,8 @@ def _normalise(event: Json) -> None:
         raise _error(400, "Missing end time.", "required")
     if _when(event["end"]) < _when(event["start"]):
         raise _error(400, "The specified time range is empty.", "timeRangeEmpty")
+    _echo_time(event["start"])
+    _echo_time(event["end"])
     for attendee in event.get("attendees", []):
         attendee.setdefault("responseStatus", "needsAction")
         attendee["email"] = attendee.get("email", "").lower()
@@ -125,7 +162,7 @@ def insert(call: Call) -> Json:
     me = call.user.email
     event.update(
         kind="calendar#event",
-        etag=f'"{call.tenant.new_id(16)}"',
+        etag=_etag(call),
         id=event_id,
         status=body.get("status", "confirmed"),
         htmlLink=f"https://www.google.com/calendar/event?eid={event_id}",
@@ -162,7 +199,7 @@ def _touch(call: Call, event: Json, before: Json) -> Json:
     if any(before.get(k) != event.get(k) for k in ("start", "end", "location", "summary", "attendees")):
         event["sequence"] = int(before.get("sequence", 0)) + 1
     event["updated"] = _stamp(call)
-    event["etag"] = f'"{call.tenant.new_id(16)}"'
+    event["etag"] = _etag(call, before)
     return copy.deepcopy(event)
 
 
@@ -201,6 +238,7 @@ def delete(call: Call) -> None:
         raise _error(410, "Resource has been deleted", "deleted")
     event["status"] = "cancelled"
     event["updated"] = _stamp(call)
+    event["etag"] = _etag(call, event)
 
 
 @handles("calendar.events.list")
@@ -226,10 +264,10 @@ def list_events(call: Call) -> Json:
     chunk, token = page(found, call.param("pageToken"), call.param("maxResults"), call.tenant.state.page_size)
     body: Json = {
         "kind": "calendar#events",
-        "etag": f'"{call.tenant.new_id(16)}"',
+        "etag": _etag(call),
         "summary": call.user.email,
         "updated": _stamp(call),
-        "timeZone": "Europe/Helsinki",
+        "timeZone": CALENDAR_ZONE,
         "accessRole": "owner",
         "defaultReminders": [{"method": "popup", "minutes": 10}],
         "items": chunk,

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrator.sandbox.google.errors import already_exists, invalid, not_found, permission_denied
+from integrator.sandbox.google import drive
+from integrator.sandbox.google.errors import (
+    GoogleError,
+    already_exists,
+    invalid,
+    not_found,
+    permission_denied,
+)
 from integrator.sandbox.google.registry import Call, handles
 from integrator.sandbox.google.tenant import GoogleTenant, GoogleUser
 from integrator.sandbox.google.util import page, rfc3339
@@ -54,19 +61,38 @@ def course_of(tenant: GoogleTenant, key: str) -> Json:
     return found
 
 
-def course_for(call: Call, key: str) -> Json:
-    """The course, if the acting user may manage it (a teacher of it or an admin, when enforced)."""
+def is_admin(call: Call) -> bool:
+    return not call.tenant.enforce_classroom_roles or call.tenant.is_admin(call.user.email)
+
+
+def course_for(call: Call, key: str, *, students_too: bool = False) -> Json:
+    """The course, if the acting user may manage it: a teacher of it or an admin (strict roles).
+
+    ``students_too``: the call is one a student of the course makes on their own work (turnIn).
+    Anyone else gets PERMISSION_DENIED, as Classroom's "access errors" document.
+    """
     course = course_of(call.tenant, key)
-    tenant = call.tenant
-    if tenant.enforce_classroom_roles and call.user.email not in tenant.admins:
-        if call.user.id not in tenant.classroom.teachers.get(course["id"], []):
-            raise permission_denied()
+    if is_admin(call):
+        return course
+    data, me = call.tenant.classroom, call.user.id
+    if me in data.teachers.get(course["id"], []):
+        return course
+    if students_too and me in data.students.get(course["id"], []):
+        return course
+    raise permission_denied()
+
+
+def owned_course(call: Call, key: str) -> Json:
+    """The course, if the acting user owns it (or is an admin): deleting a course is the owner's."""
+    course = course_for(call, key)
+    if not is_admin(call) and course["ownerId"] != call.user.id:
+        raise permission_denied()
     return course
 
 
 def _may_view(call: Call, course_id: str) -> bool:
     tenant, me = call.tenant, call.user
-    if not tenant.enforce_classroom_roles or me.email in tenant.admins:
+    if is_admin(call):
         return True
     return me.id in tenant.classroom.teachers[course_id] or me.id in tenant.classroom.students[course_id]
 
@@ -88,11 +114,7 @@ def listed(call: Call, items: list[Json], key: str) -> Json:
 
 def _alias_ok(call: Call, alias: str) -> bool:
     """``p:`` aliases are the project's own; ``d:`` (domain) ones need an admin when roles are enforced."""
-    if (
-        alias.startswith("d:")
-        and call.tenant.enforce_classroom_roles
-        and call.user.email not in call.tenant.admins
-    ):
+    if alias.startswith("d:") and not is_admin(call):
         raise permission_denied()
     return (alias.startswith("p:") or alias.startswith("d:")) and len(alias) > 2
 
@@ -114,7 +136,7 @@ def create_course(call: Call) -> Json:
     if not body.get("ownerId"):
         raise invalid("ownerId: Owner ID is required.")
     owner = user_of(call, str(body["ownerId"]))
-    if tenant.enforce_classroom_roles and owner.id != call.user.id and call.user.email not in tenant.admins:
+    if owner.id != call.user.id and not is_admin(call):
         raise permission_denied()
     course_id = tenant.new_id(12, first="7")
     stamp = now(call)
@@ -132,7 +154,6 @@ def create_course(call: Call) -> Json:
         teacherGroupEmail=f"course_{course_id}_teachers@{tenant.domain}",
         courseGroupEmail=f"course_{course_id}@{tenant.domain}",
         guardiansEnabled=False,
-        calendarId=f"classroom{course_id}@group.calendar.google.com",
     )
     data.courses[course_id] = course
     data.students[course_id] = []
@@ -141,7 +162,28 @@ def create_course(call: Call) -> Json:
     data.course_work[course_id] = {}
     if alias is not None:
         data.aliases[str(alias)] = course_id
+    _on_state(tenant, course)
     return dict(course)
+
+
+def _on_state(tenant: GoogleTenant, course: Json) -> None:
+    """What Classroom adds when a course becomes ACTIVE: its calendar and the teachers' Drive folder
+    (``Classroom/<course name>`` in the owner's My Drive). A PROVISIONED course has neither."""
+    if course["courseState"] != "ACTIVE" or "calendarId" in course:
+        return
+    course["calendarId"] = f"c_classroom{tenant.new_id(8, alphabet='0123456789abcdef')}@group.calendar.google.com"
+    owner = tenant.user(course["ownerId"])
+    if owner is None:
+        return
+    home = drive.root_of(tenant, owner)
+    parent = next((f for f in tenant.drive.files.values() if f.owner == owner.email and f.resource["name"] == "Classroom"
+                   and f.resource.get("parents") == [home] and f.resource["mimeType"] == drive.FOLDER), None)
+    if parent is None:
+        parent = drive.new_file(tenant, owner, {"name": "Classroom", "mimeType": drive.FOLDER}, [home], b"", None)
+    folder = drive.new_file(tenant, owner, {"name": course["name"], "mimeType": drive.FOLDER},
+                            [parent.resource["id"]], b"", None)
+    course["teacherFolder"] = {"id": folder.resource["id"], "title": course["name"],
+                               "alternateLink": folder.resource["webViewLink"]}
 
 
 @handles("classroom.courses.get")
@@ -171,16 +213,24 @@ def _apply_course(call: Call, course: Json, body: Json, fields: list[str]) -> Js
         if name not in EDITABLE_COURSE_FIELDS:
             raise invalid(f"updateMask: {name} is not a valid field.")
         if name == "ownerId":
+            # "Admins can also specify this field in a patch course request to transfer ownership";
+            # the new owner must already teach the course (IneligibleOwner otherwise).
+            if not is_admin(call):
+                raise permission_denied()
             owner = user_of(call, str(body.get("ownerId", "")))
-            course["ownerId"] = owner.id
             teachers = call.tenant.classroom.teachers[course["id"]]
             if owner.id not in teachers:
+                if call.tenant.enforce_classroom_roles:
+                    raise GoogleError(400, "@IneligibleOwner The new owner must be a teacher of the course.",
+                                      "FAILED_PRECONDITION")
                 teachers.append(owner.id)
+            course["ownerId"] = owner.id
         elif body.get(name) is None:
             course.pop(name, None)
         else:
             course[name] = body[name]
     course["updateTime"] = now(call)
+    _on_state(call.tenant, course)
     return dict(course)
 
 
@@ -204,7 +254,7 @@ def update_course(call: Call) -> Json:
 @handles("classroom.courses.delete")
 def delete_course(call: Call) -> Json:
     data = call.tenant.classroom
-    course = course_for(call, call.params["id"])
+    course = owned_course(call, call.params["id"])
     course_id = course["id"]
     del data.courses[course_id]
     for alias in [a for a, c in data.aliases.items() if c == course_id]:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from integrator.sandbox.google.classroom import course_for, listed, user_of
-from integrator.sandbox.google.errors import GoogleError, already_exists, invalid, not_found
+from integrator.sandbox.google.classroom import course_for, course_of, is_admin, listed, user_of
+from integrator.sandbox.google.errors import (
+    GoogleError,
+    already_exists,
+    invalid,
+    not_found,
+    permission_denied,
+)
 from integrator.sandbox.google.registry import Call, handles
 from integrator.sandbox.google.tenant import GoogleTenant, GoogleUser
 
@@ -28,40 +34,55 @@ def _member(course_id: str, user: GoogleUser) -> Json:
     return {"courseId": course_id, "userId": user.id, "profile": profile(user)}
 
 
-def _roster(call: Call, kind: str) -> tuple[Json, list[str]]:
-    course = course_for(call, call.params["courseId"])
+def _roster(call: Call, kind: str, *, students_too: bool = False) -> tuple[Json, list[str]]:
+    course = course_for(call, call.params["courseId"], students_too=students_too)
     data = call.tenant.classroom
     return course, (data.students if kind == "students" else data.teachers)[course["id"]]
 
 
+def _self_enrolment(call: Call, kind: str) -> bool:
+    """A student adding themselves with the course's enrollment code (students.create allows it)."""
+    if kind != "students":
+        return False
+    body: Json = call.body or {}
+    course = course_of(call.tenant, call.params["courseId"])
+    return str(body.get("userId", "")) in ("me", call.user.id, call.user.email) and bool(
+        call.param("enrollmentCode")) and call.param("enrollmentCode") == course["enrollmentCode"]
+
+
 def _add_member(call: Call, kind: str) -> Json:
-    course, roster = _roster(call, kind)
-    user = call.tenant.user(str((call.body or {}).get("userId", "")))
-    if user is None:
-        raise not_found()
+    """Classroom: "Domain administrators are permitted to directly add users within their domain as
+    students/teachers"; everyone else invites (403 otherwise). A member already in the course in
+    either role is ALREADY_EXISTS."""
+    if _self_enrolment(call, kind):
+        course = course_of(call.tenant, call.params["courseId"])
+    else:
+        course = course_for(call, call.params["courseId"])
+        if not is_admin(call):
+            raise GoogleError(
+                403, "@CannotDirectAddUser The caller does not have permission to add members directly; "
+                "send an invitation.", "PERMISSION_DENIED")
+    data = call.tenant.classroom
+    roster = (data.students if kind == "students" else data.teachers)[course["id"]]
+    user = user_of(call, str((call.body or {}).get("userId", "")), domain_only=False)
     if user.external:
         raise GoogleError(
             403, "@UserInIllegalDomain The user is not in an allowed domain.", "PERMISSION_DENIED"
         )
-    tenant = call.tenant
-    if kind == "students" and tenant.enforce_classroom_roles and call.user.email not in tenant.admins:
-        raise GoogleError(
-            403, "@CannotDirectAddUser The user cannot be added directly; invite them.", "PERMISSION_DENIED"
-        )
-    if user.id in roster:
+    if user.id in data.students[course["id"]] or user.id in data.teachers[course["id"]]:
         raise already_exists()
     roster.append(user.id)
     return _member(course["id"], user)
 
 
 def _list_members(call: Call, kind: str) -> Json:
-    course, roster = _roster(call, kind)
+    course, roster = _roster(call, kind, students_too=True)
     users = [u for u in (call.tenant.user(uid) for uid in roster) if u is not None]
     return listed(call, [_member(course["id"], u) for u in users], kind)
 
 
 def _get_member(call: Call, kind: str) -> Json:
-    course, roster = _roster(call, kind)
+    course, roster = _roster(call, kind, students_too=True)
     user = user_of(call, call.params["userId"], domain_only=False)
     if user.id not in roster:
         raise not_found()
@@ -98,6 +119,9 @@ _register_roster("teachers")
 
 @handles("classroom.invitations.create")
 def create_invitation(call: Call) -> Json:
+    """invitations.create: FAILED_PRECONDITION (400) "if the user already has this role or a role with
+    greater permissions"; ALREADY_EXISTS (409) "if an invitation for the specified user and course
+    already exists" (developers.google.com/classroom/reference/rest/v1/invitations/create)."""
     body: Json = call.body or {}
     data = call.tenant.classroom
     course = course_for(call, str(body.get("courseId", "")))
@@ -105,8 +129,14 @@ def create_invitation(call: Call) -> Json:
     role = body.get("role")
     if role not in ("STUDENT", "TEACHER", "OWNER"):
         raise invalid("role: Role is required.")
-    if user.id in data.students[course["id"]] or user.id in data.teachers[course["id"]]:
-        raise already_exists()
+    teachers, students = data.teachers[course["id"]], data.students[course["id"]]
+    has_role = {
+        "STUDENT": user.id in students or user.id in teachers,
+        "TEACHER": user.id in teachers,
+        "OWNER": course["ownerId"] == user.id,
+    }[role]
+    if has_role:
+        raise GoogleError(400, "Precondition check failed.", "FAILED_PRECONDITION")
     if any(i["userId"] == user.id and i["courseId"] == course["id"] for i in data.invitations.values()):
         raise already_exists()
     invitation_id = call.tenant.new_id(12, first="8")
@@ -115,12 +145,19 @@ def create_invitation(call: Call) -> Json:
     return dict(invitation)
 
 
-@handles("classroom.invitations.get")
-def get_invitation(call: Call) -> Json:
+def _invitation(call: Call) -> Json:
+    """An invitation the caller may see: the invitee's own, or one to a course they teach."""
     found = call.tenant.classroom.invitations.get(call.params["id"])
     if found is None:
         raise not_found()
-    return dict(found)
+    if found["userId"] != call.user.id:
+        course_for(call, found["courseId"])
+    return found
+
+
+@handles("classroom.invitations.get")
+def get_invitation(call: Call) -> Json:
+    return dict(_invitation(call))
 
 
 @handles("classroom.invitations.list")
@@ -130,6 +167,8 @@ def list_invitations(call: Call) -> Json:
         raise invalid("Either courseId or userId must be specified.")
     course_id = course_for(call, course_key)["id"] if course_key else None
     user_id = user_of(call, user_key, domain_only=False).id if user_key else None
+    if course_id is None and user_id != call.user.id and not is_admin(call):
+        raise permission_denied()
     items = [
         dict(i)
         for i in call.tenant.classroom.invitations.values()
@@ -140,16 +179,19 @@ def list_invitations(call: Call) -> Json:
 
 @handles("classroom.invitations.delete")
 def delete_invitation(call: Call) -> Json:
-    if call.tenant.classroom.invitations.pop(call.params["id"], None) is None:
-        raise not_found()
+    found = _invitation(call)
+    del call.tenant.classroom.invitations[found["id"]]
     return {}
 
 
 @handles("classroom.invitations.accept")
 def accept_own_invitation(call: Call) -> Json:
+    """Only the invitee may accept (PERMISSION_DENIED for anyone else)."""
     invitation = call.tenant.classroom.invitations.get(call.params["id"])
-    if invitation is None or invitation["userId"] != call.user.id:
+    if invitation is None:
         raise not_found()
+    if invitation["userId"] != call.user.id:
+        raise permission_denied()
     accept_invitation(call.tenant, call.params["id"])
     return {}
 

@@ -1,15 +1,16 @@
-"""Classroom v1: courseWork (with scheduled publishing and individual assignees) and submissions."""
+"""Classroom v1: courseWork (with scheduled publishing and individual assignees); submissions are in
+``submissions``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from integrator.sandbox.google.classroom import course_for, course_of, listed, now, user_of
+from integrator.sandbox.google.classroom import course_for, listed, now
 from integrator.sandbox.google.errors import GoogleError, invalid, not_found
 from integrator.sandbox.google.registry import Call, handles
 from integrator.sandbox.google.tenant import GoogleTenant
-from integrator.sandbox.google.util import parse_time, rfc3339
+from integrator.sandbox.google.util import parse_time
 
 Json = dict[str, Any]
 PATCHABLE = (
@@ -33,9 +34,9 @@ def publish_due(tenant: GoogleTenant) -> None:
                 work["updateTime"] = work["scheduledTime"]
 
 
-def _work(call: Call, key: str = "id") -> tuple[Json, Json]:
+def work_of(call: Call, key: str = "id", *, students_too: bool = False) -> tuple[Json, Json]:
     publish_due(call.tenant)
-    course = course_for(call, call.params["courseId"])
+    course = course_for(call, call.params["courseId"], students_too=students_too)
     work = call.tenant.classroom.course_work[course["id"]].get(call.params[key])
     if work is None:
         raise not_found()
@@ -52,14 +53,22 @@ def _materials(call: Call, materials: list[Json]) -> list[Json]:
             found = call.tenant.drive.files.get(str(inner.get("id", "")))
             if found is None:
                 raise invalid("@InvalidMaterial The Drive file does not exist or is not accessible.")
-            inner.update(title=found.resource["name"], alternateLink=found.resource["webViewLink"])
+            inner.update(title=found.resource["name"], alternateLink=found.resource["webViewLink"],
+                         thumbnailUrl=f"https://drive.google.com/thumbnail?id={found.resource['id']}&sz=s200")
             shared["driveFile"] = inner
             shared.setdefault("shareMode", "VIEW")
             item["driveFile"] = shared
         if "link" in item:
+            # Classroom fetches the page for its title and renders a thumbnail; the sandbox has no
+            # web, so the title is the address without its scheme (what Classroom shows for a page
+            # without a <title>).
+            url = str(item["link"].get("url") or "")
+            if not url:
+                raise invalid("link.url: URL is required.")
             item["link"] = {
-                "url": item["link"]["url"],
-                "title": item["link"].get("title", item["link"]["url"]),
+                "url": url,
+                "title": url.split("://", 1)[-1],  # read-only: a title sent in is ignored
+                "thumbnailUrl": f"https://classroom.google.com/webthumbnail?url={quote(url, safe='')}",
             }
         filled.append(item)
     return filled
@@ -84,7 +93,7 @@ def _assignees(call: Call, course_id: str, student_ids: list[str]) -> list[str]:
 
 
 @handles("classroom.courses.courseWork.create")
-def create_work(call: Call) -> Json:
+def creatework_of(call: Call) -> Json:
     publish_due(call.tenant)
     course = course_for(call, call.params["courseId"])
     body: Json = dict(call.body or {})
@@ -127,12 +136,12 @@ def create_work(call: Call) -> Json:
 
 
 @handles("classroom.courses.courseWork.get")
-def get_work(call: Call) -> Json:
-    return dict(_work(call)[1])
+def getwork_of(call: Call) -> Json:
+    return dict(work_of(call)[1])
 
 
 @handles("classroom.courses.courseWork.list")
-def list_work(call: Call) -> Json:
+def listwork_of(call: Call) -> Json:
     publish_due(call.tenant)
     course = course_for(call, call.params["courseId"])
     states = call.param("courseWorkStates") or ["PUBLISHED"]
@@ -146,8 +155,8 @@ def list_work(call: Call) -> Json:
 
 
 @handles("classroom.courses.courseWork.patch")
-def patch_work(call: Call) -> Json:
-    course, work = _work(call)
+def patchwork_of(call: Call) -> Json:
+    course, work = work_of(call)
     mask = [f.strip() for f in (call.param("updateMask") or "").split(",") if f.strip()]
     if not mask:
         raise invalid("updateMask: Update mask is required.")
@@ -171,8 +180,8 @@ def patch_work(call: Call) -> Json:
 
 
 @handles("classroom.courses.courseWork.delete")
-def delete_work(call: Call) -> Json:
-    course, work = _work(call)
+def deletework_of(call: Call) -> Json:
+    course, work = work_of(call)
     del call.tenant.classroom.course_work[course["id"]][work["id"]]
     call.tenant.classroom.submissions.pop((course["id"], work["id"]), None)
     return {}
@@ -180,7 +189,7 @@ def delete_work(call: Call) -> Json:
 
 @handles("classroom.courses.courseWork.modifyAssignees")
 def modify_assignees(call: Call) -> Json:
-    course, work = _work(call)
+    course, work = work_of(call)
     body: Json = call.body or {}
     mode = body.get("assigneeMode")
     if mode is None:
@@ -201,167 +210,3 @@ def modify_assignees(call: Call) -> Json:
     work["assigneeMode"] = mode
     work["updateTime"] = now(call)
     return dict(work)
-
-
-# ---- student submissions ----
-
-
-def _assigned(tenant: GoogleTenant, course_id: str, work: Json) -> list[str]:
-    roster = tenant.classroom.students[course_id]
-    if work["assigneeMode"] == "INDIVIDUAL_STUDENTS":
-        return [s for s in work["individualStudentsOptions"]["studentIds"] if s in roster]
-    return list(roster)
-
-
-def submissions_of(tenant: GoogleTenant, course_id: str, work: Json) -> dict[str, Json]:
-    """Submissions exist for every assigned student of published work (created on first need)."""
-    found = tenant.classroom.submissions.setdefault((course_id, work["id"]), {})
-    if work["state"] != "PUBLISHED":
-        return found
-    stamp = rfc3339(tenant.state.clock.now())
-    for student in _assigned(tenant, course_id, work):
-        if student not in found:
-            found[student] = {
-                "courseId": course_id,
-                "courseWorkId": work["id"],
-                "id": "Cg" + tenant.new_id(12, alphabet=ALNUM),
-                "userId": student,
-                "creationTime": stamp,
-                "updateTime": stamp,
-                "state": "NEW",
-                "alternateLink": f"{work['alternateLink']}?sub={student}",
-                "courseWorkType": work.get("workType", "ASSIGNMENT"),
-                "associatedWithDeveloper": True,
-                "submissionHistory": [
-                    {"stateHistory": {"state": "CREATED", "stateTimestamp": stamp, "actorUserId": student}}
-                ],
-                "assignmentSubmission": {},
-            }
-    return found
-
-
-def _due(work: Json) -> datetime | None:
-    if "dueDate" not in work:
-        return None
-    d, t = work["dueDate"], work.get("dueTime", {})
-    return datetime(d["year"], d["month"], d["day"], t.get("hours", 0), t.get("minutes", 0), tzinfo=UTC)
-
-
-def _view(tenant: GoogleTenant, work: Json, submission: Json) -> Json:
-    shown = dict(submission)
-    due = _due(work)
-    if due is not None:
-        if submission["state"] in ("TURNED_IN", "RETURNED"):
-            turned = [
-                h["stateHistory"]["stateTimestamp"]
-                for h in submission["submissionHistory"]
-                if h.get("stateHistory", {}).get("state") == "TURNED_IN"
-            ]
-            late = bool(turned) and parse_time(turned[-1]) > due
-        else:
-            late = tenant.state.clock.now() > due
-        if late:
-            shown["late"] = True
-    return shown
-
-
-@handles("classroom.courses.courseWork.studentSubmissions.list")
-def list_submissions(call: Call) -> Json:
-    publish_due(call.tenant)
-    tenant = call.tenant
-    course = course_for(call, call.params["courseId"])
-    works = tenant.classroom.course_work[course["id"]]
-    key = call.params["courseWorkId"]
-    if key == "-":
-        selected = [w for w in works.values() if w["state"] == "PUBLISHED"]
-    elif key in works:
-        selected = [works[key]]
-    else:
-        raise not_found()
-    user = user_of(call, call.param("userId"), domain_only=False).id if call.param("userId") else None
-    states, late = call.param("states") or [], call.param("late")
-    items: list[Json] = []
-    for work in selected:
-        for sub in submissions_of(tenant, course["id"], work).values():
-            shown = _view(tenant, work, sub)
-            if (user is None or sub["userId"] == user) and (not states or sub["state"] in states):
-                if late == "LATE_ONLY" and not shown.get("late"):
-                    continue
-                if late == "NOT_LATE_ONLY" and shown.get("late"):
-                    continue
-                items.append(shown)
-    return listed(call, items, "studentSubmissions")
-
-
-@handles("classroom.courses.courseWork.studentSubmissions.get")
-def get_submission(call: Call) -> Json:
-    course, work = _work(call, "courseWorkId")
-    for sub in submissions_of(call.tenant, course["id"], work).values():
-        if sub["id"] == call.params["id"]:
-            return _view(call.tenant, work, sub)
-    raise not_found()
-
-
-def _transition(call: Call, state: str, allowed: tuple[str, ...], actor: str) -> Json:
-    course, work = _work(call, "courseWorkId")
-    for sub in submissions_of(call.tenant, course["id"], work).values():
-        if sub["id"] == call.params["id"]:
-            if sub["state"] not in allowed:
-                raise GoogleError(400, "Precondition check failed.", "FAILED_PRECONDITION")
-            stamp = now(call)
-            sub["state"], sub["updateTime"] = state, stamp
-            sub["submissionHistory"].append(
-                {"stateHistory": {"state": state, "stateTimestamp": stamp, "actorUserId": actor}}
-            )
-            return {}
-    raise not_found()
-
-
-@handles("classroom.courses.courseWork.studentSubmissions.return")
-def return_submission(call: Call) -> Json:
-    """A teacher hands the work back (the only way a submission becomes RETURNED)."""
-    return _transition(call, "RETURNED", ("TURNED_IN", "CREATED", "NEW"), call.user.id)
-
-
-@handles("classroom.courses.courseWork.studentSubmissions.turnIn")
-def turn_in_submission(call: Call) -> Json:
-    course, work = _work(call, "courseWorkId")
-    owner = next(
-        (s for s in submissions_of(call.tenant, course["id"], work).values() if s["id"] == call.params["id"]),
-        None,
-    )
-    if owner is None or owner["userId"] != call.user.id:
-        raise not_found()
-    return _transition(
-        call, "TURNED_IN", ("NEW", "CREATED", "RECLAIMED_BY_STUDENT", "RETURNED"), call.user.id
-    )
-
-
-def submit_task(
-    tenant: GoogleTenant,
-    course_id: str,
-    course_work_id: str,
-    user_id: str,
-    at: datetime | None,
-    turn_in: bool,
-) -> str:
-    """A student opens (``turn_in=False``) or turns in their work at ``at`` (default: now)."""
-    with tenant.state.lock:
-        publish_due(tenant)
-        course = course_of(tenant, course_id)
-        work = tenant.classroom.course_work[course["id"]][course_work_id]
-        user = tenant.user(user_id)
-        if user is None:
-            raise KeyError(f"unknown user {user_id}")
-        submission = submissions_of(tenant, course["id"], work).get(user.id)
-        if submission is None:
-            raise KeyError("the work is not assigned to this student, or is not published")
-        stamp = rfc3339(at or tenant.state.clock.now())
-        state = "TURNED_IN" if turn_in else "CREATED"
-        submission["state"] = state
-        submission["updateTime"] = stamp
-        if turn_in:
-            submission["submissionHistory"].append(
-                {"stateHistory": {"state": "TURNED_IN", "stateTimestamp": stamp, "actorUserId": user.id}}
-            )
-        return str(submission["id"])

@@ -187,7 +187,9 @@ def _type_name(kind: str, fmt: str | None) -> str:
 def validate_body(method: Method, body: Any) -> None:
     """Check a request body against the method's request schema (unknown fields, enums, types)."""
     ref = method.spec.get("request", {}).get("$ref")
-    if ref is None:
+    if ref is None or body is None:
+        # No body at all is an empty message, as Google's front end reads it (turnIn(), reclaim(),
+        # files.update with only addParents/removeParents); required fields are the handler's check.
         return
     if not isinstance(body, dict):
         raise invalid("Invalid JSON payload received. Expected an object.")

@@ -9,7 +9,7 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from email.utils import getaddresses, parseaddr
+from email.utils import formataddr, getaddresses, parseaddr
 from typing import Any
 
 from integrator.sandbox.core import SentMail
@@ -38,6 +38,19 @@ def _body(message: EmailMessage, subtype: str) -> str:
     return str(part.get_content()) if part is not None else ""
 
 
+def _own_from(call: Call, message: EmailMessage, raw: bytes) -> bytes:
+    """Gmail sends only as the authenticated user or a verified send-as alias: any other ``From``
+    address is replaced by the user's own (the display name stays), as Gmail does silently."""
+    user = call.user
+    name, address = parseaddr(str(message.get("From", "")))
+    allowed = {user.email, *call.tenant.send_as.get(user.email, set())}
+    if address.lower() in allowed:
+        return raw
+    del message["From"]
+    message["From"] = formataddr((name, user.email)) if name else user.email
+    return message.as_bytes()
+
+
 @handles("gmail.users.messages.send")
 def send(call: Call) -> Json:
     tenant, user = call.tenant, call.user
@@ -56,6 +69,7 @@ def send(call: Call) -> Json:
             raise invalid("Invalid value for ByteString", reason="invalidArgument") from None
     message = message_from_bytes(raw, policy=default)
     assert isinstance(message, EmailMessage)
+    raw = _own_from(call, message, raw)
     recipients = [addr for _, addr in getaddresses(message.get_all("To", []) + message.get_all("Cc", [])
                                                    + message.get_all("Bcc", [])) if addr]  # fmt: skip
     if not recipients:
@@ -71,7 +85,7 @@ def send(call: Call) -> Json:
     message_id = tenant.new_id(16, alphabet="0123456789abcdef", first="1")
     thread_id = str((call.body or {}).get("threadId") or message_id)
     tenant.gmail.messages.append(StoredMessage(message_id, thread_id, user.email, raw))
-    sender = parseaddr(str(message.get("From", user.email)))[1] or user.email
+    sender = parseaddr(str(message.get("From", user.email)))[1] or user.email  # rewritten above
     tenant.state.record_mail(
         SentMail(
             vendor="google",

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from integrator.sandbox.google.meet import MeetData
 
 DOMAIN = "sandbox.example.fi"
+STRICT, LENIENT = "strict", "lenient"
 
 #: Every scope the product asks for; the default domain-wide delegation allow-list.
 DEFAULT_SCOPES = (
@@ -86,15 +87,28 @@ class GoogleTenant:
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     #: Resumable upload sessions: upload id -> (HTTP method, metadata, media type, bytes so far).
     uploads: dict[str, tuple[str, Any, str, bytearray]] = field(default_factory=dict)
-    #: Workspace super admins (may manage any course). Only consulted with ``enforce_classroom_roles``.
+    #: Workspace super admins: they may manage any course, add teachers and students directly and
+    #: create domain (``d:``) aliases, as Classroom documents.
     admins: set[str] = field(default_factory=set)
-    #: Off by default: when on, Classroom calls need a teacher of the course or an admin, and only
-    #: admins add students directly (teachers invite), as in a real domain.
-    enforce_classroom_roles: bool = False
+    #: Gmail send-as aliases a user may put in ``From`` (user email -> alias addresses).
+    send_as: dict[str, set[str]] = field(default_factory=dict)
+    #: ``"strict"`` (the default) enforces Classroom's documented permission rules: a course is managed
+    #: by its teachers (and admins), only admins add members directly (teachers invite), only the
+    #: owning student turns work in. ``"lenient"`` skips those checks; a few tests of other
+    #: behaviour use it, the product's tests never do.
+    classroom_roles: str = STRICT
     _key_pem: bytes | None = None
     #: Users' sign-ins with Google (OpenID Connect): OAuth clients, pending requests and codes.
     oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
     sign_in: SignInBook = field(default_factory=SignInBook)
+
+    @property
+    def enforce_classroom_roles(self) -> bool:
+        return self.classroom_roles != LENIENT
+
+    @enforce_classroom_roles.setter
+    def enforce_classroom_roles(self, on: bool) -> None:
+        self.classroom_roles = STRICT if on else LENIENT
 
     def __post_init__(self) -> None:
         self._fresh_data()
@@ -123,6 +137,8 @@ class GoogleTenant:
             self.admins.clear()
             self.oauth_clients.clear()
             self.sign_in = SignInBook()
+            self.send_as.clear()
+            self.classroom_roles = STRICT
             self._fresh_data()
 
     # ---- ids ----
@@ -130,16 +146,27 @@ class GoogleTenant:
         return first + self.state.random_id(length - len(first), alphabet)
 
     # ---- users ----
-    def add_user(self, email: str, name: str, user_id: str | None = None) -> str:
-        """A user of the Workspace domain (staff or a client's domain account)."""
+    def add_user(self, email: str, name: str, user_id: str | None = None, *, admin: bool = False) -> str:
+        """A user of the Workspace domain (staff or a client's domain account); ``admin``: a super admin."""
         if not email.lower().endswith("@" + self.domain):
             raise ValueError(f"{email} is not in the sandbox domain {self.domain}")
-        return self._add(email, name, user_id, external=False).id
+        found = self._add(email, name, user_id, external=False)
+        if admin:
+            self.make_admin(email)
+        return found.id
 
     def make_admin(self, email: str) -> None:
-        """Make a domain user a super admin (matters only with ``enforce_classroom_roles``)."""
+        """Make a domain user a Workspace super admin (Classroom lets admins add members directly)."""
         with self.state.lock:
             self.admins.add(email.lower())
+
+    def is_admin(self, email: str) -> bool:
+        return email.lower() in self.admins
+
+    def add_send_as(self, email: str, alias: str) -> None:
+        """A verified Gmail send-as alias: ``email`` may send with ``From: alias``."""
+        with self.state.lock:
+            self.send_as.setdefault(email.lower(), set()).add(alias.lower())
 
     def add_external_user(self, email: str, name: str) -> str:
         """A personal Google account outside the domain (may join Meet, cannot be enrolled)."""
@@ -228,9 +255,9 @@ class GoogleTenant:
         at: datetime | None = None,
         turn_in: bool = True,
     ) -> str:
-        from integrator.sandbox.google import coursework
+        from integrator.sandbox.google import submissions
 
-        return coursework.submit_task(self, course_id, course_work_id, user_id, at, turn_in)
+        return submissions.submit_task(self, course_id, course_work_id, user_id, at, turn_in)
 
     def submit_response(
         self,

@@ -1,0 +1,342 @@
+"""Google conformance cases: the vendors' own example requests, with the answer Google documents.
+
+Each case names its source: an official sample (``googleworkspace/python-samples:<path>``) or an
+API reference page. ``expect`` lists response properties and their JSON types; an error case
+gives the status code and the error ``status`` the reference page documents for it. Values
+starting with ``$`` are filled from earlier answers (``save``). ``actor`` is who sends it:
+teacher (the course owner), admin (a Workspace super admin), student (enrolled), other (a
+domain user not in the course). Cases for methods or features the sandbox does not emulate carry
+``out_of_subset`` with the reason; they are listed, never counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SAMPLES = "googleworkspace/python-samples:"
+REF = "https://developers.google.com/workspace/"
+CLASSROOM_REF = REF + "classroom/reference/rest/v1/"
+DRIVE_REF = "https://developers.google.com/drive/api/reference/rest/v3/"
+CALENDAR_REF = "https://developers.google.com/calendar/api/v3/reference/events/"
+CAL_CONFERENCE = "https://developers.google.com/calendar/api/guides/create-events#conferencing"
+FOLDER = "application/vnd.google-apps.folder"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    source: str
+    method: str  # discovery method id, e.g. classroom.courses.create
+    params: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    actor: str = "teacher"
+    status: int = 200
+    error: str | None = None  # the error's `status` (PERMISSION_DENIED, ...)
+    expect: dict[str, str] = field(default_factory=dict)  # property -> str|int|bool|list|dict
+    values: dict[str, Any] = field(default_factory=dict)  # property -> exact value
+    save: dict[str, str] = field(default_factory=dict)  # context name -> response property
+    out_of_subset: str | None = None
+
+
+def _c(name: str, source: str, method: str, **kw: Any) -> Case:
+    return Case(name, source, method, **kw)
+
+
+COURSE = {"id": "str", "name": "str", "ownerId": "str", "courseState": "str", "enrollmentCode": "str",
+          "alternateLink": "str", "creationTime": "str", "updateTime": "str", "teacherGroupEmail": "str",
+          "courseGroupEmail": "str", "guardiansEnabled": "bool"}
+MEMBER = {"courseId": "str", "userId": "str", "profile": "dict"}
+INVITATION = {"id": "str", "userId": "str", "courseId": "str", "role": "str"}
+WORK = {"courseId": "str", "id": "str", "title": "str", "state": "str", "alternateLink": "str",
+        "creationTime": "str", "updateTime": "str", "workType": "str", "assigneeMode": "str",
+        "creatorUserId": "str"}
+EVENT = {"kind": "str", "etag": "str", "id": "str", "status": "str", "htmlLink": "str", "created": "str",
+         "updated": "str", "start": "dict", "end": "dict", "iCalUID": "str", "sequence": "int",
+         "creator": "dict", "organizer": "dict", "reminders": "dict"}
+
+CLASSROOM: list[Case] = [
+    _c("create a course (sample body)", SAMPLES + "classroom/snippets/classroom_create_course.py",
+       "classroom.courses.create", body={"name": "10th Grade Mathematics Algebric Expression", "section": "Period 3",
+                                         "descriptionHeading": "Welcome to 10th Grade Mathematics",
+                                         "description": "We'll be learning about polynomials.", "room": "302",
+                                         "ownerId": "me", "courseState": "PROVISIONED"},
+       expect=COURSE, values={"courseState": "PROVISIONED", "room": "302"}, save={"sample_course": "id"}),
+    _c("a PROVISIONED course has no calendar yet", CLASSROOM_REF + "courses#Course.FIELDS.calendar_id",
+       "classroom.courses.get", params={"id": "$sample_course"}, expect=COURSE, values={"calendarId": None}),
+    _c("create a course with a new d: alias as a teacher", SAMPLES + "classroom/snippets/snippets.py",
+       "classroom.courses.create", body={"id": "d:school_math_101", "name": "Math 101", "section": "Period 2",
+                                         "description": "Course Description", "room": "301", "ownerId": "me"},
+       status=403, error="PERMISSION_DENIED"),
+    _c("create a course with a new d: alias as an admin", SAMPLES + "classroom/snippets/classroom_add_alias_new.py",
+       "classroom.courses.create", actor="admin",
+       body={"id": "d:school_math_101", "name": "Math 101", "section": "Period 2",
+             "description": "Course Description", "room": "301", "ownerId": "$teacher"}, expect=COURSE),
+    _c("the alias is taken", CLASSROOM_REF + "courses/create", "classroom.courses.create", actor="admin",
+       body={"id": "d:school_math_101", "name": "Math 101", "ownerId": "$teacher"}, status=409,
+       error="ALREADY_EXISTS"),
+    _c("add a d: alias to an existing course (admin)",
+       SAMPLES + "classroom/snippets/classroom_add_alias_existing.py", "classroom.courses.aliases.create",
+       actor="admin", params={"courseId": "$course"}, body={"alias": "d:school_physics_333"},
+       expect={"alias": "str"}, values={"alias": "d:school_physics_333"}),
+    _c("list a course's aliases", SAMPLES + "classroom/snippets/classroom_list_course_aliases.py",
+       "classroom.courses.aliases.list", params={"courseId": "$course"}, expect={"aliases": "list"}),
+    _c("get a course", SAMPLES + "classroom/snippets/classroom_get_course.py", "classroom.courses.get",
+       params={"id": "$course"}, expect={**COURSE, "calendarId": "str", "teacherFolder": "dict"}),
+    _c("get a course that does not exist", CLASSROOM_REF + "courses/get", "classroom.courses.get",
+       params={"id": "123456"}, status=404, error="NOT_FOUND"),
+    _c("get a course as someone outside it", CLASSROOM_REF + "courses/get", "classroom.courses.get",
+       actor="other", params={"id": "$course"}, status=403, error="PERMISSION_DENIED"),
+    _c("list courses", SAMPLES + "classroom/snippets/classroom_list_courses.py", "classroom.courses.list",
+       params={"pageSize": 10}, expect={"courses": "list"}),
+    _c("patch section and room", SAMPLES + "classroom/snippets/classroom_patch_course.py",
+       "classroom.courses.patch", params={"id": "$course", "updateMask": "section,room"},
+       body={"section": "Period 3", "room": "313"}, expect=COURSE, values={"section": "Period 3", "room": "313"}),
+    _c("update a course", SAMPLES + "classroom/snippets/classroom_update_course.py", "classroom.courses.update",
+       params={"id": "$course"}, body={"name": "Ryhmä K", "section": "Period 3", "room": "313",
+                                       "courseState": "ACTIVE"}, expect=COURSE, values={"room": "313"}),
+    _c("hand a course over as a teacher", CLASSROOM_REF + "courses#Course.FIELDS.owner_id",
+       "classroom.courses.patch", params={"id": "$course", "updateMask": "ownerId"}, body={"ownerId": "$student"},
+       status=403, error="PERMISSION_DENIED"),
+    _c("add a student as a teacher", CLASSROOM_REF + "courses.students/create", "classroom.courses.students.create",
+       params={"courseId": "$course"}, body={"userId": "$stranger"}, status=403, error="PERMISSION_DENIED"),
+    _c("add a student as an admin", SAMPLES + "classroom/snippets/classroom_add_student.py",
+       "classroom.courses.students.create", actor="admin", params={"courseId": "$course"},
+       body={"userId": "$student"}, expect=MEMBER),
+    _c("add the same student again", CLASSROOM_REF + "courses.students/create",
+       "classroom.courses.students.create", actor="admin", params={"courseId": "$course"},
+       body={"userId": "$student"}, status=409, error="ALREADY_EXISTS"),
+    _c("a student adds themselves with the enrollment code", SAMPLES + "classroom/snippets/classroom_add_student.py",
+       "classroom.courses.students.create", actor="other", params={"courseId": "$course",
+                                                                    "enrollmentCode": "$code"},
+       body={"userId": "me"}, expect=MEMBER),
+    _c("add a teacher as a teacher", CLASSROOM_REF + "courses.teachers/create", "classroom.courses.teachers.create",
+       params={"courseId": "$course"}, body={"userId": "$colleague"}, status=403, error="PERMISSION_DENIED"),
+    _c("add a teacher as an admin", SAMPLES + "classroom/snippets/classroom_add_teacher.py",
+       "classroom.courses.teachers.create", actor="admin", params={"courseId": "$course"},
+       body={"userId": "$colleague"}, expect=MEMBER),
+    _c("list students", CLASSROOM_REF + "courses.students/list", "classroom.courses.students.list",
+       params={"courseId": "$course"}, expect={"students": "list"}),
+    _c("list teachers", CLASSROOM_REF + "courses.teachers/list", "classroom.courses.teachers.list",
+       params={"courseId": "$course"}, expect={"teachers": "list"}),
+    _c("get a student", CLASSROOM_REF + "courses.students/get", "classroom.courses.students.get",
+       params={"courseId": "$course", "userId": "$student"}, expect=MEMBER),
+    _c("get someone who is not a student", CLASSROOM_REF + "courses.students/get", "classroom.courses.students.get",
+       params={"courseId": "$course", "userId": "$invitee"}, status=404, error="NOT_FOUND"),
+    _c("invite a student", CLASSROOM_REF + "invitations/create", "classroom.invitations.create",
+       body={"courseId": "$course", "userId": "$invitee", "role": "STUDENT"}, expect=INVITATION,
+       save={"invitation": "id"}),
+    _c("invite the same user again", CLASSROOM_REF + "invitations/create", "classroom.invitations.create",
+       body={"courseId": "$course", "userId": "$invitee", "role": "STUDENT"}, status=409, error="ALREADY_EXISTS"),
+    _c("invite someone who is a student already", CLASSROOM_REF + "invitations/create",
+       "classroom.invitations.create", body={"courseId": "$course", "userId": "$student", "role": "STUDENT"},
+       status=400, error="FAILED_PRECONDITION"),
+    _c("invite as someone outside the course", CLASSROOM_REF + "invitations/create", "classroom.invitations.create",
+       actor="other", body={"courseId": "$course", "userId": "$stranger", "role": "STUDENT"}, status=403,
+       error="PERMISSION_DENIED"),
+    _c("list a course's invitations", CLASSROOM_REF + "invitations/list", "classroom.invitations.list",
+       params={"courseId": "$course"}, expect={"invitations": "list"}),
+    _c("get an invitation", CLASSROOM_REF + "invitations/get", "classroom.invitations.get",
+       params={"id": "$invitation"}, expect=INVITATION),
+    _c("delete an invitation", CLASSROOM_REF + "invitations/delete", "classroom.invitations.delete",
+       params={"id": "$invitation"}),
+    _c("create a topic", CLASSROOM_REF + "courses.topics/create", "classroom.courses.topics.create",
+       params={"courseId": "$course"}, body={"name": "Viikko 1"},
+       expect={"courseId": "str", "topicId": "str", "name": "str", "updateTime": "str"}, save={"topic": "topicId"}),
+    _c("list topics", CLASSROOM_REF + "courses.topics/list", "classroom.courses.topics.list",
+       params={"courseId": "$course"}, expect={"topic": "list"}),
+    _c("create coursework with links (sample)", SAMPLES + "classroom/snippets/classroom_create_coursework.py",
+       "classroom.courses.courseWork.create", params={"courseId": "$course"},
+       body={"title": "Ant colonies", "description": "Read the article about ant colonies and complete the quiz.",
+             "materials": [{"link": {"url": "http://example.com/ant-colonies"}},
+                           {"link": {"url": "http://example.com/ant-quiz"}}],
+             "workType": "ASSIGNMENT", "state": "PUBLISHED"},
+       expect={**WORK, "materials": "list"}, save={"work": "id"}),
+    _c("list coursework", SAMPLES + "classroom/snippets/classroom_list_submissions.py",
+       "classroom.courses.courseWork.list", params={"courseId": "$course"}, expect={"courseWork": "list"}),
+    _c("get coursework", CLASSROOM_REF + "courses.courseWork/get", "classroom.courses.courseWork.get",
+       params={"courseId": "$course", "id": "$work"}, expect=WORK),
+    _c("patch coursework", CLASSROOM_REF + "courses.courseWork/patch", "classroom.courses.courseWork.patch",
+       params={"courseId": "$course", "id": "$work", "updateMask": "title"}, body={"title": "Muurahaiset"},
+       expect=WORK, values={"title": "Muurahaiset"}),
+    _c("list submissions of one work", SAMPLES + "classroom/snippets/classroom_list_submissions.py",
+       "classroom.courses.courseWork.studentSubmissions.list",
+       params={"courseId": "$course", "courseWorkId": "$work", "pageSize": 10},
+       expect={"studentSubmissions": "list"}, save={"submission": "studentSubmissions.0.id"}),
+    _c("list a student's submissions of all work", SAMPLES + "classroom/snippets/classroom_all_submissions.py",
+       "classroom.courses.courseWork.studentSubmissions.list",
+       params={"courseId": "$course", "courseWorkId": "-", "userId": "$student"},
+       expect={"studentSubmissions": "list"}),
+    _c("turn in someone else's work", CLASSROOM_REF + "courses.courseWork.studentSubmissions/turnIn",
+       "classroom.courses.courseWork.studentSubmissions.turnIn",
+       params={"courseId": "$course", "courseWorkId": "$work", "id": "$submission"}, status=403,
+       error="PERMISSION_DENIED"),
+    _c("turn in own work (empty body)", CLASSROOM_REF + "courses.courseWork.studentSubmissions/turnIn",
+       "classroom.courses.courseWork.studentSubmissions.turnIn", actor="student",
+       params={"courseId": "$course", "courseWorkId": "$work", "id": "$submission"}),
+    _c("reclaim own work (empty body)", CLASSROOM_REF + "courses.courseWork.studentSubmissions/reclaim",
+       "classroom.courses.courseWork.studentSubmissions.reclaim", actor="student",
+       params={"courseId": "$course", "courseWorkId": "$work", "id": "$submission"}),
+    _c("reclaim work that is not turned in", CLASSROOM_REF + "courses.courseWork.studentSubmissions/reclaim",
+       "classroom.courses.courseWork.studentSubmissions.reclaim", actor="student",
+       params={"courseId": "$course", "courseWorkId": "$work", "id": "$submission"}, status=400,
+       error="FAILED_PRECONDITION"),
+    _c("return a submission", CLASSROOM_REF + "courses.courseWork.studentSubmissions/return",
+       "classroom.courses.courseWork.studentSubmissions.return",
+       params={"courseId": "$course", "courseWorkId": "$work", "id": "$submission"}, body={}),
+    _c("get a submission", CLASSROOM_REF + "courses.courseWork.studentSubmissions/get",
+       "classroom.courses.courseWork.studentSubmissions.get",
+       params={"courseId": "$course", "courseWorkId": "$work", "id": "$submission"},
+       expect={"courseId": "str", "courseWorkId": "str", "id": "str", "userId": "str", "state": "str",
+               "submissionHistory": "list", "alternateLink": "str"}, values={"state": "RETURNED"}),
+    _c("assign to individual students", CLASSROOM_REF + "courses.courseWork/modifyAssignees",
+       "classroom.courses.courseWork.modifyAssignees", params={"courseId": "$course", "id": "$work"},
+       body={"assigneeMode": "INDIVIDUAL_STUDENTS",
+             "modifyIndividualStudentsOptions": {"addStudentIds": ["$student"]}},
+       expect={**WORK, "individualStudentsOptions": "dict"}),
+    _c("a user profile", CLASSROOM_REF + "userProfiles/get", "classroom.userProfiles.get",
+       params={"userId": "$student"}, expect={"id": "str", "name": "dict", "emailAddress": "str"}),
+    _c("delete coursework", CLASSROOM_REF + "courses.courseWork/delete", "classroom.courses.courseWork.delete",
+       params={"courseId": "$course", "id": "$work"}),
+    _c("remove a student", CLASSROOM_REF + "courses.students/delete", "classroom.courses.students.delete",
+       params={"courseId": "$course", "userId": "$student"}),
+    _c("delete a course as a co-teacher", CLASSROOM_REF + "courses/delete", "classroom.courses.delete",
+       actor="colleague", params={"id": "$course"}, status=403, error="PERMISSION_DENIED"),
+    _c("invite a guardian", SAMPLES + "classroom/snippets/classroom_invite_guardian.py",
+       "classroom.userProfiles.guardianInvitations.create", out_of_subset="guardians are not emulated"),
+    _c("attach to a submission", SAMPLES + "classroom/snippets/classroom_add_attachment.py",
+       "classroom.courses.courseWork.studentSubmissions.modifyAttachments",
+       out_of_subset="submission attachments are not emulated (the product only reads them)"),
+]
+
+DRIVE: list[Case] = [
+    _c("create a folder", SAMPLES + "drive/snippets/drive-v3/file_snippet/create_folder.py", "drive.files.create",
+       body={"name": "Invoices", "mimeType": FOLDER}, params={"fields": "id"}, expect={"id": "str"},
+       save={"invoices": "id"}),
+    _c("search files", SAMPLES + "drive/snippets/drive-v3/file_snippet/search_file.py", "drive.files.list",
+       params={"q": f"mimeType='{FOLDER}'", "spaces": "drive", "fields": "nextPageToken, files(id, name)"},
+       expect={"files": "list"}),
+    _c("get a file's parents", SAMPLES + "drive/snippets/drive-v3/file_snippet/move_file_to_folder.py",
+       "drive.files.get", params={"fileId": "$doc", "fields": "parents"}, expect={"parents": "list"}),
+    _c("move a file (no body)", SAMPLES + "drive/snippets/drive-v3/file_snippet/move_file_to_folder.py",
+       "drive.files.update", params={"fileId": "$doc", "addParents": "$invoices", "removeParents": "$folder",
+                                     "fields": "id, parents"}, expect={"id": "str", "parents": "list"}),
+    _c("share with a user", SAMPLES + "drive/snippets/drive-v3/file_snippet/share_file.py",
+       "drive.permissions.create", params={"fileId": "$doc", "fields": "id"},
+       body={"type": "user", "role": "writer", "emailAddress": "$student"}, expect={"id": "str"}),
+    _c("share with the domain", SAMPLES + "drive/snippets/drive-v3/file_snippet/share_file.py",
+       "drive.permissions.create", params={"fileId": "$doc", "fields": "id"},
+       body={"type": "domain", "role": "reader", "domain": "$domain"}, expect={"id": "str"}),
+    _c("list permissions", DRIVE_REF + "permissions/list", "drive.permissions.list", params={"fileId": "$doc"},
+       expect={"permissions": "list"}),
+    _c("reserve ids", DRIVE_REF + "files/generateIds", "drive.files.generateIds", params={"count": 2},
+       expect={"ids": "list", "kind": "str", "space": "str"}),
+    _c("copy a file", DRIVE_REF + "files/copy", "drive.files.copy", params={"fileId": "$doc"},
+       body={"name": "Kopio"}, expect={"id": "str", "name": "str", "mimeType": "str"}),
+    _c("a file that is not there", DRIVE_REF + "files/get", "drive.files.get", params={"fileId": "1nope"},
+       status=404, error="NOT_FOUND"),
+    _c("start page token", SAMPLES + "drive/snippets/drive-v3/change_snippet/fetch_start_page_token.py",
+       "drive.changes.getStartPageToken", expect={"startPageToken": "str"}, save={"token": "startPageToken"}),
+    _c("fetch changes", SAMPLES + "drive/snippets/drive-v3/change_snippet/fetch_changes.py", "drive.changes.list",
+       params={"pageToken": "$token", "spaces": "drive"}, expect={"changes": "list"}),
+    _c("export a PDF", SAMPLES + "drive/snippets/drive-v3/file_snippet/export_pdf.py", "drive.files.export",
+       out_of_subset="export and download are not emulated"),
+    _c("upload to appDataFolder", SAMPLES + "drive/snippets/drive-v3/app_data_snippet/upload_appdata.py",
+       "drive.files.create", out_of_subset="the appDataFolder space is not emulated"),
+]
+
+GMAIL: list[Case] = [
+    _c("send a message whose From is someone else", SAMPLES + "gmail/snippet/send mail/send_message.py",
+       "gmail.users.messages.send", params={"userId": "me"}, body={"raw": "$letter"},
+       expect={"id": "str", "threadId": "str", "labelIds": "list"}),
+    _c("send as another user", "https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/send",
+       "gmail.users.messages.send", params={"userId": "$student"}, body={"raw": "$letter"}, status=403),
+    _c("create a draft", SAMPLES + "gmail/snippet/send mail/create_draft.py", "gmail.users.drafts.create",
+       out_of_subset="the product only sends"),
+]
+
+CALENDAR: list[Case] = [
+    _c("insert an event (guide example)", "https://developers.google.com/calendar/api/guides/create-events",
+       "calendar.events.insert", params={"calendarId": "primary"},
+       body={"summary": "Google I/O 2015", "location": "800 Howard St., San Francisco, CA 94103",
+             "description": "A chance to hear more about Google's developer products.",
+             "start": {"dateTime": "2015-05-28T09:00:00-07:00", "timeZone": "America/Los_Angeles"},
+             "end": {"dateTime": "2015-05-28T17:00:00-07:00", "timeZone": "America/Los_Angeles"},
+             "attendees": [{"email": "lpage@example.com"}, {"email": "sbrin@example.com"}],
+             "reminders": {"useDefault": False, "overrides": [{"method": "email", "minutes": 1440},
+                                                              {"method": "popup", "minutes": 10}]}},
+       expect={**EVENT, "attendees": "list"},
+       values={"start": {"dateTime": "2015-05-28T09:00:00-07:00", "timeZone": "America/Los_Angeles"}},
+       save={"event": "id"}),
+    _c("recurring event (guide example)", "https://developers.google.com/calendar/api/guides/create-events",
+       "calendar.events.insert", out_of_subset="recurrence is not expanded"),
+    _c("list upcoming events (quickstart)", SAMPLES + "calendar/quickstart/quickstart.py", "calendar.events.list",
+       params={"calendarId": "primary", "timeMin": "2015-01-01T00:00:00Z", "maxResults": 10,
+               "singleEvents": True, "orderBy": "startTime"},
+       expect={"kind": "str", "etag": "str", "items": "list", "timeZone": "str", "updated": "str"}),
+    _c("add Meet with a createRequest (patch, no solution key)", CAL_CONFERENCE, "calendar.events.patch",
+       params={"calendarId": "primary", "eventId": "$event", "conferenceDataVersion": 1},
+       body={"conferenceData": {"createRequest": {"requestId": "7qxalsvy0e"}}},
+       expect={**EVENT, "conferenceData": "dict", "hangoutLink": "str"}),
+    _c("insert with hangoutsMeet", CALENDAR_REF + "insert", "calendar.events.insert",
+       params={"calendarId": "primary", "conferenceDataVersion": 1},
+       body={"id": "palaveri2015", "summary": "Palaveri",
+             "start": {"dateTime": "2015-05-29T09:00:00Z", "timeZone": "Europe/Helsinki"},
+             "end": {"dateTime": "2015-05-29T10:00:00Z", "timeZone": "Europe/Helsinki"},
+             "conferenceData": {"createRequest": {"requestId": "sample123",
+                                                  "conferenceSolutionKey": {"type": "hangoutsMeet"}}}},
+       expect={**EVENT, "conferenceData": "dict", "hangoutLink": "str"},
+       values={"start": {"dateTime": "2015-05-29T12:00:00+03:00", "timeZone": "Europe/Helsinki"}},
+       save={"space": "conferenceData.conferenceId"}),
+    _c("the same id again", CALENDAR_REF + "insert", "calendar.events.insert", params={"calendarId": "primary"},
+       body={"id": "palaveri2015", "start": {"dateTime": "2015-05-29T09:00:00Z"},
+             "end": {"dateTime": "2015-05-29T10:00:00Z"}}, status=409),
+    _c("get an event", CALENDAR_REF + "get", "calendar.events.get",
+       params={"calendarId": "primary", "eventId": "$event"}, expect=EVENT),
+    _c("update an event", CALENDAR_REF + "update", "calendar.events.update",
+       params={"calendarId": "primary", "eventId": "$event"},
+       body={"summary": "Google I/O 2015 (moved)", "start": {"dateTime": "2015-05-28T10:00:00-07:00"},
+             "end": {"dateTime": "2015-05-28T18:00:00-07:00"}}, expect=EVENT),
+    _c("delete an event", CALENDAR_REF + "delete", "calendar.events.delete",
+       params={"calendarId": "primary", "eventId": "$event"}, status=204),
+    _c("delete it again", CALENDAR_REF + "delete", "calendar.events.delete",
+       params={"calendarId": "primary", "eventId": "$event"}, status=410),
+    _c("quick add", SAMPLES + "calendar/add_event/quick_add.py", "calendar.events.quickAdd",
+       out_of_subset="natural-language quickAdd is not emulated"),
+]
+
+MEET_FORMS: list[Case] = [
+    _c("list conference records", REF + "meet/api/reference/rest/v2/conferenceRecords/list",
+       "meet.conferenceRecords.list"),
+    _c("get a meeting space", REF + "meet/api/reference/rest/v2/spaces/get", "meet.spaces.get",
+       params={"name": "spaces/$space"}, expect={"name": "str", "meetingUri": "str", "meetingCode": "str"}),
+    _c("create a meeting space (quickstart)", SAMPLES + "meet/quickstart/quickstart.py", "meet.spaces.create",
+       out_of_subset="spaces are made through Calendar"),
+    _c("create a form", SAMPLES + "forms/snippets/create_form.py", "forms.forms.create",
+       body={"info": {"title": "My new form"}},
+       expect={"formId": "str", "info": "dict", "responderUri": "str", "revisionId": "str"}, save={"form": "formId"}),
+    _c("update the form's description", SAMPLES + "forms/snippets/update_form.py", "forms.forms.batchUpdate",
+       params={"formId": "$form"},
+       body={"requests": [{"updateFormInfo": {"info": {"description": "Please complete this quiz."},
+                                              "updateMask": "description"}}]},
+       expect={"replies": "list", "writeControl": "dict"}, values={"form": None}),
+    _c("update the title, the form in the answer", REF + "forms/api/reference/rest/v1/forms/batchUpdate",
+       "forms.forms.batchUpdate", params={"formId": "$form"},
+       body={"includeFormInResponse": True,
+             "requests": [{"updateFormInfo": {"info": {"title": "Palaute"}, "updateMask": "title"}}]},
+       expect={"form": "dict", "writeControl": "dict"}),
+    _c("add a video item", SAMPLES + "forms/snippets/add_item.py", "forms.forms.batchUpdate",
+       out_of_subset="only questionItem items are emulated"),
+    _c("read the form", SAMPLES + "forms/snippets/retrieve_contents.py", "forms.forms.get",
+       params={"formId": "$form"}, expect={"formId": "str", "info": "dict", "responderUri": "str"}),
+    _c("publish the form", SAMPLES + "forms/snippets/publish_form.py", "forms.forms.setPublishSettings",
+       params={"formId": "$form"},
+       body={"publishSettings": {"publishState": {"isPublished": True, "isAcceptingResponses": True}}},
+       expect={"formId": "str", "publishSettings": "dict"}),
+    _c("all responses", SAMPLES + "forms/snippets/retrieve_all_responses.py", "forms.forms.responses.list",
+       params={"formId": "$form"}),
+    _c("watch a form", SAMPLES + "forms/snippets/create_watch.py", "forms.forms.watches.create",
+       out_of_subset="watches are not emulated"),
+]
+
+ALL: list[Case] = CLASSROOM + DRIVE + GMAIL + CALENDAR + MEET_FORMS
