@@ -86,7 +86,7 @@ def _client(c: Configured) -> object:
     return client
 
 
-@bp.get("/login/sso/<kind>")
+@bp.get("/login/sso/<any(entra, google):kind>")  # the two kinds of KINDS; any other path is 404
 def start(kind: str) -> ResponseReturnValue:
     """A provider's button: straight to the provider, or first the work address (several organisations)."""
     if kind not in KINDS:
