@@ -1,7 +1,9 @@
-"""Weekly setup from the web: a dry-run preview in the request, the apply in a background thread.
+"""Weekly setup from the web: a dry-run preview in the request, the apply in a background thread
+(jobs.engine: embedded) or as a job for `integrator worker` (jobs.engine: procrastinate: the web
+process then runs no jobs of its own, it only queues them).
 
 The apply creates its own JobRun (inside `run_weekly_setup`); we find that row by a unique
-`triggered_by` tag, so the page can follow JobRun.progress_done/total while the thread works.
+`triggered_by` tag, so the page can follow JobRun.progress_done/total while the job works.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import select
 
 from integrator.domain.types import JobStatus
 from integrator.jobs.plan import Plan
+from integrator.jobs.queue import defer_weekly_setup_apply
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.observability import metrics
 from integrator.store.db import Store
@@ -85,6 +88,11 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str | None, 
         raise ApplyFailed(f"a weekly setup for this organisation is already running (run {running}); "
                           "wait until it has finished")
     ticket = Ticket(tag=f"web:{actor}#{secrets.token_hex(6)}")
+    if settings.jobs.engine == "procrastinate":
+        job_id = defer_weekly_setup_apply(store.url, week=week, org_key=org_key, group_key=group_key,
+                                          group_keys=list(group_keys) if group_keys is not None else None,
+                                          confirmed=list(confirmed), triggered_by=ticket.tag, now=now)
+        return _wait_for_run(store, ticket, wait_s, queued=job_id)
 
     def work() -> None:
         try:
@@ -97,6 +105,11 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str | None, 
             ticket.done.set()
 
     threading.Thread(target=work, name=f"weekly-setup-{group_key or org_key}", daemon=True).start()
+    return _wait_for_run(store, ticket, wait_s)
+
+
+def _wait_for_run(store: Store, ticket: Ticket, wait_s: float, queued: int | None = None) -> int:
+    """The apply's JobRun id once the job has recorded it (from a thread here, or a worker)."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         with store.session() as s:
@@ -110,4 +123,8 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str | None, 
                 return run_id
             raise ApplyFailed(ticket.error or "the weekly setup ended without recording a run")
         ticket.done.wait(0.2)
+    if queued is not None:
+        # Queued, not lost: a worker runs it when one is free (or started).
+        raise ApplyFailed(f"the weekly setup is queued (job {queued}) but no worker has started it yet; "
+                          "it runs when a worker takes it: see the job history")
     raise ApplyFailed("the weekly setup did not start in time; see the job history")
