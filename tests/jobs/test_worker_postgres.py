@@ -223,3 +223,24 @@ def kill_a_sender(w: NationalWorld, procs: list[subprocess.Popen[bytes]]) -> tup
                 return by_pid[pid], org, {n.rsplit(":", 1)[1] for n, h in holders if f":{pid}:" in h}
         time.sleep(0.05)
     raise AssertionError("no worker was caught sending")
+
+
+def test_the_page_only_queues_the_weekly_setup_for_a_worker(pg_store: Store) -> None:
+    """jobs.engine: procrastinate: the web process runs no job thread; the apply is a queued job
+    under the weekly setup's lock of the organisation, and the page says it waits for a worker."""
+    import threading
+
+    from integrator.config import Settings
+    from integrator.web.background import ApplyFailed, start_apply
+
+    settings = Settings.model_validate({"jobs": {"engine": "procrastinate"},
+                                        "organisations": [{"key": "raisio", "name": "Raisio"}]})
+    with pytest.raises(ApplyFailed, match="queued .* no worker has started it yet"):
+        start_apply(pg_store, settings, "2026-W04", org_key="raisio", group_key=None, actor="ohjaaja@example.fi",
+                    wait_s=0.5, confirmed=["raisio:remove:x"])
+    assert not [t for t in threading.enumerate() if t.name.startswith("weekly-setup-")]
+    with pg_store.session() as s:
+        job = s.execute(text("SELECT task_name, lock, status, args FROM procrastinate_jobs")).one()
+    assert job[:3] == ("integrator.weekly_setup_apply", "weekly_setup:raisio", "todo")
+    assert job[3]["week"] == "2026-W04" and job[3]["confirmed"] == ["raisio:remove:x"]
+    assert job[3]["triggered_by"].startswith("web:ohjaaja@example.fi#")
