@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -42,16 +43,25 @@ def _postgres_url(database_url: str | None, settings: object | None) -> str:
     return url
 
 
-def sandbox_clock(url: str) -> Clock:
+class SandboxClock:
     """The sandbox tenant's clock, read over its admin API (a rehearsal or a test on the sandbox:
-    the jobs' "now" is the tenant's, as in `serve --sandbox`)."""
-    base = str(sandbox_url(url)).rstrip("/")
-    client = httpx.Client(timeout=10)
+    the jobs' "now" is the tenant's, as in `serve --sandbox`). `speed`: a benchmark runs the
+    tenant's clock that many times faster than the wall clock, so the senders' pacing sleeps and
+    measures time at that speed too (the sandbox's quotas count on its clock)."""
 
-    def now() -> datetime:
-        return datetime.fromisoformat(client.get(f"{base}/_sandbox/clock").json()["result"])
+    def __init__(self, url: str, speed: float = 1.0) -> None:
+        self.base = str(sandbox_url(url)).rstrip("/")
+        self.speed = speed
+        self.client = httpx.Client(timeout=10)
 
-    return now
+    def __call__(self) -> datetime:
+        return datetime.fromisoformat(self.client.get(f"{self.base}/_sandbox/clock").json()["result"])
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) / self.speed)
+
+    def monotonic(self) -> float:
+        return time.monotonic() * self.speed
 
 
 @click.group(invoke_without_command=True)
@@ -61,10 +71,12 @@ def sandbox_clock(url: str) -> Clock:
               help="Jobs this worker runs at once (default: the config's jobs.concurrency, 4).")
 @click.option("--sandbox-clock", "sandbox_clock_url", default=None, hidden=True,
               help="Rehearsals and tests: the jobs read 'now' from the local sandbox tenant at this URL.")
+@click.option("--sandbox-speed", type=click.FloatRange(0.01, 1000), default=1.0, hidden=True,
+              help="Benchmarks: the sandbox clock runs this many times faster than the wall clock.")
 @click.option("--log-level", default="INFO", show_default=True)
 @click.pass_context
 def worker(ctx: click.Context, config_file: Path | None, database_url: str | None, concurrency: int | None,
-           sandbox_clock_url: str | None, log_level: str) -> None:
+           sandbox_clock_url: str | None, sandbox_speed: float, log_level: str) -> None:
     """Run the scheduled jobs from the PostgreSQL queue (jobs.engine: procrastinate).
 
     Run one or more on each machine (e.g. the systemd unit in docs/deploy/); they share the work:
@@ -82,7 +94,7 @@ def worker(ctx: click.Context, config_file: Path | None, database_url: str | Non
         raise click.UsageError("jobs.engine is 'embedded': `integrator serve` runs the jobs. Set jobs.engine: "
                                "procrastinate in the config to run them from workers")
     store = Store(url)
-    clock = sandbox_clock(sandbox_clock_url) if sandbox_clock_url else utcnow
+    clock: Clock = SandboxClock(sandbox_clock_url, sandbox_speed) if sandbox_clock_url else utcnow
     app = build_app(url, Runtime(store, settings, clock), pool_size=max(4, (concurrency or 4) + 2))
     name = f"{socket.gethostname()}:{os.getpid()}"
     n = concurrency or settings.jobs.concurrency
