@@ -36,6 +36,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
     ("Service", [
         ("serve", "integrator.cli.serve:serve"),
+        ("worker", "integrator.cli.worker:worker"),
     ]),
     ("Trying it out", [
         ("demo", "integrator.cli.demo:demo"),

@@ -1,4 +1,6 @@
-"""`integrator serve`: the web service under waitress, with the in-process scheduler."""
+"""`integrator serve`: the web service under waitress, with the in-process scheduler (jobs.engine:
+embedded) or, on PostgreSQL with jobs.engine: procrastinate, no job threads at all: the
+`integrator worker` processes run the jobs and the web only queues them."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from integrator.cli.options import config_option, database_url_option, load, open_store, resolve_database_url
 from integrator.config.apply import apply_settings
 from integrator.demo.rehearsal import start_rehearsal
+from integrator.jobs.queue import EngineError, conninfo
 from integrator.jobs.schedule import build_scheduler
 from integrator.observability.logs import setup_logging
 from integrator.store.migrate import upgrade
@@ -73,6 +76,12 @@ def serve(host: str, port: int, config_file: Path | None, database_url: str | No
         url = database_url or f"sqlite:///{tempfile.mkdtemp(prefix='integrator-rehearsal-db-')}/rehearsal.db"
     else:
         url = resolve_database_url(database_url, settings)
+    workers_run_jobs = settings is not None and settings.jobs.engine == "procrastinate"
+    if workers_run_jobs:
+        try:
+            conninfo(url or "sqlite:///var/integrator.db")  # the default database is a SQLite file
+        except EngineError as err:
+            raise click.UsageError(str(err)) from err
     upgrade(url)
     app_config["DATABASE_URL"] = url
     rehearsal = None
@@ -93,7 +102,9 @@ def serve(host: str, port: int, config_file: Path | None, database_url: str | No
         app.wsgi_app = wsgi  # type: ignore[method-assign]
     _apply_config(app)
     scheduler = None
-    if not no_scheduler:
+    if workers_run_jobs:
+        click.echo("jobs.engine: procrastinate: `integrator worker` runs the jobs; this process only queues them")
+    elif not no_scheduler:
         scheduler = _start_scheduler(app)
     click.echo(f"serving on http://{host}:{port}/")
     # SIGTERM (systemd, docker stop) ends the process through the finally below: the scheduler

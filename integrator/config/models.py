@@ -163,6 +163,32 @@ class Schedule(Strict):
         return sorted(set(v), reverse=True)
 
 
+class JobsConfig(Strict):
+    """Which engine runs the scheduled jobs (docs/admin-guide.md, "Jobs across machines")."""
+
+    # embedded: `integrator serve` runs them in-process (APScheduler), one SQLite installation.
+    # procrastinate: `integrator worker` processes run them from a PostgreSQL queue, on any number
+    # of machines; `serve` then runs no job threads and only enqueues.
+    engine: Literal["embedded", "procrastinate"] = "embedded"
+    concurrency: int = Field(4, ge=1, le=64)  # jobs one worker runs at once (--concurrency wins)
+    # A worker writes a heartbeat every heartbeat_seconds; the jobs of one silent for
+    # stalled_after_seconds are handed to another worker, checked every stalled_check_seconds.
+    heartbeat_seconds: float = Field(10.0, gt=0, le=600)
+    stalled_after_seconds: float = Field(60.0, gt=0, le=3600)
+    stalled_check_seconds: int = Field(60, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _heartbeat_inside_the_timeout(self) -> JobsConfig:
+        if self.stalled_after_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError("stalled_after_seconds must be at least twice heartbeat_seconds "
+                             "(a live worker would be taken for a dead one)")
+        if self.stalled_check_seconds < 60 and 60 % self.stalled_check_seconds:
+            raise ValueError("stalled_check_seconds under a minute must divide 60 (e.g. 5, 10, 30)")
+        if self.stalled_check_seconds >= 60 and self.stalled_check_seconds % 60:
+            raise ValueError("stalled_check_seconds of a minute or more must be whole minutes (60, 120, ...)")
+        return self
+
+
 def sandbox_url(value: Any) -> Any:
     """A sandbox/test-only URL must point at this machine, where the sandbox runs.
 
@@ -506,6 +532,7 @@ class Settings(Strict):
     time_zone: str = "Europe/Helsinki"
     rules: Rules = Rules()
     schedule: Schedule = Schedule()
+    jobs: JobsConfig = JobsConfig()
     organisations: list[OrganisationConfig] = Field(default_factory=list)
 
     def organisation(self, key: str) -> OrganisationConfig:

@@ -1,5 +1,7 @@
 """Jobs from the web: the weekly setup's dry-run preview in the request, its apply in a background
-thread, and a failed run started again (the status page's retry) the same way.
+thread (jobs.engine: embedded) or as a job for `integrator worker` (jobs.engine: procrastinate: the
+web process then runs no jobs of its own, it only queues them), and a failed run started again
+(the status page's retry) the same way.
 
 A job creates its own JobRun (inside `run_weekly_setup`, `run_nightly_sync`, ...); we find that row
 by a unique `triggered_by` tag, so the page can follow JobRun.progress_done/total while the thread works.
@@ -24,6 +26,7 @@ from integrator.jobs.nightly.run import run_nightly_sync
 from integrator.jobs.notify.send_runs import Trigger
 from integrator.jobs.notify.sender import send_outbox
 from integrator.jobs.plan import Plan
+from integrator.jobs.queue import defer, defer_weekly_setup_apply
 from integrator.jobs.tenant_check import run_tenant_check
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.observability import metrics
@@ -91,6 +94,11 @@ def start_apply(store: Store, settings: Any, week: str, *, org_key: str | None, 
         raise ApplyFailed(f"a weekly setup for this organisation is already running (run {running}); "
                           "wait until it has finished")
     ticket = Ticket(tag=f"web:{actor}#{secrets.token_hex(6)}")
+    if settings.jobs.engine == "procrastinate":
+        job_id = defer_weekly_setup_apply(store.url, week=week, org_key=org_key, group_key=group_key,
+                                          group_keys=list(group_keys) if group_keys is not None else None,
+                                          confirmed=list(confirmed), triggered_by=ticket.tag, now=now)
+        return _wait_for_queued(store, ticket, wait_s, job_id)
 
     def work() -> None:
         _run_weekly_setup(store, settings, week, org_key=org_key, group_key=group_key, dry_run=False,
@@ -132,6 +140,20 @@ def _start(store: Store, ticket: Ticket, work: Callable[[], object], name: str, 
     raise ApplyFailed("the job did not start in time; see the job history")
 
 
+def _wait_for_queued(store: Store, ticket: Ticket, wait_s: float, job_id: int) -> int:
+    """The JobRun id of a queued apply once a worker has recorded it."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        with store.session() as s:
+            run_id = s.scalar(select(JobRun.id).where(JobRun.triggered_by == ticket.tag))
+        if run_id is not None:
+            return run_id
+        time.sleep(0.2)
+    # Queued, not lost: a worker runs it when one is free (or started).
+    raise ApplyFailed(f"the weekly setup is queued (job {job_id}) but no worker has started it yet; "
+                      "it runs when a worker takes it: see the job history")
+
+
 #: The kinds of run the status page may start again, and how.
 RETRYABLE = frozenset({"nightly_sync", "weekly_setup", "notify_send", "tenant_check"})
 
@@ -156,6 +178,10 @@ def retry(store: Store, settings: Any, run: JobRun, org_key: str | None, *, acto
         return start_apply(store, settings, week, org_key=params.get("org") or org_key,
                            group_key=params.get("group") or params.get("group_key"), actor=actor, now=now,
                            group_keys=groups if isinstance(groups, list) else None, wait_s=wait_s)
+    if settings.jobs.engine == "procrastinate" and run.kind in ("nightly_sync", "notify_send") and org_key:
+        # The web runs no jobs here: a worker takes it (the status page says it was started).
+        defer(store.url, "nightly_sync" if run.kind == "nightly_sync" else "reminders", org_key)
+        return None
     ticket = Ticket(tag=f"web:{actor}#{secrets.token_hex(6)}")
     if run.kind == "nightly_sync":
         return _start(store, ticket, lambda: run_nightly_sync(store, settings, org_key=org_key, now=now,

@@ -9,6 +9,7 @@ cancelled, or for a client who has left the group, after it was queued is cancel
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -42,14 +43,18 @@ def _due_offset(offsets: list[int], start: datetime, now: datetime) -> int | Non
     return min(due) if due else None
 
 
-def queue_due_reminders(store: Store, settings: Settings, now: datetime) -> dict[str, int]:
-    """Queue the reminders due at `now` for every organisation. Idempotent by key."""
+def queue_due_reminders(store: Store, settings: Settings, now: datetime,
+                        org_keys: Collection[str] | None = None) -> dict[str, int]:
+    """Queue the reminders due at `now` for every organisation (or those in `org_keys`: a
+    worker's task for one organisation). Idempotent by key."""
     offsets = settings.schedule.reminder_offsets_minutes
     counts = {"queued": 0, "already": 0, "no_link": 0, "no_email": 0}
     if not offsets:
         return counts
     horizon = now + timedelta(minutes=max(offsets))
     for org_cfg in settings.organisations:
+        if org_keys is not None and org_cfg.key not in org_keys:
+            continue
         with store.session() as s:
             try:
                 org_id = organisation_id(s, org_cfg.key)

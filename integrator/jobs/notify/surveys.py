@@ -14,6 +14,7 @@ nobody, so "unanswered" is unknown.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -133,13 +134,15 @@ def _reminders(s: Session, org_cfg: OrganisationConfig, org_id: int, org_key: st
 
 
 def queue_surveys(store: Store, settings: Settings, now: datetime,
-                  google: GoogleFactory | None = None) -> dict[str, dict[str, int]]:
-    """What the nightly schedule runs: each organisation's short messages for this week's rounds
-    that no letter carried, and the reminders that are due. Idempotent."""
+                  google: GoogleFactory | None = None,
+                  org_keys: Collection[str] | None = None) -> dict[str, dict[str, int]]:
+    """What the nightly schedule runs: each organisation's (or those in `org_keys`) short
+    messages for this week's rounds that no letter carried, and the reminders that are due.
+    Idempotent."""
     week = iso_week_of(now.astimezone(ZoneInfo(settings.time_zone)).date())
     out: dict[str, dict[str, int]] = {}
     for org in settings.organisations:
-        if org.surveys.enabled:
+        if org.surveys.enabled and (org_keys is None or org.key in org_keys):
             out[org.key] = {**queue_survey_messages(store, settings, org.key, week, now, google),
                             "reminders": queue_survey_reminders(store, settings, org.key, now)["queued"]}
     return out
