@@ -101,6 +101,9 @@ def test_letters_and_reminders_go_through_graph_mail_with_the_teams_links(world:
     world.weekly_setup()
     join = {day: str(world.meeting(g, day).state["join_url"])  # type: ignore[union-attr]
             for g, day in (("tiistai", TUE), ("keskiviikko", WED), ("tiistai", THU))}
+    with world.store.session() as s:  # a Drive file id (from a task file): no Drive to link it in
+        for task in s.scalars(select(Task)):
+            task.material_file_id = "file123"
 
     counts = queue_weekly_letters(world.store, world.settings, ORG, WEEK, now=world.sb.state.clock.now())
     sent = send_outbox(world.store, world.settings, now=world.sb.state.clock.now())
