@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from integrator.cli.options import database_url_option, load, open_store
 from integrator.config import Problem, Settings, check_config, config_path, organisation_dir
 from integrator.config.apply import apply_settings
+from integrator.config.capabilities import describe
 
 EXIT_PROBLEMS = 2
 
@@ -50,6 +51,8 @@ def check_cmd(file: Path | None, skip_secrets: bool) -> None:
     own = sorted(organisation_dir(path).glob("*.yaml")) if organisation_dir(path).is_dir() else []
     also = f" (with {len(own)} organisation file(s) in {organisation_dir(path)})" if own else ""
     click.echo(f"{path}: OK: {_summary(settings)}{also}")
+    for org in settings.organisations:  # what each organisation's tenants give it
+        click.echo(f"  {describe(org)}")
 
 
 @config.command("apply")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from integrator.config.models import SecretRef, Settings
+from integrator.config.models import OrganisationConfig, SecretRef, Settings
 from integrator.config.problems import Problem, Sources
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -92,19 +92,21 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
             check_email((*o, "microsoft", "mail_sender"), org.microsoft.mail_sender)
         check_email((*o, "mail", "reply_to"), org.mail.reply_to)
 
-        # Mail matters only when the organisation sends letters: when it has groups or says how.
-        if org.groups or "mail" in org.model_fields_set:
-            explicit = "mail" in org.model_fields_set and "via" in org.mail.model_fields_set
-            loc = (*o, "mail", "via") if explicit else o
-            if org.mail.via == "gmail" and org.google is None:
-                add(loc, "mail is sent via gmail (the default) but the organisation has no 'google' tenant; "
-                         "add 'google' or set mail.via: graph" if not explicit else
-                         "mail via gmail needs the organisation's 'google' tenant; add 'google' or use graph")
-            if org.mail.via == "graph":
-                if org.microsoft is None:
-                    add(loc, "mail via graph needs the organisation's 'microsoft' tenant; add 'microsoft' or use gmail")
-                elif org.microsoft.mail_sender is None:
-                    add((*o, "microsoft"), "mail via graph needs microsoft.mail_sender (the mailbox letters are sent from)")
+        if org.google is None and org.microsoft is None:
+            if org.groups:
+                # One problem for the organisation rather than one per group and one for the mail.
+                add(o, "the organisation has groups but no tenant, so it would get nothing: no meetings, no mail, "
+                       "no courses or folders; add 'google' (Google Workspace) or 'microsoft' (Microsoft 365)")
+        else:
+            _check_mail(add, o, org)
+            for j, group in enumerate(org.groups):
+                loc = (*o, "groups", j, "meeting", "provider")
+                if group.meeting.provider == "teams" and org.microsoft is None:
+                    add(loc, "Teams meetings need the organisation's 'microsoft' tenant; add 'microsoft' or use "
+                             "provider: meet")
+                if group.meeting.provider == "meet" and org.google is None:
+                    add(loc, "Google Meet needs the organisation's 'google' tenant, which this organisation "
+                             "does not have; use provider: teams (or add 'google')")
 
         if org.surveys.enabled and org.surveys.mode == "forms" and org.google is None:
             add((*o, "surveys", "mode"), "surveys in Google Forms mode need the organisation's 'google' tenant; "
@@ -145,12 +147,6 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
             if group.meeting.end > rules.day_return_deadline:
                 add((*g, "meeting", "end"), f"the meeting ends at {group.meeting.end:%H:%M}, after the day's return "
                                             f"deadline (rules.day_return_deadline: {rules.day_return_deadline:%H:%M})")
-            if group.meeting.provider == "teams" and org.microsoft is None:
-                add((*g, "meeting", "provider"), "Teams meetings need the organisation's 'microsoft' tenant; "
-                                                 "add 'microsoft' or use provider: meet")
-            if group.meeting.provider == "meet" and org.google is None:
-                add((*g, "meeting", "provider"), "Google Meet needs the organisation's 'google' tenant; "
-                                                 "add 'google' or use provider: teams")
             check_zone((*g, "time_zone"), group.time_zone)
 
     if check_secrets:
@@ -168,6 +164,31 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
                     _check_file(add, ("organisations", i, "sign_in", "providers", j, "ca_bundle"),
                                 provider.ca_bundle, "CA bundle")
     return problems
+
+
+def _check_mail(add: Any, o: tuple[int | str, ...], org: OrganisationConfig) -> None:
+    """The letters' and reminders' mailbox: a `mail.via` its tenant and sender can serve.
+
+    Mail matters only when the organisation sends letters: when it has groups or says how. An
+    organisation on Microsoft 365 alone defaults to graph (OrganisationConfig), which alone does
+    not count as saying how."""
+    said = "mail" in org.model_fields_set and not (
+        org.google is None and org.mail.via == "graph" and org.mail.model_fields_set <= {"via"})
+    if not (org.groups or said):
+        return
+    via = (*o, "mail", "via")  # the line of mail.via, or of the organisation when the file leaves it out
+    if org.mail.via == "gmail":
+        if org.google is None:
+            add(via, "mail via gmail needs the organisation's 'google' tenant; add 'google' or use graph")
+        elif org.google.mail_sender is None:
+            add((*o, "google"), "mail via gmail needs google.mail_sender (the Workspace user letters are sent "
+                                "from); add it or use mail.via: graph")
+    elif org.microsoft is None:
+        add(via, "mail via graph needs the organisation's 'microsoft' tenant; add 'microsoft' or use gmail")
+    elif org.microsoft.mail_sender is None:
+        default = " (the default for an organisation on Microsoft 365 alone)" if org.google is None else ""
+        add((*o, "microsoft"), f"mail via graph{default} needs microsoft.mail_sender (the mailbox letters are "
+                               "sent from)")
 
 
 # Query parameters that carry a secret: libpq's password and sslpassword, pymssql's pwd,

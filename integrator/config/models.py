@@ -526,6 +526,21 @@ class OrganisationConfig(Strict):
     surveys: SurveysConfig = SurveysConfig()
     sign_in: SignIn = SignIn()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mail_by_tenant(cls, data: Any) -> Any:
+        """Mail goes through the organisation's own tenant when the file does not say: an
+        organisation on Microsoft 365 alone sends via Graph (Gmail, the general default, it has
+        not). Resolved here so that every reader of `mail.via` sees the same answer."""
+        if not isinstance(data, dict) or data.get("google") is not None or data.get("microsoft") is None:
+            return data
+        mail = data.get("mail")
+        if mail is None:
+            return {**data, "mail": {"via": "graph"}}
+        if isinstance(mail, dict) and "via" not in mail:
+            return {**data, "mail": {**mail, "via": "graph"}}
+        return data
+
 
 class Settings(Strict):
     database_url: str | None = None  # INTEGRATOR_DATABASE_URL wins when set

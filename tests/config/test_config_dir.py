@@ -42,6 +42,7 @@ groups:
 google:
   domain: {key}.example.fi
   admin_subject: admin@{key}.example.fi
+  mail_sender: posti@{key}.example.fi
   service_account: {{file: /dev/null}}
 """
 

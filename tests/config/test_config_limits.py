@@ -84,7 +84,7 @@ def test_dates_are_dates_and_times_stay_times_of_day(tmp_path: Path) -> None:
                                  "http://127.0.0.2:1"])
 def test_sandbox_urls_on_this_machine_are_accepted(tmp_path: Path, url: str) -> None:
     assert problems_of(tmp_path, "organisations:\n  - key: a\n    name: A\n    google:\n      domain: a.fi\n"
-                                 "      service_account: {env: X}\n      admin_subject: x@a.fi\n"
+                                 "      service_account: {env: X}\n      admin_subject: x@a.fi\n      mail_sender: x@a.fi\n"
                                  f"      api_base_url: '{url}'\n    mail: {{via: gmail}}\n") == []
 
 

@@ -59,7 +59,7 @@ class WeeklyWorld:
         key_file = tmp / "google-key.json"
         key_file.write_text(json.dumps(sb.google.service_account_info()))
         google: dict[str, Any] = {"domain": DOMAIN, "service_account": {"file": str(key_file)},
-                                  "admin_subject": ADMIN, "api_base_url": sb.google_url}
+                                  "admin_subject": ADMIN, "mail_sender": ADMIN, "api_base_url": sb.google_url}
         if shared_drive:
             google["shared_drive_id"] = sb.google.create_shared_drive("Etätyötoiminta", [ADMIN])
         if material_bank is not None:  # name -> MIME type of each file in the bank

@@ -93,6 +93,7 @@ def test_a_shared_drive_without_the_admin_as_member_fails_with_a_hint(sb: Sandbo
 
 def test_the_command_prints_each_check_and_fails_when_one_fails(sb: Sandbox, tmp_path: Path) -> None:
     raw = org_config(sb, tmp_path, drive_members=[])
+    raw["google"]["mail_sender"] = ADMIN  # letters via Gmail need their sender (config check)
     config = tmp_path / "integrator.yaml"
     config.write_text(yaml.safe_dump({"organisations": [raw]}, allow_unicode=True))
     result = CliRunner().invoke(cli, ["tenant", "check", "--config", str(config), "--org", "raisio"])

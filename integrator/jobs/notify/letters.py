@@ -58,13 +58,25 @@ def folder_link(folder_id: str) -> str:
     return f"https://drive.google.com/drive/folders/{folder_id}"
 
 
-def _return_folders(s: Session, org_id: int) -> dict[str, str]:
-    """Client code -> link to the client's own Drive folder (weekly setup's "folder:<code>"),
-    where work can also be returned as a file."""
+def _return_folders(s: Session, org_id: int, org_cfg: OrganisationConfig) -> dict[str, str]:
+    """Client code -> link to the client's own task folder (weekly setup's "folder:<code>"),
+    where work can also be returned as a file.
+
+    The seam for the folders of an organisation on Microsoft 365 alone (SharePoint, issue 18): a
+    folder row that records its own address (`state["web_url"]`, as Graph's driveItem gives it)
+    is linked by it; a row without one is a Drive folder, linked only where the organisation has
+    Google (a letter never carries a Google link its organisation does not have)."""
     rows = s.scalars(select(ExternalResource).where(
         ExternalResource.organisation_id == org_id, ExternalResource.kind == "folder",
         ExternalResource.status == "active", ExternalResource.local_key.like("folder:%")))
-    return {r.local_key.split(":", 1)[1]: folder_link(r.external_id) for r in rows if r.external_id}
+    out: dict[str, str] = {}
+    for r in rows:
+        web_url = (r.state or {}).get("web_url")
+        if web_url:
+            out[r.local_key.split(":", 1)[1]] = str(web_url)
+        elif r.external_id and org_cfg.google is not None:
+            out[r.local_key.split(":", 1)[1]] = folder_link(r.external_id)
+    return out
 
 
 def coordinator_view(staff: StaffUser | None) -> dict[str, Any]:
@@ -81,7 +93,7 @@ def join_urls(s: Session, org_id: int, keys: Iterable[str]) -> dict[str, str]:
 
 
 def _task_entry(task: Task, client: Client, choice: VariantKind | None,
-                coursework_links: dict[str, str]) -> dict[str, Any]:
+                coursework_links: dict[str, str], drive: bool) -> dict[str, Any]:
     variants = {v.kind: v for v in task.variants}
     wanted = [VariantKind.PLAIN_LANGUAGE] if client.plain_language else []
     if choice is not None:
@@ -90,9 +102,9 @@ def _task_entry(task: Task, client: Client, choice: VariantKind | None,
     variant = next((variants[k] for k in wanted if k in variants), None)
     kind = variant.kind.value if variant else VariantKind.STANDARD.value
     # The Classroom coursework (where the client returns the work) when weekly setup stored its
-    # link; else the task's material in the material bank.
+    # link; else the task's material in the material bank (a Drive file: only with Google, `drive`).
     link = coursework_links.get(f"wd{task.work_day_id}:t{task.position}:{kind}")
-    if link is None and task.material_file_id:
+    if link is None and task.material_file_id and drive:
         link = drive_link(task.material_file_id)
     return {"title": variant.title if variant else task.title,
             "instructions": variant.instructions if variant else None, "link": link}
@@ -152,7 +164,7 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
         links = join_urls(s, org_id, [meeting_key(by_id[d.group_id].key, d.day) for d in days])
         choices = {c.client_id: c.kind for c in s.scalars(select(ClientVariantChoice))}
         coursework = _coursework_links(s, org_id, week)
-        folders = _return_folders(s, org_id)
+        folders = _return_folders(s, org_id, org_cfg)
         drafts: dict[int, _LetterDraft] = {}
         for wd in days:
             group = by_id[wd.group_id]
@@ -167,8 +179,8 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
                     "group_name": group.name, "provider": PROVIDER_NAMES[group.meeting_provider],
                     "join_url": link, "cancelled": cancelled, "cancelled_reason": wd.cancelled_reason,
                     "instructions": wd.instructions,
-                    "tasks": [] if cancelled else [_task_entry(t, client, choices.get(client.id), coursework)
-                                                 for t in wd.tasks],
+                    "tasks": [] if cancelled else [_task_entry(t, client, choices.get(client.id), coursework,
+                                                               org_cfg.google is not None) for t in wd.tasks],
                 })
         idle = _weeks_without_work(groups, week, org_cfg.closure_days, set(drafts))
         all_drafts = sorted([*drafts.values(), *idle.values()], key=lambda d: d.client.code)

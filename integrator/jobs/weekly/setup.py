@@ -3,13 +3,15 @@
 ``run_weekly_setup`` is the one entry point for the CLI, the web service and the scheduler.
 It takes every organisation's lock first (also for a dry run), then per organisation it
 1. syncs the config into the store and materialises the week's work days and tasks
-   (store rows only; the meetings planner reads them too; a dry run does all of this inside one
-   transaction that is rolled back, so a preview leaves the store's week as it was),
-2. looks at invitations we sent earlier (reads only) to see who has accepted,
+   (store rows only, `jobs.weekly.store_week`, for every organisation whatever its tenants; the
+   meetings planner reads them too; a dry run does all of this inside one transaction that is
+   rolled back, so a preview leaves the store's week as it was),
+2. (organisations with Google Workspace) looks at invitations we sent earlier (reads only) to see who has accepted,
 3. diffs the desired state with the store's ExternalResource rows -> a Plan,
 4. unless ``dry_run``: applies the plan in batches (integrator.jobs.weekly.apply), recording
    each confirmed result at once, so that a crash resumes and a re-run writes nothing,
-5. plans (and applies) the week's meetings through integrator.jobs.meetings.
+5. plans (and applies) the week's meetings through integrator.jobs.meetings (Teams or Meet).
+An organisation on Microsoft 365 alone gets steps 1 and 5.
 A JobRun row records the plan, counts and per-item errors (also for a dry run).
 """
 
@@ -32,12 +34,13 @@ from integrator.domain.weeks import parse_iso_week
 from integrator.jobs.locks import JobAlreadyRunning, Lease, job_lock
 from integrator.jobs.meetings.apply import apply_meetings
 from integrator.jobs.meetings.plan import plan_meetings
-from integrator.jobs.plan import Action, Plan
+from integrator.jobs.plan import Plan
 from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier, observe_invitations
 from integrator.jobs.weekly.duplicates import add_to_plan, find_duplicates
 from integrator.jobs.weekly.plan import ALL_CONFIRMED, Confirmed, PlannedOrg, diff, hold_unconfirmed_removals
-from integrator.jobs.weekly.state import desired_resources, load_week
+from integrator.jobs.weekly.state import desired_resources
+from integrator.jobs.weekly.store_week import materialise_org_week, store_week_plan
 from integrator.jobs.weekly.tasks import TaskFile, load_task_file
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import GoogleClient
@@ -85,9 +88,7 @@ def plan_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, week
     copies = find_duplicates(gc, rows, staff, org_cfg.google.admin_subject, group_keys)
     # The store's writes come after the tenant's reads: in a dry run (one rolled-back transaction)
     # SQLite then holds its write lock only while we compute, never while we wait for Google.
-    with store.session() as s:
-        apply_to_session(s, settings)
-        ow = load_week(s, org_cfg, week, now, task_file, bank, rules=settings.rules_for(org_cfg.key))
+    ow = materialise_org_week(store, settings, org_cfg, week, now, task_file, bank)
     owners = {key: r.state.get("owner") for (kind, key), r in rows.items() if kind == "folder" and r.external_id}
     desired, notes = desired_resources(ow, org_cfg, now, owners)
     return add_to_plan(diff(ow, desired, notes, rows, accepted, now, group_keys), copies)
@@ -242,8 +243,10 @@ def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig
                    task_file: TaskFile | None, meetings: bool, confirmed: Confirmed) -> OrgWeekPlan:
     out = OrgWeekPlan(org_cfg)
     if org_cfg.google is None:
-        out.plan.add(Action("skip", "organisation", f"organisation:{org_cfg.key}",
-                            reason="Google Workspacea ei ole määritetty: kurssit ja kansiot ohitetaan"))
+        # The store part of the week (work days, tasks, variants) is every organisation's: the
+        # meetings plan below, the letters and the nightly sync read its rows.
+        ow = materialise_org_week(store, settings, org_cfg, week, now, task_file)
+        out.plan.extend(store_week_plan(ow, org_cfg, only))
     else:
         out.gc = factory(org_cfg.google)
         out.google = plan_org(store, settings, org_cfg, week, now, out.gc, group_keys=only, task_file=task_file)

@@ -179,7 +179,8 @@ def load_week(s: Session, org_cfg: OrganisationConfig, week: str, now: datetime,
             active_codes.add(client.code)
             result.placed.setdefault(client.code, []).append((group.key, group.name, m.start_date))
         for wd in wk.days:
-            tasks = list(wd.tasks) if started(wd, now) else ensure_tasks(s, wd, group.key, task_file, bank)
+            tasks = list(wd.tasks) if started(wd, now) else ensure_tasks(s, wd, group.key, task_file, bank,
+                                                                         returned_in_task=org_cfg.google is not None)
             scheduled, due = morning_and_end(wd.day, group.time_zone, rules)
             gw.days.append(DayWeek(wd.id, wd.day, scheduled, due, tuple(_task_week(t) for t in tasks)))
         _sync_assignments(s, gw)
@@ -278,6 +279,16 @@ def coursework_title(day: date, title: str) -> str:
     return f"{weekday_fi(day)} {day.day}.{day.month}. {title}"
 
 
+def day_notes(gw: GroupWeek) -> list[Desired]:
+    """The group's days that do not take place (a holiday, a closure day) or that a change did not
+    touch because they have begun: notes of the plan, whatever the organisation's tenants."""
+    notes = [Desired("work_day", f"work_day:{gw.key}:{sk.day.isoformat()}", gw.key, None,
+                     {"reason": f"{fi_day(sk.day)}: {sk.reason}"}) for sk in gw.skipped]
+    notes += [Desired("work_day", f"work_day:{gw.key}:{day.isoformat()}", gw.key, None,
+                      {"reason": f"{fi_day(day)}: {change}"}) for day, change in gw.frozen]
+    return notes
+
+
 def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime,
                       folder_owners: dict[str, int | None] | None = None) -> tuple[list[Desired], list[Desired]]:
     """(resources that should exist, notes of what is deliberately not provisioned).
@@ -302,12 +313,7 @@ def desired_resources(ow: OrgWeek, org_cfg: OrganisationConfig, now: datetime,
                            detail={"alias": course_alias(ow.org_key, gw.key)}))
         topic = f"topic:{gw.key}:{ow.week}"
         out.append(Desired("topic", topic, gw.key, None, {"name": topic_name(ow.week)}, parent=course))
-        for sk in gw.skipped:
-            notes.append(Desired("work_day", f"work_day:{gw.key}:{sk.day.isoformat()}", gw.key, None,
-                                 {"reason": f"{fi_day(sk.day)}: {sk.reason}"}))
-        for day, change in gw.frozen:
-            notes.append(Desired("work_day", f"work_day:{gw.key}:{day.isoformat()}", gw.key, None,
-                                 {"reason": f"{fi_day(day)}: {change}"}))
+        notes.extend(day_notes(gw))
         ready = [c for c in gw.clients if c.consent]
         for c in gw.clients:
             if not c.consent:

@@ -60,6 +60,10 @@ DEFAULT_INSTRUCTIONS = (
     "Palauta työsi tähän tehtävään: kirjoitus, kuva, video tai muu tapa käy."
 )
 DEFAULT_PLAIN = "Tee päivän tehtävä. Palauta työ tähän. Voit palauttaa tekstin, kuvan tai videon."
+# Without a place to return work (an organisation on Microsoft 365 alone, until its task folders
+# exist) the default task does not tell the client to return it "here".
+DEFAULT_INSTRUCTIONS_NO_RETURN = "Tämän päivän tehtävät ja ohjeet käydään läpi ryhmätapaamisessa."
+DEFAULT_PLAIN_NO_RETURN = "Tee päivän tehtävä. Ohjaaja kertoo siitä tapaamisessa."
 
 
 class _Strict(BaseModel):
@@ -232,8 +236,10 @@ def _upsert_variant(s: Session, task: Task, kind: VariantKind, title: str, instr
 
 
 def ensure_tasks(s: Session, wd: WorkDay, group_key: str, task_file: TaskFile | None,
-                 bank: dict[str, str] | None = None) -> list[Task]:
-    """The work day's tasks, from the task file, the UI's rows or the default, in position order."""
+                 bank: dict[str, str] | None = None, *, returned_in_task: bool = True) -> list[Task]:
+    """The work day's tasks, from the task file, the UI's rows or the default, in position order.
+    `returned_in_task`: the client returns the work in the task itself (Classroom); else the
+    default task says nothing of returning it."""
     entries = [e for e in task_file.tasks if e.matches(group_key, wd.day)] if task_file else []
     tasks = sorted(wd.tasks, key=lambda t: t.position)
     if entries:
@@ -263,8 +269,10 @@ def ensure_tasks(s: Session, wd: WorkDay, group_key: str, task_file: TaskFile | 
     elif not tasks:
         task = Task(work_day=wd, position=1, title=DEFAULT_TITLE)
         s.add(task)
-        _upsert_variant(s, task, VariantKind.STANDARD, DEFAULT_TITLE, DEFAULT_INSTRUCTIONS)
-        _upsert_variant(s, task, VariantKind.PLAIN_LANGUAGE, DEFAULT_TITLE, DEFAULT_PLAIN)
+        _upsert_variant(s, task, VariantKind.STANDARD, DEFAULT_TITLE,
+                        DEFAULT_INSTRUCTIONS if returned_in_task else DEFAULT_INSTRUCTIONS_NO_RETURN)
+        _upsert_variant(s, task, VariantKind.PLAIN_LANGUAGE, DEFAULT_TITLE,
+                        DEFAULT_PLAIN if returned_in_task else DEFAULT_PLAIN_NO_RETURN)
     s.flush()
     return sorted(wd.tasks, key=lambda t: t.position)
 
