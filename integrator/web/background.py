@@ -124,34 +124,38 @@ def _start(store: Store, ticket: Ticket, work: Callable[[], object], name: str, 
             ticket.done.set()
 
     threading.Thread(target=body, name=name, daemon=True).start()
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        with store.session() as s:
-            run_id = s.scalar(select(JobRun.id).where(JobRun.triggered_by == ticket.tag))
-        if run_id is not None:
-            return run_id
-        if ticket.done.is_set():
-            with store.session() as s:
-                run_id = s.scalar(select(JobRun.id).where(JobRun.triggered_by == ticket.tag))
-            if run_id is None and ticket.error:
-                raise ApplyFailed(ticket.error)
-            return run_id
-        ticket.done.wait(0.2)
-    raise ApplyFailed("the job did not start in time; see the job history")
+    run_id = _recorded_run(store, ticket, wait_s)
+    if run_id is None and ticket.done.is_set():
+        if ticket.error:
+            raise ApplyFailed(ticket.error)
+        return None
+    if run_id is None:
+        raise ApplyFailed("the job did not start in time; see the job history")
+    return run_id
 
 
 def _wait_for_queued(store: Store, ticket: Ticket, wait_s: float, job_id: int) -> int:
-    """The JobRun id of a queued apply once a worker has recorded it."""
+    """The JobRun id of a queued apply once a worker has recorded it (the ticket's `done` is never
+    set here: the job runs in a worker process)."""
+    run_id = _recorded_run(store, ticket, wait_s)
+    if run_id is None:
+        # Queued, not lost: a worker runs it when one is free (or started).
+        raise ApplyFailed(f"the weekly setup is queued (job {job_id}) but no worker has started it yet; "
+                          "it runs when a worker takes it: see the job history")
+    return run_id
+
+
+def _recorded_run(store: Store, ticket: Ticket, wait_s: float) -> int | None:
+    """The id of the JobRun recorded under the ticket's tag, waiting up to `wait_s`; None when none
+    was recorded by then or when the job ended (ticket.done) without one."""
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
+    while True:
+        ended = ticket.done.is_set()  # read before the query: a run recorded just before the end is seen
         with store.session() as s:
             run_id = s.scalar(select(JobRun.id).where(JobRun.triggered_by == ticket.tag))
-        if run_id is not None:
+        if run_id is not None or ended or time.monotonic() >= deadline:
             return run_id
-        time.sleep(0.2)
-    # Queued, not lost: a worker runs it when one is free (or started).
-    raise ApplyFailed(f"the weekly setup is queued (job {job_id}) but no worker has started it yet; "
-                      "it runs when a worker takes it: see the job history")
+        ticket.done.wait(0.2)
 
 
 #: The kinds of run the status page may start again, and how.
