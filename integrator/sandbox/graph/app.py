@@ -97,8 +97,8 @@ def _before() -> None:
     if fault is not None:
         raise GraphError(fault.status, fault.reason, retry_after=fault.retry_after)
     operation = app.operations.get(request.endpoint or "")
-    if operation is None or operation.api == "batch":
-        return  # login speaks OAuth2; a batch envelope is authorised item by item
+    if operation is None or operation.api in ("batch", "upload"):
+        return  # login speaks OAuth2; a batch envelope is authorised item by item; an upload URL is its own key
     principal = login.authenticate(app.tenant, request.headers.get("Authorization"))
     g.principal = principal
     if operation.roles and not (operation.roles & principal.roles):
@@ -203,7 +203,7 @@ def _handle_http_exception(error: HTTPException) -> Response:
 
 def make_graph_app(state: SandboxState, graph_tenant: GraphTenant | None = None) -> GraphApp:
     """The WSGI app serving Entra login and Graph v1.0; ``app.tenant`` is ``sb.graph``."""
-    from integrator.sandbox.graph import admin, attendance, batch, events, mail, meetings, users
+    from integrator.sandbox.graph import admin, attendance, batch, drive, events, mail, meetings, users
 
     app = GraphApp("integrator.sandbox.graph", static_folder=None)
     app.state = state
@@ -217,6 +217,6 @@ def make_graph_app(state: SandboxState, graph_tenant: GraphTenant | None = None)
     validation.warm_up(*WARM_MODELS)
     login.register(app, app.tenant)
     admin.register(app, app.tenant)
-    for module in (users, events, meetings, attendance, mail, batch):
+    for module in (users, events, meetings, attendance, mail, drive, batch):
         module.register(app)
     return app

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from integrator.sandbox.core import SandboxState
+from integrator.sandbox.graph.drive_store import DriveStore
 from integrator.sandbox.signin import SignInBook
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
@@ -116,6 +117,8 @@ class GraphTenant:
         #: Users' sign-ins (authorization code flow): pending requests, codes, userinfo tokens.
         self.sign_in = SignInBook()
         self.user_tokens: dict[str, tuple[str, float]] = {}  # access token -> (object id, expiry)
+        #: Document libraries and OneDrives (graph/drive_store.py; routes in graph/drive.py).
+        self.drives = DriveStore(self)
 
     def reset(self) -> None:
         """Empty tenant (new tenant id); the token signing key survives."""
@@ -178,6 +181,22 @@ class GraphTenant:
                 "id": oid,
             }
         return oid
+
+    def add_drive(self, site_name: str | None = None, owner_email: str | None = None) -> str:
+        """A SharePoint site's document library, or ``owner_email``'s OneDrive: its drive id."""
+        return self.drives.add_drive(site_name, owner_email)
+
+    def site_of(self, drive_id: str) -> str | None:
+        return self.drives.drives[drive_id].site_id
+
+    def grant_site(self, site_id: str, client_id: str, roles: list[str] | None = None) -> None:
+        """Sites.Selected: give an app read or write on one site (POST /sites/{id}/permissions)."""
+        self.drives.grant_site(site_id, client_id, roles)
+
+    def upload_as(self, user_email: str, drive_id: str, folder_id: str, name: str, data: bytes,
+                  at: datetime | None = None) -> str:
+        """A user (a client returning a task) saves a file into a folder at the sandbox clock."""
+        return self.drives.upload_as(user_email, drive_id, folder_id, name, data, at)
 
     def grant_meeting_policy(self, user_id: str) -> None:
         """Teams application access policy: lets app-only calls act on this organiser's meetings."""
