@@ -238,6 +238,19 @@ class GoogleTenant(Strict):
         return sandbox_url(v)
 
 
+class TaskFolders(Strict):
+    """Where a Microsoft-only organisation's client task folders live: a SharePoint document library
+    (a site's drive) or a service account's OneDrive, as a Graph drive id. One folder per client,
+    named by the client code, under `parent_folder_id` (default: the drive's root)."""
+
+    drive_id: str = Field(min_length=1, max_length=200)
+    parent_folder_id: str | None = Field(None, max_length=200)
+    site_id: str | None = Field(None, max_length=300)  # for `tenant check`: the Sites.Selected grant
+    # Clients usually have personal addresses: Graph's invite then sends the sharing letter
+    # (external sharing as the tenant allows); false when the weekly letter alone carries the link.
+    send_invitation: bool = True
+
+
 class MicrosoftTenant(Strict):
     tenant_id: str
     client_id: str
@@ -245,6 +258,7 @@ class MicrosoftTenant(Strict):
     certificate: SecretRef | None = None  # PEM with private key
     mail_sender: str | None = Field(None, max_length=320)  # mailbox (UPN) for sendMail
     request_timeout_s: float = Field(60.0, gt=0, le=600)  # as GoogleTenant's
+    task_folders: TaskFolders | None = None  # SharePoint/OneDrive task folders (issue 18)
     # Sandbox/test only
     authority: str | None = None
     graph_base_url: str | None = None
