@@ -206,7 +206,9 @@ class Prepared:
         return f"Prepared({self.folder.name})"
 
 
-_TENANT_SKIP = {"state", "signing_key"}  # shared machinery, and a key that is kept across resets
+# Shared machinery (with its locks), a key kept across resets, staff sign-ins and the drive store (it
+# holds its tenant): none of them changes in these scenarios.
+_TENANT_SKIP = {"state", "signing_key", "sign_in", "drives"}
 
 
 def _tenant_data(tenant: Any) -> dict[str, Any]:

@@ -47,7 +47,8 @@ def org_config(sb: Sandbox, tmp_path: Path, *, scopes: list[str] | None = None,
     drive_id = sb.google.create_shared_drive("Etätyötoiminta", drive_members if drive_members is not None else [ADMIN])
     return {"key": "raisio", "name": "Raision kaupunki",
             "google": {"domain": DOMAIN, "service_account": {"file": str(key)}, "admin_subject": ADMIN,
-                       "shared_drive_id": drive_id, "api_base_url": sb.google_url},
+                       # letters via Gmail need their sender (config check)
+                       "shared_drive_id": drive_id, "api_base_url": sb.google_url, "mail_sender": ADMIN},
             "staff": [{"email": COACH, "name": "Olli", "role": "coordinator"}],
             "groups": [{"key": "ti", "name": "Tiistai", "coordinator": COACH, "weekdays": ["ti"],
                         "meeting": {"start": "10:00", "end": "11:00", "provider": "meet"}}]}
@@ -93,7 +94,6 @@ def test_a_shared_drive_without_the_admin_as_member_fails_with_a_hint(sb: Sandbo
 
 def test_the_command_prints_each_check_and_fails_when_one_fails(sb: Sandbox, tmp_path: Path) -> None:
     raw = org_config(sb, tmp_path, drive_members=[])
-    raw["google"]["mail_sender"] = ADMIN  # letters via Gmail need their sender (config check)
     config = tmp_path / "integrator.yaml"
     config.write_text(yaml.safe_dump({"organisations": [raw]}, allow_unicode=True))
     result = CliRunner().invoke(cli, ["tenant", "check", "--config", str(config), "--org", "raisio"])
