@@ -206,11 +206,19 @@ class Prepared:
         return f"Prepared({self.folder.name})"
 
 
-_TENANT_SKIP = {"state", "signing_key"}  # shared machinery, and a key that is kept across resets
+# Shared machinery, a key that is kept across resets, and the sign-in book (its own lock; no
+# sign-in happens in these scenarios).
+_TENANT_SKIP = {"state", "signing_key", "sign_in"}
+
+
+def _copy(data: dict[str, Any], tenant: Any) -> dict[str, Any]:
+    """A deep copy whose back-references to the tenant and its shared state stay the live ones
+    (the Graph drive store points at its tenant, whose state holds a lock)."""
+    return copy.deepcopy(data, {id(tenant): tenant, id(tenant.state): tenant.state})
 
 
 def _tenant_data(tenant: Any) -> dict[str, Any]:
-    return copy.deepcopy({k: v for k, v in vars(tenant).items() if k not in _TENANT_SKIP})
+    return _copy({k: v for k, v in vars(tenant).items() if k not in _TENANT_SKIP}, tenant)
 
 
 def prepare(sb: Sandbox, provider: str, folder: Path) -> Prepared:
@@ -238,8 +246,8 @@ def restore(p: Prepared, sb: Sandbox, db_file: Path, late_member: bool) -> DemoW
         store.dispose()
     with sb.state.lock:
         sb.state.reset()
-        vars(sb.google).update(copy.deepcopy(p.google))
-        vars(sb.graph).update(copy.deepcopy(p.graph))
+        vars(sb.google).update(_copy(p.google, sb.google))
+        vars(sb.graph).update(_copy(p.graph, sb.graph))
         sb.state.rng.setstate(p.rng)
     return dataclasses.replace(p.world, store=Store(f"sqlite:///{db_file}"))
 
