@@ -5,7 +5,12 @@ the config the product reads (only a `microsoft` block; no `mail` block, so lett
 the default of such an organisation), checks it as `config check` does, applies it to the store
 and seeds clients, periods and memberships. Unlike notify_world it writes no work days: the
 weekly setup makes them. The helpers run the product's own jobs on the sandbox clock and act as
-the clients would (join the day's Teams meeting).
+the clients would (join the day's Teams meeting, save a return in their task folder).
+
+`build(..., task_folders=True)` also makes a SharePoint document library for the client task
+folders (the app reads and writes it under Sites.Selected, granted on that one site) and names it
+in `microsoft.task_folders`; `client_folders()` then makes each client's folder and records it as
+the weekly side does (ExternalResource "sp_folder", local key ``folder:<code>``).
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from integrator.config.apply import apply_settings
 from integrator.domain.types import ServiceModel
 from integrator.jobs.nightly.run import OrgSyncResult, Providers, run_nightly_sync
 from integrator.jobs.weekly.setup import run_weekly_setup
+from integrator.providers.microsoft import drive as graph_drive
 from integrator.providers.microsoft.client import GraphClient
 from integrator.providers.retry import RetryPolicy
+from integrator.sandbox.graph.tenant import DEFAULT_PERMISSIONS
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import (
@@ -68,11 +75,20 @@ class MsOnlyWorld:
     social_worker: str = f"sosiaaliohjaaja@{DOMAIN}"
     sender: str = f"posti@{DOMAIN}"
     emails: dict[str, str] = field(default_factory=dict)  # client code -> email
+    drive_id: str | None = None  # the task folders' document library (build(task_folders=True))
+    folders: dict[str, str] = field(default_factory=dict)  # client code -> its folder's drive item id
 
     @classmethod
-    def build(cls, sb: Sandbox, store: Store, tmp: Path) -> MsOnlyWorld:
-        app_id, secret = sb.graph.register_app()
+    def build(cls, sb: Sandbox, store: Store, tmp: Path, *, task_folders: bool = False,
+              rules: dict[str, Any] | None = None) -> MsOnlyWorld:
+        app_id, secret = sb.graph.register_app(
+            permissions=set(DEFAULT_PERMISSIONS) | ({"Sites.Selected"} if task_folders else set()))
         world = cls(sb, store, Settings(), tmp / "integrator.yaml")
+        if task_folders:
+            world.drive_id = sb.graph.add_drive("tyotoiminta")
+            site = sb.graph.site_of(world.drive_id)
+            assert site is not None
+            sb.graph.grant_site(site, app_id, ["write"])
         for email, name in ((world.coordinator, "Olli Ohjaaja"), (world.sender, "Työtoiminta Posti")):
             oid = sb.graph.add_user(email, name)
             if email == world.coordinator:
@@ -94,6 +110,11 @@ class MsOnlyWorld:
                            for key, (name, days, _n) in GROUPS.items()],
             }],
         }
+        org_raw: dict[str, Any] = raw["organisations"][0]
+        if world.drive_id:
+            org_raw["microsoft"]["task_folders"] = {"drive_id": world.drive_id, "send_invitation": False}
+        if rules:
+            org_raw["rules"] = rules
         world.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
         world.settings = load_settings(world.config_path)  # the checks `config check` makes, secrets too
         apply_settings(store, world.settings)
@@ -137,6 +158,28 @@ class MsOnlyWorld:
                                      providers=providers)
         return result
 
+    def graph(self) -> GraphClient:
+        org = self.settings.organisation(ORG)
+        assert org.microsoft is not None
+        return GraphClient(org.microsoft, policy=fast_policy())
+
+    def client_folders(self) -> dict[str, str]:
+        """Each client's task folder in the library, recorded as the weekly side records it."""
+        assert self.drive_id is not None
+        client = self.graph()
+        try:
+            made = {code: graph_drive.ensure_folder(client, self.drive_id, "root", code) for code in self.emails}
+        finally:
+            client.close()
+        with self.store.session() as s:
+            org_id = s.scalars(select(Organisation.id).where(Organisation.key == ORG)).one()
+            for code, folder in made.items():
+                s.add(ExternalResource(organisation_id=org_id, kind="sp_folder", local_key=f"folder:{code}",
+                                       external_id=folder.id, status="active",
+                                       state={"drive_id": self.drive_id, "web_url": folder.web_url}))
+        self.folders = {code: folder.id for code, folder in made.items()}
+        return self.folders
+
     # ---- reading back ----
     def meeting(self, group: str, day: date) -> ExternalResource | None:
         with self.store.session() as s:
@@ -153,6 +196,13 @@ class MsOnlyWorld:
         assert row is not None and row.state.get("join_url"), f"no Teams meeting for {group} on {day}"
         self.sb.graph.join_meeting(str(row.state["join_url"]), email=self.emails[code], minutes=minutes,
                                    start=local(day, 10))
+
+    def save_return(self, who: str, folder_of: str, name: str = "tehtava.docx", at: datetime | None = None) -> str:
+        """`who` (a client code, or anyone's e-mail) saves a file into `folder_of`'s task folder,
+        at the sandbox clock unless `at`; returns the drive item id."""
+        assert self.drive_id is not None
+        email = self.emails.get(who, who)
+        return self.sb.graph.upload_as(email, self.drive_id, self.folders[folder_of], name, b"vastaus", at=at)
 
 
 def later(world: MsOnlyWorld, minutes: int) -> None:

@@ -92,6 +92,10 @@ class SyncContext:
     coursework_keys: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
     folders: dict[str, int] = field(default_factory=dict)  # Drive folder id -> client id
     folder_owners: set[str] = field(default_factory=set)
+    # SharePoint/OneDrive task folders (the weekly side's "sp_folder" rows): drive item id ->
+    # client id, and item id -> its drive id (jobs.nightly.sharepoint).
+    task_folders: dict[str, int] = field(default_factory=dict)
+    task_folder_drives: dict[str, str] = field(default_factory=dict)
     meetings: list[MeetingRow] = field(default_factory=list)
     reported: set[int] = field(default_factory=set)  # work days whose meeting report is in
     # Work day id -> ids of its meeting reports (Teams) or conference records (Meet) already stored.
@@ -202,6 +206,10 @@ def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
             ctx.coursework_due[r.external_id] = due
     elif not r.external_id:
         return
+    elif r.kind == "sp_folder" and len(parts) > 1 and parts[1] in by_code:
+        ctx.task_folders[r.external_id] = by_code[parts[1]]
+        if state.get("drive_id"):
+            ctx.task_folder_drives[r.external_id] = str(state["drive_id"])
     elif r.kind == "course" and len(parts) > 1:
         ctx.courses[r.external_id] = parts[1]
     elif r.kind in ("folder", "week_folder") and len(parts) > 1 and parts[1] in by_code:

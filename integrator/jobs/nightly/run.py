@@ -2,8 +2,8 @@
 
 Per organisation, under the `nightly_sync:<org>` lock:
 1. harvest (each source stores its raw evidence with its cursor, unit by unit): Classroom
-   returns, Drive returns, Meet and Teams attendance; a failing source is recorded and the
-   others still run;
+   returns, Drive returns (SharePoint/OneDrive returns without Google), Meet and Teams
+   attendance; a failing source is recorded and the others still run;
 2. re-evaluate the window (last `rules.reevaluate_days` days, or from --since) in ONE
    transaction: a crash leaves the register exactly as it was. A day is decided only when its
    evidence is final (its return deadline passed, its meeting's report in); a day that leaves
@@ -239,7 +239,7 @@ def _end_access(store: Store, settings: Settings, org_cfg: OrganisationConfig, n
 def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecorder, lease: Lease, *,
              force: bool) -> int:
     # The halves load their vendor SDKs (msgraph alone costs ~1.3 s): only when an organisation runs.
-    from integrator.jobs.nightly import drive, google, teams
+    from integrator.jobs.nightly import drive, google, sharepoint, teams
 
     requests = 0
     org_cfg = ctx.org_cfg
@@ -254,10 +254,17 @@ def _harvest(store: Store, ctx: SyncContext, providers: Providers, rec: RunRecor
         if failed & {"classroom", "drive"}:
             ctx.unread |= set(ctx.work_days)  # returns of anyone may be missing
         requests += int(gc.stats.requests)
+    ms_steps: list[tuple[str, Callable[[], None]]] = []
     if org_cfg.microsoft is not None and any(m.provider == "teams" for m in ctx.meetings):
+        ms_steps.append(("teams", lambda: teams.harvest_teams(store, ctx, graph, rec)))
+    if org_cfg.microsoft is not None and org_cfg.microsoft.task_folders is not None and org_cfg.google is None:
+        # Client task folders in SharePoint/OneDrive: the returns of an organisation without Google.
+        ms_steps.append(("sharepoint", lambda: sharepoint.harvest_sharepoint(store, ctx, graph, rec)))
+    if ms_steps:
         graph = providers.graph(org_cfg)
         try:
-            _steps([("teams", lambda: teams.harvest_teams(store, ctx, graph, rec))], rec, lease)
+            if "sharepoint" in _steps(ms_steps, rec, lease):
+                ctx.unread |= set(ctx.work_days)  # returns of anyone may be missing
             requests += int(graph.requests)
         finally:
             graph.close()

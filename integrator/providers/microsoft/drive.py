@@ -74,6 +74,7 @@ class DriveChange:
     created_by_email: str | None
     modified_by_email: str | None
     modified_at: datetime | None
+    created_at: datetime | None = None  # when the item was first saved (a return's day)
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,8 @@ def _change(item: DriveItem) -> DriveChange:
         id=item.id or "", name=item.name, parent_id=item.parent_reference.id if item.parent_reference else None,
         is_folder=item.folder is not None or item.root is not None, deleted=item.deleted is not None,
         size=item.size, created_by_id=created_id, created_by_email=created_email,
-        modified_by_email=modified_email, modified_at=item.last_modified_date_time)
+        modified_by_email=modified_email, modified_at=item.last_modified_date_time,
+        created_at=item.created_date_time)
 
 
 def delta(client: GraphClient, drive_id: str, token: str | None) -> tuple[list[DriveChange], str]:

@@ -1,0 +1,55 @@
+"""The one rule for a file a client saves in their folder, shared by the Drive returns
+(jobs.nightly.drive) and the SharePoint/OneDrive returns (jobs.nightly.sharepoint): it counts
+for the client's expected work day on the local date it was added, and every sync ties the
+stored files of the re-evaluation window again with the same rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrator.jobs.nightly.context import SyncContext
+from integrator.reports.expected import expected_pairs
+from integrator.store.models import Submission
+
+
+def client_days(s: Session, ctx: SyncContext) -> dict[tuple[int, date], int]:
+    """(client id, local date) -> the client's expected work day of that date in this sync."""
+    return {(p.client_id, ctx.work_days[p.work_day_id].day): p.work_day_id
+            for p in expected_pairs(s, list(ctx.work_days.values()))}
+
+
+def drive_work_day(ctx: SyncContext, days: dict[tuple[int, date], int], client_id: int,
+                   created_at: datetime | None) -> int | None:
+    """The work day a file in a client's folder counts for: the client's expected day on the
+    local date it was added. The one rule for a file read now and for one stored earlier."""
+    return days.get((client_id, ctx.local_date(created_at))) if created_at else None
+
+
+def retie_drive_returns(s: Session, ctx: SyncContext, days: dict[tuple[int, date], int], source: str = "drive",
+                        late: Callable[[int | None, datetime], bool] | None = None) -> int:
+    """Tie the stored Drive returns of the re-evaluation window to their work day again.
+
+    The changes feed shows a file once; whether its day is known then depends on when the sync
+    ran (the client's membership may be recorded later the same day). Returns how many moved.
+    `source`: also the SharePoint returns (jobs.nightly.sharepoint), whose `late` follows the day.
+    """
+    since = ctx.window_start or ctx.start
+    first = datetime.combine(since, time(), ctx.tz) - timedelta(days=1)  # a day's margin for the zones
+    moved = 0
+    for row in s.scalars(select(Submission).where(
+            Submission.organisation_id == ctx.org_id, Submission.source == source,
+            Submission.client_id.is_not(None), Submission.returned_at >= first)).all():
+        if row.client_id is None or (row.work_day_id is not None and row.work_day_id not in ctx.work_days):
+            continue  # a day outside what this sync knows (cancelled, older): left as it is
+        if row.returned_at is None or ctx.local_date(row.returned_at) < since:
+            continue
+        wd = drive_work_day(ctx, days, row.client_id, row.returned_at)
+        is_late = late(wd, row.returned_at) if late is not None else row.late
+        if (wd, is_late) != (row.work_day_id, row.late):
+            row.work_day_id, row.late = wd, is_late
+            moved += 1
+    return moved
