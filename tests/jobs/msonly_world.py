@@ -4,7 +4,9 @@
 the config the product reads (only a `microsoft` block; no `mail` block, so letters go via Graph,
 the default of such an organisation), checks it as `config check` does, applies it to the store
 and seeds clients, periods and memberships. Unlike notify_world it writes no work days: the
-weekly setup makes them. The helpers run the product's own jobs on the sandbox clock and act as
+weekly setup makes them. With `task_folders=True` the organisation keeps its clients' task
+folders in a SharePoint document library (the app holds Sites.Selected and a write grant on the
+site, the least a tenant can give). The helpers run the product's own jobs on the sandbox clock and act as
 the clients would (join the day's Teams meeting).
 """
 
@@ -26,6 +28,7 @@ from integrator.jobs.nightly.run import OrgSyncResult, Providers, run_nightly_sy
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.microsoft.client import GraphClient
 from integrator.providers.retry import RetryPolicy
+from integrator.sandbox.graph.tenant import DEFAULT_PERMISSIONS
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import (
@@ -68,11 +71,19 @@ class MsOnlyWorld:
     social_worker: str = f"sosiaaliohjaaja@{DOMAIN}"
     sender: str = f"posti@{DOMAIN}"
     emails: dict[str, str] = field(default_factory=dict)  # client code -> email
+    drive_id: str | None = None  # the task folders' document library (task_folders=True)
 
     @classmethod
-    def build(cls, sb: Sandbox, store: Store, tmp: Path) -> MsOnlyWorld:
-        app_id, secret = sb.graph.register_app()
+    def build(cls, sb: Sandbox, store: Store, tmp: Path, *, task_folders: bool = False) -> MsOnlyWorld:
+        app_id, secret = sb.graph.register_app(permissions=DEFAULT_PERMISSIONS | {"Sites.Selected"}
+                                               if task_folders else None)
         world = cls(sb, store, Settings(), tmp / "integrator.yaml")
+        folders: dict[str, Any] | None = None
+        if task_folders:
+            world.drive_id = sb.graph.add_drive("tyotoiminta")
+            site_id = str(sb.graph.drives.drives[world.drive_id].site_id)
+            sb.graph.grant_site(site_id, app_id, ["write"])
+            folders = {"drive_id": world.drive_id, "site_id": site_id}
         for email, name in ((world.coordinator, "Olli Ohjaaja"), (world.sender, "Työtoiminta Posti")):
             oid = sb.graph.add_user(email, name)
             if email == world.coordinator:
@@ -86,7 +97,7 @@ class MsOnlyWorld:
                 "microsoft": {"tenant_id": sb.graph.tenant_id, "client_id": app_id,
                               "client_secret": {"file": str(secret_file)}, "mail_sender": world.sender,
                               "authority": sb.login_authority, "graph_base_url": sb.graph_url,
-                              "ca_bundle": str(sb.ca_cert_path)},
+                              "ca_bundle": str(sb.ca_cert_path), "task_folders": folders},
                 "staff": [{"email": world.coordinator, "name": "Olli Ohjaaja", "role": "coordinator"},
                           {"email": world.social_worker, "name": "Sari Sosiaaliohjaaja", "role": "social_worker"}],
                 "groups": [{"key": key, "name": name, "coordinator": world.coordinator, "weekdays": days,
@@ -123,9 +134,11 @@ class MsOnlyWorld:
                     s.add(Membership(group_id=group.id, client_id=client.id, start_date=date(2025, 12, 1)))
 
     # ---- the product's jobs, on the sandbox clock ----
-    def weekly_setup(self, week: str = WEEK, *, dry_run: bool = False) -> Any:
+    def weekly_setup(self, week: str = WEEK, *, dry_run: bool = False, confirmed: Any = (),
+                     tasks_file: Path | None = None) -> Any:
         return run_weekly_setup(self.store, self.settings, week, ORG, dry_run=dry_run,
-                                now=self.sb.state.clock.now())
+                                now=self.sb.state.clock.now(), confirmed_removals=confirmed, tasks_file=tasks_file,
+                                graph_factory=lambda tenant: GraphClient(tenant, policy=fast_policy()))
 
     def nightly_sync(self) -> OrgSyncResult:
         def no_google(_org: Any) -> Any:
