@@ -202,7 +202,7 @@ class SharePointApplier:
                 self.lease.check()
             try:
                 self._one(a)
-                self.recorder.count(f"sharepoint:{a.resource}:{a.op}")
+                self.recorder.count(f"{a.op}:{a.resource}")  # as the Google stages count: "create:folder"
             except NeedsReauth:
                 raise
             except ProviderError as err:
@@ -295,7 +295,7 @@ class SharePointApplier:
         item = drive.upload_small(self.graph, self.cfg.drive_id, str(row.external_id), want.name, want.body)
         if old is not None and old.state.get("name") not in (None, want.name):
             # A renamed task leaves its old document as it was: the client may have written in it.
-            self.recorder.count("sharepoint:document:renamed")
+            self.recorder.count("renamed_documents")
         self._save(DOCUMENT_KIND, a.key, item.id, drive_id=self.cfg.drive_id, web_url=item.web_url,
                    name=want.name, hash=want.hash, folder=row.external_id)
 
