@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from integrator.domain.types import VariantKind
-from integrator.jobs.clients.changes import end_period
+from integrator.jobs.clients.changes import end_period, follow_ended_periods, undo_end_period
 from integrator.jobs.notify.letters import queue_weekly_letters
 from integrator.jobs.weekly.sharepoint import AUDIT_REMOVED, DOCUMENT_KIND, FOLDER_KIND
 from integrator.jobs.weekly.tasks import DEFAULT_PLAIN_NO_RETURN
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import AuditEvent, Client, ClientVariantChoice, ExternalResource, OutboxMessage
-from tests.jobs.msonly_world import FRIDAY_BEFORE, ORG, WEEK, MsOnlyWorld
+from tests.jobs.msonly_world import FRIDAY_BEFORE, ORG, THU, WED, WEEK, MsOnlyWorld, local
 
 CODES = ["K-0001", "K-0002", "K-0003", "K-0004", "K-0005"]
 TASKS = """
@@ -189,6 +189,28 @@ def test_an_early_end_removes_the_clients_access_at_once_after_a_preview_and_the
     before = len(world.writes())
     plan, _ = world.weekly_setup()
     assert [a for a in plan.actions if a.client == "K-0001"] == [] and len(world.writes()) == before
+
+    undone = undo_end_period(world.store, world.settings, "K-0001", "staff:1", now=now, apply=True)
+    assert undone.followed.errors == []
+    assert world.emails["K-0001"] in [e for e, _ in grants(world, folder)], "the undo gives the access back"
+
+
+def test_a_future_early_end_takes_the_access_away_the_night_after_its_day(world: MsOnlyWorld) -> None:
+    world.weekly_setup()
+    folder = folders(world)["K-0004"]
+    ended = end_period(world.store, world.settings, "K-0004", WED, "health", "staff:1",
+                       now=world.sb.state.clock.now(), apply=True)
+    assert ended.access_later == THU
+    assert world.emails["K-0004"] in [e for e, _ in grants(world, folder)], "kept until the day is over"
+
+    def no_google(_org: object) -> object:
+        raise AssertionError("an organisation on Microsoft 365 alone never reaches for Google")
+
+    followed = follow_ended_periods(world.store, world.settings, world.settings.organisation(ORG), local(THU, 2),
+                                    no_google)
+
+    assert followed == ["K-0004"]
+    assert grants(world, folder) == [(world.coordinator, ("write",))]
 
 
 def test_the_weekly_setup_holds_an_unconfirmed_removal_of_access(world: MsOnlyWorld) -> None:

@@ -33,6 +33,7 @@ from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier
 from integrator.jobs.weekly.plan import PlannedOrg
 from integrator.jobs.weekly.setup import plan_org
+from integrator.jobs.weekly.sharepoint import FOLDER_KIND as SP_FOLDER
 from integrator.jobs.weekly.sharepoint import SharePointApplier, plan_sharepoint
 from integrator.jobs.weekly.sharepoint import only_client as only_client_folder
 from integrator.jobs.weekly.store_week import materialise_org_week
@@ -224,13 +225,17 @@ def requeue_messages(s: Session, keys: list[str]) -> int:
 def access_due_to_end(store: Store, org_key: str, today: date) -> dict[str, set[str]]:
     """Clients who still have a course enrolment or folder access that ended before today: client
     code -> the groups to follow. A membership that ended (a move from a date, an early end) ends
-    its course enrolment; a period ended early, with no period going on, ends the folder access too."""
+    its course enrolment; a period ended early, with no period going on, ends the folder access too
+    (a Drive folder's permission, or the client's share of their SharePoint task folder)."""
     out: dict[str, set[str]] = {}
     with store.session() as s:
         org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_key))
         active = [r.local_key.split(":") for r in s.scalars(select(ExternalResource).where(
             ExternalResource.organisation_id == org_id, ExternalResource.status == "active",
             ExternalResource.kind.in_(("enrolment", "permission"))))]
+        active += [["permission", r.local_key.split(":", 1)[1], "client"] for r in s.scalars(select(ExternalResource).where(
+            ExternalResource.organisation_id == org_id, ExternalResource.status == "active",
+            ExternalResource.kind == SP_FOLDER)) if "client" in (r.state or {}).get("shared", [])]
         enrolled: dict[str, set[str]] = {}
         for parts in active:
             if parts[0] == "enrolment":
