@@ -27,6 +27,7 @@ from integrator.config.models import (
     SignIn,
     SignInProvider,
     StaffConfig,
+    TaskFolders,
     WeeklyAt,
 )
 from integrator.config.problems import ConfigError, Problem, key_path
@@ -34,5 +35,5 @@ from integrator.config.problems import ConfigError, Problem, key_path
 __all__ = [
     "DEFAULT_CONFIG_PATH", "KEY_PATTERN", "ConfigError", "GoogleTenant", "GroupConfig", "MailConfig", "Meeting",
     "MicrosoftTenant", "OrganisationConfig", "Problem", "Rules", "Schedule", "SecretRef", "Settings", "SignIn", "SignInProvider",
-    "StaffConfig", "WeeklyAt", "check_config", "config_path", "key_path", "load_settings", "organisation_dir",
+    "StaffConfig", "TaskFolders", "WeeklyAt", "check_config", "config_path", "key_path", "load_settings", "organisation_dir",
 ]

@@ -4,7 +4,8 @@
 tenant block buys before the first weekly setup runs:
 
     raisio: Classroom courses, Drive folders, Meet meetings, Gmail mail
-    naantali: Teams meetings, Graph mail; no task folders (SharePoint folders are not configured)
+    naantali: SharePoint folders, Teams meetings, Graph mail
+    turku: Teams meetings, Graph mail; no task folders (SharePoint folders are not configured)
 
 Every organisation gets its work days, tasks and attendance register from the store, whatever
 its tenants; this list is what the tenants add. The combinations that would give nothing, or
@@ -15,9 +16,8 @@ from __future__ import annotations
 
 from integrator.config.models import OrganisationConfig
 
-#: Said of an organisation on Microsoft 365 alone: its clients' task folders are SharePoint
-#: folders (issue 18), which the configuration cannot name yet. When it can, `capabilities` says
-#: "SharePoint folders" for an organisation that names its site, as it says "Drive folders" now.
+#: Said of an organisation on Microsoft 365 alone without `microsoft.task_folders`: its clients
+#: get no task folders; with it, `capabilities` says "SharePoint folders" (as "Drive folders").
 NO_SHAREPOINT_FOLDERS = "no task folders (SharePoint folders are not configured)"
 
 _MEETINGS = {"meet": "Meet meetings", "teams": "Teams meetings"}
@@ -29,6 +29,8 @@ def capabilities(org: OrganisationConfig) -> list[str]:
     out: list[str] = []
     if org.google is not None:
         out += ["Classroom courses", "Drive folders"]
+    elif org.microsoft is not None and org.microsoft.task_folders is not None:
+        out.append("SharePoint folders")
     providers = sorted({g.meeting.provider for g in org.groups}, key=lambda p: list(_MEETINGS).index(p))
     out += [_MEETINGS[p] for p in providers]
     if org.google is not None or org.microsoft is not None:
@@ -42,7 +44,7 @@ def describe(org: OrganisationConfig) -> str:
     """One line: "naantali: Teams meetings, Graph mail; no task folders (...)"."""
     gets = capabilities(org)
     notes: list[str] = []
-    if org.google is None and org.microsoft is not None:
+    if org.google is None and org.microsoft is not None and org.microsoft.task_folders is None:
         notes.append(NO_SHAREPOINT_FOLDERS)
     if not org.groups:
         notes.append("no groups yet")

@@ -90,6 +90,12 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
             check_email((*o, "google", "mail_sender"), org.google.mail_sender)
         if org.microsoft is not None:
             check_email((*o, "microsoft", "mail_sender"), org.microsoft.mail_sender)
+            if org.microsoft.task_folders is not None and org.google is not None:
+                # One place for the clients' task folders: two would split a client's work in two.
+                add((*o, "microsoft", "task_folders"),
+                    "task folders in SharePoint are for an organisation on Microsoft 365 alone; this organisation "
+                    "has 'google', whose Drive folders are its task folders: remove microsoft.task_folders "
+                    "(or set it to null)")
         check_email((*o, "mail", "reply_to"), org.mail.reply_to)
 
         if org.google is None and org.microsoft is None:

@@ -43,6 +43,7 @@ ACTION_FI: dict[str, str] = {
     "period.ended": "jakso keskeytetty",
     "period.end_undone": "keskeytys peruttu",
     "coursework.duplicate_repaired": "tehtävän kaksoiskappale korjattu",
+    "sharepoint.access_removed": "tehtäväkansion jako poistettu",
     "audit.exported": "tapahtumaloki viety tiedostoon",
     "job.retry": "ajo käynnistetty uudelleen",
     "tenant.check": "vuokraajan tarkistus",

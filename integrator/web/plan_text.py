@@ -14,7 +14,8 @@ RESOURCE_FI = {"course": "kurssi", "topic": "aihe", "enrolment": "kurssin jäsen
                "folder": "tehtäväkansio", "week_folder": "viikkokansio", "permission": "kansion jako",
                "coursework": "tehtävä", "assignees": "tehtävän saajat", "event": "kalenteritapahtuma",
                "meeting": "tapaaminen", "organisation": "organisaatio", "duplicate": "tehtävän kaksoiskappale",
-               "work_day": "toimintapäivä", "client": "asiakas"}
+               "work_day": "toimintapäivä", "client": "asiakas",
+               "document": "tehtävädokumentti"}
 # Removals that take access away: the page lists them apart and asks for a confirmation.
 ACCESS = frozenset({"enrolment", "permission"})
 

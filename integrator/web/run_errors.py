@@ -35,7 +35,8 @@ NOUN_FI = {"course": ("kurssi", "kurssia"), "topic": ("aihe", "aihetta"), "cours
            "permission": ("kansion jako", "kansion jakoa"), "enrolment": ("kurssin jäsenyys", "kurssin jäsenyyttä"),
            "invitation": ("kurssikutsu", "kurssikutsua"), "meeting": ("tapaaminen", "tapaamista"),
            "event": ("kalenteritapahtuma", "kalenteritapahtumaa"), "assignees": ("tehtävän saajat", "tehtävän saajia"),
-           "work_day": ("toimintapäivä", "toimintapäivää")}
+           "work_day": ("toimintapäivä", "toimintapäivää"),
+           "document": ("tehtävädokumentti", "tehtävädokumenttia")}
 # Other jobs' counters that say what went through (sending, the nightly sync).
 DONE_FI = {"sent": ("lähetettiin", "viesti", "viestiä"), "queued": ("jonoon lisättiin", "viesti", "viestiä"),
            "days_changed": ("päivitettiin", "läsnäolopäivä", "läsnäolopäivää"),

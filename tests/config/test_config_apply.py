@@ -28,9 +28,9 @@ def _rows(store: Store) -> tuple[int, int, int]:
 
 def test_applying_the_example_creates_organisations_staff_and_groups(any_store: Store) -> None:
     counts = apply_settings(any_store, load_settings(EXAMPLE, check_secrets=False))
-    assert counts["organisations_created"] == 2
-    assert counts["staff_created"] == 4
-    assert counts["groups_created"] == 2
+    assert counts["organisations_created"] == 3
+    assert counts["staff_created"] == 5
+    assert counts["groups_created"] == 3
     with any_store.session() as s:
         tuesday = s.scalars(select(PeerGroup).where(PeerGroup.key == "tiistai")).one()
         assert tuesday.organisation.key == "raisio"
@@ -51,7 +51,7 @@ def test_applying_the_same_config_twice_changes_nothing(any_store: Store) -> Non
     counts = apply_settings(any_store, settings, report)
     assert report == []
     assert {k: v for k, v in counts.items() if v} == {
-        "organisations_unchanged": 2, "staff_unchanged": 4, "groups_unchanged": 2}
+        "organisations_unchanged": 3, "staff_unchanged": 5, "groups_unchanged": 3}
     assert _rows(any_store) == before
 
 

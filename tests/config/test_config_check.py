@@ -75,8 +75,8 @@ def test_the_file_comes_from_integrator_config_then_the_default_path(
 
 def test_the_example_config_validates() -> None:
     settings = load_settings(EXAMPLE, check_secrets=False)
-    assert [o.key for o in settings.organisations] == ["raisio", "raisio-tuottaja"]
-    assert [g.key for o in settings.organisations for g in o.groups] == ["tiistai", "torstai"]
+    assert [o.key for o in settings.organisations] == ["raisio", "naantali", "raisio-tuottaja"]
+    assert [g.key for o in settings.organisations for g in o.groups] == ["tiistai", "keskiviikko", "torstai"]
     assert settings.organisations[0].groups[0].meeting.start == time(10, 0)
     # With secrets checked, only the secrets a real installation provides are missing.
     _, problems = check_config(EXAMPLE)
@@ -84,7 +84,8 @@ def test_the_example_config_validates() -> None:
         "organisations[0].google.service_account.file",
         "organisations[0].microsoft.client_secret.env",
         "organisations[0].sign_in.providers[0].client_secret.env",
-        "organisations[1].google.service_account.env",
+        "organisations[1].microsoft.client_secret.env",
+        "organisations[2].google.service_account.env",
     }
 
 

@@ -104,3 +104,21 @@ def test_an_organisation_without_groups_or_tenant_holds_staff_only(tmp_path: Pat
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1] == "  kunta: no groups yet; no tenant: staff only"
+
+
+FOLDERS = "      task_folders: {drive_id: b!kirjasto, site_id: naantali.sharepoint.com}\n"
+
+
+def test_config_check_names_sharepoint_folders_for_an_organisation_on_microsoft_alone(tmp_path: Path) -> None:
+    result = check(tmp_path, organisation("naantali", MICROSOFT + FOLDERS, "teams"))
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == ["  naantali: SharePoint folders, Teams meetings, Graph mail"]
+
+
+def test_config_check_refuses_sharepoint_task_folders_beside_google(tmp_path: Path) -> None:
+    result = check(tmp_path, organisation("raisio", GOOGLE + MICROSOFT + FOLDERS, "teams"))
+
+    assert result.exit_code == 2, result.output
+    assert "organisations[0].microsoft.task_folders" in result.output
+    assert "has 'google', whose Drive folders are its task folders" in result.output

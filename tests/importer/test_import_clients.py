@@ -171,7 +171,7 @@ def test_the_organisation_must_be_named_when_there_are_several(store: Store, db_
     apply_settings(store, load_settings(EXAMPLE, check_secrets=False))
     result = CliRunner().invoke(cli, ["import", "clients", str(GOOD), "--database-url", db_url])
     assert result.exit_code == 2
-    assert "give --org: the database has several organisations (raisio, raisio-tuottaja)" in result.output
+    assert "give --org: the database has several organisations (naantali, raisio, raisio-tuottaja)" in result.output
 
 
 def _afternoon_group(store: Store) -> None:

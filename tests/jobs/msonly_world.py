@@ -8,9 +8,10 @@ weekly setup makes them. The helpers run the product's own jobs on the sandbox c
 the clients would (join the day's Teams meeting, save a return in their task folder).
 
 `build(..., task_folders=True)` also makes a SharePoint document library for the client task
-folders (the app reads and writes it under Sites.Selected, granted on that one site) and names it
-in `microsoft.task_folders`; `client_folders()` then makes each client's folder and records it as
-the weekly side does (ExternalResource "sp_folder", local key ``folder:<code>``).
+folders (the app holds Sites.Selected and a write grant on that one site, the least a tenant can
+give) and names it in `microsoft.task_folders`; the weekly setup then makes each client's folder,
+and `client_folders()` makes them directly as the weekly side records them (ExternalResource
+"sp_folder", local key ``folder:<code>``) for the nightly tests.
 """
 
 from __future__ import annotations
@@ -84,11 +85,13 @@ class MsOnlyWorld:
         app_id, secret = sb.graph.register_app(
             permissions=set(DEFAULT_PERMISSIONS) | ({"Sites.Selected"} if task_folders else set()))
         world = cls(sb, store, Settings(), tmp / "integrator.yaml")
+        folders: dict[str, Any] | None = None
         if task_folders:
             world.drive_id = sb.graph.add_drive("tyotoiminta")
-            site = sb.graph.site_of(world.drive_id)
-            assert site is not None
-            sb.graph.grant_site(site, app_id, ["write"])
+            site_id = sb.graph.site_of(world.drive_id)
+            assert site_id is not None
+            sb.graph.grant_site(site_id, app_id, ["write"])
+            folders = {"drive_id": world.drive_id, "site_id": site_id}
         for email, name in ((world.coordinator, "Olli Ohjaaja"), (world.sender, "Työtoiminta Posti")):
             oid = sb.graph.add_user(email, name)
             if email == world.coordinator:
@@ -102,7 +105,7 @@ class MsOnlyWorld:
                 "microsoft": {"tenant_id": sb.graph.tenant_id, "client_id": app_id,
                               "client_secret": {"file": str(secret_file)}, "mail_sender": world.sender,
                               "authority": sb.login_authority, "graph_base_url": sb.graph_url,
-                              "ca_bundle": str(sb.ca_cert_path)},
+                              "ca_bundle": str(sb.ca_cert_path), "task_folders": folders},
                 "staff": [{"email": world.coordinator, "name": "Olli Ohjaaja", "role": "coordinator"},
                           {"email": world.social_worker, "name": "Sari Sosiaaliohjaaja", "role": "social_worker"}],
                 "groups": [{"key": key, "name": name, "coordinator": world.coordinator, "weekdays": days,
@@ -111,8 +114,6 @@ class MsOnlyWorld:
             }],
         }
         org_raw: dict[str, Any] = raw["organisations"][0]
-        if world.drive_id:
-            org_raw["microsoft"]["task_folders"] = {"drive_id": world.drive_id, "send_invitation": False}
         if rules:
             org_raw["rules"] = rules
         world.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -144,9 +145,11 @@ class MsOnlyWorld:
                     s.add(Membership(group_id=group.id, client_id=client.id, start_date=date(2025, 12, 1)))
 
     # ---- the product's jobs, on the sandbox clock ----
-    def weekly_setup(self, week: str = WEEK, *, dry_run: bool = False) -> Any:
+    def weekly_setup(self, week: str = WEEK, *, dry_run: bool = False, confirmed: Any = (),
+                     tasks_file: Path | None = None) -> Any:
         return run_weekly_setup(self.store, self.settings, week, ORG, dry_run=dry_run,
-                                now=self.sb.state.clock.now())
+                                now=self.sb.state.clock.now(), confirmed_removals=confirmed, tasks_file=tasks_file,
+                                graph_factory=lambda tenant: GraphClient(tenant, policy=fast_policy()))
 
     def nightly_sync(self) -> OrgSyncResult:
         def no_google(_org: Any) -> Any:

@@ -123,3 +123,41 @@ def test_a_wrong_secret_is_still_needs_reauth(sb: Sandbox, tmp_path: Path) -> No
     with GraphClient(cfg.microsoft, policy=RetryPolicy(max_attempts=1)) as client:
         with pytest.raises(NeedsReauth):
             client.call("users.get", lambda sdk: sdk.users.by_user_id(COACH).get())
+
+
+def with_task_folders(cfg: OrganisationConfig, drive_id: str, site_id: str | None) -> OrganisationConfig:
+    raw = cfg.model_dump(mode="json")
+    raw["microsoft"]["task_folders"] = {"drive_id": drive_id, "site_id": site_id}
+    return OrganisationConfig.model_validate(raw)
+
+
+DEFAULTS = ["User.Read.All", "Calendars.ReadWrite", "OnlineMeetings.ReadWrite.All", "OnlineMeetingArtifact.Read.All",
+            "Mail.Send"]
+
+
+def test_the_task_folders_library_is_reachable_and_writable_with_a_site_grant(sb: Sandbox, tmp_path: Path) -> None:
+    cfg = org(sb, tmp_path, permissions=[*DEFAULTS, "Sites.Selected"])
+    drive_id = sb.graph.add_drive("tyotoiminta")
+    site_id = str(sb.graph.drives.drives[drive_id].site_id)
+    sb.graph.grant_site(site_id, cfg.microsoft.client_id, ["write"])  # type: ignore[union-attr]
+
+    result = by_name(run_checks(with_task_folders(cfg, drive_id, site_id)))["microsoft.task_folders"]
+
+    assert result.status == "ok" and "Sites.Selected" in result.detail
+
+
+@pytest.mark.parametrize(("permissions", "known", "hint"), [
+    pytest.param(DEFAULTS, True, "Sites.Selected and a per-site grant", id="no drive permission"),
+    pytest.param([*DEFAULTS, "Sites.Selected"], True, "POST /sites/", id="no site grant"),
+    pytest.param([*DEFAULTS, "Files.ReadWrite.All"], False, "GET /sites/{site-id}/drive", id="wrong drive id"),
+])
+def test_a_task_folders_library_the_app_cannot_use_fails_with_its_fix(
+        sb: Sandbox, tmp_path: Path, permissions: list[str], known: bool, hint: str) -> None:
+    cfg = org(sb, tmp_path, permissions=permissions)
+    drive_id = sb.graph.add_drive("tyotoiminta")
+    site_id = str(sb.graph.drives.drives[drive_id].site_id)
+
+    result = by_name(run_checks(with_task_folders(cfg, drive_id if known else "b!nothing-here", site_id)))[
+        "microsoft.task_folders"]
+
+    assert result.status == "fail" and hint in result.hint and result.hint_fi

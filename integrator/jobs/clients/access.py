@@ -7,6 +7,9 @@ weekly setup's `Applier`. Whether the client still takes part is the weekly setu
 (`jobs.weekly.state.load_week`): a membership that ended before today, or a period ended early
 on or before today, provisions nothing any more. The groups' future meetings are re-planned with
 the meetings planner, and the client's queued future messages are cancelled in the outbox.
+An organisation on Microsoft 365 alone with task folders follows the same way with the weekly
+setup's SharePoint plan and apply (`jobs.weekly.sharepoint`): an early end takes the client's
+permission on their folder away at once (the folder and its files stay).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from integrator.config import GoogleTenant, OrganisationConfig, Settings
+from integrator.config import GoogleTenant, MicrosoftTenant, OrganisationConfig, Settings
 from integrator.domain.types import MessageKind, OutboxStatus
 from integrator.domain.weeks import iso_week_of, shift_week, week_monday
 from integrator.jobs.meetings.apply import apply_meetings
@@ -30,7 +33,12 @@ from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier
 from integrator.jobs.weekly.plan import PlannedOrg
 from integrator.jobs.weekly.setup import plan_org
+from integrator.jobs.weekly.sharepoint import FOLDER_KIND as SP_FOLDER
+from integrator.jobs.weekly.sharepoint import SharePointApplier, plan_sharepoint
+from integrator.jobs.weekly.sharepoint import only_client as only_client_folder
+from integrator.jobs.weekly.store_week import materialise_org_week
 from integrator.providers.google.client import GoogleClient
+from integrator.providers.microsoft.client import GraphClient
 from integrator.store.db import Store
 from integrator.store.models import (
     Client,
@@ -43,6 +51,7 @@ from integrator.store.models import (
 )
 
 ClientFactory = Callable[[GoogleTenant], GoogleClient]
+GraphFactory = Callable[[MicrosoftTenant], GraphClient]
 CLIENT_RESOURCES = ("enrolment", "permission", "folder", "week_folder")
 #: The outbox's `last_error` of a message cancelled by an early end: the undo queues exactly those again.
 CANCELLED_BY_END = "client's period ended early (keskeytys)"
@@ -109,9 +118,13 @@ class Followed:
 
 def follow_in_tenant(store: Store, settings: Settings, org_cfg: OrganisationConfig, code: str, groups: set[str],
                      now: datetime, today: date, factory: ClientFactory, recorder: RunRecorder | None,
-                     out: Followed) -> None:
-    """Plan (and with a `recorder`, apply) the client's Google resources for the affected groups,
-    for this week and the next: what either week wants is kept."""
+                     out: Followed, graph: GraphFactory | None = None) -> None:
+    """Plan (and with a `recorder`, apply) the client's Google resources (or SharePoint task
+    folder) for the affected groups, for this week and the next: what either week wants is kept."""
+    if org_cfg.google is None and org_cfg.microsoft is not None and org_cfg.microsoft.task_folders is not None:
+        _follow_task_folder(store, settings, org_cfg, code, groups, now, today, recorder, out,
+                            graph or (lambda tenant: GraphClient(tenant)))
+        return
     if org_cfg.google is None:
         out.tenant.add(Action("skip", "organisation", f"organisation:{org_cfg.key}",
                               reason="no Google Workspace configured: courses and folders skipped"))
@@ -131,6 +144,32 @@ def follow_in_tenant(store: Store, settings: Settings, org_cfg: OrganisationConf
         out.add_tenant(planned.plan)
         if planned.plan.actions:
             Applier(store, org_cfg, gc, planned, recorder, now).apply()
+
+
+def _follow_task_folder(store: Store, settings: Settings, org_cfg: OrganisationConfig, code: str,
+                        groups: set[str], now: datetime, today: date, recorder: RunRecorder | None,
+                        out: Followed, graph: GraphFactory) -> None:
+    """The client's SharePoint folder, sharing and documents for the affected groups, this week
+    and the next. The client's permission is removed only when neither week wants their folder."""
+    assert org_cfg.microsoft is not None
+    weeks = [(week, group) for week in setup_weeks(today) for group in sorted(groups)]
+
+    def planned(week: str, group: str, removals: bool) -> Any:
+        ow = materialise_org_week(store, settings, org_cfg, week, now)
+        return only_client_folder(plan_sharepoint(store, org_cfg, ow, now, frozenset({group})), code,
+                                  removals=removals)
+
+    wanted = any(code in planned(week, group, True).folders for week, group in weeks)
+    if recorder is None:
+        for week, group in weeks:
+            out.add_tenant(planned(week, group, not wanted).plan)
+        return
+    with graph(org_cfg.microsoft) as gc:
+        for week, group in weeks:  # planned again after each apply: each plan sees what the one before did
+            sp = planned(week, group, not wanted)
+            out.add_tenant(sp.plan)
+            if sp.plan.actions:
+                SharePointApplier(store, sp, gc, recorder, now, actor="system:client_change").apply()
 
 
 def future_meetings(store: Store, settings: Settings, org_key: str, groups: set[str], today: date,
@@ -186,13 +225,17 @@ def requeue_messages(s: Session, keys: list[str]) -> int:
 def access_due_to_end(store: Store, org_key: str, today: date) -> dict[str, set[str]]:
     """Clients who still have a course enrolment or folder access that ended before today: client
     code -> the groups to follow. A membership that ended (a move from a date, an early end) ends
-    its course enrolment; a period ended early, with no period going on, ends the folder access too."""
+    its course enrolment; a period ended early, with no period going on, ends the folder access too
+    (a Drive folder's permission, or the client's share of their SharePoint task folder)."""
     out: dict[str, set[str]] = {}
     with store.session() as s:
         org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_key))
         active = [r.local_key.split(":") for r in s.scalars(select(ExternalResource).where(
             ExternalResource.organisation_id == org_id, ExternalResource.status == "active",
             ExternalResource.kind.in_(("enrolment", "permission"))))]
+        active += [["permission", r.local_key.split(":", 1)[1], "client"] for r in s.scalars(select(ExternalResource).where(
+            ExternalResource.organisation_id == org_id, ExternalResource.status == "active",
+            ExternalResource.kind == SP_FOLDER)) if "client" in (r.state or {}).get("shared", [])]
         enrolled: dict[str, set[str]] = {}
         for parts in active:
             if parts[0] == "enrolment":

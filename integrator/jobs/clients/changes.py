@@ -254,8 +254,14 @@ def follow_ended_periods(store: Store, settings: Settings, org_cfg: Organisation
     due = access_due_to_end(store, org_cfg.key, today)
     if not due:
         return []
-    gc = factory(org_cfg)
+    made: list[Any] = []
+
+    def once(_tenant: Any) -> Any:  # an organisation on Microsoft 365 alone never builds a Google client
+        if not made:
+            made.append(factory(org_cfg))
+        return made[0]
+
     for code, groups in due.items():
         result = ClientChange("end", code, False, {"actor": "system:nightly_sync"})
-        _follow(store, settings, org_cfg, result, groups, now, lambda _tenant: gc, True)
+        _follow(store, settings, org_cfg, result, groups, now, once, True)
     return sorted(due)

@@ -188,8 +188,8 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
             if uses_forms(org_cfg):
                 result.requests += _harvest_surveys(store, org_id, org_cfg, now, providers, rec)
             rec.count("requests", result.requests)
-            if org_cfg.google is not None:
-                lease.check()
+            if org_cfg.google is not None or (org_cfg.microsoft is not None and org_cfg.microsoft.task_folders):
+                lease.check()  # course enrolments and Drive folders, or SharePoint task folders
                 _end_access(store, settings, org_cfg, now, providers, rec)
             result.status = rec.finish()
         except BaseException as err:

@@ -62,12 +62,12 @@ def _return_folders(s: Session, org_id: int, org_cfg: OrganisationConfig) -> dic
     """Client code -> link to the client's own task folder (weekly setup's "folder:<code>"),
     where work can also be returned as a file.
 
-    The seam for the folders of an organisation on Microsoft 365 alone (SharePoint, issue 18): a
-    folder row that records its own address (`state["web_url"]`, as Graph's driveItem gives it)
-    is linked by it; a row without one is a Drive folder, linked only where the organisation has
+    The folders of an organisation on Microsoft 365 alone (SharePoint, `jobs.weekly.sharepoint`:
+    kind "sp_folder") record their own address (`state["web_url"]`, as Graph's driveItem gives it)
+    and are linked by it; a row without one is a Drive folder, linked only where the organisation has
     Google (a letter never carries a Google link its organisation does not have)."""
     rows = s.scalars(select(ExternalResource).where(
-        ExternalResource.organisation_id == org_id, ExternalResource.kind == "folder",
+        ExternalResource.organisation_id == org_id, ExternalResource.kind.in_(("folder", "sp_folder")),
         ExternalResource.status == "active", ExternalResource.local_key.like("folder:%")))
     out: dict[str, str] = {}
     for r in rows:

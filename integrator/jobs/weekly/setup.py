@@ -11,7 +11,8 @@ It takes every organisation's lock first (also for a dry run), then per organisa
 4. unless ``dry_run``: applies the plan in batches (integrator.jobs.weekly.apply), recording
    each confirmed result at once, so that a crash resumes and a re-run writes nothing,
 5. plans (and applies) the week's meetings through integrator.jobs.meetings (Teams or Meet).
-An organisation on Microsoft 365 alone gets steps 1 and 5.
+An organisation on Microsoft 365 alone gets steps 1 and 5, and with `microsoft.task_folders` its
+clients' task folders and documents in SharePoint/OneDrive (`jobs.weekly.sharepoint`).
 A JobRun row records the plan, counts and per-item errors (also for a dry run).
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import sessionmaker
 
-from integrator.config import GoogleTenant, OrganisationConfig, Settings
+from integrator.config import GoogleTenant, MicrosoftTenant, OrganisationConfig, Settings
 from integrator.config.apply import apply_to_session
 from integrator.domain.types import JobStatus
 from integrator.domain.weeks import parse_iso_week
@@ -39,18 +40,21 @@ from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier, observe_invitations
 from integrator.jobs.weekly.duplicates import add_to_plan, find_duplicates
 from integrator.jobs.weekly.plan import ALL_CONFIRMED, Confirmed, PlannedOrg, diff, hold_unconfirmed_removals
+from integrator.jobs.weekly.sharepoint import SharePointApplier, SharePointPlan, plan_sharepoint
 from integrator.jobs.weekly.state import desired_resources
 from integrator.jobs.weekly.store_week import materialise_org_week, store_week_plan
 from integrator.jobs.weekly.tasks import TaskFile, load_task_file
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.limits import DRIVE_PAGE_SIZE_MAX
+from integrator.providers.microsoft.client import GraphClient
 from integrator.store.db import Store
 from integrator.store.models import Client, ExternalResource, Organisation, StaffUser
 
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[GoogleTenant], GoogleClient]
+GraphFactory = Callable[[MicrosoftTenant], GraphClient]
 
 
 def _org_id(store: Store, key: str) -> int | None:
@@ -143,7 +147,8 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
                      group_keys: Collection[str] | None = None, confirmed_removals: Confirmed = (),
                      tasks_file: Path | None = None, now: datetime | None = None,
                      client_factory: ClientFactory | None = None, include_meetings: bool = True,
-                     echo: Callable[[str], None] | None = None) -> tuple[Plan, int]:
+                     echo: Callable[[str], None] | None = None,
+                     graph_factory: GraphFactory | None = None) -> tuple[Plan, int]:
     """Plan (and unless `dry_run`, apply) the week for one or every organisation.
 
     `group_key` or `group_keys`: only that group or those groups (a coordinator's all at once).
@@ -167,6 +172,7 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
         return _locked_run(store, settings, week, orgs, org_key, only, dry_run, triggered_by, leases,
                            confirmed=confirmed_removals, tasks_file=tasks_file, task_file=task_file, now=now,
                            factory=client_factory or (lambda tenant: GoogleClient(tenant)),
+                           graph=graph_factory or (lambda tenant: GraphClient(tenant)),
                            meetings=include_meetings, say=echo or (lambda _line: None))
 
 
@@ -175,7 +181,7 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
                 confirmed: Confirmed,
                 tasks_file: Path | None,
                 task_file: TaskFile | None, now: datetime, factory: ClientFactory, meetings: bool,
-                say: Callable[[str], None]) -> tuple[Plan, int]:
+                say: Callable[[str], None], graph: GraphFactory) -> tuple[Plan, int]:
     if not dry_run:  # a dry run syncs the config only inside its rolled-back transaction
         with store.session() as s:
             apply_to_session(s, settings)
@@ -203,7 +209,7 @@ def _locked_run(store: Store, settings: Settings, week: str, orgs: list[Organisa
                 full.extend(op.plan)
             recorder.progress(0, sum(op.size for op in planned))
             for op in planned:
-                _apply_org_week(store, settings, op, recorder, now, say, leases[op.org_cfg.key])
+                _apply_org_week(store, settings, op, recorder, now, say, leases[op.org_cfg.key], graph)
     except NeedsReauth as err:
         recorder.error("credentials", str(err), kind="needs_reauth")
         status = JobStatus.FAILED
@@ -230,12 +236,13 @@ class OrgWeekPlan:
     google: PlannedOrg | None = None
     gc: GoogleClient | None = None
     meetings: Plan | None = None
+    sharepoint: SharePointPlan | None = None  # task folders of an organisation on Microsoft 365 alone
 
     @property
     def size(self) -> int:
         """How many actions an apply goes through: the length of the run's progress bar."""
-        return (len(self.google.plan.actions) if self.google else 0) + (len(self.meetings.actions)
-                                                                          if self.meetings else 0)
+        return sum(len(p.actions) for p in (self.google.plan if self.google else None, self.meetings,
+                                            self.sharepoint.plan if self.sharepoint else None) if p is not None)
 
 
 def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig, week: str, now: datetime,
@@ -247,6 +254,12 @@ def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig
         # meetings plan below, the letters and the nightly sync read its rows.
         ow = materialise_org_week(store, settings, org_cfg, week, now, task_file)
         out.plan.extend(store_week_plan(ow, org_cfg, only))
+        if org_cfg.microsoft is not None and org_cfg.microsoft.task_folders is not None:
+            out.sharepoint = plan_sharepoint(store, org_cfg, ow, now, only)  # the store alone: no tenant read
+            held = hold_unconfirmed_removals(out.sharepoint.plan, confirmed)
+            if held:
+                recorder.count("held_removals", held)
+            out.plan.extend(out.sharepoint.plan)
     else:
         out.gc = factory(org_cfg.google)
         out.google = plan_org(store, settings, org_cfg, week, now, out.gc, group_keys=only, task_file=task_file)
@@ -266,10 +279,14 @@ def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig
 
 
 def _apply_org_week(store: Store, settings: Settings, op: OrgWeekPlan, recorder: RunRecorder, now: datetime,
-                    say: Callable[[str], None], lease: Lease) -> None:
+                    say: Callable[[str], None], lease: Lease, graph: GraphFactory) -> None:
     """Apply one organisation's week; the lease is checked before each batch of writes (the
-    Google stages and batches, each meeting): a run that lost its lock stops there."""
+    Google stages and batches, each task-folder step, each meeting): a run that lost its lock stops there."""
     key = op.org_cfg.key
+    if op.sharepoint is not None and op.sharepoint.plan.actions and op.org_cfg.microsoft is not None:
+        say(f"{key}: applying {len(op.sharepoint.plan.actions)} task-folder change(s)")
+        with graph(op.org_cfg.microsoft) as gc:
+            SharePointApplier(store, op.sharepoint, gc, recorder, now, lease=lease).apply()
     if op.google is not None and op.gc is not None and op.google.plan.actions:
         say(f"{key}: applying {len(op.google.plan.actions)} Google change(s)")
         Applier(store, op.org_cfg, op.gc, op.google, recorder, now, lease=lease).apply()

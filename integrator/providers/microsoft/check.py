@@ -1,4 +1,4 @@
-"""`integrator tenant check`, Microsoft side: token, permissions, Teams policy, sender mailbox.
+"""`integrator tenant check`, Microsoft side: token, permissions, Teams policy, sender mailbox, task folders.
 
 Every check says what it found and, when it fails, exactly what the IT admin does about it
 (docs/admin-guide-microsoft.md has the long form).
@@ -116,6 +116,45 @@ def _organiser(client: GraphClient, org_cfg: OrganisationConfig, upn: str) -> li
     return out
 
 
+#: Application permissions that let the app write in any document library (Sites.Selected, the
+#: least, writes only where a site grant says so).
+TENANT_WIDE_WRITE = ("Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All")
+GRANT_HINT = ("Give the app write access to the task folders' site: either the application permission "
+              "Sites.Selected and a per-site grant (POST /sites/{site}/permissions with roles [\"write\"] for "
+              "the app, e.g. Grant-PnPAzureADAppSitePermission -Permissions Write), or Files.ReadWrite.All "
+              "(every library of the tenant); then 'Grant admin consent'. See " + GUIDE + " section 6a.")
+GRANT_HINT_FI = ("Anna sovellukselle kirjoitusoikeus tehtäväkansioiden sivustoon: joko sovelluslupa "
+                 "Sites.Selected ja sivustokohtainen oikeus (POST /sites/{site}/permissions, roles [\"write\"], "
+                 "esim. Grant-PnPAzureADAppSitePermission -Permissions Write) tai Files.ReadWrite.All "
+                 "(kaikki vuokraajan kirjastot); sitten järjestelmänvalvojan suostumus. Katso " + GUIDE + " kohta 6a.")
+
+
+def _task_folders(client: GraphClient, org_cfg: OrganisationConfig, roles: set[str]) -> CheckResult:
+    """The task folders' drive answers, and the token may write there."""
+    assert org_cfg.microsoft is not None and org_cfg.microsoft.task_folders is not None
+    folders = org_cfg.microsoft.task_folders
+    site = folders.site_id or "{site-id}"
+    wide = sorted(set(TENANT_WIDE_WRITE) & roles)
+    if not wide and "Sites.Selected" not in roles:
+        return CheckResult("microsoft.task_folders", "fail",
+                           "the token has no permission to write in a document library",
+                           GRANT_HINT.replace("{site}", site), GRANT_HINT_FI.replace("{site}", site))
+    try:
+        drive = client.call("drive.get", lambda sdk: sdk.drives.by_drive_id(folders.drive_id).get())
+    except ProviderError as err:
+        if err.status == 404:
+            return failed("microsoft.task_folders", err,
+                          "No drive with microsoft.task_folders.drive_id: read the library's id with GET "
+                          "/sites/{site-id}/drive (or /sites/{host}:/sites/{name}:/drives) and put it in the config.",
+                          "Asetuksen microsoft.task_folders.drive_id kirjastoa ei löydy: lue kirjaston tunnus "
+                          "kutsulla GET /sites/{site-id}/drive ja kirjoita se asetuksiin.")
+        return failed("microsoft.task_folders", err, GRANT_HINT.replace("{site}", site),
+                      GRANT_HINT_FI.replace("{site}", site))
+    how = ", ".join(wide) if wide else "Sites.Selected (the site's grant must give the app the write role)"
+    name = getattr(drive, "name", None) or folders.drive_id
+    return CheckResult("microsoft.task_folders", "ok", f"task-folder library '{name}' reachable; write via {how}")
+
+
 def _sender(client: GraphClient, org_cfg: OrganisationConfig) -> CheckResult:
     sender = org_cfg.microsoft.mail_sender if org_cfg.microsoft else None
     if not sender:
@@ -166,6 +205,8 @@ def run_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
                 results.extend(_organiser(client, org_cfg, upn))
             if org_cfg.mail.via == "graph":
                 results.append(_sender(client, org_cfg))
+            if org_cfg.microsoft.task_folders is not None:
+                results.append(_task_folders(client, org_cfg, roles))
         except NeedsReauth as err:
             results.append(CheckResult("microsoft.token", "fail", str(err)[:300], "The token stopped working.",
                                        "Tunnus lakkasi toimimasta kesken tarkistuksen; aja tarkistus uudelleen."))
