@@ -1,7 +1,7 @@
 """Benchmark: weekly setup for 1,000 clients in 100 groups, 4 work days, sandbox with 20 ms latency.
 
     .venv/bin/python scripts/bench/weekly_setup.py [--clients 1000] [--groups 100] [--latency-ms 20]
-        [--skip-baseline] [--sandbox-process] [--quotas]
+        [--skip-baseline] [--sandbox-process] [--quotas] [--throttle RATE]
 
 Runs, in this process, against a fresh sandbox tenant and a fresh SQLite store each time
 (with `--sandbox-process` the sandbox is `integrator sandbox serve` in a process of its own,
@@ -18,7 +18,8 @@ The last line on stdout is one JSON object:
 Per-minute quotas are switched off: the sandbox counts them on wall time per user, and the
 baseline would otherwise measure waiting for a quota window rather than the calls. `--quotas`
 keeps the published ones (Classroom 1,200/user and 3,000/project a minute): the run then meets
-429s and shows what they cost.
+429s and shows what they cost; `--throttle RATE` answers that share of the coursework creates
+429 (Retry-After: 0), what a throttled week costs without waiting out quota windows.
 """
 
 from __future__ import annotations
@@ -139,6 +140,21 @@ class Tenant:
         else:
             self._admin("reset")
 
+    def throttle(self, path_glob: str, rate: float) -> None:
+        """Answer `rate` of the POSTs to `path_glob` 429 with Retry-After: 0 (a throttled create)."""
+        rule = {"vendor": "google", "path_glob": path_glob, "http_method": "POST", "rate": rate, "status": 429,
+                "retry_after": 0}
+        if self.sb is not None:
+            self.sb.state.faults.inject(**rule)  # type: ignore[arg-type]
+        else:
+            self._admin("faults", **rule)
+
+    def clear_faults(self) -> None:
+        if self.sb is not None:
+            self.sb.state.faults.clear()
+        else:
+            self._admin("faults", "DELETE")
+
     def latency(self, ms: int) -> None:
         if self.sb is not None:
             self.sb.state.latency_ms = ms
@@ -252,6 +268,8 @@ def one_run(args: argparse.Namespace, sb: Tenant, batching: bool, rerun: bool) -
         store, settings = build(sb, tmp, args.clients, args.groups, args.coordinators)
         sb.clear_log()
         sb.latency(args.latency_ms)
+        if args.throttle and batching:
+            sb.throttle("/classroom/v1/courses/*/courseWork", args.throttle)
         policy = RetryPolicy(max_attempts=6, base_delay_s=0.2, max_delay_s=5)
         factory = (lambda tenant: GoogleClient(tenant, policy=policy, batching=batching))  # noqa: E731
         started = time.perf_counter()
@@ -286,6 +304,8 @@ def main() -> None:
                         help="serve the sandbox from its own process: peak_rss_mb is then the integrator's alone")
     parser.add_argument("--quotas", action="store_true",
                         help="keep the published per-minute quotas on (the batched run meets 429s)")
+    parser.add_argument("--throttle", type=float, default=0.0, metavar="RATE",
+                        help="answer this share of the batched run's coursework creates 429 (Retry-After: 0)")
     args = parser.parse_args()
     sb = Tenant(args.sandbox_process)
     try:
@@ -295,6 +315,7 @@ def main() -> None:
             sb.quotas_off()
         batched = one_run(args, sb, batching=True, rerun=True)
         sb.quotas_off()
+        sb.clear_faults()
         baseline = None if args.skip_baseline else one_run(args, sb, batching=False, rerun=False)
         sandbox_rss = sb.peak_rss_mb()
     finally:
@@ -314,6 +335,7 @@ def main() -> None:
         "sandbox_peak_rss_mb": sandbox_rss,
         "sandbox_process": args.sandbox_process,
         "quotas": args.quotas,
+        "throttle": args.throttle,
     }
     log(json.dumps(batched["counts"]))
     print(json.dumps(result))
