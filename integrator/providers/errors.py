@@ -18,6 +18,11 @@ class ProviderError(Exception):
         self.reason = reason
 
 
+#: ``ProviderError.reason`` of a failure before the request left us: no connection could be made,
+#: or the access token for it could not be had (throttled or unreachable token endpoint).
+NOT_SENT_REASONS = frozenset({"connect", "token_throttled", "token_unreachable"})
+
+
 class Retriable(ProviderError):
     """Try again later: 429, 5xx, 403 rate limits, connection errors."""
 
@@ -41,6 +46,15 @@ class Parked(ProviderError):
 class DeliveryUncertain(Fatal):
     """A send (Gmail send, Graph sendMail) that may have gone through: a 5xx or a timeout after
     the request left. Neither API has an idempotency key, so it is never retried blindly."""
+
+
+def never_reached(err: ProviderError | None) -> bool:
+    """Whether the service did not act on the failed request, so a create without an idempotency
+    key may be sent again without first looking for it: a 429 (Google and Graph both document a
+    throttled request as not processed) or a request that never left us (`NOT_SENT_REASONS`).
+    A timeout, reset or 5xx after the request left is a lost answer: it may have been applied.
+    The one rule for both vendors (Graph's sendMail, Gmail's send, Classroom's coursework create)."""
+    return isinstance(err, Retriable) and (err.status == 429 or err.reason in NOT_SENT_REASONS)
 
 
 def outcome_label(err: ProviderError | None) -> str:

@@ -242,6 +242,14 @@ class RequestLog:
         """HTTP requests on the wire: a batch counts once, however many parts it carries."""
         return sum(1 for e in self.entries if e.kind != "part")
 
+    def api_requests(self) -> int:
+        """HTTP requests to the APIs on the wire (a batch once), sign-in and token endpoints left out."""
+        return sum(1 for e in self.entries if e.kind != "part" and e.api not in ("oauth", "oidc", "login"))
+
+    def token_fetches(self) -> int:
+        """Access tokens handed out: Google's token endpoint and Entra's (both vendors' OAuth)."""
+        return sum(1 for e in self.entries if e.operation == "token" and e.api in ("oauth", "login"))
+
     def items(self) -> list[LogEntry]:
         """Individual operations, batch parts included, envelopes excluded."""
         return [e for e in self.entries if e.kind != "batch"]

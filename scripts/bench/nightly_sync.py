@@ -9,9 +9,12 @@ some only return work in Classroom or Drive, some dial in by phone, some are abs
 Friday 02:00, and once more with nothing new. (It also runs the night before the week, as it
 does every night: that run starts the Drive changes feed and is reported as `bootstrap_*`.) The last line on stdout is one JSON object:
 `requests` (API requests on the wire in run 1; a batch counts once; token fetches not counted),
-`wall_s` (run 1, process start to exit), `peak_rss_mb` (of the sync process),
+`wall_s` (run 1, process start to exit), `peak_rss_mb` (of the sync process; `second_run_peak_rss_mb`: run 2's),
 `second_run_requests` (run 2: with no new data only cursors are read, and each meeting of the
-re-evaluation window is listed once, in batch envelopes), plus context fields.
+re-evaluation window is listed once, in batch envelopes), `token_fetches` / `second_run_token_fetches`
+(OAuth token endpoint calls of both vendors), plus context fields. The sandbox is never in the
+measured process: the sync is a child process of its own, so `peak_rss_mb` is the integrator's
+alone (there is no `--sandbox-process` to ask for it, as weekly_setup.py has).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -57,7 +59,7 @@ def plans(clients: int, size: int) -> list[GroupPlan]:
 
 
 def api_requests(sb: Sandbox) -> int:
-    return sum(1 for e in sb.state.log.entries if e.kind != "part" and e.api not in ("oauth", "login"))
+    return sb.state.log.api_requests()
 
 
 def play_week(w: DemoWorld) -> dict[str, int]:
@@ -89,15 +91,21 @@ def play_week(w: DemoWorld) -> dict[str, int]:
     return counts
 
 
-def sync_process(w: DemoWorld, db_url: str) -> tuple[float, int]:
+def sync_process(w: DemoWorld, db_url: str) -> tuple[float, int, float]:
+    """Run `integrator nightly-sync` in its own process: (wall s, exit code, its peak RSS MB)."""
     env = {**os.environ, "INTEGRATOR_DATABASE_URL": db_url}
     cmd = [sys.executable, "-c", "from integrator.cli import main; main()", "nightly-sync",
            "--config", str(w.config_path), "--now", w.sb.state.clock.now().isoformat()]
     started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    log(done.stdout.strip() or done.stderr.strip()[-2000:])
-    return wall, done.returncode
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this run's own rusage, not the max over all children
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        log(out.read().strip() or err.read().strip()[-2000:])
+    return wall, proc.returncode, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -123,7 +131,7 @@ def main() -> None:
         # cursors when the week starts (this first run lists the folders once to start the feed).
         sb.state.clock.set(local(date(2026, 1, 10), 2))
         sb.state.log.reset()
-        boot_wall, _ = sync_process(w, db_url)
+        boot_wall, _, _ = sync_process(w, db_url)
         boot_requests = api_requests(sb)
         log(f"bootstrap run (the night before): {boot_wall:.1f} s, {boot_requests} requests")
         t0 = time.perf_counter()
@@ -132,23 +140,24 @@ def main() -> None:
         sb.state.clock.set(local(date(2026, 1, 16), 2))  # Friday 02:00
         sb.state.latency_ms = args.latency_ms
         sb.state.log.reset()
-        wall, rc = sync_process(w, db_url)
-        first = api_requests(sb)
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        wall, rc, peak = sync_process(w, db_url)
+        first, tokens = api_requests(sb), sb.state.log.token_fetches()
         by_api = {k: v for k, v in sb.state.log.counts().items() if "oauth" not in k and "login" not in k}
         log(f"run 1: {wall:.1f} s, {first} requests: {json.dumps(by_api, sort_keys=True)}")
         sb.state.log.reset()
-        wall2, rc2 = sync_process(w, db_url)
-        second = api_requests(sb)
+        wall2, rc2, peak2 = sync_process(w, db_url)
+        second, tokens2 = api_requests(sb), sb.state.log.token_fetches()
         log(f"run 2: {wall2:.1f} s, {second} requests: {json.dumps(sb.state.log.counts(), sort_keys=True)}")
         with store.session() as s:
             days = s.scalar(select(func.count(AttendanceDay.id))) or 0
         store.dispose()
     result: dict[str, Any] = {
         "requests": first, "wall_s": round(wall, 2), "peak_rss_mb": round(peak, 1), "second_run_requests": second,
+        "second_run_peak_rss_mb": round(peak2, 1),
         "second_run_wall_s": round(wall2, 2), "bootstrap_requests": boot_requests,
         "bootstrap_wall_s": round(boot_wall, 2), "attendance_days": days, "clients": args.clients,
-        "latency_ms": args.latency_ms, "exit_codes": [rc, rc2],
+        "latency_ms": args.latency_ms, "exit_codes": [rc, rc2], "token_fetches": tokens,
+        "second_run_token_fetches": tokens2,
     }
     print(json.dumps(result))
 

@@ -1,16 +1,25 @@
 """Benchmark: weekly setup for 1,000 clients in 100 groups, 4 work days, sandbox with 20 ms latency.
 
     .venv/bin/python scripts/bench/weekly_setup.py [--clients 1000] [--groups 100] [--latency-ms 20]
+        [--skip-baseline] [--sandbox-process] [--quotas] [--throttle RATE]
 
-Runs, in this process, against a fresh sandbox tenant and a fresh SQLite store each time:
+Runs, in this process, against a fresh sandbox tenant and a fresh SQLite store each time
+(with `--sandbox-process` the sandbox is `integrator sandbox serve` in a process of its own,
+driven through its /_sandbox/ admin API, so that `peak_rss_mb` is the integrator's alone):
 1. the weekly setup with batching (the product's way), then a re-run with nothing changed;
 2. the same plan with every call sent on its own (the baseline).
 The last line on stdout is one JSON object:
 `requests` (API requests on the wire in run 1; a batch counts once; token fetches not counted),
 `min_requests` (the least possible given the batch limits and the dependency stages),
-`wall_s`, `baseline_wall_s`, `speedup`, `rerun_writes` (write calls in the re-run), `peak_rss_mb`.
+`ratio` (requests / min_requests), `coursework_lists` (coursework list calls in run 1: lookups),
+`token_fetches` (OAuth token endpoint calls in run 1), `wall_s`, `baseline_wall_s`, `speedup`,
+`rerun_writes` (write calls in the re-run), `peak_rss_mb` (this process), `sandbox_peak_rss_mb`
+(with `--sandbox-process`).
 Per-minute quotas are switched off: the sandbox counts them on wall time per user, and the
-baseline would otherwise measure waiting for a quota window rather than the calls.
+baseline would otherwise measure waiting for a quota window rather than the calls. `--quotas`
+keeps the published ones (Classroom 1,200/user and 3,000/project a minute): the run then meets
+429s and shows what they cost; `--throttle RATE` answers that share of the coursework creates
+429 (Retry-After: 0), what a throttled week costs without waiting out quota windows.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ import argparse
 import json
 import math
 import resource
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +37,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 from sqlalchemy import select
 
@@ -50,7 +62,148 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def build(sb: Sandbox, tmp: Path, clients: int, groups: int, coordinators: int) -> tuple[Store, Settings]:
+class _RemoteGoogle:
+    """The few `sb.google` calls the benchmark makes, as /_sandbox/ admin API calls."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def _call(self, action: str, **args: Any) -> Any:
+        answer = self._http.post(f"/_sandbox/google/{action}", json=args)
+        answer.raise_for_status()
+        return answer.json()["result"]
+
+    def add_user(self, email: str, name: str, admin: bool = False) -> Any:
+        return self._call("add_user", email=email, name=name, admin=admin)
+
+    def add_external_user(self, email: str, name: str) -> Any:
+        return self._call("add_external_user", email=email, name=name)
+
+    def service_account_info(self) -> dict[str, Any]:
+        return dict(self._call("service_account_info"))
+
+
+class Tenant:
+    """The sandbox as the benchmark drives it: in this process, or in its own (`--sandbox-process`)."""
+
+    def __init__(self, sandbox_process: bool) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self.sb: Sandbox | None = None
+        if not sandbox_process:
+            self.sb = Sandbox(page_size=100, with_graph=False).start()
+            self.google: Any = self.sb.google
+            self.google_url = self.sb.google_url
+            self._quotas_off(self.sb.state.quotas)
+            return
+        port, graph_port = _free_port(), _free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from integrator.cli import main; main()", "sandbox", "serve", "--port", str(port),
+             "--graph-port", str(graph_port), "--page-size", "100", "--admin-subject", ADMIN],
+            stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        for line in self.process.stdout:  # ready once it printed its last line
+            if line.startswith("Press Ctrl+C"):
+                break
+        self.google_url = f"http://127.0.0.1:{port}"
+        self.http = httpx.Client(base_url=self.google_url, timeout=60)
+        self.google = _RemoteGoogle(self.http)
+
+    @staticmethod
+    def _quotas_off(quotas: Any) -> None:
+        quotas.classroom_per_user_per_min = quotas.classroom_per_project_per_min = None
+        quotas.drive_per_user_per_min = None
+
+    def quotas_off(self) -> None:
+        if self.sb is not None:
+            self._quotas_off(self.sb.state.quotas)
+        else:
+            self._admin("quotas", classroom_per_user_per_min=None, classroom_per_project_per_min=None,
+                        drive_per_user_per_min=None)
+
+    def quotas_on(self) -> None:
+        if self.sb is not None:
+            self.sb.state.quotas.classroom_per_user_per_min = 1200
+            self.sb.state.quotas.classroom_per_project_per_min = 3000
+            self.sb.state.quotas.drive_per_user_per_min = 12000
+        else:
+            self._admin("quotas", classroom_per_user_per_min=1200, classroom_per_project_per_min=3000,
+                        drive_per_user_per_min=12000)
+
+    def _admin(self, route: str, method: str = "POST", **args: Any) -> Any:
+        answer = self.http.request(method, f"/_sandbox/{route}", json=args if method == "POST" else None)
+        answer.raise_for_status()
+        return answer.json()["result"]
+
+    def reset(self) -> None:
+        if self.sb is not None:
+            self.sb.reset()
+        else:
+            self._admin("reset")
+
+    def throttle(self, path_glob: str, rate: float) -> None:
+        """Answer `rate` of the POSTs to `path_glob` 429 with Retry-After: 0 (a throttled create)."""
+        rule = {"vendor": "google", "path_glob": path_glob, "http_method": "POST", "rate": rate, "status": 429,
+                "retry_after": 0}
+        if self.sb is not None:
+            self.sb.state.faults.inject(**rule)  # type: ignore[arg-type]
+        else:
+            self._admin("faults", **rule)
+
+    def clear_faults(self) -> None:
+        if self.sb is not None:
+            self.sb.state.faults.clear()
+        else:
+            self._admin("faults", "DELETE")
+
+    def latency(self, ms: int) -> None:
+        if self.sb is not None:
+            self.sb.state.latency_ms = ms
+        else:
+            self._admin("latency", ms=ms)
+
+    def clear_log(self) -> None:
+        if self.sb is not None:
+            self.sb.state.log.reset()
+        else:
+            self._admin("log", "DELETE")
+
+    def stats(self) -> dict[str, Any]:
+        """API requests on the wire, operations, API writes, token fetches and counts per operation."""
+        if self.sb is None:
+            got = self._admin("log", "GET")
+            return {k: got[k] for k in ("api_requests", "items", "api_writes", "token_fetches", "counts")}
+        log_ = self.sb.state.log
+        return {"api_requests": log_.api_requests(), "items": len(log_.items()), "token_fetches": log_.token_fetches(),
+                "api_writes": sum(1 for e in log_.writes() if e.api != "oauth"), "counts": log_.counts()}
+
+    def peak_rss_mb(self) -> float | None:
+        """The sandbox process's own peak (VmHWM), while it runs; None in this process."""
+        if self.process is None:
+            return None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return None
+
+    def stop(self) -> None:
+        if self.sb is not None:
+            self.sb.stop()
+        if self.process is not None:
+            self.http.close()
+            self.process.send_signal(2)  # SIGINT: `sandbox serve` stops its servers
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build(sb: Tenant, tmp: Path, clients: int, groups: int, coordinators: int) -> tuple[Store, Settings]:
     url = f"sqlite:///{tmp / 'bench.db'}"
     upgrade(url)
     store = Store(url)
@@ -92,10 +245,6 @@ def build(sb: Sandbox, tmp: Path, clients: int, groups: int, coordinators: int) 
     return store, settings
 
 
-def api_requests(sb: Sandbox) -> int:
-    return sum(1 for e in sb.state.log.entries if e.kind != "part" and e.api != "oauth")
-
-
 def minimum(counts: dict[str, int]) -> int:
     """Fewest requests: each dependency stage's calls per API in full batches, plus generateIds."""
     c, d = BATCH_LIMITS["classroom"], BATCH_LIMITS["drive"]
@@ -111,29 +260,35 @@ def minimum(counts: dict[str, int]) -> int:
     return sum(stages)
 
 
-def one_run(args: argparse.Namespace, sb: Sandbox, batching: bool, rerun: bool) -> dict[str, Any]:
+def one_run(args: argparse.Namespace, sb: Tenant, batching: bool, rerun: bool) -> dict[str, Any]:
     sb.reset()
-    sb.state.latency_ms = 0
+    sb.latency(0)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         store, settings = build(sb, tmp, args.clients, args.groups, args.coordinators)
-        sb.state.log.reset()
-        sb.state.latency_ms = args.latency_ms
+        sb.clear_log()
+        sb.latency(args.latency_ms)
+        if args.throttle and batching:
+            sb.throttle("/classroom/v1/courses/*/courseWork", args.throttle)
         policy = RetryPolicy(max_attempts=6, base_delay_s=0.2, max_delay_s=5)
         factory = (lambda tenant: GoogleClient(tenant, policy=policy, batching=batching))  # noqa: E731
         started = time.perf_counter()
         plan, _ = run_weekly_setup(store, settings, WEEK, ORG, now=NOW, client_factory=factory,
                                    include_meetings=False, triggered_by="bench")
         wall = time.perf_counter() - started
-        out: dict[str, Any] = {"wall_s": wall, "requests": api_requests(sb), "counts": plan.counts()}
+        stats = sb.stats()
+        out: dict[str, Any] = {"wall_s": wall, "requests": stats["api_requests"], "counts": plan.counts(),
+                               "token_fetches": stats["token_fetches"],
+                               "coursework_lists": stats["counts"].get("google classroom courses.courseWork.list", 0)}
         log(f"{'batched' if batching else 'one call at a time'}: {wall:.1f} s, {out['requests']} requests, "
-            f"{len(sb.state.log.items())} operations")
+            f"{stats['items']} operations, {stats['token_fetches']} token fetches")
         if rerun:
-            sb.state.log.reset()
+            sb.clear_log()
             run_weekly_setup(store, settings, WEEK, ORG, now=NOW, client_factory=factory, include_meetings=False,
                              triggered_by="bench")
-            out["rerun_writes"] = sum(1 for e in sb.state.log.writes() if e.api != "oauth")
-            log(f"re-run: {out['rerun_writes']} writes, {api_requests(sb)} requests (reads)")
+            again = sb.stats()
+            out["rerun_writes"] = again["api_writes"]
+            log(f"re-run: {out['rerun_writes']} writes, {again['api_requests']} requests (reads)")
         store.dispose()
     return out
 
@@ -145,21 +300,42 @@ def main() -> None:
     parser.add_argument("--coordinators", type=int, default=20)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--skip-baseline", action="store_true", help="(quick look) leave out the baseline run")
+    parser.add_argument("--sandbox-process", action="store_true",
+                        help="serve the sandbox from its own process: peak_rss_mb is then the integrator's alone")
+    parser.add_argument("--quotas", action="store_true",
+                        help="keep the published per-minute quotas on (the batched run meets 429s)")
+    parser.add_argument("--throttle", type=float, default=0.0, metavar="RATE",
+                        help="answer this share of the batched run's coursework creates 429 (Retry-After: 0)")
     args = parser.parse_args()
-    with Sandbox(page_size=100, with_graph=False) as sb:
-        quotas = sb.state.quotas
-        quotas.classroom_per_user_per_min = quotas.classroom_per_project_per_min = None
-        quotas.drive_per_user_per_min = None
+    sb = Tenant(args.sandbox_process)
+    try:
+        if args.quotas:
+            sb.quotas_on()
+        else:
+            sb.quotas_off()
         batched = one_run(args, sb, batching=True, rerun=True)
+        sb.quotas_off()
+        sb.clear_faults()
         baseline = None if args.skip_baseline else one_run(args, sb, batching=False, rerun=False)
+        sandbox_rss = sb.peak_rss_mb()
+    finally:
+        sb.stop()
+    least = minimum(batched["counts"])
     result = {
         "requests": batched["requests"],
-        "min_requests": minimum(batched["counts"]),
+        "min_requests": least,
+        "ratio": round(batched["requests"] / least, 2) if least else None,
+        "coursework_lists": batched["coursework_lists"],
+        "token_fetches": batched["token_fetches"],
         "wall_s": round(batched["wall_s"], 2),
         "baseline_wall_s": round(baseline["wall_s"], 2) if baseline else None,
         "speedup": round(baseline["wall_s"] / batched["wall_s"], 1) if baseline else None,
         "rerun_writes": batched["rerun_writes"],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "sandbox_peak_rss_mb": sandbox_rss,
+        "sandbox_process": args.sandbox_process,
+        "quotas": args.quotas,
+        "throttle": args.throttle,
     }
     log(json.dumps(batched["counts"]))
     print(json.dumps(result))

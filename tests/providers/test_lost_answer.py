@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import socketserver
 import threading
 from collections.abc import Callable, Iterator
@@ -22,11 +23,12 @@ import httplib2
 import pytest
 
 from integrator.config import GoogleTenant, MicrosoftTenant
-from integrator.providers.errors import ProviderError
+from integrator.providers.errors import DeliveryUncertain, ProviderError, Retriable, never_reached
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.google.drive import Drive, FolderSpec
+from integrator.providers.google.errors import classify
 from integrator.providers.google.gmail import send_gmail
-from integrator.providers.google.transport import AnswerLost, SingleSendHttp
+from integrator.providers.google.transport import AnswerLost, NotSent, SingleSendHttp
 from integrator.providers.meetings import MeetingSpec
 from integrator.providers.microsoft.client import GraphClient
 from integrator.providers.microsoft.events import create_teams_event, create_teams_events
@@ -317,3 +319,35 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced_before_sending(
     assert first[0].status == second[0].status == 200
     assert (len(server.arrived), server.connections) == (2, 2)
 
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_connection_never_made_is_never_reached_and_a_lost_answer_is_not(serve: Callable[[bool], _Server]) -> None:
+    """The one rule both vendors' writes go by (providers.errors.never_reached): a request that
+    never left may be sent again without a lookup; one whose answer was lost may have been applied."""
+    with pytest.raises(NotSent) as refused:
+        SingleSendHttp(timeout=5).request(f"http://127.0.0.1:{closed_port()}/v1/things", "POST", body=b"{}")
+    err = classify(refused.value)
+    assert isinstance(err, Retriable) and err.reason == "connect" and never_reached(err)
+
+    with pytest.raises(AnswerLost) as lost:
+        SingleSendHttp(timeout=5).request(serve(False).url, "POST", body=b"{}")
+    assert isinstance(classify(lost.value), Retriable) and not never_reached(classify(lost.value))
+
+
+def test_a_gmail_send_that_could_not_connect_is_retriable_not_uncertain(sb: Sandbox, tmp_path: Path) -> None:
+    """Nothing reached Gmail, so the outbox requeues the letter instead of asking a person to check it."""
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps(sb.google.service_account_info()))  # its token endpoint answers
+    tenant = GoogleTenant(domain=DOMAIN, service_account={"file": key}, admin_subject=ADMIN,  # type: ignore[arg-type]
+                          mail_sender=SENDER, api_base_url=f"http://127.0.0.1:{closed_port()}")
+    client = GoogleClient(tenant, policy=ONCE)
+    with pytest.raises(Retriable) as err:
+        send_gmail(client, SENDER, CLIENT, "Viikko", None, "Hei", outbox_key="k:1")
+    assert not isinstance(err.value, DeliveryUncertain) and err.value.reason == "connect"
+    assert sb.sent_mail() == []

@@ -158,3 +158,15 @@ def test_admin_api_mirrors_the_python_controls(google: GoogleSandbox) -> None:
     assert drive.files().get(fileId=folder_id).execute()["name"] == "Pankki"
     admin(google, "POST", "reset", {})
     assert google.sb.google.user(COACH) is None and google.sb.state.log.total() == 0
+
+
+def test_the_log_counts_token_fetches_apart_from_api_requests(google: GoogleSandbox) -> None:
+    """What the benchmarks print: API requests on the wire without the token endpoint, and the
+    token fetches themselves (the admin API gives both to a benchmark in another process)."""
+    google.sb.state.log.reset()
+    drive = google.service("drive")
+    drive.files().list().execute()  # a token fetch, then the call
+    drive.files().list().execute()  # the token is reused
+    log = admin(google, "GET", "log")
+    assert (log["api_requests"], log["token_fetches"], log["total"]) == (2, 1, 3)
+    assert (google.sb.state.log.api_requests(), google.sb.state.log.token_fetches()) == (2, 1)

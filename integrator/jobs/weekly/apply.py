@@ -10,7 +10,8 @@ that have no idempotency key of their own are made safe this way:
 - folder: a Drive id reserved with generateIds is stored (status ``pending``) before the create;
   a repeat create with the same id answers 409 and the folder is adopted.
 - coursework: a ``pending`` row is stored before the create and the create is not retried
-  blindly; after an uncertain outcome the course's coursework is listed and the work is found
+  blindly; after a lost answer (not after a 429 or a connection never made: those were not
+  processed and are sent again) the course's coursework is listed and the work is found
   by the marker line in its description, then only what is missing is created.
 - topics, enrolments, invitations: a repeat answers ALREADY_EXISTS and is looked up.
 - sharing: Drive keeps one permission per user, so a repeat create is harmless.

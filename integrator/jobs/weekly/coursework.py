@@ -1,8 +1,10 @@
 """Apply stage for coursework: create (safely), move, reassign and remove the day's work.
 
 Coursework has no idempotency key of its own, so a create is recorded as ``pending`` before it
-is sent and is never retried blindly: after an uncertain outcome (or an interrupted run) the
-course's coursework is listed and the work is recognised by the marker line in its description.
+is sent and is never retried blindly: after an uncertain outcome (a lost answer, or an interrupted
+run) the course's coursework is listed and the work is recognised by the marker line in its
+description. A create answered 429 or never sent was not processed (`never_reached`): it is sent
+again without that lookup, which at 10,000 clients would be hundreds of list calls per throttling.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from integrator.jobs.plan import Action
 from integrator.jobs.weekly.duplicates import DuplicateHealer
 from integrator.jobs.weekly.state import Desired
 from integrator.jobs.weekly.steps import Handler, Step
-from integrator.providers.errors import NeedsReauth, Retriable
+from integrator.providers.errors import NeedsReauth, Retriable, never_reached
 from integrator.providers.google.classroom import CourseWorkSpec, assignee_change, marker, marker_of
 from integrator.providers.google.client import ItemResult
 
@@ -55,15 +57,16 @@ class CourseworkStage:
         creates = self.adopt_coursework({c for c in lost if c}, creates)
         attempt = 1
         while creates:
-            uncertain = self.create_coursework(creates)
-            if not uncertain or attempt >= self.app.gc.policy.max_attempts:
+            unsent, uncertain, worst = self.create_coursework(creates)
+            if not (unsent or uncertain) or not self.app.gc.policy.wait_to_retry(attempt, worst):
+                for a in unsent:
+                    self.app.fail(a, "coursework not created (throttled or not sent); the next run creates it")
                 for a in uncertain:
                     self.app.fail(a, "coursework create did not succeed; will be looked for on the next run")
                 break
-            err = Retriable("uncertain coursework create")
-            self.app.gc.policy.sleep(self.app.gc.policy.delay(attempt, err))
             attempt += 1
-            creates = self.adopt_coursework({self.app.desired(a).parent or "" for a in uncertain}, uncertain)
+            # Only a create whose answer was lost may exist: a refused one is sent again as it is.
+            creates = unsent + self.adopt_coursework({self.app.desired(a).parent or "" for a in uncertain}, uncertain)
         self.update_coursework([a for a in actions if a.op == "update"])
         self.remove_coursework([a for a in actions if a.op == "remove"])
 
@@ -110,9 +113,17 @@ class CourseworkStage:
                 self.app.ok(a, "adopted:coursework")
         return rest
 
-    def create_coursework(self, creates: list[Action]) -> list[Action]:
+    def create_coursework(self, creates: list[Action]) -> tuple[list[Action], list[Action], Retriable]:
+        """Send the creates once; return (not created, maybe created, the error to back off by).
+
+        A create refused with 429 or never sent (`never_reached`) did not happen: its pending
+        row is dropped and it is sent again without a lookup. Only a lost answer (a timeout,
+        reset or 5xx after the request left) makes the course's coursework be listed first.
+        """
         steps: list[Step] = []
+        unsent: list[Action] = []
         uncertain: list[Action] = []
+        errors: list[Retriable] = []
         specs: dict[str, dict[str, str]] = {}
         with self.app.store.session() as s:
             for a in creates:
@@ -125,12 +136,14 @@ class CourseworkStage:
                     continue
                 specs[a.key] = ids
                 self.app.put(s, "coursework", a.key, status="pending")
-                steps.append(Step(a, self.app.classroom.create_coursework(owner, cid, spec), self._work_created(specs,
-                                                                                                         uncertain)))
+                steps.append(Step(a, self.app.classroom.create_coursework(owner, cid, spec),
+                                  self._work_created(specs, unsent, uncertain, errors)))
         self.app.run_steps(steps, retry=False)
-        return uncertain
+        worst = max(errors, key=lambda e: e.retry_after or 0.0, default=Retriable("uncertain coursework create"))
+        return unsent, uncertain, worst
 
-    def _work_created(self, specs: dict[str, dict[str, str]], uncertain: list[Action]) -> Handler:
+    def _work_created(self, specs: dict[str, dict[str, str]], unsent: list[Action], uncertain: list[Action],
+                      errors: list[Retriable]) -> Handler:
         def handle(s: Session, a: Action, r: ItemResult[int]) -> None:
             d = self.app.desired(a)
             if r.ok:
@@ -139,7 +152,12 @@ class CourseworkStage:
                          assignees=sorted(ids), students=ids, **_link(r.response))
                 self.app.ok(a)
             elif isinstance(r.error, Retriable):
-                uncertain.append(a)  # it may exist: look before creating again
+                errors.append(r.error)
+                if never_reached(r.error):
+                    self.app.forget(s, "coursework", a.key)  # refused unprocessed: nothing to look for
+                    unsent.append(a)
+                else:
+                    uncertain.append(a)  # its answer was lost: it may exist, look before creating again
             else:
                 self.app.forget(s, "coursework", a.key)  # refused: nothing was created
                 self.app.fail(a, r.error or "unknown")

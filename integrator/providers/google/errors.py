@@ -8,6 +8,7 @@ Any exception a Google call can raise goes through :func:`classify`; an HTTP err
     403/429 dailyLimitExceeded (and other per-day reasons)         Parked
     Gmail's "(Mail sending)" rate limit (its daily sending limit)  Parked
     429, 5xx, connection errors, timeouts                          Retriable (Retry-After parsed)
+    (a connection never made: reason "connect"; see errors.never_reached)
     401, unauthorized_client, non-retryable RefreshError,          NeedsReauth
     403 insufficient scopes
     any other 4xx (400, 403, 404, 409 ALREADY_EXISTS, ...)         Fatal
@@ -28,6 +29,7 @@ from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.errors import BatchError, HttpError
 
 from integrator.providers.errors import Fatal, NeedsReauth, Parked, ProviderError, Retriable
+from integrator.providers.google.transport import NotSent
 from integrator.providers.retry import parse_retry_after
 
 #: Reasons (with a 403) that mean "try again later": rate limits and passing backend errors.
@@ -96,7 +98,13 @@ def classify(exc: BaseException) -> ProviderError:
                              reason="token_throttled")
         return NeedsReauth(f"token refresh refused: {exc.args[0] if exc.args else exc}", vendor="google",
                            reason="unauthorized_client" if "unauthorized_client" in str(exc) else None)
-    if isinstance(exc, TransportError | httplib2.HttpLib2Error | socket.timeout | ConnectionError | TimeoutError):
+    if isinstance(exc, NotSent):
+        return Retriable(f"connection failed: {exc}", vendor="google", reason="connect")
+    if isinstance(exc, TransportError):
+        # google-auth's transport error comes from the token fetch only: the call itself never left.
+        return Retriable(f"token fetch failed: {type(exc).__name__}: {exc}", vendor="google",
+                         reason="token_unreachable")
+    if isinstance(exc, httplib2.HttpLib2Error | socket.timeout | ConnectionError | TimeoutError):
         return Retriable(f"transport error: {type(exc).__name__}: {exc}", vendor="google")
     if isinstance(exc, BatchError):
         return Retriable(f"malformed batch answer: {exc}", vendor="google")

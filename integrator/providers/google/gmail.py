@@ -1,8 +1,9 @@
 """Send one email through the Gmail API as the configured Workspace sender.
 
-`messages.send` has no idempotency key, so nothing here retries: a 429 or a 403 rate limit
-(Gmail refused the message) stays Retriable for the outbox to requeue, a daily sending
-limit is Parked, and a 5xx or a transport error raises DeliveryUncertain. The Message-ID is
+`messages.send` has no idempotency key, so nothing here retries: a 429, a 403 rate limit or a
+connection never made (Gmail did not get or refused the message: `never_reached`) stays
+Retriable for the outbox to requeue, a daily sending limit is Parked, and a 5xx or a lost
+answer raises DeliveryUncertain. The Message-ID is
 derived from the outbox key, so even a duplicate in the crash window threads as the same
 message in the recipient's mailbox.
 """
@@ -14,7 +15,7 @@ import hashlib
 from email.message import EmailMessage
 from email.utils import formataddr
 
-from integrator.providers.errors import DeliveryUncertain, Retriable
+from integrator.providers.errors import DeliveryUncertain, Retriable, never_reached
 from integrator.providers.google.client import GoogleClient
 
 GMAIL_SEND_SCOPE = ("https://www.googleapis.com/auth/gmail.send",)
@@ -51,7 +52,7 @@ def send_gmail(client: GoogleClient, sender: str, to: str, subject: str, html: s
     try:
         answer = client.execute(request, retry=False)
     except Retriable as err:
-        if err.status == 429 or (err.status == 403):
+        if never_reached(err) or err.status == 403:
             raise
         raise DeliveryUncertain(str(err), vendor="google", status=err.status, reason="uncertain") from err
     return str(answer.get("id")) if isinstance(answer, dict) and answer.get("id") else None

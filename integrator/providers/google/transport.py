@@ -19,7 +19,9 @@ catches), and a second send is refused with the same error, whatever httplib2's 
 status: our ``RetryPolicy`` repeats it where the caller allowed repeating (reads, creates with
 an id), and where it did not, the caller decides: Gmail's send becomes ``DeliveryUncertain``
 (the outbox's UNCERTAIN window), a coursework create stays ``pending`` and is looked for by its
-marker before anything is created again.
+marker before anything is created again. A connection that could not be made at all raises
+:class:`NotSent` instead (a ``Retriable`` with reason "connect"): nothing left, so nothing needs
+looking for (``providers.errors.never_reached``).
 
 What it covers: every request of a service built by ``GoogleClient.service`` goes through the
 ``AuthorizedHttp`` wrapping this Http, and so does the token refresh it makes (google-auth's
@@ -64,6 +66,10 @@ def _dropped(sock: socket.socket) -> bool:
         return True  # closed under us: a new connection it is
 
 
+class NotSent(httplib2.HttpLib2Error):  # type: ignore[misc]  # httplib2 is untyped
+    """No connection could be made for the request: nothing of it reached the server."""
+
+
 class _SendOnce:
     """One request's view of an httplib2 connection: at most one send, and no reading twice."""
 
@@ -74,6 +80,17 @@ class _SendOnce:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)  # sock, connect, close, host: the connection's own
+
+    def connect(self) -> None:
+        try:
+            self._conn.connect()
+        except OSError as exc:
+            if self._sent:
+                raise  # a reconnect after the request went out: httplib2's loop and AnswerLost decide
+            self._conn.close()
+            # Refused, unreachable, a connect timeout, a failed TLS handshake: safe to send again,
+            # and a create without an idempotency key needs no lookup first (errors.never_reached).
+            raise NotSent(f"no connection ({type(exc).__name__}: {exc}); the request was not sent") from exc
 
     def request(self, method: str, url: str, body: Any = None, headers: Any = None) -> None:
         if self._sent:

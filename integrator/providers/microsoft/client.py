@@ -143,7 +143,8 @@ def map_error(exc: BaseException, op: str) -> ProviderError:
         # Token endpoint said no: wrong secret, expired certificate, unknown app or tenant.
         return NeedsReauth(f"{op}: token request refused: {exc.message}", vendor="graph")
     if isinstance(exc, ServiceRequestError):
-        return Retriable(f"{op}: token endpoint unreachable: {exc.message}", vendor="graph")
+        return Retriable(f"{op}: token endpoint unreachable: {exc.message}", vendor="graph",
+                         reason="token_unreachable")
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         # Nothing reached the server: always safe to try again.
         return Retriable(f"{op}: connection failed: {exc}", vendor="graph", reason="connect")
@@ -193,7 +194,7 @@ class GraphClient:
         """Run `fn(sdk)` once per attempt; map every failure to our error classes.
 
         `retry=False` for calls that must not be repeated blindly (sendMail): the caller
-        decides what a Retriable means for it (see `never_reached`).
+        decides what a Retriable means for it (see `providers.errors.never_reached`).
 
         Every attempt is counted in the `graph` API-call metrics by its outcome.
         """
@@ -327,7 +328,3 @@ def _item_error(op: str, status: int, headers: dict[str, Any] | None, body: byte
         pass
     return error_for_status(op, status, code, str(message), _header(headers, "Retry-After"))
 
-
-def never_reached(err: Retriable) -> bool:
-    """429 and connect failures mean the service did not act on the request."""
-    return err.status == 429 or err.reason == "connect"

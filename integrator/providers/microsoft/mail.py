@@ -16,8 +16,8 @@ from msgraph.generated.models.message import Message
 from msgraph.generated.models.recipient import Recipient
 from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
 
-from integrator.providers.errors import DeliveryUncertain, Retriable
-from integrator.providers.microsoft.client import GraphClient, never_reached
+from integrator.providers.errors import DeliveryUncertain, Retriable, never_reached
+from integrator.providers.microsoft.client import GraphClient
 
 
 def send_mail(client: GraphClient, sender: str, to: str, subject: str, html: str, text: str | None = None,

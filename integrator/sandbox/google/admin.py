@@ -63,6 +63,8 @@ def _dispatch(app: GoogleApp, verb: str, path: str, args: Json) -> Any:
             state.log.reset()
             return None
         return {"total": state.log.total(), "items": len(state.log.items()), "writes": len(state.log.writes()),
+                "api_requests": state.log.api_requests(), "token_fetches": state.log.token_fetches(),
+                "api_writes": sum(1 for e in state.log.writes() if e.api != "oauth"),
                 "counts": state.log.counts()}  # fmt: skip
     if route == "latency":
         if verb == "POST":
