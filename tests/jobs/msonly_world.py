@@ -167,7 +167,8 @@ class MsOnlyWorld:
         return GraphClient(org.microsoft, policy=fast_policy())
 
     def client_folders(self) -> dict[str, str]:
-        """Each client's task folder in the library, recorded as the weekly side records it."""
+        """Each client's task folder in the library, recorded as the weekly side records it (a folder
+        the weekly setup has made already is found by its name and its row kept)."""
         assert self.drive_id is not None
         client = self.graph()
         try:
@@ -176,7 +177,11 @@ class MsOnlyWorld:
             client.close()
         with self.store.session() as s:
             org_id = s.scalars(select(Organisation.id).where(Organisation.key == ORG)).one()
+            recorded = set(s.scalars(select(ExternalResource.local_key).where(
+                ExternalResource.organisation_id == org_id, ExternalResource.kind == "sp_folder")))
             for code, folder in made.items():
+                if f"folder:{code}" in recorded:
+                    continue
                 s.add(ExternalResource(organisation_id=org_id, kind="sp_folder", local_key=f"folder:{code}",
                                        external_id=folder.id, status="active",
                                        state={"drive_id": self.drive_id, "web_url": folder.web_url}))
