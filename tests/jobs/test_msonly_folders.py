@@ -260,3 +260,14 @@ def test_ten_percent_faults_and_lost_answers_converge_with_no_duplicates(world: 
     invitations = Counter(m.to[0] for m in world.sb.sent_mail() if m.sender.startswith("no-reply@"))
     assert invitations == Counter({world.emails[c]: 1 for c in CODES} | {world.coordinator: 5}), \
         "one sharing letter per person and folder, never a second"
+
+
+def test_the_teams_meeting_body_says_the_days_task_is_in_the_clients_own_folder(world: MsOnlyWorld) -> None:
+    world.weekly_setup()
+
+    with world.sb.state.lock:
+        bodies = [str(e.data["body"]["content"]) for e in world.sb.graph.events.values()]
+    assert len(bodies) == 3  # tiistai Tue and Thu, keskiviikko Wed
+    for body in bodies:
+        assert "Päivän tehtävä on omassa tehtäväkansiossasi" in body
+        assert "sharepoint" not in body.lower(), "one event for the whole group links no client's own folder"

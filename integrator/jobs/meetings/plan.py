@@ -82,9 +82,14 @@ def meeting_spec(org_cfg: OrganisationConfig, settings: Settings, group: PeerGro
     if group.coordinator is None:
         raise LookupError(f"group {group.key} has no coordinator: the meeting needs an organiser")
     tz = group.time_zone
+    # Where the day's task is: each client of an organisation on Microsoft 365 alone with task
+    # folders has a folder of their own (jobs.weekly.sharepoint), so one shared event cannot link
+    # it; the weekly letter carries each client's own link (jobs.notify.letters).
+    own_folder = org_cfg.google is None and org_cfg.microsoft is not None and org_cfg.microsoft.task_folders is not None
     body = render(org_cfg.templates_dir, "meeting_body.html.j2", group_name=group.name, date=wd.day,
                   start=wd.meeting_start, end=wd.meeting_end, tz=tz, instructions=wd.instructions,
-                  tasks=[t.title for t in wd.tasks], coordinator_name=group.coordinator.display_name)
+                  tasks=[t.title for t in wd.tasks], coordinator_name=group.coordinator.display_name,
+                  own_task_folder=own_folder)
     offsets = settings.schedule.reminder_offsets_minutes
     return MeetingSpec(
         organizer=group.coordinator.email,
