@@ -55,6 +55,13 @@ def test_the_demo_plays_the_week_and_writes_the_register(tmp_path: Path) -> None
     assert ("Tiistairyhmä (pitkä jakso): 6 vastausta; digituki ennen jaksoa: tarvitsin paljon tukea 1, "
             "tarvitsin vähän tukea 2, en tarvinnut tukea 2, autoin ja tuin muita digiasioissa 1") in text
     assert "Torstairyhmä (intervallijakso): 3 vastausta; alle 5, lukuja ei näytetä" in text
+    # The second organisation, on Microsoft 365 alone: Teams attendance and a return saved in the
+    # client's SharePoint task folder (read from the drive's delta) make the register.
+    assert result["microsoft_table"] == {"N-0001": {TUE: "present", THU: "present"},
+                                         "N-0002": {TUE: "present", THU: "absent"},  # a return in the folder
+                                         "N-0003": {TUE: "absent", THU: "absent"}}  # 15 min is too short
+    assert "Organisaatio naantali (vain Microsoft 365)" in text and "palautuksia kansiossa 1" in text
+    assert "@" not in text.split("Läsnäolot viikolla 2026-W03, naantali:")[1].split("Rekisteri:")[0]
     rows = list(load_workbook(result["xlsx"]).active.iter_rows(values_only=True))
     assert rows[4][:3] == ("K-0001", "pitka", "läsnä")
     assert result["csv"].read_text(encoding="utf-8").splitlines()[-1].endswith(";15;135,00;")  # last: huomautukset

@@ -7,6 +7,10 @@ absent, one dials in by phone, one returns a photo only), the nightly sync runs 
 the coordinator maps the phone number and excuses a sick day, the social worker is alerted of
 a repeated absence, and the attendance register is printed and written as CSV and XLSX.
 
+Then a second, small organisation on Microsoft 365 alone (integrator.demo.msonly) plays the same
+week: Teams meetings, letters by Graph mail, SharePoint task folders, a return saved in a folder
+and Teams attendance read by the nightly sync; its register lines are printed.
+
 The periods start in the demo week, so its letters carry the evaluation survey's start round:
 one Google Form per group, made before the letters go; clients answer on their group's day, the
 nightly sync harvests the answers, and a short summary shows the results (nothing under five).
@@ -22,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from integrator.demo.msonly import ORG_MS, MsOnlyDemo
 from integrator.demo.world import ORG, DemoWorld, local
 from integrator.domain.finnish import fi_decimal
 from integrator.domain.surveys import MIN_ANSWERS, PILOT_START, shown
@@ -163,6 +168,39 @@ def _survey_summary(store: Store) -> tuple[list[str], dict[str, int]]:
     return lines, answers
 
 
+def _microsoft_only(sb: Sandbox, store: Store, folder: Path, db_url: str, say: Any) -> dict[str, Any]:
+    """The second organisation's week, on Microsoft 365 alone: Teams, Graph mail, SharePoint folders."""
+    sb.state.clock.set(SETUP_AT)
+    m = MsOnlyDemo.build(sb, store, folder / ORG_MS, db_url)
+    say("")
+    say(f"Organisaatio {ORG_MS} (vain Microsoft 365): 3 asiakasta yhdessä ryhmässä; Teams-kokoukset, "
+        f"Graph-posti ja SharePoint-tehtäväkansiot")
+    say(f"Viikon {WEEK} valmistelu: " + ", ".join(f"{k}={v}" for k, v in m.weekly_setup(WEEK).items()))
+    say(f"Viikkokirjeet: {m.letters(WEEK)} lähetetty Graphin kautta (linkki omaan tehtäväkansioon)")
+    sb.state.clock.set(local(TUE, 12))
+    m.attend("N-0001", TUE, 50)
+    m.save_return("N-0002", TUE, "tehtava.docx")
+    say(f"  {day_heading(TUE)}: N-0001 Teams-kokouksessa 50 min; N-0002 tallensi palautuksen tehtäväkansioonsa; "
+        f"N-0003 poissa")
+    for day, night in ((TUE, WED), (THU, FRI)):
+        if day == THU:
+            sb.state.clock.set(local(THU, 12))
+            m.attend("N-0001", THU, 45)
+            m.attend("N-0003", THU, 15)
+            say(f"  {day_heading(THU)}: N-0001 Teams-kokouksessa 45 min; N-0003 vain 15 min; N-0002 poissa")
+        sb.state.clock.set(local(night, 2))
+        r = m.nightly_sync()
+        c = r.counts
+        say(f"  yöajo {night.day}.{night.month}. klo 2.00: {STATUS_FI.get(r.status.value, r.status.value)}, "
+            f"läsnä {c.get('days_present', 0)}, poissa {c.get('days_absent', 0)}, "
+            f"palautuksia kansiossa {c.get('sharepoint_returns_written', 0)}")
+    reg = build_week(store, ORG_MS, WEEK, rules=m.settings.rules_for(ORG_MS))
+    say(f"Läsnäolot viikolla {WEEK}, {ORG_MS}:")
+    for line in _table(reg):
+        say(line)
+    return {"table": reg.table()}
+
+
 def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
     started = wall.monotonic()
     if folder.exists():
@@ -213,6 +251,7 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
         month = build_month(store, ORG, "2026-01", rules=rules)
         csv_path = write(month, "csv", folder / "lasnaolot-2026-01.csv")
         xlsx_path = write(month, "xlsx", folder / "lasnaolot-2026-01.xlsx")
+        microsoft = _microsoft_only(sb, store, folder, db_url, say)
     elapsed = wall.monotonic() - started
     say("")
     say(f"Rekisteri: {csv_path.resolve()}")
@@ -220,4 +259,4 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
     say(f"Valmis {elapsed:.1f} sekunnissa.")
     store.dispose()
     return {"table": week_reg.table(), "alerts": len(alerts), "sent": sent, "csv": csv_path, "xlsx": xlsx_path,
-            "seconds": elapsed, "survey_answers": survey_answers}
+            "seconds": elapsed, "survey_answers": survey_answers, "microsoft_table": microsoft["table"]}
