@@ -16,12 +16,14 @@ and `client_folders()` makes them directly as the weekly side records them (Exte
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from sqlalchemy import select
 
@@ -56,6 +58,20 @@ BRIEFED = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 #: group key -> (name, weekdays, clients)
 GROUPS: dict[str, tuple[str, list[int], int]] = {"tiistai": ("Tiistai- ja torstairyhmä", [2, 4], 3),
                                                  "keskiviikko": ("Keskiviikkoryhmä", [3], 2)}
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[Sandbox]:
+    with Sandbox() as sb:
+        yield sb
+
+
+def fresh(sb: Sandbox) -> Sandbox:
+    """The module's sandbox as a new test finds it: emptied, no faults, the clock on the Friday before."""
+    sb.reset()
+    sb.state.faults.clear()
+    sb.state.clock.set(FRIDAY_BEFORE)
+    return sb
 
 
 def local(day: date, hh: int, mm: int = 0) -> datetime:

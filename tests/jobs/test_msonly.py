@@ -8,7 +8,6 @@ language), "keskiviikko" Wed 14.1. (K-0004, K-0005); every meeting 10-11 Helsink
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,21 +31,15 @@ from integrator.store.models import (
     Task,
     WorkDay,
 )
-from tests.jobs.msonly_world import FRIDAY_BEFORE, ORG, THU, TUE, WED, WEEK, MsOnlyWorld, local
+from tests.jobs import msonly_world as mw
+from tests.jobs.msonly_world import ORG, THU, TUE, WED, WEEK, MsOnlyWorld, fresh, local
 
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
+sandbox_server = mw.sandbox_server  # fixture: one sandbox per module
 
 
 @pytest.fixture
 def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> MsOnlyWorld:
-    sandbox_server.reset()
-    sandbox_server.state.faults.clear()
-    sandbox_server.state.clock.set(FRIDAY_BEFORE)
-    return MsOnlyWorld.build(sandbox_server, store, tmp_path)
+    return MsOnlyWorld.build(fresh(sandbox_server), store, tmp_path)
 
 
 def days(w: MsOnlyWorld) -> list[tuple[str, str, int]]:

@@ -32,7 +32,8 @@ from integrator.store.models import (
     JobRun,
     OutboxMessage,
 )
-from tests.jobs.msonly_world import FRIDAY_BEFORE, ORG, THU, WED, WEEK, MsOnlyWorld, local
+from tests.jobs import msonly_world as mw
+from tests.jobs.msonly_world import ORG, THU, WED, WEEK, MsOnlyWorld, fresh, local
 
 CODES = ["K-0001", "K-0002", "K-0003", "K-0004", "K-0005"]
 TASKS = """
@@ -45,19 +46,12 @@ tasks:
       harder: {title: "Päiväkirja: pohdinta", instructions: "Pohdi, mikä tänään onnistui ja miksi."}
 """
 
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
+sandbox_server = mw.sandbox_server  # fixture: one sandbox per module
 
 
 @pytest.fixture
 def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> Iterator[MsOnlyWorld]:
-    sandbox_server.reset()
-    sandbox_server.state.faults.clear()
-    sandbox_server.state.clock.set(FRIDAY_BEFORE)
-    yield MsOnlyWorld.build(sandbox_server, store, tmp_path, task_folders=True)
+    yield MsOnlyWorld.build(fresh(sandbox_server), store, tmp_path, task_folders=True)
     sandbox_server.state.faults.clear()
 
 

@@ -9,7 +9,6 @@ the Teams meetings: whatever is present comes from a return alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,21 +21,15 @@ from integrator.reports.register import build_week
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import Client, Submission, SyncCursor
-from tests.jobs.msonly_world import FRIDAY_BEFORE, ORG, TUE, WED, WEEK, MsOnlyWorld, local
+from tests.jobs import msonly_world as mw
+from tests.jobs.msonly_world import ORG, TUE, WED, WEEK, MsOnlyWorld, fresh, local
 
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
+sandbox_server = mw.sandbox_server  # fixture: one sandbox per module
 
 
 @pytest.fixture
 def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> MsOnlyWorld:
-    sandbox_server.reset()
-    sandbox_server.state.faults.clear()
-    sandbox_server.state.clock.set(FRIDAY_BEFORE)
-    w = MsOnlyWorld.build(sandbox_server, store, tmp_path, task_folders=True, rules={"day_return_deadline": "16:00"})
+    w = MsOnlyWorld.build(fresh(sandbox_server), store, tmp_path, task_folders=True, rules={"day_return_deadline": "16:00"})
     w.weekly_setup()
     w.client_folders()
     return w
