@@ -79,6 +79,27 @@ def _return_folders(s: Session, org_id: int, org_cfg: OrganisationConfig) -> dic
     return out
 
 
+def _task_documents(s: Session, org_id: int) -> dict[str, tuple[str, str]]:
+    """"<code>:<day>:t<position>" -> (name, address) of each client's task document in their own
+    SharePoint folder (weekly setup's "sp_document", `jobs.weekly.sharepoint`), as Graph's driveItem
+    gave its `webUrl`. Only an organisation on Microsoft 365 alone with task folders has them."""
+    rows = s.scalars(select(ExternalResource).where(
+        ExternalResource.organisation_id == org_id, ExternalResource.kind == "sp_document",
+        ExternalResource.status == "active", ExternalResource.local_key.like("document:%")))
+    return {r.local_key.split(":", 1)[1]: (str(r.state.get("name") or ""), str(r.state["web_url"]))
+            for r in rows if (r.state or {}).get("web_url")}
+
+
+def _own_folder_entry(entry: dict[str, Any], client: Client, task: Task, day: date,
+                      documents: dict[str, tuple[str, str]], folder: str | None) -> dict[str, Any]:
+    """A task of a client with a SharePoint task folder: its link is the day's date-named
+    document there; a document not (yet) made links the folder, never a broken address."""
+    found = documents.get(f"{client.code}:{day.isoformat()}:t{task.position}")
+    if found is not None:
+        return {**entry, "link": found[1], "document": found[0].removesuffix(".txt") or None}
+    return {**entry, "link": folder, "document": None}
+
+
 def coordinator_view(staff: StaffUser | None) -> dict[str, Any]:
     if staff is None:
         return {"name": "ohjaaja", "email": "", "phone": None}
@@ -108,6 +129,12 @@ def _task_entry(task: Task, client: Client, choice: VariantKind | None,
         link = drive_link(task.material_file_id)
     return {"title": variant.title if variant else task.title,
             "instructions": variant.instructions if variant else None, "link": link}
+
+
+def _entry(task: Task, client: Client, choice: VariantKind | None, coursework: dict[str, str], drive: bool,
+           day: date, documents: dict[str, tuple[str, str]], folder: str | None, own_folders: bool) -> dict[str, Any]:
+    entry = _task_entry(task, client, choice, coursework, drive)
+    return _own_folder_entry(entry, client, task, day, documents, folder) if own_folders else entry
 
 
 def _coursework_links(s: Session, org_id: int, week: str) -> dict[str, str]:
@@ -165,6 +192,9 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
         choices = {c.client_id: c.kind for c in s.scalars(select(ClientVariantChoice))}
         coursework = _coursework_links(s, org_id, week)
         folders = _return_folders(s, org_id, org_cfg)
+        own_folders = org_cfg.google is None and org_cfg.microsoft is not None \
+            and org_cfg.microsoft.task_folders is not None
+        documents = _task_documents(s, org_id) if own_folders else {}
         drafts: dict[int, _LetterDraft] = {}
         for wd in days:
             group = by_id[wd.group_id]
@@ -179,8 +209,10 @@ def queue_weekly_letters(store: Store, settings: Settings, org_key: str, week: s
                     "group_name": group.name, "provider": PROVIDER_NAMES[group.meeting_provider],
                     "join_url": link, "cancelled": cancelled, "cancelled_reason": wd.cancelled_reason,
                     "instructions": wd.instructions,
-                    "tasks": [] if cancelled else [_task_entry(t, client, choices.get(client.id), coursework,
-                                                               org_cfg.google is not None) for t in wd.tasks],
+                    "tasks": [] if cancelled else [_entry(t, client, choices.get(client.id), coursework,
+                                                          org_cfg.google is not None, wd.day, documents,
+                                                          folders.get(client.code) if own_folders else None,
+                                                          own_folders) for t in wd.tasks],
                 })
         idle = _weeks_without_work(groups, week, org_cfg.closure_days, set(drafts))
         all_drafts = sorted([*drafts.values(), *idle.values()], key=lambda d: d.client.code)
