@@ -17,6 +17,10 @@ from integrator.jobs.notify.letters import queue_weekly_letters
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
 from integrator.store.models import ExternalResource, OutboxMessage
+from tests.jobs.msonly_world import THU as ms_thu
+from tests.jobs.msonly_world import TUE as ms_tue
+from tests.jobs.msonly_world import WED as ms_wed
+from tests.jobs.msonly_world import MsOnlyWorld, fresh
 from tests.jobs.test_nightly_sync import GROUPS, WEEK, _world
 
 
@@ -119,3 +123,36 @@ def test_a_week_closed_on_every_day_says_the_place_is_closed(sandbox_server: San
     assert sorted(letters_) == ["K-0001", "K-0002", "K-0003", "K-0004", "K-0005", "K-0006"]
     assert ("ei ole etätyötoimintaa: toimipiste on suljettu (tiistai 5.1.), toimipiste on suljettu "
             "(torstai 7.1.).") in letters_["K-0001"].body_text
+
+
+def test_a_microsoft_only_letter_links_each_days_date_named_document_and_a_missing_one_links_the_folder(
+        sandbox_server: Sandbox, store: Store, tmp_path: Path) -> None:
+    w = MsOnlyWorld.build(fresh(sandbox_server), store, tmp_path, task_folders=True)
+    w.weekly_setup()
+    with w.store.session() as s:
+        rows = {r.local_key: r.state for r in s.scalars(select(ExternalResource).where(
+            ExternalResource.kind.in_(("sp_document", "sp_folder"))))}
+        del_doc = s.scalars(select(ExternalResource).where(  # K-0004's Wednesday document went missing
+            ExternalResource.local_key == f"document:K-0004:{ms_wed.isoformat()}:t1")).one()
+        s.delete(del_doc)
+    tue, thu = (rows[f"document:K-0001:{d.isoformat()}:t1"]["web_url"] for d in (ms_tue, ms_thu))
+
+    queue_weekly_letters(w.store, w.settings, "naantali", "2026-W03", now=w.sb.state.clock.now())
+
+    with w.store.session() as s:
+        sent = {m.to_address: m for m in s.scalars(select(OutboxMessage))}
+    first, plain, fourth = (sent[w.emails[c]] for c in ("K-0001", "K-0002", "K-0004"))
+    assert tue != thu and tue.startswith("https://") and "2026-01-13" in tue
+    for url in (tue, thu):
+        assert url in first.body_text and f'href="{url}"' in first.body_html
+    assert first.body_text.index("Tiistai 13.1.") < first.body_text.index(tue) < first.body_text.index("Torstai 15.1.") \
+        < first.body_text.index(thu), "each day's own document under that day"
+    assert "tiedostona 2026-01-13 Päivän tehtävä." in first.body_text
+    assert "Tiedoston nimi on 2026-01-13 Päivän tehtävä." in plain.body_text  # plain language
+    folder = rows["folder:K-0004"]["web_url"]
+    assert f"- Päivän tehtävä: {folder}\n" in fourth.body_text, "no document: the folder, never a broken link"
+    assert "google" not in first.body_html.lower()
+    with w.sb.state.lock:
+        bodies = {str(e.data["body"]["content"]) for e in w.sb.graph.events.values()}
+    assert any("tiedostona, jonka nimi alkaa päivämäärällä 2026-01-13" in b for b in bodies)
+    assert all("sharepoint" not in b.lower() for b in bodies), "one event per group links no client's folder"

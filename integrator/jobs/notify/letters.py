@@ -128,7 +128,7 @@ def _task_entry(task: Task, client: Client, choice: VariantKind | None,
     if link is None and task.material_file_id and drive:
         link = drive_link(task.material_file_id)
     return {"title": variant.title if variant else task.title,
-            "instructions": variant.instructions if variant else None, "link": link}
+            "instructions": variant.instructions if variant else None, "link": link, "document": None}
 
 
 def _entry(task: Task, client: Client, choice: VariantKind | None, coursework: dict[str, str], drive: bool,
