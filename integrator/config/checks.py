@@ -48,6 +48,7 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
             add(loc, "expected an email address (name@example.fi)")
 
     check_zone(("time_zone",), settings.time_zone)
+    _check_schedule_order(add, settings)
     if settings.database_url:
         _check_database_url(add, settings.database_url)
 
@@ -170,6 +171,18 @@ def semantic_problems(settings: Settings, sources: Sources, check_secrets: bool)
                     _check_file(add, ("organisations", i, "sign_in", "providers", j, "ca_bundle"),
                                 provider.ca_bundle, "CA bundle")
     return problems
+
+
+def _check_schedule_order(add: Any, settings: Settings) -> None:
+    """The scheduled weekly setup must come before the letters in the week: a letter is written
+    once, with the links that exist then, so a setup after it leaves the clients' letters without
+    next week's meetings and task documents."""
+    setup, letter = settings.schedule.weekly_setup, settings.schedule.weekly_letter
+    if setup.enabled and letter.enabled and (setup.weekday, setup.time) >= (letter.weekday, letter.time):
+        add(("schedule", "weekly_setup"), f"the weekly setup (weekday {setup.weekday} {setup.time:%H:%M}) runs after "
+                                          f"the weekly letters (weekday {letter.weekday} {letter.time:%H:%M}): "
+                                          "next week's letters would go out without their meeting and task links; "
+                                          "schedule it earlier in the week (e.g. weekday 3, 09:00)")
 
 
 def _check_mail(add: Any, o: tuple[int | str, ...], org: OrganisationConfig) -> None:

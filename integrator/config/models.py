@@ -145,7 +145,9 @@ class Schedule(Strict):
     reminders_every_minutes: int = Field(5, ge=1, le=60)
     reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [60])
     weekly_letter: WeeklyAt = WeeklyAt()
-    weekly_setup: WeeklyAt = WeeklyAt(weekday=5, time=time(9, 0), enabled=False)
+    # Next week's setup runs before next week's letters (the day before, by default): a letter is
+    # written once, with the meeting and task links that exist when it is queued.
+    weekly_setup: WeeklyAt = WeeklyAt(weekday=3, time=time(9, 0), enabled=False)
     # Organisations sending at once (each from its own mailbox, paced to its own limits): the
     # threads mostly wait on the pacing, so a handful covers many organisations.
     send_threads: int = Field(8, ge=1, le=64)
