@@ -217,9 +217,10 @@ class DriveStore:
             parent["siteId"] = drive.site_id
         body["parentReference"] = parent
         if item.deleted:
+            # A deleted item keeps its folder/file facet beside "deleted" (driveitem-delta.md, example 2).
             body["deleted"] = {"state": "deleted"}
-        elif item.is_folder:
-            body["folder"] = {"childCount": len(self.children(item.id))}
+        if item.is_folder:
+            body["folder"] = {"childCount": 0 if item.deleted else len(self.children(item.id))}
         else:
             body["file"] = {"mimeType": "application/octet-stream", "hashes": {}}
         return body
