@@ -175,7 +175,7 @@ def delete_item(drive_id: str, item_id: str) -> Response:
 def _recipient_permission(email: str, roles: list[str], sign_in: bool) -> Json:
     user = tenant().find_user(email)
     who: Json = ({"id": user["id"], "displayName": user["displayName"], "email": user["mail"]} if user
-                 else {"displayName": email, "email": email})
+                 else {"id": store().guest_id(email), "displayName": email, "email": email})
     # SharePoint's claims login: a member by UPN, anyone else as a guest of the invitation.
     login = f"i:0#.f|membership|{user['userPrincipalName'].lower()}" if user else f"i:0#.f|membership|urn%3aspo%3aguest#{email.lower()}"
     site_user = {"id": str(10 + sum(len(p) for p in store().permissions.values())), "displayName": who["displayName"], "email": email,
