@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 
-from integrator.config import OrganisationConfig
+from integrator.config import OrganisationConfig, Settings
+from integrator.domain.types import JobStatus
+from integrator.jobs.tenant_check import run_tenant_check
 from integrator.providers.errors import NeedsReauth, Retriable
 from integrator.providers.microsoft.check import run_checks
 from integrator.providers.microsoft.client import GraphClient
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
+from integrator.store.db import Store
+from integrator.store.models import JobRun
 
 COACH = "ohjaaja@sandbox.example.fi"
 SENDER = "posti@sandbox.example.fi"
@@ -207,3 +211,20 @@ def test_without_the_settings_permission_the_sharing_policy_is_left_to_check_by_
     assert result.detail == ("could not read (permission SharePointTenantSettings.Read.All missing): check by hand "
                              "in SharePoint admin center > Policies > Sharing")
     assert SETTINGS_READ in result.hint and "grant admin consent" in result.hint
+
+
+def test_the_recorded_tenant_check_keeps_a_warning_with_its_fix_and_still_succeeds(
+        sb: Sandbox, tmp_path: Path, store: Store) -> None:
+    cfg = org(sb, tmp_path, permissions=[*DEFAULTS, "Files.ReadWrite.All"])
+    drive_id = sb.graph.add_drive("tyotoiminta")
+    cfg = with_task_folders(cfg, drive_id, sb.graph.site_of(drive_id))
+
+    check = run_tenant_check(store, Settings(organisations=[cfg]), "raisio")
+
+    assert check.status is JobStatus.SUCCEEDED
+    with store.session() as s:
+        run = s.get(JobRun, check.run_id)
+        assert run is not None and run.counts["warn"] == 1
+        warning = run.params["warnings"]["microsoft.sharing"]
+    assert "could not read (permission SharePointTenantSettings.Read.All missing)" in warning["detail"]
+    assert "Policies > Sharing" in warning["en"] and "Käytännöt > Jakaminen" in warning["fi"]
