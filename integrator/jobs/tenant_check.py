@@ -4,7 +4,8 @@ time and the history, and the CLI's `integrator tenant check` and the page run t
 
 The run's `counts` are the checks per status ({"ok": 9, "fail": 1, ...}); each failing check is an
 error item (its name, the vendor's text, kind "tenant_check") and its fix hints are in `params`
-("hints": name -> {"en", "fi"}), since an error item has no field for them. Staff addresses in
+("hints": name -> {"en", "fi"}), since an error item has no field for them; a "warn" check (the
+run still succeeds) is in `params` "warnings": name -> {"detail", "en", "fi"}. Staff addresses in
 names and hints keep their local part only ("ohjaaja@…", as the Google checks already name them):
 job runs never hold an address (`RunRecorder.error` redacts what is left).
 """
@@ -78,16 +79,22 @@ def run_tenant_check(store: Store | None, settings: Settings, org_key: str, *, t
         recorder.finish(JobStatus.FAILED)
         raise
     hints: dict[str, dict[str, str]] = {}
+    warnings: dict[str, dict[str, str]] = {}
     for r in results:
         recorder.count(r.status)
+        name = mask_addresses(r.name)
         if r.status == "fail":
-            name = mask_addresses(r.name)
             recorder.error(name, mask_addresses(r.detail), kind=KIND)
             hints[name] = {"en": mask_addresses(r.hint), "fi": mask_addresses(r.hint_fi)}
+        elif r.status == "warn":
+            # Not a failure (e.g. a setting the app may not read: checked by hand), but the admin's to do.
+            warnings[name] = {"detail": mask_addresses(r.detail), "en": mask_addresses(r.hint),
+                              "fi": mask_addresses(r.hint_fi)}
     with store.session() as s:
         run = s.get(JobRun, recorder.run_id)
         assert run is not None
-        run.params = {"org": org_key, "hints": hints, "checks": [mask_addresses(r.name) for r in results]}
+        run.params = {"org": org_key, "hints": hints, "warnings": warnings,
+                      "checks": [mask_addresses(r.name) for r in results]}
         if actor is not None:
             s.add(AuditEvent(organisation_id=org_id, actor=actor, action="tenant.check", entity="organisation",
                              entity_id=str(org_id) if org_id is not None else org_key,

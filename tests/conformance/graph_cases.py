@@ -27,7 +27,7 @@ from msgraph.generated.users.item.online_meetings.create_or_get.create_or_get_po
 )
 from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
 
-from tests.conformance.graph_check import DOCS, ENTRA_DOCS, Case
+from tests.conformance.graph_check import ALEX, DOCS, ENTRA_DOCS, Case
 
 API = f"{DOCS}:api-reference/v1.0/api"
 SNIPPETS = f"{DOCS}:api-reference/v1.0/includes/snippets/python"
@@ -449,6 +449,148 @@ BATCH = [
          exact={"responses[1].id": "2", "responses[1].status": 424}),
 ]
 
+# ---- drive items (task folders in a SharePoint library) --------------------------------------------
+#: The examples call the signed-in user's OneDrive (/me/drive); each page lists /drives/{drive-id} too.
+MY_DRIVE = "delegated /me/drive -> app-only /drives/{drive-id} (the page's HTTP request forms)"
+FILES = frozenset({"Files.ReadWrite.All"})  # the pages' least privileged application permission for writes
+FILES_READ = frozenset({"Files.Read.All"})
+ITEMS = "/drives/{drive}/items"
+APP_ONLY_AUTHOR = "an app-only write: createdBy/lastModifiedBy name the application (the example is a user's write)"
+NEW_FOLDER_OUT = {
+    "createdBy": {"user": {"displayName": "Ryan Gregg", "id": "309EC495-3E92-431D-9124-F0299633171D"}},
+    "createdDateTime": "2016-09-20T14:34:00Z", "eTag": "343F1FBD-E9B3-4DDE-BCA7-D61AEAFF44E5,1",
+    "id": "ACEA49D1-1444-45A9-A1CB-68B1B28AE491",
+    "lastModifiedBy": {"user": {"displayName": "Ryan Gregg", "id": "309EC495-3E92-431D-9124-F0299633171D"}},
+    "lastModifiedDateTime": "2016-09-20T14:34:00Z", "name": "New Folder",
+    "parentReference": {"driveId": "5FE38E3C-051C-4D55-9B83-8A437658275B", "id": "E67A8F34-B0AA-46E1-8FF7-0750A29553DF",
+                        "path": "/drive/root:/"},
+    "size": 0, "folder": {"childCount": 0}}
+NEW_FOLDER_IN = {"name": "New Folder", "folder": {}, "@microsoft.graph.conflictBehavior": "rename"}
+INVITE_IN = {"recipients": [{"email": "ryan@contoso.com"}], "message": "Here's the file that we're collaborating on.",
+             "requireSignIn": True, "sendInvitation": True, "roles": ["write"], "password": "password123",
+             "expirationDateTime": "2018-07-15T14:00:00.000Z"}
+INVITE_OUT = {"value": [{
+    "@deprecated.GrantedTo": "GrantedTo has been deprecated. Refer to GrantedToV2",
+    "grantedTo": {"user": {"displayName": "Robin Danielsen", "id": "42F177F1-22C0-4BE3-900D-4507125C5C20"}},
+    "grantedToV2": {"user": {"id": "42F177F1-22C0-4BE3-900D-4507125C5C20", "displayName": "Robin Danielsen"},
+                    "siteUser": {"id": "1", "displayName": "Robin Danielsen", "loginName": "Robin Danielsen"}},
+    "hasPassword": True, "id": "CCFC7CA3-7A19-4D57-8CEF-149DB9DDFA62",
+    "invitation": {"email": "robin@contoso.com", "signInRequired": True}, "roles": ["write"],
+    "expirationDateTime": "2018-07-15T14:00:00.000Z"}]}
+PERMISSIONS_OUT = {"value": [
+    {"id": "1", "roles": ["write"], "link": {"webUrl": "https://onedrive.live.com/redir?resid=5D33DD65C6932946!70859",
+                                             "type": "edit"}},
+    {"id": "2", "roles": ["write"], "grantedTo": {"user": {"id": "5D33DD65C6932946", "displayName": "John Doe"}},
+     "inheritedFrom": {"driveId": "1234567890ABD", "id": "1234567890ABC!123", "path": "/drive/root:/Documents"}}]}
+NOT_FOUND = {"error.code": "itemNotFound"}
+ERRORS = f"{DOCS}:concepts/errors.md#code-property"
+SETTINGS_OUT = {
+    "@odata.type": "#microsoft.graph.sharepointSettings",
+    "allowedDomainGuidsForSyncApp": ["bdd1ab9b-3fd0-4def-a761-ec8d7471732c"],
+    "availableManagedPathsForSiteCreation": ["/sites/", "/teams/"], "deletedUserPersonalSiteRetentionPeriodInDays": 344,
+    "excludedFileExtensionsForSyncApp": [".md", ".git"],
+    "idleSessionSignOut": {"isEnabled": True, "warnAfterInSeconds": 120, "signOutAfterInSeconds": 300},
+    "imageTaggingOption": "basic", "isCommentingOnSitePagesEnabled": True, "isFileActivityNotificationEnabled": True,
+    "isLegacyAuthProtocolsEnabled": False, "isLoopEnabled": True, "isMacSyncAppEnabled": False,
+    "isRequireAcceptingUserToMatchInvitedUserEnabled": True, "isResharingByExternalUsersEnabled": True,
+    "isSharePointMobileNotificationEnabled": True, "isSharePointNewsfeedEnabled": True, "isSiteCreationEnabled": True,
+    "isSiteCreationUIEnabled": True, "isSitePagesCreationEnabled": True, "isSitesStorageLimitAutomatic": True,
+    "isSyncButtonHiddenOnPersonalSite": True, "isUnmanagedSyncAppForTenantRestricted": True,
+    "personalSiteDefaultStorageLimitInMB": 113664, "sharingAllowedDomainList": ["contoso.com", "fabrikam.com"],
+    "sharingBlockedDomainList": ["contoso.com", "fabrikam.com"], "sharingCapability": "externalUserAndGuestSharing",
+    "sharingDomainRestrictionMode": "allowList", "siteCreationDefaultManagedPath": "/sites/",
+    "siteCreationDefaultStorageLimitInMB": 808034,
+    "tenantDefaultTimezone": "(UTC-05:00) Eastern Time (US and Canada)"}
+EMPTY_LIST = "an example value; this tenant has none"
+SETTINGS_SHAPE = ("the example wraps the object in \"value\"; the service answers the entity itself "
+                  "(@odata.context .../admin/sharepoint/settings/$entity), which is what the SDK's "
+                  "admin.sharepoint.settings.get() parses: the inner object is compared")
+
+DRIVE = [
+    Case("create-folder", f"{API}/driveitem-post-children.md#example", "POST", f"{ITEMS}/root/children", 201,
+         body=NEW_FOLDER_IN, response=NEW_FOLDER_OUT, permissions=FILES, adapted=MY_DRIVE,
+         ignore={"createdBy.user": APP_ONLY_AUTHOR, "lastModifiedBy.user": APP_ONLY_AUTHOR},
+         # "New Folder" is taken in this library: rename chooses a new name, as the example says.
+         exact={"name": "New Folder 1", "folder.childCount": 0}),
+    Case("create-folder, conflictBehavior fail", f"{API}/driveitem-post-children.md#request (conflictBehavior); "
+         f"code: {ERRORS} (nameAlreadyExists)", "POST", f"{ITEMS}/root/children", 409,
+         body={**NEW_FOLDER_IN, "@microsoft.graph.conflictBehavior": "fail"}, response=ERROR, permissions=FILES,
+         adapted=MY_DRIVE, exact={"error.code": "nameAlreadyExists"}),
+    Case("create-folder in a missing parent", f"{API}/driveitem-post-children.md#http-request; code: {ERRORS} "
+         "(itemNotFound)", "POST", f"{ITEMS}/01AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/children", 404, body=NEW_FOLDER_IN,
+         response=ERROR, permissions=FILES, adapted=MY_DRIVE, exact=NOT_FOUND),
+    Case("create-folder needs a write permission", f"{API}/driveitem-post-children.md#permissions (application: "
+         f"Files.ReadWrite.All); code: {ERRORS} (accessDenied)", "POST", f"{ITEMS}/root/children", 403,
+         body=NEW_FOLDER_IN, response=ERROR, permissions=FILES_READ, adapted=MY_DRIVE,
+         exact={"error.code": "accessDenied"}),
+    Case("send-sharing-invite", f"{API}/driveitem-invite.md#example", "POST", f"{ITEMS}/{{folder}}/invite", 200,
+         body=INVITE_IN, response=INVITE_OUT, permissions=FILES, adapted=MY_DRIVE,
+         ignore={"value[].hasPassword": "password: OneDrive Personal only (the page's parameter table)",
+                 "value[].expirationDateTime": "on SharePoint only for sharing links (the page's parameter table)"},
+         exact={"value[0].roles": ["write"], "value[0].invitation.email": "ryan@contoso.com",
+                "value[0].invitation.signInRequired": True}),
+    Case("get-item-permissions", f"{API}/driveitem-list-permissions.md#example", "GET",
+         f"{ITEMS}/{{folder}}/permissions", 200, response=PERMISSIONS_OUT, permissions=FILES_READ, adapted=MY_DRIVE,
+         ignore={"value[].link": "sharing links: the product shares by invitation only, never a link"},
+         # The library's owners, inherited from the root, come first; then FolderA's invitation.
+         exact={"value[0].inheritedFrom.path": "/drive/root:", "value[1].invitation.email": ALEX[1]}),
+    Case("delete-permission", f"{API}/permission-delete.md#example", "DELETE", f"{ITEMS}/{{folder}}/permissions/{{perm}}",
+         204, permissions=FILES, adapted=MY_DRIVE,
+         then=Case("delete-permission again", f"{API}/permission-delete.md; code: {ERRORS} (itemNotFound)", "DELETE",
+                   f"{ITEMS}/{{folder}}/permissions/{{perm}}", 404, response=ERROR, permissions=FILES,
+                   exact=NOT_FOUND)),
+    Case("upload-via-put", f"{API}/driveitem-put-content.md#example-upload-a-new-file", "PUT",
+         f"{ITEMS}/{{folder}}:/FileC.txt:/content", 201, body=b"The contents of the file goes here.",
+         headers={"Content-Type": "text/plain"}, response={"id": "0123456789abc", "name": "FileB.txt", "size": 35,
+                                                           "file": {}},
+         permissions=FILES, adapted=MY_DRIVE + "; FileB.txt exists in this library (replaced: 200), so FileC.txt",
+         exact={"name": "FileC.txt", "size": 35}),
+    Case("upload-via-put over an existing file", f"{API}/driveitem-put-content.md#response (the updated file)",
+         "PUT", f"{ITEMS}/{{folder}}:/FileB.txt:/content", 200, body=b"The contents of the file goes here.",
+         headers={"Content-Type": "text/plain"}, response={"id": "0123456789abc", "name": "FileB.txt", "size": 35,
+                                                           "file": {}},
+         permissions=FILES, adapted=MY_DRIVE, exact={"id": "{file}", "size": 35}),
+    Case("upload-fragment-create-session", f"{API}/driveitem-createuploadsession.md#request", "POST",
+         f"{ITEMS}/{{folder}}:/largefile.dat:/createUploadSession", 200,
+         body={"item": {"@microsoft.graph.conflictBehavior": "rename", "name": "largefile.dat"}},
+         response={"uploadUrl": "https://sn3302.up.1drv.com/up/fe6987415ace7X4e1eF866337",
+                   "expirationDateTime": "2015-01-29T09:21:55.523Z"}, permissions=FILES, adapted=MY_DRIVE),
+    Case("create-session: conflictBehavior fail is the default", f"{API}/driveitem-createuploadsession.md#request-body "
+         f"(\"fail (default)\"); code: {ERRORS} (nameAlreadyExists)", "POST",
+         f"{ITEMS}/{{folder}}:/FileB.txt:/createUploadSession", 409, body={"item": {}}, response=ERROR,
+         permissions=FILES, adapted=MY_DRIVE, exact={"error.code": "nameAlreadyExists"}),
+    Case("get_item_delta_first", f"{API}/driveitem-delta.md#example-1-initial-request", "GET",
+         "/drives/{drive}/root/delta", 200, permissions=FILES_READ, adapted=MY_DRIVE,
+         response={"value": [{"id": "0123456789abc", "name": "folder2", "folder": {}}],
+                   "@odata.nextLink": "https://graph.microsoft.com/v1.0/me/drive/delta(token=1230919asd190410jlka)"}),
+    Case("get-item-delta-last", f"{API}/driveitem-delta.md#example-2-last-page-in-a-set", "GET",
+         "/drives/{drive}/root/delta?token={deltaToken}", 200, permissions=FILES_READ,
+         adapted=MY_DRIVE + "; the token as the deltaLink's query parameter (the form the product follows)",
+         response={"value": [{"id": "0123456789abc", "name": "folder2", "folder": {}, "deleted": {}},
+                             {"id": "123010204abac", "name": "file.txt", "file": {}}],
+                   "@odata.deltaLink": "https://graph.microsoft.com/v1.0/me/drive/root/delta?token=MzslMjM0OyUy"},
+         exact={"value[0].name": "folder2", "value[1].name": "FileB.txt"}),
+    Case("get-delta-latest", f"{API}/driveitem-delta.md#example-3-retrieving-the-current-deltalink", "GET",
+         "/drives/{drive}/root/delta?token=latest", 200, permissions=FILES_READ, adapted=MY_DRIVE,
+         response={"value": [], "@odata.deltaLink": "https://graph.microsoft.com/v1.0/me/drive/root/delta?token=1230"},
+         exact={"value": []}),
+    Case("delete-item", f"{API}/driveitem-delete.md#example", "DELETE", f"{ITEMS}/{{file}}", 204, permissions=FILES,
+         adapted=MY_DRIVE, then=Case("get the deleted item", f"{API}/driveitem-get.md; code: {ERRORS} (itemNotFound)",
+                                     "GET", f"{ITEMS}/{{file}}", 404, response=ERROR, permissions=FILES,
+                                     exact=NOT_FOUND)),
+    Case("get_settings_at_tenant_level", f"{API}/sharepointsettings-get.md#examples", "GET",
+         "/admin/sharepoint/settings", 200, response=SETTINGS_OUT,
+         permissions=frozenset({"SharePointTenantSettings.Read.All"}), adapted=SETTINGS_SHAPE,
+         ignore={"@odata.type": "the entity's own type: minimal metadata leaves it out",
+                 "allowedDomainGuidsForSyncApp": EMPTY_LIST, "excludedFileExtensionsForSyncApp": EMPTY_LIST,
+                 "sharingAllowedDomainList": EMPTY_LIST,
+                 "sharingBlockedDomainList": EMPTY_LIST},
+         exact={"sharingCapability": "externalUserAndGuestSharing"}),
+    Case("sharepoint settings need SharePointTenantSettings.Read.All", f"{API}/sharepointsettings-get.md#permissions; "
+         f"code: {ERRORS} (accessDenied)", "GET", "/admin/sharepoint/settings", 403, response=ERROR,
+         permissions=FILES, exact={"error.code": "accessDenied"}),
+]
+
 # ---- Entra token endpoint ----------------------------------------------------------------------
 TOKEN_DOC = f"{ENTRA_DOCS}:docs/identity-platform/v2-oauth2-client-creds-grant-flow.md"
 TOKEN = [
@@ -466,7 +608,7 @@ TOKEN = [
                    "correlation_id": "fb3d2015-bc17-4bb9-bb85-30c5cf1aaaa7"}),
 ]
 
-CASES: list[Case] = USERS + EVENTS + MEETINGS + ATTENDANCE + MAIL + BATCH + TOKEN
+CASES: list[Case] = USERS + EVENTS + MEETINGS + ATTENDANCE + MAIL + BATCH + DRIVE + TOKEN
 
 #: Documented examples of these operations that the product never sends: not counted.
 OUT_OF_SUBSET: dict[str, str] = {
@@ -485,5 +627,13 @@ OUT_OF_SUBSET: dict[str, str] = {
     f"{BATCHING}#example-json-batch-request (as written)": "memberOf, planner and group resources",
     f"{TOKEN_DOC}#second-case-access-token-request-with-a-certificate": "needs a signed assertion per request: "
     "covered through azure-identity's CertificateCredential in tests/sandbox/test_graph_auth.py",
+    f"{API}/driveitem-put-content.md#example-updating-an-existing-file": "PUT /items/{item-id}/content: the product "
+    "writes by parent and name (replace), never by item id",
+    f"{API}/driveitem-delta.md#example-4-retrieving-delta-results-using-a-timestamp": "a timestamp token; the product "
+    "keeps the deltaLink's token",
+    f"{API}/driveitem-delta.md#example-5": "deltaExcludeParent / sharing changes (Prefer headers)",
+    f"{API}/driveitem-createuploadsession.md#upload-bytes-to-the-upload-session": "fragments go to the upload URL, "
+    "not under /v1.0 (no token): covered in tests/sandbox/test_graph_drive.py and tests/providers/test_microsoft_drive.py",
+    f"{API}/driveitem-createuploadsession.md#handle-upload-errors": "committing with @microsoft.graph.sourceUrl",
     f"{TOKEN_DOC}#third-case-access-token-request-with-a-federated-credential": "federated credentials",
 }

@@ -102,7 +102,40 @@ def build_world(sb: Sandbox, case: Case) -> World:
     values["report"] = _first_report(sb, values)
     if not case.policy:
         graph.policy_users.discard(oid)
+    if "{drive" in case.url or "{folder" in case.url:
+        values.update(_drive_world(sb, values))
     return World(sb, values)
+
+
+def _drive_world(sb: Sandbox, values: dict[str, str]) -> dict[str, str]:
+    """A site library as the drive-item examples assume it: FolderA with FileB.txt and three more
+    files, an empty "New Folder" (the create-folder example's name, taken), an invitation on FolderA,
+    and a delta token taken before folder2 was deleted and FileB.txt rewritten."""
+    graph = sb.graph
+    drive = graph.add_drive("contoso")
+    store = graph.drives
+    root = store.drives[drive].root_id
+    adele = store.identity(ADELE[1])
+    with sb.state.lock:
+        folder = store.new_item(drive, root, "FolderA", True, adele).id
+        store.new_item(drive, root, "New Folder", True, adele)
+        gone = store.new_item(drive, root, "folder2", True, adele)
+    for n in range(3):
+        graph.upload_as(ADELE[1], drive, folder, f"{n + 1}.txt", b"x")
+    file = graph.upload_as(ADELE[1], drive, folder, "FileB.txt", b"The contents of the file goes here.")
+    admin = {**values, "drive": drive}
+    client_id, secret = graph.register_app(permissions=DEFAULT_PERMISSIONS | {"Files.ReadWrite.All"})
+    bearer = token(sb, {**values, "client_id": client_id, "secret": secret})
+    invited = _send(sb, admin, "POST", f"/drives/{drive}/items/{folder}/invite", {
+        "recipients": [{"email": ALEX[1]}], "requireSignIn": True, "sendInvitation": False, "roles": ["read"]},
+        token=bearer)
+    assert invited.status_code == 200, invited.text
+    latest = _send(sb, admin, "GET", f"/drives/{drive}/root/delta?token=latest", None, token=bearer)
+    delta_token = str(latest.json()["@odata.deltaLink"]).split("token=", 1)[1]
+    assert _send(sb, admin, "DELETE", f"/drives/{drive}/items/{gone.id}", None, token=bearer).status_code == 204
+    graph.upload_as(ADELE[1], drive, folder, "FileB.txt", b"The contents of the file goes here, again.")
+    return {"drive": drive, "folder": folder, "file": file, "perm": str(invited.json()["value"][0]["id"]),
+            "deltaToken": delta_token}
 
 
 def _admin_token(sb: Sandbox, values: dict[str, str]) -> str:
@@ -150,7 +183,9 @@ def _send(sb: Sandbox, values: dict[str, str], method: str, url: str, body: Any,
           headers: dict[str, str] | None = None) -> httpx.Response:
     sent = {"Authorization": f"Bearer {token}", **(headers or {})}
     content = None
-    if body is not None:
+    if isinstance(body, bytes):  # a file's content (simple upload), sent as it is
+        content = body
+    elif body is not None:
         sent.setdefault("Content-Type", "application/json")
         content = json.dumps(body).encode()
     return httpx.request(method, sb.graph_url + url, headers=sent, content=content, verify=_tls(sb), timeout=60)
@@ -194,7 +229,8 @@ def _compare_answer(case: Case, answer: httpx.Response, values: dict[str, str]) 
     except ValueError:
         return [*problems, f"no JSON body: {answer.text[:200]!r}"]
     problems += compare(case.response, got, "", case.ignore, case.context)
-    for where, wanted in case.exact.items():
+    for where, wanted_template in case.exact.items():
+        wanted = fill(wanted_template, values)  # "{file}": the sandbox object the example stands for
         found = lookup(got, where)
         if found != wanted:
             problems.append(f"{where}: {found!r}, expected {wanted!r}")

@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 
-from integrator.config import OrganisationConfig
+from integrator.config import OrganisationConfig, Settings
+from integrator.domain.types import JobStatus
+from integrator.jobs.tenant_check import run_tenant_check
 from integrator.providers.errors import NeedsReauth, Retriable
 from integrator.providers.microsoft.check import run_checks
 from integrator.providers.microsoft.client import GraphClient
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
+from integrator.store.db import Store
+from integrator.store.models import JobRun
 
 COACH = "ohjaaja@sandbox.example.fi"
 SENDER = "posti@sandbox.example.fi"
@@ -161,3 +165,66 @@ def test_a_task_folders_library_the_app_cannot_use_fails_with_its_fix(
         "microsoft.task_folders"]
 
     assert result.status == "fail" and hint in result.hint and result.hint_fi
+
+
+SETTINGS_READ = "SharePointTenantSettings.Read.All"
+
+
+def sharing_result(sb: Sandbox, tmp_path: Path, permissions: list[str]) -> Any:
+    cfg = org(sb, tmp_path, permissions=permissions)
+    drive_id = sb.graph.add_drive("tyotoiminta")
+    site_id = str(sb.graph.drives.drives[drive_id].site_id)
+    return by_name(run_checks(with_task_folders(cfg, drive_id, site_id)))["microsoft.sharing"]
+
+
+def test_task_folders_check_the_sharing_policy_allows_external_users(sb: Sandbox, tmp_path: Path) -> None:
+    sb.graph.set_sharing_capability("externalUserSharingOnly")
+
+    result = sharing_result(sb, tmp_path, [*DEFAULTS, "Files.ReadWrite.All", SETTINGS_READ])
+
+    assert result.status == "ok" and "externalUserSharingOnly" in result.detail
+    assert "Active sites" in result.detail  # the site's own setting may still be narrower
+
+
+@pytest.mark.parametrize(("capability", "status"), [
+    pytest.param("disabled", "fail", id="only people in the organisation"),
+    pytest.param("existingExternalUserSharingOnly", "warn", id="existing guests only"),
+])
+def test_a_sharing_policy_that_refuses_clients_names_the_setting_needed(
+        sb: Sandbox, tmp_path: Path, capability: str, status: str) -> None:
+    sb.graph.set_sharing_capability(capability)
+
+    result = sharing_result(sb, tmp_path, [*DEFAULTS, "Files.ReadWrite.All", SETTINGS_READ])
+
+    assert result.status == status
+    assert f"needs externalUserSharingOnly or wider (now: {capability})" in result.detail
+    assert "Policies > Sharing" in result.hint and "New and existing guests" in result.hint and result.hint_fi
+
+
+def test_without_the_settings_permission_the_sharing_policy_is_left_to_check_by_hand(
+        sb: Sandbox, tmp_path: Path) -> None:
+    sb.graph.set_sharing_capability("disabled")  # unseen: the app may not read it
+
+    result = sharing_result(sb, tmp_path, [*DEFAULTS, "Files.ReadWrite.All"])
+
+    assert result.status == "warn"
+    assert result.detail == ("could not read (permission SharePointTenantSettings.Read.All missing): check by hand "
+                             "in SharePoint admin center > Policies > Sharing")
+    assert SETTINGS_READ in result.hint and "grant admin consent" in result.hint
+
+
+def test_the_recorded_tenant_check_keeps_a_warning_with_its_fix_and_still_succeeds(
+        sb: Sandbox, tmp_path: Path, store: Store) -> None:
+    cfg = org(sb, tmp_path, permissions=[*DEFAULTS, "Files.ReadWrite.All"])
+    drive_id = sb.graph.add_drive("tyotoiminta")
+    cfg = with_task_folders(cfg, drive_id, sb.graph.site_of(drive_id))
+
+    check = run_tenant_check(store, Settings(organisations=[cfg]), "raisio")
+
+    assert check.status is JobStatus.SUCCEEDED
+    with store.session() as s:
+        run = s.get(JobRun, check.run_id)
+        assert run is not None and run.counts["warn"] == 1
+        warning = run.params["warnings"]["microsoft.sharing"]
+    assert "could not read (permission SharePointTenantSettings.Read.All missing)" in warning["detail"]
+    assert "Policies > Sharing" in warning["en"] and "Käytännöt > Jakaminen" in warning["fi"]

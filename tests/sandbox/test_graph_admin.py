@@ -39,3 +39,11 @@ def test_join_meeting_over_the_admin_api_takes_an_iso_start(ms: GraphSandbox, or
     assert answer.status_code == 200
     [joined] = ms.graph.attendance
     assert joined.join == start + timedelta(minutes=10) and joined.email is None
+
+
+def test_the_sharing_policy_is_set_over_the_admin_api_and_a_wrong_value_is_refused(ms: GraphSandbox) -> None:
+    with httpx.Client(verify=ms.tls_context(), base_url=ms.login_authority) as http:
+        done = http.post("/_sandbox/graph/set_sharing_capability", json={"capability": "disabled"})
+        wrong = http.post("/_sandbox/graph/set_sharing_capability", json={"capability": "everyone"})
+    assert done.status_code == 200 and wrong.status_code == 400 and "sharing capability" in wrong.json()["error"]
+    assert ms.graph.sharepoint_settings["sharingCapability"] == "disabled"

@@ -161,3 +161,55 @@ def test_delta_with_its_token_gives_only_later_changes_and_deleted_items(ms: Gra
     assert nothing["value"] == []
     latest = api("GET", f"/drives/{drive}/root/delta?token=latest").json()
     assert latest["value"] == [] and "@odata.deltaLink" in latest
+
+
+@pytest.mark.parametrize(("capability", "external_ok"), [
+    ("disabled", False), ("existingExternalUserSharingOnly", False), ("externalUserSharingOnly", True)])
+def test_the_tenant_sharing_policy_decides_whether_an_outside_address_may_be_invited(
+        ms: GraphSandbox, api: Api, drive: str, capability: str, external_ok: bool) -> None:
+    ms.graph.set_sharing_capability(capability)
+    folder = api.folder(drive, "root", "K-0002").json()["id"]
+    body = {"roles": ["write"], "requireSignIn": True, "sendInvitation": False}
+
+    outside = api("POST", f"/drives/{drive}/items/{folder}/invite",
+                  json={**body, "recipients": [{"email": "asiakas@gmail.com"}]})
+    member = api("POST", f"/drives/{drive}/items/{folder}/invite", json={**body, "recipients": [{"email": CLIENT}]})
+
+    assert member.status_code == 200
+    assert outside.status_code == (200 if external_ok else 403)
+    if not external_ok:
+        assert outside.json()["error"]["code"] == "accessDenied"
+    emails = [p["invitation"]["email"] for p in ms.graph.drives.permissions.get(folder, [])]
+    assert emails == (["asiakas@gmail.com", CLIENT] if external_ok else [CLIENT])
+
+
+def test_the_settings_endpoint_needs_its_permission_and_shows_the_sharing_policy(ms: GraphSandbox) -> None:
+    ms.graph.set_sharing_capability("disabled")
+    with pytest.raises(ValueError, match="sharing capability"):
+        ms.graph.set_sharing_capability("everyone")
+    allowed, denied = Api(ms, ["SharePointTenantSettings.Read.All"]), Api(ms, ["Files.ReadWrite.All"])
+
+    read = allowed("GET", "/admin/sharepoint/settings")
+    refused = denied("GET", "/admin/sharepoint/settings")
+    allowed.http.close()
+    denied.http.close()
+
+    assert read.status_code == 200 and read.json()["sharingCapability"] == "disabled"
+    assert read.json()["@odata.context"].endswith("$metadata#admin/sharepoint/settings/$entity")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "accessDenied"
+
+
+def test_an_upload_url_answers_its_status_and_can_be_cancelled(api: Api, drive: str) -> None:
+    folder = api.folder(drive, "root", "K-0003").json()["id"]
+    session = api("POST", f"/drives/{drive}/items/{folder}:/iso.bin:/createUploadSession", json={}).json()
+    chunk = 320 * 1024
+    tls = api.ms.tls_context()
+    httpx.put(session["uploadUrl"], content=b"x" * chunk, verify=tls,
+              headers={"Content-Range": f"bytes 0-{chunk - 1}/{chunk + 10}"})
+
+    status = httpx.get(session["uploadUrl"], verify=tls)
+    cancelled = httpx.delete(session["uploadUrl"], verify=tls)
+
+    assert status.status_code == 200 and status.json()["nextExpectedRanges"] == [f"{chunk}-"]
+    assert cancelled.status_code == 204
+    assert httpx.get(session["uploadUrl"], verify=tls).status_code == 404

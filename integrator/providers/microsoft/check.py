@@ -1,4 +1,5 @@
-"""`integrator tenant check`, Microsoft side: token, permissions, Teams policy, sender mailbox, task folders.
+"""`integrator tenant check`, Microsoft side: token, permissions, Teams policy, sender mailbox, task folders
+and their sharing policy (providers/microsoft/sharing.py).
 
 Every check says what it found and, when it fails, exactly what the IT admin does about it
 (docs/admin-guide-microsoft.md has the long form).
@@ -15,6 +16,7 @@ from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.microsoft.client import GraphClient, map_error
 from integrator.providers.microsoft.events import user_object_id
 from integrator.providers.microsoft.online_meetings import find_by_join_url
+from integrator.providers.microsoft.sharing import check_sharing
 from integrator.providers.retry import RetryPolicy
 
 GUIDE = "docs/admin-guide-microsoft.md"
@@ -207,6 +209,7 @@ def run_checks(org_cfg: OrganisationConfig) -> list[CheckResult]:
                 results.append(_sender(client, org_cfg))
             if org_cfg.microsoft.task_folders is not None:
                 results.append(_task_folders(client, org_cfg, roles))
+                results.append(check_sharing(client))
         except NeedsReauth as err:
             results.append(CheckResult("microsoft.token", "fail", str(err)[:300], "The token stopped working.",
                                        "Tunnus lakkasi toimimasta kesken tarkistuksen; aja tarkistus uudelleen."))

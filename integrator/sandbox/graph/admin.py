@@ -14,7 +14,8 @@ from flask import Flask, Response, jsonify, request
 
 from integrator.sandbox.graph.tenant import GraphTenant
 
-GRAPH_ACTIONS = ("register_app", "add_user", "grant_meeting_policy", "join_meeting", "add_drive", "grant_site")
+GRAPH_ACTIONS = ("register_app", "add_user", "grant_meeting_policy", "join_meeting", "add_drive", "grant_site",
+                 "set_sharing_capability")
 
 
 def _call(tenant: GraphTenant, action: str) -> Response:

@@ -203,7 +203,17 @@ def _handle_http_exception(error: HTTPException) -> Response:
 
 def make_graph_app(state: SandboxState, graph_tenant: GraphTenant | None = None) -> GraphApp:
     """The WSGI app serving Entra login and Graph v1.0; ``app.tenant`` is ``sb.graph``."""
-    from integrator.sandbox.graph import admin, attendance, batch, drive, events, mail, meetings, users
+    from integrator.sandbox.graph import (
+        admin,
+        attendance,
+        batch,
+        drive,
+        events,
+        mail,
+        meetings,
+        sharepoint_settings,
+        users,
+    )
 
     app = GraphApp("integrator.sandbox.graph", static_folder=None)
     app.state = state
@@ -217,6 +227,6 @@ def make_graph_app(state: SandboxState, graph_tenant: GraphTenant | None = None)
     validation.warm_up(*WARM_MODELS)
     login.register(app, app.tenant)
     admin.register(app, app.tenant)
-    for module in (users, events, meetings, attendance, mail, drive, batch):
+    for module in (users, events, meetings, attendance, mail, drive, sharepoint_settings, batch):
         module.register(app)
     return app

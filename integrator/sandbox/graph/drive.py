@@ -175,10 +175,24 @@ def delete_item(drive_id: str, item_id: str) -> Response:
 def _recipient_permission(email: str, roles: list[str], sign_in: bool) -> Json:
     user = tenant().find_user(email)
     who: Json = ({"id": user["id"], "displayName": user["displayName"], "email": user["mail"]} if user
-                 else {"displayName": email, "email": email})
+                 else {"id": store().guest_id(email), "displayName": email, "email": email})
+    # SharePoint's claims login: a member by UPN, anyone else as a guest of the invitation.
+    login = f"i:0#.f|membership|{user['userPrincipalName'].lower()}" if user else f"i:0#.f|membership|urn%3aspo%3aguest#{email.lower()}"
+    site_user = {"id": str(10 + sum(len(p) for p in store().permissions.values())), "displayName": who["displayName"], "email": email,
+                 "loginName": login}
     return {"@odata.type": "#microsoft.graph.permission", "id": tenant().new_uuid(), "roles": roles,
-            "grantedTo": {"user": who}, "grantedToV2": {"user": who},
+            "@deprecated.GrantedTo": "GrantedTo has been deprecated. Refer to GrantedToV2",
+            "grantedTo": {"user": who}, "grantedToV2": {"user": who, "siteUser": site_user},
             "invitation": {"email": email, "signInRequired": sign_in}}
+
+
+def _may_share_with(email: str) -> bool:
+    """The tenant's sharing policy (sb.graph.set_sharing_capability): an address outside the
+    tenant needs external sharing; "existing guests only" reaches only who is in the directory."""
+    capability = tenant().sharepoint_settings.get("sharingCapability")
+    if tenant().find_user(email) is not None:
+        return True
+    return capability in ("externalUserSharingOnly", "externalUserAndGuestSharing")
 
 
 def invite(drive_id: str, item_id: str) -> Response:
@@ -195,6 +209,11 @@ def invite(drive_id: str, item_id: str) -> Response:
     state = graph_app().state
     with state.lock:
         item = _item(_drive(drive_id, write=True), item_id)
+        refused = [str(r["email"]) for r in recipients if not _may_share_with(str(r["email"]))]
+        if refused:
+            # Nothing is shared when one recipient is refused, as SharePoint answers the whole invite.
+            raise GraphError(403, "accessDenied",
+                             "Sharing with people outside the organization is not allowed by the sharing policy.")
         own = store().permissions.setdefault(item.id, [])
         created = []
         for recipient in recipients:
@@ -259,7 +278,8 @@ def put_content(drive_id: str, parent_id: str, name: str) -> Response:
 def create_upload_session(drive_id: str, parent_id: str, name: str) -> Response:
     body = request.get_json(silent=True) or {}
     item_part = body.get("item") if isinstance(body, dict) else None
-    conflict = _conflict((item_part or {}).get(_CONFLICT) if isinstance(item_part, dict) else None, "replace")
+    # The documented default is "fail" (driveitem-createuploadsession.md, request body); a simple PUT replaces.
+    conflict = _conflict((item_part or {}).get(_CONFLICT) if isinstance(item_part, dict) else None, "fail")
     state = graph_app().state
     with state.lock:
         drive = _drive(drive_id, write=True)
@@ -280,9 +300,7 @@ def upload_chunk(session_id: str) -> Response:
     data = request.get_data()
     state = graph_app().state
     with state.lock:
-        session = store().sessions.get(session_id)
-        if session is None or session.expires <= state.clock.now():
-            raise GraphError(404, "itemNotFound", "The upload session was not found.")
+        session = _live_session(session_id)
         if match is None:
             raise GraphError(400, "invalidRequest", "Content-Range header is required: bytes start-end/total.")
         start, end, total = (int(x) for x in match.groups())
@@ -294,14 +312,40 @@ def upload_chunk(session_id: str) -> Response:
         if end + 1 < total:
             return json_response({"expirationDateTime": iso_z(session.expires),
                                   "nextExpectedRanges": [f"{end + 1}-"]}, 202)
-        del store().sessions[session_id]
         existed = store().child_named(session.parent_id, session.name) is not None
         try:
             item = store().put_file(session.drive_id, session.parent_id, session.name, bytes(session.received),
                                     session.by, session.conflict)
         except FileExistsError:
-            raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.") from None
+            # The session stays until it expires, so that the upload can be committed under a new name.
+            raise GraphError(409, "nameAlreadyExists", "Another file exists with the same name as the uploaded "
+                             "session. You can redirect the upload session to use a new filename by calling PUT "
+                             "with the new metadata and @microsoft.graph.sourceUrl attribute.") from None
+        del store().sessions[session_id]
         return _item_answer(item, 200 if existed else 201)
+
+
+def _live_session(session_id: str) -> UploadSession:
+    session = store().sessions.get(session_id)
+    if session is None or session.expires <= graph_app().state.clock.now():
+        raise GraphError(404, "itemNotFound", "The upload session was not found.")
+    return session
+
+
+def upload_status(session_id: str) -> Response:
+    """GET on an upload URL: what is still missing (driveitem-createuploadsession.md, resuming)."""
+    with graph_app().state.lock:
+        session = _live_session(session_id)
+        return json_response({"expirationDateTime": iso_z(session.expires),
+                              "nextExpectedRanges": [f"{len(session.received)}-"]})
+
+
+def upload_cancel(session_id: str) -> Response:
+    """DELETE on an upload URL: the session and its bytes go (204)."""
+    with graph_app().state.lock:
+        _live_session(session_id)
+        del store().sessions[session_id]
+    return Response(status=204)
 
 
 def _token(cursor: dict[str, int]) -> str:
@@ -368,4 +412,8 @@ def register(app: Flask) -> None:
                     create_upload_session)
     # The upload URL is not a Graph path: no token (app.py lets api "upload" through unauthenticated).
     app.add_url_rule("/up/<session_id>", "drive.upload", upload_chunk, methods=["PUT"])
+    app.add_url_rule("/up/<session_id>", "drive.upload.status", upload_status, methods=["GET"])
+    app.add_url_rule("/up/<session_id>", "drive.upload.cancel", upload_cancel, methods=["DELETE"])
     app.operations["drive.upload"] = Operation("upload", "chunk", frozenset())
+    app.operations["drive.upload.status"] = Operation("upload", "status", frozenset())
+    app.operations["drive.upload.cancel"] = Operation("upload", "cancel", frozenset())

@@ -84,6 +84,9 @@ class DriveStore:
         self.sessions: dict[str, UploadSession] = {}
         #: site id -> {app client id -> roles} (Sites.Selected grants: POST /sites/{id}/permissions).
         self.site_grants: dict[str, dict[str, set[str]]] = {}
+        #: lower-cased address -> guest object id: an invitation to someone outside the tenant makes
+        #: them a guest (SharePoint's Entra B2B integration), the same id at every later invitation.
+        self.guests: dict[str, str] = {}
 
     # -- ids and identities ----------------------------------------------------------------
     def _item_id(self) -> str:
@@ -95,6 +98,10 @@ class DriveStore:
         if user is None:
             return {"application": {"id": user_key or "", "displayName": "integrator"}}
         return {"user": {"id": user["id"], "displayName": user["displayName"], "email": user["mail"]}}
+
+    def guest_id(self, email: str) -> str:
+        with self.tenant.state.lock:
+            return self.guests.setdefault(email.lower(), self.tenant.new_uuid())
 
     # -- setup API ---------------------------------------------------------------------------
     def add_drive(self, site_name: str | None = None, owner_email: str | None = None) -> str:
@@ -217,9 +224,10 @@ class DriveStore:
             parent["siteId"] = drive.site_id
         body["parentReference"] = parent
         if item.deleted:
+            # A deleted item keeps its folder/file facet beside "deleted" (driveitem-delta.md, example 2).
             body["deleted"] = {"state": "deleted"}
-        elif item.is_folder:
-            body["folder"] = {"childCount": len(self.children(item.id))}
+        if item.is_folder:
+            body["folder"] = {"childCount": 0 if item.deleted else len(self.children(item.id))}
         else:
             body["file"] = {"mimeType": "application/octet-stream", "hashes": {}}
         return body

@@ -38,6 +38,46 @@ DEFAULT_PERMISSIONS = frozenset(
 
 Json = dict[str, Any]
 
+#: sharepointSettings.sharingCapability, narrowest first (sharepointsettings.md / sharingCapabilities).
+SHARING_CAPABILITIES = ("disabled", "existingExternalUserSharingOnly", "externalUserSharingOnly",
+                        "externalUserAndGuestSharing")
+
+
+def default_sharepoint_settings() -> Json:
+    """A new tenant's settings, in the documented shape (sharepointsettings-get.md's example, with
+    SharePoint's defaults: sharing with anyone allowed, no domain restriction)."""
+    return {
+        "allowedDomainGuidsForSyncApp": [],
+        "availableManagedPathsForSiteCreation": ["/sites/", "/teams/"],
+        "deletedUserPersonalSiteRetentionPeriodInDays": 30,
+        "excludedFileExtensionsForSyncApp": [],
+        "idleSessionSignOut": {"isEnabled": False, "warnAfterInSeconds": 0, "signOutAfterInSeconds": 0},
+        "imageTaggingOption": "basic",
+        "isCommentingOnSitePagesEnabled": True,
+        "isFileActivityNotificationEnabled": True,
+        "isLegacyAuthProtocolsEnabled": True,
+        "isLoopEnabled": True,
+        "isMacSyncAppEnabled": True,
+        "isRequireAcceptingUserToMatchInvitedUserEnabled": True,
+        "isResharingByExternalUsersEnabled": False,
+        "isSharePointMobileNotificationEnabled": True,
+        "isSharePointNewsfeedEnabled": True,
+        "isSiteCreationEnabled": True,
+        "isSiteCreationUIEnabled": True,
+        "isSitePagesCreationEnabled": True,
+        "isSitesStorageLimitAutomatic": True,
+        "isSyncButtonHiddenOnPersonalSite": False,
+        "isUnmanagedSyncAppForTenantRestricted": False,
+        "personalSiteDefaultStorageLimitInMB": 1048576,
+        "sharingAllowedDomainList": [],
+        "sharingBlockedDomainList": [],
+        "sharingCapability": "externalUserAndGuestSharing",
+        "sharingDomainRestrictionMode": "none",
+        "siteCreationDefaultManagedPath": "/sites/",
+        "siteCreationDefaultStorageLimitInMB": 26214400,
+        "tenantDefaultTimezone": "(UTC+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius",
+    }
+
 
 def _lower_escapes(text: str) -> str:
     """Teams writes percent-escapes in lower case (19%3ameeting_...%40thread.v2)."""
@@ -119,6 +159,9 @@ class GraphTenant:
         self.user_tokens: dict[str, tuple[str, float]] = {}  # access token -> (object id, expiry)
         #: Document libraries and OneDrives (graph/drive_store.py; routes in graph/drive.py).
         self.drives = DriveStore(self)
+        #: GET /admin/sharepoint/settings (graph/sharepoint_settings.py); its sharingCapability also
+        #: decides whether an invite may reach an address outside the tenant (graph/drive.py).
+        self.sharepoint_settings: Json = default_sharepoint_settings()
 
     def reset(self) -> None:
         """Empty tenant (new tenant id); the token signing key survives."""
@@ -192,6 +235,13 @@ class GraphTenant:
     def grant_site(self, site_id: str, client_id: str, roles: list[str] | None = None) -> None:
         """Sites.Selected: give an app read or write on one site (POST /sites/{id}/permissions)."""
         self.drives.grant_site(site_id, client_id, roles)
+
+    def set_sharing_capability(self, capability: str) -> None:
+        """The SharePoint admin center's organisation-level sharing setting (Policies > Sharing)."""
+        if capability not in SHARING_CAPABILITIES:
+            raise ValueError(f"sharing capability must be one of {', '.join(SHARING_CAPABILITIES)}")
+        with self.state.lock:
+            self.sharepoint_settings["sharingCapability"] = capability
 
     def upload_as(self, user_email: str, drive_id: str, folder_id: str, name: str, data: bytes,
                   at: datetime | None = None) -> str:
