@@ -41,6 +41,7 @@ from integrator.sandbox import Sandbox
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import PeerGroup
+from integrator.web.plan_text import plan_summary
 
 WEEK = "2026-W03"
 MON = date(2026, 1, 12)
@@ -175,7 +176,7 @@ def _microsoft_only(sb: Sandbox, store: Store, folder: Path, db_url: str, say: A
     say("")
     say(f"Organisaatio {ORG_MS} (vain Microsoft 365): 3 asiakasta yhdessä ryhmässä; Teams-kokoukset, "
         f"Graph-posti ja SharePoint-tehtäväkansiot")
-    say(f"Viikon {WEEK} valmistelu: " + ", ".join(f"{k}={v}" for k, v in m.weekly_setup(WEEK).items()))
+    say(f"Viikon {WEEK} valmistelu: " + plan_summary(m.weekly_setup(WEEK)))
     say(f"Viikkokirjeet: {m.letters(WEEK)} lähetetty Graphin kautta (linkki omaan tehtäväkansioon)")
     sb.state.clock.set(local(TUE, 12))
     m.attend("N-0001", TUE, 50)
@@ -215,7 +216,7 @@ def run_demo(folder: Path, say: Any = print) -> dict[str, Any]:
         say(f"Organisaatio {ORG}: 20 asiakasta neljässä ryhmässä (pitkä, lyhyt, intervalli, hybridi); "
             f"asetukset {w.config_path}")
         plan = w.weekly_setup(WEEK)
-        say(f"Viikon {WEEK} valmistelu: " + ", ".join(f"{k}={v}" for k, v in plan.counts().items()))
+        say(f"Viikon {WEEK} valmistelu: " + plan_summary(plan.counts()))
         letters = w.letters(WEEK)
         say(f"Viikkokirjeet: {letters['sent']} lähetetty (mukana alkukyselyn linkki)")
         say("Viikko:")

@@ -53,6 +53,19 @@ def _what(a: dict[str, Any]) -> str:
     return f"{noun} {label}".strip() if label and resource not in ("course",) else noun
 
 
+def plan_summary(counts: dict[str, int]) -> str:
+    """A plan's counts (`op:resource` -> n, as `Plan.counts()` gives them) in one Finnish line:
+    "luodaan kurssi 4, tehtävä 10; ohitetaan organisaatio 1". For the demo and the command line."""
+    by_op: dict[str, list[str]] = {}
+    for key, n in counts.items():
+        op, _, resource = key.partition(":")
+        # The one organisation-wide note: the Google part of an organisation without Google.
+        part = "Classroom ja Drive (ei Google Workspacea)" if key == "skip:organisation" else \
+            f"{RESOURCE_FI.get(resource, resource)} {n}"
+        by_op.setdefault(op, []).append(part)
+    return "; ".join(f"{OP_FI.get(op, op)} {', '.join(parts)}" for op, parts in by_op.items()) or "ei muutoksia"
+
+
 def plan_lines(actions: list[dict[str, Any]], group_names: dict[str, str]) -> dict[str, list[PlanLine]]:
     """Group name -> lines, in the order removals of access, other changes, notes."""
     out: dict[str, list[PlanLine]] = {}
