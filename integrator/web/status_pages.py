@@ -136,8 +136,12 @@ def _check(s: Session, org_id: int) -> dict[str, Any] | None:
                 "hint": (hints.get(str(e.get("item"))) or {}).get("fi") or "Katso ylläpito-ohje."}
                for e in run.errors or [] if e.get("kind") == TENANT_CHECK]
     crashed = [e for e in run.errors or [] if e.get("kind") != TENANT_CHECK]
+    # What passed with a reservation (e.g. a sharing policy that could not be read): not red, but
+    # the admin is told what to check and where.
+    warnings = [{"name": name, "detail": w.get("detail", ""), "hint": w.get("fi") or "Katso ylläpito-ohje."}
+                for name, w in sorted(((run.params or {}).get("warnings") or {}).items())]
     return {"run": run, "at": run.finished_at or run.started_at, "failing": failing, "crashed": crashed,
-            "counts": run.counts or {}, "running": run.status is JobStatus.RUNNING}
+            "warnings": warnings, "counts": run.counts or {}, "running": run.status is JobStatus.RUNNING}
 
 
 def _causes(s: Session, org_id: int, now: datetime) -> tuple[list[ErrorGroup], dict[int, JobRun]]:

@@ -146,3 +146,20 @@ def test_retry_starts_the_same_job_again_and_is_audited(app: Flask, as_admin: Fl
 
 def test_a_run_that_succeeded_is_not_started_again(as_admin: FlaskClient, world: World) -> None:
     assert as_admin.post(f"/admin/status/runs/{world.run_b}/retry").status_code == 409
+
+
+def test_a_tenant_check_warning_is_shown_with_its_finnish_fix_but_not_red(app: Flask, as_admin: FlaskClient,
+                                                                         world: World) -> None:
+    warning = {"detail": "could not read (permission SharePointTenantSettings.Read.All missing)",
+               "en": "check by hand", "fi": "Tarkista käsin SharePoint-hallintakeskuksessa: Käytännöt > Jakaminen."}
+    with get_store(app).session() as s:
+        s.add(JobRun(organisation_id=world.org_a, kind="tenant_check", status=JobStatus.SUCCEEDED,
+                     params={"org": "raisio", "hints": {}, "warnings": {"microsoft.sharing": warning}},
+                     counts={"ok": 4, "warn": 1}, started_at=FRIDAY, finished_at=FRIDAY))
+
+    html = page(as_admin)
+
+    assert f'id="check-{world.org_a}-state"><strong>Kunnossa:' in html
+    assert "<strong>Huomioitavaa:</strong> 1 kohta tarkistettava" in html
+    assert "microsoft.sharing</strong>: Tarkista käsin SharePoint-hallintakeskuksessa" in html
+    assert "SharePointTenantSettings.Read.All missing" in html  # the technical detail, folded
