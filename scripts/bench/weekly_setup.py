@@ -1,7 +1,7 @@
 """Benchmark: weekly setup for 1,000 clients in 100 groups, 4 work days, sandbox with 20 ms latency.
 
     .venv/bin/python scripts/bench/weekly_setup.py [--clients 1000] [--groups 100] [--latency-ms 20]
-        [--skip-baseline] [--sandbox-process] [--quotas] [--throttle RATE]
+        [--skip-baseline] [--skip-rerun] [--sandbox-process] [--quotas] [--throttle RATE]
 
 Runs, in this process, against a fresh sandbox tenant and a fresh SQLite store each time
 (with `--sandbox-process` the sandbox is `integrator sandbox serve` in a process of its own,
@@ -14,7 +14,9 @@ The last line on stdout is one JSON object:
 `ratio` (requests / min_requests), `coursework_lists` (coursework list calls in run 1: lookups),
 `token_fetches` (OAuth token endpoint calls in run 1), `wall_s`, `baseline_wall_s`, `speedup`,
 `rerun_writes` (write calls in the re-run), `peak_rss_mb` (this process), `sandbox_peak_rss_mb`
-(with `--sandbox-process`).
+(with `--sandbox-process`); with `--quotas` also `quota_bound_s` (see `quota_bound()`: the
+least time the quotas allow), `quota_bucket` (the bucket that sets it) and `quota_ratio`
+(`wall_s` / `quota_bound_s`; per-minute windows run on wall time, so `wall_s` is wall time).
 Per-minute quotas are switched off: the sandbox counts them on wall time per user, and the
 baseline would otherwise measure waiting for a quota window rather than the calls. `--quotas`
 keeps the published ones (Classroom 1,200/user and 3,000/project a minute): the run then meets
@@ -122,12 +124,13 @@ class Tenant:
 
     def quotas_on(self) -> None:
         if self.sb is not None:
-            self.sb.state.quotas.classroom_per_user_per_min = 1200
-            self.sb.state.quotas.classroom_per_project_per_min = 3000
-            self.sb.state.quotas.drive_per_user_per_min = 12000
+            self.sb.state.quotas.classroom_per_user_per_min = QUOTAS["classroom_per_user"]
+            self.sb.state.quotas.classroom_per_project_per_min = QUOTAS["classroom_per_project"]
+            self.sb.state.quotas.drive_per_user_per_min = QUOTAS["drive_per_user"]
         else:
-            self._admin("quotas", classroom_per_user_per_min=1200, classroom_per_project_per_min=3000,
-                        drive_per_user_per_min=12000)
+            self._admin("quotas", classroom_per_user_per_min=QUOTAS["classroom_per_user"],
+                        classroom_per_project_per_min=QUOTAS["classroom_per_project"],
+                        drive_per_user_per_min=QUOTAS["drive_per_user"])
 
     def _admin(self, route: str, method: str = "POST", **args: Any) -> Any:
         answer = self.http.request(method, f"/_sandbox/{route}", json=args if method == "POST" else None)
@@ -260,6 +263,34 @@ def minimum(counts: dict[str, int]) -> int:
     return sum(stages)
 
 
+#: The sandbox's per-minute quotas as `--quotas` switches them on (Tenant.quotas_on).
+QUOTAS = {"classroom_per_user": 1200, "classroom_per_project": 3000, "drive_per_user": 12000}
+
+
+def quota_bound(counts: dict[str, int], clients: int, groups: int, coordinators: int) -> tuple[float, str]:
+    """Least seconds the per-minute quotas allow: the most loaded bucket's calls / its rate.
+
+    Buckets as the sandbox counts them: Classroom per acting user and per project, Drive per
+    user. The admin account enrols the domain's students; each group's coordinator (groups go
+    round the coordinators) makes its course, topic, invitations, coursework and Drive work.
+    The fixed windows let up to one minute's worth go at once, so a run that fits in one window
+    ends below this bound; it is a bound for runs of several windows.
+    """
+    invitations = sum(1 for n in range(clients) if n % 20 == 19)  # build(): personal accounts
+    enrolments = counts.get("create:enrolment", 0)
+    owner_classroom = sum(counts.get(f"create:{k}", 0) for k in ("course", "topic", "coursework")) + invitations
+    owner_drive = sum(counts.get(f"create:{k}", 0) for k in ("folder", "week_folder", "permission"))
+    busiest = math.ceil(groups / coordinators) / groups  # the share of the coordinator with most groups
+    buckets = {
+        "classroom admin": (enrolments - invitations) / QUOTAS["classroom_per_user"],
+        "classroom project": (enrolments + owner_classroom) / QUOTAS["classroom_per_project"],
+        "classroom coordinator": owner_classroom * busiest / QUOTAS["classroom_per_user"],
+        "drive coordinator": owner_drive * busiest / QUOTAS["drive_per_user"],
+    }
+    name = max(buckets, key=lambda b: buckets[b])
+    return buckets[name] * 60, name
+
+
 def one_run(args: argparse.Namespace, sb: Tenant, batching: bool, rerun: bool) -> dict[str, Any]:
     sb.reset()
     sb.latency(0)
@@ -293,6 +324,14 @@ def one_run(args: argparse.Namespace, sb: Tenant, batching: bool, rerun: bool) -
     return out
 
 
+def quota_figures(args: argparse.Namespace, batched: dict[str, Any]) -> dict[str, Any]:
+    if not args.quotas:
+        return {}
+    bound, bucket = quota_bound(batched["counts"], args.clients, args.groups, args.coordinators)
+    return {"quota_bound_s": round(bound, 1), "quota_bucket": bucket,
+            "quota_ratio": round(batched["wall_s"] / bound, 2) if bound else None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=1000)
@@ -300,6 +339,7 @@ def main() -> None:
     parser.add_argument("--coordinators", type=int, default=20)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--skip-baseline", action="store_true", help="(quick look) leave out the baseline run")
+    parser.add_argument("--skip-rerun", action="store_true", help="leave out the re-run (rerun_writes is then null)")
     parser.add_argument("--sandbox-process", action="store_true",
                         help="serve the sandbox from its own process: peak_rss_mb is then the integrator's alone")
     parser.add_argument("--quotas", action="store_true",
@@ -313,7 +353,7 @@ def main() -> None:
             sb.quotas_on()
         else:
             sb.quotas_off()
-        batched = one_run(args, sb, batching=True, rerun=True)
+        batched = one_run(args, sb, batching=True, rerun=not args.skip_rerun)
         sb.quotas_off()
         sb.clear_faults()
         baseline = None if args.skip_baseline else one_run(args, sb, batching=False, rerun=False)
@@ -330,11 +370,12 @@ def main() -> None:
         "wall_s": round(batched["wall_s"], 2),
         "baseline_wall_s": round(baseline["wall_s"], 2) if baseline else None,
         "speedup": round(baseline["wall_s"] / batched["wall_s"], 1) if baseline else None,
-        "rerun_writes": batched["rerun_writes"],
+        "rerun_writes": batched.get("rerun_writes"),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "sandbox_peak_rss_mb": sandbox_rss,
         "sandbox_process": args.sandbox_process,
         "quotas": args.quotas,
+        **quota_figures(args, batched),
         "throttle": args.throttle,
     }
     log(json.dumps(batched["counts"]))

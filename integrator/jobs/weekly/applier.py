@@ -1,7 +1,7 @@
 """The weekly-setup applier's own state: our memory of each resource, progress and results.
 
 The stages build on it: folders (folders.py), topics, enrolments and sharing (rosters.py),
-coursework (coursework.py), and the order of the stages (apply.py).
+coursework (coursework.py), and the lanes they form (apply.py), sent by quota bucket (buckets.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from integrator.jobs.plan import Action
 from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.plan import PlannedOrg
 from integrator.jobs.weekly.state import Desired
-from integrator.jobs.weekly.steps import Step
+from integrator.jobs.weekly.steps import Lane, Step, Wave
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.classroom import (
     Classroom,
@@ -112,23 +112,11 @@ class ApplierBase:
         if self.lease is not None:
             self.lease.check()
 
-    def run_steps(self, steps: list[Step], *, retry: bool = True) -> None:
-        by_api: dict[str, list[Step]] = {}
-        for st in steps:
-            by_api.setdefault(self.gc.api_of(st.request), []).append(st)
-        for api, group in by_api.items():
-            size = self.gc.batch_limits[api] if self.gc.batching else 1
-            for start in range(0, len(group), size):
-                chunk = group[start:start + size]
-                self.check_lease()
-                results = self.gc.batch([(i, st.request) for i, st in enumerate(chunk)], retry=retry)
-                with self.store.session() as s:
-                    self.preload(s, [(st.action.resource, st.action.key) for st in chunk]
-                                 + [("coursework", st.action.key) for st in chunk])
-                    for i, st in enumerate(chunk):
-                        st.handle(s, st.action, results[i])
-                    self.save_user_ids(s)
-                self.advance([st.action for st in chunk])
+    def run_steps(self, steps: list[Step], *, retry: bool = True) -> Lane:
+        """Hand `steps` to the bucket queues (buckets.py); the lane resumes once each is answered
+        and recorded (one store session per batch envelope)."""
+        if steps:
+            yield Wave(steps, retry)
 
     def advance(self, actions: list[Action]) -> None:
         """Progress: the plan's actions seen through, written once per batch or stage (not per item).

@@ -1,8 +1,13 @@
-"""Apply a weekly-setup plan to Google Workspace, in dependency stages and API-sized batches.
+"""Apply a weekly-setup plan to Google Workspace, in dependency order, by quota bucket.
 
-Stages: courses -> client folders -> topics, enrolments, week folders, sharing -> coursework ->
-removals (coursework assignees are removed before the student leaves the course, because
-Classroom refuses to unassign someone who is no longer enrolled).
+Courses come first (a course adopted means the store lost track: folders are then looked for
+by their tag before any is created). Then lanes run side by side; buckets.py sends their steps
+in API-sized batches, one queue per quota bucket, so that a bucket waiting for its next minute
+holds up only its own work:
+- Drive: client folders -> week folders, sharing -> sharing removed.
+- Classroom, one lane per GROUPS_PER_LANE groups: topics, enrolments -> coursework -> enrolments
+  removed (coursework assignees are removed before the student leaves the course,
+  because Classroom refuses to unassign someone who is no longer enrolled).
 
 Crash safety: every confirmed result is written to the store right after its batch. Creates
 that have no idempotency key of their own are made safe this way:
@@ -26,9 +31,10 @@ from googleapiclient.http import HttpRequest
 from sqlalchemy.orm import Session
 
 from integrator.jobs.plan import Action
+from integrator.jobs.weekly.buckets import Buckets
 from integrator.jobs.weekly.coursework import CourseworkStage
 from integrator.jobs.weekly.rosters import RosterStage
-from integrator.jobs.weekly.steps import Step, exists, gone
+from integrator.jobs.weekly.steps import Lane, Step, exists, gone
 from integrator.providers.google.classroom import (
     Classroom,
 )
@@ -37,11 +43,16 @@ from integrator.store.models import Client, ExternalResource
 
 log = logging.getLogger(__name__)
 
+DRIVE = ("folder", "week_folder", "permission")
+#: Groups whose Classroom work forms one lane: a lane's coursework starts once its own groups are
+#: enrolled, while the admin account's bucket goes on enrolling the next lane's (buckets.py).
+GROUPS_PER_LANE = 25
+
 
 class Applier(RosterStage):
     """Applies one organisation's planned week; the stages are its base classes' methods."""
 
-    # ---- the stages ----
+    # ---- the lanes ----
     def apply(self) -> None:
         """Apply the plan. Progress continues from the recorder's `done`: the caller sets the run's
         total (Google and meetings together) before anything is applied."""
@@ -51,19 +62,43 @@ class Applier(RosterStage):
             self.recorder.progress(total=self.base + len(acts))
         self.check_lease()
         self.record_accepted()
-        stages: list[tuple[Callable[[list[Action]], None], list[Action]]] = [
-            (self.stage_courses, [a for a in acts if a.resource == "course"]),
-            (self.stage_folders, [a for a in acts if a.resource == "folder" and a.op == "create"]),
-            (self.stage_children, [a for a in acts if a.resource in ("topic", "enrolment", "week_folder", "permission")
-                                   and a.op != "remove"]),
+        # Courses first, on their own (a batch per 50 groups): a course adopted means the store lost
+        # track, and then the folders are looked for by their tag before any is created.
+        courses = [a for a in acts if a.resource == "course"]
+        Buckets(self).run([self.stage_courses(courses)])
+        self.advance(courses)
+        drive = [a for a in acts if a.resource in DRIVE]
+        groups: dict[str | None, list[Action]] = {}
+        for a in acts:
+            if a.resource not in (*DRIVE, "course"):
+                groups.setdefault(a.group, []).append(a)
+        keys = sorted(groups, key=lambda g: g or "")
+        parts = [[a for g in keys[i:i + GROUPS_PER_LANE] for a in groups[g]]
+                 for i in range(0, len(keys), GROUPS_PER_LANE)]
+        Buckets(self).run([self.drive_lane(drive), *(self.classroom_lane(p) for p in parts)])
+        self.advance(acts)
+
+    def drive_lane(self, acts: list[Action]) -> Lane:
+        """Client folders -> week folders and sharing -> sharing removed (it needs no course)."""
+        stages = [(self.create_folders, [a for a in acts if a.resource == "folder" and a.op == "create"]),
+                  (self.drive_children, [a for a in acts if a.resource in ("week_folder", "permission")
+                                         and a.op != "remove"]),
+                  (self.stage_removals, [a for a in acts if a.resource == "permission" and a.op == "remove"])]
+        for stage, actions in stages:
+            yield from stage(actions)
+            self.advance(actions)
+
+    def classroom_lane(self, acts: list[Action]) -> Lane:
+        """Some groups' topics and enrolments -> coursework -> enrolments removed (coursework
+        assignees go first: Classroom refuses to unassign someone no longer enrolled)."""
+        stages: list[tuple[Callable[[list[Action]], Lane], list[Action]]] = [
+            (self.classroom_children, [a for a in acts if a.resource in ("topic", "enrolment") and a.op != "remove"]),
             (CourseworkStage(self).run, [a for a in acts if a.resource in ("coursework", "assignees", "duplicate")]),
-            (self.stage_removals, [a for a in acts if a.resource in ("enrolment", "permission") and a.op == "remove"]),
+            (self.stage_removals, [a for a in acts if a.resource == "enrolment" and a.op == "remove"]),
         ]
         for stage, actions in stages:
-            self.check_lease()  # run_steps checks again before each batch
-            stage(actions)
+            yield from stage(actions)
             self.advance(actions)
-        self.advance(acts)
 
     def record_accepted(self) -> None:
         if not self.planned.accepted:
@@ -77,7 +112,7 @@ class Applier(RosterStage):
                     client.google_user_id = user_id
                 self.recorder.count("accepted:invitation")
 
-    def stage_courses(self, actions: list[Action]) -> None:
+    def stage_courses(self, actions: list[Action]) -> Lane:
         adopt: list[Action] = []
 
         def created(s: Session, a: Action, r: ItemResult[int]) -> None:
@@ -91,7 +126,7 @@ class Applier(RosterStage):
                 self.fail(a, r.error or "unknown")
 
         handover = [a for a in actions if a.op == "update" and "owner" in a.detail.get("fields", [])]
-        self.hand_over(handover)
+        yield from self.hand_over(handover)
         steps: list[Step] = []
         for a in actions:
             d = self.desired(a)
@@ -102,7 +137,7 @@ class Applier(RosterStage):
             else:
                 req = self.classroom.create_course(spec)
             steps.append(Step(a, req, created))
-        self.run_steps(steps)
+        yield from self.run_steps(steps)
         if not adopt:
             return
         fix: list[Step] = []
@@ -121,18 +156,18 @@ class Applier(RosterStage):
             if not same:
                 fix.append(Step(a, self.classroom.patch_course(str(course["id"]), self.course_spec(d)), created))
 
-        self.run_steps([Step(a, self.classroom.get_course(self.desired(a).detail["alias"],
+        yield from self.run_steps([Step(a, self.classroom.get_course(self.desired(a).detail["alias"],
                                                           subject=self.course_spec(self.desired(a)).owner), adopted)
                         for a in adopt])
-        self.run_steps(fix)
+        yield from self.run_steps(fix)
 
-    def hand_over(self, actions: list[Action]) -> None:
+    def hand_over(self, actions: list[Action]) -> Lane:
         """A new coordinator becomes a teacher first: Classroom hands a course only to a teacher."""
         def added(s: Session, a: Action, r: ItemResult[int]) -> None:
             if not (r.ok or exists(r.error)):
                 self.fail(a, r.error or "unknown")
 
-        self.run_steps([Step(a, self.classroom.add_teacher(self.ext("course", a.key) or "",
+        yield from self.run_steps([Step(a, self.classroom.add_teacher(self.ext("course", a.key) or "",
                                                            self.course_spec(self.desired(a)).owner), added)
                         for a in actions if self.ext("course", a.key)])
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from integrator.jobs.plan import Action
 from integrator.jobs.weekly.duplicates import DuplicateHealer
 from integrator.jobs.weekly.state import Desired
-from integrator.jobs.weekly.steps import Handler, Step
+from integrator.jobs.weekly.steps import Handler, Lane, Step
 from integrator.providers.errors import NeedsReauth, Retriable, never_reached
 from integrator.providers.google.classroom import CourseWorkSpec, assignee_change, marker, marker_of
 from integrator.providers.google.client import ItemResult
@@ -46,9 +46,9 @@ class CourseworkStage:
                 out[code] = uid
         return out
 
-    def run(self, actions: list[Action]) -> None:
+    def run(self, actions: list[Action]) -> Lane:
         # Copies first: a patch or reassignment that follows goes to the copy our row then points to.
-        DuplicateHealer(self.app).run([a for a in actions if a.resource == "duplicate"])
+        yield from DuplicateHealer(self.app).run([a for a in actions if a.resource == "duplicate"])
         actions = [a for a in actions if a.resource != "duplicate"]
         creates = [a for a in actions if a.resource == "coursework" and a.op == "create"]
         lost = {self.app.desired(a).parent for a in creates
@@ -57,7 +57,11 @@ class CourseworkStage:
         creates = self.adopt_coursework({c for c in lost if c}, creates)
         attempt = 1
         while creates:
-            unsent, uncertain, worst = self.create_coursework(creates)
+            unsent: list[Action] = []
+            uncertain: list[Action] = []
+            errors: list[Retriable] = []
+            yield from self.create_coursework(creates, unsent, uncertain, errors)
+            worst = max(errors, key=lambda e: e.retry_after or 0.0, default=Retriable("uncertain coursework create"))
             if not (unsent or uncertain) or not self.app.gc.policy.wait_to_retry(attempt, worst):
                 for a in unsent:
                     self.app.fail(a, "coursework not created (throttled or not sent); the next run creates it")
@@ -67,8 +71,8 @@ class CourseworkStage:
             attempt += 1
             # Only a create whose answer was lost may exist: a refused one is sent again as it is.
             creates = unsent + self.adopt_coursework({self.app.desired(a).parent or "" for a in uncertain}, uncertain)
-        self.update_coursework([a for a in actions if a.op == "update"])
-        self.remove_coursework([a for a in actions if a.op == "remove"])
+        yield from self.update_coursework([a for a in actions if a.op == "update"])
+        yield from self.remove_coursework([a for a in actions if a.op == "remove"])
 
     def adopt_coursework(self, courses: set[str], creates: list[Action]) -> list[Action]:
         """Find work created before an interruption by its marker; return the creates still needed.
@@ -113,17 +117,16 @@ class CourseworkStage:
                 self.app.ok(a, "adopted:coursework")
         return rest
 
-    def create_coursework(self, creates: list[Action]) -> tuple[list[Action], list[Action], Retriable]:
-        """Send the creates once; return (not created, maybe created, the error to back off by).
+    def create_coursework(self, creates: list[Action], unsent: list[Action], uncertain: list[Action],
+                          errors: list[Retriable]) -> Lane:
+        """Send the creates; gather the ones not created, the ones maybe created, and their errors.
 
-        A create refused with 429 or never sent (`never_reached`) did not happen: its pending
-        row is dropped and it is sent again without a lookup. Only a lost answer (a timeout,
-        reset or 5xx after the request left) makes the course's coursework be listed first.
+        A create refused with 429 or never sent (`never_reached`) did not happen: the bucket
+        queues send it again as it is (buckets.py); one still refused when they give up has its
+        pending row dropped. Only a lost answer (a timeout, reset or 5xx after the request left)
+        makes the course's coursework be listed first.
         """
         steps: list[Step] = []
-        unsent: list[Action] = []
-        uncertain: list[Action] = []
-        errors: list[Retriable] = []
         specs: dict[str, dict[str, str]] = {}
         with self.app.store.session() as s:
             for a in creates:
@@ -138,9 +141,7 @@ class CourseworkStage:
                 self.app.put(s, "coursework", a.key, status="pending")
                 steps.append(Step(a, self.app.classroom.create_coursework(owner, cid, spec),
                                   self._work_created(specs, unsent, uncertain, errors)))
-        self.app.run_steps(steps, retry=False)
-        worst = max(errors, key=lambda e: e.retry_after or 0.0, default=Retriable("uncertain coursework create"))
-        return unsent, uncertain, worst
+        yield from self.app.run_steps(steps, retry=False)
 
     def _work_created(self, specs: dict[str, dict[str, str]], unsent: list[Action], uncertain: list[Action],
                       errors: list[Retriable]) -> Handler:
@@ -163,7 +164,7 @@ class CourseworkStage:
                 self.app.fail(a, r.error or "unknown")
         return handle
 
-    def update_coursework(self, actions: list[Action]) -> None:
+    def update_coursework(self, actions: list[Action]) -> Lane:
         steps: list[Step] = []
         for a in actions:
             d = self.app.desired(a)
@@ -187,7 +188,7 @@ class CourseworkStage:
                         self.app.put(s, "coursework", a.key, assignees=sorted(new), students=new)
                     continue
                 steps.append(Step(a, self.app.classroom.modify_assignees(owner, cid, wid, change), self._reassigned(new)))
-        self.app.run_steps(steps)
+        yield from self.app.run_steps(steps)
 
     def _patched(self, s: Session, a: Action, r: ItemResult[int]) -> None:
         if r.ok:
@@ -205,7 +206,7 @@ class CourseworkStage:
                 self.app.fail(a, r.error or "unknown")
         return handle
 
-    def remove_coursework(self, actions: list[Action]) -> None:
+    def remove_coursework(self, actions: list[Action]) -> Lane:
         steps: list[Step] = []
         for a in actions:
             row = self.app.rows.get(("coursework", a.key)) or {}
@@ -217,7 +218,7 @@ class CourseworkStage:
                 continue
             if cid and owner:
                 steps.append(Step(a, self.app.classroom.delete_coursework(owner, cid, wid), self.app.removed))
-        self.app.run_steps(steps)
+        yield from self.app.run_steps(steps)
 
 
 def _link(work: Any) -> dict[str, str]:

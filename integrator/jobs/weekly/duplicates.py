@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from integrator.jobs.plan import Action
 from integrator.jobs.weekly.plan import PlannedOrg
-from integrator.jobs.weekly.steps import Step, gone
+from integrator.jobs.weekly.steps import Lane, Step, gone
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.classroom import COURSEWORK_MARKER_FIELDS, Classroom, marker, marker_of
 from integrator.providers.google.client import GoogleClient, ItemResult
@@ -208,7 +208,7 @@ class DuplicateHealer:
         self.app = app
         self.repaired: dict[str, dict[str, Any]] = {}
 
-    def run(self, actions: list[Action]) -> None:
+    def run(self, actions: list[Action]) -> Lane:
         if not actions:
             return
         with self.app.store.session() as s:
@@ -224,7 +224,7 @@ class DuplicateHealer:
                 self.app.fail(a, "our record does not point to the copy that stays; the next run looks again")
                 continue
             removes.append(a)
-        self._delete(self._still_safe(removes))
+        yield from self._delete(self._still_safe(removes))
         with self.app.store.session() as s:
             for key, what in sorted(self.repaired.items()):  # ids and our keys only: no names, no addresses
                 s.add(AuditEvent(organisation_id=self.app.org_id, actor="system:weekly_setup", action=AUDIT_ACTION,
@@ -278,7 +278,7 @@ class DuplicateHealer:
                 safe.append(a)
         return safe
 
-    def _delete(self, removes: list[Action]) -> None:
+    def _delete(self, removes: list[Action]) -> Lane:
         def deleted(s: Session, a: Action, r: ItemResult[int]) -> None:
             if r.ok or gone(r.error):  # gone: someone deleted it already
                 self._what(a.key)["removed"].append(a.detail["work_id"])
@@ -291,4 +291,4 @@ class DuplicateHealer:
             cid, owner = self._course(a)
             assert cid and owner  # checked by _still_safe
             steps.append(Step(a, self.app.classroom.delete_coursework(owner, cid, a.detail["work_id"]), deleted))
-        self.app.run_steps(steps)
+        yield from self.app.run_steps(steps)

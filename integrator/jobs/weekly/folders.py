@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from integrator.jobs.plan import Action
 from integrator.jobs.weekly.applier import ApplierBase
-from integrator.jobs.weekly.steps import Step, exists
+from integrator.jobs.weekly.steps import Lane, Step, exists
 from integrator.providers.errors import Fatal
 from integrator.providers.google.client import ItemResult
 from integrator.providers.google.drive import FolderSpec, key_of
@@ -67,7 +67,7 @@ class FolderStage(ApplierBase):
                 self.put(s, a.resource, a.key, external_id=fid, status="pending",
                          owner=self.desired(a).detail.get("owner"))
 
-    def create_folders(self, actions: list[Action]) -> None:
+    def create_folders(self, actions: list[Action]) -> Lane:
         actions = self.adopt_listed_folders(actions)
         ready: list[tuple[Action, FolderSpec]] = []
         for a in actions:
@@ -95,9 +95,6 @@ class FolderStage(ApplierBase):
             subject = self.folder_subject(a.key if a.resource == "folder" else spec.local_key.replace(
                 "week_folder:", "folder:").rsplit(":", 1)[0])
             steps.append(Step(a, self.drive.create_folder(subject, spec, self.ext(a.resource, a.key)), created))
-        self.run_steps(steps)
-
-    def stage_folders(self, actions: list[Action]) -> None:
-        self.create_folders(actions)
+        yield from self.run_steps(steps)
 
     # topics, enrolments, week folders, sharing

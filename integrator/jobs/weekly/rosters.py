@@ -8,16 +8,15 @@ from sqlalchemy.orm import Session
 
 from integrator.jobs.plan import Action
 from integrator.jobs.weekly.folders import FolderStage
-from integrator.jobs.weekly.steps import Step, already_member, exists, gone
+from integrator.jobs.weekly.steps import Lane, Step, already_member, exists, gone
 from integrator.providers.google.client import ItemResult
 
 
 class RosterStage(FolderStage):
-    # topics, enrolments, week folders, sharing
-    def stage_children(self, actions: list[Action]) -> None:
+    # topics and enrolments (Classroom: they need the course)
+    def classroom_children(self, actions: list[Action]) -> Lane:
         self.adopt_topics([a for a in actions if a.resource == "topic"])
         topics = [a for a in actions if a.resource == "topic" and a.op == "create" and not self.done(a)]
-        self.create_folders([a for a in actions if a.resource == "week_folder" and a.op == "create"])
         steps: list[Step] = []
         for a in topics:
             d = self.desired(a)
@@ -31,15 +30,24 @@ class RosterStage(FolderStage):
                 step = self.enrol_step(a)
                 if step:
                     steps.append(step)
-            elif a.resource == "permission" and a.op == "create":
-                step = self.share_step(a)
-                if step:
-                    steps.append(step)
-            elif a.op == "update" and a.resource in ("topic", "week_folder", "permission", "enrolment"):
-                with self.store.session() as s:
+        self.record_updates([a for a in actions if a.op == "update" and a.resource == "topic"])
+        yield from self.run_steps(steps)
+        yield from self.run_followups(actions)
+
+    # week folders and sharing (Drive: they need the client's folder)
+    def drive_children(self, actions: list[Action]) -> Lane:
+        yield from self.create_folders([a for a in actions if a.resource == "week_folder" and a.op == "create"])
+        steps = [st for a in actions if a.resource == "permission" and a.op == "create"
+                 if (st := self.share_step(a)) is not None]
+        self.record_updates([a for a in actions if a.op == "update" and a.resource in ("week_folder", "permission")])
+        yield from self.run_steps(steps)
+
+    def record_updates(self, actions: list[Action]) -> None:
+        """A changed fingerprint that needs no call (a renamed week, a role we do not set): stored."""
+        if actions:
+            with self.store.session() as s:
+                for a in actions:
                     self.put(s, a.resource, a.key, fp=self.desired(a).fp)
-        self.run_steps(steps)
-        self.run_followups()
 
     def done(self, a: Action) -> bool:
         row = self.rows.get((a.resource, a.key))
@@ -74,12 +82,15 @@ class RosterStage(FolderStage):
         else:
             self.fail(a, r.error or "unknown")
 
-    def run_followups(self) -> None:
-        pending, self.followups = self.followups, []
+    def run_followups(self, actions: list[Action]) -> Lane:
+        """The lookups this lane's answers asked for (ALREADY_EXISTS and the like)."""
+        mine = {id(a) for a in actions}
+        pending = [a for a in self.followups if id(a) in mine]
+        self.followups = [a for a in self.followups if id(a) not in mine]
         topics = [a for a in pending if a.resource == "topic"]
         self.adopt_topics_of({self.desired(a).parent or "" for a in topics}, topics)
         steps = [self.lookup_enrolment(a) for a in pending if a.resource == "enrolment"]
-        self.run_steps([st for st in steps if st is not None])
+        yield from self.run_steps([st for st in steps if st is not None])
 
     def client_email(self, a: Action) -> str | None:
         cid = self.desired(a).detail.get("client_id") if a.key in self.planned.desired else self.codes.get(a.client or "")
@@ -167,7 +178,7 @@ class RosterStage(FolderStage):
             self.fail(a, r.error or "unknown")
 
     # removals of enrolments and sharing
-    def stage_removals(self, actions: list[Action]) -> None:
+    def stage_removals(self, actions: list[Action]) -> Lane:
         steps: list[Step] = []
         for a in actions:
             row = self.rows.get((a.resource, a.key)) or {}
@@ -188,5 +199,5 @@ class RosterStage(FolderStage):
                     continue
                 steps.append(Step(a, self.drive.remove_permission(self.folder_subject(folder_key), folder, ext),
                                   self.removed))
-        self.run_steps(steps)
+        yield from self.run_steps(steps)
 

@@ -1,8 +1,14 @@
-"""A step of a weekly-setup apply: one request and what to record when its answer comes."""
+"""A step of a weekly-setup apply: one request and what to record when its answer comes.
+
+A stage is a *lane*: a generator that yields the steps it can send now (a :class:`Wave`) and
+is resumed once every step of the wave has been answered and recorded; what it yields next may
+depend on those answers (a course before its topics, a topic before its coursework). The lanes
+run side by side through per-quota-bucket queues (integrator.jobs.weekly.buckets).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from googleapiclient.http import HttpRequest
@@ -20,6 +26,18 @@ class Step:
     action: Action
     request: HttpRequest
     handle: Handler
+
+
+@dataclass
+class Wave:
+    """Steps a lane sends together; `retry=False` for creates without an idempotency key (only a
+    request the service never acted on, `never_reached`, is sent again)."""
+
+    steps: list[Step]
+    retry: bool = True
+
+
+Lane = Generator[Wave, None, None]
 
 
 def exists(err: ProviderError | None) -> bool:

@@ -176,6 +176,7 @@ class GoogleClient:
         self._lock = threading.Lock()
         # id(AuthorizedHttp) -> (api, batch uri): to batch requests with the service they came from
         self._batch_uris: dict[int, tuple[str, str]] = {}
+        self._subjects: dict[int, str] = {}  # id(AuthorizedHttp) -> the user it acts as
 
     # -- credentials and services --
     def _service_account(self) -> service_account.Credentials:
@@ -214,6 +215,7 @@ class GoogleClient:
             root = json.loads(doc)
             with self._lock:
                 self._batch_uris[id(http)] = (api, root["rootUrl"] + root.get("batchPath", "batch"))
+                self._subjects[id(http)] = user
             cache[key] = svc
         return svc
 
@@ -291,6 +293,12 @@ class GoogleClient:
     def api_of(self, request: HttpRequest) -> str:
         """The API ("classroom", "drive", ...) a request built by this client belongs to."""
         return self._batch_target(request)[0]
+
+    def bucket_of(self, request: HttpRequest) -> tuple[str, str]:
+        """(API, acting user) of a request built by this client: what Google's per-user quotas count."""
+        api = self._batch_target(request)[0]
+        with self._lock:
+            return api, self._subjects.get(id(request.http), "")
 
     def batch(self, requests: Mapping[K, HttpRequest] | Iterable[tuple[K, HttpRequest]], *,
               retry: bool = True) -> dict[K, ItemResult[K]]:

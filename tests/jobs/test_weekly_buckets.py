@@ -1,0 +1,75 @@
+"""The weekly apply goes by quota bucket: while the admin account's Classroom bucket waits for its
+next window (429 with Retry-After), the Drive work whose folders exist goes on, instead of
+waiting behind it as the old stages did (sharing was sent after every enrolment was answered).
+Dependency order still holds: a folder before its sharing, enrolments before their coursework."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from integrator.domain.types import JobStatus
+from integrator.jobs.weekly.setup import run_weekly_setup
+from integrator.sandbox.core import LogEntry
+from integrator.sandbox.launcher import Sandbox
+from integrator.store.db import Store
+from integrator.store.models import ExternalResource, JobRun
+
+from . import weekly_world as ww
+from .weekly_world import WeeklyWorld
+
+weekly_sandbox, sbx = ww.weekly_sandbox, ww.sbx  # fixtures
+
+ENROL = "/classroom/v1/courses/*/students"
+WAIT_S = 2  # the admin bucket's Retry-After: the next window
+
+
+def run(world: WeeklyWorld) -> tuple[JobStatus, list[str]]:
+    _, run_id = run_weekly_setup(world.store, world.settings, ww.WEEK, ww.ORG, now=ww.NOW,
+                                 client_factory=world.client_factory(ww.fast_policy()), include_meetings=False)
+    with world.store.session() as s:
+        job = s.get(JobRun, run_id)
+        assert job is not None
+        return job.status, [f"{e['item']}: {e['error']}" for e in job.errors]
+
+
+def served(sb: Sandbox) -> list[LogEntry]:
+    return [e for e in sb.state.log.items() if e.status < 300]
+
+
+def test_drive_work_finishes_while_the_admins_classroom_bucket_waits(sbx: Sandbox, store: Store,
+                                                                     tmp_path: Path) -> None:
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=2, clients_per_group=3)
+    sbx.state.log.reset()
+    # Every domain student's first enrolment is refused for quota: the admin's bucket must wait.
+    window = sbx.state.faults.inject(vendor="google", path_glob=ENROL, http_method="POST", rate=1.0, status=429,
+                                     retry_after=WAIT_S, count=6)
+    started = time.monotonic()
+
+    status, errors = run(world)
+
+    assert (status, errors) == (JobStatus.SUCCEEDED, [])
+    assert window.fired == 6
+    assert time.monotonic() - started >= WAIT_S, "the window was waited out, not skipped"
+    log = served(sbx)
+    ops = [e.operation for e in log]
+    first_enrolled = ops.index("courses.students.create")
+    shares = [i for i, op in enumerate(ops) if op == "permissions.create"]
+    folders = [i for i, op in enumerate(ops) if op == "files.create"]
+    assert len(shares) == 6 and len(folders) == 6 + 6  # each client's folder shared; client and week folders
+    assert max(shares) < first_enrolled and max(folders) < first_enrolled, \
+        "Drive work finished before the Classroom wait ended"
+    # ... and the order within each lane held: folders before sharing, enrolments before coursework.
+    assert min(shares) > min(folders)
+    works = [i for i, op in enumerate(ops) if op == "courses.courseWork.create"]
+    assert works and min(works) > first_enrolled
+    with world.store.session() as s:
+        kinds = {(r.kind, r.status) for r in s.scalars(select(ExternalResource))}
+    assert {k for k, st in kinds if st != "active"} == set(), kinds
+
+    # A re-run writes nothing.
+    sbx.state.log.reset()
+    assert run(world) == (JobStatus.SUCCEEDED, [])
+    assert [e for e in sbx.state.log.writes() if e.api != "oauth"] == []
