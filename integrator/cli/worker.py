@@ -23,7 +23,15 @@ from integrator.cli.options import (
 )
 from integrator.config.models import sandbox_url
 from integrator.jobs.kinds import Clock
-from integrator.jobs.queue import EngineError, Runtime, apply_schema, build_app, conninfo, run_worker
+from integrator.jobs.queue import (
+    POLL_SECONDS,
+    EngineError,
+    Runtime,
+    apply_schema,
+    build_app,
+    conninfo,
+    run_worker,
+)
 from integrator.observability.logs import setup_logging
 from integrator.store.db import Store
 from integrator.store.types import utcnow
@@ -100,7 +108,8 @@ def worker(ctx: click.Context, config_file: Path | None, database_url: str | Non
     n = concurrency or settings.jobs.concurrency
     click.echo(f"worker {name}: {n} jobs at once, {len(settings.organisations)} organisation(s)")
     try:
-        run_worker(app, settings, concurrency=n, name=name)
+        # A paced sender's continuation is due on the sandbox clock: look for it as often in clock time.
+        run_worker(app, settings, concurrency=n, name=name, poll_seconds=POLL_SECONDS / sandbox_speed)
     except EngineError as err:
         raise click.ClickException(str(err)) from err
     finally:

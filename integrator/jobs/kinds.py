@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from integrator.domain.weeks import week_after
 from integrator.jobs.locks import JobAlreadyRunning, LeaseLost, job_lock
 from integrator.jobs.nightly.run import run_nightly_sync
 from integrator.jobs.notify.letters import queue_weekly_letters
+from integrator.jobs.notify.pacing import Yielding
 from integrator.jobs.notify.reminders import queue_due_reminders
 from integrator.jobs.notify.send_runs import Trigger
 from integrator.jobs.notify.sender import send_outbox
@@ -61,26 +62,37 @@ def _nightly_sync(store: Store, settings: Settings, org_key: str, now: Clock) ->
     return result
 
 
-def _send(store: Store, settings: Settings, now: Clock, job: str, org_key: str = ALL) -> Any:
+def _send(store: Store, settings: Settings, now: Clock, job: str, org_key: str = ALL,
+          yielding: Yielding | None = None, carried: Mapping[str, Sequence[float]] | None = None) -> Any:
     # The clock, not one reading of it: a paced run of many letters takes minutes. Each
     # organisation's part is a JobRun, as from the CLI: uncertain messages reach the job pages.
     # An organisation whose sender is busy in another process is skipped: that one sends the rest.
     # A clock may bring its own sleep and monotonic time (a benchmark's sandbox clock).
+    # `yielding` (the worker): a sender stops where its mailbox's pace would make it wait, and
+    # the worker defers its continuation (integrator.jobs.queue); the embedded scheduler waits.
     pacing: dict[str, Any] = {k: getattr(now, k) for k in ("sleep", "monotonic") if hasattr(now, k)}
     return send_outbox(store, settings, clock=now, trigger=Trigger(job, "scheduler"),
-                       org_keys=_only(org_key), **pacing)
+                       org_keys=_only(org_key), yielding=yielding, carried=carried, **pacing)
 
 
-def _reminders(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
+def _reminders(store: Store, settings: Settings, org_key: str, now: Clock, yielding: Yielding | None = None) -> Any:
     # The embedded scheduler runs one for every organisation (ALL); the worker one per organisation.
     queue_due_reminders(store, settings, now(), org_keys=_only(org_key))
-    return _send(store, settings, now, "reminders", org_key)
+    return _send(store, settings, now, "reminders", org_key, yielding)
 
 
-def _weekly_letters(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
+def _weekly_letters(store: Store, settings: Settings, org_key: str, now: Clock,
+                    yielding: Yielding | None = None) -> Any:
     queue_weekly_letters(store, settings, org_key, _next_week(settings, now()))
     # Only this organisation's sender: its letters do not wait behind other organisations' queues.
-    return _send(store, settings, now, "weekly_letters", org_key)
+    return _send(store, settings, now, "weekly_letters", org_key, yielding)
+
+
+def continue_sending(store: Store, settings: Settings, org_key: str, now: Clock, *, job: str,
+                     ages: Sequence[float], yielding: Yielding) -> Any:
+    """A worker's continuation of a sender that stopped for its pace (`job` started it), with
+    the mailbox's log as it handed it on (`ages`, clock seconds, aged to now)."""
+    return _send(store, settings, now, job, org_key, yielding, {org_key: ages})
 
 
 def _weekly_setup(store: Store, settings: Settings, org_key: str, now: Clock) -> Any:
@@ -110,12 +122,19 @@ def lock_expires(store: Store, kind: str, org_key: str) -> datetime | None:
 def run_job(store: Store, settings: Settings, kind: str, org_key: str, fn: JobFn, now: Clock = utcnow) -> Outcome:
     """Runs one job for one organisation under its lock, on the clock `now`: "ok", "skipped"
     (another process holds the job), "lease_lost" (taken over mid-run) or "failed" (logged)."""
+    return run_job_result(store, settings, kind, org_key, fn, now)[0]
+
+
+def run_job_result(store: Store, settings: Settings, kind: str, org_key: str, fn: JobFn,
+                   now: Clock = utcnow) -> tuple[Outcome, Any]:
+    """`run_job`, and what the job returned (None unless "ok")."""
     started = time.monotonic()
     status: Outcome = "failed"
+    result: Any = None
     try:
         with job_lock(store, lock_name(kind, org_key)):  # a lease, renewed while the job runs
             log.info("scheduled job started", extra={"job": kind, "org": org_key})
-            fn(store, settings, org_key, now)
+            result = fn(store, settings, org_key, now)
             status = "ok"
     except LeaseLost as err:
         # Another run took the job over (this one's lease lapsed): it stopped before its next write.
@@ -132,7 +151,7 @@ def run_job(store: Store, settings: Settings, kind: str, org_key: str, fn: JobFn
         metrics.observe_job(kind, elapsed, status)
         log.info("scheduled job finished",
                  extra={"job": kind, "org": org_key, "status": status, "seconds": round(elapsed, 3)})
-    return status
+    return status, result
 
 
 def run_locked(store: Store, settings: Settings, kind: str, org_key: str, fn: JobFn, now: Clock = utcnow) -> bool:

@@ -12,6 +12,18 @@ adapter as the embedded scheduler (integrator.jobs.kinds) under the same databas
 - `queueing_lock=<kind>:<org>`: a firing is not queued while the previous one still waits, so a
   slow organisation's jobs do not pile up.
 
+Paced sending does not hold a worker's slot while it waits: a job that sends letters or
+reminders sends what its mailbox's per-minute limit allows now (a burst, integrator.jobs.notify.
+pacing), and where the next message would wait longer than `INLINE_WAIT_S` it stops and defers
+its continuation, `integrator.send`, to the moment the mailbox may send again (`schedule_in`, on
+the wall clock: a sandbox clock's speed is divided out). The continuation carries the
+mailbox's log and does the same, until the queue is empty. It runs under `lock=send:<org>` and
+`queueing_lock=send:<org>` (one continuation waits per organisation; deferring another while
+one waits is a no-op: the waiting one sends everything due) and, inside, the sender's lease
+`notify:send:<org>` (one sender per mailbox, whichever job runs it). A job defers its
+continuation only after its sender released that lease, so one that finds it busy can end:
+the holder defers the next one.
+
 A worker killed mid-job (SIGKILL, a lost machine) stops writing its heartbeat; the periodic
 `integrator.retry_stalled_jobs` puts the jobs of workers silent for `jobs.stalled_after_seconds`
 back in the queue (procrastinate's documented recipe), and another worker takes them up. Its
@@ -29,23 +41,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+import time
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import croniter
 from procrastinate import App, JobContext, PsycopgConnector
+from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Job
 from procrastinate.periodic import PeriodicDeferrer
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from sqlalchemy.engine import make_url
 
 from integrator.config import Settings
-from integrator.jobs.kinds import JOB_FUNCTIONS, Clock, lock_expires, run_job
+from integrator.jobs.kinds import JOB_FUNCTIONS, Clock, JobFn, continue_sending, lock_expires, run_job_result
+from integrator.jobs.notify.pacing import Yielding
 from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.store.db import Store
 from integrator.store.types import utcnow
@@ -59,6 +75,15 @@ HELD_ATTEMPTS = 12
 #: A job that failed (a vendor down at 02:00) is tried again after this long, this many times.
 FAILED_RETRY = timedelta(minutes=10)
 FAILED_ATTEMPTS = 3
+#: The kinds that send mail, and the continuation of a sender that stopped for its pace.
+SENDING_KINDS = ("reminders", "weekly_letters")
+SEND = "send"
+#: A worker's sender sleeps for its mailbox at most this long (clock seconds); a longer wait
+#: (the next burst, a minute on) frees the slot and becomes a scheduled continuation.
+INLINE_WAIT_S = 3.0
+#: How often an idle worker looks for jobs whose scheduled time has come (wall seconds; new jobs
+#: wake it at once by LISTEN/NOTIFY, scheduled ones do not): a continuation is this much late at most.
+POLL_SECONDS = 1.0
 
 
 class EngineError(ValueError):
@@ -167,6 +192,7 @@ def build_app(database_url: str, runtime: Runtime | None = None, *, pool_size: i
     rt = runtime
     for kind in KINDS:
         _register_kind(app, rt, kind)
+    _register_send(app, rt)
     _register_web_apply(app, rt)
     every = rt.settings.jobs.stalled_check_seconds
     stalled_after = rt.settings.jobs.stalled_after_seconds
@@ -185,15 +211,56 @@ def build_app(database_url: str, runtime: Runtime | None = None, *, pool_size: i
     return app
 
 
+def _run(rt: Runtime, kind: str, org_key: str, fn: JobFn) -> str:
+    status, _result = run_job_result(rt.store, rt.settings, kind, org_key, fn, rt.clock)
+    if status == "skipped":
+        raise JobHeld(f"{kind} for {org_key}", lock_expires(rt.store, kind, org_key))
+    if status == "failed":
+        raise JobFailed(f"{kind} for {org_key} failed; see its job run and the log")
+    return status
+
+
+def _speed(rt: Runtime) -> float:
+    """Clock seconds per wall second (a benchmark's sandbox clock runs faster)."""
+    return float(getattr(rt.clock, "speed", 1.0))
+
+
+def _continue(app: App, rt: Runtime, job: str, yielding: Yielding) -> None:
+    """Defer the continuation of every sender that stopped for its pace, to when its mailbox may
+    send again. Called after the sender released its lease."""
+    for stop in yielding.stopped:
+        lock = job_lock_name(SEND, stop.org_key)
+        try:
+            app.configure_task(task_name(SEND), lock=lock, queueing_lock=lock,
+                               schedule_in={"seconds": stop.wait_s / _speed(rt)},
+                               task_kwargs={"org_key": stop.org_key, "job": job, "ages": list(stop.ages),
+                                            "paced_at": time.time()}).defer()
+        except AlreadyEnqueued:
+            pass  # a continuation waits already: it sends everything due when it runs
+
+
+def _register_send(app: App, rt: Runtime) -> None:
+    def send(org_key: str, job: str, ages: Sequence[float], paced_at: float) -> str:
+        """A paced sender's next burst; `ages` were measured at `paced_at` (wall epoch seconds)."""
+        aged = [a + max(0.0, time.time() - paced_at) * _speed(rt) for a in ages]
+        yielding = Yielding(INLINE_WAIT_S)
+        status = _run(rt, SEND, org_key, partial(continue_sending, job=job, ages=aged, yielding=yielding))
+        _continue(app, rt, job, yielding)
+        return status
+
+    app.task(name=task_name(SEND), retry=_Retry())(send)
+
+
 def _register_kind(app: App, rt: Runtime, kind: str) -> None:
     def run(org_key: str, timestamp: int | None = None) -> str:
         if timestamp is not None and not _is_due_local(rt.settings, kind, timestamp):
             return "not_this_offset"  # the other UTC offset's registration of this local time
-        status = run_job(rt.store, rt.settings, kind, org_key, JOB_FUNCTIONS[kind], rt.clock)
-        if status == "skipped":
-            raise JobHeld(f"{kind} for {org_key}", lock_expires(rt.store, kind, org_key))
-        if status == "failed":
-            raise JobFailed(f"{kind} for {org_key} failed; see its job run and the log")
+        if kind not in SENDING_KINDS:
+            return _run(rt, kind, org_key, JOB_FUNCTIONS[kind])
+        yielding = Yielding(INLINE_WAIT_S)
+        sending: Any = JOB_FUNCTIONS[kind]  # the sending kinds take `yielding` (JobFn does not say so)
+        status = _run(rt, kind, org_key, partial(sending, yielding=yielding))
+        _continue(app, rt, kind, yielding)
         return status
 
     run.__name__ = run.__qualname__ = kind
@@ -285,7 +352,8 @@ def apply_schema(database_url: str) -> bool:
         return True
 
 
-def run_worker(app: App, settings: Settings, *, concurrency: int, name: str) -> None:
+def run_worker(app: App, settings: Settings, *, concurrency: int, name: str,
+               poll_seconds: float = POLL_SECONDS) -> None:
     """Run jobs until SIGINT/SIGTERM (procrastinate stops gracefully: running jobs finish).
     The jobs are synchronous: they run in a pool of `concurrency` threads."""
     jobs = settings.jobs
@@ -298,6 +366,7 @@ def run_worker(app: App, settings: Settings, *, concurrency: int, name: str) -> 
                 raise EngineError("procrastinate's tables are missing: run `integrator worker schema --apply` "
                                   "once for this database")
             await app.run_worker_async(concurrency=concurrency, name=name, wait=True, delete_jobs="never",
+                                       fetch_job_polling_interval=poll_seconds,
                                        update_heartbeat_interval=jobs.heartbeat_seconds,
                                        stalled_worker_timeout=jobs.stalled_after_seconds)
 

@@ -3,8 +3,8 @@ thirty organisations on one sandbox tenant (each its own sending mailbox, one gr
 
 One firing of the nightly sync and of the Thursday letters for every organisation, deferred as
 the periodic tasks do (twice: the second defers nothing), runs exactly once per organisation;
-then a worker is SIGKILLed while it sends an organisation's letters (paced at Exchange's 30 a
-minute): another worker takes the job up once the dead one's heartbeat is stale, and every
+then a worker is SIGKILLed while it sends an organisation's letters (a burst within Exchange's 30
+a minute, each request slowed to half a second): another worker takes the job up once the dead one's heartbeat is stale, and every
 client still has exactly one letter, and the attendance register is unchanged.
 """
 
@@ -122,11 +122,12 @@ def wait_until_done(w: NationalWorld, procs: list[subprocess.Popen[bytes]], time
     raise AssertionError(f"jobs still waiting after {timeout} s: {queue_counts(store)}\n{worker_logs(w)}")
 
 
-def runs_per_org(store: Store, kind: str, since: datetime) -> Counter[str]:
+def runs_per_org(store: Store, kind: str, since: datetime,
+                 statuses: tuple[JobStatus, ...] = (JobStatus.SUCCEEDED,)) -> Counter[str]:
     with store.session() as s:
         rows = s.execute(select(Organisation.key, JobRun.status).join(JobRun, JobRun.organisation_id == Organisation.id)
                          .where(JobRun.kind == kind, JobRun.started_at >= since))
-        return Counter(key for key, status in rows if status == JobStatus.SUCCEEDED)
+        return Counter(key for key, status in rows if status in statuses)
 
 
 def register(store: Store) -> list[tuple[int, int, str, int, str | None]]:
@@ -166,8 +167,10 @@ def test_three_workers_run_every_firing_once_and_take_over_a_killed_workers_job(
         # The kill: the worker sending an organisation's letters, after its first letter went out.
         w.sb.state.clock.set(NEXT_THURSDAY)
         killed_at = datetime.now(UTC)
+        w.sb.state.latency_ms = 500  # a mailbox sends its three letters at once: make the burst last
         fire_all(w, "weekly_letters", NEXT_THURSDAY)
         victim, org, victims = kill_a_sender(w, procs)
+        w.sb.state.latency_ms = 0
         phases["killed"] = round(time.monotonic() - t0, 1)
         done = wait_until_done(w, procs, timeout=60)
         phases["taken_over"] = round(time.monotonic() - t0, 1)
@@ -189,8 +192,9 @@ def test_three_workers_run_every_firing_once_and_take_over_a_killed_workers_job(
         assert set(in_flight) <= victims and max(in_flight.values(), default=1) == 1
         print(f"phases: {phases}; uncertain after the kill: {len(uncertain)}")
         assert queued == 0 and held == []
-        # The killed organisation's letters were finished by another worker's run.
-        assert runs_per_org(store, "notify_send", killed_at)[org] >= 1
+        # The killed organisation's letters were finished by another worker's run (partial when it
+        # found the letter in flight at the kill and reported it uncertain).
+        assert runs_per_org(store, "notify_send", killed_at, (JobStatus.SUCCEEDED, JobStatus.PARTIAL))[org] >= 1
         assert register(store) == before
     finally:
         for p in procs:
@@ -206,7 +210,7 @@ def test_three_workers_run_every_firing_once_and_take_over_a_killed_workers_job(
 def kill_a_sender(w: NationalWorld, procs: list[subprocess.Popen[bytes]]) -> tuple[subprocess.Popen[bytes], str,
                                                                                   set[str]]:
     """SIGKILL the worker holding an organisation's sender lease once that sender has sent one
-    letter of the week (and has more to send, paced two seconds apart). The worker, that
+    letter of the week (and has more to send: each request takes half a second). The worker, that
     organisation and every organisation whose sender the worker ran."""
     by_pid = {p.pid: p for p in procs}
     deadline = time.monotonic() + 30

@@ -24,8 +24,9 @@ the price of a coordinator's look.) Gmail messages carry a Message-ID derived fr
 even a duplicate a coordinator requeues by mistake threads as one message.
 
 Order and pacing. Reminders go before letters. Each organisation sends from one mailbox; a
-token bucket of one keeps to the per-minute limit (Gmail 6,000 units = 60 messages, Exchange 30)
-in any minute, and a rolling 24-hour count to the daily limit (Gmail 2,000; Exchange 10,000
+sliding log (integrator.jobs.notify.pacing) keeps to the per-minute limit (Gmail 6,000 units = 60
+messages, Exchange 30) in any minute, sending a minute's share at once, and a rolling 24-hour
+count to the daily limit (Gmail 2,000; Exchange 10,000
 recipients). Over the daily limit the rest are parked with `not_before` and resumed by a later run.
 """
 

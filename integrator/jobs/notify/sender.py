@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,10 +30,10 @@ from integrator.jobs.notify.outbox import (
     send_one,
     sent_in_window,
 )
+from integrator.jobs.notify.pacing import MailboxPace, PacedStop, Yielding, recent_sends
 from integrator.jobs.notify.send_runs import SendRun, Trigger, by_organisation
 from integrator.providers.errors import NeedsReauth
 from integrator.providers.limits import MAIL_SENDING_LIMITS
-from integrator.providers.retry import RateLimiter
 from integrator.store.db import Store
 from integrator.store.models import (
     Organisation,
@@ -156,6 +157,16 @@ def sending_limits(org_cfg: OrganisationConfig) -> tuple[int, int]:
     return org_cfg.mail.per_minute or per_minute, org_cfg.mail.per_day or per_day
 
 
+@dataclass(frozen=True)
+class _Pacing:
+    """How a run waits for its mailboxes: sleeping on its clock, or (`yielding`) stopping."""
+
+    sleep: Callable[[float], None]
+    monotonic: Callable[[], float]
+    yielding: Yielding | None
+    carried: Mapping[str, Sequence[float]]
+
+
 def send_lock(org_key: str) -> str:
     """The lock of one organisation's sender: organisations send at once, each from its own mailbox
     and within its own limits; two processes never send for the same organisation."""
@@ -166,7 +177,9 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
                 clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
                 monotonic: Callable[[], float] = time.monotonic,
                 mailers: dict[str, Mailer] | None = None, trigger: Trigger | None = None,
-                org_keys: Iterable[str] | None = None, parallel: int | None = None) -> dict[str, int]:
+                org_keys: Iterable[str] | None = None, parallel: int | None = None,
+                yielding: Yielding | None = None,
+                carried: Mapping[str, Sequence[float]] | None = None) -> dict[str, int]:
     """Send every due message, paced per sender; returns counts (sent, parked, uncertain...).
 
     `now` fixes the run's notion of time (tests, the sandbox); `clock` lets it move (a long,
@@ -179,19 +192,25 @@ def send_outbox(store: Store, settings: Settings, now: datetime | None = None, *
     long as the largest one's mailbox allows, not the sum. An organisation whose sender is busy
     in another process is skipped (counted as `busy`): that sender sends its queue; one whose lease
     was taken over mid-run stops before its next message (`lease_lost`).
+
+    Each mailbox is paced to its per-minute limit (integrator.jobs.notify.pacing). With
+    `yielding`, a sender that would wait longer than `yielding.max_wait_s` stops instead and is
+    listed in `yielding.stopped` (counted as `paced`): a worker's job frees its slot and defers
+    its continuation, which passes the mailbox's log back as `carried` (ages by organisation).
     """
     current: Callable[[], datetime] = clock or ((lambda: now) if now is not None else utcnow)  # type: ignore[assignment,return-value]
     wanted = set(org_keys) if org_keys is not None else None
     orgs = [o for o in settings.organisations if wanted is None or o.key in wanted]
     totals: Counter[str] = Counter({k: 0 for k in (*SendStats().as_dict(), "requests", "busy",
-                                                   "lease_lost", "recovered_uncertain")})
+                                                   "lease_lost", "recovered_uncertain", "paced")})
+    pacing = _Pacing(sleep, monotonic, yielding, carried or {})
     if wanted is None:
         totals["recovered_uncertain"] += len(_recover_unconfigured(store, settings))
 
     def one(org_cfg: OrganisationConfig) -> dict[str, int]:
         try:
             with job_lock(store, send_lock(org_cfg.key)) as lease:
-                return _send_locked(store, org_cfg, trigger or Trigger(), mailers, current, sleep, monotonic, lease)
+                return _send_locked(store, org_cfg, trigger or Trigger(), mailers, current, pacing, lease)
         except LeaseLost:
             # Another sender took this organisation over (our lease lapsed): it sends the rest, and
             # this run stopped before claiming another message. The other organisations go on.
@@ -225,8 +244,7 @@ def _recover_unconfigured(store: Store, settings: Settings) -> list[str]:
 
 
 def _send_locked(store: Store, org_cfg: OrganisationConfig, trigger: Trigger, mailers: dict[str, Mailer] | None,
-                 current: Callable[[], datetime], sleep: Callable[[float], None], monotonic: Callable[[], float],
-                 lease: Lease) -> dict[str, int]:
+                 current: Callable[[], datetime], pacing: _Pacing, lease: Lease) -> dict[str, int]:
     """One organisation's sending, under its lock: what a run of theirs left SENDING is uncertain
     (no live sender of theirs owns it now), then the due messages."""
     with store.session() as s:
@@ -237,29 +255,38 @@ def _send_locked(store: Store, org_cfg: OrganisationConfig, trigger: Trigger, ma
     back = by_organisation(store, recover_in_flight(store, org_id)).get(org_id, [])
     with store.session() as s:
         due = len(due_ids(s, current(), org_id))
+        carried = pacing.carried.get(org_cfg.key)
+        per_minute = sending_limits(org_cfg)[0]
+        ages = carried if carried is not None else recent_sends(s, org_id, current(), per_minute)
     if not due and not back:
         return {}
-    counts = _run_org(store, org_cfg, org_id, due, back, trigger, mailers, current, sleep, monotonic,
+    pace = MailboxPace(per_minute, pacing.monotonic, pacing.sleep, ages)
+    if pacing.yielding is not None and not back and (wait := pace.wait_s()) > pacing.yielding.max_wait_s:
+        # The mailbox sent its minute's share (e.g. a reminders run between two bursts of the
+        # letters): no run to record; the continuation sends.
+        pacing.yielding.stopped.append(PacedStop(org_cfg.key, wait, pace.ages()))
+        return {"paced": 1}
+    counts = _run_org(store, org_cfg, org_id, due, back, trigger, mailers, current, pacing, pace,
                       _Validator(store, current, org_id), lease)
     return {**counts, "recovered_uncertain": len(back)}
 
 
 def _run_org(store: Store, org_cfg: OrganisationConfig, org_id: int, due: int, recovered: list[int],
              trigger: Trigger, mailers: dict[str, Mailer] | None, current: Callable[[], datetime],
-             sleep: Callable[[float], None], monotonic: Callable[[], float], validate: _Validator,
-             lease: Lease) -> dict[str, int]:
+             pacing: _Pacing, pace: MailboxPace, validate: _Validator, lease: Lease) -> dict[str, int]:
     """One organisation's sending, recorded as its JobRun."""
     stats = SendStats(recovered_uncertain=len(recovered))
     run = SendRun.start(store, org_id, trigger, due=due, recovered=len(recovered))
     tried: set[int] = set()
     requests = 0
+    stop: PacedStop | None = None
     try:
         if due:
             own = mailers is None or org_cfg.key not in mailers
             mailer: Any = build_mailer(org_cfg) if own else mailers[org_cfg.key]  # type: ignore[index]
             try:
-                _send_org(store, org_cfg, org_id, mailer, current, sleep, monotonic, stats, validate, tried,
-                          lambda: run.progress(len(recovered) + len(tried)), lease)
+                stop = _send_org(store, org_cfg, org_id, mailer, current, pacing, pace, stats, validate, tried,
+                                 lambda: run.progress(len(recovered) + len(tried)), lease)
             finally:
                 if own:
                     requests = int(getattr(mailer, "requests", lambda: 0)())
@@ -269,41 +296,45 @@ def _run_org(store: Store, org_cfg: OrganisationConfig, org_id: int, due: int, r
         run.finish(stats, [*recovered, *tried], today=current().date(), requests=requests, crash=err)
         raise
     run.finish(stats, [*recovered, *tried], today=current().date(), requests=requests)
-    return {**stats.as_dict(), "requests": requests}
+    if stop is not None and pacing.yielding is not None:
+        pacing.yielding.stopped.append(stop)
+    return {**stats.as_dict(), "requests": requests, "paced": int(stop is not None)}
 
 
 def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Mailer,
-              current: Callable[[], datetime], sleep: Callable[[float], None], monotonic: Callable[[], float],
-              stats: SendStats, validate: _Validator, tried: set[int], progress: Callable[[], None],
-              lease: Lease) -> None:
+              current: Callable[[], datetime], pacing: _Pacing, pace: MailboxPace, stats: SendStats,
+              validate: _Validator, tried: set[int], progress: Callable[[], None],
+              lease: Lease) -> PacedStop | None:
     """One sender's due messages, reminders first, re-reading the queue as it goes: a paced
     run of 1,000 letters takes half an hour at Exchange's 30/min, and a reminder queued
     meanwhile must not wait behind them.
 
     The send lock's lease is checked before each message is claimed (after the pacing wait):
     a sender whose lease was taken over stops there (LeaseLost), so two senders never work
-    the queue at once and a message is never claimed by a run that no longer holds the lock."""
-    per_minute, per_day = sending_limits(org_cfg)
-    # A bucket of one, refilled every 60/per_minute s: never more than per_minute in any
-    # minute, whatever window the provider counts in (a full bucket would allow twice that).
-    limiter = RateLimiter(1, 60.0 / per_minute, clock=monotonic, sleep=sleep)
+    the queue at once and a message is never claimed by a run that no longer holds the lock.
+
+    A yielding run stops (returns a PacedStop) where it would wait longer than its limit."""
+    per_day = sending_limits(org_cfg)[1]
     with store.session() as s:
         sent_today, oldest = sent_in_window(s, org_id, current())
     while True:
         with store.session() as s:
             batch = [i for i in due_ids(s, current(), org_id, limit=len(tried) + 20) if i not in tried]
         if not batch:
-            return
+            return None
         progress()
         for message_id in batch[:20]:
             lease.check()
-            tried.add(message_id)
             if sent_today >= per_day:
                 until = (oldest or current()) + timedelta(days=1)
                 stats.parked += park_rest(store, org_id, until, f"daily limit {per_day} reached", current())
                 log.warning("daily sending limit reached", extra={"org": org_cfg.key, "limit": per_day})
-                return
-            limiter.acquire()
+                return None
+            wait = pace.wait_s()
+            if pacing.yielding is not None and wait > pacing.yielding.max_wait_s:
+                return PacedStop(org_cfg.key, wait, pace.ages())  # this message is for the continuation
+            tried.add(message_id)
+            pace.acquire()
             lease.check()  # the pacing wait may have been long
             at = current()
             try:
@@ -312,11 +343,13 @@ def _send_org(store: Store, org_cfg: OrganisationConfig, org_id: int, mailer: Ma
                 stats.parked += park_rest(store, org_id, pause.until, pause.reason[:200], at)
                 level = logging.WARNING if pause.until - at > timedelta(minutes=5) else logging.INFO
                 log.log(level, "sender paused", extra={"org": org_cfg.key, "until": pause.until.isoformat()})
-                return
+                return None
             except NeedsReauth as err:
                 log.error("sender refused", extra={"org": org_cfg.key, "error": str(err)[:200]})
                 stats.refused += 1
-                return
+                return None
+            if outcome not in ("cancelled", "skipped"):
+                pace.record()  # it reached the provider (as late as we know: a safe side of the log)
             if outcome == "sent":
                 sent_today += 1
                 oldest = oldest or at
