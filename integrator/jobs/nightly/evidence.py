@@ -69,8 +69,10 @@ def upsert_returns(s: Session, ctx: SyncContext, items: Sequence[ReturnIn]) -> i
             elif (row.state, row.returned_at, row.late, row.client_id, row.work_day_id) == (
                     it.state, it.returned_at, it.late, it.client_id or row.client_id, it.work_day_id or row.work_day_id):
                 continue
+            ctx.changed(row.work_day_id)
             row.client_id = it.client_id or row.client_id
             row.work_day_id = it.work_day_id or row.work_day_id
+            ctx.changed(row.work_day_id)
             row.state, row.returned_at, row.late = it.state, it.returned_at, it.late
             row.mime_type, row.raw = it.mime_type, it.raw
             written += 1
@@ -88,6 +90,7 @@ def store_attendees(s: Session, ctx: SyncContext, source: str, work_day_id: int,
             row = MeetingAttendance(organisation_id=ctx.org_id, source=source, record_key=it.record_key,
                                     seen_at=utcnow())
             s.add(row)
+        ctx.changed(row.work_day_id, work_day_id)
         row.work_day_id = work_day_id
         row.participant_key = it.participant_key
         row.email = it.email
@@ -120,6 +123,7 @@ def mark_report(s: Session, ctx: SyncContext, work_day_id: int, source: str, rep
     ctx.reported.add(work_day_id)
     ctx.report_ids.setdefault(work_day_id, set()).add(report_id)
     ctx.new_reports.add(work_day_id)
+    ctx.changed(work_day_id)
 
 
 #: Shown in the job history when a meeting's attendance cannot be read at all.
