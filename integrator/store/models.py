@@ -234,6 +234,12 @@ class WorkDay(Base):
     meeting_start: Mapped[datetime]
     meeting_end: Mapped[datetime]
     instructions: Mapped[str | None] = mapped_column(Text)
+    # The sync's clock when all of the day's attendance was last evaluated, and a digest of what
+    # that read besides the stored evidence (jobs.attendance.incremental): a night with nothing
+    # new re-evaluates only the days whose inputs changed or whose deadline or window passed.
+    # NULL: never evaluated in full (a new day, or one from before this was kept).
+    evaluated_at: Mapped[datetime | None]
+    evaluated_inputs: Mapped[str | None] = mapped_column(String(64))
 
     group: Mapped[PeerGroup] = relationship()
     tasks: Mapped[list[Task]] = relationship(back_populates="work_day", order_by="Task.position")

@@ -56,6 +56,7 @@ COUNT_FI = {
     "days_outside_window_evaluated": "päiviä arvioitu korjausikkunan ulkopuolelta",
     "days_present": "läsnäolopäiviä", "days_absent": "poissaolopäiviä", "days_pending": "päiviä odottaa tietoja",
     "days_excused": "hyväksyttyjä poissaoloja",
+    "work_days_evaluated": "työpäiviä arvioitu uudelleen", "days_evaluated": "läsnäolopäiviä arvioitu uudelleen",
     # client import
     "clients_created": "asiakkaita lisätty", "clients_updated": "asiakkaita päivitetty",
     "clients_unchanged": "asiakkaita ennallaan", "periods_created": "jaksoja lisätty",

@@ -91,10 +91,17 @@ def play_week(w: DemoWorld) -> dict[str, int]:
     return counts
 
 
-def sync_process(w: DemoWorld, db_url: str) -> tuple[float, int, float]:
-    """Run `integrator nightly-sync` in its own process: (wall s, exit code, its peak RSS MB)."""
+#: The sync process under cProfile (`--profile`): the stats file, then the CLI's own arguments.
+PROFILED = ("import cProfile, sys; from integrator.cli import main; p = cProfile.Profile(); out = sys.argv.pop(1)\n"
+            "try:\n    p.runcall(main)\nfinally:\n    p.dump_stats(out)")
+
+
+def sync_process(w: DemoWorld, db_url: str, profile: str | None = None) -> tuple[float, int, float]:
+    """Run `integrator nightly-sync` in its own process: (wall s, exit code, its peak RSS MB);
+    `profile`: a file for its cProfile stats."""
     env = {**os.environ, "INTEGRATOR_DATABASE_URL": db_url}
-    cmd = [sys.executable, "-c", "from integrator.cli import main; main()", "nightly-sync",
+    head = ["-c", PROFILED, profile] if profile else ["-c", "from integrator.cli import main; main()"]
+    cmd = [sys.executable, *head, "nightly-sync",
            "--config", str(w.config_path), "--now", w.sb.state.clock.now().isoformat()]
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -113,6 +120,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--group-size", type=int, default=20)
     parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--profile", help="write the second (no-change) run's cProfile stats to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir, Sandbox(page_size=100) as sb:
         tmp = Path(tmp_dir)
@@ -145,7 +153,7 @@ def main() -> None:
         by_api = {k: v for k, v in sb.state.log.counts().items() if "oauth" not in k and "login" not in k}
         log(f"run 1: {wall:.1f} s, {first} requests: {json.dumps(by_api, sort_keys=True)}")
         sb.state.log.reset()
-        wall2, rc2, peak2 = sync_process(w, db_url)
+        wall2, rc2, peak2 = sync_process(w, db_url, args.profile)
         second, tokens2 = api_requests(sb), sb.state.log.token_fetches()
         log(f"run 2: {wall2:.1f} s, {second} requests: {json.dumps(sb.state.log.counts(), sort_keys=True)}")
         with store.session() as s:

@@ -27,6 +27,18 @@ from sqlalchemy.orm import Session
 from integrator.config import Rules
 from integrator.domain.attendance import DayEvidence, evaluate_day, minutes_present, return_deadline
 from integrator.domain.types import AttendanceStatus, WorkDayStatus
+from integrator.jobs.attendance.incremental import (
+    clock_flags,
+    days_to_evaluate,
+    read_inputs,
+    read_rows,
+    stamp,
+    window_register,
+)
+from integrator.jobs.attendance.markers import LEGACY_NO_REPORT as LEGACY_NO_REPORT
+from integrator.jobs.attendance.markers import REPORT_KIND as REPORT_KIND
+from integrator.jobs.attendance.markers import is_final_report as is_final_report
+from integrator.jobs.attendance.markers import report_key as report_key
 from integrator.reports.expected import expected_pairs
 from integrator.store.db import Store
 from integrator.store.models import (
@@ -43,25 +55,6 @@ from integrator.store.types import utcnow
 
 #: Submission states that are a return of the work (Classroom states; Drive files are "added").
 RETURNED_STATES = frozenset({"TURNED_IN", "RETURNED", "added"})
-#: ExternalResource kind under which the harvest records "this work day's meeting report is in".
-REPORT_KIND = "meeting_report"
-
-
-#: The report id of the markers older versions stored for "no report after a grace time". They
-#: are not final evidence (a report published late must still count): ignored, never written.
-LEGACY_NO_REPORT = "none"
-
-
-def report_key(work_day_id: int, source: str, report_id: str) -> str:
-    return f"{REPORT_KIND}:{work_day_id}:{source}:{report_id}"
-
-
-def is_final_report(key: str) -> bool:
-    """A stored report marker that is final evidence: a real report, not a legacy "none"."""
-    parts = key.split(":")
-    return len(parts) >= 4 and parts[1].isdigit() and parts[-1] != LEGACY_NO_REPORT
-
-
 # --- evidence ---------------------------------------------------------------------------
 
 
@@ -167,6 +160,7 @@ class EvaluationResult:
     withdrawn: int = 0  # computed-only rows deleted because their day is no longer expected
     need_decision: int = 0  # PENDING past the re-evaluation window, without a coordinator's decision
     by_status: dict[str, int] = field(default_factory=dict)
+    work_days: int = 0  # work days evaluated (a window's evaluation: those whose inputs changed)
 
 
 def work_days_in_window(session: Session, org_id: int, start: date, end: date, now: datetime) -> list[WorkDay]:
@@ -223,11 +217,9 @@ def evaluate(session: Session, org_id: int, work_days: Sequence[WorkDay], rules:
     for pair in pairs:
         wd = by_id[pair.work_day_id]
         deadline = return_deadline(wd.day, rules, zones[wd.group_id].key).astimezone(zones[wd.group_id])
-        # The last look by the group's local date, as the sync's window (`nightly.context.local_today`):
-        # the UTC date is yesterday's until 02:00 (03:00 in summer), and a day then left the window unflagged.
-        last_look = clock.astimezone(zones[wd.group_id]).date() - timedelta(days=rules.reevaluate_days)
+        _, last_look = clock_flags(wd.day, rules, zones[wd.group_id], clock)
         ev, details = _evidence_for(wd, bundles[(pair.client_id, pair.work_day_id)], wd.id in reports_in,
-                                    deadline, clock, wd.day <= last_look)
+                                    deadline, clock, last_look)
         decision = evaluate_day(ev, rules)
         reasons = list(decision.reasons)
         if details["meeting"]["rejected_intervals"]:
@@ -314,19 +306,33 @@ def _work_days_with_report(session: Session, org_id: int, wd_ids: Sequence[int])
 
 
 def evaluate_window(store: Store, org_id: int, rules: Rules, *, now: datetime, since: date | None = None,
-                    today: date | None = None, keep: Iterable[int] = ()) -> EvaluationResult:
+                    today: date | None = None, keep: Iterable[int] = (),
+                    changed: Iterable[int] | None = None) -> EvaluationResult:
     """Re-evaluate the last `rules.reevaluate_days` days (or from `since`) in one transaction,
     so that a crash leaves the register as it was, never half-updated.
 
     `keep`: work days left exactly as they are, because a source of their evidence could not
     be read this time (a return not seen must not turn a day into an absence).
+    `changed`: the work days whose evidence the caller stored or moved now. Given, only those
+    and the days whose other inputs or clock-decided flags changed since their last evaluation
+    are evaluated (`incremental`); None: every day of the window. Either way each day evaluated
+    is stamped, and `by_status` / `need_decision` describe the whole window.
     """
     end = today or now.date()
     start = since or (end - timedelta(days=rules.reevaluate_days))
     skip = set(keep)
     with store.session() as s:
-        days = [w for w in work_days_in_window(s, org_id, start, end, now) if w.id not in skip]
-        return evaluate(s, org_id, days, rules, now=now)
+        window = [w for w in work_days_in_window(s, org_id, start, end, now) if w.id not in skip]
+        inputs = read_inputs(s, org_id, window, rules)
+        days = window if changed is None else days_to_evaluate(window, inputs, rules, now, changed)
+        result = evaluate(s, org_id, days, rules, now=now)
+        s.flush()
+        read_rows(s, inputs, [w.id for w in days])
+        stamp(days, inputs, now)
+        result.by_status, waiting = window_register(s, window, inputs, rules, now, (w.id for w in days))
+        result.need_decision += waiting
+        result.work_days = len(days)
+        return result
 
 
 def _rules_from_rows(session: Session, wd_ids: Sequence[int]) -> Rules:

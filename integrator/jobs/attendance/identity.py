@@ -91,8 +91,12 @@ class ClientIndex:
 
     @classmethod
     def load(cls, session: Session, org_id: int) -> ClientIndex:
-        clients = session.scalars(select(Client).where(Client.organisation_id == org_id)).all()
-        maps = session.scalars(select(IdentityMapping).where(IdentityMapping.organisation_id == org_id)).all()
+        # Columns, not ORM objects: this is read for every client of the organisation each night.
+        clients = session.execute(select(Client.id, Client.entra_object_id, Client.google_user_id, Client.email)
+                                  .where(Client.organisation_id == org_id)).all()
+        maps = session.execute(select(IdentityMapping.source, IdentityMapping.participant_key,
+                                      IdentityMapping.client_id)
+                               .where(IdentityMapping.organisation_id == org_id)).all()
         staff = session.scalars(select(StaffUser.email)).all()
         return cls(
             by_entra={c.entra_object_id: c.id for c in clients if c.entra_object_id},

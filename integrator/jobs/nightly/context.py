@@ -102,8 +102,15 @@ class SyncContext:
     report_ids: dict[int, set[str]] = field(default_factory=dict)
     unread: set[int] = field(default_factory=set)  # work days with a source that failed this run
     new_reports: set[int] = field(default_factory=set)  # work days whose meeting evidence came in now
+    # Work days whose stored evidence this run wrote or moved: evaluated again whatever else
+    # changed (jobs.attendance.incremental); the harvest steps say so as they store.
+    touched: set[int] = field(default_factory=set)
     codes: dict[int, str] = field(default_factory=dict)  # client id -> code
     index: ClientIndex | None = None
+
+    def changed(self, *work_day_ids: int | None) -> None:
+        """Evidence of these work days was stored or moved now (None: no work day)."""
+        self.touched.update(w for w in work_day_ids if w is not None)
 
     def deadline(self, work_day_id: int) -> datetime:
         """When the work day's return is due at the latest (`rules.day_return_deadline`, group's time)."""
@@ -162,8 +169,11 @@ def load_context(s: Session, org_id: int, org_key: str, org_cfg: OrganisationCon
     ctx.codes = dict(s.execute(select(Client.id, Client.code).where(Client.organisation_id == org_id)).all())
     by_code = {code: cid for cid, code in ctx.codes.items()}
     by_day = {(ctx.group_of[w].key, ctx.work_days[w].day.isoformat()): w for w in ctx.work_days}
-    for r in s.scalars(select(ExternalResource).where(ExternalResource.organisation_id == org_id,
-                                                      ExternalResource.status != "removed")).all():
+    # Columns, streamed: tens of thousands of rows at 10,000 clients, never held as ORM objects.
+    for r in s.execute(select(ExternalResource.kind, ExternalResource.local_key, ExternalResource.external_id,
+                              ExternalResource.state)
+                       .where(ExternalResource.organisation_id == org_id, ExternalResource.status != "removed")
+                       .execution_options(yield_per=2000)):
         _remember(ctx, r, by_code, by_day)
     ctx.index = ClientIndex.load(s, org_id)
     return ctx
@@ -180,7 +190,7 @@ def _due_of(state: dict[str, Any]) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
 
-def _remember(ctx: SyncContext, r: ExternalResource, by_code: dict[str, int],
+def _remember(ctx: SyncContext, r: Any, by_code: dict[str, int],
               by_day: dict[tuple[str, str], int]) -> None:
     parts = r.local_key.split(":")
     state: dict[str, Any] = r.state or {}

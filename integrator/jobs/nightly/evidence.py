@@ -69,8 +69,10 @@ def upsert_returns(s: Session, ctx: SyncContext, items: Sequence[ReturnIn]) -> i
             elif (row.state, row.returned_at, row.late, row.client_id, row.work_day_id) == (
                     it.state, it.returned_at, it.late, it.client_id or row.client_id, it.work_day_id or row.work_day_id):
                 continue
+            ctx.changed(row.work_day_id)
             row.client_id = it.client_id or row.client_id
             row.work_day_id = it.work_day_id or row.work_day_id
+            ctx.changed(row.work_day_id)
             row.state, row.returned_at, row.late = it.state, it.returned_at, it.late
             row.mime_type, row.raw = it.mime_type, it.raw
             written += 1
@@ -88,6 +90,7 @@ def store_attendees(s: Session, ctx: SyncContext, source: str, work_day_id: int,
             row = MeetingAttendance(organisation_id=ctx.org_id, source=source, record_key=it.record_key,
                                     seen_at=utcnow())
             s.add(row)
+        before = _attendance_facts(row)
         row.work_day_id = work_day_id
         row.participant_key = it.participant_key
         row.email = it.email
@@ -101,7 +104,14 @@ def store_attendees(s: Session, ctx: SyncContext, source: str, work_day_id: int,
         if row.client_id is None and str(it.raw.get("role", "")).lower() not in STAFF_ROLES:
             # The organiser or staff are never a client, whatever an old mapping of their key says.
             row.client_id = ctx.index.resolve(source, user_id=it.user_id, key=it.participant_key, email=it.email)
+        if _attendance_facts(row) != before:  # the same record read again is no new evidence
+            ctx.changed(before[0], work_day_id)
     return len(items)
+
+
+def _attendance_facts(row: MeetingAttendance) -> tuple[Any, ...]:
+    """What the evaluation reads of a meeting record (jobs.attendance.evaluate)."""
+    return (row.work_day_id, row.client_id, row.via_phone, row.seconds, row.intervals, row.source)
 
 
 def mark_report(s: Session, ctx: SyncContext, work_day_id: int, source: str, report_id: str,
@@ -115,6 +125,7 @@ def mark_report(s: Session, ctx: SyncContext, work_day_id: int, source: str, rep
     if row is None:
         s.add(ExternalResource(organisation_id=ctx.org_id, kind=REPORT_KIND, local_key=key, external_id=report_id,
                                state=details, status="active"))
+        ctx.changed(work_day_id)  # the day's meeting evidence became final now
     else:
         row.state = details
     ctx.reported.add(work_day_id)

@@ -50,6 +50,7 @@ def retie_drive_returns(s: Session, ctx: SyncContext, days: dict[tuple[int, date
         wd = drive_work_day(ctx, days, row.client_id, row.returned_at)
         is_late = late(wd, row.returned_at) if late is not None else row.late
         if (wd, is_late) != (row.work_day_id, row.late):
+            ctx.changed(row.work_day_id, wd)
             row.work_day_id, row.late = wd, is_late
             moved += 1
     return moved

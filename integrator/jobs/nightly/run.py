@@ -5,7 +5,9 @@ Per organisation, under the `nightly_sync:<org>` lock:
    returns, Drive returns (SharePoint/OneDrive returns without Google), Meet and Teams
    attendance; a failing source is recorded and the others still run;
 2. re-evaluate the window (last `rules.reevaluate_days` days, or from --since) in ONE
-   transaction: a crash leaves the register exactly as it was. A day is decided only when its
+   transaction: a crash leaves the register exactly as it was. Only the days whose evidence
+   was stored now, whose other inputs changed or whose deadline or window passed are evaluated
+   again (jobs.attendance.incremental); --since evaluates every day from it. A day is decided only when its
    evidence is final (its return deadline passed, its meeting's report in); a day that leaves
    the window still undecided stays pending and is flagged for the coordinator
    (`days_need_decision`);
@@ -144,8 +146,12 @@ def _run_org(store: Store, settings: Settings, org_cfg: OrganisationConfig, *, s
                 ctx.window_start = start
             result.requests = _harvest(store, ctx, providers, rec, lease, force=since is not None)
             lease.check()  # each write phase starts only while this run still holds the lock
+            # Only the days whose evidence, other inputs or clock-decided flags changed since their
+            # last evaluation (jobs.attendance.incremental); --since evaluates all of its days.
             result.evaluation = evaluate_window(store, org_id, rules, now=now, since=start, today=today,
-                                                keep=ctx.unread)
+                                                keep=ctx.unread, changed=None if since else ctx.touched)
+            rec.count("work_days_evaluated", result.evaluation.work_days)
+            rec.count("days_evaluated", result.evaluation.evaluated)
             rec.count("days_kept_unread_source", len(ctx.unread))
             late = sorted(wd for wd in ctx.new_reports - ctx.unread if ctx.work_days[wd].day < start)
             # Days before the window still without final meeting evidence (the sync was down the
