@@ -20,11 +20,14 @@ where `batchable` is every GET but the drive's delta pages (lists, sharing reads
 reports; a delta page needs the previous page's link, so each is one request) plus the
 calendar event writes (Graph batches Outlook items; our client does for creates), and
 `unbatchable_writes` is every other write, one request each: drive folder creates, `invite`
-(sharing), file content PUTs and permission deletes, which our client sends one by one
-(uploads carry bytes, and a `$batch` of driveItem writes fails as a whole on one conflict).
+(sharing), file content PUTs and permission deletes, which our client sends one per request,
+`--write-concurrency` (task_folders.write_concurrency, default 4) at a time (uploads carry bytes
+that msgraph-core's `$batch` item cannot, and a lost envelope would leave 20 invitations in doubt).
+The permission reads before sharing are GETs: batchable, and batched.
 Dependency stages are ignored, so the minimum is a lower bound. The ratio is requests / min.
-Peak RSS is this process's (it serves the sandbox too). The last line on stdout is one JSON
-object with `phases` ({name: {requests, min_requests, ratio, writes, wall_s}}), `peak_rss_mb`,
+Peak RSS and `cpu_s` are this process's (it serves the sandbox too): on a shared machine the CPU
+seconds compare runs better than the wall. The last line on stdout is one JSON
+object with `phases` ({name: {requests, min_requests, ratio, writes, wall_s, cpu_s}}), `peak_rss_mb`,
 `clients`, `groups`, `returns`, `attendances`, `register_days`.
 """
 
