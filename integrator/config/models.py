@@ -251,6 +251,9 @@ class TaskFolders(Strict):
     # Clients usually have personal addresses: Graph's invite then sends the sharing letter
     # (external sharing as the tenant allows); false when the weekly letter alone carries the link.
     send_invitation: bool = True
+    # Drive writes (folders, invites, documents) in flight at once in the weekly setup. SharePoint
+    # throttles per app and tenant (429/503 with Retry-After, honoured per request): keep it small.
+    write_concurrency: int = Field(4, ge=1, le=16)
 
 
 class MicrosoftTenant(Strict):

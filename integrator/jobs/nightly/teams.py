@@ -11,6 +11,10 @@ yet" is never stored as final.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 
 from integrator.jobs.attendance.identity import ORGANIZER_ROLE, looks_like_phone, participant_key
 from integrator.jobs.nightly.context import MeetingRow, SyncContext
@@ -27,7 +31,7 @@ from integrator.jobs.runs import RunRecorder
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.microsoft import attendance as teams
 from integrator.providers.microsoft import online_meetings
-from integrator.providers.microsoft.client import GraphClient
+from integrator.providers.microsoft.client import BatchItem, GraphClient
 from integrator.store.db import Store
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -47,22 +51,46 @@ def _attendee(report_id: str, r: teams.TeamsRecord, organizer_id: str | None = N
 
 
 class _Organizers:
-    """Organiser UPN -> Entra object id, looked up once per run."""
+    """Organiser UPN -> Entra object id, looked up once per run: all of the run's organisers in
+    `$batch` envelopes first (`prefetch`), one by one only for one missed there."""
 
     def __init__(self, graph: GraphClient) -> None:
         self.graph = graph
         self.known: dict[str, str] = {}
+        self.failed: dict[str, ProviderError | LookupError] = {}
+
+    def prefetch(self, organizers: Iterable[str]) -> None:
+        wanted = [o for o in dict.fromkeys(organizers) if o and not _GUID.match(o) and o not in self.known]
+        if len(wanted) < 2:
+            return  # one is a plain call: an envelope around it would be one request more, not less
+        config = RequestConfiguration(query_parameters=UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(
+            select=["id"]))
+        items = [BatchItem(o, self.graph.sdk.users.by_user_id(o).to_get_request_information(config)) for o in wanted]
+        for upn, res in self.graph.batch("users.get", items).items():
+            user_id = (res.value or {}).get("id") if res.error is None else None
+            if user_id:
+                self.known[upn] = str(user_id)
+            elif res.error is None or res.status == 404 or res.error.status == 404:
+                self.failed[upn] = _not_found()
+            else:
+                self.failed[upn] = res.error
 
     def object_id(self, organizer: str) -> str:
         if _GUID.match(organizer):
             return organizer
+        if organizer in self.failed:
+            raise self.failed[organizer]
         if organizer not in self.known:
             user = self.graph.call("users.get", lambda sdk: sdk.users.by_user_id(organizer).get())
             if user is None or not user.id:
-                # No address in the message: run errors are shown and logged.
-                raise LookupError("the meeting organiser's account was not found in the Microsoft tenant")
+                raise _not_found()
             self.known[organizer] = str(user.id)
         return self.known[organizer]
+
+
+def _not_found() -> LookupError:
+    # No address in the message: run errors are shown and logged.
+    return LookupError("the meeting organiser's account was not found in the Microsoft tenant")
 
 
 def resolve_meeting_ids(store: Store, ctx: SyncContext, graph: GraphClient, organizers: _Organizers,
@@ -100,6 +128,7 @@ def harvest_teams(store: Store, ctx: SyncContext, graph: GraphClient, rec: RunRe
     records of every report not stored yet."""
     organizers = _Organizers(graph)
     pending = [m for m in ctx.meetings if m.provider == "teams" and ctx.reads(m)]
+    organizers.prefetch(m.organizer for m in pending if m.online_meeting_id or m.join_url)
     missing = [m for m in pending if not m.online_meeting_id]
     if missing:
         resolve_meeting_ids(store, ctx, graph, organizers, missing, rec)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +44,9 @@ FOLDER_KIND = "sp_folder"
 DOCUMENT_KIND = "sp_document"
 AUDIT_REMOVED = "sharepoint.access_removed"
 ROLE = "write"
+#: Actions per chunk: the lease is checked and results recorded chunk by chunk; 40 shares read
+#: about 20 folders' permissions, one `$batch` envelope.
+CHUNK = 40
 
 
 class NotReady(ProviderError):
@@ -182,46 +185,69 @@ def _plan_removals(out: SharePointPlan, rows: dict[tuple[str, str], ExternalReso
 
 
 class SharePointApplier:
-    """Apply a task-folder plan: folders, then sharing, then documents, then removals; each write
-    after a lease check, each result recorded at once (a crash resumes, a re-run writes nothing)."""
+    """Apply a task-folder plan: folders, then sharing, then documents, then removals; each result
+    recorded as soon as its chunk has answered (a crash resumes, a re-run writes nothing).
+
+    Folders, sharing and documents go in chunks of `CHUNK` actions: the chunk's permission reads
+    in `$batch` envelopes, its writes `task_folders.write_concurrency` at a time (the lease is
+    checked before each chunk). Removals of access stay one by one, each audited.
+    """
 
     def __init__(self, store: Store, planned: SharePointPlan, graph: GraphClient, recorder: RunRecorder,
                  now: datetime, *, lease: Lease | None = None, actor: str = "system:weekly_setup") -> None:
         self.store, self.planned, self.graph, self.recorder = store, planned, graph, recorder
         self.lease, self.now, self.actor = lease, now, actor
         self.cfg = planned.config
+        self.limit = self.cfg.write_concurrency
         self.failed: set[str] = set()  # client codes whose folder could not be made this run
 
     def apply(self) -> None:
         order = {"folder": 0, "permission": 1, "document": 2}
         actions = sorted(self.planned.plan.actions, key=lambda a: (a.op == "remove", order.get(a.resource, 3)))
+        stages: dict[tuple[bool, str], list[Action]] = {}
         for a in actions:
-            if a.client in self.failed:
+            stages.setdefault((a.op == "remove", a.resource if a.resource in order else ""), []).append(a)
+        for (removal, resource), stage in stages.items():
+            many = {"folder": self._folders, "permission": self._shares, "document": self._documents}.get(resource)
+            if removal or many is None:
+                for a in stage:
+                    self._chunk([a], self._one_by_one)
                 continue
-            if self.lease is not None:
-                self.lease.check()
-            try:
-                self._one(a)
+            for start in range(0, len(stage), CHUNK):
+                self._chunk(stage[start:start + CHUNK], many)
+        self.recorder.progress()
+
+    def _chunk(self, chunk: list[Action], step: Callable[[list[Action]], dict[str, ProviderError | None]]) -> None:
+        todo = [a for a in chunk if a.client not in self.failed]
+        if not todo:
+            return
+        if self.lease is not None:
+            self.lease.check()
+        for a, err in zip(todo, map(step(todo).get, (a.key for a in todo)), strict=True):
+            if isinstance(err, NeedsReauth):
+                raise err
+            if err is None:
                 self.recorder.count(f"{a.op}:{a.resource}")  # as the Google stages count: "create:folder"
-            except NeedsReauth:
-                raise
-            except ProviderError as err:
+            else:
                 self.recorder.error(a.key, str(err)[:300], kind=type(err).__name__.lower(), group=a.group,
                                     client=a.client)
                 if a.resource == "folder" and a.client:
                     self.failed.add(a.client)
             self.recorder.progress(self.recorder.done + 1, flush=False)
-        self.recorder.progress()
+
+    def _one_by_one(self, chunk: list[Action]) -> dict[str, ProviderError | None]:
+        out: dict[str, ProviderError | None] = {}
+        for a in chunk:
+            try:
+                self._one(a)
+                out[a.key] = None
+            except ProviderError as err:
+                out[a.key] = err
+        return out
 
     def _one(self, a: Action) -> None:
-        if a.resource == "folder":
-            self._folder(a)
-        elif a.resource == "permission" and a.op == "remove":
+        if a.resource == "permission" and a.op == "remove":
             self._unshare(a)
-        elif a.resource == "permission":
-            self._share(a)
-        elif a.resource == "document":
-            self._document(a)
 
     # ---- store ----
     def _row(self, kind: str, key: str) -> ExternalResource | None:
@@ -258,23 +284,76 @@ class SharePointApplier:
             raise NotReady(f"no e-mail address for the {'client' if who == 'client' else 'coordinator'} of {code}")
         return str(email).strip().lower()
 
-    # ---- steps ----
-    def _folder(self, a: Action) -> None:
-        code = str(a.client)
-        parent = self.cfg.parent_folder_id or "root"
-        folder = drive.ensure_folder(self.graph, self.cfg.drive_id, parent, code)
-        old = self._row(FOLDER_KIND, a.key)
-        shared = list((old.state or {}).get("shared", [])) if old is not None and old.external_id == folder.id else []
-        self._save(FOLDER_KIND, a.key, folder.id, drive_id=self.cfg.drive_id, web_url=folder.web_url,
-                   group=a.group, shared=shared)
+    # ---- steps (a chunk of actions -> the error of each, None when done and recorded) ----
+    def _folders(self, chunk: list[Action]) -> dict[str, ProviderError | None]:
+        made = drive.ensure_folders(self.graph, self.cfg.drive_id, self.cfg.parent_folder_id or "root",
+                                    [str(a.client) for a in chunk], limit=self.limit)
+        out: dict[str, ProviderError | None] = {}
+        for a in chunk:
+            folder = made[str(a.client)]
+            if isinstance(folder, ProviderError):
+                out[a.key] = folder
+                continue
+            old = self._row(FOLDER_KIND, a.key)
+            shared = list((old.state or {}).get("shared", [])) if old is not None and old.external_id == folder.id else []
+            self._save(FOLDER_KIND, a.key, folder.id, drive_id=self.cfg.drive_id, web_url=folder.web_url,
+                       group=a.group, shared=shared)
+            out[a.key] = None
+        return out
 
-    def _share(self, a: Action) -> None:
-        code, who = a.key.split(":")[1:3]
-        row = self._folder_row(code)
-        drive.share(self.graph, self.cfg.drive_id, str(row.external_id), [self._email(who, code)], ROLE,
-                    send_invitation=self.cfg.send_invitation)
-        shared = sorted({*row.state.get("shared", []), who})
-        self._save(FOLDER_KIND, f"folder:{code}", str(row.external_id), shared=shared, group=a.group)
+    def _shares(self, chunk: list[Action]) -> dict[str, ProviderError | None]:
+        """The chunk's folders' permissions read in `$batch`, then only who lacks access invited: a
+        folder whose read failed is not shared this run (its error is recorded, never a blind invite)."""
+        out: dict[str, ProviderError | None] = {}
+        invites: dict[str, tuple[str, str]] = {}
+        for a in chunk:
+            code, who = a.key.split(":")[1:3]
+            try:
+                invites[a.key] = (str(self._folder_row(code).external_id), self._email(who, code))
+            except ProviderError as err:
+                out[a.key] = err
+        have = drive.grants_many(self.graph, self.cfg.drive_id, [item for item, _ in invites.values()])
+        answers = drive.invite_many(self.graph, self.cfg.drive_id, invites, have, ROLE,
+                                    send_invitation=self.cfg.send_invitation, limit=self.limit)
+        for a in chunk:
+            answer = answers.get(a.key)
+            if a.key in out or answer is None:
+                continue
+            if isinstance(answer, ProviderError):
+                out[a.key] = answer
+                continue
+            code, who = a.key.split(":")[1:3]
+            row = self._folder_row(code)  # read again: the chunk may share one folder twice
+            self._save(FOLDER_KIND, f"folder:{code}", str(row.external_id), group=a.group,
+                       shared=sorted({*row.state.get("shared", []), who}))
+            out[a.key] = None
+        return out
+
+    def _documents(self, chunk: list[Action]) -> dict[str, ProviderError | None]:
+        out: dict[str, ProviderError | None] = {}
+        files: dict[str, tuple[str, str, bytes]] = {}
+        folder_of: dict[str, str] = {}
+        for a in chunk:
+            want = self.planned.documents[a.key]
+            try:
+                folder_of[a.key] = str(self._folder_row(want.code).external_id)
+            except ProviderError as err:
+                out[a.key] = err
+                continue
+            files[a.key] = (folder_of[a.key], want.name, want.body)
+        written = drive.upload_many(self.graph, self.cfg.drive_id, files, limit=self.limit)
+        for key, item in written.items():
+            if isinstance(item, ProviderError):
+                out[key] = item
+                continue
+            want, old = self.planned.documents[key], self._row(DOCUMENT_KIND, key)
+            if old is not None and old.state.get("name") not in (None, want.name):
+                # A renamed task leaves its old document as it was: the client may have written in it.
+                self.recorder.count("renamed_documents")
+            self._save(DOCUMENT_KIND, key, item.id, drive_id=self.cfg.drive_id, web_url=item.web_url,
+                       name=want.name, hash=want.hash, folder=folder_of[key])
+            out[key] = None
+        return out
 
     def _unshare(self, a: Action) -> None:
         code = str(a.client)
@@ -287,17 +366,6 @@ class SharePointApplier:
                              entity="client", entity_id=code,
                              details={"key": a.key, "folder": row.external_id, "from": ROLE, "to": None,
                                       "reason": a.reason, "had_permission": had}))
-
-    def _document(self, a: Action) -> None:
-        want = self.planned.documents[a.key]
-        row = self._folder_row(want.code)
-        old = self._row(DOCUMENT_KIND, a.key)
-        item = drive.upload_small(self.graph, self.cfg.drive_id, str(row.external_id), want.name, want.body)
-        if old is not None and old.state.get("name") not in (None, want.name):
-            # A renamed task leaves its old document as it was: the client may have written in it.
-            self.recorder.count("renamed_documents")
-        self._save(DOCUMENT_KIND, a.key, item.id, drive_id=self.cfg.drive_id, web_url=item.web_url,
-                   name=want.name, hash=want.hash, folder=row.external_id)
 
 
 def only_client(planned: SharePointPlan, code: str, *, removals: bool = True) -> SharePointPlan:

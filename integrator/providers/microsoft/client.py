@@ -16,6 +16,7 @@ import base64
 import json
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -228,6 +229,58 @@ class GraphClient:
             log.info("graph retry", extra={"op": op, "attempt": n, "status": err.status, "wait_s": round(wait, 2)})
 
         return self.policy.call(once, on_retry=on_retry)
+
+    def call_many(self, op: str, calls: Sequence[tuple[str, Callable[[GraphServiceClient], Awaitable[T]], bool]],
+                  *, limit: int) -> dict[str, T | ProviderError]:
+        """Run `(key, fn, retry)` calls at most `limit` at a time on this client's loop; each
+        answer or mapped error by key (a NeedsReauth among them is raised after all have ended).
+
+        For writes Graph cannot take in `$batch` (file content) or that must not wait on each
+        other's round trip. Each call is retried as `call` would (Retry-After honoured, the same
+        budget), without blocking the others: a throttled call waits while the rest go on.
+        SharePoint throttles per app and tenant, so `limit` stays small.
+        """
+        gate = asyncio.Semaphore(max(1, limit))
+
+        async def wait(seconds: float) -> None:
+            # An injected sleep (a test's clock) is honoured as in `call`; the real one must not
+            # block the loop, or one throttled call would stall every other.
+            if self.policy.sleep is time.sleep:
+                await asyncio.sleep(seconds)
+            else:
+                self.policy.sleep(seconds)
+
+        async def one(fn: Callable[[GraphServiceClient], Awaitable[T]], retry: bool) -> T | ProviderError:
+            attempt = 1
+            while True:
+                async with gate:
+                    self.requests += 1
+                    try:
+                        result = await fn(self.sdk)
+                    except (KeyboardInterrupt, SystemExit):
+                        raise
+                    except BaseException as exc:  # noqa: BLE001 - every failure is mapped, as in `call`
+                        mapped = map_error(exc, op)
+                        record_api_call("graph", outcome_label(mapped))
+                    else:
+                        record_api_call("graph", "ok")
+                        return result
+                if not retry or not isinstance(mapped, Retriable) or self.policy.gives_up(attempt, mapped):
+                    return mapped
+                delay = self.policy.delay(attempt, mapped)
+                log.info("graph retry", extra={"op": op, "attempt": attempt, "status": mapped.status,
+                                               "wait_s": round(delay, 2)})
+                await wait(delay)
+                attempt += 1
+
+        async def every() -> list[T | ProviderError]:
+            return list(await asyncio.gather(*(one(fn, retry) for _key, fn, retry in calls)))
+
+        answers = dict(zip((key for key, _fn, _retry in calls), self._loop.run_until_complete(every()), strict=True))
+        reauth = next((a for a in answers.values() if isinstance(a, NeedsReauth)), None)
+        if reauth is not None:
+            raise reauth
+        return answers
 
     def batch(self, op: str, items: Sequence[BatchItem]) -> dict[str, BatchResult]:
         """Run `items` as Graph `$batch` envelopes of at most 20, retrying only the items that

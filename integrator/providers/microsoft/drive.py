@@ -10,10 +10,17 @@ Idempotency, because an answer can be lost after the server acted:
 - ``share`` lists the item's permissions first and invites only who lacks the role; inviting
   twice would send a second invitation letter.
 - ``upload_small`` replaces a file of the same name (a task document is rewritten, not copied).
+
+Many at once (the weekly setup of a whole organisation): ``grants_many`` reads permissions in
+`$batch` envelopes of 20; ``ensure_folders``, ``invite_many`` and ``upload_many`` send their writes
+a few at a time (``WRITE_CONCURRENCY``) with the same idempotency as the one-by-one calls. Writes
+do not go in `$batch`: file content is bytes (msgraph-core's batch item takes JSON bodies only),
+and a lost envelope would leave twenty invitations in doubt instead of one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,14 +38,17 @@ from msgraph.generated.models.folder import Folder
 from msgraph.generated.models.identity_set import IdentitySet
 from msgraph.generated.models.permission import Permission
 
-from integrator.providers.errors import Fatal
-from integrator.providers.microsoft.client import GraphClient, error_for_status, map_error
+from integrator.providers.errors import Fatal, ProviderError
+from integrator.providers.microsoft.client import BatchItem, GraphClient, error_for_status, map_error
 
 #: Above this a file goes through an upload session (Graph's long-standing limit for a single PUT).
 SMALL_UPLOAD_LIMIT = 4 * 1024 * 1024
 #: Upload-session fragments must be multiples of 320 KiB; 10 of them stay well under 60 MiB.
 CHUNK = 10 * 320 * 1024
 CONFLICT = "@microsoft.graph.conflictBehavior"
+#: Drive writes in flight at once: SharePoint throttles per app and tenant (429/503 with
+#: Retry-After, honoured per call), so a few, not many.
+WRITE_CONCURRENCY = 4
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,46 @@ def grants(client: GraphClient, drive_id: str, item_id: str) -> list[Grant]:
     return [g for g in found if g is not None]
 
 
+def grant_from_json(d: Mapping[str, Any]) -> Grant | None:
+    """As `_grant`, from a permission's JSON object (a `$batch` answer's item)."""
+    granted = d.get("grantedToV2") or {}
+    user = granted.get("user") if isinstance(granted, dict) else None
+    if d.get("inheritedFrom") is not None or not d.get("id") or not isinstance(user, dict):
+        return None
+    email = user.get("email") or (d.get("invitation") or {}).get("email")
+    if not email:
+        return None
+    return Grant(str(d["id"]), str(email).lower(), tuple(str(r) for r in d.get("roles") or ()))
+
+
+def grants_many(client: GraphClient, drive_id: str, item_ids: Sequence[str]) -> dict[str, list[Grant] | ProviderError]:
+    """The direct permissions of many items, in `$batch` envelopes of 20 (items throttled are
+    retried on their own, after their Retry-After); a failed read is that item's error."""
+    def builder(sdk: Any, item_id: str) -> Any:
+        return sdk.drives.by_drive_id(drive_id).items.by_drive_item_id(item_id).permissions
+
+    ids = list(dict.fromkeys(item_ids))
+    items = [BatchItem(i, builder(client.sdk, i).to_get_request_information()) for i in ids]
+    out: dict[str, list[Grant] | ProviderError] = {}
+    for key, res in (client.batch("drive.permissions.list", items).items() if items else []):
+        if res.error is not None:
+            out[key] = res.error
+            continue
+        page: dict[str, Any] = res.value or {}
+        found = [grant_from_json(p) for p in page.get("value") or []]
+        link = page.get("@odata.nextLink")
+        while link:  # rare (a folder shared with very many): the next pages one by one
+            more = _page(client, "drive.permissions.list", builder(client.sdk, key).with_url(link))
+            found.extend(_grant(p) for p in (more.value if more is not None else None) or [])
+            link = more.odata_next_link if more is not None else None
+        out[key] = [g for g in found if g is not None]
+    return out
+
+
+def _has(grants_: Sequence[Grant], role: str) -> set[str]:
+    return {g.email for g in grants_ if role in g.roles or "write" in g.roles or "owner" in g.roles}
+
+
 def share(client: GraphClient, drive_id: str, item_id: str, emails: list[str] | tuple[str, ...], role: str,
           *, send_invitation: bool = True, message: str | None = None) -> list[Grant]:
     """Give ``emails`` the ``role`` ("read" or "write") on the item; who has it already is skipped.
@@ -181,8 +231,7 @@ def share(client: GraphClient, drive_id: str, item_id: str, emails: list[str] | 
     """
     if role not in ("read", "write"):
         raise ValueError(f"role must be 'read' or 'write', not {role!r}")
-    have = {g.email for g in grants(client, drive_id, item_id) if role in g.roles or "write" in g.roles
-            or "owner" in g.roles}
+    have = _has(grants(client, drive_id, item_id), role)
     lacking = [e for e in dict.fromkeys(e.strip() for e in emails) if e and e.lower() not in have]
     if not lacking:
         return []
@@ -276,3 +325,98 @@ def delta(client: GraphClient, drive_id: str, token: str | None) -> tuple[list[D
         if not next_token:
             raise Fatal("graph drive.delta: no deltaLink token on the last page", vendor="graph")
         return changes, next_token
+
+
+# ---- many at once (the weekly setup): a few writes in flight, the same idempotency ----
+
+Call = Callable[[Any], Awaitable[Any]]
+
+
+def _bound(send: Callable[[Any], Awaitable[Any]], body: Any) -> Call:
+    """A call of `call_many` sending `body` with its request builder's method."""
+    return lambda sdk: send(body)
+
+
+def ensure_folders(client: GraphClient, drive_id: str, parent_id: str, names: Sequence[str], *,
+                   limit: int = WRITE_CONCURRENCY) -> dict[str, DriveFolder | ProviderError]:
+    """`ensure_folder` for many names under one parent: created a few at a time with
+    conflictBehavior "fail"; every 409 (a lost answer, an earlier run) is found by name in one
+    listing of the parent."""
+    builder = client.sdk.drives.by_drive_id(drive_id).items.by_drive_item_id(parent_id).children
+
+    calls = [(n, _bound(builder.post, DriveItem(name=n, folder=Folder(), additional_data={CONFLICT: "fail"})), True)
+             for n in dict.fromkeys(names)]
+    answers = client.call_many("drive.folder.create", calls, limit=limit)
+    out: dict[str, DriveFolder | ProviderError] = {}
+    for name, answer in answers.items():
+        try:
+            out[name] = answer if isinstance(answer, ProviderError) else _folder(drive_id, answer)
+        except Fatal as err:
+            out[name] = err
+    there = [n for n, a in out.items() if isinstance(a, Fatal) and a.status == 409]
+    if there:
+        try:
+            listed = {c.name.lower(): c for c in children(client, drive_id, parent_id)}
+        except ProviderError as err:
+            listed, out = {}, {**out, **{n: err for n in there}}
+        for name in there if listed else []:
+            child = listed.get(name.lower())
+            out[name] = child if isinstance(child, DriveFolder) else Fatal(
+                f"graph drive: '{name}' exists under {parent_id} but is not a folder", vendor="graph",
+                status=409, reason="nameAlreadyExists")
+    return out
+
+
+def invite_many(client: GraphClient, drive_id: str, invites: Mapping[str, tuple[str, str]], have: Mapping[str, Any],
+                role: str, *, send_invitation: bool = True,
+                limit: int = WRITE_CONCURRENCY) -> dict[str, list[Grant] | ProviderError]:
+    """Invite {key: (item id, e-mail)} with ``role``, a few at a time, given each item's permissions
+    as read just before (`grants_many`: a list, or the error that read met). Who has the role is
+    skipped (an empty list); an item whose permissions could not be read gets that error and no
+    invite, never a blind one. Not retried when a letter goes out, as `share`."""
+    if role not in ("read", "write"):
+        raise ValueError(f"role must be 'read' or 'write', not {role!r}")
+    out: dict[str, list[Grant] | ProviderError] = {}
+    calls: list[tuple[str, Call, bool]] = []
+    for key, (item_id, email) in invites.items():
+        read = have.get(item_id)
+        if not isinstance(read, list):
+            out[key] = read if isinstance(read, ProviderError) else Fatal(
+                "graph drive: the item's permissions were not read", vendor="graph")
+            continue
+        if email.strip().lower() in _has(read, role):
+            out[key] = []
+            continue
+        body = InvitePostRequestBody(recipients=[DriveRecipient(email=email.strip())], roles=[role],
+                                     require_sign_in=True, send_invitation=send_invitation)
+        builder = client.sdk.drives.by_drive_id(drive_id).items.by_drive_item_id(item_id).invite
+        calls.append((key, _bound(builder.post, body), not send_invitation))
+    for key, answer in client.call_many("drive.invite", calls, limit=limit).items():
+        out[key] = answer if isinstance(answer, ProviderError) else [
+            g for g in (_grant(p) for p in (answer.value if answer is not None else None) or []) if g is not None]
+    return out
+
+
+def upload_many(client: GraphClient, drive_id: str, files: Mapping[str, tuple[str, str, bytes]], *,
+                limit: int = WRITE_CONCURRENCY) -> dict[str, DriveFile | ProviderError]:
+    """`upload_small` for {key: (parent id, name, content)}, a few at a time (replace: a repeat
+    rewrites the same file); a file above the single-PUT limit goes alone through its session."""
+    out: dict[str, DriveFile | ProviderError] = {}
+    calls: list[tuple[str, Call, bool]] = []
+    for key, (parent_id, name, data) in files.items():
+        if len(data) > SMALL_UPLOAD_LIMIT:
+            try:
+                out[key] = upload_small(client, drive_id, parent_id, name, data)
+            except ProviderError as err:
+                out[key] = err
+            continue
+        url = (f"{_base(client)}/drives/{quote(drive_id, safe='')}/items/{quote(parent_id, safe='')}:/"
+               f"{quote(name, safe='')}:/content?{quote(CONFLICT)}=replace")
+        builder = client.sdk.drives.by_drive_id(drive_id).items.by_drive_item_id(parent_id).content.with_url(url)
+        calls.append((key, _bound(builder.put, data), True))
+    for key, answer in client.call_many("drive.upload", calls, limit=limit).items():
+        try:
+            out[key] = answer if isinstance(answer, ProviderError) else _file(drive_id, answer)
+        except Fatal as err:
+            out[key] = err
+    return out
