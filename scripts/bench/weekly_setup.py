@@ -43,6 +43,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from datetime import UTC, date, datetime
@@ -313,6 +314,32 @@ def _top(snapshot: tracemalloc.Snapshot, label: str) -> None:
     log(f"tracemalloc {label}: {sum(s.size for s in stats) / 2**20:.1f} MB traced; top 15:")
     for s in stats[:15]:
         log(f"  {s.size / 2**20:7.1f} MB {s.count:9d} blocks  {s.traceback}")
+    log("  by file:")
+    for s in snapshot.statistics("filename")[:10]:
+        log(f"  {s.size / 2**20:7.1f} MB {s.count:9d} blocks  {s.traceback}")
+    for s in snapshot.statistics("traceback")[:4]:
+        log(f"  {s.size / 2**20:7.1f} MB from:\n    " + "\n    ".join(s.traceback.format()[-12:]))
+
+
+class _PeakSnapshot:
+    """Every few seconds, a snapshot of the traced allocations when they are the highest yet."""
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        self.snapshot: tracemalloc.Snapshot | None = None
+        self.high = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            current = tracemalloc.get_traced_memory()[0]
+            if current > self.high * 1.05:
+                self.high, self.snapshot = current, tracemalloc.take_snapshot()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def job(tmp: Path, batching: bool, traced: bool) -> None:
@@ -321,7 +348,7 @@ def job(tmp: Path, batching: bool, traced: bool) -> None:
     `plan_s` runs from the call to the apply's first line ("applying N Google change(s)"):
     the config sync, reading the week and the tenant, the plan; `apply_s` is the rest."""
     if traced:
-        tracemalloc.start(1)
+        tracemalloc.start(6)
     settings = Settings.model_validate(yaml.safe_load((tmp / "integrator.yaml").read_text()))
     store = Store(f"sqlite:///{tmp / 'bench.db'}")
     policy = RetryPolicy(max_attempts=6, base_delay_s=0.2, max_delay_s=5)
@@ -335,11 +362,15 @@ def job(tmp: Path, batching: bool, traced: bool) -> None:
             if traced:
                 _top(tracemalloc.take_snapshot(), "after planning")
 
+    peak = _PeakSnapshot() if traced else None
     started = time.perf_counter()
     plan, _ = run_weekly_setup(store, settings, WEEK, ORG, now=NOW, client_factory=factory,
                                include_meetings=False, triggered_by="bench", echo=said)
     ended = time.perf_counter()
-    if traced:
+    if peak is not None:
+        peak.stop()
+        if peak.snapshot is not None:
+            _top(peak.snapshot, f"at the highest sample ({peak.high / 2**20:.1f} MB traced)")
         _top(tracemalloc.take_snapshot(), "at the end (plan returned)")
         log(f"tracemalloc peak {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB")
     apply_at = marks.get("apply_at", ended)

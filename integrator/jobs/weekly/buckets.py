@@ -189,6 +189,7 @@ class Buckets:
             for q, r in answered:
                 q.step.handle(s, q.step.action, r)
             app.save_user_ids(s)
+        app.settle()
         app.advance([q.step.action for q, _ in answered])
         for q, _ in answered:
             self.open[q.lane] -= 1
