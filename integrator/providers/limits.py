@@ -55,6 +55,19 @@ FORMS_RESPONSES_PAGE_MAX: Final = 5000
 
 # ---- request rates -------------------------------------------------------------------------
 
+#: Google's per-user per-minute request quotas the weekly apply schedules by (buckets.py: the
+#: bucket with the most queued work for its rate is served first; it is the one that sets how
+#: long the run must take). Google counts them per acting user; the ceiling is Google's, we do
+#: not throttle ahead of it (a 429 with Retry-After says when the next window opens).
+#:   classroom 1,200 per user (and 3,000 per project) a minute:
+#:       https://developers.google.com/workspace/classroom/limits
+#:   drive 12,000 per user a minute: https://developers.google.com/workspace/drive/api/guides/limits
+#:   calendar 600 per user a minute: https://developers.google.com/workspace/calendar/api/guides/quota
+#:   meet 6,000 per user a minute: https://developers.google.com/workspace/meet/api/guides/limits
+GOOGLE_PER_USER_PER_MINUTE: Final[Mapping[str, int]] = {
+    "classroom": 1200, "drive": 12000, "calendar": 600, "meet": 6000,
+}
+
 #: Forms API quotas, requests per minute as (per project, per user per project), by kind:
 #:   read (forms.get ...) 975 / 390; expensive read ("Used for forms.responses.list requests")
 #:   450 / 180; write (create, batchUpdate, setPublishSettings) 375 / 150. No daily limit. Over

@@ -3,20 +3,28 @@
     .venv/bin/python scripts/bench/weekly_setup.py [--clients 1000] [--groups 100] [--latency-ms 20]
         [--skip-baseline] [--skip-rerun] [--sandbox-process] [--quotas] [--throttle RATE]
 
-Runs, in this process, against a fresh sandbox tenant and a fresh SQLite store each time
-(with `--sandbox-process` the sandbox is `integrator sandbox serve` in a process of its own,
-driven through its /_sandbox/ admin API, so that `peak_rss_mb` is the integrator's alone):
+Builds, in this process, a fresh sandbox tenant and a fresh SQLite store each time (with
+`--sandbox-process` the sandbox is `integrator sandbox serve` in a process of its own, driven
+through its /_sandbox/ admin API) and runs the weekly setup in a child process of its own (as
+nightly_sync.py does), so that `peak_rss_mb` is the job's alone, without the store this script
+built or the sandbox:
 1. the weekly setup with batching (the product's way), then a re-run with nothing changed;
 2. the same plan with every call sent on its own (the baseline).
 The last line on stdout is one JSON object:
 `requests` (API requests on the wire in run 1; a batch counts once; token fetches not counted),
 `min_requests` (the least possible given the batch limits and the dependency stages),
 `ratio` (requests / min_requests), `coursework_lists` (coursework list calls in run 1: lookups),
-`token_fetches` (OAuth token endpoint calls in run 1), `wall_s`, `baseline_wall_s`, `speedup`,
-`rerun_writes` (write calls in the re-run), `peak_rss_mb` (this process), `sandbox_peak_rss_mb`
-(with `--sandbox-process`); with `--quotas` also `quota_bound_s` (see `quota_bound()`: the
-least time the quotas allow), `quota_bucket` (the bucket that sets it) and `quota_ratio`
-(`wall_s` / `quota_bound_s`; per-minute windows run on wall time, so `wall_s` is wall time).
+`token_fetches` (OAuth token endpoint calls in run 1), `wall_s` (the whole `run_weekly_setup`),
+`plan_s` (from its call to the apply's first line: config sync, reading the week and the tenant,
+the plan), `apply_s` (the rest: the writes), `baseline_wall_s`, `speedup`,
+`rerun_writes` (write calls in the re-run), `peak_rss_mb` (the batched job's process, `wait4`),
+`rss_after_plan_mb` (its RSS when the apply starts), `bench_peak_rss_mb` (this process: the
+store it built), `sandbox_peak_rss_mb` (with `--sandbox-process`); with `--quotas` also
+`quota_bound_s` (see `quota_bound()`: the least time the quotas allow the writes),
+`quota_bucket` (the bucket that sets it), `quota_ratio` (`apply_s` / `quota_bound_s`: the part
+the quotas bind; per-minute windows run on wall time, so both are wall time) and
+`wall_quota_ratio` (`wall_s` / `quota_bound_s`, planning included, as measured before).
+`--tracemalloc` logs the job's top 15 allocation lines after planning and at the end (slow).
 Per-minute quotas are switched off: the sandbox counts them on wall time per user, and the
 baseline would otherwise measure waiting for a quota window rather than the calls. `--quotas`
 keeps the published ones (Classroom 1,200/user and 3,000/project a minute): the run then meets
@@ -29,12 +37,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import tracemalloc
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -291,6 +302,99 @@ def quota_bound(counts: dict[str, int], clients: int, groups: int, coordinators:
     return buckets[name] * 60, name
 
 
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _top(snapshot: tracemalloc.Snapshot, label: str) -> None:
+    stats = snapshot.statistics("lineno")
+    log(f"tracemalloc {label}: {sum(s.size for s in stats) / 2**20:.1f} MB traced; top 15:")
+    for s in stats[:15]:
+        log(f"  {s.size / 2**20:7.1f} MB {s.count:9d} blocks  {s.traceback}")
+    log("  by file:")
+    for s in snapshot.statistics("filename")[:10]:
+        log(f"  {s.size / 2**20:7.1f} MB {s.count:9d} blocks  {s.traceback}")
+    for s in snapshot.statistics("traceback")[:4]:
+        log(f"  {s.size / 2**20:7.1f} MB from:\n    " + "\n    ".join(s.traceback.format()[-12:]))
+
+
+class _PeakSnapshot:
+    """Every few seconds, a snapshot of the traced allocations when they are the highest yet."""
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        self.snapshot: tracemalloc.Snapshot | None = None
+        self.high = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            current = tracemalloc.get_traced_memory()[0]
+            if current > self.high * 1.05:
+                self.high, self.snapshot = current, tracemalloc.take_snapshot()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def job(tmp: Path, batching: bool, traced: bool) -> None:
+    """The weekly setup alone, in this (child) process: prints one JSON line with its timings.
+
+    `plan_s` runs from the call to the apply's first line ("applying N Google change(s)"):
+    the config sync, reading the week and the tenant, the plan; `apply_s` is the rest."""
+    if traced:
+        tracemalloc.start(6)
+    settings = Settings.model_validate(yaml.safe_load((tmp / "integrator.yaml").read_text()))
+    store = Store(f"sqlite:///{tmp / 'bench.db'}")
+    policy = RetryPolicy(max_attempts=6, base_delay_s=0.2, max_delay_s=5)
+    factory = (lambda tenant: GoogleClient(tenant, policy=policy, batching=batching))  # noqa: E731
+    marks: dict[str, float] = {}
+
+    def said(line: str) -> None:
+        if "applying" in line and "apply_at" not in marks:
+            marks["apply_at"] = time.perf_counter()
+            marks["rss_after_plan_mb"] = _rss_mb()
+            if traced:
+                _top(tracemalloc.take_snapshot(), "after planning")
+
+    peak = _PeakSnapshot() if traced else None
+    started = time.perf_counter()
+    plan, _ = run_weekly_setup(store, settings, WEEK, ORG, now=NOW, client_factory=factory,
+                               include_meetings=False, triggered_by="bench", echo=said)
+    ended = time.perf_counter()
+    if peak is not None:
+        peak.stop()
+        if peak.snapshot is not None:
+            _top(peak.snapshot, f"at the highest sample ({peak.high / 2**20:.1f} MB traced)")
+        _top(tracemalloc.take_snapshot(), "at the end (plan returned)")
+        log(f"tracemalloc peak {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB")
+    apply_at = marks.get("apply_at", ended)
+    store.dispose()
+    print(json.dumps({"wall_s": ended - started, "plan_s": apply_at - started, "apply_s": ended - apply_at,
+                      "rss_after_plan_mb": marks.get("rss_after_plan_mb"), "counts": plan.counts()}))
+
+
+def job_process(tmp: Path, batching: bool, traced: bool) -> dict[str, Any]:
+    """Run `job` in a child process of its own (as nightly_sync.py does): its figures and its own
+    peak RSS (`wait4`), which holds neither the sandbox nor the store this script built."""
+    cmd = [sys.executable, __file__, "--job", str(tmp), *([] if batching else ["--job-unbatched"]),
+           *(["--tracemalloc"] if traced else [])]
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"the weekly setup's process failed ({os.waitstatus_to_exitcode(status)})")
+        out.seek(0)
+        figures: dict[str, Any] = json.loads(out.read().strip().splitlines()[-1])
+    figures["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    return figures
+
+
 def one_run(args: argparse.Namespace, sb: Tenant, batching: bool, rerun: bool) -> dict[str, Any]:
     sb.reset()
     sb.latency(0)
@@ -301,26 +405,22 @@ def one_run(args: argparse.Namespace, sb: Tenant, batching: bool, rerun: bool) -
         sb.latency(args.latency_ms)
         if args.throttle and batching:
             sb.throttle("/classroom/v1/courses/*/courseWork", args.throttle)
-        policy = RetryPolicy(max_attempts=6, base_delay_s=0.2, max_delay_s=5)
-        factory = (lambda tenant: GoogleClient(tenant, policy=policy, batching=batching))  # noqa: E731
-        started = time.perf_counter()
-        plan, _ = run_weekly_setup(store, settings, WEEK, ORG, now=NOW, client_factory=factory,
-                                   include_meetings=False, triggered_by="bench")
-        wall = time.perf_counter() - started
+        store.dispose()  # the job opens the store in its own process
+        del settings
+        ran = job_process(tmp, batching, args.tracemalloc and batching)
         stats = sb.stats()
-        out: dict[str, Any] = {"wall_s": wall, "requests": stats["api_requests"], "counts": plan.counts(),
-                               "token_fetches": stats["token_fetches"],
+        out: dict[str, Any] = {**ran, "requests": stats["api_requests"], "token_fetches": stats["token_fetches"],
                                "coursework_lists": stats["counts"].get("google classroom courses.courseWork.list", 0)}
-        log(f"{'batched' if batching else 'one call at a time'}: {wall:.1f} s, {out['requests']} requests, "
-            f"{stats['items']} operations, {stats['token_fetches']} token fetches")
+        log(f"{'batched' if batching else 'one call at a time'}: {ran['wall_s']:.1f} s (plan {ran['plan_s']:.1f} s, "
+            f"apply {ran['apply_s']:.1f} s), {out['requests']} requests, {stats['items']} operations, "
+            f"{stats['token_fetches']} token fetches, job peak RSS {ran['peak_rss_mb']} MB "
+            f"({ran['rss_after_plan_mb']} MB after planning)")
         if rerun:
             sb.clear_log()
-            run_weekly_setup(store, settings, WEEK, ORG, now=NOW, client_factory=factory, include_meetings=False,
-                             triggered_by="bench")
+            job_process(tmp, batching, False)
             again = sb.stats()
             out["rerun_writes"] = again["api_writes"]
             log(f"re-run: {out['rerun_writes']} writes, {again['api_requests']} requests (reads)")
-        store.dispose()
     return out
 
 
@@ -329,7 +429,8 @@ def quota_figures(args: argparse.Namespace, batched: dict[str, Any]) -> dict[str
         return {}
     bound, bucket = quota_bound(batched["counts"], args.clients, args.groups, args.coordinators)
     return {"quota_bound_s": round(bound, 1), "quota_bucket": bucket,
-            "quota_ratio": round(batched["wall_s"] / bound, 2) if bound else None}
+            "quota_ratio": round(batched["apply_s"] / bound, 2) if bound else None,
+            "wall_quota_ratio": round(batched["wall_s"] / bound, 2) if bound else None}
 
 
 def main() -> None:
@@ -346,7 +447,14 @@ def main() -> None:
                         help="keep the published per-minute quotas on (the batched run meets 429s)")
     parser.add_argument("--throttle", type=float, default=0.0, metavar="RATE",
                         help="answer this share of the batched run's coursework creates 429 (Retry-After: 0)")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="trace the batched job's allocations: top 15 lines after planning and at the end (slow)")
+    parser.add_argument("--job", type=Path, help=argparse.SUPPRESS)  # the child process: run the job in that dir
+    parser.add_argument("--job-unbatched", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.job:
+        job(args.job, batching=not args.job_unbatched, traced=args.tracemalloc)
+        return
     sb = Tenant(args.sandbox_process)
     try:
         if args.quotas:
@@ -368,10 +476,14 @@ def main() -> None:
         "coursework_lists": batched["coursework_lists"],
         "token_fetches": batched["token_fetches"],
         "wall_s": round(batched["wall_s"], 2),
+        "plan_s": round(batched["plan_s"], 2),
+        "apply_s": round(batched["apply_s"], 2),
         "baseline_wall_s": round(baseline["wall_s"], 2) if baseline else None,
         "speedup": round(baseline["wall_s"] / batched["wall_s"], 1) if baseline else None,
         "rerun_writes": batched.get("rerun_writes"),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": batched["peak_rss_mb"],
+        "rss_after_plan_mb": batched["rss_after_plan_mb"],
+        "bench_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "sandbox_peak_rss_mb": sandbox_rss,
         "sandbox_process": args.sandbox_process,
         "quotas": args.quotas,

@@ -73,3 +73,30 @@ def test_drive_work_finishes_while_the_admins_classroom_bucket_waits(sbx: Sandbo
     sbx.state.log.reset()
     assert run(world) == (JobStatus.SUCCEEDED, [])
     assert [e for e in sbx.state.log.writes() if e.api != "oauth"] == []
+
+
+def test_the_admins_enrolments_go_first_and_the_drive_work_fills_the_wait(sbx: Sandbox, store: Store,
+                                                                          tmp_path: Path) -> None:
+    """The bottleneck first: the admin account's Classroom bucket (every domain student's enrolment)
+    sets how long the run must take, so it sends as soon as it may, before the Drive lane's
+    folders (queued first), and the Drive work goes on while it waits for its next window."""
+    world = WeeklyWorld.build(sbx, store, tmp_path, groups=3, clients_per_group=3)
+    sbx.state.log.reset()
+    window = sbx.state.faults.inject(vendor="google", path_glob=ENROL, http_method="POST", rate=1.0, status=429,
+                                     retry_after=WAIT_S, count=1)
+
+    assert run(world) == (JobStatus.SUCCEEDED, [])
+
+    assert window.fired == 1
+    sent = [e.operation for e in sbx.state.log.items()]  # refused ones too: the order of sending
+    first_folder = sent.index("files.create")
+    assert sent.index("courses.students.create") < first_folder, "the admin's enrolments waited behind Drive"
+    served_ops = [e.operation for e in served(sbx)]
+    # The refused enrolment went again after its wait; the folders and sharing were made meanwhile.
+    last_enrolled = len(served_ops) - 1 - served_ops[::-1].index("courses.students.create")
+    assert served_ops.index("permissions.create") < last_enrolled
+    assert served_ops.count("courses.students.create") == sent.count("courses.students.create") - 1
+    with world.store.session() as s:
+        rows = list(s.scalars(select(ExternalResource)))
+    assert {r.status for r in rows} == {"active"}
+    assert sum(1 for r in rows if r.kind == "enrolment") == 9

@@ -52,6 +52,7 @@ class ApplierBase:
         self.refused: dict[str, ProviderError | None] = {}  # invitations refused as FAILED_PRECONDITION
         self.user_ids: dict[int, str] = {}
         self.loaded: dict[int, ExternalResource] = {}
+        self.unsettled: list[tuple[str, str]] = []  # rows put whose id the store gives on commit
         with store.session() as s:
             self.staff = {u.id: u.email for u in s.scalars(select(StaffUser))}
             self.clients = {c.id: (c.email or "").lower() for c in
@@ -88,9 +89,22 @@ class ApplierBase:
         if external_id is not None:
             row.external_id = external_id
         row.status = status
-        # No flush per row (a round trip each): ids are read from the object after the commit.
+        # No flush per row (a round trip each): ids are read from the object after the commit (settle).
         self.rows[(kind, key)] = {"id": row.id, "obj": row, "external_id": row.external_id, "status": status,
                                   "state": merged}
+        self.unsettled.append((kind, key))
+
+    def settle(self) -> None:
+        """After a commit: keep each row put by its id, not the ORM object (with its session state,
+        tens of thousands at 10,000 clients); the next batch loads the few it touches (preload)."""
+        for k in self.unsettled:
+            known = self.rows.get(k)
+            obj = known.get("obj") if known else None
+            if known is not None and obj is not None and obj.id is not None:
+                known["id"] = obj.id
+                del known["obj"]
+        self.unsettled.clear()
+        self.loaded = {}
 
     def forget(self, s: Session, kind: str, key: str) -> None:
         row = self._row(s, kind, key)
