@@ -28,6 +28,16 @@ nightly sync for every organisation (the night after Tuesday's meetings) and one
     ratio            letters_s / letters_bound_s (1.0: every mailbox sent at its limit at once)
     nightly_s        sandbox-clock seconds for the night's sync of every organisation
     requests         HTTP requests the sandbox served (letters; nightly)
+    letters_per_wall_s  letters sent per wall second (letters_sent / (letters_s / speed)); the
+                     bound asks for N*M / (letters_bound_s / speed)
+    cpu_s            CPU seconds (user + system) over the letters, from /proc: `workers` (the k
+                     worker processes together), `bench` (this process: the sandbox's servers and
+                     the clock) and `machine_busy` (share of all cores busy, from /proc/stat, any
+                     process: a CI run on the same cores counts). A run whose cores were near 100%
+                     busy measured the machine, not the pacing.
+    bursts_s         when each mailbox's n-th burst of 30 began (sandbox s from the firing): the
+                     earliest, median and latest over the mailboxes, per burst (the bound: 0, 60, 120...)
+    load             the 1-minute load average when the letters ended, and the number of cores
     peak_rss_mb      each worker's peak resident memory (VmHWM)
 
 The last line printed is one JSON object with these per k.
@@ -143,6 +153,55 @@ def timed_firing(w: NationalWorld, clock: RunningClock, kind: str, at: datetime)
     return (clock.now() - at).total_seconds(), w.sb.state.log.total()
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process so far (/proc/<pid>/stat utime, stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot (/proc/stat; idle and iowait are not busy)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+class CpuMeter:
+    """CPU used between `start` and `stop` by the workers, this process, and the machine."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self._w0, self._b0, self._m0 = self._read()
+
+    def _read(self) -> tuple[float, float, tuple[int, int]]:
+        me = os.times()
+        return sum(cpu_s(p) for p in self.pids), me.user + me.system, machine_ticks()
+
+    def stop(self) -> dict[str, float]:
+        w1, b1, m1 = self._read()
+        busy, total = m1[0] - self._m0[0], m1[1] - self._m0[1]
+        return {"workers": round(w1 - self._w0, 1), "bench": round(b1 - self._b0, 1),
+                "machine_busy": round(busy / total, 2) if total else 0.0}
+
+
+def burst_starts(mail: list[Any]) -> list[list[float]]:
+    """Per burst n (a mailbox's letters 30n, 30n+1, ...): [earliest, median, latest] start over the
+    mailboxes, sandbox seconds from the firing."""
+    by_sender: dict[str, list[float]] = {}
+    for m in mail:
+        by_sender.setdefault(m.sender, []).append((m.at - THURSDAY).total_seconds())
+    starts: list[list[float]] = []
+    for times in by_sender.values():
+        times.sort()
+        for n, i in enumerate(range(0, len(times), EXCHANGE_PER_MIN)):
+            if n == len(starts):
+                starts.append([])
+            starts[n].append(times[i])
+    return [[round(min(x), 1), round(sorted(x)[len(x) // 2], 1), round(max(x), 1)] for x in starts]
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -171,9 +230,13 @@ def one_run(url: str, orgs: int, clients: int, k: int, concurrency: int, speed: 
                         break
                 time.sleep(0.2)
             nightly_s, nightly_requests = timed_firing(w, clock, "nightly_sync", NIGHT)
+            meter = CpuMeter([p.pid for p in procs])
             letters_s, letters_requests = timed_firing(w, clock, "weekly_letters", THURSDAY)
+            cpu = meter.stop()
+            load = [round(os.getloadavg()[0], 2), os.cpu_count() or 0]
             mail = sb.sent_mail()
             sent = Counter(m.sender for m in mail)
+            bursts = burst_starts(mail)
             last_letter_s = max(((m.at - THURSDAY).total_seconds() for m in mail), default=0.0)
             rss = [peak_rss_mb(p.pid) for p in procs]
         finally:
@@ -191,6 +254,9 @@ def one_run(url: str, orgs: int, clients: int, k: int, concurrency: int, speed: 
                "letters_bound_s": round(bound, 1), "ratio": round(letters_s / bound, 2) if bound else None,
                "nightly_s": round(nightly_s, 1), "requests": {"letters": letters_requests, "nightly": nightly_requests},
                "letters_sent": sum(sent.values()), "mailboxes": len(sent),
+               "letters_per_wall_s": round(sum(sent.values()) / (letters_s / speed), 1) if letters_s else None,
+               "needed_per_wall_s": round(orgs * clients / (bound / speed), 1) if bound else None,
+               "cpu_s": cpu, "load": load, "bursts_s": bursts,
                "most_from_one_mailbox": max(sent.values(), default=0), "failed_jobs": dict(failed(store)),
                "peak_rss_mb": rss}
         store.dispose()
@@ -218,7 +284,10 @@ def main() -> None:
         results.append(r)
         print(f"k={k}: letters {r['letters_s']} s on the sandbox clock (last letter {r['last_letter_s']} s) "
               f"for a bound of {r['letters_bound_s']} s (x{r['ratio']}), {r['letters_sent']} letters from {r['mailboxes']} mailboxes, "
-              f"{r['requests']['letters']} requests; night {r['nightly_s']} s, {r['requests']['nightly']} requests; "
+              f"{r['requests']['letters']} requests; {r['letters_per_wall_s']} letters/wall s "
+              f"(bound needs {r['needed_per_wall_s']}); CPU s workers {r['cpu_s']['workers']}, bench "
+              f"{r['cpu_s']['bench']}, machine busy {r['cpu_s']['machine_busy']:.0%}, load {r['load'][0]} "
+              f"on {r['load'][1]} cores; night {r['nightly_s']} s, {r['requests']['nightly']} requests; "
               f"peak RSS per worker {r['peak_rss_mb']} MB; failed jobs {r['failed_jobs'] or 0}", flush=True)
     print(json.dumps({"orgs": args.orgs, "clients": args.clients, "speed": args.speed, "runs": results}))
 
