@@ -9,7 +9,8 @@ some only return work in Classroom or Drive, some dial in by phone, some are abs
 Friday 02:00, and once more with nothing new. (It also runs the night before the week, as it
 does every night: that run starts the Drive changes feed and is reported as `bootstrap_*`.) The last line on stdout is one JSON object:
 `requests` (API requests on the wire in run 1; a batch counts once; token fetches not counted),
-`wall_s` (run 1, process start to exit), `peak_rss_mb` (of the sync process; `second_run_peak_rss_mb`: run 2's),
+`wall_s` (run 1, process start to exit), `cpu_s` / `second_run_cpu_s` (user + system CPU seconds
+of the sync process: wall grows when other work shares the cores, CPU much less), `peak_rss_mb` (of the sync process; `second_run_peak_rss_mb`: run 2's),
 `second_run_requests` (run 2: with no new data only cursors are read, and each meeting of the
 re-evaluation window is listed once, in batch envelopes), `token_fetches` / `second_run_token_fetches`
 (OAuth token endpoint calls of both vendors), plus context fields. The sandbox is never in the
@@ -96,8 +97,9 @@ PROFILED = ("import cProfile, sys; from integrator.cli import main; p = cProfile
             "try:\n    p.runcall(main)\nfinally:\n    p.dump_stats(out)")
 
 
-def sync_process(w: DemoWorld, db_url: str, profile: str | None = None) -> tuple[float, int, float]:
-    """Run `integrator nightly-sync` in its own process: (wall s, exit code, its peak RSS MB);
+def sync_process(w: DemoWorld, db_url: str, profile: str | None = None) -> tuple[float, int, float, float]:
+    """Run `integrator nightly-sync` in its own process: (wall s, exit code, its peak RSS MB, its CPU
+    seconds, user + system: unlike wall, this does not grow when other work shares the cores);
     `profile`: a file for its cProfile stats."""
     env = {**os.environ, "INTEGRATOR_DATABASE_URL": db_url}
     head = ["-c", PROFILED, profile] if profile else ["-c", "from integrator.cli import main; main()"]
@@ -112,7 +114,7 @@ def sync_process(w: DemoWorld, db_url: str, profile: str | None = None) -> tuple
         out.seek(0)
         err.seek(0)
         log(out.read().strip() or err.read().strip()[-2000:])
-    return wall, proc.returncode, usage.ru_maxrss / 1024
+    return wall, proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -139,7 +141,7 @@ def main() -> None:
         # cursors when the week starts (this first run lists the folders once to start the feed).
         sb.state.clock.set(local(date(2026, 1, 10), 2))
         sb.state.log.reset()
-        boot_wall, _, _ = sync_process(w, db_url)
+        boot_wall, _, _, _ = sync_process(w, db_url)
         boot_requests = api_requests(sb)
         log(f"bootstrap run (the night before): {boot_wall:.1f} s, {boot_requests} requests")
         t0 = time.perf_counter()
@@ -148,21 +150,21 @@ def main() -> None:
         sb.state.clock.set(local(date(2026, 1, 16), 2))  # Friday 02:00
         sb.state.latency_ms = args.latency_ms
         sb.state.log.reset()
-        wall, rc, peak = sync_process(w, db_url)
+        wall, rc, peak, cpu = sync_process(w, db_url)
         first, tokens = api_requests(sb), sb.state.log.token_fetches()
         by_api = {k: v for k, v in sb.state.log.counts().items() if "oauth" not in k and "login" not in k}
-        log(f"run 1: {wall:.1f} s, {first} requests: {json.dumps(by_api, sort_keys=True)}")
+        log(f"run 1: {wall:.1f} s (CPU {cpu:.1f} s), {first} requests: {json.dumps(by_api, sort_keys=True)}")
         sb.state.log.reset()
-        wall2, rc2, peak2 = sync_process(w, db_url, args.profile)
+        wall2, rc2, peak2, cpu2 = sync_process(w, db_url, args.profile)
         second, tokens2 = api_requests(sb), sb.state.log.token_fetches()
-        log(f"run 2: {wall2:.1f} s, {second} requests: {json.dumps(sb.state.log.counts(), sort_keys=True)}")
+        log(f"run 2: {wall2:.1f} s (CPU {cpu2:.1f} s), {second} requests: {json.dumps(sb.state.log.counts(), sort_keys=True)}")
         with store.session() as s:
             days = s.scalar(select(func.count(AttendanceDay.id))) or 0
         store.dispose()
     result: dict[str, Any] = {
         "requests": first, "wall_s": round(wall, 2), "peak_rss_mb": round(peak, 1), "second_run_requests": second,
         "second_run_peak_rss_mb": round(peak2, 1),
-        "second_run_wall_s": round(wall2, 2), "bootstrap_requests": boot_requests,
+        "second_run_wall_s": round(wall2, 2), "cpu_s": round(cpu, 2), "second_run_cpu_s": round(cpu2, 2), "bootstrap_requests": boot_requests,
         "bootstrap_wall_s": round(boot_wall, 2), "attendance_days": days, "clients": args.clients,
         "latency_ms": args.latency_ms, "exit_codes": [rc, rc2], "token_fetches": tokens,
         "second_run_token_fetches": tokens2,

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from integrator.domain.types import MessageKind
+from integrator.jobs.clients.access import access_due_to_end
 from integrator.jobs.clients.changes import LifecycleError, end_period, move_client, undo_end_period
 from integrator.jobs.nightly.run import Providers, run_nightly_sync
 from integrator.providers.google.client import GoogleClient
@@ -204,3 +205,23 @@ def test_an_end_after_a_move_from_a_later_date_takes_the_new_groups_course_too(w
 
     assert done.changed and not done.followed.errors
     assert K1 not in lw.course(world, "ryhma-1") and K1 not in lw.course(world, "ryhma-2")
+
+
+def test_the_nightly_access_check_reads_only_the_access_of_clients_whose_end_came(world: WeeklyWorld) -> None:
+    """The check runs every night for the whole organisation: it starts from the periods ended
+    early and the memberships ended, and reads only those clients' access rows, by key."""
+    end(world, on=date(2026, 12, 1))
+    read: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if "external_resource" in statement:
+            read.append(repr(parameters))
+
+    event.listen(world.store.engine, "before_cursor_execute", seen)
+    try:
+        assert access_due_to_end(world.store, ORG, date(2026, 12, 1)) == {}  # the last day: not yet
+        assert access_due_to_end(world.store, ORG, date(2026, 12, 2)) == {"K-0001": {"ryhma-1"}}
+    finally:
+        event.remove(world.store.engine, "before_cursor_execute", seen)
+    assert read and all("K-0001" in p for p in read)  # by the ended client's keys, not every client's rows
+    assert not any("K-0002" in p for p in read)

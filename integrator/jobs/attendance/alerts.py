@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import CompoundSelect, Select, func, select, union
 from sqlalchemy.orm import Session
 
 from integrator.config import Rules
@@ -112,7 +112,8 @@ class _Register:
 
 
 def _read_register(session: Session, org_id: int, start: date, today: date,
-                   groups: Select[int] | None = None, clients: Select[int] | None = None) -> _Register:
+                   groups: Select[int] | None = None,
+                   clients: Select[Any] | CompoundSelect[Any] | None = None) -> _Register:
     # The same days the register counts: planned work days only (a cancelled day is nobody's
     # absence), and only days the client is expected on, unless a coordinator decided the day;
     # a day before the client joined the product is never an absence (reports.expected).
@@ -152,6 +153,28 @@ def absence_register(session: Session, org_id: int, *, start: date, today: date,
     return _read_register(session, org_id, start, today, groups, clients).days
 
 
+def _followed_clients(org_id: int) -> Select[Any]:
+    """The clients with an alert the withdrawal may follow up: only their days can make one untrue."""
+    return (select(OutboxMessage.client_id).where(
+        OutboxMessage.organisation_id == org_id, OutboxMessage.kind == MessageKind.ABSENCE_ALERT,
+        OutboxMessage.client_id.is_not(None)).distinct())
+
+
+def _maybe_streak(org_id: int, start: date, today: date, recent: date, threshold: int) -> Select[Any]:
+    """The clients who may have a recent streak: at least `threshold` absent days in the window
+    read, one of them since `recent`. A superset, counted in the store (a day of two groups
+    counts twice here; the register decides): every other client's register has no streak the
+    alerts would count, so the nightly read follows the absences, not the client count."""
+    effective = func.coalesce(AttendanceDay.override_status, AttendanceDay.computed_status)
+    return (select(AttendanceDay.client_id)
+            .join(WorkDay, AttendanceDay.work_day_id == WorkDay.id)
+            .join(PeerGroup, WorkDay.group_id == PeerGroup.id)
+            .where(PeerGroup.organisation_id == org_id, WorkDay.day >= start, WorkDay.day <= today,
+                   WorkDay.status == WorkDayStatus.PLANNED, effective == AttendanceStatus.ABSENT)
+            .group_by(AttendanceDay.client_id)
+            .having(func.count() >= threshold, func.max(WorkDay.day) >= recent))
+
+
 def alert_days(alert: OutboxMessage) -> list[date]:
     """The days an alert told of; an alert from before they were kept: its key's first day."""
     days = (alert.meta or {}).get("days")
@@ -177,7 +200,8 @@ def withdraw_untrue_alerts(session: Session, org_id: int, *, today: date,
     Returns (alerts withdrawn, corrections queued). Alerts whose days reach back before the
     window read are left alone: their days are not re-evaluated any more either.
     """
-    reg = _read_register(session, org_id, today - timedelta(days=LOOKBACK_DAYS), today)
+    reg = _read_register(session, org_id, today - timedelta(days=LOOKBACK_DAYS), today,
+                         clients=_followed_clients(org_id))
     return _withdraw(session, org_id, reg, actor)
 
 
@@ -243,8 +267,14 @@ def _group_names(session: Session, client_id: int, days: list[date], reg: _Regis
 def queue_absence_alerts(session: Session, org_id: int, rules: Rules, *, today: date,
                          actor: str = "system:nightly_sync") -> AlertResult:
     """Withdraw the alerts that no longer hold, then queue one alert per new streak that reached
-    the threshold, is recent (in the sync window) and overlaps no alert already made."""
-    reg = _read_register(session, org_id, today - timedelta(days=LOOKBACK_DAYS), today)
+    the threshold, is recent (in the sync window) and overlaps no alert already made.
+
+    The register is read for the clients these can concern only: those with an alert to follow
+    up, and those with enough recent absent days for a streak (`_maybe_streak`)."""
+    start = today - timedelta(days=LOOKBACK_DAYS)
+    recent = today - timedelta(days=rules.reevaluate_days)
+    reg = _read_register(session, org_id, start, today, clients=union(
+        _followed_clients(org_id), _maybe_streak(org_id, start, today, recent, rules.absence_alert_streak)))
     withdrawn, corrections = _withdraw(session, org_id, reg, actor)
     alerts = _alerts(session, org_id)
     taken = {a.key for a in alerts}
@@ -252,7 +282,6 @@ def queue_absence_alerts(session: Session, org_id: int, rules: Rules, *, today: 
     for a in alerts:
         if a.client_id is not None and not _withdrawn(a):
             told[a.client_id].update(alert_days(a))
-    recent = today - timedelta(days=rules.reevaluate_days)
     messages: list[NewMessage] = []
     streak_count = 0
     without: list[str] = []

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select, union, update
+from sqlalchemy.orm import Session
 
 from integrator.config import GoogleTenant, MicrosoftTenant, OrganisationConfig, Settings
 from integrator.domain.types import MessageKind, OutboxStatus
@@ -47,6 +47,7 @@ from integrator.store.models import (
     Organisation,
     OutboxMessage,
     PeerGroup,
+    Period,
     WorkDay,
 )
 
@@ -55,6 +56,7 @@ GraphFactory = Callable[[MicrosoftTenant], GraphClient]
 CLIENT_RESOURCES = ("enrolment", "permission", "folder", "week_folder")
 #: The outbox's `last_error` of a message cancelled by an early end: the undo queues exactly those again.
 CANCELLED_BY_END = "client's period ended early (keskeytys)"
+CHUNK = 500  # ids or keys per IN list: well under SQLite's bound parameter limit
 
 
 def setup_weeks(today: date) -> list[str]:
@@ -226,38 +228,65 @@ def access_due_to_end(store: Store, org_key: str, today: date) -> dict[str, set[
     """Clients who still have a course enrolment or folder access that ended before today: client
     code -> the groups to follow. A membership that ended (a move from a date, an early end) ends
     its course enrolment; a period ended early, with no period going on, ends the folder access too
-    (a Drive folder's permission, or the client's share of their SharePoint task folder)."""
+    (a Drive folder's permission, or the client's share of their SharePoint task folder).
+
+    This runs every night for the whole organisation, so it starts from what ended (the clients
+    with a membership ended, or a period ended early, before today: filtered in the store) and
+    reads only their columns and their own access rows, by key: the work follows the moves and
+    early ends, not the client count. An enrolment is only ever made for a member of the group
+    (memberships are never deleted), so the keys of the client's groups find every one of them."""
     out: dict[str, set[str]] = {}
     with store.session() as s:
         org_id = s.scalar(select(Organisation.id).where(Organisation.key == org_key))
-        active = [r.local_key.split(":") for r in s.scalars(select(ExternalResource).where(
-            ExternalResource.organisation_id == org_id, ExternalResource.status == "active",
-            ExternalResource.kind.in_(("enrolment", "permission"))))]
-        active += [["permission", r.local_key.split(":", 1)[1], "client"] for r in s.scalars(select(ExternalResource).where(
-            ExternalResource.organisation_id == org_id, ExternalResource.status == "active",
-            ExternalResource.kind == SP_FOLDER)) if "client" in (r.state or {}).get("shared", [])]
-        enrolled: dict[str, set[str]] = {}
-        for parts in active:
-            if parts[0] == "enrolment":
-                enrolled.setdefault(parts[2], set()).add(parts[1])
-            elif parts[-1] == "client":
-                enrolled.setdefault(parts[1], set())
-        if not enrolled:
+        left_group = select(Membership.client_id).where(Membership.end_date < today)
+        ended_early = select(Period.client_id).where(Period.planned_end_date.is_not(None), Period.end_date < today)
+        codes = {cid: code for cid, code in s.execute(select(Client.id, Client.code).where(
+            Client.organisation_id == org_id, Client.id.in_(union(left_group, ended_early))))}
+        if not codes:
             return out
-        # Their periods and memberships (with the group) in three statements for all of them, not
-        # three per client: this runs every night for every enrolled client of the organisation.
-        for client in s.scalars(select(Client).where(Client.organisation_id == org_id,
-                                                     Client.code.in_(list(enrolled)))
-                                .options(selectinload(Client.periods),
-                                         selectinload(Client.memberships).selectinload(Membership.group))):
-            by_group: dict[str, list[Membership]] = {}
-            for m in client.memberships:
-                by_group.setdefault(m.group.key, []).append(m)
-            left = {g for g in enrolled[client.code] if by_group.get(g) and all(
-                m.end_date is not None and m.end_date < today for m in by_group[g])}
-            ended = any(p.planned_end_date is not None and p.end_date < today for p in client.periods)
-            if ended and not any(p.end_date >= today for p in client.periods):
-                left |= set(by_group)
+        ids = list(codes)
+        by_group: dict[int, dict[str, list[date | None]]] = {}  # client -> group key -> membership ends
+        periods: dict[int, list[tuple[date | None, date]]] = {}  # client -> (planned end, end)
+        for i in range(0, len(ids), CHUNK):
+            some = ids[i:i + CHUNK]
+            for cid, group, end in s.execute(select(Membership.client_id, PeerGroup.key, Membership.end_date)
+                                             .join(PeerGroup, Membership.group_id == PeerGroup.id)
+                                             .where(Membership.client_id.in_(some))):
+                by_group.setdefault(cid, {}).setdefault(group, []).append(end)
+            for cid, planned, end in s.execute(select(Period.client_id, Period.planned_end_date, Period.end_date)
+                                               .where(Period.client_id.in_(some))):
+                periods.setdefault(cid, []).append((planned, end))
+        keys: dict[tuple[str, str], tuple[str, str | None]] = {}  # (kind, local key) -> (code, group)
+        for cid, code in codes.items():
+            for group in by_group.get(cid, {}):
+                keys[("enrolment", f"enrolment:{group}:{code}")] = (code, group)
+            keys[("permission", f"permission:{code}:client")] = (code, None)
+            keys[(SP_FOLDER, f"folder:{code}")] = (code, None)
+        enrolled: dict[str, set[str]] = {}
+        wanted = list(keys)
+        for i in range(0, len(wanted), CHUNK):
+            part = wanted[i:i + CHUNK]
+            for kind, key, state in s.execute(select(ExternalResource.kind, ExternalResource.local_key,
+                                                     ExternalResource.state).where(
+                    ExternalResource.organisation_id == org_id, ExternalResource.status == "active",
+                    ExternalResource.kind.in_({k for k, _ in part}),
+                    ExternalResource.local_key.in_([lk for _, lk in part]))):
+                if (kind, key) not in keys or (kind == SP_FOLDER and "client" not in (state or {}).get("shared", [])):
+                    continue
+                holder, course_group = keys[(kind, key)]
+                groups_of = enrolled.setdefault(holder, set())
+                if course_group is not None:
+                    groups_of.add(course_group)
+        for cid, code in codes.items():
+            if code not in enrolled:
+                continue
+            groups = by_group.get(cid, {})
+            left = {g for g in enrolled[code] if groups.get(g) and all(
+                end is not None and end < today for end in groups[g])}
+            mine = periods.get(cid, [])
+            ended = any(planned is not None and end < today for planned, end in mine)
+            if ended and not any(end >= today for _, end in mine):
+                left |= set(groups)
             if left:
-                out[client.code] = left
+                out[code] = left
     return out

@@ -9,24 +9,64 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from integrator.jobs.nightly.context import SyncContext
 from integrator.reports.expected import expected_pairs
-from integrator.store.models import Submission
+from integrator.store.models import Submission, WorkDay
 
 
-def client_days(s: Session, ctx: SyncContext) -> dict[tuple[int, date], int]:
-    """(client id, local date) -> the client's expected work day of that date in this sync."""
-    return {(p.client_id, ctx.work_days[p.work_day_id].day): p.work_day_id
-            for p in expected_pairs(s, list(ctx.work_days.values()))}
+class ClientDays(dict[tuple[int, date], int]):
+    """(client id, local date) -> the client's expected work day of that date in this sync,
+    computed per local date when a file of that date is first looked up: a night with few new
+    files asks who is expected on a few dates, not on every day of the harvest window.
+
+    A date read later (a file of the changes feed) is read in a short session of its own: the
+    session the days were made in may be closed by then, and a read must not stay open beside
+    the writes that follow."""
+
+    def __init__(self, bind: Engine | Connection, ctx: SyncContext) -> None:
+        super().__init__()
+        self.bind, self.ctx = bind, ctx
+        self.loaded: set[date] = set()
+
+    def need(self, days: set[date], session: Session | None = None) -> None:
+        """Make sure the dates are known (those of the sync's work days; one read for all of them)."""
+        missing = days - self.loaded
+        if not missing:
+            return
+        self.loaded |= missing
+        work_days = [w for w in self.ctx.work_days.values() if w.day in missing]
+        if not work_days:
+            return
+        if session is not None:
+            self._add(session, work_days)
+            return
+        with Session(self.bind) as s:
+            self._add(s, work_days)
+
+    def _add(self, s: Session, work_days: list[WorkDay]) -> None:
+        for p in expected_pairs(s, work_days):
+            self[(p.client_id, self.ctx.work_days[p.work_day_id].day)] = p.work_day_id
+
+
+def client_days(s: Session, ctx: SyncContext) -> ClientDays:
+    """(client id, local date) -> the client's expected work day of that date in this sync (read
+    per date as it is needed, see ClientDays)."""
+    return ClientDays(s.get_bind(), ctx)
 
 
 def drive_work_day(ctx: SyncContext, days: dict[tuple[int, date], int], client_id: int,
                    created_at: datetime | None) -> int | None:
     """The work day a file in a client's folder counts for: the client's expected day on the
     local date it was added. The one rule for a file read now and for one stored earlier."""
-    return days.get((client_id, ctx.local_date(created_at))) if created_at else None
+    if created_at is None:
+        return None
+    day = ctx.local_date(created_at)
+    if isinstance(days, ClientDays):
+        days.need({day})
+    return days.get((client_id, day))
 
 
 def retie_drive_returns(s: Session, ctx: SyncContext, days: dict[tuple[int, date], int], source: str = "drive",
@@ -40,9 +80,12 @@ def retie_drive_returns(s: Session, ctx: SyncContext, days: dict[tuple[int, date
     since = ctx.window_start or ctx.start
     first = datetime.combine(since, time(), ctx.tz) - timedelta(days=1)  # a day's margin for the zones
     moved = 0
-    for row in s.scalars(select(Submission).where(
-            Submission.organisation_id == ctx.org_id, Submission.source == source,
-            Submission.client_id.is_not(None), Submission.returned_at >= first)).all():
+    rows = s.scalars(select(Submission).where(
+        Submission.organisation_id == ctx.org_id, Submission.source == source,
+        Submission.client_id.is_not(None), Submission.returned_at >= first)).all()
+    if isinstance(days, ClientDays):  # the dates of these returns, in one read
+        days.need({ctx.local_date(r.returned_at) for r in rows if r.returned_at is not None}, s)
+    for row in rows:
         if row.client_id is None or (row.work_day_id is not None and row.work_day_id not in ctx.work_days):
             continue  # a day outside what this sync knows (cancelled, older): left as it is
         if row.returned_at is None or ctx.local_date(row.returned_at) < since:

@@ -34,7 +34,6 @@ from integrator.config import OrganisationConfig, Settings
 from integrator.domain.types import JobStatus
 from integrator.jobs.attendance.alerts import AlertResult, queue_absence_alerts, withdraw_untrue_alerts
 from integrator.jobs.attendance.evaluate import EvaluationResult, evaluate_window, reevaluate_work_days
-from integrator.jobs.clients.changes import follow_ended_periods
 from integrator.jobs.locks import Lease, job_lock
 from integrator.jobs.nightly.context import HARVEST_DAYS, SyncContext, load_context, local_today
 from integrator.jobs.nightly.evidence import MEETING_ID_KIND
@@ -233,6 +232,10 @@ def _end_access(store: Store, settings: Settings, org_cfg: OrganisationConfig, n
                 rec: RunRecorder) -> None:
     """A period ended early on a day still to come (keskeytys): its first night after that day
     removes the client's course enrolments and folder access, with the weekly setup's apply."""
+    # The weekly setup's plan and apply load both vendors' SDKs (msgraph alone ~1.3 s, most of the
+    # memory of a quiet night): only when an organisation follows access.
+    from integrator.jobs.clients.changes import follow_ended_periods
+
     try:
         followed = follow_ended_periods(store, settings, org_cfg, now, providers.google)
     except (ProviderError, LookupError) as err:
