@@ -20,6 +20,7 @@ from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import PeerGroup, WorkDay
 from integrator.web import accounts, create_app
+from tests.browser.live import served_app
 from tests.web.world import REHEARSAL_NOW, WEEK
 
 CHROMIUM = os.environ.get("INTEGRATOR_CHROMIUM", "/usr/bin/chromium")
@@ -37,8 +38,6 @@ pytestmark = [
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Rehearsal, Store]]:
-    import waitress.server
-
     monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
     url = f"sqlite:///{tmp_path / 'browser.db'}"
     upgrade(url)
@@ -48,11 +47,8 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     # the pages on the sandbox tenant's clock.
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 32, "SETTINGS": r.settings, "INSECURE_HTTP": True,
                       "CLOCK": r.clock})
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", r, store  # type: ignore[union-attr]
-    server.close()
+    with served_app(app) as base:
+        yield base, r, store
     r.stop()
     store.dispose()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from integrator.store.db import Store
 from integrator.store.migrate import upgrade
 from integrator.store.models import OutboxMessage, SurveyResponse
 from integrator.web import accounts, create_app
+from tests.browser.live import served_app
 from tests.surveys.test_results import script_answers
 from tests.surveys.world import NOW, ORG, PAGE_URL, WEEK, build, settings
 
@@ -44,8 +44,6 @@ pytestmark = [
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Store, dict[str, str]]]:
-    import waitress.server
-
     monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
     url = f"sqlite:///{tmp_path / 'browser.db'}"
     upgrade(url)
@@ -63,11 +61,8 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
             links[m.key.split(":")[2]] = found.group(1)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "s" * 32, "SETTINGS": cfg, "INSECURE_HTTP": True,
                       "CLOCK": lambda: NOW + timedelta(days=2)})
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", store, links  # type: ignore[union-attr]
-    server.close()
+    with served_app(app) as base:
+        yield base, store, links
     store.dispose()
 
 
