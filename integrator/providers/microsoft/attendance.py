@@ -12,6 +12,7 @@ JSON (`record_from_json`, `report_from_json`) for the fields we use, not built i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from msgraph.graph_service_client import GraphServiceClient
 
 from integrator.providers.errors import ProviderError
-from integrator.providers.microsoft.client import BatchItem, GraphClient
+from integrator.providers.microsoft.client import GraphClient
 
 
 @dataclass(frozen=True)
@@ -177,49 +178,25 @@ def _report(r: Any) -> TeamsReport:
                        participants=int(r.total_participant_count or 0))
 
 
+def _reports_of(oid: str, mid: str) -> Callable[[Any], Any]:
+    return lambda sdk: _meeting(sdk, oid, mid).attendance_reports
+
+
+def _records_of(oid: str, mid: str, rid: str) -> Callable[[Any], Any]:
+    return lambda sdk: _meeting(sdk, oid, mid).attendance_reports.by_meeting_attendance_report_id(rid).attendance_records
+
+
 def reports_for(client: GraphClient, meetings: dict[str, tuple[str, str]]
                 ) -> dict[str, list[TeamsReport] | ProviderError]:
     """Attendance reports of many meetings ({key: (organiser object id, online meeting id)})."""
-    items = [BatchItem(key, _meeting(client.sdk, oid, mid).attendance_reports.to_get_request_information())
-             for key, (oid, mid) in meetings.items()]
-    out: dict[str, list[TeamsReport] | ProviderError] = {}
-    for key, res in (client.batch("attendanceReports.list", items).items() if items else []):
-        if res.error is not None:
-            out[key] = res.error
-            continue
-        first: dict[str, Any] = res.value or {}
-        found = [report_from_json(r) for r in first.get("value") or []]
-        link = first.get("@odata.nextLink")
-        while link:
-            oid, mid = meetings[key]
-            page = client.call("attendanceReports.list", lambda sdk, link=link, oid=oid, mid=mid:  # type: ignore[misc]
-                               _meeting(sdk, oid, mid).attendance_reports.with_url(link).get())
-            found.extend(_report(r) for r in (page.value if page is not None else None) or [])
-            link = page.odata_next_link if page is not None else None
-        out[key] = found
-    return out
+    return client.batch_lists("attendanceReports.list",
+                              {key: _reports_of(oid, mid) for key, (oid, mid) in meetings.items()},
+                              report_from_json, _report)
 
 
 def records_for(client: GraphClient, reports: dict[str, tuple[str, str, str]]
                 ) -> dict[str, list[TeamsRecord] | ProviderError]:
     """Attendance records of many reports ({key: (organiser object id, meeting id, report id)})."""
-    def builder(sdk: Any, oid: str, mid: str, rid: str) -> Any:
-        return _meeting(sdk, oid, mid).attendance_reports.by_meeting_attendance_report_id(rid).attendance_records
-
-    items = [BatchItem(key, builder(client.sdk, *ids).to_get_request_information()) for key, ids in reports.items()]
-    out: dict[str, list[TeamsRecord] | ProviderError] = {}
-    for key, res in (client.batch("attendanceRecords.list", items).items() if items else []):
-        if res.error is not None:
-            out[key] = res.error
-            continue
-        first: dict[str, Any] = res.value or {}
-        records = [record_from_json(r) for r in first.get("value") or []]
-        link = first.get("@odata.nextLink")
-        while link:
-            ids = reports[key]
-            page = client.call("attendanceRecords.list", lambda sdk, link=link, ids=ids:  # type: ignore[misc]
-                               builder(sdk, *ids).with_url(link).get())
-            records.extend(record_from_sdk(r) for r in (page.value if page is not None else None) or [])
-            link = page.odata_next_link if page is not None else None
-        out[key] = records
-    return out
+    return client.batch_lists("attendanceRecords.list",
+                              {key: _records_of(*ids) for key, ids in reports.items()},
+                              record_from_json, record_from_sdk)

@@ -17,7 +17,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -48,6 +48,7 @@ from integrator.providers.retry import RetryPolicy, parse_retry_after, retry_in_
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+L = TypeVar("L")  # an item of a list read by batch_lists
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 _RETRIABLE_STATUS = {429, 500, 502, 503, 504}
@@ -294,6 +295,29 @@ class GraphClient:
         retry_in_chunks(items, GRAPH_BATCH_LIMIT, lambda chunk: self._batch_chunk(op, chunk, results),
                         lambda item: results[item.key].error, policy=self.policy)
         return results
+
+    def batch_lists(self, op: str, builders: Mapping[str, Callable[[Any], Any]], from_json: Callable[[Any], L],
+                    from_sdk: Callable[[Any], L]) -> dict[str, list[L] | ProviderError]:
+        """Many lists at once: each list's first page in `$batch` envelopes, its items read from
+        the JSON (`from_json`: no SDK models on the hot path), the rare further pages (an
+        @odata.nextLink) one by one through the SDK (`from_sdk`). `builders[key](sdk)` is the
+        list's request builder. A first page that failed is that key's error."""
+        items = [BatchItem(key, build(self.sdk).to_get_request_information()) for key, build in builders.items()]
+        out: dict[str, list[L] | ProviderError] = {}
+        for key, res in (self.batch(op, items).items() if items else []):
+            if res.error is not None:
+                out[key] = res.error
+                continue
+            first: dict[str, Any] = res.value or {}
+            found = [from_json(v) for v in first.get("value") or []]
+            link = first.get("@odata.nextLink")
+            while link:
+                page = self.call(op, lambda sdk, build=builders[key], link=link:  # type: ignore[misc]
+                                 build(sdk).with_url(link).get())
+                found.extend(from_sdk(v) for v in (page.value if page is not None else None) or [])
+                link = page.odata_next_link if page is not None else None
+            out[key] = found
+        return out
 
     def _batch_chunk(self, op: str, chunk: Sequence[BatchItem], results: dict[str, BatchResult]) -> None:
         content = BatchRequestContent()

@@ -39,7 +39,7 @@ from msgraph.generated.models.identity_set import IdentitySet
 from msgraph.generated.models.permission import Permission
 
 from integrator.providers.errors import Fatal, ProviderError
-from integrator.providers.microsoft.client import BatchItem, GraphClient, error_for_status, map_error
+from integrator.providers.microsoft.client import GraphClient, error_for_status, map_error
 
 #: Above this a file goes through an upload session (Graph's long-standing limit for a single PUT).
 SMALL_UPLOAD_LIMIT = 4 * 1024 * 1024
@@ -194,28 +194,18 @@ def grant_from_json(d: Mapping[str, Any]) -> Grant | None:
     return Grant(str(d["id"]), str(email).lower(), tuple(str(r) for r in d.get("roles") or ()))
 
 
+def _permissions_of(drive_id: str, item_id: str) -> Callable[[Any], Any]:
+    return lambda sdk: sdk.drives.by_drive_id(drive_id).items.by_drive_item_id(item_id).permissions
+
+
 def grants_many(client: GraphClient, drive_id: str, item_ids: Sequence[str]) -> dict[str, list[Grant] | ProviderError]:
     """The direct permissions of many items, in `$batch` envelopes of 20 (items throttled are
     retried on their own, after their Retry-After); a failed read is that item's error."""
-    def builder(sdk: Any, item_id: str) -> Any:
-        return sdk.drives.by_drive_id(drive_id).items.by_drive_item_id(item_id).permissions
-
     ids = list(dict.fromkeys(item_ids))
-    items = [BatchItem(i, builder(client.sdk, i).to_get_request_information()) for i in ids]
-    out: dict[str, list[Grant] | ProviderError] = {}
-    for key, res in (client.batch("drive.permissions.list", items).items() if items else []):
-        if res.error is not None:
-            out[key] = res.error
-            continue
-        page: dict[str, Any] = res.value or {}
-        found = [grant_from_json(p) for p in page.get("value") or []]
-        link = page.get("@odata.nextLink")
-        while link:  # rare (a folder shared with very many): the next pages one by one
-            more = _page(client, "drive.permissions.list", builder(client.sdk, key).with_url(link))
-            found.extend(_grant(p) for p in (more.value if more is not None else None) or [])
-            link = more.odata_next_link if more is not None else None
-        out[key] = [g for g in found if g is not None]
-    return out
+    read = client.batch_lists("drive.permissions.list", {i: _permissions_of(drive_id, i) for i in ids},
+                              grant_from_json, _grant)
+    return {key: (found if isinstance(found, ProviderError) else [g for g in found if g is not None])
+            for key, found in read.items()}
 
 
 def _has(grants_: Sequence[Grant], role: str) -> set[str]:
