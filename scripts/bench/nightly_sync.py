@@ -10,7 +10,8 @@ Friday 02:00, and once more with nothing new. (It also runs the night before the
 does every night: that run starts the Drive changes feed and is reported as `bootstrap_*`.) The last line on stdout is one JSON object:
 `requests` (API requests on the wire in run 1; a batch counts once; token fetches not counted),
 `wall_s` (run 1, process start to exit), `cpu_s` / `second_run_cpu_s` (user + system CPU seconds
-of the sync process: wall grows when other work shares the cores, CPU much less), `peak_rss_mb` (of the sync process; `second_run_peak_rss_mb`: run 2's),
+of the sync process: wall grows when other work shares the cores, CPU much less), `peak_rss_mb` (the sync
+process's own VmHWM, written by it at exit; `second_run_peak_rss_mb`: run 2's),
 `second_run_requests` (run 2: with no new data only cursors are read, and each meeting of the
 re-evaluation window is listed once, in batch envelopes), `token_fetches` / `second_run_token_fetches`
 (OAuth token endpoint calls of both vendors), plus context fields. The sandbox is never in the
@@ -95,26 +96,41 @@ def play_week(w: DemoWorld) -> dict[str, int]:
 #: The sync process under cProfile (`--profile`): the stats file, then the CLI's own arguments.
 PROFILED = ("import cProfile, sys; from integrator.cli import main; p = cProfile.Profile(); out = sys.argv.pop(1)\n"
             "try:\n    p.runcall(main)\nfinally:\n    p.dump_stats(out)")
+#: The sync process writes its own peak (VmHWM of its own address space) to the file named by
+#: BENCH_HWM_FILE as it exits. Not `wait4`'s ru_maxrss: Linux keeps in it the high-water mark of
+#: the address space the child had before its exec, i.e. this process's (which holds the sandbox
+#: and the store it built), so a child smaller than this process reports this process's peak.
+OWN_PEAK = ("import atexit, os\n"
+            "def _own_peak():\n"
+            "    with open('/proc/self/status') as f, open(os.environ['BENCH_HWM_FILE'], 'w') as out:\n"
+            "        out.write(next(line for line in f if line.startswith('VmHWM:')).split()[1])\n"
+            "atexit.register(_own_peak)\n")
 
 
 def sync_process(w: DemoWorld, db_url: str, profile: str | None = None) -> tuple[float, int, float, float]:
     """Run `integrator nightly-sync` in its own process: (wall s, exit code, its peak RSS MB, its CPU
     seconds, user + system: unlike wall, this does not grow when other work shares the cores);
     `profile`: a file for its cProfile stats."""
-    env = {**os.environ, "INTEGRATOR_DATABASE_URL": db_url}
-    head = ["-c", PROFILED, profile] if profile else ["-c", "from integrator.cli import main; main()"]
+    hwm = tempfile.NamedTemporaryFile(prefix="bench-hwm-", delete=False)
+    hwm.close()
+    env = {**os.environ, "INTEGRATOR_DATABASE_URL": db_url, "BENCH_HWM_FILE": hwm.name}
+    head = (["-c", OWN_PEAK + PROFILED, profile] if profile
+            else ["-c", OWN_PEAK + "from integrator.cli import main; main()"])
     cmd = [sys.executable, *head, "nightly-sync",
            "--config", str(w.config_path), "--now", w.sb.state.clock.now().isoformat()]
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)  # this run's own rusage, not the max over all children
+        _, status, usage = os.wait4(proc.pid, 0)  # this run's own CPU, not the sum over all children
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         log(out.read().strip() or err.read().strip()[-2000:])
-    return wall, proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    own_kb = Path(hwm.name).read_text(encoding="utf-8").strip()
+    os.unlink(hwm.name)
+    peak = int(own_kb) / 1024 if own_kb else 0.0  # 0: the process died before it could say
+    return wall, proc.returncode, peak, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
