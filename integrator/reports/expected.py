@@ -7,14 +7,37 @@ nightly harvest all ask this, in one batched read instead of one query per clien
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.domain.participation import absence_possible, takes_part
 from integrator.store.models import Membership, Period, WorkDay
+
+CHUNK = 500  # ids per IN list: well under SQLite's bound parameter limit
+
+
+class _Member(NamedTuple):
+    """The columns of a membership the participation rule reads (not the ORM row: a night asks
+    about every group of the window, and rows with their identity map cost far more)."""
+
+    id: int
+    client_id: int
+    group_id: int
+    start_date: date
+    end_date: date | None
+    recorded_on: date | None
+
+
+class _Period(NamedTuple):
+    start_date: date
+    end_date: date
+    weekdays: list[Any]
+    briefing_recorded_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -26,25 +49,41 @@ class Expected:
     absence_possible: bool = True
 
 
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), CHUNK):
+        yield ordered[i:i + CHUNK]
+
+
 def expected_pairs(session: Session, work_days: Sequence[WorkDay],
                    client_ids: Iterable[int] | None = None) -> list[Expected]:
     """The clients who take part on each work day: a member of the group that day, inside a
     briefed period, and the day is one of the period's own (remote) weekdays (as jobs.meetings);
-    each with whether the day can be an absence (`absence_possible`)."""
+    each with whether the day can be an absence (`absence_possible`).
+
+    Reads only the rule's columns, and with `client_ids` only those clients' memberships and
+    periods (filtered in the store): the alerts and corrections ask about a few clients."""
     if not work_days:
         return []
     group_ids = {w.group_id for w in work_days}
-    only = set(client_ids) if client_ids is not None else None
-    members = session.scalars(select(Membership).where(Membership.group_id.in_(group_ids))).all()
-    member_clients = {m.client_id for m in members}
-    periods: dict[int, list[Period]] = defaultdict(list)
-    if member_clients:
-        for p in session.scalars(select(Period).where(Period.client_id.in_(member_clients))).all():
-            periods[p.client_id].append(p)
-    by_group: dict[int, list[Membership]] = defaultdict(list)
+    query = select(Membership.id, Membership.client_id, Membership.group_id, Membership.start_date, Membership.end_date,
+                   Membership.recorded_on).where(Membership.group_id.in_(group_ids)).order_by(Membership.id)
+    if client_ids is None:
+        members = [_Member(*row) for row in session.execute(query)]
+    else:
+        # In the store's order, as without `client_ids`, whatever the chunks.
+        members = sorted((_Member(*row) for part in _chunks(set(client_ids))
+                          for row in session.execute(query.where(Membership.client_id.in_(part)))),
+                         key=lambda m: m.id)
+    periods: dict[int, list[_Period]] = defaultdict(list)
+    for part in _chunks({m.client_id for m in members}):
+        for cid, *span in session.execute(select(Period.client_id, Period.start_date, Period.end_date,
+                                                 Period.weekdays, Period.briefing_recorded_at)
+                                          .where(Period.client_id.in_(part))):
+            periods[cid].append(_Period(*span))
+    by_group: dict[int, list[_Member]] = defaultdict(list)
     for m in members:
-        if only is None or m.client_id in only:
-            by_group[m.group_id].append(m)
+        by_group[m.group_id].append(m)
     out: list[Expected] = []
     for w in work_days:
         seen: set[int] = set()

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from integrator.clients_import import import_clients
 from integrator.domain.weeks import iso_week_of
@@ -19,7 +19,7 @@ from integrator.providers.google.client import GoogleClient
 from integrator.reports.expected import expected_pairs
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import AuditEvent, Client, Membership, PeerGroup, WorkDay
+from integrator.store.models import AuditEvent, Client, Membership, PeerGroup, Period, WorkDay
 
 from . import lifecycle_world as lw
 from . import weekly_world as ww
@@ -175,3 +175,42 @@ def test_a_regroup_without_a_date_no_longer_rewrites_the_paid_tuesdays(sbx: Sand
     assert not result.written
     lw.evaluate(world)
     assert lw.register_rows(world) == before
+
+
+def test_expected_pairs_of_a_few_clients_read_only_their_columns_and_agree_with_the_whole_groups(
+        sbx: Sandbox, store: Store, tmp_path: Path) -> None:
+    """The alerts and corrections ask about a few clients: their memberships and periods are
+    filtered in the store and read as columns (no ORM rows of the groups' every member), and the
+    answer is the whole groups' answer for those clients - here across a move between groups."""
+    world = lw.build(sbx, store, tmp_path)
+    assert move(world).changed
+    with world.store.session() as s:
+        days = list(s.scalars(select(WorkDay).order_by(WorkDay.id)))
+        k1 = s.scalars(select(Client.id).where(Client.code == "K-0001")).one()
+        others = set(s.scalars(select(Client.id).where(Client.code != "K-0001")))
+        assert others
+        whole = expected_pairs(s, days)
+        few = expected_pairs(s, days, [k1])
+        assert few == [p for p in whole if p.client_id == k1]
+        assert {p.work_day_id for p in few} and {p.client_id for p in whole} - {k1}
+        loaded: list[object] = []
+        statements: list[str] = []
+
+        def on_load(target: object, _context: object) -> None:
+            loaded.append(target)
+
+        def on_execute(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement)
+
+        event.listen(Membership, "load", on_load)
+        event.listen(Period, "load", on_load)
+        event.listen(world.store.engine, "before_cursor_execute", on_execute)
+        try:
+            assert expected_pairs(s, days, [k1]) == few
+        finally:
+            event.remove(Membership, "load", on_load)
+            event.remove(Period, "load", on_load)
+            event.remove(world.store.engine, "before_cursor_execute", on_execute)
+        assert loaded == [], "memberships and periods are read as columns, not built as ORM rows"
+        membership_reads = [q for q in statements if "FROM membership" in q]
+        assert membership_reads and all("membership.client_id IN" in q for q in membership_reads)

@@ -3,6 +3,9 @@ invitations withdrawn, every record kept; idempotent and reversible."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +15,7 @@ import pytest
 from sqlalchemy import event, select
 
 from integrator.domain.types import MessageKind
+from integrator.jobs.clients import access
 from integrator.jobs.clients.access import access_due_to_end
 from integrator.jobs.clients.changes import LifecycleError, end_period, move_client, undo_end_period
 from integrator.jobs.nightly.run import Providers, run_nightly_sync
@@ -225,3 +229,19 @@ def test_the_nightly_access_check_reads_only_the_access_of_clients_whose_end_cam
         event.remove(world.store.engine, "before_cursor_execute", seen)
     assert read and all("K-0001" in p for p in read)  # by the ended client's keys, not every client's rows
     assert not any("K-0002" in p for p in read)
+
+
+def test_the_nightly_access_step_loads_msgraph_only_for_an_organisation_with_task_folders() -> None:
+    """`jobs.nightly.run._end_access` imports the access step for every organisation: a Google
+    organisation's night must not load msgraph with it (~1.3 s, tens of MB); the SharePoint side
+    and the Graph client come with the first task-folder organisation (`_follow_task_folder`)."""
+    script = ("import sys, integrator.jobs.clients.changes, integrator.jobs.weekly.setup\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('msgraph', 'msgraph_core')"
+              " or m.startswith(('integrator.providers.microsoft', 'integrator.jobs.weekly.sharepoint'))))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    from integrator.jobs.weekly.sharepoint import FOLDER_KIND
+
+    assert access.SP_FOLDER == FOLDER_KIND, "the access step finds the SharePoint folders by the weekly side's kind"

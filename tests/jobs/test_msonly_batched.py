@@ -6,6 +6,9 @@ K-0001..K-0005, one coordinator).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from integrator.jobs.nightly.teams import _Organizers
+from integrator.providers.errors import Fatal
 from integrator.providers.microsoft import drive as graph_drive
 from integrator.sandbox import Sandbox
 from integrator.store.db import Store
@@ -157,3 +161,39 @@ def test_the_nights_organisers_are_looked_up_in_one_batch_and_an_unknown_one_is_
     lookups = entries(world, "get")
     assert [e.kind for e in lookups if e.api == "users"] == ["part"] * 4, "four accounts, each once, in $batch"
     assert len([e for e in world.sb.state.log.entries if e.kind == "batch"]) == 1
+
+
+def test_an_organiser_looked_up_alone_is_read_as_json_and_an_unknown_one_is_still_an_error_of_its_own(
+        world: MsOnlyWorld) -> None:
+    """Without `prefetch` (one organiser in the night), each lookup is one plain GET: the id comes
+    from the JSON answer, and a fresh process doing it imports none of msgraph's model classes but
+    the error ones (the SDK's `User` deserializer imported most of them: 1.6 CPU s, +32 MB)."""
+    other = f"ohjaaja2@{DOMAIN}"
+    oid = world.sb.graph.add_user(other, "Ohjaaja")
+    graph = world.graph()
+    try:
+        organizers = _Organizers(graph)
+        assert organizers.object_id(other) == oid
+        assert organizers.object_id(other) == oid  # remembered: one request
+        with pytest.raises(Fatal) as err:
+            organizers.object_id(f"poissa@{DOMAIN}")
+        assert err.value.status == 404
+    finally:
+        graph.close()
+    assert len([e for e in entries(world, "get") if e.api == "users"]) == 2
+    tenant = world.settings.organisation(mw.ORG).microsoft
+    assert tenant is not None
+    script = f"""
+import sys
+from integrator.config.models import MicrosoftTenant
+from integrator.jobs.nightly.teams import _Organizers
+from integrator.providers.microsoft.client import GraphClient
+before = {{m for m in sys.modules if m.startswith("msgraph.generated.models.")}}
+with GraphClient(MicrosoftTenant.model_validate_json(sys.argv[1])) as graph:
+    assert _Organizers(graph).object_id({other!r}) == {oid!r}
+print(sorted({{m for m in sys.modules if m.startswith("msgraph.generated.models.")}} - before))
+"""
+    out = subprocess.run([sys.executable, "-c", script, tenant.model_dump_json()], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", "reading the organiser built msgraph models"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, union, update
 from sqlalchemy.orm import Session
@@ -33,12 +33,8 @@ from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier
 from integrator.jobs.weekly.plan import PlannedOrg
 from integrator.jobs.weekly.setup import plan_org
-from integrator.jobs.weekly.sharepoint import FOLDER_KIND as SP_FOLDER
-from integrator.jobs.weekly.sharepoint import SharePointApplier, plan_sharepoint
-from integrator.jobs.weekly.sharepoint import only_client as only_client_folder
 from integrator.jobs.weekly.store_week import materialise_org_week
 from integrator.providers.google.client import GoogleClient
-from integrator.providers.microsoft.client import GraphClient
 from integrator.store.db import Store
 from integrator.store.models import (
     Client,
@@ -51,8 +47,14 @@ from integrator.store.models import (
     WorkDay,
 )
 
+if TYPE_CHECKING:  # msgraph is loaded only by an organisation with task folders (`_follow_task_folder`)
+    from integrator.providers.microsoft.client import GraphClient
+
 ClientFactory = Callable[[GoogleTenant], GoogleClient]
-GraphFactory = Callable[[MicrosoftTenant], GraphClient]
+GraphFactory = Callable[[MicrosoftTenant], "GraphClient"]
+#: `jobs.weekly.sharepoint.FOLDER_KIND`, here as a literal so that the nightly access step of an
+#: organisation without task folders does not import the SharePoint side (and msgraph with it).
+SP_FOLDER = "sp_folder"
 CLIENT_RESOURCES = ("enrolment", "permission", "folder", "week_folder")
 #: The outbox's `last_error` of a message cancelled by an early end: the undo queues exactly those again.
 CANCELLED_BY_END = "client's period ended early (keskeytys)"
@@ -124,8 +126,7 @@ def follow_in_tenant(store: Store, settings: Settings, org_cfg: OrganisationConf
     """Plan (and with a `recorder`, apply) the client's Google resources (or SharePoint task
     folder) for the affected groups, for this week and the next: what either week wants is kept."""
     if org_cfg.google is None and org_cfg.microsoft is not None and org_cfg.microsoft.task_folders is not None:
-        _follow_task_folder(store, settings, org_cfg, code, groups, now, today, recorder, out,
-                            graph or (lambda tenant: GraphClient(tenant)))
+        _follow_task_folder(store, settings, org_cfg, code, groups, now, today, recorder, out, graph)
         return
     if org_cfg.google is None:
         out.tenant.add(Action("skip", "organisation", f"organisation:{org_cfg.key}",
@@ -150,10 +151,19 @@ def follow_in_tenant(store: Store, settings: Settings, org_cfg: OrganisationConf
 
 def _follow_task_folder(store: Store, settings: Settings, org_cfg: OrganisationConfig, code: str,
                         groups: set[str], now: datetime, today: date, recorder: RunRecorder | None,
-                        out: Followed, graph: GraphFactory) -> None:
+                        out: Followed, graph: GraphFactory | None) -> None:
     """The client's SharePoint folder, sharing and documents for the affected groups, this week
     and the next. The client's permission is removed only when neither week wants their folder."""
+    # Imported here, not at the top: the SharePoint side and the Graph client load msgraph (~1.3 s,
+    # tens of MB), which the nightly access step of a Google organisation must not pay for. Both are
+    # below this layer (jobs.weekly, providers): this is lazy loading of a vendor SDK, as
+    # jobs.nightly.run's `_harvest`, not a way round an import contract.
+    from integrator.jobs.weekly.sharepoint import SharePointApplier, plan_sharepoint
+    from integrator.jobs.weekly.sharepoint import only_client as only_client_folder
+    from integrator.providers.microsoft.client import GraphClient
+
     assert org_cfg.microsoft is not None
+    connect: GraphFactory = graph or (lambda tenant: GraphClient(tenant))
     weeks = [(week, group) for week in setup_weeks(today) for group in sorted(groups)]
 
     def planned(week: str, group: str, removals: bool) -> Any:
@@ -166,7 +176,7 @@ def _follow_task_folder(store: Store, settings: Settings, org_cfg: OrganisationC
         for week, group in weeks:
             out.add_tenant(planned(week, group, not wanted).plan)
         return
-    with graph(org_cfg.microsoft) as gc:
+    with connect(org_cfg.microsoft) as gc:
         for week, group in weeks:  # planned again after each apply: each plan sees what the one before did
             sp = planned(week, group, not wanted)
             out.add_tenant(sp.plan)

@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import sessionmaker
@@ -40,21 +41,26 @@ from integrator.jobs.runs import RunRecorder
 from integrator.jobs.weekly.apply import Applier, observe_invitations
 from integrator.jobs.weekly.duplicates import add_to_plan, find_duplicates
 from integrator.jobs.weekly.plan import ALL_CONFIRMED, Confirmed, PlannedOrg, diff, hold_unconfirmed_removals
-from integrator.jobs.weekly.sharepoint import SharePointApplier, SharePointPlan, plan_sharepoint
 from integrator.jobs.weekly.state import desired_resources
 from integrator.jobs.weekly.store_week import materialise_org_week, store_week_plan
 from integrator.jobs.weekly.tasks import TaskFile, load_task_file
 from integrator.providers.errors import NeedsReauth, ProviderError
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.limits import DRIVE_PAGE_SIZE_MAX
-from integrator.providers.microsoft.client import GraphClient
 from integrator.store.db import Store
 from integrator.store.models import Client, ExternalResource, Organisation, StaffUser
+
+if TYPE_CHECKING:
+    # Loaded where a task-folder organisation needs them: the SharePoint side and the Graph client
+    # bring msgraph (~1.3 s, tens of MB), which a Google organisation's night and setup never use
+    # (jobs.clients.access follows an early end with `plan_org` every night).
+    from integrator.jobs.weekly.sharepoint import SharePointPlan
+    from integrator.providers.microsoft.client import GraphClient
 
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[GoogleTenant], GoogleClient]
-GraphFactory = Callable[[MicrosoftTenant], GraphClient]
+GraphFactory = Callable[[MicrosoftTenant], "GraphClient"]
 
 
 def _org_id(store: Store, key: str) -> int | None:
@@ -172,8 +178,14 @@ def run_weekly_setup(store: Store, settings: Settings, week: str, org_key: str |
         return _locked_run(store, settings, week, orgs, org_key, only, dry_run, triggered_by, leases,
                            confirmed=confirmed_removals, tasks_file=tasks_file, task_file=task_file, now=now,
                            factory=client_factory or (lambda tenant: GoogleClient(tenant)),
-                           graph=graph_factory or (lambda tenant: GraphClient(tenant)),
+                           graph=graph_factory or _graph_client,
                            meetings=include_meetings, say=echo or (lambda _line: None))
+
+
+def _graph_client(tenant: MicrosoftTenant) -> GraphClient:
+    from integrator.providers.microsoft.client import GraphClient  # lazy vendor SDK: see the imports
+
+    return GraphClient(tenant)
 
 
 def _locked_run(store: Store, settings: Settings, week: str, orgs: list[OrganisationConfig], org_key: str | None,
@@ -255,6 +267,8 @@ def _plan_org_week(store: Store, settings: Settings, org_cfg: OrganisationConfig
         ow = materialise_org_week(store, settings, org_cfg, week, now, task_file)
         out.plan.extend(store_week_plan(ow, org_cfg, only))
         if org_cfg.microsoft is not None and org_cfg.microsoft.task_folders is not None:
+            from integrator.jobs.weekly.sharepoint import plan_sharepoint  # lazy vendor SDK: see the imports
+
             out.sharepoint = plan_sharepoint(store, org_cfg, ow, now, only)  # the store alone: no tenant read
             held = hold_unconfirmed_removals(out.sharepoint.plan, confirmed)
             if held:
@@ -285,6 +299,8 @@ def _apply_org_week(store: Store, settings: Settings, op: OrgWeekPlan, recorder:
     key = op.org_cfg.key
     if op.sharepoint is not None and op.sharepoint.plan.actions and op.org_cfg.microsoft is not None:
         say(f"{key}: applying {len(op.sharepoint.plan.actions)} task-folder change(s)")
+        from integrator.jobs.weekly.sharepoint import SharePointApplier  # lazy vendor SDK: see the imports
+
         with graph(op.org_cfg.microsoft) as gc:
             SharePointApplier(store, op.sharepoint, gc, recorder, now, lease=lease).apply()
     if op.google is not None and op.gc is not None and op.google.plan.actions:
