@@ -11,12 +11,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from integrator.domain.types import JobStatus
-from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.google.classroom import marker_of
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
 from integrator.store.migrate import upgrade
-from integrator.store.models import ExternalResource, JobRun
+from integrator.store.models import ExternalResource
 
 from . import weekly_world as ww
 from .weekly_world import WeeklyWorld
@@ -33,15 +32,6 @@ def world_on_fresh_store(sb: Sandbox, tmp: Path, name: str) -> WeeklyWorld:
     url = f"sqlite:///{tmp / name / 'store.db'}"
     upgrade(url)
     return WeeklyWorld.build(sb, Store(url), tmp / name, **SHAPE)
-
-
-def run(world: WeeklyWorld) -> tuple[JobStatus, list[str]]:
-    _, run_id = run_weekly_setup(world.store, world.settings, ww.WEEK, ww.ORG, now=ww.NOW,
-                                 client_factory=world.client_factory(ww.fast_policy()), include_meetings=False)
-    with world.store.session() as s:
-        job = s.get(JobRun, run_id)
-        assert job is not None
-        return job.status, [f"{e['item']}: {e['error']}" for e in job.errors]
 
 
 def ops(sb: Sandbox) -> Counter[str]:
@@ -61,7 +51,7 @@ def rows(store: Store) -> set[str]:
 
 def undisturbed(sb: Sandbox, tmp: Path) -> Counter[str]:
     world = world_on_fresh_store(sb, tmp, "reference")
-    assert run(world) == (JobStatus.SUCCEEDED, [])
+    assert world.run_setup() == (JobStatus.SUCCEEDED, [])
     counted = ops(sb)
     world.store.dispose()
     sb.reset()
@@ -75,7 +65,7 @@ def test_creates_answered_429_are_sent_again_without_listing_and_make_no_duplica
     throttle = sbx.state.faults.inject(vendor="google", path_glob=CREATE, http_method="POST", rate=0.5, status=429,
                                        retry_after=0, count=12)
 
-    status, errors = run(world)
+    status, errors = world.run_setup()
 
     assert throttle.fired >= 6, "creates really were throttled"
     assert (status, errors) == (JobStatus.SUCCEEDED, [])
@@ -94,7 +84,7 @@ def test_a_429_that_outlasts_the_run_leaves_the_create_not_created_and_the_next_
     sbx.state.faults.inject(vendor="google", path_glob=CREATE, http_method="POST", rate=1.0, status=429,
                             retry_after=0)
 
-    status, errors = run(world)
+    status, errors = world.run_setup()
 
     assert status == JobStatus.PARTIAL and errors
     assert all("not created" in e for e in errors), errors
@@ -102,7 +92,7 @@ def test_a_429_that_outlasts_the_run_leaves_the_create_not_created_and_the_next_
     sbx.state.faults.clear()
     sbx.state.log.reset()
 
-    assert run(world) == (JobStatus.SUCCEEDED, [])
+    assert world.run_setup() == (JobStatus.SUCCEEDED, [])
     got = ops(sbx)
     assert got[LIST] == 0, "the next run did not list coursework to look for the throttled creates"
     assert got["courses.courseWork.create"] == want["courses.courseWork.create"]
@@ -113,14 +103,14 @@ def test_a_lost_answer_on_the_creates_is_still_looked_for_by_its_marker_and_make
         sbx: Sandbox, tmp_path: Path) -> None:
     world = world_on_fresh_store(sbx, tmp_path, "lost")
     refuse = sbx.state.faults.inject(vendor="google", path_glob=CREATE, http_method="POST", rate=1.0, status=400)
-    run(world)  # the week set up but its coursework: the next run's only Classroom batch is the creates
+    world.run_setup()  # the week set up but its coursework: the next run's only Classroom batch is the creates
     want = refuse.fired
     sbx.state.faults.clear()
     sbx.state.log.reset()
     lost = sbx.state.faults.inject(vendor="google", path_glob="/classroom/batch", http_method="POST", rate=1.0,
                                    mode="lost_answer", count=1)
 
-    status, errors = run(world)
+    status, errors = world.run_setup()
 
     assert (status, errors) == (JobStatus.SUCCEEDED, [])
     assert lost.fired == 1

@@ -16,12 +16,11 @@ from sqlalchemy import select
 from integrator.domain.types import JobStatus, OutboxStatus
 from integrator.jobs.notify.letters import queue_weekly_letters
 from integrator.jobs.notify.sender import send_outbox
-from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.google.classroom import marker_of
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import ExternalResource, JobRun, OutboxMessage
+from integrator.store.models import ExternalResource, OutboxMessage
 from tests.jobs import notify_world as nw
 from tests.jobs import weekly_world as ww
 from tests.jobs.notify_world import LETTER_DAY, TWO_GROUPS, World
@@ -58,20 +57,11 @@ def _week_but_its_coursework(sb: Sandbox, store: Store, tmp_path: Path, policy: 
     world = WeeklyWorld.build(sb, store, tmp_path, groups=1, clients_per_group=3)
     refuse = sb.state.faults.inject(vendor="google", path_glob="/classroom/v1/courses/*/courseWork",
                                     http_method="POST", rate=1.0, status=400)
-    run(world, policy)
+    world.run_setup(policy)
     assert refuse.fired == 2  # the standard and the plain-language variant
     sb.state.faults.clear()
     sb.state.log.reset()
     return world
-
-
-def run(world: WeeklyWorld, policy: RetryPolicy) -> tuple[JobStatus, list[str]]:
-    _, run_id = run_weekly_setup(world.store, world.settings, ww.WEEK, ww.ORG, now=ww.NOW,
-                                 client_factory=world.client_factory(policy), include_meetings=False)
-    with world.store.session() as s:
-        job = s.get(JobRun, run_id)
-        assert job is not None
-        return job.status, [f"{e['item']}: {e['error']}" for e in job.errors]
 
 
 def coursework(world: WeeklyWorld) -> tuple[Counter[str], dict[str, tuple[str, str | None]]]:
@@ -94,7 +84,7 @@ def test_a_coursework_batch_whose_answer_is_lost_is_found_by_its_marker_not_crea
     world = _week_but_its_coursework(sb, store, tmp_path, ww.fast_policy())
     lost = sb.state.faults.lose_answer(vendor="google", path_glob="/classroom/batch", http_method="POST", count=1)
 
-    status, errors = run(world, ww.fast_policy())
+    status, errors = world.run_setup(ww.fast_policy())
 
     assert lost.fired == 1 and creates(sb) == 2, "each create went on the wire once"
     assert (status, errors) == (JobStatus.SUCCEEDED, [])
@@ -110,7 +100,7 @@ def test_when_it_cannot_look_in_the_same_run_the_pending_create_is_found_by_the_
     world = _week_but_its_coursework(sb, store, tmp_path, once)
     sb.state.faults.lose_answer(vendor="google", path_glob="/classroom/batch", http_method="POST", count=1)
 
-    status, errors = run(world, once)
+    status, errors = world.run_setup(once)
 
     assert status == JobStatus.PARTIAL and len(errors) == 2
     assert all("will be looked for on the next run" in e for e in errors), errors
@@ -118,7 +108,7 @@ def test_when_it_cannot_look_in_the_same_run_the_pending_create_is_found_by_the_
     assert sorted(markers.values()) == [1, 1] and {r for r, _ in rows.values()} == {"pending"}
 
     sb.state.log.reset()
-    status, errors = run(world, once)
+    status, errors = world.run_setup(once)
 
     assert (status, errors) == (JobStatus.SUCCEEDED, [])
     assert creates(sb) == 0, "found by the marker, not created again"

@@ -11,11 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from integrator.domain.types import JobStatus
-from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.sandbox.core import LogEntry
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import ExternalResource, JobRun
+from integrator.store.models import ExternalResource
 
 from . import weekly_world as ww
 from .weekly_world import WeeklyWorld
@@ -24,15 +23,6 @@ weekly_sandbox, sbx = ww.weekly_sandbox, ww.sbx  # fixtures
 
 ENROL = "/classroom/v1/courses/*/students"
 WAIT_S = 2  # the admin bucket's Retry-After: the next window
-
-
-def run(world: WeeklyWorld) -> tuple[JobStatus, list[str]]:
-    _, run_id = run_weekly_setup(world.store, world.settings, ww.WEEK, ww.ORG, now=ww.NOW,
-                                 client_factory=world.client_factory(ww.fast_policy()), include_meetings=False)
-    with world.store.session() as s:
-        job = s.get(JobRun, run_id)
-        assert job is not None
-        return job.status, [f"{e['item']}: {e['error']}" for e in job.errors]
 
 
 def served(sb: Sandbox) -> list[LogEntry]:
@@ -48,7 +38,7 @@ def test_drive_work_finishes_while_the_admins_classroom_bucket_waits(sbx: Sandbo
                                      retry_after=WAIT_S, count=6)
     started = time.monotonic()
 
-    status, errors = run(world)
+    status, errors = world.run_setup()
 
     assert (status, errors) == (JobStatus.SUCCEEDED, [])
     assert window.fired == 6
@@ -71,7 +61,7 @@ def test_drive_work_finishes_while_the_admins_classroom_bucket_waits(sbx: Sandbo
 
     # A re-run writes nothing.
     sbx.state.log.reset()
-    assert run(world) == (JobStatus.SUCCEEDED, [])
+    assert world.run_setup() == (JobStatus.SUCCEEDED, [])
     assert [e for e in sbx.state.log.writes() if e.api != "oauth"] == []
 
 
@@ -85,7 +75,7 @@ def test_the_admins_enrolments_go_first_and_the_drive_work_fills_the_wait(sbx: S
     window = sbx.state.faults.inject(vendor="google", path_glob=ENROL, http_method="POST", rate=1.0, status=429,
                                      retry_after=WAIT_S, count=1)
 
-    assert run(world) == (JobStatus.SUCCEEDED, [])
+    assert world.run_setup() == (JobStatus.SUCCEEDED, [])
 
     assert window.fired == 1
     sent = [e.operation for e in sbx.state.log.items()]  # refused ones too: the order of sending

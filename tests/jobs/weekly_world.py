@@ -20,12 +20,13 @@ from sqlalchemy import select
 
 from integrator.config import Settings
 from integrator.config.apply import apply_settings
-from integrator.domain.types import ServiceModel
+from integrator.domain.types import JobStatus, ServiceModel
+from integrator.jobs.weekly.setup import run_weekly_setup
 from integrator.providers.google.client import GoogleClient
 from integrator.providers.retry import RetryPolicy
 from integrator.sandbox.launcher import Sandbox
 from integrator.store.db import Store
-from integrator.store.models import Client, Membership, Organisation, PeerGroup, Period
+from integrator.store.models import Client, JobRun, Membership, Organisation, PeerGroup, Period
 
 ORG = "raisio"
 DOMAIN = "sandbox.example.fi"
@@ -112,6 +113,16 @@ class WeeklyWorld:
 
     def client_factory(self, policy: RetryPolicy | None = None, batching: bool = True) -> Any:
         return lambda tenant: GoogleClient(tenant, policy=policy or fast_policy(), batching=batching)
+
+    def run_setup(self, policy: RetryPolicy | None = None) -> tuple[JobStatus, list[str]]:
+        """The weekly setup of WEEK without meetings (`policy`: fast by default): the run's status
+        and its errors as "item: error" lines."""
+        _, run_id = run_weekly_setup(self.store, self.settings, WEEK, ORG, now=NOW,
+                                     client_factory=self.client_factory(policy), include_meetings=False)
+        with self.store.session() as s:
+            job = s.get(JobRun, run_id)
+            assert job is not None
+            return job.status, [f"{e['item']}: {e['error']}" for e in job.errors]
 
     def end_period(self, code: str, last_day: date) -> None:
         with self.store.session() as s:
