@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,10 +17,9 @@ from integrator.jobs.attendance.identity import (
     participant_key,
     unmatched_attendees,
 )
-from integrator.sandbox import Sandbox
-from integrator.store.db import Store
 from integrator.store.models import IdentityMapping, MeetingAttendance
-from tests.jobs.test_nightly_sync import PHONE, THU, TUE, WED, _world, table
+from tests.jobs import test_nightly_sync as nightly
+from tests.jobs.test_nightly_sync import PHONE, THU, TUE, WED, table
 
 
 def index() -> ClientIndex:
@@ -84,15 +81,8 @@ def test_a_weak_mapping_left_in_the_store_from_before_is_never_reused() -> None:
 MASKED = "+358 40 *** **12"
 
 
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    with Sandbox(page_size=3) as sb:
-        yield sb
-
-
-@pytest.fixture
-def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> DemoWorld:
-    return _world(sandbox_server, store, tmp_path)
+# The nightly sync tests' sandbox (small pages: every list must read every page) and world.
+sandbox_server, world = nightly.sandbox_server, nightly.world  # fixtures
 
 
 def dial_in_or_join_as_guest(w: DemoWorld, day: date, name: str, *, phone: bool) -> None:

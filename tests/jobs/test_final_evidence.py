@@ -8,11 +8,8 @@ Thu 15.1., "keskiviikko" on Meet Wed 14.1., both 10-11 Helsinki time; K-0001..K-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from integrator.demo.world import DemoWorld, local
@@ -20,23 +17,15 @@ from integrator.domain.types import AttendanceStatus
 from integrator.jobs.attendance.corrections import Actor, correct_day
 from integrator.jobs.attendance.evaluate import REPORT_KIND
 from integrator.reports.register import build_week
-from integrator.sandbox import Sandbox
-from integrator.store.db import Store
 from integrator.store.models import AttendanceDay, ExternalResource, OutboxMessage, Submission, WorkDay
-from tests.jobs.test_nightly_sync import THU, TUE, WED, WEEK, _world, table
+from tests.jobs import test_nightly_sync as nightly
+from tests.jobs.test_nightly_sync import THU, TUE, WED, WEEK, table
 
 FRI = date(2026, 1, 16)
 
 
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    with Sandbox(page_size=3) as sb:
-        yield sb
-
-
-@pytest.fixture
-def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> DemoWorld:
-    return _world(sandbox_server, store, tmp_path)
+# The nightly sync tests' sandbox (small pages: every list must read every page) and world.
+sandbox_server, world = nightly.sandbox_server, nightly.world  # fixtures
 
 
 def sync_at(w: DemoWorld, day: date, hh: int, **kw: object) -> dict[str, int]:

@@ -10,35 +10,24 @@ meets on Teams Tue 13.1. and Thu 15.1. (K-0001..K-0003), "keskiviikko" on Meet W
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrator.demo.world import DemoWorld, local
 from integrator.jobs.attendance.evaluate import evaluate, work_days_in_window
 from integrator.jobs.nightly.context import local_today
-from integrator.sandbox import Sandbox
-from integrator.store.db import Store
 from integrator.store.models import AttendanceDay, Period
-from tests.jobs.test_nightly_sync import THU, TUE, WED, _world, table
+from tests.jobs import test_nightly_sync as nightly
+from tests.jobs.test_nightly_sync import THU, TUE, WED, table
 
 FRI, SAT = date(2026, 1, 16), date(2026, 1, 17)
 
 
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    with Sandbox(page_size=3) as sb:
-        yield sb
-
-
-@pytest.fixture
-def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> DemoWorld:
-    return _world(sandbox_server, store, tmp_path)
+# The nightly sync tests' sandbox (small pages: every list must read every page) and world.
+sandbox_server, world = nightly.sandbox_server, nightly.world  # fixtures
 
 
 def register(s: Session) -> dict[tuple[int, int], tuple[Any, ...]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,22 +24,13 @@ from integrator.jobs.nightly.evidence import MEETING_ID_UNKNOWN
 from integrator.jobs.nightly.run import Providers, run_nightly_sync
 from integrator.providers.google.harvest import session_intervals, to_return
 from integrator.providers.microsoft.attendance import record_from_sdk
-from integrator.sandbox import Sandbox
 from integrator.sandbox.google.meet import Session
-from integrator.store.db import Store
 from integrator.store.models import Client, ExternalResource, JobRun, MeetingAttendance, Submission
-from tests.jobs.test_nightly_sync import THU, TUE, WED, _world, play_week, table
+from tests.jobs import test_nightly_sync as nightly
+from tests.jobs.test_nightly_sync import THU, TUE, WED, play_week, table
 
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[Sandbox]:
-    with Sandbox(page_size=3) as sb:
-        yield sb
-
-
-@pytest.fixture
-def world(sandbox_server: Sandbox, store: Store, tmp_path: Path) -> DemoWorld:
-    return _world(sandbox_server, store, tmp_path)
+# The nightly sync tests' sandbox (small pages: every list must read every page) and world.
+sandbox_server, world = nightly.sandbox_server, nightly.world  # fixtures
 
 
 def stored_record(w: DemoWorld, code: str, source: str) -> MeetingAttendance:
