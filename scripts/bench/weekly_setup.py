@@ -17,7 +17,7 @@ The last line on stdout is one JSON object:
 `token_fetches` (OAuth token endpoint calls in run 1), `wall_s` (the whole `run_weekly_setup`),
 `plan_s` (from its call to the apply's first line: config sync, reading the week and the tenant,
 the plan), `apply_s` (the rest: the writes), `baseline_wall_s`, `speedup`,
-`rerun_writes` (write calls in the re-run), `peak_rss_mb` (the batched job's process, `wait4`),
+`rerun_writes` (write calls in the re-run), `peak_rss_mb` (the batched job's process: its own VmHWM),
 `rss_after_plan_mb` (its RSS when the apply starts), `bench_peak_rss_mb` (this process: the
 store it built), `sandbox_peak_rss_mb` (with `--sandbox-process`); with `--quotas` also
 `quota_bound_s` (see `quota_bound()`: the least time the quotas allow the writes),
@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import socket
 import subprocess
@@ -302,9 +301,10 @@ def quota_bound(counts: dict[str, int], clients: int, groups: int, coordinators:
     return buckets[name] * 60, name
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory now (VmRSS) or at its peak (VmHWM), MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
 
@@ -376,22 +376,23 @@ def job(tmp: Path, batching: bool, traced: bool) -> None:
     apply_at = marks.get("apply_at", ended)
     store.dispose()
     print(json.dumps({"wall_s": ended - started, "plan_s": apply_at - started, "apply_s": ended - apply_at,
-                      "rss_after_plan_mb": marks.get("rss_after_plan_mb"), "counts": plan.counts()}))
+                      "rss_after_plan_mb": marks.get("rss_after_plan_mb"), "counts": plan.counts(),
+                      "peak_rss_mb": _rss_mb("VmHWM")}))
 
 
 def job_process(tmp: Path, batching: bool, traced: bool) -> dict[str, Any]:
     """Run `job` in a child process of its own (as nightly_sync.py does): its figures and its own
-    peak RSS (`wait4`), which holds neither the sandbox nor the store this script built."""
+    peak RSS (its VmHWM, which holds neither the sandbox nor the store this script built; not
+    `wait4`'s ru_maxrss, which keeps the high-water mark of this process's address space that the
+    child had before its exec)."""
     cmd = [sys.executable, __file__, "--job", str(tmp), *([] if batching else ["--job-unbatched"]),
            *(["--tracemalloc"] if traced else [])]
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(cmd, stdout=out, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"the weekly setup's process failed ({os.waitstatus_to_exitcode(status)})")
+        if (code := proc.wait()) != 0:
+            raise SystemExit(f"the weekly setup's process failed ({code})")
         out.seek(0)
         figures: dict[str, Any] = json.loads(out.read().strip().splitlines()[-1])
-    figures["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
     return figures
 
 
